@@ -1,0 +1,12 @@
+"""Agent pools per domain, their agents, and the domain safety policies (not built yet)."""
+from __future__ import annotations
+
+from errors import NotAvailableYet
+
+FEATURE = "Agent pools per domain, their agents, and the domain safety policies"
+"""What this module will provide."""
+
+
+def not_available() -> NotAvailableYet:
+    """The error every entry point of this module raises until it is built."""
+    return NotAvailableYet(f"{FEATURE} is not available yet in this build of OperatorOS.")

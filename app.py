@@ -1,0 +1,88 @@
+"""Flask application factory: JSON only, configured from the environment, servable by gunicorn."""
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from flask import Flask
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from agent_master_controller import AgentMasterController
+from config import Settings
+from conversation_manager import ConversationManager
+from replit_interface import Interface
+
+logger = logging.getLogger(__name__)
+
+EXTENSION_KEY = "operatoros"
+"""Key of the Services object in app.extensions."""
+
+_ENV_KEYS = (
+    "OPERATOROS_HOME", "DATABASE_URL", "OPENAI_API_KEY", "OPENAI_BASE_URL", "OPERATOROS_MODEL",
+    "OPERATOROS_PROVIDER", "TASK_BACKEND", "REDIS_URL", "CELERY_BROKER_URL", "OPERATOROS_API_KEY",
+    "OPERATOROS_USER", "OPERATOROS_MAX_CONTENT_LENGTH",
+)
+
+
+@dataclass
+class Services:
+    """Everything a request needs, built once per app and kept in app.extensions."""
+
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    conversations: ConversationManager
+    controller: AgentMasterController
+    interface: Interface
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app: settings from the environment, overridden by `config` (env names or Flask keys)."""
+    from database import configure_engine, ensure_schema, make_session_factory
+    from models import db
+
+    config = dict(config or {})
+    env = {**os.environ, **{k: str(v) for k, v in config.items() if k in _ENV_KEYS}}
+    settings = config.pop("SETTINGS", None) or Settings.from_env(env)
+    settings.home.mkdir(parents=True, exist_ok=True)
+
+    app = Flask(__name__, instance_path=str(settings.home))
+    app.config.update(
+        SQLALCHEMY_DATABASE_URI=settings.database_url,
+        SQLALCHEMY_ENGINE_OPTIONS=_engine_options(settings.database_url),
+        MAX_CONTENT_LENGTH=settings.max_content_length,
+        JSON_SORT_KEYS=False,
+    )
+    app.config.update({k: v for k, v in config.items() if k not in _ENV_KEYS})
+    db.init_app(app)
+    with app.app_context():
+        engine = db.engine
+    configure_engine(engine)
+    ensure_schema(engine, settings.home)
+    sessions = make_session_factory(engine)
+    conversations = ConversationManager(sessions)
+    controller = AgentMasterController(settings, engine, sessions)
+    app.extensions[EXTENSION_KEY] = Services(
+        settings, engine, sessions, conversations, controller, Interface(controller, conversations)
+    )
+
+    import api_routes
+
+    app.register_blueprint(api_routes.bp)
+    api_routes.register_error_handlers(app)
+    return app
+
+
+def services(app: Flask) -> Services:
+    """The Services of an app built by create_app."""
+    return app.extensions[EXTENSION_KEY]
+
+
+def _engine_options(url: str) -> dict[str, Any]:
+    from database import engine_options, ensure_sqlite_folder
+
+    ensure_sqlite_folder(url)
+    return engine_options(url)

@@ -1,0 +1,168 @@
+"""Users, conversation sessions and their message history."""
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from database import session_scope
+from errors import BadRequest, NotFound
+from models import ConversationSession, Message, Role, User, utcnow
+
+logger = logging.getLogger(__name__)
+
+USER_NAME_PATTERN = re.compile(r"^[A-Za-z0-9_.@\-]{1,64}$")
+"""Allowed user names: short, printable, no spaces."""
+
+HISTORY_LIMIT = 50
+"""Most messages returned by one history call."""
+
+API_KEY_PREFIX = "oos_"
+"""Prefix of every API key OperatorOS issues, so leaked keys are recognisable."""
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is asking: the user row's id and name, and whether they hold admin rights."""
+
+    user_id: int
+    name: str
+    is_admin: bool
+
+
+def hash_api_key(key: str) -> str:
+    """SHA-256 of an API key (keys are long random strings, so no slow hash is needed)."""
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def new_api_key() -> str:
+    """A fresh random API key."""
+    return API_KEY_PREFIX + secrets.token_urlsafe(32)
+
+
+class ConversationManager:
+    """Finds or creates users and sessions, and records the turns of a conversation."""
+
+    def __init__(self, session_factory: sessionmaker[Session]) -> None:
+        self._sessions = session_factory
+
+    def local_caller(self, name: str) -> Caller:
+        """The caller of the in-process CLI: the machine's operator, with admin rights."""
+        _check_name(name)
+        with session_scope(self._sessions) as db:
+            user = db.scalar(sa.select(User).where(User.name == name))
+            if user is None:
+                user = self._create_user(db, name, Role.ADMIN)
+            return Caller(user.id, user.name, True)
+
+    def caller_for_key(self, key: str) -> Caller | None:
+        """The user an API key belongs to, or None."""
+        with session_scope(self._sessions) as db:
+            user = db.scalar(sa.select(User).where(User.api_key_hash == hash_api_key(key)))
+            if user is None:
+                return None
+            return Caller(user.id, user.name, user.role == Role.ADMIN)
+
+    def ensure_user_with_key(self, name: str, key: str, role: Role) -> Caller:
+        """Create the user if needed and make `key` its API key (stored hashed)."""
+        _check_name(name)
+        with session_scope(self._sessions) as db:
+            user = db.scalar(sa.select(User).where(User.name == name))
+            if user is None:
+                user = self._create_user(db, name, role)
+            user.api_key_hash = hash_api_key(key)
+            user.api_key_prefix = key[:8]
+            user.role = role
+            db.flush()
+            return Caller(user.id, user.name, role == Role.ADMIN)
+
+    def open_session(self, caller: Caller, session_id: str | None = None, new: bool = False) -> str:
+        """The session to use: the one named (must be the caller's), a new one, or the latest."""
+        with session_scope(self._sessions) as db:
+            if session_id:
+                row = db.get(ConversationSession, session_id)
+                if row is None or row.user_id != caller.user_id:
+                    raise NotFound(f"No such session: {session_id}")
+                return row.id
+            if not new:
+                latest = db.scalar(
+                    sa.select(ConversationSession.id)
+                    .where(ConversationSession.user_id == caller.user_id)
+                    .order_by(ConversationSession.updated_at.desc())
+                    .limit(1)
+                )
+                if latest:
+                    return latest
+            row = ConversationSession(user_id=caller.user_id)
+            db.add(row)
+            db.flush()
+            return row.id
+
+    def list_sessions(self, caller: Caller) -> list[dict[str, Any]]:
+        """The caller's sessions, newest first."""
+        with session_scope(self._sessions) as db:
+            rows = db.scalars(
+                sa.select(ConversationSession)
+                .where(ConversationSession.user_id == caller.user_id)
+                .order_by(ConversationSession.updated_at.desc())
+            )
+            return [
+                {"id": r.id, "title": r.title, "created_at": r.created_at.isoformat(),
+                 "updated_at": r.updated_at.isoformat()}
+                for r in rows
+            ]
+
+    def record(self, session_id: str, role: str, content: str, intent: str | None = None,
+               data: dict[str, Any] | None = None, task_id: int | None = None) -> None:
+        """Append one message to a session and touch the session."""
+        with session_scope(self._sessions) as db:
+            row = db.get(ConversationSession, session_id)
+            if row is None:
+                raise NotFound(f"No such session: {session_id}")
+            if row.title is None and role == "user":
+                row.title = content[:200]
+            row.updated_at = utcnow()
+            db.add(Message(session_id=session_id, role=role, content=content, intent=intent,
+                           data=data, task_id=task_id))
+
+    def history(self, caller: Caller, session_id: str, limit: int = HISTORY_LIMIT) -> list[dict[str, Any]]:
+        """The last `limit` messages of one of the caller's sessions, oldest first."""
+        with session_scope(self._sessions) as db:
+            row = db.get(ConversationSession, session_id)
+            if row is None or row.user_id != caller.user_id:
+                raise NotFound(f"No such session: {session_id}")
+            messages = db.scalars(
+                sa.select(Message).where(Message.session_id == session_id)
+                .order_by(Message.id.desc()).limit(limit)
+            ).all()
+            return [
+                {"id": m.id, "role": m.role, "content": m.content, "intent": m.intent,
+                 "task_id": m.task_id, "created_at": m.created_at.isoformat()}
+                for m in reversed(messages)
+            ]
+
+    @staticmethod
+    def _create_user(db: Session, name: str, role: Role) -> User:
+        user = User(name=name, role=role)
+        try:
+            with db.begin_nested():
+                db.add(user)
+        except IntegrityError:
+            # Another process created the same user between our read and our insert.
+            existing = db.scalar(sa.select(User).where(User.name == name))
+            if existing is None:
+                raise
+            return existing
+        return user
+
+
+def _check_name(name: str) -> None:
+    if not USER_NAME_PATTERN.match(name or ""):
+        raise BadRequest(f"Invalid user name {name!r}: use 1-64 letters, digits, '.', '_', '-' or '@'")

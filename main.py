@@ -1,0 +1,250 @@
+"""OperatorOS command line: `python main.py "<request>"`, an interactive session, `serve` and `worker`."""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+logger = logging.getLogger("operatoros")
+
+DEFAULT_PORT = 8000
+"""Port of `serve` when --port is not given."""
+
+ADMIN_KEY_FILE = "admin_api_key"
+"""File in the instance folder holding the admin key that the first `serve` creates."""
+
+MENU = (
+    ("Show me the system status", "status"),
+    ("How healthy is the system?", "health"),
+    ("Show the agent pools", "pools"),
+    ("help", "what can I ask?"),
+)
+"""Numbered shortcuts of the interactive session."""
+
+SUBCOMMANDS = ("serve", "worker")
+
+
+class _RequestGroup(click.Group):
+    """A group whose unknown first word is a request, not an error: `main.py "show status"`."""
+
+    def resolve_command(self, ctx: click.Context, args: list[str]):  # type: ignore[no-untyped-def]
+        if args and args[0] in self.commands:
+            return super().resolve_command(ctx, args)
+        return "ask", self.commands["ask"], args
+
+
+def _request_options(func):  # type: ignore[no-untyped-def]
+    options = [
+        click.option("--json", "as_json", is_flag=True, help="Print exactly one JSON object."),
+        click.option("--dry-run", is_flag=True, help="Say what would be done; change nothing."),
+        click.option("--background", is_flag=True, help="Queue a task and answer with its id at once."),
+        click.option("--user", default=None, help="Whose conversation (default: OPERATOROS_USER or the OS user)."),
+        click.option("--session", "session_id", default=None, help="Conversation session id (default: latest)."),
+        click.option("--api", "api_url", default=None, envvar="OPERATOROS_API_URL",
+                     help="Send the request to a running server at this URL."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+@click.group(cls=_RequestGroup, invoke_without_command=True,
+             context_settings={"help_option_names": ["-h", "--help"]})
+@_request_options
+@click.pass_context
+def cli(ctx: click.Context, **options: Any) -> None:
+    """OperatorOS: ask in plain words, e.g.  python main.py "Show me the system status"."""
+    _configure_logging()
+    ctx.obj = options
+    if ctx.invoked_subcommand is None:
+        sys.exit(_interactive(options))
+
+
+@cli.command("ask", hidden=True)
+@click.argument("words", nargs=-1, required=True)
+@_request_options
+@click.pass_context
+def ask(ctx: click.Context, words: tuple[str, ...], **options: Any) -> None:
+    """Answer one request."""
+    merged = {k: v or (ctx.obj or {}).get(k) for k, v in options.items()}
+    text = " ".join(words).strip()
+    if not text:
+        raise click.UsageError("Give a request, e.g. python main.py \"Show me the system status\".")
+    reply = _answer(text, merged)
+    _print_reply(reply, merged["as_json"])
+    sys.exit(0 if reply.get("ok") else 1)
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=DEFAULT_PORT, show_default=True, type=click.IntRange(1, 65535))
+def serve(host: str, port: int) -> None:
+    """Run the API server."""
+    from werkzeug.serving import make_server
+
+    app = _build_app_or_exit()
+    key_note = _ensure_admin_key(app)
+    if key_note:
+        click.echo(key_note, err=True)
+    server = make_server(host, port, app, threaded=True)
+    click.echo(f"OperatorOS API listening on http://{host}:{server.port}/api", err=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+
+
+@cli.command()
+def worker() -> None:
+    """Run pool workers only (not available yet in this build)."""
+    click.echo("error: 'worker' is not available yet in this build of OperatorOS.", err=True)
+    sys.exit(1)
+
+
+def _answer(text: str, options: dict[str, Any]) -> dict[str, Any]:
+    """Answer one request in-process or over HTTP; never raises."""
+    try:
+        if options.get("api_url"):
+            return _answer_over_http(text, options)
+        return _answer_in_process(text, options)
+    except Exception as exc:  # the CLI's last line of defence: no traceback reaches the user
+        logger.debug("request failed", exc_info=True)
+        return _error_reply(exc, options)
+
+
+def _answer_in_process(text: str, options: dict[str, Any]) -> dict[str, Any]:
+    from app import services
+
+    svc = services(_build_app())
+    name = options.get("user") or svc.settings.user
+    caller = svc.conversations.local_caller(name)
+    return svc.interface.handle(text, caller, options.get("session_id"), dry_run=bool(options.get("dry_run")),
+                                background=bool(options.get("background")))
+
+
+def _answer_over_http(text: str, options: dict[str, Any]) -> dict[str, Any]:
+    import requests
+
+    from errors import ServiceUnavailable
+
+    url = options["api_url"].rstrip("/") + "/api/command"
+    headers = {}
+    key = os.environ.get("OPERATOROS_API_KEY")
+    if key:
+        headers["Authorization"] = f"Bearer {key}"
+    body = {"text": text, "session_id": options.get("session_id"), "dry_run": bool(options.get("dry_run"))}
+    try:
+        response = requests.post(url, json=body, headers=headers, timeout=120)
+    except requests.RequestException as exc:
+        raise ServiceUnavailable(f"Cannot reach the OperatorOS API at {options['api_url']}: "
+                                 f"{exc.__class__.__name__}") from exc
+    try:
+        payload = response.json()
+    except ValueError as exc:
+        raise ServiceUnavailable(f"The API at {options['api_url']} did not answer JSON "
+                                 f"(HTTP {response.status_code}).") from exc
+    if "error" in payload and "ok" not in payload:
+        return {"ok": False, "intent": "", "args": {}, "response": payload["error"].get("message", ""),
+                "data": {}, "session_id": options.get("session_id"), "user": options.get("user"),
+                "error": payload["error"]}
+    return payload
+
+
+def _error_reply(exc: Exception, options: dict[str, Any]) -> dict[str, Any]:
+    from errors import OperatorOSError
+
+    from config import ConfigError
+
+    if isinstance(exc, OperatorOSError):
+        error = exc.to_dict()
+    elif isinstance(exc, ConfigError):
+        error = {"code": "bad_configuration", "message": str(exc)}
+    else:
+        error = {"code": "internal_error",
+                 "message": f"OperatorOS could not answer ({exc.__class__.__name__}). "
+                            "Run with OPERATOROS_DEBUG=1 for details."}
+    return {"ok": False, "intent": "", "args": {}, "response": error["message"], "data": {},
+            "session_id": options.get("session_id"), "user": options.get("user"), "error": error}
+
+
+def _print_reply(reply: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps(reply, default=str))
+    elif reply.get("ok"):
+        click.echo(reply["response"])
+    else:
+        click.echo(reply["response"] or "The request failed.", err=False)
+
+
+def _interactive(options: dict[str, Any]) -> int:
+    """A prompt with a numbered menu, `help` and `exit`."""
+    click.echo("OperatorOS — ask in plain words. Type a number, 'help', or 'exit'.")
+    for number, (request_text, _) in enumerate(MENU, start=1):
+        click.echo(f"  {number}. {request_text}")
+    while True:
+        try:
+            line = input("operatoros> ").strip()
+        except (EOFError, KeyboardInterrupt):
+            click.echo("")
+            return 0
+        if line.lower() in ("exit", "quit", "q"):
+            return 0
+        if not line:
+            continue
+        if line.isdigit() and 1 <= int(line) <= len(MENU):
+            line = MENU[int(line) - 1][0]
+        reply = _answer(line, options)
+        _print_reply(reply, bool(options.get("as_json")))
+        options = {**options, "session_id": reply.get("session_id") or options.get("session_id")}
+
+
+def _build_app():  # type: ignore[no-untyped-def]
+    from app import create_app
+
+    return create_app()
+
+
+def _build_app_or_exit():  # type: ignore[no-untyped-def]
+    try:
+        return _build_app()
+    except Exception as exc:
+        logger.debug("start-up failed", exc_info=True)
+        click.echo(f"error: {_error_reply(exc, {})['response']}", err=True)
+        sys.exit(1)
+
+
+def _ensure_admin_key(app) -> str | None:  # type: ignore[no-untyped-def]
+    """With no OPERATOROS_API_KEY, create (once) an admin key in a file only its owner can read."""
+    from app import services
+    from conversation_manager import new_api_key
+    from models import Role
+
+    svc = services(app)
+    if svc.settings.api_key:
+        return None
+    path = Path(svc.settings.home) / ADMIN_KEY_FILE
+    if path.exists():
+        svc.conversations.ensure_user_with_key("admin", path.read_text().strip(), Role.ADMIN)
+        return f"Admin API key: in {path}"
+    key = new_api_key()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key + "\n")
+    svc.conversations.ensure_user_with_key("admin", key, Role.ADMIN)
+    return f"Created an admin API key; it is in {path} (readable only by you)."
+
+
+def _configure_logging() -> None:
+    level = logging.DEBUG if os.environ.get("OPERATOROS_DEBUG") else logging.WARNING
+    logging.basicConfig(level=level, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+
+
+if __name__ == "__main__":
+    cli(prog_name="main.py")

@@ -1,0 +1,137 @@
+"""The Flask app and the foundation endpoints: JSON only, auth, limits."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from app import create_app, services
+
+
+def test_liveness_needs_no_key(client) -> None:  # type: ignore[no-untyped-def]
+    response = client.get("/api/health")
+    assert response.status_code == 200
+    assert response.get_json() == {"status": "ok"}
+
+
+def test_readiness_checks_the_database(client, auth) -> None:  # type: ignore[no-untyped-def]
+    response = client.get("/api/health/ready", headers=auth)
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["ready"] is True and body["database"]["dialect"] == "sqlite"
+
+
+def test_readiness_is_503_when_the_database_is_gone(app, client, auth, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import sqlalchemy as sa
+
+    client.get("/api/status", headers=auth)  # authenticate while the database is still there
+    services(app).engine = sa.create_engine(f"sqlite:///{tmp_path / 'no-such-folder' / 'gone.db'}")
+    response = client.get("/api/health/ready", headers=auth)
+    assert response.status_code == 503
+    assert response.get_json()["ready"] is False
+
+
+def test_unknown_path_is_a_json_404(client, auth) -> None:  # type: ignore[no-untyped-def]
+    response = client.get("/api/nowhere", headers=auth)
+    assert response.status_code == 404
+    assert response.is_json
+    assert response.get_json()["error"]["code"] == "not_found"
+
+
+def test_unknown_path_outside_api_is_json_too(client) -> None:  # type: ignore[no-untyped-def]
+    response = client.get("/index.html")
+    assert response.status_code == 404 and response.is_json
+
+
+def test_wrong_method_is_a_json_405(client, auth) -> None:  # type: ignore[no-untyped-def]
+    response = client.delete("/api/status", headers=auth)
+    assert response.status_code == 405
+    assert response.get_json()["error"]["code"] == "method_not_allowed"
+    assert "GET" in response.headers["Allow"]
+
+
+def test_malformed_json_is_a_json_400(client, auth) -> None:  # type: ignore[no-untyped-def]
+    response = client.post("/api/command", data="{not json", headers={**auth, "Content-Type": "application/json"})
+    assert response.status_code == 400
+    assert response.get_json()["error"]["code"] == "bad_request"
+
+
+@pytest.mark.parametrize("body", [[], {"text": 5}, {"text": "  "}, {"text": "status", "dry_run": "yes"}])
+def test_invalid_fields_are_a_json_400(client, auth, body) -> None:  # type: ignore[no-untyped-def]
+    response = client.post("/api/command", json=body, headers=auth)
+    assert response.status_code == 400
+    assert response.get_json()["error"]["message"]
+
+
+def test_a_body_past_the_limit_is_a_json_413(home: Path, sqlite_url: str) -> None:
+    app = create_app({"OPERATOROS_HOME": str(home), "DATABASE_URL": sqlite_url,
+                      "OPERATOROS_API_KEY": "k" * 20, "OPERATOROS_MAX_CONTENT_LENGTH": "1000"})
+    response = app.test_client().post("/api/command", json={"text": "x" * 5000},
+                                      headers={"Authorization": "Bearer " + "k" * 20})
+    assert response.status_code == 413
+    assert response.get_json()["error"]["code"] == "request_entity_too_large"
+
+
+def test_requests_without_a_valid_key_are_401(client) -> None:  # type: ignore[no-untyped-def]
+    assert client.get("/api/status").status_code == 401
+    response = client.get("/api/status", headers={"Authorization": "Bearer wrong"})
+    assert response.status_code == 401
+    assert response.get_json()["error"]["code"] == "unauthorized"
+
+
+def test_status_reports_pools_tasks_and_database_without_secrets(home: Path, tmp_path: Path) -> None:
+    app = create_app({"OPERATOROS_HOME": str(home), "DATABASE_URL": f"sqlite:///{tmp_path / 's.db'}",
+                      "OPERATOROS_API_KEY": "secret-admin-key-123"})
+    response = app.test_client().get("/api/status", headers={"Authorization": "Bearer secret-admin-key-123"})
+    body = response.get_json()
+    assert response.status_code == 200
+    assert [p["name"] for p in body["pools"]] == ["healthcare", "financial", "sports", "business", "general"]
+    assert body["tasks"] == {"queued": 0, "running": 0, "succeeded": 0, "failed": 0, "cancelled": 0}
+    assert body["system"]["memory_total_mb"] > 0
+    assert "secret-admin-key-123" not in response.get_data(as_text=True)
+
+
+def test_the_admin_key_is_stored_hashed(app, client, auth) -> None:  # type: ignore[no-untyped-def]
+    import sqlalchemy as sa
+
+    from .conftest import TEST_API_KEY
+
+    assert client.get("/api/status", headers=auth).status_code == 200
+    with services(app).engine.connect() as conn:
+        stored = conn.execute(sa.text("SELECT api_key_hash FROM users WHERE name='admin'")).scalar()
+    assert stored and TEST_API_KEY not in stored and len(stored) == 64
+
+
+def test_command_endpoint_gives_the_cli_json(client, auth) -> None:  # type: ignore[no-untyped-def]
+    response = client.post("/api/command", json={"text": "Show me the system status"}, headers=auth)
+    body = response.get_json()
+    assert response.status_code == 200
+    assert body["ok"] is True and body["intent"] == "status"
+    assert set(body) >= {"ok", "intent", "args", "response", "data", "session_id", "user"}
+    assert body["user"] == "admin"
+    again = client.post("/api/command", json={"text": "status", "session_id": body["session_id"]}, headers=auth)
+    assert again.get_json()["session_id"] == body["session_id"]
+
+
+def test_command_endpoint_refuses_another_users_session(client, auth) -> None:  # type: ignore[no-untyped-def]
+    response = client.post("/api/command", json={"text": "status", "session_id": "f" * 32}, headers=auth)
+    assert response.get_json()["ok"] is False
+    assert response.get_json()["error"]["code"] == "not_found"
+
+
+def test_an_unexpected_error_is_a_json_500_without_a_traceback(app, client, auth, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    def explode() -> None:
+        raise RuntimeError("boom at /secret/path")
+
+    monkeypatch.setattr(services(app).controller, "status", explode)
+    response = client.get("/api/status", headers=auth)
+    assert response.status_code == 500
+    assert response.get_json()["error"]["code"] == "internal_error"
+    assert "boom" not in response.get_data(as_text=True)
+
+
+def test_bad_configuration_is_refused_clearly(home: Path, sqlite_url: str) -> None:
+    from config import ConfigError
+
+    with pytest.raises(ConfigError, match="TASK_BACKEND"):
+        create_app({"OPERATOROS_HOME": str(home), "DATABASE_URL": sqlite_url, "TASK_BACKEND": "carrier-pigeon"})

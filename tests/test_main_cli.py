@@ -1,0 +1,165 @@
+"""`python main.py` run as a user would: text, JSON, errors, exit codes, serve and --api."""
+from __future__ import annotations
+
+import json
+import os
+import socket
+import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from .conftest import ROOT, run_cli
+
+
+def test_status_answers_in_text_with_real_figures(cli_env: dict[str, str]) -> None:
+    result = run_cli("Show me the system status", env=cli_env)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert out.startswith("OperatorOS is up: 5 pools")
+    for pool in ("healthcare", "financial", "sports", "business", "general"):
+        assert pool in out
+    assert "Tasks: queued 0" in out
+    assert "Machine: CPU" in out and "memory" in out
+    assert cli_env["DATABASE_URL"].split("///")[1] in out
+    assert result.stderr == ""
+
+
+def test_status_json_is_the_contract_object(cli_env: dict[str, str]) -> None:
+    result = run_cli("--json", "Show me the system status", env=cli_env)
+    assert result.returncode == 0, result.stderr
+    reply = json.loads(result.stdout)
+    assert reply["ok"] is True and reply["intent"] == "status"
+    assert reply["user"] == "tester" and len(reply["session_id"]) == 32
+    assert {p["name"] for p in reply["data"]["pools"]} == {"healthcare", "financial", "sports", "business", "general"}
+    assert result.stdout.count("\n") == 1
+
+
+def test_json_flag_after_the_request_works_too(cli_env: dict[str, str]) -> None:
+    result = run_cli("show me the system status", "--json", env=cli_env)
+    assert json.loads(result.stdout)["intent"] == "status"
+
+
+def test_the_latest_session_resumes_and_a_named_one_is_used(cli_env: dict[str, str]) -> None:
+    first = json.loads(run_cli("--json", "status", env=cli_env).stdout)
+    second = json.loads(run_cli("--json", "health", env=cli_env).stdout)
+    assert first["session_id"] == second["session_id"]
+    other_user = json.loads(run_cli("--json", "--user", "someone", "status", env=cli_env).stdout)
+    assert other_user["session_id"] != first["session_id"]
+    stolen = run_cli("--json", "--user", "someone", "--session", first["session_id"], "status", env=cli_env)
+    assert stolen.returncode == 1
+    assert json.loads(stolen.stdout)["error"]["code"] == "not_found"
+
+
+def test_a_request_not_understood_fails_clearly(cli_env: dict[str, str]) -> None:
+    result = run_cli("--json", "frobnicate the quux", env=cli_env)
+    assert result.returncode == 1
+    reply = json.loads(result.stdout)
+    assert reply["ok"] is False and reply["error"]["code"] == "not_understood"
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_dry_run_changes_nothing(cli_env: dict[str, str], home: Path) -> None:
+    result = run_cli("--dry-run", "--json", "show me the status", env=cli_env)
+    reply = json.loads(result.stdout)
+    assert reply["ok"] is True and reply["data"] == {"dry_run": True}
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(cli_env["DATABASE_URL"])
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM messages")).scalar() == 0
+    engine.dispose()
+
+
+def test_bad_usage_exits_2(cli_env: dict[str, str]) -> None:
+    result = run_cli("--session", env=cli_env)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+
+
+def test_bad_configuration_is_a_clear_error_not_a_traceback(cli_env: dict[str, str]) -> None:
+    result = run_cli("--json", "status", env={**cli_env, "OPERATOROS_PROVIDER": "magic"})
+    assert result.returncode == 1
+    reply = json.loads(result.stdout)
+    assert reply["error"]["code"] == "bad_configuration" and "OPERATOROS_PROVIDER" in reply["error"]["message"]
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_an_unreachable_database_is_a_clear_error(cli_env: dict[str, str]) -> None:
+    env = {**cli_env, "DATABASE_URL": "postgresql://postgres:hunter2@127.0.0.1:1/nope"}
+    result = run_cli("--json", "status", env=env, timeout=60)
+    assert result.returncode == 1
+    assert "hunter2" not in result.stdout + result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+    assert json.loads(result.stdout)["ok"] is False
+
+
+def test_interactive_session_has_a_menu_help_and_exit(cli_env: dict[str, str]) -> None:
+    result = run_cli(env=cli_env, input="help\n1\nexit\n")
+    assert result.returncode == 0
+    assert "1. Show me the system status" in result.stdout
+    assert "Ask in plain words" in result.stdout
+    assert "OperatorOS is up" in result.stdout
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_serve_creates_an_admin_key_and_the_cli_talks_to_it(cli_env: dict[str, str], home: Path) -> None:
+    port = _free_port()
+    server = subprocess.Popen([sys.executable, str(ROOT / "main.py"), "serve", "--port", str(port)],
+                              env=cli_env, cwd=str(ROOT), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(100):
+            try:
+                if requests.get(base + "/api/health", timeout=1).status_code == 200:
+                    break
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        key_file = home / "admin_api_key"
+        assert key_file.exists()
+        assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+        key = key_file.read_text().strip()
+        assert requests.get(base + "/api/status", timeout=5).status_code == 401
+        assert requests.get(base + "/api/status", headers={"Authorization": f"Bearer {key}"}, timeout=5).ok
+        result = run_cli("--json", "--api", base, "show me the system status",
+                         env={**cli_env, "OPERATOROS_API_KEY": key})
+        reply = json.loads(result.stdout)
+        assert reply["ok"] is True and reply["intent"] == "status" and reply["user"] == "admin"
+        assert key not in result.stdout
+    finally:
+        server.terminate()
+        _, err = server.communicate(timeout=10)
+    assert str(home / "admin_api_key") in err
+    assert key not in err
+
+
+def test_api_flag_reports_an_unreachable_server(cli_env: dict[str, str]) -> None:
+    result = run_cli("--json", "--api", f"http://127.0.0.1:{_free_port()}", "status", env=cli_env)
+    assert result.returncode == 1
+    assert json.loads(result.stdout)["error"]["code"] == "unavailable"
+
+
+@pytest.mark.skipif(not os.access(sys.executable, os.X_OK), reason="no python")
+def test_importing_every_module_has_no_side_effects(tmp_path: Path) -> None:
+    modules = ["main", "app", "models", "api_routes", "agent_master_controller", "ai_providers",
+               "ai_providers_enhanced", "agent_pools", "task_processor", "health_monitor",
+               "business_automation", "replit_interface", "command_processor", "conversation_manager",
+               "demo_runner", "config", "database", "errors"]
+    code = ("import sys, threading, os; sys.path.insert(0, %r)\n"
+            "before = set(os.listdir('.'))\n"
+            "for m in %r: __import__(m)\n"
+            "assert threading.active_count() == 1, threading.enumerate()\n"
+            "assert set(os.listdir('.')) == before\n") % (str(ROOT), modules)
+    result = subprocess.run([sys.executable, "-c", code], cwd=str(tmp_path), capture_output=True, text=True,
+                            env={"PATH": os.environ.get("PATH", ""), "OPERATOROS_HOME": str(tmp_path / "h")})
+    assert result.returncode == 0, result.stderr
+    assert not (tmp_path / "h").exists()
