@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+import statistics
+import time
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -11,17 +13,31 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 import health_monitor
-from command_processor import Command
+from agent_pools import Executor, PoolSupervisor, run_inline
+from command_processor import Command, find_pool
 from config import Settings
 from conversation_manager import Caller
 from database import session_scope
-from errors import NotAvailableYet, NotFound
-from models import POOL_NAMES, Agent, AgentPool, AgentStatus, Task, TaskStatus, utcnow
+from errors import BadRequest, Forbidden, NotAvailableYet, NotFound, Unprocessable
+from models import POOL_NAMES, Agent, AgentPool, AgentStatus, AuditLog, Task, TaskStatus, utcnow
+from task_processor import TaskQueue
 
 logger = logging.getLogger(__name__)
 
-AGENT_LIVENESS_SECONDS = 15.0
+AGENT_LIVENESS_SECONDS = 5.0
 """An agent whose heartbeat is older than this is not counted as live."""
+
+METRICS_WINDOW_SECONDS = 300
+"""Window of finished tasks over which pool metrics are computed."""
+
+METRICS_SAMPLE = 1000
+"""Most recent finished tasks per pool used for latency percentiles."""
+
+WAIT_POLL_SECONDS = 0.05
+"""How often a waiting caller re-reads its task."""
+
+MAX_WAIT_SECONDS = 300.0
+"""Longest a caller may wait for a task's result in one call."""
 
 
 @dataclass
@@ -35,26 +51,56 @@ class Outcome:
 class AgentMasterController:
     """Coordinates the queue, the pools and the providers; front doors call only this."""
 
-    def __init__(self, settings: Settings, engine: Engine, session_factory: sessionmaker[Session]) -> None:
+    def __init__(self, settings: Settings, engine: Engine, session_factory: sessionmaker[Session],
+                 queue: TaskQueue, executor: Executor) -> None:
         self.settings = settings
         self.engine = engine
+        self.queue = queue
+        self.executor = executor
+        self.supervisor: PoolSupervisor | None = None
         self._sessions = session_factory
 
-    def execute(self, command: Command, caller: Caller) -> Outcome:
+    # -- the conversational door ------------------------------------------------------------
+
+    def execute(self, command: Command, caller: Caller, *, background: bool = False,
+                session_id: str | None = None) -> Outcome:
         """Carry out one understood command on behalf of `caller`."""
-        handler = getattr(self, f"_do_{command.intent}", None)
-        if handler is None:
-            raise NotAvailableYet(f"'{command.intent}' is not available yet in this build of OperatorOS.")
-        return handler(command, caller)
+        args = command.args
+        intent = command.intent
+        if intent == "status":
+            return Outcome(self.status())
+        if intent == "health":
+            return Outcome(self.health())
+        if intent == "pools":
+            return Outcome({"pools": self.pool_status(args.get("pool"))})
+        if intent == "tasks":
+            return Outcome({"tasks": self.list_tasks(caller, status=args.get("status"), pool=args.get("pool"))})
+        if intent == "task":
+            task = self.get_task(caller, _task_id(args))
+            return Outcome({"task": task}, task["id"])
+        if intent == "cancel":
+            task = self.cancel_task(caller, _task_id(args))
+            return Outcome({"task": task}, task["id"])
+        if intent == "scale":
+            return Outcome({"pool": self.scale(caller, args.get("pool"), size=args.get("size"),
+                                               delta=args.get("delta"))})
+        if intent == "restart":
+            return Outcome(self.restart(caller, args.get("pool")))
+        if intent == "submit":
+            task = self.submit(caller, args.get("input") or command.text, pool=args.get("pool"),
+                               session_id=session_id, wait=not background)
+            return Outcome({"task": task}, task["id"])
+        if intent in ("help", "clarify"):
+            return Outcome({})
+        raise NotAvailableYet(f"'{intent}' is not available yet in this build of OperatorOS.")
+
+    # -- status and pools -------------------------------------------------------------------
 
     def status(self) -> dict[str, Any]:
         """System overview: pools and their sizes, tasks by status, machine and database."""
-        with session_scope(self._sessions) as db:
-            pools = self._pool_rows(db)
-            counts = dict(db.execute(sa.select(Task.status, sa.func.count()).group_by(Task.status)).all())
         return {
-            "pools": pools,
-            "tasks": {s.value: int(counts.get(s, 0)) for s in TaskStatus},
+            "pools": self.pool_status(),
+            "tasks": self.queue.counts(),
             "system": health_monitor.system_metrics(str(self.settings.home)),
             "database": {"url": self.settings.safe_database_url, "dialect": self.engine.dialect.name},
             "task_backend": self.settings.task_backend,
@@ -68,57 +114,195 @@ class AgentMasterController:
                 "database": database}
 
     def pool_status(self, name: str | None = None) -> list[dict[str, Any]]:
-        """Status of one pool, or of all pools."""
-        if name is not None and name not in POOL_NAMES:
-            raise NotFound(f"No such pool: {name!r}. Pools are {', '.join(POOL_NAMES)}.")
+        """Status and metrics of one pool, or of all pools."""
+        if name is not None:
+            _check_pool(name)
+        stats = self.queue.queue_stats()
         with session_scope(self._sessions) as db:
-            rows = self._pool_rows(db)
-        return [r for r in rows if name is None or r["name"] == name]
-
-    def _do_status(self, command: Command, caller: Caller) -> Outcome:
-        return Outcome(self.status())
-
-    def _do_health(self, command: Command, caller: Caller) -> Outcome:
-        return Outcome(self.health())
-
-    def _do_pools(self, command: Command, caller: Caller) -> Outcome:
-        return Outcome({"pools": self.pool_status(command.args.get("pool"))})
-
-    def _do_help(self, command: Command, caller: Caller) -> Outcome:
-        return Outcome({})
-
-    def _do_clarify(self, command: Command, caller: Caller) -> Outcome:
-        return Outcome({})
-
-    def _pool_rows(self, db: Session) -> list[dict[str, Any]]:
-        live_after = utcnow() - timedelta(seconds=AGENT_LIVENESS_SECONDS)
-        agents = db.execute(
-            sa.select(Agent.pool, Agent.status, sa.func.count())
-            .where(Agent.heartbeat_at >= live_after)
-            .group_by(Agent.pool, Agent.status)
-        ).all()
-        by_pool: dict[str, dict[str, int]] = {}
-        for pool, status, count in agents:
-            by_pool.setdefault(pool, {})[status.value] = int(count)
-        queued = dict(db.execute(
-            sa.select(Task.pool, sa.func.count()).where(Task.status == TaskStatus.QUEUED).group_by(Task.pool)
-        ).all())
-        rows = []
-        pools = sorted(db.scalars(sa.select(AgentPool)), key=lambda p: _pool_order(p.name))
-        for pool in pools:
-            states = by_pool.get(pool.name, {})
-            rows.append({
-                "name": pool.name,
-                "desired_size": pool.desired_size,
-                "min_size": pool.min_size,
-                "max_size": pool.max_size,
-                "live_agents": states.get(AgentStatus.IDLE.value, 0) + states.get(AgentStatus.BUSY.value, 0),
-                "busy_agents": states.get(AgentStatus.BUSY.value, 0),
-                "failed_agents": states.get(AgentStatus.FAILED.value, 0),
-                "queued_tasks": int(queued.get(pool.name, 0)),
-            })
+            rows = _pool_rows(db, name)
+            metrics = {row["name"]: _pool_metrics(db, row["name"]) for row in rows}
+        for row in rows:
+            row.update(metrics[row["name"]])
+            row["queued_tasks"] = stats.get(row["name"], {}).get("queued", 0)
+            row["oldest_queued_age_seconds"] = stats.get(row["name"], {}).get("oldest_age_seconds")
+            row["utilisation"] = round(row["busy_agents"] / row["live_agents"], 3) if row["live_agents"] else 0.0
         return rows
+
+    def scale(self, caller: Caller, pool: str | None, *, size: int | None = None,
+              delta: int | None = None) -> dict[str, Any]:
+        """Set a pool's desired size (absolute or relative) within its limits; admins only."""
+        _require_admin(caller, "scale pools")
+        if pool is None:
+            raise BadRequest("Say which pool to scale: " + ", ".join(POOL_NAMES) + ".")
+        _check_pool(pool)
+        if (size is None) == (delta is None):
+            raise BadRequest("Give either a size or a delta to scale by, not both.")
+        for value, label in ((size, "size"), (delta, "delta")):
+            if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
+                raise BadRequest(f"The {label} must be a whole number.")
+        with session_scope(self._sessions) as db:
+            row = db.get(AgentPool, pool)
+            assert row is not None  # the five pools are seeded with the schema
+            before = row.desired_size
+            target = size if size is not None else before + int(delta or 0)
+            if not row.min_size <= target <= row.max_size:
+                raise Unprocessable(f"The {pool} pool can hold {row.min_size} to {row.max_size} agents; "
+                                    f"{target} is out of range (it has {before}).")
+            row.desired_size = target
+            db.add(AuditLog(actor_user_id=caller.user_id, actor=caller.name, action="scale", target=pool,
+                            details={"from": before, "to": target}))
+        logger.info("%s scaled %s from %d to %d", caller.name, pool, before, target)
+        status = self.pool_status(pool)[0]
+        status["previous_size"] = before
+        return status
+
+    def restart(self, caller: Caller, pool: str | None = None) -> dict[str, Any]:
+        """Release the failed agents of a pool (or all pools) so workers start fresh ones; admins only."""
+        _require_admin(caller, "restart agents")
+        if pool is not None:
+            _check_pool(pool)
+        with session_scope(self._sessions) as db:
+            query = sa.update(Agent).where(Agent.status == AgentStatus.FAILED).values(status=AgentStatus.STOPPED)
+            if pool is not None:
+                query = query.where(Agent.pool == pool)
+            count = db.execute(query).rowcount
+            db.add(AuditLog(actor_user_id=caller.user_id, actor=caller.name, action="restart",
+                            target=pool or "all", details={"failed_agents_released": count}))
+        return {"pool": pool, "restarted_agents": count, "pools": self.pool_status(pool)}
+
+    # -- tasks ------------------------------------------------------------------------------
+
+    def submit(self, caller: Caller, text: str, *, pool: str | None = None, priority: int = 0,
+               idempotency_key: str | None = None, session_id: str | None = None,
+               wait: bool = False, max_attempts: int | None = None) -> dict[str, Any]:
+        """Queue domain work; with `wait`, see it through (inline when no agent of its pool is live)."""
+        pool = pool or find_pool(text) or "general"
+        _check_pool(pool)
+        extra = {} if max_attempts is None else {"max_attempts": max_attempts}
+        task = self.queue.submit(pool, text, priority=priority, idempotency_key=idempotency_key,
+                                 user_id=caller.user_id, session_id=session_id, **extra)
+        if not wait or TaskStatus(task["status"]).finished:
+            return task
+        if not self._pool_is_served(pool):
+            run_inline(self.queue, self.executor, task["id"], pool)
+        return self.wait_for(caller, task["id"], timeout=task["timeout_seconds"] * task["max_attempts"] + 5)
+
+    def get_task(self, caller: Caller, task_id: int) -> dict[str, Any]:
+        """One task the caller may see (their own; admins see all)."""
+        task = self.queue.get(task_id)
+        if not caller.is_admin and task["user_id"] != caller.user_id:
+            raise NotFound(f"No such task: {task_id}")
+        return task
+
+    def wait_for(self, caller: Caller, task_id: int, timeout: float) -> dict[str, Any]:
+        """The task once it has ended, or as it is when `timeout` seconds have passed."""
+        deadline = time.monotonic() + min(max(timeout, 0.0), MAX_WAIT_SECONDS)
+        while True:
+            task = self.get_task(caller, task_id)
+            if TaskStatus(task["status"]).finished or time.monotonic() >= deadline:
+                return task
+            time.sleep(WAIT_POLL_SECONDS)
+
+    def list_tasks(self, caller: Caller, *, status: str | None = None, pool: str | None = None,
+                   limit: int = 50, before_id: int | None = None) -> list[dict[str, Any]]:
+        """Tasks the caller may see, newest first."""
+        return self.queue.list(status=status, pool=pool, limit=limit, before_id=before_id,
+                               user_id=None if caller.is_admin else caller.user_id)
+
+    def cancel_task(self, caller: Caller, task_id: int) -> dict[str, Any]:
+        """Cancel a task the caller may see."""
+        self.get_task(caller, task_id)
+        return self.queue.cancel(task_id)
+
+    # -- serving ----------------------------------------------------------------------------
+
+    def start_pools(self) -> PoolSupervisor:
+        """Start this process's agents (for `serve` and `worker`)."""
+        if self.supervisor is None:
+            self.supervisor = PoolSupervisor(self.engine, self.queue, self.executor)
+            self.supervisor.start()
+        return self.supervisor
+
+    def stop_pools(self, timeout: float = 10.0) -> None:
+        """Drain and stop this process's agents."""
+        if self.supervisor is not None:
+            self.supervisor.stop(timeout)
+            self.supervisor = None
+
+    def _pool_is_served(self, pool: str) -> bool:
+        live_after = utcnow() - timedelta(seconds=AGENT_LIVENESS_SECONDS)
+        with self.engine.connect() as conn:
+            return bool(conn.execute(sa.select(sa.func.count()).select_from(Agent).where(
+                Agent.pool == pool, Agent.heartbeat_at >= live_after,
+                Agent.status.in_([AgentStatus.IDLE, AgentStatus.BUSY]))).scalar())
+
+
+def _pool_rows(db: Session, name: str | None) -> list[dict[str, Any]]:
+    live_after = utcnow() - timedelta(seconds=AGENT_LIVENESS_SECONDS)
+    counted = db.execute(
+        sa.select(Agent.pool, Agent.status, sa.func.count())
+        .where(sa.or_(Agent.heartbeat_at >= live_after, Agent.status == AgentStatus.FAILED))
+        .group_by(Agent.pool, Agent.status)
+    ).all()
+    by_pool: dict[str, dict[str, int]] = {}
+    for pool, status, count in counted:
+        by_pool.setdefault(pool, {})[status.value] = int(count)
+    query = sa.select(AgentPool)
+    if name is not None:
+        query = query.where(AgentPool.name == name)
+    rows = []
+    for pool in sorted(db.scalars(query), key=lambda p: _pool_order(p.name)):
+        states = by_pool.get(pool.name, {})
+        rows.append({
+            "name": pool.name, "desired_size": pool.desired_size, "min_size": pool.min_size,
+            "max_size": pool.max_size,
+            "live_agents": states.get(AgentStatus.IDLE.value, 0) + states.get(AgentStatus.BUSY.value, 0),
+            "busy_agents": states.get(AgentStatus.BUSY.value, 0),
+            "failed_agents": states.get(AgentStatus.FAILED.value, 0),
+        })
+    return rows
+
+
+def _pool_metrics(db: Session, pool: str) -> dict[str, Any]:
+    since = utcnow() - timedelta(seconds=METRICS_WINDOW_SECONDS)
+    recent = db.execute(
+        sa.select(Task.status, Task.started_at, Task.finished_at)
+        .where(Task.pool == pool, Task.finished_at >= since,
+               Task.status.in_([TaskStatus.SUCCEEDED, TaskStatus.FAILED]))
+        .order_by(Task.finished_at.desc()).limit(METRICS_SAMPLE)
+    ).all()
+    latencies = sorted((f - s).total_seconds() * 1000 for st, s, f in recent if s and f and st == TaskStatus.SUCCEEDED)
+    failed = sum(1 for st, _, _ in recent if st == TaskStatus.FAILED)
+    return {
+        "throughput_per_minute": round(len(recent) / (METRICS_WINDOW_SECONDS / 60), 2),
+        "latency_p50_ms": round(statistics.median(latencies), 1) if latencies else None,
+        "latency_p95_ms": round(_percentile(latencies, 0.95), 1) if latencies else None,
+        "error_rate": round(failed / len(recent), 3) if recent else 0.0,
+        "window_seconds": METRICS_WINDOW_SECONDS,
+    }
+
+
+def _percentile(sorted_values: list[float], q: float) -> float:
+    index = min(len(sorted_values) - 1, max(0, int(round(q * (len(sorted_values) - 1)))))
+    return sorted_values[index]
 
 
 def _pool_order(name: str) -> int:
     return POOL_NAMES.index(name) if name in POOL_NAMES else len(POOL_NAMES)
+
+
+def _check_pool(name: str) -> None:
+    if name not in POOL_NAMES:
+        raise NotFound(f"No such pool: {name!r}. Pools are {', '.join(POOL_NAMES)}.")
+
+
+def _require_admin(caller: Caller, what: str) -> None:
+    if not caller.is_admin:
+        raise Forbidden(f"Only an admin may {what}; {caller.name} is not an admin.")
+
+
+def _task_id(args: dict[str, Any]) -> int:
+    value = args.get("task_id")
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise BadRequest("Say which task, by its number (for example 'show task 12').")
+    return value

@@ -1,12 +1,405 @@
-"""Agent pools per domain, their agents, and the domain safety policies (not built yet)."""
+"""Agent pools: per-domain agents (threads) that work the queue, supervised and reconciled to the database."""
 from __future__ import annotations
 
-from errors import NotAvailableYet
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any, Callable
 
-FEATURE = "Agent pools per domain, their agents, and the domain safety policies"
-"""What this module will provide."""
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from models import POOL_NAMES, Agent, AgentPool, AgentStatus, utcnow
+from task_processor import Claim, LocalDispatcher, TaskQueue
+
+logger = logging.getLogger(__name__)
+
+MAX_CONSECUTIVE_FAILURES = 3
+"""An agent that fails this many tasks in a row is marked failed and leaves the rotation."""
+
+RECONCILE_SECONDS = 0.5
+"""How often a process compares its agents with the desired sizes in the database."""
+
+HEARTBEAT_SECONDS = 1.0
+"""How often leases are renewed and agent heartbeats written (well inside the lease)."""
+
+IDLE_POLL_SECONDS = 0.2
+"""Longest an idle agent sleeps before looking for work again."""
+
+STALE_AGENT_SECONDS = 30.0
+"""Agent rows whose heartbeat is older than this (dead process) are marked stopped."""
+
+_A = Agent.__table__
 
 
-def not_available() -> NotAvailableYet:
-    """The error every entry point of this module raises until it is built."""
-    return NotAvailableYet(f"{FEATURE} is not available yet in this build of OperatorOS.")
+class TaskCancelled(Exception):
+    """Raised by an executor that noticed its task was cancelled."""
+
+
+class PermanentTaskError(Exception):
+    """A failure that retrying cannot fix (bad input); the task fails at once."""
+
+
+@dataclass
+class ExecutionResult:
+    """What an executor produced for a task."""
+
+    result: dict[str, Any]
+    """JSON-ready result recorded on the task."""
+    tokens_in: int = 0
+    tokens_out: int = 0
+    provider: str | None = None
+
+
+class CancelToken:
+    """Set when the task's cancellation is requested or its time is up; executors check it."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+        self.reason = ""
+
+    def cancel(self, reason: str) -> None:
+        """Ask the running executor to stop."""
+        self.reason = reason
+        self._event.set()
+
+    @property
+    def cancelled(self) -> bool:
+        """True once cancel() was called."""
+        return self._event.is_set()
+
+    def check(self) -> None:
+        """Raise TaskCancelled if cancelled (call between steps of long work)."""
+        if self._event.is_set():
+            raise TaskCancelled(self.reason)
+
+
+Executor = Callable[[Claim, CancelToken], "ExecutionResult | dict[str, Any]"]
+"""Works one claimed task; raises to fail the attempt."""
+
+
+def default_executor(settings: Any) -> Executor:
+    """The executor of domain tasks (domain agents behind the providers; not built yet)."""
+
+    def unavailable(claim: Claim, token: CancelToken) -> ExecutionResult:
+        raise PermanentTaskError("The domain agents are not available yet in this build of OperatorOS.")
+
+    return unavailable
+
+
+def load_executor(spec: str) -> Executor:
+    """Import an executor named as 'module:function' (for custom task handlers, tests and benchmarks)."""
+    import importlib
+
+    module_name, _, attribute = spec.partition(":")
+    if not module_name or not attribute:
+        raise ValueError(f"executor must be given as module:function, not {spec!r}")
+    return getattr(importlib.import_module(module_name), attribute)
+
+
+def process_identity() -> str:
+    """host:pid of this process, as recorded on its agents."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+@dataclass
+class _Running:
+    claim: Claim
+    token: CancelToken
+    started: float
+    timed_out: bool = False
+
+
+@dataclass
+class AgentWorker:
+    """One agent: a thread that claims tasks of its pool and runs them through the executor."""
+
+    pool: str
+    queue: TaskQueue
+    executor: Executor
+    id: str = field(default_factory=lambda: uuid.uuid4().hex[:16])
+    status: AgentStatus = AgentStatus.IDLE
+    tasks_done: int = 0
+    tasks_failed: int = 0
+    consecutive_failures: int = 0
+    total_latency_ms: float = 0.0
+    last_latency_ms: float | None = None
+    last_error: str | None = None
+    running: _Running | None = None
+    stop_requested: bool = False
+    thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        """Start the agent's thread."""
+        self.thread = threading.Thread(target=self._loop, name=f"agent-{self.pool}-{self.id[:6]}", daemon=True)
+        self.thread.start()
+
+    def _loop(self) -> None:
+        try:
+            while not self.stop_requested:
+                claim = self.queue.claim(self.pool, self.id)
+                if claim is None:
+                    self._idle_wait()
+                    continue
+                self.work(claim)
+                if self.consecutive_failures >= MAX_CONSECUTIVE_FAILURES:
+                    self.status = AgentStatus.FAILED
+                    logger.warning("agent %s of %s failed %d tasks in a row; leaving the rotation",
+                                   self.id, self.pool, self.consecutive_failures)
+                    return
+            self.status = AgentStatus.STOPPED
+        except BaseException as exc:  # the thread died: mark the agent failed, never lose the reason
+            self.status = AgentStatus.FAILED
+            self.last_error = f"agent thread died: {exc.__class__.__name__}: {exc}"
+            logger.exception("agent %s of %s died", self.id, self.pool)
+
+    def _idle_wait(self) -> None:
+        dispatcher = self.queue.dispatcher
+        if isinstance(dispatcher, LocalDispatcher):
+            dispatcher.wait(self.pool, IDLE_POLL_SECONDS)
+        else:
+            time.sleep(IDLE_POLL_SECONDS)
+
+    def work(self, claim: Claim) -> None:
+        """Run one claimed task to an outcome recorded under its lease."""
+        self.status = AgentStatus.BUSY
+        running = _Running(claim, CancelToken(), time.monotonic())
+        self.running = running
+        try:
+            outcome = execute_claim(self.queue, self.executor, claim, running.token)
+        finally:
+            self.running = None
+            if self.status is AgentStatus.BUSY:
+                self.status = AgentStatus.IDLE
+        elapsed_ms = (time.monotonic() - running.started) * 1000
+        self.last_latency_ms = elapsed_ms
+        self.total_latency_ms += elapsed_ms
+        if outcome == "succeeded" or outcome == "cancelled":
+            self.tasks_done += outcome == "succeeded"
+            self.consecutive_failures = 0
+        else:
+            self.tasks_failed += 1
+            self.consecutive_failures += 1
+            self.last_error = outcome
+
+
+def execute_claim(queue: TaskQueue, executor: Executor, claim: Claim, token: CancelToken) -> str:
+    """Run `executor` on a claim and record the outcome; returns 'succeeded', 'cancelled' or the error."""
+    try:
+        produced = executor(claim, token)
+        if token.cancelled:
+            raise TaskCancelled(token.reason)
+    except TaskCancelled:
+        if token.reason == "timeout":
+            return f"timed out after {claim.timeout_seconds:g} s"
+        queue.mark_cancelled(claim)
+        return "cancelled"
+    except PermanentTaskError as exc:
+        queue.fail(claim, str(exc), retryable=False)
+        return str(exc) or "failed"
+    except Exception as exc:
+        error = f"{exc.__class__.__name__}: {exc}"
+        logger.info("task %s attempt %d failed: %s", claim.task_id, claim.attempt, error)
+        queue.fail(claim, error)
+        return error
+    result = produced if isinstance(produced, ExecutionResult) else ExecutionResult(dict(produced))
+    recorded = queue.complete(claim, result.result, tokens_in=result.tokens_in, tokens_out=result.tokens_out,
+                              provider=result.provider)
+    return "succeeded" if recorded else "lease lost; result discarded"
+
+
+class PoolSupervisor:
+    """Runs this process's agents: reconciles them to the desired sizes, renews leases, sweeps."""
+
+    def __init__(self, engine: Engine, queue: TaskQueue, executor: Executor, *,
+                 pools: tuple[str, ...] = POOL_NAMES, reconcile_seconds: float = RECONCILE_SECONDS,
+                 heartbeat_seconds: float = HEARTBEAT_SECONDS) -> None:
+        self.engine = engine
+        self.queue = queue
+        self.executor = executor
+        self.pools = pools
+        self.reconcile_seconds = reconcile_seconds
+        self.heartbeat_seconds = heartbeat_seconds
+        self.process = process_identity()
+        self.agents: dict[str, list[AgentWorker]] = {p: [] for p in pools}
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def start(self) -> None:
+        """Start agents to the desired sizes and the supervising thread."""
+        self.queue.requeue_expired()
+        self.reconcile()
+        self._thread = threading.Thread(target=self._supervise, name="pool-supervisor", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Drain every agent (busy ones finish their task) and stop supervising."""
+        deadline = time.monotonic() + timeout
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(max(0.0, deadline - time.monotonic()))
+        with self._lock:
+            workers = [a for agents in self.agents.values() for a in agents]
+            for agent in workers:
+                agent.stop_requested = True
+        for agent in workers:
+            if agent.thread is not None:
+                agent.thread.join(max(0.0, deadline - time.monotonic()))
+        self._write_heartbeats(final=True)
+
+    def reconcile(self) -> None:
+        """Start or drain agents so each pool has its desired size; replace restarted failed agents."""
+        with self.engine.connect() as conn:
+            desired = dict(conn.execute(sa.select(AgentPool.name, AgentPool.desired_size)).all())
+            mine = [a.id for agents in self.agents.values() for a in agents]
+            released = set(conn.execute(sa.select(_A.c.id).where(
+                _A.c.id.in_(mine), _A.c.status == AgentStatus.STOPPED)).scalars()) if mine else set()
+        new_rows: list[dict[str, Any]] = []
+        with self._lock:
+            if self._stop.is_set():
+                return
+            for pool in self.pools:
+                agents = [a for a in self.agents[pool] if not self._gone(a, released)]
+                want = int(desired.get(pool, 0))
+                active = [a for a in agents if not a.stop_requested]
+                for agent in sorted(active, key=lambda a: a.status is AgentStatus.BUSY)[:max(0, len(active) - want)]:
+                    agent.stop_requested = True
+                for _ in range(want - len(active)):
+                    agent = AgentWorker(pool, self.queue, self.executor)
+                    agents.append(agent)
+                    new_rows.append({"id": agent.id, "pool": pool, "process": self.process,
+                                     "status": AgentStatus.IDLE, "heartbeat_at": utcnow(), "started_at": utcnow(),
+                                     "tasks_done": 0, "tasks_failed": 0, "consecutive_failures": 0,
+                                     "total_latency_ms": 0.0})
+                self.agents[pool] = agents
+        if new_rows:
+            with self.engine.begin() as conn:
+                conn.execute(sa.insert(_A), new_rows)
+            by_id = {a.id: a for agents in self.agents.values() for a in agents}
+            for row in new_rows:
+                by_id[row["id"]].start()
+
+    @staticmethod
+    def _gone(agent: AgentWorker, released: set[str]) -> bool:
+        # A failed agent keeps its slot until a restart releases it; stopped agents are dropped
+        # by the heartbeat once their final status is written.
+        return agent.status is AgentStatus.FAILED and agent.id in released
+
+    def live_agents(self, pool: str) -> list[AgentWorker]:
+        """This process's agents of `pool` that are idle or busy."""
+        with self._lock:
+            return [a for a in self.agents.get(pool, []) if a.status in (AgentStatus.IDLE, AgentStatus.BUSY)
+                    and not a.stop_requested]
+
+    def _supervise(self) -> None:
+        next_beat = next_reconcile = 0.0
+        while not self._stop.is_set():
+            now = time.monotonic()
+            try:
+                if now >= next_beat:
+                    self._enforce_timeouts()
+                    self._renew_and_cancel()
+                    self._write_heartbeats()
+                    self.queue.requeue_expired()
+                    next_beat = now + self.heartbeat_seconds
+                if now >= next_reconcile:
+                    self.reconcile()
+                    next_reconcile = now + self.reconcile_seconds
+            except Exception:  # a database hiccup must not stop supervision; try again next round
+                logger.exception("pool supervision round failed")
+            self._stop.wait(min(self.heartbeat_seconds, self.reconcile_seconds) / 2)
+
+    def _busy(self) -> list[AgentWorker]:
+        with self._lock:
+            return [a for agents in self.agents.values() for a in agents if a.running is not None]
+
+    def _enforce_timeouts(self) -> None:
+        now = time.monotonic()
+        for agent in self._busy():
+            running = agent.running
+            if running is None or running.timed_out or now - running.started <= running.claim.timeout_seconds:
+                continue
+            running.timed_out = True
+            running.token.cancel("timeout")
+            self.queue.fail(running.claim, f"timed out after {running.claim.timeout_seconds:g} s")
+
+    def _renew_and_cancel(self) -> None:
+        running = [a.running for a in self._busy() if a.running is not None and not a.running.timed_out]
+        cancelled = self.queue.renew([r.claim.owner for r in running])
+        for r in running:
+            if r.claim.owner in cancelled:
+                r.token.cancel("cancelled")
+
+    def _write_heartbeats(self, final: bool = False) -> None:
+        with self._lock:
+            agents = [a for pool_agents in self.agents.values() for a in pool_agents]
+        if not agents:
+            return
+        now = utcnow()
+        rows = [{"b_id": a.id, "status": AgentStatus.STOPPED if final and a.status is not AgentStatus.FAILED
+                 else a.status, "heartbeat_at": now, "tasks_done": a.tasks_done, "tasks_failed": a.tasks_failed,
+                 "consecutive_failures": a.consecutive_failures, "total_latency_ms": a.total_latency_ms,
+                 "last_latency_ms": a.last_latency_ms, "last_error": a.last_error,
+                 "current_task_id": a.running.claim.task_id if a.running else None} for a in agents]
+        with self.engine.begin() as conn:
+            # A failed agent released by a restart (status 'stopped' in the database) stays stopped.
+            conn.execute(
+                sa.update(_A).where(_A.c.id == sa.bindparam("b_id"), _A.c.status != AgentStatus.STOPPED)
+                .values(status=sa.bindparam("status"), heartbeat_at=sa.bindparam("heartbeat_at"),
+                        tasks_done=sa.bindparam("tasks_done"), tasks_failed=sa.bindparam("tasks_failed"),
+                        consecutive_failures=sa.bindparam("consecutive_failures"),
+                        total_latency_ms=sa.bindparam("total_latency_ms"),
+                        last_latency_ms=sa.bindparam("last_latency_ms"), last_error=sa.bindparam("last_error"),
+                        current_task_id=sa.bindparam("current_task_id")),
+                rows,
+            )
+            conn.execute(sa.update(_A).where(
+                _A.c.heartbeat_at < utcnow() - timedelta(seconds=STALE_AGENT_SECONDS),
+                _A.c.status.in_([AgentStatus.IDLE, AgentStatus.BUSY])).values(status=AgentStatus.STOPPED))
+        with self._lock:
+            for pool in self.pools:
+                self.agents[pool] = [a for a in self.agents[pool]
+                                     if not (a.status is AgentStatus.STOPPED and a.thread is not None
+                                             and not a.thread.is_alive())]
+
+
+def run_inline(queue: TaskQueue, executor: Executor, task_id: int, pool: str) -> str | None:
+    """Work one queued task in this thread with an ephemeral agent; None if another agent took it."""
+    claim = queue.claim(pool, f"inline-{uuid.uuid4().hex[:10]}", task_id=task_id)
+    if claim is None:
+        return None
+    token = CancelToken()
+    with _lease_keeper(queue, claim, token):
+        return execute_claim(queue, executor, claim, token)
+
+
+@contextmanager
+def _lease_keeper(queue: TaskQueue, claim: Claim, token: CancelToken) -> Iterator[None]:
+    stop = threading.Event()
+
+    def keep() -> None:
+        started = time.monotonic()
+        while not stop.wait(HEARTBEAT_SECONDS):
+            if time.monotonic() - started > claim.timeout_seconds:
+                token.cancel("timeout")
+                queue.fail(claim, f"timed out after {claim.timeout_seconds:g} s")
+                return
+            if claim.owner in queue.renew([claim.owner]):
+                token.cancel("cancelled")
+
+    thread = threading.Thread(target=keep, name=f"lease-{claim.task_id}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+

@@ -11,9 +11,11 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from agent_master_controller import AgentMasterController
+from agent_pools import default_executor
 from config import Settings
 from conversation_manager import ConversationManager
 from replit_interface import Interface
+from task_processor import LocalDispatcher, TaskQueue
 
 logger = logging.getLogger(__name__)
 
@@ -40,11 +42,17 @@ class Services:
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
-    """Build the app: settings from the environment, overridden by `config` (env names or Flask keys)."""
+    """Build the app: settings from the environment, overridden by `config`.
+
+    Args:
+        config: environment names (DATABASE_URL...), Flask keys (TESTING...), `SETTINGS` (a Settings)
+            or `EXECUTOR` (the function that works tasks, instead of the domain agents).
+    """
     from database import configure_engine, ensure_schema, make_session_factory
     from models import db
 
     config = dict(config or {})
+    executor = config.pop("EXECUTOR", None)
     env = {**os.environ, **{k: str(v) for k, v in config.items() if k in _ENV_KEYS}}
     settings = config.pop("SETTINGS", None) or Settings.from_env(env)
     settings.home.mkdir(parents=True, exist_ok=True)
@@ -64,7 +72,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     ensure_schema(engine, settings.home)
     sessions = make_session_factory(engine)
     conversations = ConversationManager(sessions)
-    controller = AgentMasterController(settings, engine, sessions)
+    queue = TaskQueue(engine, LocalDispatcher())
+    executor = executor or default_executor(settings)
+    controller = AgentMasterController(settings, engine, sessions, queue, executor)
     app.extensions[EXTENSION_KEY] = Services(
         settings, engine, sessions, conversations, controller, Interface(controller, conversations)
     )

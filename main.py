@@ -80,32 +80,57 @@ def ask(ctx: click.Context, words: tuple[str, ...], **options: Any) -> None:
     sys.exit(0 if reply.get("ok") else 1)
 
 
+_executor_option = click.option(
+    "--executor", default=None, metavar="MODULE:FUNCTION",
+    help="Advanced: work tasks with this function instead of the domain agents.")
+
+
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=DEFAULT_PORT, show_default=True, type=click.IntRange(1, 65535))
-def serve(host: str, port: int) -> None:
-    """Run the API server."""
+@click.option("--port", default=DEFAULT_PORT, show_default=True, type=click.IntRange(0, 65535))
+@_executor_option
+def serve(host: str, port: int, executor: str | None) -> None:
+    """Run the API server and this machine's pool workers."""
     from werkzeug.serving import make_server
 
-    app = _build_app_or_exit()
+    app = _build_app_or_exit(executor)
     key_note = _ensure_admin_key(app)
     if key_note:
         click.echo(key_note, err=True)
+    controller = _controller(app)
+    controller.start_pools()
     server = make_server(host, port, app, threaded=True)
-    click.echo(f"OperatorOS API listening on http://{host}:{server.port}/api", err=True)
+    _stop_on_sigterm()
+    click.echo(f"OperatorOS API listening on http://{host}:{server.port}/api with pool workers", err=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
         pass
     finally:
         server.server_close()
+        click.echo("Draining agents (busy ones finish their task)...", err=True)
+        controller.stop_pools()
 
 
 @cli.command()
-def worker() -> None:
-    """Run pool workers only (not available yet in this build)."""
-    click.echo("error: 'worker' is not available yet in this build of OperatorOS.", err=True)
-    sys.exit(1)
+@_executor_option
+def worker(executor: str | None) -> None:
+    """Run pool workers only: they work the queue shared through DATABASE_URL."""
+    import threading
+
+    app = _build_app_or_exit(executor)
+    controller = _controller(app)
+    controller.start_pools()
+    _stop_on_sigterm()
+    click.echo(f"OperatorOS worker {controller.supervisor.process if controller.supervisor else ''} started; "
+               "Ctrl-C to stop.", err=True)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        click.echo("Draining agents (busy ones finish their task)...", err=True)
+        controller.stop_pools()
 
 
 def _answer(text: str, options: dict[str, Any]) -> dict[str, Any]:
@@ -205,19 +230,39 @@ def _interactive(options: dict[str, Any]) -> int:
         options = {**options, "session_id": reply.get("session_id") or options.get("session_id")}
 
 
-def _build_app():  # type: ignore[no-untyped-def]
+def _build_app(executor: str | None = None):  # type: ignore[no-untyped-def]
     from app import create_app
 
-    return create_app()
+    if executor is None:
+        return create_app()
+    from agent_pools import load_executor
+
+    return create_app({"EXECUTOR": load_executor(executor)})
 
 
-def _build_app_or_exit():  # type: ignore[no-untyped-def]
+def _build_app_or_exit(executor: str | None = None):  # type: ignore[no-untyped-def]
     try:
-        return _build_app()
+        return _build_app(executor)
     except Exception as exc:
         logger.debug("start-up failed", exc_info=True)
         click.echo(f"error: {_error_reply(exc, {})['response']}", err=True)
         sys.exit(1)
+
+
+def _controller(app):  # type: ignore[no-untyped-def]
+    from app import services
+
+    return services(app).controller
+
+
+def _stop_on_sigterm() -> None:
+    """SIGTERM stops like Ctrl-C, so agents drain instead of dying mid-task."""
+    import signal
+
+    def _raise(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, _raise)
 
 
 def _ensure_admin_key(app) -> str | None:  # type: ignore[no-untyped-def]

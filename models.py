@@ -212,14 +212,16 @@ class Task(db.Model):
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     __table_args__ = (
-        # The claim: WHERE pool=? AND status='queued' AND run_after<=now ORDER BY priority DESC, id.
-        sa.Index("ix_tasks_claim", "pool", "status", "priority", "id"),
         sa.Index("ix_tasks_status_lease", "status", "lease_expires_at"),
         sa.Index("ix_tasks_user_created", "user_id", "created_at"),
         sa.Index("ix_tasks_status_created", "status", "created_at"),
         sa.UniqueConstraint("user_id", "idempotency_key", name="uq_tasks_user_idempotency"),
         sa.CheckConstraint("attempts >= 0 AND max_attempts >= 1", name="attempts_valid"),
     )
+
+
+# The claim: WHERE pool=? AND status='queued' AND run_after<=now ORDER BY priority DESC, id.
+sa.Index("ix_tasks_claim", Task.pool, Task.status, Task.priority.desc(), Task.id)
 
 
 class Workflow(db.Model):

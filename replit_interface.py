@@ -40,7 +40,7 @@ class Interface:
         except OperatorOSError as exc:
             return failure_reply(exc, caller.name, session_id)
         commands = command_processor.parse(text)
-        steps = [self._run(c, caller, dry_run=dry_run, background=background) for c in commands]
+        steps = [self._run(c, caller, session_id, dry_run=dry_run, background=background) for c in commands]
         reply = steps[0] if len(steps) == 1 else {
             "ok": all(s["ok"] for s in steps), "intent": "multi", "args": {},
             "response": "\n\n".join(s["response"] for s in steps), "data": {}, "steps": steps,
@@ -53,7 +53,8 @@ class Interface:
                                       task_id=reply["data"].get("task", {}).get("id"))
         return reply
 
-    def _run(self, command: Command, caller: Caller, *, dry_run: bool, background: bool) -> dict[str, Any]:
+    def _run(self, command: Command, caller: Caller, session_id: str | None, *, dry_run: bool,
+             background: bool) -> dict[str, Any]:
         reply: dict[str, Any] = {"ok": True, "intent": command.intent, "args": dict(command.args),
                                  "response": "", "data": {}}
         try:
@@ -66,9 +67,12 @@ class Interface:
                 reply["response"] = f"Dry run: I would run '{command.intent}'{_args_text(command.args)}. Nothing was changed."
                 reply["data"] = {"dry_run": True}
                 return reply
-            outcome = self.controller.execute(command, caller)
+            outcome = self.controller.execute(command, caller, background=background, session_id=session_id)
             reply["data"] = outcome.data
             reply["response"] = FORMATTERS.get(command.intent, _format_generic)(command, outcome.data)
+            task = outcome.data.get("task")
+            if task and task.get("status") == "failed":
+                reply.update(ok=False, error={"code": "task_failed", "message": task.get("error") or "failed"})
         except OperatorOSError as exc:
             reply.update(ok=False, error={"code": exc.code, "message": exc.message}, response=exc.message)
         return reply
@@ -129,6 +133,61 @@ def format_pools(command: Command, data: dict[str, Any]) -> str:
     )])
 
 
+def format_task(command: Command, data: dict[str, Any]) -> str:
+    """One task: where it stands, and its result or error."""
+    task = data["task"]
+    status = task["status"]
+    head = {
+        "queued": f"Task {task['id']} is queued for the {task['pool']} pool.",
+        "running": f"Task {task['id']} is running in the {task['pool']} pool.",
+        "succeeded": f"Task {task['id']} ({task['pool']}) succeeded.",
+        "failed": f"Task {task['id']} ({task['pool']}) failed after {task['attempts']} attempt(s).",
+        "cancelled": f"Task {task['id']} ({task['pool']}) was cancelled.",
+    }[status]
+    if task.get("cancel_requested") and status == "running":
+        head += " Cancellation was requested; it stops at its next check."
+    lines = [head]
+    result = task.get("result") or {}
+    if status == "succeeded":
+        lines += ["", str(result.get("text") or result)]
+        if result.get("provider"):
+            lines += ["", f"(answered by {result['provider']})"]
+    elif status == "failed" and task.get("error"):
+        lines.append(f"Error: {task['error']}")
+    elif status in ("queued", "running"):
+        lines.append(f"Check on it with: python main.py \"show task {task['id']}\"")
+    return "\n".join(lines)
+
+
+def format_tasks(command: Command, data: dict[str, Any]) -> str:
+    """A list of tasks."""
+    tasks = data["tasks"]
+    if not tasks:
+        return "No tasks match."
+    head = f"{len(tasks)} task{'s' if len(tasks) != 1 else ''}, newest first:"
+    return "\n".join([head, "", table(
+        ["id", "pool", "status", "attempts", "created", "input"],
+        [[t["id"], t["pool"], t["status"], t["attempts"], t["created_at"][:19].replace("T", " "),
+          _short(t["input"], 40)] for t in tasks],
+    )])
+
+
+def format_scale(command: Command, data: dict[str, Any]) -> str:
+    """A pool's new size."""
+    pool = data["pool"]
+    return (f"Scaled the {pool['name']} pool from {pool['previous_size']} to {pool['desired_size']} agents "
+            f"per worker process; running workers apply it within 2 seconds.")
+
+
+def format_restart(command: Command, data: dict[str, Any]) -> str:
+    """How many failed agents were released."""
+    where = f"the {data['pool']} pool" if data["pool"] else "all pools"
+    count = data["restarted_agents"]
+    if not count:
+        return f"No failed agents in {where}; nothing to restart."
+    return f"Restarting {count} failed agent{'s' if count != 1 else ''} in {where}; fresh ones start within 2 seconds."
+
+
 def format_help(command: Command, data: dict[str, Any]) -> str:
     """What can be asked, with examples."""
     lines = ["Ask in plain words. For example:", ""]
@@ -150,6 +209,11 @@ def _format_generic(command: Command, data: dict[str, Any]) -> str:
     return f"Done: {command.intent}."
 
 
+def _short(text: str, width: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
 def _args_text(args: dict[str, Any]) -> str:
     shown = {k: v for k, v in args.items() if v is not None}
     return "" if not shown else " with " + ", ".join(f"{k}={v}" for k, v in shown.items())
@@ -160,5 +224,11 @@ FORMATTERS: dict[str, Callable[[Command, dict[str, Any]], str]] = {
     "health": format_health,
     "pools": format_pools,
     "help": format_help,
+    "task": format_task,
+    "submit": format_task,
+    "cancel": format_task,
+    "tasks": format_tasks,
+    "scale": format_scale,
+    "restart": format_restart,
 }
 """Text formatter of each intent's data."""

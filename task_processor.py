@@ -1,12 +1,369 @@
-"""The durable task queue: claims, leases, retries, cancellation (not built yet)."""
+"""The durable task queue: atomic claims under leases, retries with backoff, cancellation."""
 from __future__ import annotations
 
-from errors import NotAvailableYet
+import logging
+import random
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Protocol
 
-FEATURE = "The durable task queue: claims, leases, retries, cancellation"
-"""What this module will provide."""
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+
+from errors import BadRequest, Conflict, NotFound
+from models import POOL_NAMES, Task, TaskStatus, utcnow
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_LEASE_SECONDS = 10.0
+"""How long a claim holds a task without renewal; a dead worker's tasks return after this."""
+
+DEFAULT_MAX_ATTEMPTS = 3
+"""Tries before a task ends failed."""
+
+DEFAULT_TIMEOUT_SECONDS = 120.0
+"""Longest a single attempt may run."""
+
+BACKOFF_BASE_SECONDS = 1.0
+"""First retry delay; doubles each attempt, with jitter."""
+
+BACKOFF_CAP_SECONDS = 60.0
+"""Longest retry delay."""
+
+MAX_INPUT_CHARS = 20_000
+"""Longest task input accepted."""
+
+MAX_LIST_LIMIT = 500
+"""Most tasks one listing returns."""
+
+PRIORITY_RANGE = (-100, 100)
+"""Allowed priorities; higher is claimed first."""
+
+_T = Task.__table__
 
 
-def not_available() -> NotAvailableYet:
-    """The error every entry point of this module raises until it is built."""
-    return NotAvailableYet(f"{FEATURE} is not available yet in this build of OperatorOS.")
+@dataclass(frozen=True)
+class Claim:
+    """A task this worker holds under a lease; `owner` is unique per attempt."""
+
+    task_id: int
+    pool: str
+    input: str
+    attempt: int
+    max_attempts: int
+    timeout_seconds: float
+    owner: str
+    session_id: str | None = None
+    user_id: int | None = None
+
+
+@dataclass
+class RetryPolicy:
+    """Exponential backoff with jitter between attempts."""
+
+    base_seconds: float = BACKOFF_BASE_SECONDS
+    """Delay before the second attempt (before jitter)."""
+    cap_seconds: float = BACKOFF_CAP_SECONDS
+    """Upper bound of any delay."""
+    rng: random.Random = field(default_factory=random.Random)
+    """Source of jitter (seedable in tests)."""
+
+    def delay(self, attempt: int) -> float:
+        """Seconds to wait after failed attempt number `attempt` (1-based): half fixed, half jitter."""
+        ceiling = min(self.cap_seconds, self.base_seconds * (2 ** max(attempt - 1, 0)))
+        return ceiling / 2 + self.rng.uniform(0, ceiling / 2)
+
+
+class Dispatcher(Protocol):
+    """How a newly queued task reaches a worker: local threads poll; Celery sends a message."""
+
+    def dispatch(self, task_id: int, pool: str) -> None:
+        """Announce that task `task_id` of `pool` is ready to be claimed."""
+
+
+class LocalDispatcher:
+    """Wakes this process's idle agents of a pool; other processes find the task by polling."""
+
+    def __init__(self) -> None:
+        self._events = {pool: threading.Event() for pool in POOL_NAMES}
+
+    def dispatch(self, task_id: int, pool: str) -> None:
+        """Wake the pool's idle agents."""
+        self._events[pool].set()
+
+    def wait(self, pool: str, timeout: float) -> None:
+        """Block until a task of `pool` is announced or `timeout` passes."""
+        event = self._events[pool]
+        if event.wait(timeout):
+            event.clear()
+
+
+class TaskQueue:
+    """Task rows in the database are the source of truth; this class owns every change to them."""
+
+    def __init__(self, engine: Engine, dispatcher: Dispatcher | None = None, *,
+                 lease_seconds: float = DEFAULT_LEASE_SECONDS, retry: RetryPolicy | None = None) -> None:
+        self.engine = engine
+        self.dispatcher: Dispatcher = dispatcher or LocalDispatcher()
+        self.lease_seconds = lease_seconds
+        self.retry = retry or RetryPolicy()
+        self._skip_locked = engine.dialect.name == "postgresql"
+
+    # -- submitting and reading -------------------------------------------------------------
+
+    def submit(self, pool: str, text: str, *, priority: int = 0, max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+               timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS, idempotency_key: str | None = None,
+               user_id: int | None = None, session_id: str | None = None) -> dict[str, Any]:
+        """Queue a task; the same idempotency key (per user) returns the task it made first."""
+        _validate_submission(pool, text, priority, max_attempts, timeout_seconds, idempotency_key)
+        if idempotency_key:
+            existing = self._by_idempotency_key(user_id, idempotency_key)
+            if existing is not None:
+                return {**existing, "idempotent_replay": True}
+        values = dict(pool=pool, input=text, status=TaskStatus.QUEUED, priority=priority, attempts=0,
+                      max_attempts=max_attempts, timeout_seconds=timeout_seconds, run_after=utcnow(),
+                      cancel_requested=False, idempotency_key=idempotency_key, user_id=user_id,
+                      session_id=session_id, tokens_in=0, tokens_out=0, created_at=utcnow())
+        try:
+            with self.engine.begin() as conn:
+                task_id = conn.execute(sa.insert(_T).values(**values).returning(_T.c.id)).scalar_one()
+        except IntegrityError:
+            existing = self._by_idempotency_key(user_id, idempotency_key) if idempotency_key else None
+            if existing is None:
+                raise
+            return {**existing, "idempotent_replay": True}
+        self.dispatcher.dispatch(task_id, pool)
+        return {**values, "id": task_id, "status": TaskStatus.QUEUED.value, "result": None, "error": None,
+                "started_at": None, "finished_at": None, "created_at": values["created_at"].isoformat(),
+                "run_after": values["run_after"].isoformat(), "lease_owner": None, "lease_expires_at": None}
+
+    def get(self, task_id: int) -> dict[str, Any]:
+        """One task as a dict; NotFound if absent."""
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(_T).where(_T.c.id == task_id)).mappings().first()
+        if row is None:
+            raise NotFound(f"No such task: {task_id}")
+        return task_dict(row)
+
+    def list(self, *, status: str | None = None, pool: str | None = None, user_id: int | None = None,
+             limit: int = 50, before_id: int | None = None) -> list[dict[str, Any]]:
+        """Tasks newest first, filtered; `before_id` pages backwards."""
+        query = sa.select(_T).order_by(_T.c.id.desc()).limit(max(1, min(limit, MAX_LIST_LIMIT)))
+        if status is not None:
+            query = query.where(_T.c.status == _status(status))
+        if pool is not None:
+            query = query.where(_T.c.pool == _pool(pool))
+        if user_id is not None:
+            query = query.where(_T.c.user_id == user_id)
+        if before_id is not None:
+            query = query.where(_T.c.id < before_id)
+        with self.engine.connect() as conn:
+            return [task_dict(r) for r in conn.execute(query).mappings()]
+
+    def counts(self) -> dict[str, int]:
+        """Number of tasks in each status."""
+        with self.engine.connect() as conn:
+            rows = dict(conn.execute(sa.select(_T.c.status, sa.func.count()).group_by(_T.c.status)).all())
+        return {s.value: int(rows.get(s, 0)) for s in TaskStatus}
+
+    # -- the worker's side ------------------------------------------------------------------
+
+    def claim(self, pool: str, agent_id: str, task_id: int | None = None) -> Claim | None:
+        """Atomically take the best ready task of `pool` (or the one named) under a fresh lease."""
+        now = utcnow()
+        pick = (sa.select(_T.c.id)
+                .where(_T.c.pool == pool, _T.c.status == TaskStatus.QUEUED, _T.c.run_after <= now)
+                .order_by(_T.c.priority.desc(), _T.c.id).limit(1))
+        if task_id is not None:
+            pick = pick.where(_T.c.id == task_id)
+        if self._skip_locked:
+            pick = pick.with_for_update(skip_locked=True)
+        owner_prefix = f"{agent_id}#"
+        with self.engine.begin() as conn:
+            row = conn.execute(
+                sa.update(_T).where(_T.c.id == pick.scalar_subquery(), _T.c.status == TaskStatus.QUEUED)
+                .values(status=TaskStatus.RUNNING, attempts=_T.c.attempts + 1,
+                        lease_owner=sa.literal(owner_prefix) + sa.cast(_T.c.attempts + 1, sa.String),
+                        lease_expires_at=now + timedelta(seconds=self.lease_seconds), started_at=now)
+                .returning(_T.c.id, _T.c.input, _T.c.attempts, _T.c.max_attempts, _T.c.timeout_seconds,
+                           _T.c.session_id, _T.c.user_id, _T.c.lease_owner)
+            ).first()
+        if row is None:
+            return None
+        return Claim(row.id, pool, row.input, row.attempts, row.max_attempts, row.timeout_seconds,
+                     row.lease_owner, row.session_id, row.user_id)
+
+    def renew(self, owners: list[str]) -> set[str]:
+        """Extend the leases held by `owners`; returns the owners whose task asks to be cancelled."""
+        if not owners:
+            return set()
+        expires = utcnow() + timedelta(seconds=self.lease_seconds)
+        with self.engine.begin() as conn:
+            conn.execute(sa.update(_T).where(_T.c.lease_owner.in_(owners), _T.c.status == TaskStatus.RUNNING)
+                         .values(lease_expires_at=expires))
+            cancelled = conn.execute(sa.select(_T.c.lease_owner).where(
+                _T.c.lease_owner.in_(owners), _T.c.cancel_requested.is_(True))).scalars()
+            return set(cancelled)
+
+    def complete(self, claim: Claim, result: dict[str, Any], *, tokens_in: int = 0, tokens_out: int = 0,
+                 provider: str | None = None) -> bool:
+        """Record the result once; False if the lease was lost (the result is then discarded)."""
+        with self.engine.begin() as conn:
+            done = conn.execute(
+                sa.update(_T).where(*self._held(claim))
+                .values(status=TaskStatus.SUCCEEDED, result=result, error=None, finished_at=utcnow(),
+                        lease_owner=None, lease_expires_at=None, tokens_in=tokens_in, tokens_out=tokens_out,
+                        provider=provider)
+            ).rowcount
+        if not done:
+            logger.warning("task %s: lease of %s lost; result discarded", claim.task_id, claim.owner)
+        return bool(done)
+
+    def fail(self, claim: Claim, error: str, *, retryable: bool = True) -> str | None:
+        """Record a failed attempt: back to queued after a backoff, or failed for good."""
+        final = not retryable or claim.attempt >= claim.max_attempts
+        values: dict[str, Any] = {"error": error[:4000], "lease_owner": None, "lease_expires_at": None}
+        if final:
+            values.update(status=TaskStatus.FAILED, finished_at=utcnow())
+        else:
+            values.update(status=TaskStatus.QUEUED,
+                          run_after=utcnow() + timedelta(seconds=self.retry.delay(claim.attempt)))
+        with self.engine.begin() as conn:
+            changed = conn.execute(sa.update(_T).where(*self._held(claim)).values(**values)).rowcount
+        if not changed:
+            return None
+        if not final:
+            self.dispatcher.dispatch(claim.task_id, claim.pool)
+        return values["status"].value
+
+    def mark_cancelled(self, claim: Claim) -> bool:
+        """End a running task whose cancellation was requested."""
+        with self.engine.begin() as conn:
+            return bool(conn.execute(
+                sa.update(_T).where(*self._held(claim))
+                .values(status=TaskStatus.CANCELLED, finished_at=utcnow(), lease_owner=None,
+                        lease_expires_at=None, error="cancelled while running")
+            ).rowcount)
+
+    def cancel(self, task_id: int) -> dict[str, Any]:
+        """Cancel a queued task at once, or ask a running one to stop at its next check."""
+        with self.engine.begin() as conn:
+            stopped = conn.execute(
+                sa.update(_T).where(_T.c.id == task_id, _T.c.status == TaskStatus.QUEUED)
+                .values(status=TaskStatus.CANCELLED, finished_at=utcnow(), error="cancelled before it ran")
+            ).rowcount
+            if not stopped:
+                asked = conn.execute(
+                    sa.update(_T).where(_T.c.id == task_id, _T.c.status == TaskStatus.RUNNING)
+                    .values(cancel_requested=True)
+                ).rowcount
+                if not asked:
+                    status = conn.execute(sa.select(_T.c.status).where(_T.c.id == task_id)).scalar()
+                    if status is None:
+                        raise NotFound(f"No such task: {task_id}")
+                    raise Conflict(f"Task {task_id} has already ended ({status.value}); nothing to cancel.")
+        return self.get(task_id)
+
+    def requeue_expired(self) -> dict[str, int]:
+        """Return tasks whose lease expired (dead worker) to the queue, or fail them when out of attempts."""
+        now = utcnow()
+        expired = (_T.c.status == TaskStatus.RUNNING, _T.c.lease_expires_at < now)
+        with self.engine.begin() as conn:
+            failed = conn.execute(
+                sa.update(_T).where(*expired, _T.c.attempts >= _T.c.max_attempts)
+                .values(status=TaskStatus.FAILED, finished_at=now, lease_owner=None, lease_expires_at=None,
+                        error="the worker stopped (lease expired) on the last allowed attempt")
+            ).rowcount
+            cancelled = conn.execute(
+                sa.update(_T).where(*expired, _T.c.cancel_requested.is_(True))
+                .values(status=TaskStatus.CANCELLED, finished_at=now, lease_owner=None, lease_expires_at=None)
+            ).rowcount
+            requeued = conn.execute(
+                sa.update(_T).where(*expired)
+                .values(status=TaskStatus.QUEUED, lease_owner=None, lease_expires_at=None, run_after=now,
+                        error="the worker stopped (lease expired); retrying")
+            ).rowcount
+        if failed or requeued or cancelled:
+            logger.warning("lease sweep: %d requeued, %d failed, %d cancelled", requeued, failed, cancelled)
+        return {"requeued": requeued, "failed": failed, "cancelled": cancelled}
+
+    def expire_leases_of(self, owner_prefix: str) -> int:
+        """Expire at once the leases held by a process known to be dead (owner ids start with its id)."""
+        with self.engine.begin() as conn:
+            return conn.execute(
+                sa.update(_T).where(_T.c.status == TaskStatus.RUNNING, _T.c.lease_owner.like(f"{owner_prefix}%"))
+                .values(lease_expires_at=utcnow() - timedelta(seconds=1))
+            ).rowcount
+
+    def queue_stats(self) -> dict[str, dict[str, Any]]:
+        """Per pool: queued count and the age in seconds of the oldest queued task."""
+        now = utcnow()
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(_T.c.pool, sa.func.count(), sa.func.min(_T.c.created_at))
+                .where(_T.c.status == TaskStatus.QUEUED).group_by(_T.c.pool)
+            ).all()
+        return {pool: {"queued": int(count), "oldest_age_seconds": _age(now, oldest)}
+                for pool, count, oldest in rows}
+
+    def _held(self, claim: Claim) -> tuple[Any, ...]:
+        return (_T.c.id == claim.task_id, _T.c.lease_owner == claim.owner, _T.c.status == TaskStatus.RUNNING)
+
+    def _by_idempotency_key(self, user_id: int | None, key: str) -> dict[str, Any] | None:
+        owner = _T.c.user_id.is_(None) if user_id is None else _T.c.user_id == user_id
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(_T).where(owner, _T.c.idempotency_key == key)).mappings().first()
+        return None if row is None else task_dict(row)
+
+
+def task_dict(row: Any) -> dict[str, Any]:
+    """A task row as the JSON-ready dict of the contract."""
+    data = dict(row)
+    for key, value in data.items():
+        if isinstance(value, datetime):
+            data[key] = value.isoformat()
+        elif isinstance(value, TaskStatus):
+            data[key] = value.value
+    return data
+
+
+def _age(now: datetime, then: datetime | None) -> float | None:
+    if then is None:
+        return None
+    if then.tzinfo is None:  # aggregated values bypass the column type on some dialects
+        then = then.replace(tzinfo=now.tzinfo)
+    return round((now - then).total_seconds(), 3)
+
+
+def _status(value: str) -> TaskStatus:
+    try:
+        return TaskStatus(value)
+    except ValueError:
+        raise BadRequest(f"Unknown task status {value!r}: use one of "
+                         f"{', '.join(s.value for s in TaskStatus)}.") from None
+
+
+def _pool(value: str) -> str:
+    if value not in POOL_NAMES:
+        raise BadRequest(f"Unknown pool {value!r}: pools are {', '.join(POOL_NAMES)}.")
+    return value
+
+
+def _validate_submission(pool: str, text: str, priority: int, max_attempts: int, timeout: float,
+                         idempotency_key: str | None) -> None:
+    _pool(pool)
+    if not isinstance(text, str) or not text.strip():
+        raise BadRequest("A task needs a non-empty input text.")
+    if len(text) > MAX_INPUT_CHARS:
+        raise BadRequest(f"A task's input is limited to {MAX_INPUT_CHARS} characters (got {len(text)}).")
+    low, high = PRIORITY_RANGE
+    if not isinstance(priority, int) or isinstance(priority, bool) or not low <= priority <= high:
+        raise BadRequest(f"Priority must be a whole number from {low} to {high}.")
+    if not 1 <= max_attempts <= 20:
+        raise BadRequest("max_attempts must be from 1 to 20.")
+    if not 0 < timeout <= 3600:
+        raise BadRequest("timeout_seconds must be more than 0 and at most 3600.")
+    if idempotency_key is not None and not (0 < len(idempotency_key) <= 128):
+        raise BadRequest("idempotency_key must be 1 to 128 characters.")

@@ -146,7 +146,7 @@ def upgrade() -> None:
     sa.UniqueConstraint('user_id', 'idempotency_key', name='uq_tasks_user_idempotency')
     )
     with op.batch_alter_table('tasks', schema=None) as batch_op:
-        batch_op.create_index('ix_tasks_claim', ['pool', 'status', 'priority', 'id'], unique=False)
+        batch_op.create_index('ix_tasks_claim', ['pool', 'status', sa.text('priority DESC'), 'id'], unique=False)
         batch_op.create_index('ix_tasks_status_created', ['status', 'created_at'], unique=False)
         batch_op.create_index('ix_tasks_status_lease', ['status', 'lease_expires_at'], unique=False)
         batch_op.create_index('ix_tasks_user_created', ['user_id', 'created_at'], unique=False)

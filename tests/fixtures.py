@@ -1,0 +1,50 @@
+"""Task executors used by the tests and benchmarks (`--executor tests.fixtures:NAME`)."""
+from __future__ import annotations
+
+import os
+import time
+from typing import Any
+
+from agent_pools import CancelToken, ExecutionResult
+from task_processor import Claim
+
+RECORD_ENV = "OPERATOROS_TEST_RECORD"
+"""File to which `record` appends one line per execution."""
+
+
+def noop(claim: Claim, token: CancelToken) -> dict[str, Any]:
+    """Do nothing and succeed."""
+    return {"ok": True}
+
+
+def record(claim: Claim, token: CancelToken) -> ExecutionResult:
+    """Append 'task_id owner pid' to the record file (O_APPEND: one write per line), then succeed."""
+    line = f"{claim.task_id} {claim.owner} {os.getpid()}\n".encode()
+    fd = os.open(os.environ[RECORD_ENV], os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    try:
+        os.write(fd, line)
+    finally:
+        os.close(fd)
+    delay = float(os.environ.get("OPERATOROS_TEST_DELAY", "0"))
+    if delay:
+        time.sleep(delay)
+    return ExecutionResult({"owner": claim.owner, "pid": os.getpid()}, tokens_in=1, tokens_out=2, provider="test")
+
+
+def always_raise(claim: Claim, token: CancelToken) -> dict[str, Any]:
+    """Fail every attempt."""
+    raise RuntimeError(f"task {claim.task_id} always fails")
+
+
+def wait_for_cancel(claim: Claim, token: CancelToken) -> dict[str, Any]:
+    """Run until cancelled (or 30 s), checking the token as long work should."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        token.check()
+        time.sleep(0.02)
+    return {"finished": True}
+
+
+def echo(claim: Claim, token: CancelToken) -> dict[str, Any]:
+    """Succeed with the input as text."""
+    return {"text": f"echo: {claim.input}"}

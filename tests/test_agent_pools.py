@@ -1,0 +1,209 @@
+"""Pools of agent threads: reconcile to desired sizes, failures, restart, timeouts, cancellation."""
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from agent_pools import MAX_CONSECUTIVE_FAILURES, CancelToken, PoolSupervisor, run_inline
+from app import create_app, services
+from conversation_manager import Caller
+from models import Agent, AgentStatus
+from task_processor import Claim
+
+from . import fixtures
+
+
+
+def wait_until(predicate: Callable[[], Any], timeout: float = 5.0, step: float = 0.05) -> Any:
+    """Poll until predicate() is truthy; return its value or fail after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(step)
+    raise AssertionError(f"condition not met within {timeout} s")
+
+
+@pytest.fixture
+def make_services(home: Path, database_url: str) -> Iterator[Callable[..., Any]]:
+    built: list[Any] = []
+
+    def build(executor: Callable[..., Any] = fixtures.echo) -> Any:
+        app = create_app({"OPERATOROS_HOME": str(home), "DATABASE_URL": database_url, "EXECUTOR": executor})
+        svc = services(app)
+        built.append(svc)
+        return svc
+
+    yield build
+    for svc in built:
+        svc.controller.stop_pools(timeout=5)
+        svc.engine.dispose()
+
+
+def admin(svc: Any) -> Caller:
+    return svc.conversations.local_caller("tester")
+
+
+def live(svc: Any, pool: str) -> int:
+    return next(p["live_agents"] for p in svc.controller.pool_status() if p["name"] == pool)
+
+
+def test_serving_starts_the_desired_agents_and_works_tasks(make_services) -> None:  # type: ignore[no-untyped-def]
+    svc = make_services()
+    svc.controller.start_pools()
+    assert wait_until(lambda: all(p["live_agents"] == 2 for p in svc.controller.pool_status()))
+    task = svc.controller.submit(admin(svc), "hello", pool="sports")
+    done = svc.controller.wait_for(admin(svc), task["id"], timeout=5)
+    assert done["status"] == "succeeded" and done["result"] == {"text": "echo: hello"}
+
+
+def test_scale_up_down_take_effect_within_two_seconds(make_services) -> None:  # type: ignore[no-untyped-def]
+    svc = make_services()
+    svc.controller.start_pools()
+    wait_until(lambda: live(svc, "healthcare") == 2)
+    start = time.monotonic()
+    svc.controller.scale(admin(svc), "healthcare", size=5)
+    wait_until(lambda: live(svc, "healthcare") == 5, timeout=2.0)
+    svc.controller.scale(admin(svc), "healthcare", delta=-4)
+    wait_until(lambda: live(svc, "healthcare") == 1, timeout=2.0)
+    assert time.monotonic() - start < 4.0
+    assert len(svc.controller.supervisor.live_agents("healthcare")) == 1
+
+
+def test_scaling_down_lets_a_busy_agent_finish_its_task(make_services) -> None:  # type: ignore[no-untyped-def]
+    started = threading.Event()
+    release = threading.Event()
+
+    def slow(claim: Claim, token: CancelToken) -> dict[str, Any]:
+        started.set()
+        release.wait(10)
+        return {"finished": claim.task_id}
+
+    svc = make_services(slow)
+    svc.controller.scale(admin(svc), "business", size=1)
+    svc.controller.start_pools()
+    task = svc.controller.submit(admin(svc), "long job", pool="business")
+    assert started.wait(5)
+    svc.controller.scale(admin(svc), "business", size=0)
+    wait_until(lambda: svc.controller.supervisor.live_agents("business") == [], timeout=2)
+    release.set()
+    done = svc.controller.wait_for(admin(svc), task["id"], timeout=5)
+    assert done["status"] == "succeeded" and done["result"] == {"finished": task["id"]}
+
+
+def test_scaling_outside_limits_or_without_rights_is_refused(make_services) -> None:  # type: ignore[no-untyped-def]
+    from errors import BadRequest, Forbidden, NotFound, Unprocessable
+
+    svc = make_services()
+    with pytest.raises(Unprocessable, match="0 to 32"):
+        svc.controller.scale(admin(svc), "sports", size=33)
+    with pytest.raises(Unprocessable):
+        svc.controller.scale(admin(svc), "sports", delta=-3)
+    with pytest.raises(Forbidden):
+        svc.controller.scale(Caller(admin(svc).user_id, "mallory", False), "sports", size=3)
+    with pytest.raises(NotFound):
+        svc.controller.scale(admin(svc), "astrology", size=3)
+    with pytest.raises(BadRequest):
+        svc.controller.scale(admin(svc), "sports", size=3, delta=1)
+    assert svc.controller.pool_status("sports")[0]["desired_size"] == 2
+
+
+def test_an_agent_failing_repeatedly_leaves_the_rotation_until_restarted(make_services) -> None:  # type: ignore[no-untyped-def]
+    svc = make_services(fixtures.always_raise)
+    svc.controller.scale(admin(svc), "general", size=1)
+    svc.controller.start_pools()
+    svc.controller.queue.retry.base_seconds = 0.01
+    for i in range(MAX_CONSECUTIVE_FAILURES):
+        svc.controller.submit(admin(svc), f"bad {i}", pool="general", max_attempts=1)
+    pool = wait_until(lambda: next((p for p in svc.controller.pool_status("general") if p["failed_agents"] == 1), None))
+    assert pool["live_agents"] == 0
+    svc.controller.executor = fixtures.echo
+    svc.controller.supervisor.executor = fixtures.echo
+    result = svc.controller.restart(admin(svc), "general")
+    assert result["restarted_agents"] == 1
+    wait_until(lambda: live(svc, "general") == 1, timeout=2.0)
+    with svc.engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(Agent)
+                            .where(Agent.pool == "general", Agent.status == AgentStatus.FAILED)).scalar() == 0
+
+
+def test_a_dead_agent_thread_is_marked_failed(make_services) -> None:  # type: ignore[no-untyped-def]
+    def kill_thread(claim: Claim, token: CancelToken) -> dict[str, Any]:
+        raise SystemExit("thread killed")
+
+    svc = make_services(kill_thread)
+    svc.controller.scale(admin(svc), "sports", size=1)
+    svc.controller.start_pools()
+    svc.controller.submit(admin(svc), "x", pool="sports")
+    wait_until(lambda: svc.controller.pool_status("sports")[0]["failed_agents"] == 1)
+
+
+def test_a_running_task_stops_at_its_next_check_when_cancelled(make_services) -> None:  # type: ignore[no-untyped-def]
+    svc = make_services(fixtures.wait_for_cancel)
+    svc.controller.start_pools()
+    task = svc.controller.submit(admin(svc), "long", pool="financial")
+    wait_until(lambda: svc.controller.get_task(admin(svc), task["id"])["status"] == "running")
+    svc.controller.cancel_task(admin(svc), task["id"])
+    done = svc.controller.wait_for(admin(svc), task["id"], timeout=5)
+    assert done["status"] == "cancelled"
+
+
+def test_a_task_past_its_timeout_is_failed_and_its_late_result_discarded(make_services) -> None:  # type: ignore[no-untyped-def]
+    svc = make_services(fixtures.wait_for_cancel)
+    svc.controller.start_pools()
+    task = svc.controller.queue.submit("general", "too slow", timeout_seconds=0.3, max_attempts=1)
+    done = svc.controller.wait_for(admin(svc), task["id"], timeout=5)
+    assert done["status"] == "failed" and "timed out" in done["error"]
+
+
+def test_agents_record_heartbeats_and_counters(make_services) -> None:  # type: ignore[no-untyped-def]
+    svc = make_services()
+    svc.controller.scale(admin(svc), "sports", size=1)
+    svc.controller.start_pools()
+    for i in range(3):
+        svc.controller.submit(admin(svc), f"t{i}", pool="sports")
+
+    def counted() -> bool:
+        with svc.engine.connect() as conn:
+            row = conn.execute(sa.select(Agent.tasks_done, Agent.total_latency_ms)
+                               .where(Agent.pool == "sports", Agent.status == AgentStatus.IDLE)).first()
+        return row is not None and row.tasks_done == 3 and row.total_latency_ms > 0
+
+    wait_until(counted, timeout=5)
+    metrics = svc.controller.pool_status("sports")[0]
+    assert metrics["latency_p50_ms"] is not None and metrics["error_rate"] == 0.0
+    assert metrics["throughput_per_minute"] > 0
+
+
+def test_inline_runs_a_task_without_any_server(make_services) -> None:  # type: ignore[no-untyped-def]
+    svc = make_services()
+    task = svc.controller.submit(admin(svc), "inline please", pool="general", wait=True)
+    assert task["status"] == "succeeded" and task["result"] == {"text": "echo: inline please"}
+    other = svc.controller.queue.submit("general", "x")
+    assert run_inline(svc.controller.queue, fixtures.echo, other["id"], "general") == "succeeded"
+    assert run_inline(svc.controller.queue, fixtures.echo, other["id"], "general") is None
+
+
+def test_two_supervisors_share_the_queue(make_services) -> None:  # type: ignore[no-untyped-def]
+    first, second = make_services(), make_services()
+    first.controller.start_pools()
+    second.controller.start_pools()
+    ids = [first.controller.queue.submit("general", f"t{i}")["id"] for i in range(50)]
+    wait_until(lambda: first.controller.queue.counts()["succeeded"] == 50, timeout=10)
+    assert {first.controller.queue.get(i)["status"] for i in ids} == {"succeeded"}
+
+
+def test_supervisor_stop_drains_and_marks_agents_stopped(make_services) -> None:  # type: ignore[no-untyped-def]
+    svc = make_services()
+    supervisor: PoolSupervisor = svc.controller.start_pools()
+    wait_until(lambda: live(svc, "general") == 2)
+    svc.controller.stop_pools()
+    assert all(not a.thread.is_alive() for agents in supervisor.agents.values() for a in agents if a.thread)
+    assert live(svc, "general") == 0

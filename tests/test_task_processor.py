@@ -1,0 +1,262 @@
+"""The durable queue on SQLite and PostgreSQL: claims, leases, retries, priorities, cancellation."""
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+
+import database
+from errors import BadRequest, Conflict, NotFound
+from models import Task, TaskStatus, utcnow
+from task_processor import Claim, RetryPolicy, TaskQueue
+
+
+@pytest.fixture
+def queue(database_url: str) -> Iterator[TaskQueue]:
+    engine = database.make_engine(database_url)
+    database.ensure_schema(engine)
+    yield TaskQueue(engine, retry=RetryPolicy(base_seconds=0.01, cap_seconds=0.05, rng=random.Random(1)))
+    engine.dispose()
+
+
+def _claim(queue: TaskQueue, pool: str = "general", agent: str = "a1") -> Claim:
+    claim = queue.claim(pool, agent)
+    assert claim is not None
+    return claim
+
+
+def test_a_task_goes_from_queued_to_succeeded_with_its_result(queue: TaskQueue) -> None:
+    task = queue.submit("financial", "Analyze AAPL")
+    assert task["status"] == "queued"
+    claim = _claim(queue, "financial")
+    assert (claim.task_id, claim.attempt, claim.input) == (task["id"], 1, "Analyze AAPL")
+    running = queue.get(task["id"])
+    assert running["status"] == "running" and running["lease_owner"] == claim.owner
+    assert queue.complete(claim, {"text": "done"}, tokens_in=3, tokens_out=4, provider="local")
+    done = queue.get(task["id"])
+    assert done["status"] == "succeeded" and done["result"] == {"text": "done"}
+    assert (done["tokens_in"], done["tokens_out"], done["provider"]) == (3, 4, "local")
+    assert done["finished_at"] and done["lease_owner"] is None
+
+
+def test_a_result_is_recorded_once(queue: TaskQueue) -> None:
+    queue.submit("general", "x")
+    claim = _claim(queue)
+    assert queue.complete(claim, {"n": 1})
+    assert not queue.complete(claim, {"n": 2})
+    assert queue.get(claim.task_id)["result"] == {"n": 1}
+
+
+def test_a_worker_whose_lease_expired_cannot_record_its_result(queue: TaskQueue) -> None:
+    queue.lease_seconds = 0.05
+    queue.submit("general", "x")
+    stale = _claim(queue, agent="slow")
+    time.sleep(0.1)
+    assert queue.requeue_expired()["requeued"] == 1
+    fresh = _claim(queue, agent="fast")
+    assert fresh.attempt == 2 and fresh.owner != stale.owner
+    assert not queue.complete(stale, {"by": "slow"})
+    assert queue.complete(fresh, {"by": "fast"})
+    assert queue.get(fresh.task_id)["result"] == {"by": "fast"}
+
+
+def test_nothing_to_claim_returns_none_and_pools_are_separate(queue: TaskQueue) -> None:
+    assert queue.claim("general", "a") is None
+    queue.submit("sports", "odds")
+    assert queue.claim("general", "a") is None
+    assert _claim(queue, "sports").pool == "sports"
+
+
+def test_priorities_order_the_claims_then_age(queue: TaskQueue) -> None:
+    ids = {p: queue.submit("general", f"p{p}", priority=p)["id"] for p in (0, 5, -3, 10)}
+    later_same = queue.submit("general", "p5b", priority=5)["id"]
+    order = [_claim(queue).task_id for _ in range(5)]
+    assert order == [ids[10], ids[5], later_same, ids[0], ids[-3]]
+
+
+def test_a_failed_attempt_is_retried_after_a_backoff(queue: TaskQueue) -> None:
+    queue.retry = RetryPolicy(base_seconds=0.3, cap_seconds=1.0)
+    queue.submit("general", "flaky")
+    claim = _claim(queue)
+    assert queue.fail(claim, "boom") == "queued"
+    task = queue.get(claim.task_id)
+    assert task["status"] == "queued" and task["error"] == "boom"
+    assert queue.claim("general", "a2") is None  # not before the backoff
+    time.sleep(0.35)
+    assert _claim(queue, agent="a2").attempt == 2
+
+
+def test_a_task_that_always_fails_ends_failed_after_max_attempts(queue: TaskQueue) -> None:
+    queue.submit("general", "doomed", max_attempts=3)
+    outcomes = []
+    for attempt in range(1, 4):
+        deadline = time.monotonic() + 2
+        claim = None
+        while claim is None and time.monotonic() < deadline:
+            claim = queue.claim("general", "a")
+        assert claim is not None and claim.attempt == attempt
+        outcomes.append(queue.fail(claim, f"error on attempt {attempt}"))
+    assert outcomes == ["queued", "queued", "failed"]
+    task = queue.get(claim.task_id)
+    assert task["status"] == "failed" and task["attempts"] == 3
+    assert task["error"] == "error on attempt 3" and task["finished_at"]
+
+
+def test_a_permanent_failure_is_not_retried(queue: TaskQueue) -> None:
+    queue.submit("general", "bad input")
+    claim = _claim(queue)
+    assert queue.fail(claim, "cannot parse", retryable=False) == "failed"
+
+
+def test_backoff_grows_exponentially_with_bounded_jitter() -> None:
+    policy = RetryPolicy(base_seconds=1.0, cap_seconds=8.0, rng=random.Random(7))
+    for attempt, ceiling in [(1, 1.0), (2, 2.0), (3, 4.0), (4, 8.0), (9, 8.0)]:
+        delays = [policy.delay(attempt) for _ in range(50)]
+        assert all(ceiling / 2 <= d <= ceiling for d in delays)
+        assert len(set(delays)) > 40  # jittered
+
+
+def test_cancelling_a_queued_task_stops_it_at_once(queue: TaskQueue) -> None:
+    task = queue.submit("general", "x")
+    assert queue.cancel(task["id"])["status"] == "cancelled"
+    assert queue.claim("general", "a") is None
+
+
+def test_cancelling_a_running_task_asks_it_to_stop_at_its_next_check(queue: TaskQueue) -> None:
+    queue.submit("general", "x")
+    claim = _claim(queue)
+    other = queue.submit("general", "y")
+    other_claim = _claim(queue, agent="b")
+    task = queue.cancel(claim.task_id)
+    assert task["status"] == "running" and task["cancel_requested"] is True
+    assert queue.renew([claim.owner, other_claim.owner]) == {claim.owner}
+    assert queue.mark_cancelled(claim)
+    assert queue.get(claim.task_id)["status"] == "cancelled"
+    assert queue.get(other["id"])["status"] == "running"
+
+
+def test_cancelling_an_ended_or_unknown_task_is_refused(queue: TaskQueue) -> None:
+    queue.submit("general", "x")
+    claim = _claim(queue)
+    queue.complete(claim, {})
+    with pytest.raises(Conflict, match="already ended"):
+        queue.cancel(claim.task_id)
+    with pytest.raises(NotFound):
+        queue.cancel(999_999)
+
+
+def test_an_expired_lease_on_the_last_attempt_fails_the_task(queue: TaskQueue) -> None:
+    queue.lease_seconds = 0.01
+    queue.submit("general", "kills its worker", max_attempts=1)
+    claim = _claim(queue)
+    time.sleep(0.05)
+    assert queue.requeue_expired() == {"requeued": 0, "failed": 1, "cancelled": 0}
+    task = queue.get(claim.task_id)
+    assert task["status"] == "failed" and "lease expired" in task["error"]
+
+
+def test_renewing_keeps_a_lease_alive(queue: TaskQueue) -> None:
+    queue.lease_seconds = 0.2
+    queue.submit("general", "long")
+    claim = _claim(queue)
+    for _ in range(4):
+        time.sleep(0.1)
+        queue.renew([claim.owner])
+        assert queue.requeue_expired()["requeued"] == 0
+    assert queue.complete(claim, {})
+
+
+def test_the_same_idempotency_key_returns_the_same_task(queue: TaskQueue) -> None:
+    first = queue.submit("general", "once", idempotency_key="abc")
+    again = queue.submit("general", "once", idempotency_key="abc")
+    assert again["id"] == first["id"] and again["idempotent_replay"] is True
+    assert queue.submit("general", "once", idempotency_key="abd")["id"] != first["id"]
+    assert len(queue.list()) == 2
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"pool": "astrology"}, "Unknown pool"),
+    ({"text": "  "}, "non-empty"),
+    ({"text": "x" * 20_001}, "limited"),
+    ({"priority": 1000}, "Priority"),
+    ({"priority": True}, "Priority"),
+    ({"max_attempts": 0}, "max_attempts"),
+    ({"idempotency_key": "k" * 200}, "idempotency_key"),
+])
+def test_bad_submissions_are_refused_and_change_nothing(queue: TaskQueue, kwargs: dict, message: str) -> None:
+    args = {"pool": "general", "text": "ok"}
+    args.update(kwargs)
+    with pytest.raises(BadRequest, match=message):
+        queue.submit(args.pop("pool"), args.pop("text"), **args)
+    assert queue.list() == []
+
+
+def test_list_filters_and_pages(queue: TaskQueue) -> None:
+    for i in range(5):
+        queue.submit("sports" if i % 2 else "general", f"t{i}")
+    assert [t["input"] for t in queue.list(pool="sports")] == ["t3", "t1"]
+    page = queue.list(limit=2)
+    assert [t["input"] for t in page] == ["t4", "t3"]
+    assert [t["input"] for t in queue.list(limit=2, before_id=page[-1]["id"])] == ["t2", "t1"]
+    with pytest.raises(BadRequest):
+        queue.list(status="exploded")
+
+
+def test_queue_stats_give_depth_and_oldest_age(queue: TaskQueue) -> None:
+    queue.submit("general", "a")
+    time.sleep(0.05)
+    queue.submit("general", "b")
+    stats = queue.queue_stats()["general"]
+    assert stats["queued"] == 2 and stats["oldest_age_seconds"] >= 0.05
+
+
+def test_concurrent_claims_take_each_task_exactly_once(queue: TaskQueue) -> None:
+    total = 300
+    for i in range(total):
+        queue.submit("general", f"t{i}")
+    taken: list[int] = []
+    lock = threading.Lock()
+    errors: list[BaseException] = []
+
+    def agent(name: str) -> None:
+        try:
+            while (claim := queue.claim("general", name)) is not None:
+                assert queue.complete(claim, {"by": name})
+                with lock:
+                    taken.append(claim.task_id)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=agent, args=(f"a{i}",)) for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert len(taken) == total and Counter(taken).most_common(1)[0][1] == 1
+    assert queue.counts()["succeeded"] == total
+
+
+def test_the_claim_query_uses_the_claim_index(sqlite_url: str) -> None:
+    engine = database.make_engine(sqlite_url)
+    database.ensure_schema(engine)
+    with engine.connect() as conn:
+        plan = " ".join(str(r) for r in conn.exec_driver_sql(
+            "EXPLAIN QUERY PLAN SELECT id FROM tasks WHERE pool='general' AND status='queued' "
+            "AND run_after <= '2030-01-01' ORDER BY priority DESC, id LIMIT 1"))
+    engine.dispose()
+    assert "ix_tasks_claim" in plan and "TEMP B-TREE" not in plan
+
+
+def test_run_after_in_the_future_hides_a_task(queue: TaskQueue) -> None:
+    task = queue.submit("general", "later")
+    with queue.engine.begin() as conn:
+        conn.execute(sa.update(Task).where(Task.id == task["id"]).values(run_after=utcnow() + timedelta(hours=1)))
+    assert queue.claim("general", "a") is None
+    assert queue.get(task["id"])["status"] == TaskStatus.QUEUED.value
