@@ -17,7 +17,7 @@ from agent_pools import Executor, PoolSupervisor, run_inline
 from command_processor import Command, find_pool
 from config import Settings
 from conversation_manager import Caller
-from database import session_scope
+from database import read_only, session_scope
 from errors import BadRequest, Forbidden, NotAvailableYet, NotFound, Unprocessable
 from models import POOL_NAMES, Agent, AgentPool, AgentStatus, AuditLog, Task, TaskStatus, utcnow
 from task_processor import TaskQueue
@@ -177,7 +177,6 @@ class AgentMasterController:
                wait: bool = False, max_attempts: int | None = None) -> dict[str, Any]:
         """Queue domain work; with `wait`, see it through (inline when no agent of its pool is live)."""
         pool = pool or find_pool(text) or "general"
-        _check_pool(pool)
         extra = {} if max_attempts is None else {"max_attempts": max_attempts}
         task = self.queue.submit(pool, text, priority=priority, idempotency_key=idempotency_key,
                                  user_id=caller.user_id, session_id=session_id, **extra)
@@ -231,7 +230,7 @@ class AgentMasterController:
 
     def _pool_is_served(self, pool: str) -> bool:
         live_after = utcnow() - timedelta(seconds=AGENT_LIVENESS_SECONDS)
-        with self.engine.connect() as conn:
+        with read_only(self.engine) as conn:
             return bool(conn.execute(sa.select(sa.func.count()).select_from(Agent).where(
                 Agent.pool == pool, Agent.heartbeat_at >= live_after,
                 Agent.status.in_([AgentStatus.IDLE, AgentStatus.BUSY]))).scalar())

@@ -143,12 +143,13 @@ class AgentWorker:
 
     def _loop(self) -> None:
         try:
+            claim: Claim | None = None
             while not self.stop_requested:
-                claim = self.queue.claim(self.pool, self.id)
+                claim = claim or self.queue.claim(self.pool, self.id)
                 if claim is None:
                     self._idle_wait()
                     continue
-                self.work(claim)
+                claim = self.work(claim)
                 if self.consecutive_failures >= MAX_CONSECUTIVE_FAILURES:
                     self.status = AgentStatus.FAILED
                     logger.warning("agent %s of %s failed %d tasks in a row; leaving the rotation",
@@ -167,13 +168,16 @@ class AgentWorker:
         else:
             time.sleep(IDLE_POLL_SECONDS)
 
-    def work(self, claim: Claim) -> None:
-        """Run one claimed task to an outcome recorded under its lease."""
+    def work(self, claim: Claim) -> Claim | None:
+        """Run one claimed task to an outcome recorded under its lease; returns the next claim if any."""
         self.status = AgentStatus.BUSY
         running = _Running(claim, CancelToken(), time.monotonic())
         self.running = running
+        following = None
         try:
-            outcome = execute_claim(self.queue, self.executor, claim, running.token)
+            # Recording a success also claims the next task in the same transaction, unless draining.
+            outcome, following = execute_claim(self.queue, self.executor, claim, running.token,
+                                               next_for=None if self.stop_requested else self.id)
         finally:
             self.running = None
             if self.status is AgentStatus.BUSY:
@@ -188,31 +192,34 @@ class AgentWorker:
             self.tasks_failed += 1
             self.consecutive_failures += 1
             self.last_error = outcome
+        return following
 
 
-def execute_claim(queue: TaskQueue, executor: Executor, claim: Claim, token: CancelToken) -> str:
-    """Run `executor` on a claim and record the outcome; returns 'succeeded', 'cancelled' or the error."""
+def execute_claim(queue: TaskQueue, executor: Executor, claim: Claim, token: CancelToken,
+                  next_for: str | None = None) -> tuple[str, Claim | None]:
+    """Run `executor` on a claim and record the outcome: ('succeeded' | 'cancelled' | the error, next claim)."""
     try:
         produced = executor(claim, token)
         if token.cancelled:
             raise TaskCancelled(token.reason)
     except TaskCancelled:
         if token.reason == "timeout":
-            return f"timed out after {claim.timeout_seconds:g} s"
+            return f"timed out after {claim.timeout_seconds:g} s", None
         queue.mark_cancelled(claim)
-        return "cancelled"
+        return "cancelled", None
     except PermanentTaskError as exc:
         queue.fail(claim, str(exc), retryable=False)
-        return str(exc) or "failed"
+        return str(exc) or "failed", None
     except Exception as exc:
         error = f"{exc.__class__.__name__}: {exc}"
         logger.info("task %s attempt %d failed: %s", claim.task_id, claim.attempt, error)
         queue.fail(claim, error)
-        return error
+        return error, None
     result = produced if isinstance(produced, ExecutionResult) else ExecutionResult(dict(produced))
-    recorded = queue.complete(claim, result.result, tokens_in=result.tokens_in, tokens_out=result.tokens_out,
-                              provider=result.provider)
-    return "succeeded" if recorded else "lease lost; result discarded"
+    recorded, following = queue.complete_and_claim(
+        claim, result.result, tokens_in=result.tokens_in, tokens_out=result.tokens_out,
+        provider=result.provider, next_for=next_for)
+    return ("succeeded" if recorded else "lease lost; result discarded"), following
 
 
 class PoolSupervisor:
@@ -378,7 +385,7 @@ def run_inline(queue: TaskQueue, executor: Executor, task_id: int, pool: str) ->
         return None
     token = CancelToken()
     with _lease_keeper(queue, claim, token):
-        return execute_claim(queue, executor, claim, token)
+        return execute_claim(queue, executor, claim, token)[0]
 
 
 @contextmanager

@@ -23,6 +23,9 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 PG_MIGRATION_LOCK_ID = 7_430_001
 """pg_advisory_lock key that serialises migrations across processes and machines."""
 
+READ_ONLY_OPTION = "operatoros_read_only"
+"""Execution option marking a connection that never writes (see read_only())."""
+
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 """Alembic script folder."""
 
@@ -68,7 +71,14 @@ def configure_engine(engine: Engine) -> None:
     def _on_begin(conn: sa.Connection) -> None:
         # A deferred transaction that reads then writes fails with "database is locked"
         # whatever the busy timeout; taking the write lock up front makes it wait instead.
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # Connections opened by read_only() only read, so they neither take nor wait for it.
+        read_only = conn.get_execution_options().get(READ_ONLY_OPTION)
+        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+
+def read_only(engine: Engine) -> sa.Connection:
+    """A connection for reads only: on SQLite its transactions do not take the write lock."""
+    return engine.connect().execution_options(**{READ_ONLY_OPTION: True})
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -12,8 +12,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
+from database import read_only
 from errors import BadRequest, Conflict, NotFound
-from models import POOL_NAMES, Task, TaskStatus, utcnow
+from models import POOL_NAMES, Task, TaskStatus, UTCDateTime, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -109,7 +110,7 @@ class TaskQueue:
         self.dispatcher: Dispatcher = dispatcher or LocalDispatcher()
         self.lease_seconds = lease_seconds
         self.retry = retry or RetryPolicy()
-        self._skip_locked = engine.dialect.name == "postgresql"
+        self._sql = _hot_statements(engine.dialect.name)
 
     # -- submitting and reading -------------------------------------------------------------
 
@@ -141,7 +142,7 @@ class TaskQueue:
 
     def get(self, task_id: int) -> dict[str, Any]:
         """One task as a dict; NotFound if absent."""
-        with self.engine.connect() as conn:
+        with read_only(self.engine) as conn:
             row = conn.execute(sa.select(_T).where(_T.c.id == task_id)).mappings().first()
         if row is None:
             raise NotFound(f"No such task: {task_id}")
@@ -159,12 +160,12 @@ class TaskQueue:
             query = query.where(_T.c.user_id == user_id)
         if before_id is not None:
             query = query.where(_T.c.id < before_id)
-        with self.engine.connect() as conn:
+        with read_only(self.engine) as conn:
             return [task_dict(r) for r in conn.execute(query).mappings()]
 
     def counts(self) -> dict[str, int]:
         """Number of tasks in each status."""
-        with self.engine.connect() as conn:
+        with read_only(self.engine) as conn:
             rows = dict(conn.execute(sa.select(_T.c.status, sa.func.count()).group_by(_T.c.status)).all())
         return {s.value: int(rows.get(s, 0)) for s in TaskStatus}
 
@@ -172,28 +173,28 @@ class TaskQueue:
 
     def claim(self, pool: str, agent_id: str, task_id: int | None = None) -> Claim | None:
         """Atomically take the best ready task of `pool` (or the one named) under a fresh lease."""
-        now = utcnow()
-        pick = (sa.select(_T.c.id)
-                .where(_T.c.pool == pool, _T.c.status == TaskStatus.QUEUED, _T.c.run_after <= now)
-                .order_by(_T.c.priority.desc(), _T.c.id).limit(1))
-        if task_id is not None:
-            pick = pick.where(_T.c.id == task_id)
-        if self._skip_locked:
-            pick = pick.with_for_update(skip_locked=True)
-        owner_prefix = f"{agent_id}#"
         with self.engine.begin() as conn:
-            row = conn.execute(
-                sa.update(_T).where(_T.c.id == pick.scalar_subquery(), _T.c.status == TaskStatus.QUEUED)
-                .values(status=TaskStatus.RUNNING, attempts=_T.c.attempts + 1,
-                        lease_owner=sa.literal(owner_prefix) + sa.cast(_T.c.attempts + 1, sa.String),
-                        lease_expires_at=now + timedelta(seconds=self.lease_seconds), started_at=now)
-                .returning(_T.c.id, _T.c.input, _T.c.attempts, _T.c.max_attempts, _T.c.timeout_seconds,
-                           _T.c.session_id, _T.c.user_id, _T.c.lease_owner)
-            ).first()
-        if row is None:
-            return None
-        return Claim(row.id, pool, row.input, row.attempts, row.max_attempts, row.timeout_seconds,
-                     row.lease_owner, row.session_id, row.user_id)
+            return self._claim_in(conn, pool, agent_id, task_id)
+
+    def complete(self, claim: Claim, result: dict[str, Any], *, tokens_in: int = 0, tokens_out: int = 0,
+                 provider: str | None = None) -> bool:
+        """Record the result once; False if the lease was lost (the result is then discarded)."""
+        recorded, _ = self.complete_and_claim(claim, result, tokens_in=tokens_in, tokens_out=tokens_out,
+                                              provider=provider)
+        return recorded
+
+    def complete_and_claim(self, claim: Claim, result: dict[str, Any], *, tokens_in: int = 0,
+                           tokens_out: int = 0, provider: str | None = None,
+                           next_for: str | None = None) -> tuple[bool, Claim | None]:
+        """Record a result and, in the same transaction, claim the agent's next task (one commit, not two)."""
+        params = {"id": claim.task_id, "owner": claim.owner, "result": result, "now": utcnow(),
+                  "tokens_in": tokens_in, "tokens_out": tokens_out, "provider": provider}
+        with self.engine.begin() as conn:
+            recorded = bool(conn.execute(self._sql["complete"], params).rowcount)
+            following = self._claim_in(conn, claim.pool, next_for) if next_for else None
+        if not recorded:
+            logger.warning("task %s: lease of %s lost; result discarded", claim.task_id, claim.owner)
+        return recorded, following
 
     def renew(self, owners: list[str]) -> set[str]:
         """Extend the leases held by `owners`; returns the owners whose task asks to be cancelled."""
@@ -207,19 +208,18 @@ class TaskQueue:
                 _T.c.lease_owner.in_(owners), _T.c.cancel_requested.is_(True))).scalars()
             return set(cancelled)
 
-    def complete(self, claim: Claim, result: dict[str, Any], *, tokens_in: int = 0, tokens_out: int = 0,
-                 provider: str | None = None) -> bool:
-        """Record the result once; False if the lease was lost (the result is then discarded)."""
-        with self.engine.begin() as conn:
-            done = conn.execute(
-                sa.update(_T).where(*self._held(claim))
-                .values(status=TaskStatus.SUCCEEDED, result=result, error=None, finished_at=utcnow(),
-                        lease_owner=None, lease_expires_at=None, tokens_in=tokens_in, tokens_out=tokens_out,
-                        provider=provider)
-            ).rowcount
-        if not done:
-            logger.warning("task %s: lease of %s lost; result discarded", claim.task_id, claim.owner)
-        return bool(done)
+    def _claim_in(self, conn: sa.Connection, pool: str, agent_id: str, task_id: int | None = None) -> Claim | None:
+        now = utcnow()
+        params = {"pool": pool, "now": now, "prefix": f"{agent_id}#",
+                  "expires": now + timedelta(seconds=self.lease_seconds)}
+        if task_id is None:
+            row = conn.execute(self._sql["claim"], params).first()
+        else:
+            row = conn.execute(self._sql["claim_one"], {**params, "id": task_id}).first()
+        if row is None:
+            return None
+        return Claim(row.id, pool, row.input, row.attempts, row.max_attempts, row.timeout_seconds,
+                     row.lease_owner, row.session_id, row.user_id)
 
     def fail(self, claim: Claim, error: str, *, retryable: bool = True) -> str | None:
         """Record a failed attempt: back to queued after a backoff, or failed for good."""
@@ -300,7 +300,7 @@ class TaskQueue:
     def queue_stats(self) -> dict[str, dict[str, Any]]:
         """Per pool: queued count and the age in seconds of the oldest queued task."""
         now = utcnow()
-        with self.engine.connect() as conn:
+        with read_only(self.engine) as conn:
             rows = conn.execute(
                 sa.select(_T.c.pool, sa.func.count(), sa.func.min(_T.c.created_at))
                 .where(_T.c.status == TaskStatus.QUEUED).group_by(_T.c.pool)
@@ -313,9 +313,33 @@ class TaskQueue:
 
     def _by_idempotency_key(self, user_id: int | None, key: str) -> dict[str, Any] | None:
         owner = _T.c.user_id.is_(None) if user_id is None else _T.c.user_id == user_id
-        with self.engine.connect() as conn:
+        with read_only(self.engine) as conn:
             row = conn.execute(sa.select(_T).where(owner, _T.c.idempotency_key == key)).mappings().first()
         return None if row is None else task_dict(row)
+
+
+def _hot_statements(dialect: str) -> dict[str, sa.TextClause]:
+    """The claim and complete statements as plain SQL: built once, cheap to execute many times."""
+    lock = " FOR UPDATE SKIP LOCKED" if dialect == "postgresql" else ""
+    returning = "RETURNING id, input, attempts, max_attempts, timeout_seconds, session_id, user_id, lease_owner"
+    claim_sets = ("SET status = 'running', attempts = attempts + 1, "
+                  "lease_owner = :prefix || CAST(attempts + 1 AS VARCHAR(12)), "
+                  "lease_expires_at = :expires, started_at = :now")
+    pick = ("SELECT id FROM tasks WHERE pool = :pool AND status = 'queued' AND run_after <= :now "
+            "{extra}ORDER BY priority DESC, id LIMIT 1" + lock)
+    claim = f"UPDATE tasks {claim_sets} WHERE id = ({pick.format(extra='')}) AND status = 'queued' {returning}"
+    claim_one = (f"UPDATE tasks {claim_sets} WHERE id = ({pick.format(extra='AND id = :id ')}) "
+                 f"AND status = 'queued' {returning}")
+    complete = ("UPDATE tasks SET status = 'succeeded', result = :result, error = NULL, finished_at = :now, "
+                "lease_owner = NULL, lease_expires_at = NULL, tokens_in = :tokens_in, tokens_out = :tokens_out, "
+                "provider = :provider WHERE id = :id AND lease_owner = :owner AND status = 'running'")
+    times = [sa.bindparam("now", type_=UTCDateTime), sa.bindparam("expires", type_=UTCDateTime)]
+    return {
+        "claim": sa.text(claim).bindparams(*times),
+        "claim_one": sa.text(claim_one).bindparams(*times),
+        "complete": sa.text(complete).bindparams(sa.bindparam("result", type_=sa.JSON),
+                                                 sa.bindparam("now", type_=UTCDateTime)),
+    }
 
 
 def task_dict(row: Any) -> dict[str, Any]:
