@@ -1,26 +1,68 @@
-"""The REST API under /api: JSON only, thin views over the controller (DESIGN.md: REST contract)."""
+"""The REST API under /api: JSON only, thin views over the controller (DESIGN.md: REST contract).
+
+Requests and responses are validated by pydantic schemas (api_schemas.py) through spectree, chosen
+because it decorates plain Flask views (our blueprint and app factory stay as they are), speaks
+pydantic v2 (already installed with the openai SDK) and generates OpenAPI 3.1 (/api/openapi.json).
+"""
 from __future__ import annotations
 
+import hashlib
 import hmac
 import logging
 from typing import Any
 
-from flask import Blueprint, Flask, current_app, g, jsonify, request
+from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
+from spectree import Response as Resp
+from spectree import SecurityScheme, SpecTree
+from spectree.models import SecuritySchemeData
 from werkzeug.exceptions import HTTPException
 
+from api_schemas import (
+    AnyObject, CommandIn, CommandOut, ErrorBody, Liveness, MessageList, MessagesQuery, PoolList, PoolOut,
+    Readiness, RestartOut, ScaleIn, SessionList, SessionOut, TaskIn, TaskList, TaskOut, TaskQuery, UserIn,
+    UserOut, WaitQuery,
+)
 from conversation_manager import Caller
 from errors import BadRequest, OperatorOSError, Unauthorized
 from models import Role
 
 logger = logging.getLogger(__name__)
 
-bp = Blueprint("api", __name__, url_prefix="/api")
+ADMIN_USER_NAME = "admin"
+"""User that OPERATOROS_API_KEY authenticates as."""
 
 PUBLIC_ENDPOINTS = frozenset({"api.health"})
 """Endpoints that need no API key."""
 
-ADMIN_USER_NAME = "admin"
-"""User that OPERATOROS_API_KEY authenticates as."""
+DEFAULT_RATE_LIMIT = "3000 per minute;200 per second"
+"""Requests allowed per API key (or per address without one); OPERATOROS_RATE_LIMIT overrides."""
+
+
+def _on_validation(req: Any, resp: Any, error: Any, instance: Any, *rest: Any) -> None:
+    """Turn a schema violation into our 400 with a message that says which field and why."""
+    if error is None:
+        return
+    if req.mimetype == "application/json" and req.get_data() and req.get_json(silent=True) is None:
+        raise BadRequest("The request body is not valid JSON.")
+    problems = []
+    for item in error.errors()[:5]:
+        where = ".".join(str(p) for p in item.get("loc", ()) if p != "__root__") or "body"
+        problems.append(f"{where}: {item.get('msg', 'invalid')}")
+    raise BadRequest("Invalid request: " + "; ".join(problems), details={"errors": problems})
+
+
+spec = SpecTree(
+    "flask", title="OperatorOS API", version="1", path="apidoc", page_templates={},
+    validation_error_status=400, before=_on_validation, annotations=True,
+    security_schemes=[SecurityScheme(name="bearer", data=SecuritySchemeData(type="http", scheme="bearer"))],
+    security={"bearer": []},
+)
+"""Schema registry: validates requests and responses and builds the OpenAPI document."""
+
+ERRORS = {f"HTTP_{code}": ErrorBody for code in (400, 401, 403, 404, 409, 413, 422, 429)}
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+metrics_bp = Blueprint("metrics", __name__)
 
 
 def _services():  # type: ignore[no-untyped-def]
@@ -29,11 +71,18 @@ def _services():  # type: ignore[no-untyped-def]
     return services(current_app)
 
 
+# -- authentication ------------------------------------------------------------------------
+
+
 @bp.before_request
+@metrics_bp.before_request
 def authenticate() -> None:
     """Require a Bearer API key on everything but liveness."""
     if request.endpoint in PUBLIC_ENDPOINTS:
         return
+    if request.method in ("POST", "PUT", "PATCH") and (request.content_length or request.content_type) \
+            and not request.is_json:
+        raise BadRequest("Send the body as JSON with 'Content-Type: application/json'.")
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
@@ -52,13 +101,26 @@ def _caller_for(token: str) -> Caller:
     raise Unauthorized("Invalid API key.")
 
 
+def rate_limit_key() -> str:
+    """Rate limits count per API key (hashed; never kept in clear), else per client address."""
+    header = request.headers.get("Authorization", "")
+    if header:
+        return "key:" + hashlib.sha256(header.encode()).hexdigest()[:32]
+    return "addr:" + (request.remote_addr or "unknown")
+
+
+# -- health, status, metrics ----------------------------------------------------------------
+
+
 @bp.get("/health")
+@spec.validate(resp=Resp(HTTP_200=Liveness), security={}, tags=["health"])
 def health() -> tuple[dict[str, Any], int]:
-    """Liveness: the process answers."""
+    """Liveness: the process answers (no key needed)."""
     return {"status": "ok"}, 200
 
 
 @bp.get("/health/ready")
+@spec.validate(resp=Resp(HTTP_200=Readiness, HTTP_503=Readiness, **ERRORS), tags=["health"])
 def ready() -> tuple[dict[str, Any], int]:
     """Readiness: the database answers."""
     import health_monitor
@@ -68,155 +130,169 @@ def ready() -> tuple[dict[str, Any], int]:
 
 
 @bp.get("/status")
+@spec.validate(resp=Resp(HTTP_200=AnyObject, **ERRORS), tags=["health"])
 def status() -> tuple[dict[str, Any], int]:
     """System overview, the same data as the CLI's status."""
     return _services().controller.status(), 200
 
 
+@bp.get("/metrics")
+@spec.validate(resp=Resp(HTTP_200=AnyObject, **ERRORS), tags=["health"])
+def metrics_json() -> tuple[dict[str, Any], int]:
+    """Health metrics as JSON: machine, database, queue, pools, alerts."""
+    return _services().controller.health(), 200
+
+
+@metrics_bp.get("/metrics")
+@spec.validate(resp=Resp(HTTP_200=None, **ERRORS), tags=["health"])
+def metrics_prometheus() -> Response:
+    """Health metrics in Prometheus text format."""
+    import health_monitor
+
+    body, content_type = health_monitor.prometheus_text(_services().controller.health())
+    return Response(body, content_type=content_type)
+
+
+@bp.get("/openapi.json")
+def openapi() -> tuple[dict[str, Any], int]:
+    """The OpenAPI 3.1 document of this API."""
+    return openapi_document(), 200
+
+
+def openapi_document() -> dict[str, Any]:
+    """The OpenAPI 3.1 document, built once from the routes and their schemas (no app state needed)."""
+    if not hasattr(spec, "_spec"):
+        bare = Flask(__name__)
+        bare.register_blueprint(bp)
+        bare.register_blueprint(metrics_bp)
+        spec.app = bare
+        with bare.app_context():
+            spec.spec  # noqa: B018  (spectree builds and caches the document on first access)
+    return spec.spec
+
+
+# -- the conversational door ----------------------------------------------------------------
+
+
 @bp.post("/command")
-def command() -> tuple[dict[str, Any], int]:
+@spec.validate(json=CommandIn, resp=Resp(HTTP_200=CommandOut, **ERRORS), tags=["command"])
+def command(json: CommandIn) -> tuple[dict[str, Any], int]:
     """One conversational request; answers exactly the CLI's JSON object."""
-    body = json_body(allowed={"text", "session_id", "dry_run"})
-    text = body.get("text")
-    if not isinstance(text, str) or not text.strip():
-        raise BadRequest("Field 'text' is required and must be a non-empty string.")
-    session_id = body.get("session_id")
-    if session_id is not None and not isinstance(session_id, str):
-        raise BadRequest("Field 'session_id' must be a string.")
-    dry_run = body.get("dry_run", False)
-    if not isinstance(dry_run, bool):
-        raise BadRequest("Field 'dry_run' must be true or false.")
-    reply = _services().interface.handle(text, g.caller, session_id, dry_run=dry_run)
-    return reply, 200
+    return _services().interface.handle(json.text, g.caller, json.session_id, dry_run=json.dry_run), 200
+
+
+@bp.get("/sessions")
+@spec.validate(resp=Resp(HTTP_200=SessionList, **ERRORS), tags=["sessions"])
+def list_sessions() -> tuple[dict[str, Any], int]:
+    """The caller's conversation sessions, newest first."""
+    return {"sessions": _services().conversations.list_sessions(g.caller)}, 200
+
+
+@bp.post("/sessions")
+@spec.validate(resp=Resp(HTTP_201=SessionOut, **ERRORS), tags=["sessions"])
+def new_session() -> tuple[dict[str, Any], int]:
+    """Start a new conversation session."""
+    conversations = _services().conversations
+    session_id = conversations.open_session(g.caller, new=True)
+    return next(s for s in conversations.list_sessions(g.caller) if s["id"] == session_id), 201
+
+
+@bp.get("/sessions/<session_id>/messages")
+@spec.validate(query=MessagesQuery, resp=Resp(HTTP_200=MessageList, **ERRORS), tags=["sessions"])
+def session_messages(session_id: str, query: MessagesQuery) -> tuple[dict[str, Any], int]:
+    """The last messages of one of the caller's sessions, oldest first."""
+    return {"messages": _services().conversations.history(g.caller, session_id, limit=query.limit)}, 200
+
+
+@bp.post("/users")
+@spec.validate(json=UserIn, resp=Resp(HTTP_201=UserOut, **ERRORS), tags=["users"])
+def create_user(json: UserIn) -> tuple[dict[str, Any], int]:
+    """Create a user and its API key, shown once; admins only."""
+    return _services().conversations.create_user(g.caller, json.name, Role(json.role)), 201
+
+
+# -- pools ----------------------------------------------------------------------------------
 
 
 @bp.get("/pools")
+@spec.validate(resp=Resp(HTTP_200=PoolList, **ERRORS), tags=["pools"])
 def list_pools() -> tuple[dict[str, Any], int]:
     """Every pool with its size, agents and metrics."""
     return {"pools": _services().controller.pool_status()}, 200
 
 
 @bp.get("/pools/<name>")
+@spec.validate(resp=Resp(HTTP_200=PoolOut, **ERRORS), tags=["pools"])
 def get_pool(name: str) -> tuple[dict[str, Any], int]:
     """One pool."""
     return _services().controller.pool_status(name)[0], 200
 
 
 @bp.post("/pools/<name>/scale")
-def scale_pool(name: str) -> tuple[dict[str, Any], int]:
+@spec.validate(json=ScaleIn, resp=Resp(HTTP_200=PoolOut, **ERRORS), tags=["pools"])
+def scale_pool(name: str, json: ScaleIn) -> tuple[dict[str, Any], int]:
     """Set a pool's desired size: {"size": n} or {"delta": n}; admins only."""
-    body = json_body(allowed={"size", "delta"})
-    size = optional_int(body, "size")
-    delta = optional_int(body, "delta")
-    return _services().controller.scale(g.caller, name, size=size, delta=delta), 200
+    return _services().controller.scale(g.caller, name, size=json.size, delta=json.delta), 200
 
 
 @bp.post("/pools/<name>/restart")
+@spec.validate(resp=Resp(HTTP_200=RestartOut, **ERRORS), tags=["pools"])
 def restart_pool(name: str) -> tuple[dict[str, Any], int]:
     """Release the pool's failed agents so fresh ones start; admins only."""
     return _services().controller.restart(g.caller, name), 200
 
 
+# -- tasks ----------------------------------------------------------------------------------
+
+
 @bp.post("/tasks")
-def submit_task() -> tuple[dict[str, Any], int]:
-    """Queue domain work: {"input", "pool"?, "priority"?, "idempotency_key"?}."""
-    body = json_body(allowed={"input", "pool", "priority", "idempotency_key"})
-    text = body.get("input")
-    if not isinstance(text, str) or not text.strip():
-        raise BadRequest("Field 'input' is required and must be a non-empty string.")
-    pool = optional_str(body, "pool")
-    key = optional_str(body, "idempotency_key")
-    priority = optional_int(body, "priority") or 0
-    controller = _services().controller
-    task = controller.submit(g.caller, text, pool=pool, priority=priority, idempotency_key=key)
+@spec.validate(json=TaskIn, resp=Resp(HTTP_200=TaskOut, HTTP_201=TaskOut, **ERRORS), tags=["tasks"])
+def submit_task(json: TaskIn) -> tuple[dict[str, Any], int]:
+    """Queue domain work; the same idempotency key returns the task it made first (200)."""
+    task = _services().controller.submit(g.caller, json.input, pool=json.pool, priority=json.priority,
+                                         idempotency_key=json.idempotency_key)
     return task, 200 if task.get("idempotent_replay") else 201
 
 
 @bp.get("/tasks")
-def list_tasks() -> tuple[dict[str, Any], int]:
-    """The caller's tasks (all tasks for admins), newest first: ?status=&pool=&limit=&before_id=."""
-    limit = query_int("limit", 50, 1, 500)
-    before_id = query_int("before_id", None, 1, None)
-    tasks = _services().controller.list_tasks(g.caller, status=request.args.get("status") or None,
-                                              pool=request.args.get("pool") or None, limit=limit,
-                                              before_id=before_id)
-    next_before = tasks[-1]["id"] if len(tasks) == limit else None
-    return {"tasks": tasks, "next_before_id": next_before}, 200
+@spec.validate(query=TaskQuery, resp=Resp(HTTP_200=TaskList, **ERRORS), tags=["tasks"])
+def list_tasks(query: TaskQuery) -> tuple[dict[str, Any], int]:
+    """The caller's tasks (all tasks for admins), newest first; page with before_id."""
+    tasks = _services().controller.list_tasks(g.caller, status=query.status, pool=query.pool,
+                                              limit=query.limit, before_id=query.before_id)
+    return {"tasks": tasks, "next_before_id": tasks[-1]["id"] if len(tasks) == query.limit else None}, 200
 
 
 @bp.get("/tasks/<int:task_id>")
-def get_task(task_id: int) -> tuple[dict[str, Any], int]:
+@spec.validate(query=WaitQuery, resp=Resp(HTTP_200=TaskOut, **ERRORS), tags=["tasks"])
+def get_task(task_id: int, query: WaitQuery) -> tuple[dict[str, Any], int]:
     """One task; ?wait=seconds long-polls until it has ended."""
     controller = _services().controller
-    wait = query_float("wait", 0.0, 0.0, 60.0)
-    if wait:
-        return controller.wait_for(g.caller, task_id, wait), 200
+    if query.wait:
+        return controller.wait_for(g.caller, task_id, query.wait), 200
     return controller.get_task(g.caller, task_id), 200
 
 
 @bp.post("/tasks/<int:task_id>/cancel")
+@spec.validate(resp=Resp(HTTP_200=TaskOut, **ERRORS), tags=["tasks"])
 def cancel_task(task_id: int) -> tuple[dict[str, Any], int]:
     """Cancel a queued task at once, or a running one at its next check."""
     return _services().controller.cancel_task(g.caller, task_id), 200
 
 
-def optional_str(body: dict[str, Any], name: str) -> str | None:
-    """A string field, or None when absent; 400 for any other type."""
-    value = body.get(name)
-    if value is not None and not isinstance(value, str):
-        raise BadRequest(f"Field '{name}' must be a string.")
-    return value
+# -- wiring ---------------------------------------------------------------------------------
 
 
-def optional_int(body: dict[str, Any], name: str) -> int | None:
-    """A whole-number field, or None when absent; 400 for any other type."""
-    value = body.get(name)
-    if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
-        raise BadRequest(f"Field '{name}' must be a whole number.")
-    return value
+def init_app(app: Flask, rate_limit: str | None = None, storage_uri: str = "memory://") -> None:
+    """Register the blueprints, the rate limiter and the JSON error handlers on `app`."""
+    from flask_limiter import Limiter
 
-
-def query_int(name: str, default: int | None, low: int, high: int | None) -> int | None:
-    """A whole-number query parameter within bounds."""
-    raw = request.args.get(name)
-    if raw in (None, ""):
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise BadRequest(f"Query parameter '{name}' must be a whole number.") from None
-    if value < low or (high is not None and value > high):
-        raise BadRequest(f"Query parameter '{name}' must be from {low}" + (f" to {high}." if high else " up."))
-    return value
-
-
-def query_float(name: str, default: float, low: float, high: float) -> float:
-    """A number query parameter within bounds."""
-    raw = request.args.get(name)
-    if raw in (None, ""):
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise BadRequest(f"Query parameter '{name}' must be a number.") from None
-    if not low <= value <= high:
-        raise BadRequest(f"Query parameter '{name}' must be from {low:g} to {high:g}.")
-    return value
-
-
-def json_body(allowed: set[str] | None = None) -> dict[str, Any]:
-    """The request's JSON object, or a 400 that says what is wrong."""
-    if not request.is_json:
-        raise BadRequest("Send a JSON body with 'Content-Type: application/json'.")
-    body = request.get_json(silent=True)
-    if body is None:
-        raise BadRequest("The request body is not valid JSON.")
-    if not isinstance(body, dict):
-        raise BadRequest("The request body must be a JSON object.")
-    unknown = set(body) - allowed if allowed is not None else set()
-    if unknown:
-        raise BadRequest(f"Unknown field(s): {', '.join(sorted(unknown))}. Allowed: {', '.join(sorted(allowed or ()))}.")
-    return body
+    app.register_blueprint(bp)
+    app.register_blueprint(metrics_bp)
+    limiter = Limiter(rate_limit_key, app=app, default_limits=[rate_limit or DEFAULT_RATE_LIMIT],
+                      storage_uri=storage_uri, headers_enabled=True)
+    limiter.exempt(health)
+    register_error_handlers(app)
 
 
 def register_error_handlers(app: Flask) -> None:

@@ -25,7 +25,7 @@ EXTENSION_KEY = "operatoros"
 _ENV_KEYS = (
     "OPERATOROS_HOME", "DATABASE_URL", "OPENAI_API_KEY", "OPENAI_BASE_URL", "OPERATOROS_MODEL",
     "OPERATOROS_PROVIDER", "TASK_BACKEND", "REDIS_URL", "CELERY_BROKER_URL", "OPERATOROS_API_KEY",
-    "OPERATOROS_USER", "OPERATOROS_MAX_CONTENT_LENGTH",
+    "OPERATOROS_USER", "OPERATOROS_MAX_CONTENT_LENGTH", "OPERATOROS_RATE_LIMIT", "OPERATOROS_RATE_LIMIT_STORAGE",
 )
 
 
@@ -81,8 +81,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     import api_routes
 
-    app.register_blueprint(api_routes.bp)
-    api_routes.register_error_handlers(app)
+    api_routes.init_app(app, rate_limit=settings.rate_limit, storage_uri=settings.rate_limit_storage)
     return app
 
 

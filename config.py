@@ -53,6 +53,10 @@ class Settings:
     """Default conversation user of the CLI."""
     max_content_length: int = DEFAULT_MAX_CONTENT_LENGTH
     """Request body limit of the API, in bytes."""
+    rate_limit: str | None = None
+    """Requests allowed per API key, e.g. "100 per minute" (Flask-Limiter syntax); None: the default."""
+    rate_limit_storage: str = "memory://"
+    """Where rate-limit counters live; redis://... shares them between processes."""
 
     def __post_init__(self) -> None:
         if self.provider not in PROVIDER_CHOICES:
@@ -91,6 +95,8 @@ class Settings:
             "api_key": env.get("OPERATOROS_API_KEY") or None,
             "user": env.get("OPERATOROS_USER") or _os_user(),
             "max_content_length": _int(env, "OPERATOROS_MAX_CONTENT_LENGTH", DEFAULT_MAX_CONTENT_LENGTH),
+            "rate_limit": env.get("OPERATOROS_RATE_LIMIT") or None,
+            "rate_limit_storage": env.get("OPERATOROS_RATE_LIMIT_STORAGE") or "memory://",
         }
         values.update(overrides)
         settings = cls(**values)

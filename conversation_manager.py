@@ -13,8 +13,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from database import session_scope
-from errors import BadRequest, NotFound
-from models import ConversationSession, Message, Role, User, utcnow
+from errors import BadRequest, Conflict, Forbidden, NotFound
+from models import AuditLog, ConversationSession, Message, Role, User, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -82,6 +82,20 @@ class ConversationManager:
             user.role = role
             db.flush()
             return Caller(user.id, user.name, role == Role.ADMIN)
+
+    def create_user(self, caller: Caller, name: str, role: Role) -> dict[str, Any]:
+        """Create a user with a fresh API key, returned once (only its hash is kept); admins only."""
+        if not caller.is_admin:
+            raise Forbidden(f"Only an admin may create users; {caller.name} is not an admin.")
+        _check_name(name)
+        key = new_api_key()
+        with session_scope(self._sessions) as db:
+            if db.scalar(sa.select(User.id).where(User.name == name)) is not None:
+                raise Conflict(f"A user named {name!r} already exists.")
+            db.add(User(name=name, role=role, api_key_hash=hash_api_key(key), api_key_prefix=key[:8]))
+            db.add(AuditLog(actor_user_id=caller.user_id, actor=caller.name, action="create_user",
+                            target=name, details={"role": role.value}))
+        return {"name": name, "role": role.value, "api_key": key}
 
     def open_session(self, caller: Caller, session_id: str | None = None, new: bool = False) -> str:
         """The session to use: the one named (must be the caller's), a new one, or the latest."""

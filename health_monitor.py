@@ -51,3 +51,41 @@ def database_check(engine: Engine) -> dict[str, Any]:
         "dialect": engine.dialect.name,
         "latency_ms": round((time.perf_counter() - start) * 1000, 2),
     }
+
+
+def prometheus_text(health: dict[str, Any]) -> tuple[bytes, str]:
+    """Render a health reading in the Prometheus text format (prometheus_client)."""
+    from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, generate_latest
+
+    registry = CollectorRegistry()
+    system = health.get("system", {})
+    for key, help_text in (("cpu_percent", "CPU use of the machine, percent"),
+                           ("memory_percent", "Memory use of the machine, percent"),
+                           ("disk_percent", "Disk use of the instance folder's disk, percent"),
+                           ("process_rss_mb", "Resident memory of this process, MB")):
+        if key in system:
+            Gauge(f"operatoros_{key}", help_text, registry=registry).set(system[key])
+    database = health.get("database", {})
+    Gauge("operatoros_database_up", "1 when the database answers", registry=registry).set(1 if database.get("ok") else 0)
+    if database.get("latency_ms") is not None:
+        Gauge("operatoros_database_latency_ms", "Latency of a trivial query, ms",
+              registry=registry).set(database["latency_ms"])
+    tasks = Gauge("operatoros_tasks", "Tasks by status", ["status"], registry=registry)
+    for status, count in health.get("tasks", {}).items():
+        tasks.labels(status=status).set(count)
+    pool_gauges = {
+        "live_agents": Gauge("operatoros_pool_live_agents", "Live agents", ["pool"], registry=registry),
+        "desired_size": Gauge("operatoros_pool_desired_size", "Desired agents per process", ["pool"], registry=registry),
+        "queued_tasks": Gauge("operatoros_pool_queued_tasks", "Queued tasks", ["pool"], registry=registry),
+        "error_rate": Gauge("operatoros_pool_error_rate", "Failed share of recent tasks", ["pool"], registry=registry),
+        "latency_p95_ms": Gauge("operatoros_pool_latency_p95_ms", "p95 task latency, ms", ["pool"], registry=registry),
+        "oldest_queued_age_seconds": Gauge("operatoros_pool_oldest_queued_age_seconds",
+                                           "Age of the oldest queued task", ["pool"], registry=registry),
+    }
+    for pool in health.get("pools", []):
+        for key, gauge in pool_gauges.items():
+            if pool.get(key) is not None:
+                gauge.labels(pool=pool["name"]).set(pool[key])
+    alerts = Gauge("operatoros_alerts", "Active alerts", registry=registry)
+    alerts.set(len(health.get("alerts", [])))
+    return generate_latest(registry), CONTENT_TYPE_LATEST

@@ -164,7 +164,9 @@ def _answer_over_http(text: str, options: dict[str, Any]) -> dict[str, Any]:
     key = os.environ.get("OPERATOROS_API_KEY")
     if key:
         headers["Authorization"] = f"Bearer {key}"
-    body = {"text": text, "session_id": options.get("session_id"), "dry_run": bool(options.get("dry_run"))}
+    body: dict[str, Any] = {"text": text, "dry_run": bool(options.get("dry_run"))}
+    if options.get("session_id"):
+        body["session_id"] = options["session_id"]
     try:
         response = requests.post(url, json=body, headers=headers, timeout=120)
     except requests.RequestException as exc:

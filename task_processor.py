@@ -39,6 +39,9 @@ MAX_INPUT_CHARS = 20_000
 MAX_LIST_LIMIT = 500
 """Most tasks one listing returns."""
 
+MAX_TASK_ID = 2**63 - 1
+"""Largest id a task can have (64-bit signed); larger numbers name no task."""
+
 PRIORITY_RANGE = (-100, 100)
 """Allowed priorities; higher is claimed first."""
 
@@ -142,6 +145,7 @@ class TaskQueue:
 
     def get(self, task_id: int) -> dict[str, Any]:
         """One task as a dict; NotFound if absent."""
+        _check_id(task_id)
         with read_only(self.engine) as conn:
             row = conn.execute(sa.select(_T).where(_T.c.id == task_id)).mappings().first()
         if row is None:
@@ -249,6 +253,7 @@ class TaskQueue:
 
     def cancel(self, task_id: int) -> dict[str, Any]:
         """Cancel a queued task at once, or ask a running one to stop at its next check."""
+        _check_id(task_id)
         with self.engine.begin() as conn:
             stopped = conn.execute(
                 sa.update(_T).where(_T.c.id == task_id, _T.c.status == TaskStatus.QUEUED)
@@ -359,6 +364,11 @@ def _age(now: datetime, then: datetime | None) -> float | None:
     if then.tzinfo is None:  # aggregated values bypass the column type on some dialects
         then = then.replace(tzinfo=now.tzinfo)
     return round((now - then).total_seconds(), 3)
+
+
+def _check_id(task_id: int) -> None:
+    if not 0 < task_id <= MAX_TASK_ID:
+        raise NotFound(f"No such task: {task_id}")
 
 
 def _status(value: str) -> TaskStatus:

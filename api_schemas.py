@@ -1,0 +1,193 @@
+"""Typed request and response schemas of the REST API (pydantic), from which /api/openapi.json is built."""
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictStr, model_validator
+
+PoolName = Literal["healthcare", "financial", "sports", "business", "general"]
+TaskState = Literal["queued", "running", "succeeded", "failed", "cancelled"]
+
+
+def _json_integer(value: Any) -> Any:
+    """JSON Schema's integer: 3 and 3.0, but not "3", true or 3.5."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError("must be a whole number")
+    if isinstance(value, float):
+        if not value.is_integer():
+            raise ValueError("must be a whole number")
+        return int(value)
+    return value
+
+
+JsonInt = Annotated[int, BeforeValidator(_json_integer)]
+"""An integer as JSON Schema means it."""
+
+
+class _In(BaseModel):
+    """Request bodies: unknown fields are refused (no mass assignment).
+
+    Optional fields are typed without None and default to None: an explicit null is refused,
+    as the schema says, while an absent field reads as None.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class _Out(BaseModel):
+    """Responses: documented fields, extra ones allowed."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+class ErrorObject(BaseModel):
+    code: str
+    message: str
+    details: dict[str, Any] | None = None
+
+
+class ErrorBody(BaseModel):
+    error: ErrorObject
+
+
+class Liveness(_Out):
+    status: Literal["ok"]
+
+
+class Readiness(_Out):
+    ready: bool
+    database: dict[str, Any]
+
+
+class CommandIn(_In):
+    text: StrictStr = Field(min_length=1, max_length=4000, pattern=r"\S")
+    session_id: StrictStr = Field(default=None, min_length=1, max_length=64)  # type: ignore[assignment]
+    dry_run: StrictBool = False
+
+
+class CommandOut(_Out):
+    ok: bool
+    intent: str
+    args: dict[str, Any]
+    response: str
+    data: dict[str, Any]
+    session_id: str | None
+    user: str | None
+    steps: list[dict[str, Any]] | None = None
+    error: ErrorObject | None = None
+
+
+class TaskIn(_In):
+    input: StrictStr = Field(min_length=1, max_length=20_000, pattern=r"\S")
+    pool: PoolName = None  # type: ignore[assignment]
+    priority: JsonInt = Field(default=0, ge=-100, le=100)
+    idempotency_key: StrictStr = Field(default=None, min_length=1, max_length=128)  # type: ignore[assignment]
+
+
+class TaskOut(_Out):
+    id: int
+    pool: str
+    input: str
+    status: TaskState
+    priority: int
+    attempts: int
+    max_attempts: int
+    result: dict[str, Any] | None
+    error: str | None
+    created_at: str
+    started_at: str | None
+    finished_at: str | None
+
+
+class TaskList(_Out):
+    tasks: list[TaskOut]
+    next_before_id: int | None
+
+
+class TaskQuery(_In):
+    status: TaskState | None = None
+    pool: PoolName | None = None
+    limit: int = Field(default=50, ge=1, le=500)
+    before_id: int | None = Field(default=None, ge=1)
+
+
+class WaitQuery(_In):
+    wait: float = Field(default=0.0, ge=0.0, le=60.0)
+
+
+class ScaleIn(_In):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={
+        "oneOf": [{"required": ["size"], "not": {"required": ["delta"]}},
+                  {"required": ["delta"], "not": {"required": ["size"]}}]})
+
+    size: JsonInt = Field(default=None, ge=0, le=1000)  # type: ignore[assignment]
+    delta: JsonInt = Field(default=None, ge=-1000, le=1000)  # type: ignore[assignment]
+
+    @model_validator(mode="after")
+    def _one_of(self) -> ScaleIn:
+        if (self.size is None) == (self.delta is None):
+            raise ValueError("give exactly one of 'size' or 'delta'")
+        return self
+
+
+class PoolOut(_Out):
+    name: str
+    desired_size: int
+    min_size: int
+    max_size: int
+    live_agents: int
+    busy_agents: int
+    failed_agents: int
+    queued_tasks: int
+
+
+class PoolList(_Out):
+    pools: list[PoolOut]
+
+
+class RestartOut(_Out):
+    pool: str | None
+    restarted_agents: int
+
+
+class UserIn(_In):
+    name: StrictStr = Field(pattern=r"^[A-Za-z0-9_.@\-]{1,64}$")
+    role: Literal["admin", "user"] = "user"
+
+
+class UserOut(_Out):
+    name: str
+    role: str
+    api_key: str = Field(description="Shown once; only its hash is stored.")
+
+
+class SessionOut(_Out):
+    id: str
+    title: str | None
+    created_at: str
+    updated_at: str
+
+
+class SessionList(_Out):
+    sessions: list[SessionOut]
+
+
+class MessageOut(_Out):
+    id: int
+    role: str
+    content: str
+    intent: str | None
+    task_id: int | None
+    created_at: str
+
+
+class MessageList(_Out):
+    messages: list[MessageOut]
+
+
+class MessagesQuery(_In):
+    limit: int = Field(default=50, ge=1, le=500)
+
+
+class AnyObject(_Out):
+    """A JSON object (status, metrics)."""
