@@ -1,0 +1,131 @@
+"""Odds tools against hand-computed values, slate parsing and strategy, the offline reply."""
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+import sports_odds as so
+from tools import run_tool
+
+
+@pytest.mark.parametrize("raw,decimal", [
+    ("-150", 1 + 100 / 150), ("+130", 2.3), ("130", 2.3), ("-110", 1 + 100 / 110), ("+100", 2.0),
+    ("2.5", 2.5), ("1.91", 1.91), ("5/2", 3.5), ("1/4", 1.25), ("11/10", 2.1), ("evens", 2.0), (3, 3.0),
+])
+def test_parse_odds(raw: str, decimal: float) -> None:
+    assert so.parse_odds(raw) == pytest.approx(decimal)
+
+
+@pytest.mark.parametrize("raw", ["1.0", "0.5", "+50", "-99", "abc", "0/3", "5/0"])
+def test_parse_odds_rejects(raw: str) -> None:
+    with pytest.raises(ValueError):
+        so.parse_odds(raw)
+
+
+def test_implied_probability_hand_values() -> None:
+    assert so.implied_probability(so.parse_odds("-150")) == pytest.approx(0.600)
+    assert round(so.implied_probability(so.parse_odds("+130")) * 100, 1) == 43.5
+    assert so.implied_probability(2.0) == 0.5
+
+
+def test_conversions() -> None:
+    assert so.to_american(2.5) == pytest.approx(150)
+    assert so.to_american(1 + 100 / 150) == pytest.approx(-150)
+    assert so.to_fractional(3.5) == "5/2"
+    assert so.to_fractional(1.25) == "1/4"
+
+
+def test_remove_margin_hand_values() -> None:
+    result = so.remove_margin([so.parse_odds("-150"), so.parse_odds("+130")])
+    book = 0.6 + 100 / 230                                  # 1.034783
+    assert result["overround"] == pytest.approx(book - 1)
+    assert result["fair_probabilities"] == pytest.approx([0.6 / book, (100 / 230) / book])
+    assert result["fair_probabilities"][0] == pytest.approx(0.579832, abs=1e-6)
+    assert result["fair_odds"] == pytest.approx([book / 0.6, book * 2.3])
+    assert sum(result["fair_probabilities"]) == pytest.approx(1.0)
+    with pytest.raises(ValueError):
+        so.remove_margin([2.0])
+
+
+def test_expected_value_and_kelly_hand_values() -> None:
+    assert so.expected_value(0.55, 2.0) == pytest.approx(0.10)
+    assert so.expected_value(0.5, 1.9, stake=10) == pytest.approx(-0.5)
+    assert so.kelly_fraction(0.55, 2.0) == pytest.approx(0.10)
+    assert so.kelly_fraction(0.62, 1 + 100 / 150) == pytest.approx(0.05)   # (2/3*0.62 - 0.38) / (2/3)
+    assert so.kelly_fraction(0.45, 2.0) == 0.0                              # no edge: no bet
+    with pytest.raises(ValueError):
+        so.kelly_fraction(1.2, 2.0)
+
+
+def test_stake_plan_fractional_and_capped() -> None:
+    plan = so.stake_plan(0.55, 2.0, bankroll=1000)
+    assert plan["full_kelly"] == pytest.approx(0.10)
+    assert plan["stake_fraction"] == pytest.approx(0.025) and plan["stake"] == 25.0 and not plan["capped"]
+    capped = so.stake_plan(0.9, 2.0, bankroll=1000)                          # full Kelly 0.8, quarter 0.2
+    assert capped["stake_fraction"] == so.MAX_STAKE and capped["stake"] == 50.0 and capped["capped"]
+    assert so.stake_plan(0.55, 2.0, fraction=0.5)["stake_fraction"] == pytest.approx(0.05)
+    with pytest.raises(ValueError):
+        so.stake_plan(0.55, 2.0, bankroll=-5)
+
+
+def _outcomes(text: str) -> list[list[tuple[str, str, float | None]]]:
+    return [[(o.name, o.raw, o.probability) for o in g.outcomes] for g in so.parse_slate(text)]
+
+
+def test_parse_slate_formats() -> None:
+    assert _outcomes("Lakers -150 (my estimate 62%) vs Celtics +130") == [
+        [("Lakers", "-150", 0.62), ("Celtics", "+130", None)]]
+    assert _outcomes("Lakers vs Celtics -150 +130") == [[("Lakers", "-150", None), ("Celtics", "+130", None)]]
+    assert _outcomes("Arsenal 2.10, Draw 3.40, Chelsea 3.60\nTeam E 5/6 vs Team F 11/10") == [
+        [("Arsenal", "2.10", None), ("Draw", "3.40", None), ("Chelsea", "3.60", None)],
+        [("Team E", "5/6", None), ("Team F", "11/10", None)]]
+    assert _outcomes("Kelly for p=0.55 at 2.0") == [[("outcome 1", "2.0", 0.55)]]
+    assert _outcomes("bankroll $12.50 and 7.30pm kickoff, no odds here") == []
+
+
+def test_slate_strategy_one_bet_per_game_and_exposure_cap() -> None:
+    games = so.parse_slate("A 2.0 (90%) vs B 2.0\nC 2.0 (90%) vs D 2.0\nE 2.0 (90%) vs F 2.0")
+    strategy = so.slate_strategy(games, bankroll=1000)
+    picks = [g["pick"] for g in strategy["games"]]
+    assert [p["outcome"] for p in picks] == ["A", "C", "E"]
+    assert all(p["stake_fraction"] == so.MAX_STAKE for p in picks)      # each capped at 5%
+    assert strategy["scaled"] and strategy["exposure"] == pytest.approx(so.MAX_SLATE_EXPOSURE)
+    assert [p["slate_stake"] for p in picks] == [pytest.approx(33.33, abs=0.01)] * 3
+
+
+def test_no_value_means_pass() -> None:
+    game = so.analyse_game(so.parse_slate("Lakers -150 (55%) vs Celtics +130")[0])
+    assert game["pick"] is None
+
+
+def test_reply_with_odds_has_figures_and_no_certainty() -> None:
+    reply = so.offline_reply("Lakers -150 (62%) vs Celtics +130\nbankroll $500")
+    assert reply.split("\n")[0] == "Betting strategy from your odds"
+    assert so.BUILT_IN_NOTE in reply
+    assert "bookmaker margin 3.5%" in reply
+    assert "60.0%" in reply and "43.5%" in reply and "58.0%" in reply
+    assert "stake 1.25% of bankroll = 6.25" in reply                     # quarter of full Kelly 5%
+    assert "Bankroll rules" in reply
+    assert not re.search(r"guarant|sure thing|can'?t lose|\block\b", reply, re.I)
+
+
+def test_reply_without_odds_asks_and_labels_the_example() -> None:
+    reply = so.offline_reply("Create a sports betting strategy for tonight's games")
+    assert reply.split("\n")[0] == "Betting strategy: odds needed"
+    assert "I cannot see tonight's games or odds" in reply
+    assert "EXAMPLE SLATE (made-up teams, odds and estimates, only to show the method; not real " in reply
+    assert "Plan (example)" in reply
+    assert not re.search(r"guarant|sure thing", reply, re.I)
+
+
+def test_tools_through_run_tool() -> None:
+    out = json.loads(run_tool(so.TOOLS, "1", "convert_odds", {"odds": ["-150", "+130"]}).output)
+    assert out["outcomes"][0]["implied_probability"] == pytest.approx(0.6)
+    assert out["margin_removed"]["overround"] == pytest.approx(0.6 + 100 / 230 - 1)
+    arguments = '{"probability": 0.55, "odds": "2.0", "bankroll": 1000}'
+    out = json.loads(run_tool(so.TOOLS, "2", "stake_size", arguments).output)
+    assert out["full_kelly"] == pytest.approx(0.1) and out["stake"] == 25.0
+    bad = run_tool(so.TOOLS, "3", "slate_strategy", {"slate": "no prices"})
+    assert bad.error is not None and "no odds found" in bad.error
