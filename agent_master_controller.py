@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 import health_monitor
 from agent_pools import Executor, PoolSupervisor, run_inline
-from command_processor import Command, find_pool
+from command_processor import Command
 from config import Settings
 from conversation_manager import Caller
 from database import read_only, session_scope
@@ -97,21 +97,43 @@ class AgentMasterController:
     # -- status and pools -------------------------------------------------------------------
 
     def status(self) -> dict[str, Any]:
-        """System overview: pools and their sizes, tasks by status, machine and database."""
-        return {
+        """System overview: pools and their sizes, tasks by status, machine, database, provider, alerts."""
+        reading = {
             "pools": self.pool_status(),
             "tasks": self.queue.counts(),
             "system": health_monitor.system_metrics(str(self.settings.home)),
             "database": {"url": self.settings.safe_database_url, "dialect": self.engine.dialect.name},
             "task_backend": self.settings.task_backend,
+            "provider": self.provider_status(),
         }
+        reading["providers"] = reading["provider"]["breakers"]
+        reading["alerts"] = health_monitor.evaluate_alerts(reading)
+        return reading
 
     def health(self) -> dict[str, Any]:
-        """Machine metrics and database reachability."""
+        """Machine, database (with latency), queue, pools and providers, and the alerts they raise."""
         database = health_monitor.database_check(self.engine)
         database["url"] = self.settings.safe_database_url
-        return {"ok": database["ok"], "system": health_monitor.system_metrics(str(self.settings.home)),
-                "database": database}
+        reading = {"ok": database["ok"], "system": health_monitor.system_metrics(str(self.settings.home)),
+                   "database": database}
+        if database["ok"]:
+            provider = self.provider_status()
+            reading.update(tasks=self.queue.counts(), pools=self.pool_status(), provider=provider,
+                           providers=provider["breakers"])
+        reading["alerts"] = health_monitor.evaluate_alerts(reading)
+        return reading
+
+    def provider_status(self) -> dict[str, Any]:
+        """The configured provider, and each provider's circuit state once the chain has been used."""
+        from ai_providers import choose_provider
+
+        chain = getattr(self.executor, "_chain", None)
+        breakers = chain.breaker_states() if chain is not None else {}
+        return {"configured": choose_provider(self.settings), "model": self.settings.model, "breakers": breakers}
+
+    def sweep_stuck_tasks(self) -> dict[str, int]:
+        """Requeue tasks running past their lease (their worker died); fail those out of attempts."""
+        return self.queue.requeue_expired()
 
     def pool_status(self, name: str | None = None) -> list[dict[str, Any]]:
         """Status and metrics of one pool, or of all pools."""
@@ -121,8 +143,17 @@ class AgentMasterController:
         with session_scope(self._sessions) as db:
             rows = _pool_rows(db, name)
             metrics = {row["name"]: _pool_metrics(db, row["name"]) for row in rows}
+        celery = self._celery()
+        view = celery.pool_view() if celery is not None else None
         for row in rows:
             row.update(metrics[row["name"]])
+            if view is not None:  # celery backend: the agents are the worker processes of the pool's nodes
+                served = view["pools"].get(row["name"], {})
+                row["live_agents"] = served.get("processes", 0)
+                row["busy_agents"] = min(served.get("active", 0), row["live_agents"])
+                row["celery_workers"] = served.get("workers", [])
+                if view["error"]:
+                    row["celery_error"] = view["error"]
             row["queued_tasks"] = stats.get(row["name"], {}).get("queued", 0)
             row["oldest_queued_age_seconds"] = stats.get(row["name"], {}).get("oldest_age_seconds")
             row["utilisation"] = round(row["busy_agents"] / row["live_agents"], 3) if row["live_agents"] else 0.0
@@ -168,7 +199,12 @@ class AgentMasterController:
             count = db.execute(query).rowcount
             db.add(AuditLog(actor_user_id=caller.user_id, actor=caller.name, action="restart",
                             target=pool or "all", details={"failed_agents_released": count}))
-        return {"pool": pool, "restarted_agents": count, "pools": self.pool_status(pool)}
+        result: dict[str, Any] = {"pool": pool, "restarted_agents": count}
+        celery = self._celery()
+        if celery is not None:  # Celery's pool_restart: each process finishes its task, a fresh one follows
+            result["restarted_workers"] = celery.restart_pool(pool)
+        result["pools"] = self.pool_status(pool)
+        return result
 
     # -- tasks ------------------------------------------------------------------------------
 
@@ -176,7 +212,10 @@ class AgentMasterController:
                idempotency_key: str | None = None, session_id: str | None = None,
                wait: bool = False, max_attempts: int | None = None) -> dict[str, Any]:
         """Queue domain work; with `wait`, see it through (inline when no agent of its pool is live)."""
-        pool = pool or find_pool(text) or "general"
+        if pool is None:
+            import domain_agents  # routing knows the safety rules: a red flag goes to healthcare
+
+            pool = domain_agents.route_pool(text)
         extra = {} if max_attempts is None else {"max_attempts": max_attempts}
         task = self.queue.submit(pool, text, priority=priority, idempotency_key=idempotency_key,
                                  user_id=caller.user_id, session_id=session_id, **extra)
@@ -215,8 +254,10 @@ class AgentMasterController:
 
     # -- serving ----------------------------------------------------------------------------
 
-    def start_pools(self) -> PoolSupervisor:
-        """Start this process's agents (for `serve` and `worker`)."""
+    def start_pools(self) -> PoolSupervisor | None:
+        """Start this process's agents (for `serve` and `worker`); none with the celery backend."""
+        if self._celery() is not None:
+            return None  # Celery worker nodes (`python main.py worker`) work the queue
         if self.supervisor is None:
             self.supervisor = PoolSupervisor(self.engine, self.queue, self.executor)
             self.supervisor.start()
@@ -228,7 +269,16 @@ class AgentMasterController:
             self.supervisor.stop(timeout)
             self.supervisor = None
 
+    def _celery(self) -> Any:
+        """The CeleryDispatcher with the celery backend (it reads and steers the worker nodes), else None."""
+        if self.settings.task_backend != "celery":
+            return None
+        return self.queue.dispatcher if hasattr(self.queue.dispatcher, "pool_view") else None
+
     def _pool_is_served(self, pool: str) -> bool:
+        celery = self._celery()
+        if celery is not None:
+            return bool(celery.serves(pool))
         live_after = utcnow() - timedelta(seconds=AGENT_LIVENESS_SECONDS)
         with read_only(self.engine) as conn:
             return bool(conn.execute(sa.select(sa.func.count()).select_from(Agent).where(

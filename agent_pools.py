@@ -85,13 +85,64 @@ Executor = Callable[[Claim, CancelToken], "ExecutionResult | dict[str, Any]"]
 """Works one claimed task; raises to fail the attempt."""
 
 
-def default_executor(settings: Any) -> Executor:
-    """The executor of domain tasks (domain agents behind the providers; not built yet)."""
+def default_executor(settings: Any, session_factory: Any = None) -> Executor:
+    """The executor of domain tasks: the pool's agent behind the providers, inside its safety policy."""
+    return DomainExecutor(settings, session_factory)
 
-    def unavailable(claim: Claim, token: CancelToken) -> ExecutionResult:
-        raise PermanentTaskError("The domain agents are not available yet in this build of OperatorOS.")
 
-    return unavailable
+class DomainExecutor:
+    """Works a domain task in three steps, whatever the provider says.
+
+    1. The pool's safety policy reads the request; an emergency is answered by the policy alone.
+    2. The provider chain answers (a model with the agent's prompt and tools, or, offline, the
+       agent's built-in analyzers), falling back along the chain on faults.
+    3. The policy reads the reply: emergency guidance first, disclaimers, no certainty claims.
+    """
+
+    def __init__(self, settings: Any, session_factory: Any = None) -> None:
+        self.settings = settings
+        self._sessions = session_factory
+        self._chain: Any = None
+        self._lock = threading.Lock()
+
+    def chain(self) -> Any:
+        """The provider chain, built on first use (remote providers import the openai SDK)."""
+        with self._lock:
+            if self._chain is None:
+                from ai_providers import build_providers
+
+                self._chain = build_providers(self.settings, self._sessions, analyzer=self._offline)
+            return self._chain
+
+    def _offline(self, request: Any) -> str:
+        import domain_agents
+
+        return domain_agents.offline_answer(request.pool, request.last_user_text, data_dir=self.settings.data_dir)
+
+    def __call__(self, claim: Claim, token: CancelToken) -> ExecutionResult:
+        import domain_agents
+        from ai_providers import ProviderRequest
+        from errors import OperatorOSError
+
+        decision = domain_agents.guard_request(claim.pool, claim.input)
+        if decision.short_circuit:
+            return ExecutionResult({"text": decision.reply, "provider": "safety-policy",
+                                    "safety": list(decision.flags)}, provider="safety-policy")
+        agent = domain_agents.get_agent(claim.pool, data_dir=self.settings.data_dir)
+        token.check()
+        request = ProviderRequest(messages=[{"role": "user", "content": claim.input}], system=agent.system_prompt,
+                                  tools=list(agent.tools), pool=claim.pool, user_id=claim.user_id,
+                                  task_id=claim.task_id, session_id=claim.session_id)
+        try:
+            response = self.chain().complete(request)
+        except OperatorOSError as exc:  # a spent budget or a bad request: retrying cannot help
+            raise PermanentTaskError(exc.message) from exc
+        token.check()
+        text = domain_agents.guard_reply(claim.pool, claim.input, response.text, decision=decision)
+        result = {"text": text, "provider": response.provider, "model": response.model,
+                  "fallback_from": response.fallback_from, "safety": list(decision.flags)}
+        return ExecutionResult(result, tokens_in=response.tokens_in, tokens_out=response.tokens_out,
+                               provider=response.provider)
 
 
 def load_executor(spec: str) -> Executor:

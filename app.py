@@ -15,7 +15,7 @@ from agent_pools import default_executor
 from config import Settings
 from conversation_manager import ConversationManager
 from replit_interface import Interface
-from task_processor import LocalDispatcher, TaskQueue
+from task_processor import Dispatcher, LocalDispatcher, TaskQueue
 
 logger = logging.getLogger(__name__)
 
@@ -26,6 +26,7 @@ _ENV_KEYS = (
     "OPERATOROS_HOME", "DATABASE_URL", "OPENAI_API_KEY", "OPENAI_BASE_URL", "OPERATOROS_MODEL",
     "OPERATOROS_PROVIDER", "TASK_BACKEND", "REDIS_URL", "CELERY_BROKER_URL", "OPERATOROS_API_KEY",
     "OPERATOROS_USER", "OPERATOROS_MAX_CONTENT_LENGTH", "OPERATOROS_RATE_LIMIT", "OPERATOROS_RATE_LIMIT_STORAGE",
+    "OPERATOROS_CELERY_NAMESPACE", "OPERATOROS_SWEEP_SECONDS", "OPERATOROS_STALE_QUEUED_SECONDS",
 )
 
 
@@ -72,8 +73,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     ensure_schema(engine, settings.home)
     sessions = make_session_factory(engine)
     conversations = ConversationManager(sessions)
-    queue = TaskQueue(engine, LocalDispatcher())
-    executor = executor or default_executor(settings)
+    queue = TaskQueue(engine, _dispatcher(settings, env))
+    executor = executor or default_executor(settings, sessions)
     controller = AgentMasterController(settings, engine, sessions, queue, executor)
     app.extensions[EXTENSION_KEY] = Services(
         settings, engine, sessions, conversations, controller, Interface(controller, conversations)
@@ -88,6 +89,15 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 def services(app: Flask) -> Services:
     """The Services of an app built by create_app."""
     return app.extensions[EXTENSION_KEY]
+
+
+def _dispatcher(settings: Settings, env: Mapping[str, str]) -> Dispatcher:
+    """Local agents are woken in-process; with TASK_BACKEND=celery, task ids go to Celery (imported lazily)."""
+    if settings.task_backend != "celery":
+        return LocalDispatcher()
+    from celery_backend import CeleryConfig, CeleryDispatcher
+
+    return CeleryDispatcher(CeleryConfig.from_settings(settings, env))
 
 
 def _engine_options(url: str) -> dict[str, Any]:

@@ -3,8 +3,11 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import time
-from typing import Any
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, Callable
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -13,6 +16,27 @@ logger = logging.getLogger(__name__)
 
 CPU_SAMPLE_SECONDS = 0.1
 """Window over which CPU use is sampled when no earlier reading exists in this process."""
+
+SNAPSHOT_SECONDS = 30.0
+"""How often `serve` records a health snapshot and sweeps for stuck tasks."""
+
+SNAPSHOT_RETENTION_SECONDS = 7 * 24 * 3600
+"""Snapshots older than this are deleted."""
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Limits past which a reading raises an alert."""
+
+    cpu_percent: float = 90.0
+    memory_percent: float = 90.0
+    disk_percent: float = 90.0
+    database_latency_ms: float = 500.0
+    oldest_queued_seconds: float = 120.0
+    """A pool whose oldest queued task waited longer than this is falling behind."""
+    error_rate: float = 0.25
+    """Share of recent tasks of a pool that failed."""
+    latency_p95_ms: float = 60_000.0
 
 _MB = 1024 * 1024
 
@@ -89,3 +113,106 @@ def prometheus_text(health: dict[str, Any]) -> tuple[bytes, str]:
     alerts = Gauge("operatoros_alerts", "Active alerts", registry=registry)
     alerts.set(len(health.get("alerts", [])))
     return generate_latest(registry), CONTENT_TYPE_LATEST
+
+
+def evaluate_alerts(reading: dict[str, Any], thresholds: Thresholds = Thresholds()) -> list[dict[str, Any]]:
+    """The alerts a health reading raises: each {severity, check, message}."""
+    alerts: list[dict[str, Any]] = []
+
+    def alert(severity: str, check: str, message: str) -> None:
+        alerts.append({"severity": severity, "check": check, "message": message})
+
+    system = reading.get("system", {})
+    for key, label in (("cpu_percent", "CPU"), ("memory_percent", "memory"), ("disk_percent", "disk")):
+        limit = getattr(thresholds, key)
+        if system.get(key, 0) > limit:
+            alert("warning", key, f"{label} use is {system[key]:.0f}% (over {limit:.0f}%)")
+    database = reading.get("database", {})
+    if not database.get("ok", True):
+        alert("critical", "database", "the database does not answer")
+    elif (database.get("latency_ms") or 0) > thresholds.database_latency_ms:
+        alert("warning", "database_latency", f"database latency {database['latency_ms']:.0f} ms")
+    for pool in reading.get("pools", []):
+        name = pool["name"]
+        if pool.get("failed_agents"):
+            alert("warning", f"pool:{name}:failed_agents",
+                  f"{name}: {pool['failed_agents']} failed agent(s); restart them with 'restart the {name} pool'")
+        age = pool.get("oldest_queued_age_seconds")
+        if age is not None and age > thresholds.oldest_queued_seconds:
+            alert("warning", f"pool:{name}:backlog", f"{name}: oldest queued task waited {age:.0f} s")
+        if (pool.get("error_rate") or 0) > thresholds.error_rate:
+            alert("warning", f"pool:{name}:errors", f"{name}: {pool['error_rate']:.0%} of recent tasks failed")
+        if (pool.get("latency_p95_ms") or 0) > thresholds.latency_p95_ms:
+            alert("warning", f"pool:{name}:latency", f"{name}: p95 latency {pool['latency_p95_ms'] / 1000:.1f} s")
+    for provider, state in reading.get("providers", {}).items():
+        if state != "closed":
+            alert("warning", f"provider:{provider}", f"provider {provider}: circuit {state}")
+    return alerts
+
+
+def record_snapshot(engine: Engine, reading: dict[str, Any], alerts: list[dict[str, Any]],
+                    retention_seconds: float = SNAPSHOT_RETENTION_SECONDS) -> None:
+    """Store a reading and delete snapshots past their retention."""
+    from models import HealthSnapshot, utcnow
+
+    with engine.begin() as conn:
+        conn.execute(sa.insert(HealthSnapshot).values(created_at=utcnow(), data=_snapshot_data(reading),
+                                                       alerts=alerts))
+        conn.execute(sa.delete(HealthSnapshot).where(
+            HealthSnapshot.created_at < utcnow() - timedelta(seconds=retention_seconds)))
+
+
+class HealthLoop:
+    """In `serve`: every interval, read health, log new alerts, record a snapshot, requeue stuck tasks."""
+
+    def __init__(self, engine: Engine, read: Callable[[], dict[str, Any]], sweep: Callable[[], dict[str, int]],
+                 interval: float = SNAPSHOT_SECONDS) -> None:
+        self.engine = engine
+        self.read = read
+        self.sweep = sweep
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._active: set[str] = set()
+
+    def start(self) -> None:
+        """Run in a background thread."""
+        self._thread = threading.Thread(target=self._run, name="health-loop", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop the loop."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(5)
+
+    def tick(self) -> list[dict[str, Any]]:
+        """One round; returns the alerts raised."""
+        swept = self.sweep()
+        if any(swept.values()):
+            logger.warning("stuck tasks (running past their lease): %s", swept)
+        reading = self.read()
+        alerts = reading.get("alerts", [])
+        current = {a["check"] for a in alerts}
+        for item in alerts:
+            if item["check"] not in self._active:
+                logger.warning("alert %s: %s", item["severity"], item["message"])
+        self._active = current
+        record_snapshot(self.engine, reading, alerts)
+        return alerts
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                self.tick()
+            except Exception:  # monitoring must outlive a database hiccup
+                logger.exception("health round failed")
+
+
+def _snapshot_data(reading: dict[str, Any]) -> dict[str, Any]:
+    keep = ("system", "database", "tasks", "providers")
+    data = {k: reading[k] for k in keep if k in reading}
+    data["pools"] = [{k: p.get(k) for k in ("name", "desired_size", "live_agents", "busy_agents", "failed_agents",
+                                             "queued_tasks", "error_rate", "latency_p95_ms")}
+                     for p in reading.get("pools", [])]
+    return data

@@ -98,28 +98,40 @@ def serve(host: str, port: int, executor: str | None) -> None:
     if key_note:
         click.echo(key_note, err=True)
     controller = _controller(app)
-    controller.start_pools()
+    workers = "with pool workers" if controller.start_pools() else "(celery backend: workers run `main.py worker`)"
     server = make_server(host, port, app, threaded=True)
     _stop_on_sigterm()
-    click.echo(f"OperatorOS API listening on http://{host}:{server.port}/api with pool workers", err=True)
+    click.echo(f"OperatorOS API listening on http://{host}:{server.port}/api {workers}", err=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
         pass
     finally:
         server.server_close()
+        health.stop()
         click.echo("Draining agents (busy ones finish their task)...", err=True)
         controller.stop_pools()
 
 
 @cli.command()
 @_executor_option
-def worker(executor: str | None) -> None:
-    """Run pool workers only: they work the queue shared through DATABASE_URL."""
+@click.option("--pools", "pool_names", default=None, metavar="POOL,POOL",
+              help="Celery backend: the pools this machine serves (default: all five).")
+@click.option("--beat/--no-beat", default=True, show_default=True,
+              help="Celery backend: also run Celery beat (lease sweeps, workflow schedules).")
+def worker(executor: str | None, pool_names: str | None, beat: bool) -> None:
+    """Run pool workers only: they work the queue shared through DATABASE_URL (and REDIS_URL with Celery)."""
     import threading
 
+    from app import services
+
     app = _build_app_or_exit(executor)
-    controller = _controller(app)
+    svc = services(app)
+    if svc.settings.task_backend == "celery":
+        sys.exit(_celery_worker(svc, executor, pool_names, beat))
+    if pool_names is not None:
+        raise click.UsageError("--pools is for TASK_BACKEND=celery; local workers serve every pool.")
+    controller = svc.controller
     controller.start_pools()
     _stop_on_sigterm()
     click.echo(f"OperatorOS worker {controller.supervisor.process if controller.supervisor else ''} started; "
@@ -131,6 +143,24 @@ def worker(executor: str | None) -> None:
     finally:
         click.echo("Draining agents (busy ones finish their task)...", err=True)
         controller.stop_pools()
+
+
+def _celery_worker(svc: Any, executor: str | None, pool_names: str | None, beat: bool) -> int:
+    """One Celery worker node per pool (plus the ops node with beat) until SIGTERM or Ctrl-C."""
+    from celery_backend import run_workers
+    from models import POOL_NAMES
+
+    pools = tuple(p.strip() for p in (pool_names or ",".join(POOL_NAMES)).split(",") if p.strip())
+    unknown = [p for p in pools if p not in POOL_NAMES]
+    if unknown or not pools:
+        raise click.BadParameter(f"pools are {', '.join(POOL_NAMES)}; not {', '.join(unknown) or 'none'}",
+                                 param_hint="--pools")
+    click.echo(f"OperatorOS Celery workers for {', '.join(pools)} starting"
+               f"{' with beat' if beat else ''}; Ctrl-C to stop.", err=True)
+    code = run_workers(svc.settings, svc.engine, executor=executor, pools=pools, beat=beat,
+                       loglevel="INFO" if os.environ.get("OPERATOROS_DEBUG") else "WARNING")
+    click.echo("Celery workers stopped.", err=True)
+    return code
 
 
 def _answer(text: str, options: dict[str, Any]) -> dict[str, Any]:

@@ -104,8 +104,15 @@ def format_status(command: Command, data: dict[str, Any]) -> str:
                    f"{system['memory_total_mb']} MB), disk {system['disk_percent']:.0f}% used, "
                    f"load {system['load_average'][0]}")
     db_line = f"Database: {data['database']['dialect']} at {data['database']['url']}"
-    backend = f"Task backend: {data['task_backend']}"
-    return "\n".join([head, "", pool_table, "", task_line, system_line, db_line, backend])
+    provider = data.get("provider", {})
+    backend = (f"Task backend: {data['task_backend']}; AI provider: {provider.get('configured', 'local')}"
+               + (" (built-in analyzers, offline)" if provider.get("configured") == "local" else
+                  f" ({provider.get('model')})"))
+    lines = [head, "", pool_table, "", task_line, system_line, db_line, backend]
+    alerts = data.get("alerts") or []
+    if alerts:
+        lines += ["", f"Alerts ({len(alerts)}):"] + [f"  [{a['severity']}] {a['message']}" for a in alerts]
+    return "\n".join(lines)
 
 
 def format_health(command: Command, data: dict[str, Any]) -> str:
@@ -119,7 +126,15 @@ def format_health(command: Command, data: dict[str, Any]) -> str:
         ["database", "ok" if database["ok"] else "down",
          f"{database['dialect']}, {database.get('latency_ms', '-')} ms, {database['url']}"],
     ]
-    return "\n".join([head, "", table(["check", "value", "detail"], rows)])
+    provider = data.get("provider")
+    if provider:
+        states = ", ".join(f"{k} {v}" for k, v in provider["breakers"].items()) or "not called yet"
+        rows.append(["provider", provider["configured"], f"circuits: {states}"])
+    lines = [head, "", table(["check", "value", "detail"], rows)]
+    alerts = data.get("alerts") or []
+    if alerts:
+        lines += ["", f"Alerts ({len(alerts)}):"] + [f"  [{a['severity']}] {a['message']}" for a in alerts]
+    return "\n".join(lines)
 
 
 def format_pools(command: Command, data: dict[str, Any]) -> str:

@@ -83,8 +83,8 @@ class RetryPolicy:
 class Dispatcher(Protocol):
     """How a newly queued task reaches a worker: local threads poll; Celery sends a message."""
 
-    def dispatch(self, task_id: int, pool: str) -> None:
-        """Announce that task `task_id` of `pool` is ready to be claimed."""
+    def dispatch(self, task_id: int, pool: str, delay: float = 0.0) -> None:
+        """Announce that task `task_id` of `pool` is ready to be claimed (or will be, `delay` seconds from now)."""
 
 
 class LocalDispatcher:
@@ -93,9 +93,10 @@ class LocalDispatcher:
     def __init__(self) -> None:
         self._events = {pool: threading.Event() for pool in POOL_NAMES}
 
-    def dispatch(self, task_id: int, pool: str) -> None:
-        """Wake the pool's idle agents."""
-        self._events[pool].set()
+    def dispatch(self, task_id: int, pool: str, delay: float = 0.0) -> None:
+        """Wake the pool's idle agents (a delayed task is found by their polling once it is due)."""
+        if delay <= 0:
+            self._events[pool].set()
 
     def wait(self, pool: str, timeout: float) -> None:
         """Block until a task of `pool` is announced or `timeout` passes."""
@@ -229,17 +230,17 @@ class TaskQueue:
         """Record a failed attempt: back to queued after a backoff, or failed for good."""
         final = not retryable or claim.attempt >= claim.max_attempts
         values: dict[str, Any] = {"error": error[:4000], "lease_owner": None, "lease_expires_at": None}
+        delay = 0.0 if final else self.retry.delay(claim.attempt)
         if final:
             values.update(status=TaskStatus.FAILED, finished_at=utcnow())
         else:
-            values.update(status=TaskStatus.QUEUED,
-                          run_after=utcnow() + timedelta(seconds=self.retry.delay(claim.attempt)))
+            values.update(status=TaskStatus.QUEUED, run_after=utcnow() + timedelta(seconds=delay))
         with self.engine.begin() as conn:
             changed = conn.execute(sa.update(_T).where(*self._held(claim)).values(**values)).rowcount
         if not changed:
             return None
         if not final:
-            self.dispatcher.dispatch(claim.task_id, claim.pool)
+            self.dispatcher.dispatch(claim.task_id, claim.pool, delay)
         return values["status"].value
 
     def mark_cancelled(self, claim: Claim) -> bool:
@@ -272,7 +273,11 @@ class TaskQueue:
         return self.get(task_id)
 
     def requeue_expired(self) -> dict[str, int]:
-        """Return tasks whose lease expired (dead worker) to the queue, or fail them when out of attempts."""
+        """Return tasks whose lease expired (dead worker) to the queue, or fail them when out of attempts.
+
+        Each requeued task is announced to the dispatcher again (a Celery message of a dead worker would
+        otherwise come back only after the broker's visibility timeout).
+        """
         now = utcnow()
         expired = (_T.c.status == TaskStatus.RUNNING, _T.c.lease_expires_at < now)
         with self.engine.begin() as conn:
@@ -285,14 +290,32 @@ class TaskQueue:
                 sa.update(_T).where(*expired, _T.c.cancel_requested.is_(True))
                 .values(status=TaskStatus.CANCELLED, finished_at=now, lease_owner=None, lease_expires_at=None)
             ).rowcount
-            requeued = conn.execute(
+            back = conn.execute(
                 sa.update(_T).where(*expired)
                 .values(status=TaskStatus.QUEUED, lease_owner=None, lease_expires_at=None, run_after=now,
                         error="the worker stopped (lease expired); retrying")
-            ).rowcount
+                .returning(_T.c.id, _T.c.pool)
+            ).all()
+        requeued = len(back)
+        for task_id, pool in back:
+            self.dispatcher.dispatch(task_id, pool)
         if failed or requeued or cancelled:
             logger.warning("lease sweep: %d requeued, %d failed, %d cancelled", requeued, failed, cancelled)
         return {"requeued": requeued, "failed": failed, "cancelled": cancelled}
+
+    def stale_queued(self, older_than: float, limit: int = MAX_LIST_LIMIT) -> dict[str, list[int]]:
+        """Per pool, the ids of queued tasks that have been ready for more than `older_than` seconds.
+
+        Oldest first, at most `limit` in all: the candidates for a re-dispatch when a broker lost their message.
+        """
+        cutoff = utcnow() - timedelta(seconds=older_than)
+        query = (sa.select(_T.c.pool, _T.c.id).where(_T.c.status == TaskStatus.QUEUED, _T.c.run_after < cutoff)
+                 .order_by(_T.c.id).limit(limit))
+        stale: dict[str, list[int]] = {}
+        with read_only(self.engine) as conn:
+            for pool, task_id in conn.execute(query):
+                stale.setdefault(pool, []).append(task_id)
+        return stale
 
     def expire_leases_of(self, owner_prefix: str) -> int:
         """Expire at once the leases held by a process known to be dead (owner ids start with its id)."""
