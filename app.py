@@ -49,7 +49,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         config: environment names (DATABASE_URL...), Flask keys (TESTING...), `SETTINGS` (a Settings)
             or `EXECUTOR` (the function that works tasks, instead of the domain agents).
     """
-    from database import configure_engine, ensure_schema, make_session_factory
     from models import db
 
     config = dict(config or {})
@@ -69,21 +68,30 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     db.init_app(app)
     with app.app_context():
         engine = db.engine
-    configure_engine(engine)
-    ensure_schema(engine, settings.home)
-    sessions = make_session_factory(engine)
-    conversations = ConversationManager(sessions)
-    queue = TaskQueue(engine, _dispatcher(settings, env))
-    executor = executor or default_executor(settings, sessions)
-    controller = AgentMasterController(settings, engine, sessions, queue, executor)
-    app.extensions[EXTENSION_KEY] = Services(
-        settings, engine, sessions, conversations, controller, Interface(controller, conversations)
-    )
+    app.extensions[EXTENSION_KEY] = build_services(settings, env=env, engine=engine, executor=executor)
 
     import api_routes
 
     api_routes.init_app(app, rate_limit=settings.rate_limit, storage_uri=settings.rate_limit_storage)
     return app
+
+
+def build_services(settings: Settings, *, env: Mapping[str, str] | None = None, engine: Engine | None = None,
+                   executor: Any = None) -> Services:
+    """The object graph without the web layer: the CLI uses it as it is, create_app wraps it in Flask."""
+    from database import configure_engine, ensure_schema, make_engine, make_session_factory
+
+    settings.home.mkdir(parents=True, exist_ok=True)
+    if engine is None:
+        engine = make_engine(settings.database_url)
+    configure_engine(engine)
+    ensure_schema(engine, settings.home)
+    sessions = make_session_factory(engine)
+    conversations = ConversationManager(sessions)
+    queue = TaskQueue(engine, _dispatcher(settings, os.environ if env is None else env))
+    executor = executor or default_executor(settings, sessions)
+    controller = AgentMasterController(settings, engine, sessions, queue, executor)
+    return Services(settings, engine, sessions, conversations, controller, Interface(controller, conversations))
 
 
 def services(app: Flask) -> Services:

@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from database import session_scope
-from errors import BadRequest, Conflict, Forbidden, NotFound
+from errors import BadRequest, Conflict, Forbidden, NotFound, Unauthorized
 from models import AuditLog, ConversationSession, Message, Role, User, utcnow
 
 logger = logging.getLogger(__name__)
@@ -26,6 +26,15 @@ HISTORY_LIMIT = 50
 
 API_KEY_PREFIX = "oos_"
 """Prefix of every API key OperatorOS issues, so leaked keys are recognisable."""
+
+MIN_API_KEY_LENGTH = 16
+"""Shortest API key accepted when a user registers with a key of their own."""
+
+WITHHELD = "[API key withheld]"
+"""What history keeps in place of a message that carried an API key."""
+
+SESSION_STATE_KEYS = ("acting_as", "pending_auth")
+"""Keys of a session's context that belong to authentication, not to the command processor."""
 
 
 @dataclass(frozen=True)
@@ -118,6 +127,83 @@ class ConversationManager:
             db.add(row)
             db.flush()
             return row.id
+
+    def context(self, session_id: str) -> dict[str, Any]:
+        """The session's stored context (follow-ups, sign-in state)."""
+        with session_scope(self._sessions) as db:
+            row = db.get(ConversationSession, session_id)
+            return dict(row.context or {}) if row is not None else {}
+
+    def save_context(self, session_id: str, context: dict[str, Any]) -> None:
+        """Replace the session's stored context."""
+        with session_scope(self._sessions) as db:
+            row = db.get(ConversationSession, session_id)
+            if row is not None:
+                row.context = dict(context)
+
+    def acting_caller(self, caller: Caller, context: dict[str, Any]) -> Caller:
+        """Who the session acts as: the user it was signed in to, if any and still present, else the caller."""
+        acting = context.get("acting_as")
+        if not isinstance(acting, dict):
+            return caller
+        with session_scope(self._sessions) as db:
+            user = db.get(User, acting.get("user_id"))
+            if user is None:
+                return caller
+            return Caller(user.id, user.name, user.role == Role.ADMIN)
+
+    def begin_sign_in(self, caller: Caller, session_id: str, name: str, register: bool) -> str:
+        """Ask for the API key in the next message; registering a new user needs an admin."""
+        _check_name(name)
+        with session_scope(self._sessions) as db:
+            exists = db.scalar(sa.select(User.id).where(User.name == name)) is not None
+        if register and not caller.is_admin:
+            raise Forbidden(f"Only an admin may register users; {caller.name} is not an admin.")
+        if register and exists:
+            raise Conflict(f"A user named {name!r} already exists; say 'log in as {name}'.")
+        if not register and not exists:
+            raise NotFound(f"No user named {name!r}. An admin can say 'register {name}'.")
+        context = self.context(session_id)
+        context["pending_auth"] = {"name": name, "register": register}
+        self.save_context(session_id, context)
+        what = "the API key the new user will use (at least 16 characters)" if register else f"{name}'s API key"
+        return (f"Send {what} as your next message. It is checked, never stored in the history, "
+                "echoed or logged.")
+
+    def complete_sign_in(self, caller: Caller, session_id: str, key: str) -> str:
+        """Take the key that answers a pending sign-in; on success the session acts as that user."""
+        context = self.context(session_id)
+        pending = context.pop("pending_auth", None) or {}
+        self.save_context(session_id, context)
+        name, key = str(pending.get("name", "")), key.strip()
+        if pending.get("register"):
+            if len(key) < MIN_API_KEY_LENGTH or any(c.isspace() for c in key):
+                raise BadRequest(f"An API key needs at least {MIN_API_KEY_LENGTH} characters and no spaces; "
+                                 f"say 'register {name}' to try again.")
+            with session_scope(self._sessions) as db:
+                if db.scalar(sa.select(User.id).where(User.api_key_hash == hash_api_key(key))) is not None:
+                    raise Conflict("That key is already in use; choose another.")
+            user = self.ensure_user_with_key(name, key, Role.USER)
+            self._audit(caller, "register_user", name)
+        else:
+            user = self.caller_for_key(key)
+            if user is None or user.name != name:
+                raise Unauthorized(f"That is not {name}'s API key; nothing changed.")
+        context["acting_as"] = {"user_id": user.user_id, "name": user.name}
+        self.save_context(session_id, context)
+        return f"Signed in as {user.name}; this session now acts as {user.name}."
+
+    def sign_out(self, session_id: str) -> str:
+        """Return the session to its own user."""
+        context = self.context(session_id)
+        acting = context.pop("acting_as", None)
+        context.pop("pending_auth", None)
+        self.save_context(session_id, context)
+        return f"Signed out of {acting['name']}." if acting else "This session was not signed in to anyone."
+
+    def _audit(self, caller: Caller, action: str, target: str) -> None:
+        with session_scope(self._sessions) as db:
+            db.add(AuditLog(actor_user_id=caller.user_id, actor=caller.name, action=action, target=target))
 
     def list_sessions(self, caller: Caller) -> list[dict[str, Any]]:
         """The caller's sessions, newest first."""

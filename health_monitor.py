@@ -14,7 +14,7 @@ from sqlalchemy.engine import Engine
 
 logger = logging.getLogger(__name__)
 
-CPU_SAMPLE_SECONDS = 0.1
+CPU_SAMPLE_SECONDS = 0.05
 """Window over which CPU use is sampled when no earlier reading exists in this process."""
 
 SNAPSHOT_SECONDS = 30.0
@@ -41,15 +41,35 @@ class Thresholds:
 _MB = 1024 * 1024
 
 
+MIN_CPU_SAMPLE_SECONDS = 0.02
+"""Shortest window over which a primed CPU reading is trusted."""
+
+_cpu_sample_started: float | None = None
+
+
+def start_cpu_sample() -> None:
+    """Start a CPU-use sample now, so that system_metrics() later reads it without sleeping."""
+    global _cpu_sample_started
+    import psutil
+
+    psutil.cpu_percent(interval=None)
+    _cpu_sample_started = time.monotonic()
+
+
 def system_metrics(disk_path: str = ".") -> dict[str, Any]:
     """CPU, memory, disk and load of this machine, read now with psutil."""
     import psutil
 
+    global _cpu_sample_started
+    primed = _cpu_sample_started is not None and time.monotonic() - _cpu_sample_started >= MIN_CPU_SAMPLE_SECONDS
+    # CPU use needs two readings; one started earlier in this request avoids sleeping here.
+    cpu = psutil.cpu_percent(interval=None if primed else CPU_SAMPLE_SECONDS)
+    _cpu_sample_started = time.monotonic()
     memory = psutil.virtual_memory()
     disk = psutil.disk_usage(disk_path)
     load1, load5, load15 = os.getloadavg()
     return {
-        "cpu_percent": psutil.cpu_percent(interval=CPU_SAMPLE_SECONDS),
+        "cpu_percent": cpu,
         "cpu_count": psutil.cpu_count() or 1,
         "load_average": [round(load1, 2), round(load5, 2), round(load15, 2)],
         "memory_percent": memory.percent,

@@ -1,6 +1,7 @@
 """OperatorOS command line: `python main.py "<request>"`, an interactive session, `serve` and `worker`."""
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -175,9 +176,7 @@ def _answer(text: str, options: dict[str, Any]) -> dict[str, Any]:
 
 
 def _answer_in_process(text: str, options: dict[str, Any]) -> dict[str, Any]:
-    from app import services
-
-    svc = services(_build_app())
+    svc = _local_services()
     name = options.get("user") or svc.settings.user
     caller = svc.conversations.local_caller(name)
     return svc.interface.handle(text, caller, options.get("session_id"), dry_run=bool(options.get("dry_run")),
@@ -260,6 +259,15 @@ def _interactive(options: dict[str, Any]) -> int:
         reply = _answer(line, options)
         _print_reply(reply, bool(options.get("as_json")))
         options = {**options, "session_id": reply.get("session_id") or options.get("session_id")}
+
+
+@functools.lru_cache(maxsize=1)
+def _local_services():  # type: ignore[no-untyped-def]
+    """The services of an in-process request, without the web layer (built once per process)."""
+    from app import build_services
+    from config import Settings
+
+    return build_services(Settings.from_env())
 
 
 def _build_app(executor: str | None = None):  # type: ignore[no-untyped-def]

@@ -7,8 +7,8 @@ from typing import Any, Callable
 import command_processor
 from agent_master_controller import AgentMasterController
 from command_processor import Command
-from conversation_manager import Caller, ConversationManager
-from errors import NotUnderstood, OperatorOSError
+from conversation_manager import SESSION_STATE_KEYS, WITHHELD, Caller, ConversationManager
+from errors import OperatorOSError
 
 logger = logging.getLogger(__name__)
 
@@ -19,9 +19,14 @@ HELP_TOPICS: dict[str, tuple[str, list[str]]] = {
     "scaling": ("Change a pool's size.", ["Scale up the healthcare agent pool", "Scale financial to 4"]),
     "tasks": ("Domain work for the agents, and the queue.", ["Analyze AAPL stock performance", "List my tasks"]),
     "demos": ("Scripted demos through the real path.", ["Show me a healthcare demo"]),
-    "workflows": ("Business workflows.", ["Help me automate my project management workflow"]),
+    "workflows": ("Business workflows.", ["Help me automate my project management workflow", "list the workflows"]),
+    "history": ("This conversation so far.", ["show my history"]),
+    "account": ("Who you are, and signing in.", ["whoami", "log in as ann", "register bob", "log out"]),
 }
 """What `help` explains, with examples."""
+
+CONVERSATION_INTENTS = ("help", "history", "whoami", "login", "logout")
+"""Intents the conversation answers itself, without the controller."""
 
 
 class Interface:
@@ -33,39 +38,74 @@ class Interface:
 
     def handle(self, text: str, caller: Caller, session_id: str | None = None, *,
                dry_run: bool = False, background: bool = False) -> dict[str, Any]:
-        """Understand `text`, carry it out (unless dry_run) and return the contract's JSON object."""
+        """Understand `text`, carry it out (unless dry_run) and return the contract's JSON object.
+
+        1. Open the session (the caller's latest unless one is named); a dry run opens nothing new.
+        2. A message answering a sign-in question is an API key: checked, never recorded or parsed.
+        3. Parse with the session's context, run each command as the user the session acts as.
+        4. Record both turns and the updated context.
+        """
         try:
-            if not dry_run:
+            if session_id or not dry_run:
                 session_id = self.conversations.open_session(caller, session_id)
         except OperatorOSError as exc:
             return failure_reply(exc, caller.name, session_id)
-        commands = command_processor.parse(text)
-        steps = [self._run(c, caller, session_id, dry_run=dry_run, background=background) for c in commands]
+        context = self.conversations.context(session_id) if session_id else {}
+        if context.get("pending_auth") and session_id and not dry_run:
+            return self._sign_in_answer(text, caller, session_id)
+        actor = self.conversations.acting_caller(caller, context)
+        parse_context = {k: v for k, v in context.items() if k not in SESSION_STATE_KEYS}
+        commands = command_processor.parse(text, parse_context)
+        if not dry_run and any(c.intent in ("status", "health") for c in commands):
+            import health_monitor
+
+            health_monitor.start_cpu_sample()
+        steps = [self._run(c, actor, session_id, dry_run=dry_run, background=background, owner=caller)
+                 for c in commands]
         reply = steps[0] if len(steps) == 1 else {
             "ok": all(s["ok"] for s in steps), "intent": "multi", "args": {},
             "response": "\n\n".join(s["response"] for s in steps), "data": {}, "steps": steps,
         }
         reply["session_id"] = session_id
-        reply["user"] = caller.name
+        reply["user"] = actor.name
         if not dry_run and session_id:
+            task_id = next((s["data"]["task"]["id"] for s in reversed(steps) if s["data"].get("task")), None)
             self.conversations.record(session_id, "user", text, intent=reply["intent"])
             self.conversations.record(session_id, "assistant", reply["response"], intent=reply["intent"],
-                                      task_id=reply["data"].get("task", {}).get("id"))
+                                      task_id=task_id)
+            stored = self.conversations.context(session_id)  # a sign-in step may have changed it
+            updated = command_processor.update_context(parse_context, commands, task_id)
+            updated.update({k: stored[k] for k in SESSION_STATE_KEYS if k in stored})
+            self.conversations.save_context(session_id, updated)
+        return reply
+
+    def _sign_in_answer(self, key: str, caller: Caller, session_id: str) -> dict[str, Any]:
+        reply: dict[str, Any] = {"ok": True, "intent": "login", "args": {}, "response": "", "data": {},
+                                 "session_id": session_id, "user": caller.name}
+        try:
+            reply["response"] = self.conversations.complete_sign_in(caller, session_id, key)
+        except OperatorOSError as exc:
+            reply.update(ok=False, response=exc.message, error={"code": exc.code, "message": exc.message})
+        actor = self.conversations.acting_caller(caller, self.conversations.context(session_id))
+        reply["user"] = actor.name
+        self.conversations.record(session_id, "user", WITHHELD, intent="login")
+        self.conversations.record(session_id, "assistant", reply["response"], intent="login")
         return reply
 
     def _run(self, command: Command, caller: Caller, session_id: str | None, *, dry_run: bool,
-             background: bool) -> dict[str, Any]:
+             background: bool, owner: Caller) -> dict[str, Any]:
         reply: dict[str, Any] = {"ok": True, "intent": command.intent, "args": dict(command.args),
                                  "response": "", "data": {}}
         try:
             if command.intent == "clarify":
-                raise NotUnderstood(
-                    "I did not understand that yet. Try one of: "
-                    + "; ".join(f'"{ex[0]}"' for _, ex in HELP_TOPICS.values())
-                )
+                return self._clarify(command, reply)
             if dry_run:
                 reply["response"] = f"Dry run: I would run '{command.intent}'{_args_text(command.args)}. Nothing was changed."
                 reply["data"] = {"dry_run": True}
+                return reply
+            if command.intent in CONVERSATION_INTENTS:
+                reply["data"] = self._conversation(command, caller, owner, session_id)
+                reply["response"] = reply["data"].pop("text")
                 return reply
             outcome = self.controller.execute(command, caller, background=background, session_id=session_id)
             reply["data"] = outcome.data
@@ -76,6 +116,41 @@ class Interface:
         except OperatorOSError as exc:
             reply.update(ok=False, error={"code": exc.code, "message": exc.message}, response=exc.message)
         return reply
+
+    @staticmethod
+    def _clarify(command: Command, reply: dict[str, Any]) -> dict[str, Any]:
+        question = command.args.get("question") or "What would you like to do?"
+        choices = [str(c) for c in command.args.get("choices") or []]
+        reply["data"] = {"question": question, "choices": choices}
+        reply["response"] = question + ("\n" + "\n".join(f"  {i}. {c}" for i, c in enumerate(choices, 1))
+                                        if choices else "")
+        if command.args.get("reason") in ("not_understood", "too_long"):
+            reply.update(ok=False, error={"code": "not_understood", "message": question})
+        return reply
+
+    def _conversation(self, command: Command, caller: Caller, owner: Caller,
+                      session_id: str | None) -> dict[str, Any]:
+        """help, history, whoami, login and logout: answered by the conversation itself.
+
+        `caller` is who the session acts as; `owner` is who opened it (whose history it is).
+        """
+        intent, args = command.intent, command.args
+        if intent == "help":
+            return {"text": format_help(command, {}), "topic": args.get("topic")}
+        if session_id is None:
+            raise OperatorOSError("This needs a conversation session.")
+        if intent == "history":
+            messages = self.conversations.history(owner, session_id, limit=20)
+            return {"text": format_history(messages), "messages": messages}
+        if intent == "whoami":
+            role = "admin" if caller.is_admin else "user"
+            return {"text": f"You are {caller.name} ({role}), in session {session_id}.", "name": caller.name,
+                    "role": role}
+        if intent == "login":
+            name = str(args.get("name") or "")
+            return {"text": self.conversations.begin_sign_in(owner, session_id, name, bool(args.get("register"))),
+                    "awaiting": "api_key"}
+        return {"text": self.conversations.sign_out(session_id)}
 
 
 def failure_reply(exc: OperatorOSError, user: str | None, session_id: str | None) -> dict[str, Any]:
@@ -204,11 +279,25 @@ def format_restart(command: Command, data: dict[str, Any]) -> str:
 
 
 def format_help(command: Command, data: dict[str, Any]) -> str:
-    """What can be asked, with examples."""
+    """What can be asked, with examples; `help scaling` explains one topic."""
+    topic = command.args.get("topic")
+    if topic in HELP_TOPICS:
+        what, examples = HELP_TOPICS[topic]
+        return "\n".join([f"{topic}: {what}", "Try:"] + [f'  python main.py "{e}"' for e in examples])
     lines = ["Ask in plain words. For example:", ""]
-    for topic, (what, examples) in HELP_TOPICS.items():
-        lines.append(f"  {topic:<10} {what}  e.g. \"{examples[0]}\"")
+    for name, (what, examples) in HELP_TOPICS.items():
+        lines.append(f"  {name:<10} {what}  e.g. \"{examples[0]}\"")
+    lines += ["", "Say 'help <topic>' for more, e.g. 'help scaling'."]
     return "\n".join(lines)
+
+
+def format_history(messages: list[dict[str, Any]]) -> str:
+    """The conversation's last turns, oldest first."""
+    if not messages:
+        return "This conversation has no history yet."
+    rows = [[m["created_at"][11:19], m["role"], m["intent"] or "", _short(m["content"], 60)] for m in messages]
+    return "\n".join([f"The last {len(messages)} messages of this session:", "",
+                      table(["time", "who", "intent", "text"], rows)])
 
 
 def table(headers: list[str], rows: list[list[Any]]) -> str:
