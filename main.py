@@ -1,11 +1,13 @@
 """OperatorOS command line: `python main.py "<request>"`, an interactive session, `serve` and `worker`."""
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import logging
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +30,9 @@ MENU = (
 """Numbered shortcuts of the interactive session."""
 
 SUBCOMMANDS = ("serve", "worker")
+
+PROGRESS_DELAY_SECONDS = 0.5
+"""Work shorter than this shows no progress line."""
 
 
 class _RequestGroup(click.Group):
@@ -76,7 +81,8 @@ def ask(ctx: click.Context, words: tuple[str, ...], **options: Any) -> None:
     text = " ".join(words).strip()
     if not text:
         raise click.UsageError("Give a request, e.g. python main.py \"Show me the system status\".")
-    reply = _answer(text, merged)
+    with _progress(enabled=not merged["as_json"] and sys.stderr.isatty()):
+        reply = _answer(text, merged)
     _print_reply(reply, merged["as_json"])
     sys.exit(0 if reply.get("ok") else 1)
 
@@ -162,6 +168,37 @@ def _celery_worker(svc: Any, executor: str | None, pool_names: str | None, beat:
                        loglevel="INFO" if os.environ.get("OPERATOROS_DEBUG") else "WARNING")
     click.echo("Celery workers stopped.", err=True)
     return code
+
+
+@contextlib.contextmanager
+def _progress(enabled: bool, delay: float = PROGRESS_DELAY_SECONDS) -> Iterator[None]:
+    """On a terminal, say that long work is still going (on stderr, cleared at the end)."""
+    if not enabled:
+        yield
+        return
+    import threading
+    import time
+
+    done = threading.Event()
+    started = time.monotonic()
+
+    def tick() -> None:
+        if done.wait(delay):
+            return
+        frames = "|/-\\"
+        index = 0
+        while not done.wait(0.2):
+            click.echo(f"\r{frames[index % 4]} working... {time.monotonic() - started:4.1f} s", err=True, nl=False)
+            index += 1
+        click.echo("\r" + " " * 30 + "\r", err=True, nl=False)
+
+    thread = threading.Thread(target=tick, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join()
 
 
 def _answer(text: str, options: dict[str, Any]) -> dict[str, Any]:
