@@ -107,6 +107,7 @@ class AgentMasterController:
             "provider": self.provider_status(),
         }
         reading["providers"] = reading["provider"]["breakers"]
+        self._add_celery(reading)
         reading["alerts"] = health_monitor.evaluate_alerts(reading)
         return reading
 
@@ -120,8 +121,21 @@ class AgentMasterController:
             provider = self.provider_status()
             reading.update(tasks=self.queue.counts(), pools=self.pool_status(), provider=provider,
                            providers=provider["breakers"])
+        if self._add_celery(reading):
+            reading["ok"] = reading["ok"] and reading["celery"]["error"] is None
         reading["alerts"] = health_monitor.evaluate_alerts(reading)
         return reading
+
+    def _add_celery(self, reading: dict[str, Any]) -> bool:
+        """With the celery backend, put the worker nodes (one inspect broadcast, shared with pool_status) in a reading."""
+        celery = self._celery()
+        if celery is None:
+            return False
+        view = celery.pool_view()
+        reading["celery"] = {"namespace": celery.config.namespace, "error": view["error"],
+                             "nodes": [{k: n[k] for k in ("node", "pools", "concurrency", "processes", "active")}
+                                       for n in view["nodes"]]}
+        return True
 
     def provider_status(self) -> dict[str, Any]:
         """The configured provider, and each provider's circuit state once the chain has been used."""

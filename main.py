@@ -106,6 +106,10 @@ def serve(host: str, port: int, executor: str | None) -> None:
         click.echo(key_note, err=True)
     controller = _controller(app)
     workers = "with pool workers" if controller.start_pools() else "(celery backend: workers run `main.py worker`)"
+    import health_monitor
+
+    health = health_monitor.HealthLoop(controller.engine, controller.health, controller.sweep_stuck_tasks)
+    health.start()
     server = make_server(host, port, app, threaded=True)
     _stop_on_sigterm()
     click.echo(f"OperatorOS API listening on http://{host}:{server.port}/api {workers}", err=True)

@@ -356,8 +356,10 @@ def _hot_statements(dialect: str) -> dict[str, sa.TextClause]:
     pick = ("SELECT id FROM tasks WHERE pool = :pool AND status = 'queued' AND run_after <= :now "
             "{extra}ORDER BY priority DESC, id LIMIT 1" + lock)
     claim = f"UPDATE tasks {claim_sets} WHERE id = ({pick.format(extra='')}) AND status = 'queued' {returning}"
-    claim_one = (f"UPDATE tasks {claim_sets} WHERE id = ({pick.format(extra='AND id = :id ')}) "
-                 f"AND status = 'queued' {returning}")
+    # One named task (a Celery message names it): a plain conditional UPDATE of that row. A concurrent
+    # claimer waits for the row lock, then finds it no longer queued: nothing to skip, no subquery.
+    claim_one = (f"UPDATE tasks {claim_sets} WHERE id = :id AND pool = :pool AND status = 'queued' "
+                 f"AND run_after <= :now {returning}")
     complete = ("UPDATE tasks SET status = 'succeeded', result = :result, error = NULL, finished_at = :now, "
                 "lease_owner = NULL, lease_expires_at = NULL, tokens_in = :tokens_in, tokens_out = :tokens_out, "
                 "provider = :provider WHERE id = :id AND lease_owner = :owner AND status = 'running'")

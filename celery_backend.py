@@ -1,0 +1,818 @@
+"""The celery task backend: task ids travel over Redis to Celery workers; the database stays the source of truth.
+
+How it fits together (TASK_BACKEND=celery):
+
+1. `TaskQueue.submit` writes the task row, then `CeleryDispatcher.dispatch` sends one message holding only
+   the task id and pool to the pool's Celery queue, `<namespace>.<pool>` (namespace `operatoros` by default).
+2. A Celery worker process receives it and runs `operatoros.run_task`: it claims that very row
+   (`queue.claim(pool, agent, task_id=id)`) under a database lease and works it as an agent thread would
+   (lease renewal, timeout, cancellation) through the executor. A duplicate or stale message finds the row
+   not queued and does nothing, so a message is only ever a hint; the lease guards against recording twice.
+3. Messages are acknowledged late and rejected (requeued) when their worker process is lost, so a killed
+   worker loses no message. Redis gives an unacknowledged message back only after its visibility timeout
+   (an hour), so the database does not wait for it: `operatoros.sweep`, sent by Celery beat every few
+   seconds, requeues tasks whose lease expired and sends their message again (a task whose worker keeps
+   dying ends failed after max_attempts, since each claim counts an attempt), and sends again the message
+   of a task left queued with nothing waiting in its broker queue (a message held by a dead worker).
+4. Pool sizes stay desired state in the database. Each pool has its own Celery queue and, on each machine,
+   its own worker node (`<pool>-<id>@<host>`, prefork): its concurrency is the pool's size. The node's
+   autoscaler (`DesiredSizeAutoscaler`, Celery's `worker_autoscaler` hook) reads the size every second
+   and grows or shrinks the prefork pool to it; a busy process is never cut short. A node started by hand
+   on several queues (`-Q operatoros.sports,operatoros.general`) runs the sum of their sizes.
+   A restart is Celery's `pool_restart` on the pool's nodes; status and metrics read the database and one
+   inspect broadcast (`operatoros_node`).
+5. `python main.py worker` runs one node per pool plus a small `ops` node (queue `<namespace>.ops`) that
+   does the periodic work and embeds beat. Beat may run on every machine: sweeps and workflow ticks are
+   safe to run concurrently.
+
+Nothing here imports celery at import time, and nothing connects before it is used.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from models import POOL_NAMES
+
+if TYPE_CHECKING:
+    from celery import Celery
+    from sqlalchemy.engine import Engine
+
+    from agent_pools import CancelToken, Executor
+    from config import Settings
+    from task_processor import Claim, TaskQueue
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_NAMESPACE = "operatoros"
+"""Prefix of the Celery queues (`operatoros.<pool>`) and of every Redis key the backend uses."""
+
+RUN_TASK = "operatoros.run_task"
+"""Name of the Celery task that works one task row."""
+
+SWEEP_TASK = "operatoros.sweep"
+"""Name of the periodic task that re-dispatches the tasks of dead workers."""
+
+WORKFLOW_TICK_TASK = "operatoros.workflow_tick"
+"""Name of the periodic task that fires workflow schedules and advances runs."""
+
+NODE_INSPECT_COMMAND = "operatoros_node"
+"""Inspect command a worker node answers with its queues, processes and active tasks."""
+
+OPS_QUEUE = "ops"
+"""Suffix of the queue of periodic work, consumed by the `ops` node of each `main.py worker`."""
+
+SWEEP_SECONDS = 5.0
+"""How often beat sends the sweep: a dead worker's task runs again within the lease plus this."""
+
+STALE_QUEUED_SECONDS = 30.0
+"""A task ready this long while its broker queue is empty has lost its message: the sweep sends another."""
+
+STALE_REDISPATCH_LIMIT = 500
+"""Most messages one sweep sends again for tasks that lost theirs."""
+
+WORKFLOW_TICK_SECONDS = 1.0
+"""How often beat sends the workflow tick (due schedules, unfinished runs)."""
+
+RECONCILE_SECONDS = 1.0
+"""How often a worker node compares its concurrency with its pools' desired sizes."""
+
+VISIBILITY_TIMEOUT_SECONDS = 3600
+"""Redis gives an unacknowledged message back after this; the sweep does not wait for it."""
+
+PREFETCH_MULTIPLIER = 1
+"""Messages a worker process reserves beyond the one it works: 1, so a killed worker strands few."""
+
+HARD_TIME_LIMIT_SECONDS = 3600 + 60
+"""Celery kills a worker process stuck in one task this long (the longest task timeout plus a grace)."""
+
+WORKER_SYNCHRONOUS_COMMIT = "off"
+"""PostgreSQL synchronous_commit of the worker processes' transactions (claims, results, renewals, sweeps).
+
+Off: a commit returns before its WAL reaches the disk, which takes the fsync out of every task (several
+times the throughput on a busy disk). Only a crash of the PostgreSQL server itself can then forget the
+last fraction of a second of those changes, and forgetting them is safe: a forgotten result or claim
+leaves the row running under a lease that expires, or queued, and the sweep runs the task again (at
+least once, recorded once). Submissions are made by the API and CLI, whose commits stay synchronous,
+so an accepted task is never forgotten.
+"""
+
+HEARTBEAT_SECONDS = 1.0
+"""How often a worker process renews the leases of the tasks it holds (well inside the lease)."""
+
+INSPECT_TIMEOUT_SECONDS = 1.0
+"""How long an inspect broadcast waits for the worker nodes' replies (kombu's Redis poll needs a second)."""
+
+CLUSTER_CACHE_SECONDS = 2.0
+"""How long the API reuses one inspect broadcast's answer."""
+
+RESPAWN_SECONDS = 2.0
+"""`main.py worker` starts a node again this long after it died."""
+
+STOP_TIMEOUT_SECONDS = 60.0
+"""How long `main.py worker` lets its nodes finish their tasks when stopped, before killing them."""
+
+EXECUTOR_ENV = "OPERATOROS_EXECUTOR"
+"""Executor (`module:function`) of the worker processes; the domain agents when unset."""
+
+NAMESPACE_ENV = "OPERATOROS_CELERY_NAMESPACE"
+"""Overrides DEFAULT_NAMESPACE (tests and several deployments on one Redis)."""
+
+SWEEP_ENV = "OPERATOROS_SWEEP_SECONDS"
+"""Overrides SWEEP_SECONDS."""
+
+STALE_ENV = "OPERATOROS_STALE_QUEUED_SECONDS"
+"""Overrides STALE_QUEUED_SECONDS."""
+
+ENV_NAMES = (EXECUTOR_ENV, NAMESPACE_ENV, SWEEP_ENV, STALE_ENV)
+"""Environment variables this module reads."""
+
+_NAMESPACE_RE = re.compile(r"[A-Za-z0-9_-]{1,40}")
+
+
+@dataclass(frozen=True)
+class CeleryConfig:
+    """Where the broker is and how the backend names and times things; equal configs share one Celery app."""
+
+    broker_url: str
+    """Redis URL (REDIS_URL or CELERY_BROKER_URL)."""
+    namespace: str = DEFAULT_NAMESPACE
+    """Prefix of the queue names and of every Redis key."""
+    sweep_seconds: float = SWEEP_SECONDS
+    """Period of the sweep."""
+    stale_queued_seconds: float = STALE_QUEUED_SECONDS
+    """Age after which a ready task with an empty broker queue gets its message again."""
+
+    def __post_init__(self) -> None:
+        from config import ConfigError
+
+        if not _NAMESPACE_RE.fullmatch(self.namespace):
+            raise ConfigError(f"{NAMESPACE_ENV}={self.namespace!r}: use 1 to 40 letters, digits, '-' or '_'.")
+        if not self.broker_url.startswith(("redis://", "rediss://", "redis+socket://", "unix://")):
+            from config import redact_url
+
+            raise ConfigError(f"The celery backend needs a Redis broker URL, not {redact_url(self.broker_url)!r}.")
+        if self.sweep_seconds <= 0 or self.stale_queued_seconds <= 0:
+            raise ConfigError(f"{SWEEP_ENV} and {STALE_ENV} must be more than 0.")
+
+    @classmethod
+    def from_settings(cls, settings: Settings, env: Mapping[str, str] | None = None) -> CeleryConfig:
+        """The config of a deployment: broker from the settings, the rest from the environment.
+
+        Raises:
+            ConfigError: no broker URL, or a value out of range.
+        """
+        from config import ConfigError
+
+        env = os.environ if env is None else env
+        if not settings.redis_url:
+            raise ConfigError("TASK_BACKEND=celery needs a Redis broker: set REDIS_URL (or CELERY_BROKER_URL), "
+                              "e.g. redis://127.0.0.1:6379/0.")
+        return cls(settings.redis_url, env.get(NAMESPACE_ENV) or DEFAULT_NAMESPACE,
+                   _seconds(env, SWEEP_ENV, SWEEP_SECONDS), _seconds(env, STALE_ENV, STALE_QUEUED_SECONDS))
+
+    @classmethod
+    def from_env(cls) -> CeleryConfig:
+        """The config of this process's environment (what a worker started by `celery -A` uses)."""
+        from config import Settings
+
+        return cls.from_settings(Settings.from_env())
+
+    def queue(self, pool: str) -> str:
+        """Celery queue of a pool."""
+        return f"{self.namespace}.{pool}"
+
+    @property
+    def ops_queue(self) -> str:
+        """Celery queue of the periodic work."""
+        return f"{self.namespace}.{OPS_QUEUE}"
+
+    @property
+    def key_prefix(self) -> str:
+        """Prefix of every Redis key (kombu's global_keyprefix)."""
+        return f"{self.namespace}:"
+
+    def pool_of(self, queue: str) -> str | None:
+        """The pool whose queue this is, if any."""
+        head, _, pool = queue.rpartition(".")
+        return pool if head == self.namespace and pool in POOL_NAMES else None
+
+
+def get_app(config: CeleryConfig | None = None) -> Celery:
+    """The Celery app of a config (from the environment when None), built once per process and config."""
+    config = config or CeleryConfig.from_env()
+    with _APPS_LOCK:
+        app = _APPS.get(config)
+        if app is None:
+            app = _APPS[config] = _build_app(config)
+        return app
+
+
+def __getattr__(name: str) -> Any:
+    # `celery -A celery_backend worker` looks up the module's `app`; the worker settings name
+    # `celery_backend:DesiredSizeAutoscaler`. Both are built on first use, so importing this module
+    # imports no celery and reads no environment.
+    if name == "app":
+        return get_app()
+    if name == "DesiredSizeAutoscaler":
+        return _autoscaler_class()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+class CeleryDispatcher:
+    """Sends task ids to the pools' Celery queues, and reads and steers the worker nodes."""
+
+    def __init__(self, config: CeleryConfig) -> None:
+        self.config = config
+        self._cluster: tuple[float, list[dict[str, Any]]] | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def app(self) -> Celery:
+        """The Celery app (built on first use)."""
+        return get_app(self.config)
+
+    def dispatch(self, task_id: int, pool: str, delay: float = 0.0) -> None:
+        """Send the task's id to its pool's queue (due `delay` seconds from now).
+
+        A failure to send is logged, not raised: the row is queued, and the sweep sends the message
+        again once the broker is back.
+        """
+        options: dict[str, Any] = {"countdown": delay} if delay > 0 else {}
+        try:
+            self.app.send_task(RUN_TASK, args=(task_id, pool), queue=self.config.queue(pool), **options)
+        except Exception as exc:  # the broker is down: the sweep re-sends once it is back
+            logger.warning("task %s: its Celery message could not be sent (%s: %s); the sweep will send it",
+                           task_id, exc.__class__.__name__, exc)
+
+    def queue_depth(self, pool: str) -> int:
+        """Messages waiting in a pool's broker queue (not counting those reserved by workers)."""
+        with self.app.connection_or_acquire() as conn:
+            return int(conn.default_channel.queue_declare(queue=self.config.queue(pool)).message_count)
+
+    def nodes(self, *, fresh: bool = False) -> list[dict[str, Any]]:
+        """The live worker nodes: name, pools, concurrency, processes, active and reserved tasks.
+
+        One inspect broadcast, reused for CLUSTER_CACHE_SECONDS unless `fresh`.
+
+        Raises:
+            Exception: the broker cannot be reached.
+        """
+        with self._lock:
+            if not fresh and self._cluster and time.monotonic() - self._cluster[0] < CLUSTER_CACHE_SECONDS:
+                return self._cluster[1]
+        replies = self.app.control.broadcast(NODE_INSPECT_COMMAND, reply=True, timeout=INSPECT_TIMEOUT_SECONDS)
+        nodes = []
+        for reply in replies or []:
+            for name, info in reply.items():
+                if isinstance(info, dict) and "queues" in info:
+                    pools = sorted({p for q in info["queues"] if (p := self.config.pool_of(q))},
+                                   key=POOL_NAMES.index)
+                    nodes.append({"node": name, "pools": pools, **info})
+        nodes.sort(key=lambda n: n["node"])
+        with self._lock:
+            self._cluster = (time.monotonic(), nodes)
+        return nodes
+
+    def pool_view(self) -> dict[str, Any]:
+        """Per pool: the nodes serving it and their processes and active tasks; `error` if unreachable."""
+        try:
+            nodes = self.nodes()
+        except Exception as exc:
+            return {"error": f"Celery workers could not be inspected: {exc.__class__.__name__}: {exc}",
+                    "pools": {}, "nodes": []}
+        pools: dict[str, dict[str, Any]] = {}
+        for node in nodes:
+            # A node started by hand on several pool queues shares its processes between them: it is
+            # counted in each of its pools.
+            for pool in node["pools"]:
+                view = pools.setdefault(pool, {"processes": 0, "active": 0, "reserved": 0, "workers": []})
+                for key in ("processes", "active", "reserved"):
+                    view[key] += node[key]
+                view["workers"].append({k: node[k] for k in ("node", "concurrency", "processes", "active")})
+        return {"error": None, "pools": pools, "nodes": nodes}
+
+    def serves(self, pool: str) -> bool:
+        """True when some live node has a process for the pool."""
+        try:
+            return any(pool in n["pools"] and n["concurrency"] > 0 for n in self.nodes())
+        except Exception:
+            return False
+
+    def restart_pool(self, pool: str | None = None) -> list[str]:
+        """Restart the worker processes of the nodes of a pool (or of every pool): Celery's pool_restart.
+
+        No task is cut short: an idle process is replaced when its next task arrives (it works that
+        task, then exits), a busy one after its current task. Returns the nodes asked.
+        """
+        nodes = [n["node"] for n in self.nodes(fresh=True) if n["pools"] and (pool is None or pool in n["pools"])]
+        if nodes:
+            self.app.control.pool_restart(destination=nodes, reply=True, timeout=INSPECT_TIMEOUT_SECONDS,
+                                          limit=len(nodes))
+        return nodes
+
+    def redispatch_stale(self, queue: TaskQueue) -> int:
+        """Send again the message of tasks that have waited STALE seconds while their broker queue is empty.
+
+        Such a task's message was lost or is held by a dead worker (reserved, or waiting for its retry
+        time); a duplicate is harmless since only one message can claim the row.
+        """
+        sent = 0
+        for pool, ids in queue.stale_queued(self.config.stale_queued_seconds, STALE_REDISPATCH_LIMIT).items():
+            if self.queue_depth(pool):
+                continue  # messages are waiting: the workers are behind, not missing anything yet
+            for task_id in ids:
+                self.dispatch(task_id, pool)
+            sent += len(ids)
+        if sent:
+            logger.warning("sweep: sent again the messages of %d tasks that lost theirs", sent)
+        return sent
+
+
+def worker_command(config: CeleryConfig, node: str, queues: list[str], *, concurrency: int | None = None,
+                   ops: bool = False, beat: bool = False, loglevel: str = "WARNING") -> list[str]:
+    """The `celery worker` command line of one node (`main.py worker` runs one per pool, plus ops).
+
+    A pool node runs prefork processes under the desired-size autoscaler; the ops node works the
+    periodic tasks in its main process and, with `beat`, embeds the beat scheduler.
+    """
+    command = [sys.executable, "-m", "celery", "-A", "celery_backend", "worker", "-n", node,
+               "-Q", ",".join(queues), "--loglevel", loglevel, "-O", "fair",
+               "--without-gossip", "--without-mingle", "--without-heartbeat"]
+    if ops:
+        command += ["-P", "solo", "-c", "1"]
+        if beat:
+            command += ["-B", "--scheduler", "celery.beat:Scheduler"]
+    else:
+        size = max(0, int(concurrency or 0))
+        command += ["-P", "prefork", f"--autoscale={size},{size}"]
+    return command
+
+
+def run_workers(settings: Settings, engine: Engine, *, executor: str | None = None,
+                pools: tuple[str, ...] = POOL_NAMES, beat: bool = True, loglevel: str = "WARNING") -> int:
+    """`python main.py worker` with the celery backend: one Celery node per pool, plus ops; until stopped.
+
+    Each node starts with its pool's desired size, then follows it. A node that dies is started again.
+    SIGTERM or Ctrl-C stops the nodes warmly (running tasks finish); the nodes also stop if this
+    process is killed.
+
+    Returns:
+        The process exit code.
+    """
+    import sqlalchemy as sa
+
+    from models import AgentPool
+
+    config = CeleryConfig.from_settings(settings)
+    with engine.connect() as conn:
+        sizes = dict(conn.execute(sa.select(AgentPool.name, AgentPool.desired_size)).all())
+    engine.dispose()  # the nodes have their own connections; this process only supervises them
+    host, tag = socket.gethostname(), os.getpid()
+    commands = {f"{pool}-{tag}@{host}": worker_command(config, f"{pool}-{tag}@{host}", [config.queue(pool)],
+                                                       concurrency=sizes.get(pool, 0), loglevel=loglevel)
+                for pool in pools}
+    commands[f"ops-{tag}@{host}"] = worker_command(config, f"ops-{tag}@{host}", [config.ops_queue], ops=True,
+                                                   beat=beat, loglevel=loglevel)
+    root = str(Path(__file__).resolve().parent)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
+    if executor:
+        env[EXECUTOR_ENV] = executor
+    return _NodeSupervisor(commands, env, root).run()
+
+
+def sweep(queue: TaskQueue, dispatcher: CeleryDispatcher) -> dict[str, int]:
+    """One sweep: requeue (and re-send) the tasks of dead workers, re-send lost messages."""
+    swept = queue.requeue_expired()
+    swept["resent"] = dispatcher.redispatch_stale(queue)
+    return swept
+
+
+def run_task(task_id: int, pool: str, runtime: _Runtime | None = None) -> str | None:
+    """Work one task row as a Celery worker process does: claim it by id, run it under a renewed lease.
+
+    Returns:
+        The outcome ('succeeded', 'cancelled', or the error), or None when the row was not there to
+        claim (a duplicate or stale message, a cancelled task, or one not yet due).
+    """
+    from sqlalchemy.exc import DBAPIError
+
+    from agent_pools import CancelToken, execute_claim
+
+    runtime = runtime or _runtime()
+    try:
+        claim = runtime.queue.claim(pool, runtime.agent_id(), task_id=task_id)
+    except DBAPIError as exc:
+        if not exc.connection_invalidated:
+            raise
+        claim = runtime.queue.claim(pool, runtime.agent_id(), task_id=task_id)  # on a fresh connection
+    if claim is None:
+        return None
+    token = CancelToken()
+    with runtime.keeper.holding(claim, token):
+        outcome, _ = execute_claim(runtime.queue, runtime.executor, claim, token)
+    return outcome
+
+
+# -- worker-process side ----------------------------------------------------------------------------
+
+
+class _Runtime:
+    """What a worker process needs to work tasks: the queue, the executor, the lease keeper.
+
+    Built on a process's first task, so each prefork child has its own database connections.
+    """
+
+    def __init__(self, config: CeleryConfig) -> None:
+        import database
+        from agent_pools import default_executor, load_executor
+        from config import Settings
+        from task_processor import TaskQueue
+
+        self.settings = Settings.from_env()
+        # Two engines: the queue's hot statements (see _worker_engine), and ordinary transactions
+        # for the schema check and the executor's own records.
+        self.db = database.make_engine(self.settings.database_url)
+        database.ensure_schema(self.db, self.settings.home)
+        self.engine = _worker_engine(self.settings.database_url)
+        self.dispatcher = CeleryDispatcher(config)
+        self.queue = TaskQueue(self.engine, self.dispatcher)
+        spec = os.environ.get(EXECUTOR_ENV)
+        self.executor: Executor = (load_executor(spec) if spec else
+                                   default_executor(self.settings, database.make_session_factory(self.db)))
+        self.keeper = _LeaseKeeper(self.queue)
+        self._prefix = f"celery-{socket.gethostname()}:{os.getpid()}"
+
+    def agent_id(self) -> str:
+        """A fresh agent id per claim, so that no two claims ever share a lease owner."""
+        return f"{self._prefix}-{uuid.uuid4().hex[:8]}"
+
+
+class _LeaseKeeper:
+    """One thread per worker process: renews the leases it holds, enforces timeouts and cancellations."""
+
+    def __init__(self, queue: TaskQueue, interval: float = HEARTBEAT_SECONDS) -> None:
+        self.queue = queue
+        self.interval = interval
+        self._held: dict[str, tuple[Claim, CancelToken, float]] = {}
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    @contextmanager
+    def holding(self, claim: Claim, token: CancelToken) -> Iterator[None]:
+        """Keep the claim's lease alive (and watch its timeout and cancellation) inside the block."""
+        with self._lock:
+            self._held[claim.owner] = (claim, token, time.monotonic())
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._loop, name="lease-keeper", daemon=True)
+                self._thread.start()
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._held.pop(claim.owner, None)
+
+    def _loop(self) -> None:
+        while True:
+            time.sleep(self.interval)
+            try:
+                self._round()
+            except Exception:  # a database hiccup: the lease outlives a few missed renewals
+                logger.exception("lease renewal round failed")
+
+    def _round(self) -> None:
+        with self._lock:
+            held = list(self._held.values())
+        if not held:
+            return
+        now = time.monotonic()
+        live = []
+        for claim, token, started in held:
+            if token.cancelled:
+                continue
+            if now - started > claim.timeout_seconds:
+                token.cancel("timeout")
+                self.queue.fail(claim, f"timed out after {claim.timeout_seconds:g} s")
+            else:
+                live.append((claim, token))
+        cancelled = self.queue.renew([claim.owner for claim, _ in live])
+        for claim, token in live:
+            if claim.owner in cancelled:
+                token.cancel("cancelled")
+
+
+def _runtime() -> _Runtime:
+    global _RUNTIME
+    with _APPS_LOCK:
+        if _RUNTIME is None or _RUNTIME[0] != os.getpid():  # built after fork, never inherited
+            _RUNTIME = (os.getpid(), _Runtime(CeleryConfig.from_env()))
+        return _RUNTIME[1]
+
+
+def _workflow_tick() -> int:
+    """Fire due workflow schedules and advance unfinished runs (business_automation's tick)."""
+    global _WORKFLOWS
+    try:
+        import business_automation
+        engine_cls = business_automation.WorkflowEngine
+    except (ImportError, AttributeError):
+        return 0
+    with _APPS_LOCK:
+        if _WORKFLOWS is None or _WORKFLOWS[0] != os.getpid():
+            from app import create_app, services
+
+            spec = os.environ.get(EXECUTOR_ENV)
+            extra: dict[str, Any] = {}
+            if spec:
+                from agent_pools import load_executor
+
+                extra["EXECUTOR"] = load_executor(spec)
+            svc = services(create_app(extra))
+            _WORKFLOWS = (os.getpid(), engine_cls(svc.engine, svc.controller))
+        workflows = _WORKFLOWS[1]
+    report = workflows.tick()
+    return len(getattr(report, "runs_started", []))
+
+
+def _build_app(config: CeleryConfig) -> Celery:
+    from celery import Celery
+
+    app = Celery("operatoros", broker=config.broker_url, set_as_current=False)
+    app.operatoros_config = config  # type: ignore[attr-defined]
+    app.conf.update(
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        task_ignore_result=True,
+        task_time_limit=HARD_TIME_LIMIT_SECONDS,
+        task_default_queue=config.queue("general"),
+        worker_prefetch_multiplier=PREFETCH_MULTIPLIER,
+        worker_pool_restarts=True,
+        worker_autoscaler="celery_backend:DesiredSizeAutoscaler",
+        worker_cancel_long_running_tasks_on_connection_loss=False,
+        worker_send_task_events=False,
+        broker_connection_retry_on_startup=True,
+        broker_transport_options={"visibility_timeout": VISIBILITY_TIMEOUT_SECONDS,
+                                  "global_keyprefix": config.key_prefix},
+        enable_utc=True,
+        timezone="UTC",
+        beat_schedule={
+            "sweep": {"task": SWEEP_TASK, "schedule": config.sweep_seconds,
+                      "options": {"queue": config.ops_queue, "expires": config.sweep_seconds * 2}},
+            "workflows": {"task": WORKFLOW_TICK_TASK, "schedule": WORKFLOW_TICK_SECONDS,
+                          "options": {"queue": config.ops_queue, "expires": WORKFLOW_TICK_SECONDS * 5}},
+        },
+    )
+
+    @app.task(name=RUN_TASK, acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+    def _run(task_id: int, pool: str) -> str | None:
+        return run_task(task_id, pool)
+
+    @app.task(name=SWEEP_TASK, acks_late=False, ignore_result=True)
+    def _sweep() -> dict[str, int]:
+        runtime = _runtime()
+        return sweep(runtime.queue, runtime.dispatcher)
+
+    @app.task(name=WORKFLOW_TICK_TASK, acks_late=False, ignore_result=True)
+    def _workflows() -> int:
+        return _workflow_tick()
+
+    _register_inspect_command()
+    return app
+
+
+def _register_inspect_command() -> None:
+    from celery.worker.control import inspect_command
+
+    @inspect_command(name=NODE_INSPECT_COMMAND)
+    def operatoros_node(state: Any, **kwargs: Any) -> dict[str, Any]:
+        """This node's queues, concurrency, processes and active and reserved tasks."""
+        from celery.worker import state as worker_state
+
+        consumer = state.consumer
+        pool_info = consumer.pool.info if consumer.pool else {}
+        processes = pool_info.get("processes") if isinstance(pool_info, dict) else None
+        autoscaler = getattr(consumer.controller, "autoscaler", None)
+        concurrency = autoscaler.max_concurrency if autoscaler else consumer.pool.num_processes
+        queues = [q.name for q in consumer.task_consumer.queues] if consumer.task_consumer else []
+        return {"queues": queues, "concurrency": int(concurrency or 0),
+                "processes": len(processes) if isinstance(processes, list) else int(concurrency or 0),
+                "pids": processes if isinstance(processes, list) else [],
+                "active": len(worker_state.active_requests), "reserved": len(worker_state.reserved_requests),
+                "pid": os.getpid(), "host": socket.gethostname()}
+
+
+def _autoscaler_class() -> type:
+    global _AUTOSCALER
+    if _AUTOSCALER is not None:
+        return _AUTOSCALER
+    from celery.worker.autoscale import Autoscaler
+
+    class DesiredSizeAutoscaler(Autoscaler):  # type: ignore[misc]
+        """Keeps a node's prefork pool at the desired size (in the database) of the pools it consumes.
+
+        Celery calls maybe_scale every keepalive (RECONCILE_SECONDS) in the node's event loop; the
+        size is read from the database then, with a connection that is closed again at once. Busy processes are never cut
+        short: a shrink refused while all are busy is tried again on the next round.
+        """
+
+        def __init__(self, pool: Any, max_concurrency: int, min_concurrency: int = 0, worker: Any = None,
+                     keepalive: float = RECONCILE_SECONDS, mutex: Any = None) -> None:
+            super().__init__(pool, max_concurrency, min_concurrency, worker=worker, keepalive=RECONCILE_SECONDS,
+                             mutex=mutex)
+            self._sizes = _DesiredSizes(worker.app if worker is not None else None)
+
+        def maybe_scale(self, req: Any = None) -> None:
+            if req is None:  # the periodic call; Celery also calls this on every task message, for nothing here
+                super().maybe_scale()
+
+        def _maybe_scale(self, req: Any = None) -> bool:
+            target = self._sizes.get()
+            if target is None:
+                return False
+            procs = self.processes
+            if target < procs:
+                self._shrink(procs - target)
+            elif target > procs:
+                self._grow(target - procs)
+            if target != self.max_concurrency:
+                logger.info("pool size %d -> %d", self.max_concurrency, target)
+                self._update_consumer_prefetch_count(target)
+                self.max_concurrency = self.min_concurrency = target
+            return target != procs
+
+    _AUTOSCALER = DesiredSizeAutoscaler
+    return _AUTOSCALER
+
+
+class _DesiredSizes:
+    """Reads the desired size of the pools a node consumes, at most every RECONCILE_SECONDS."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self._engine: Engine | None = None
+        self._pools: list[str] | None = None
+        self._next = 0.0
+        self._value: int | None = None
+
+    def get(self) -> int | None:
+        """The summed desired size, or None when unknown (then the node keeps its size)."""
+        now = time.monotonic()
+        if now < self._next:
+            return self._value
+        self._next = now + RECONCILE_SECONDS
+        try:
+            self._value = self._read()
+        except Exception as exc:  # the database is away: keep the current size and try again
+            logger.warning("could not read the desired pool sizes: %s: %s", exc.__class__.__name__, exc)
+        return self._value
+
+    def _read(self) -> int | None:
+        import sqlalchemy as sa
+
+        from models import AgentPool
+
+        if self._pools is None:
+            config: CeleryConfig | None = getattr(self.app, "operatoros_config", None)
+            consumed = list(self.app.amqp.queues.consume_from) if config is not None else []
+            self._pools = [p for q in consumed if config is not None and (p := config.pool_of(q))]
+        if not self._pools:
+            return None
+        if self._engine is None:
+            self._engine = _poolless_engine()
+        # No connection stays open between reads, so a process forked by a grow inherits none.
+        with self._engine.connect() as conn:
+            sizes = conn.execute(sa.select(AgentPool.desired_size).where(AgentPool.name.in_(self._pools))).all()
+        return sum(int(size) for (size,) in sizes)
+
+
+def _worker_engine(url: str) -> Engine:
+    """The engine of a worker process's queue operations (on PostgreSQL: autocommit, WORKER_SYNCHRONOUS_COMMIT).
+
+    Each TaskQueue operation a worker makes is one atomic statement (the claim is a single UPDATE
+    ... WHERE id = (SELECT ... FOR UPDATE SKIP LOCKED) RETURNING; the result, a failure, a renewal
+    are single UPDATEs; the sweep's statements are each correct on their own), so it runs in
+    autocommit: one round trip each instead of BEGIN, statement, COMMIT. The pool does not ping a
+    connection before lending it (a round trip per use); run_task instead retries once a claim that
+    found its connection dead (the database restarted), after which the pool has been refreshed.
+    """
+    import sqlalchemy as sa
+
+    import database
+
+    database.ensure_sqlite_folder(url)
+    options = database.engine_options(url)
+    if not database.is_sqlite(url):
+        options["connect_args"] = {**options.get("connect_args", {}),
+                                   "options": f"-c synchronous_commit={WORKER_SYNCHRONOUS_COMMIT}"}
+        options.update(isolation_level="AUTOCOMMIT", pool_pre_ping=False)
+    engine = sa.create_engine(url, **options)
+    database.configure_engine(engine)
+    return engine
+
+
+def _poolless_engine() -> Engine:
+    import sqlalchemy as sa
+    from sqlalchemy.pool import NullPool
+
+    import database
+    from config import Settings
+
+    url = Settings.from_env().database_url
+    connect_args = {"timeout": 5} if database.is_sqlite(url) else {"connect_timeout": 5}
+    return sa.create_engine(url, poolclass=NullPool, connect_args=connect_args)
+
+
+class _NodeSupervisor:
+    """Runs Celery worker nodes as child processes: restarts one that dies, stops them all warmly."""
+
+    def __init__(self, commands: dict[str, list[str]], env: dict[str, str], cwd: str) -> None:
+        self.commands = commands
+        self.env = env
+        self.cwd = cwd
+        self.procs: dict[str, subprocess.Popen[bytes]] = {}
+        self._stop = threading.Event()
+        self._preexec = _parent_death_signal()
+
+    def run(self) -> int:
+        """Start the nodes and keep them running until SIGTERM or Ctrl-C; returns the exit code."""
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda *_: self._stop.set())
+        due = {name: 0.0 for name in self.commands}
+        try:
+            while not self._stop.is_set():
+                now = time.monotonic()
+                for name, command in self.commands.items():
+                    proc = self.procs.get(name)
+                    if proc is not None and proc.poll() is not None:
+                        logger.warning("worker node %s exited with %s; starting it again in %.0f s",
+                                       name, proc.returncode, RESPAWN_SECONDS)
+                        del self.procs[name]
+                        due[name] = now + RESPAWN_SECONDS
+                    if name not in self.procs and now >= due[name]:
+                        self.procs[name] = subprocess.Popen(command, env=self.env, cwd=self.cwd,
+                                                            start_new_session=True, preexec_fn=self._preexec)
+                self._stop.wait(0.2)
+        finally:
+            self._stop_all()
+        return 0
+
+    def _stop_all(self) -> None:
+        for proc in self.procs.values():
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)  # warm shutdown: running tasks finish
+        deadline = time.monotonic() + STOP_TIMEOUT_SECONDS
+        for proc in self.procs.values():
+            try:
+                proc.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                logger.warning("worker node pid %s did not stop in time; killing it", proc.pid)
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+
+
+def _parent_death_signal() -> Any:
+    """A pre-exec hook giving a node a SIGTERM (warm shutdown) when `main.py worker` dies; None off Linux."""
+    try:
+        from billiard.util import set_pdeathsig
+    except ImportError:
+        return None
+
+    def arm() -> None:
+        try:
+            set_pdeathsig(signal.SIGTERM)
+        except OSError:  # not supported here: the node then outlives a killed parent
+            pass
+
+    return arm
+
+
+def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    from config import ConfigError
+
+    raw = env.get(name)
+    if not raw:
+        return default
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name}={raw!r} is not a number of seconds") from exc
+
+
+_APPS: dict[CeleryConfig, Any] = {}
+_APPS_LOCK = threading.RLock()
+_RUNTIME: tuple[int, _Runtime] | None = None
+_WORKFLOWS: tuple[int, Any] | None = None
+_AUTOSCALER: type | None = None

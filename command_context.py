@@ -1,0 +1,109 @@
+"""The session context of follow-ups: what parse() reads and update_context() writes.
+
+Part of command_processor (import these names from there). The context is a small,
+JSON-serialisable dict kept in the session row; its keys are CONTEXT_KEYS.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from command_intent import INTENTS, POOLS, Command, is_not_understood
+
+CONTEXT_KEYS: dict[str, str] = {
+    "last_intent": "intent of the last command understood (a not-understood request leaves it)",
+    "last_args": "that command's arguments without free text (pool, size, delta, status, ...)",
+    "last_pool": "pool most recently named or acted on: 'it' in 'scale it to 5'",
+    "last_task_id": "task most recently submitted, shown or cancelled: 'cancel that task'",
+    "last_workflow_id": "workflow most recently shown or run: 'run it'",
+    "last_run_id": "workflow run most recently shown or decided: 'approve step 2'",
+    "pending": "{'intent', 'args'} of a clarify question awaiting one missing piece",
+}
+"""Keys of the session context that parse() reads and update_context() writes."""
+
+_REMEMBERED_ARGS: dict[str, type] = {
+    "pool": str, "size": int, "delta": int, "status": str, "limit": int, "domain": str, "task_id": int,
+    "action": str, "workflow_id": int, "run_id": int, "step": int, "topic": str, "all": bool,
+}
+"""Arguments kept in ``last_args`` and pending questions, with their types (never free text)."""
+
+_PENDING_INTENTS = ("scale", "demo", "cancel", "task", "login", "pools", "restart", "tasks")
+"""Intents whose clarify question a bare answer can complete."""
+
+
+def update_context(context: dict[str, Any] | None, commands: list[Command],
+                   outcome_task_id: int | None = None) -> dict[str, Any]:
+    """The session context after a request (a new dict; the given one is not changed).
+
+    Args:
+        context: The context before the request, or None.
+        commands: The commands the request was understood as (parse's result).
+        outcome_task_id: The task the request created or touched, when the controller says so.
+
+    Returns:
+        The new context, JSON-serialisable, with the keys of CONTEXT_KEYS.
+    """
+    new = clean_context(context)
+    new.pop("pending", None)
+    for command in commands:
+        _remember(new, command)
+    last = next((c for c in reversed(commands) if not is_not_understood(c)), None)
+    if last is not None:
+        new["last_intent"] = last.intent
+        new["last_args"] = _clean_args(last.args)
+        pending = last.args.get("pending")
+        if last.intent == "clarify" and isinstance(pending, dict):
+            new["pending"] = {"intent": pending["intent"], "args": _clean_args(pending.get("args"))}
+    if _is_int(outcome_task_id):
+        new["last_task_id"] = outcome_task_id
+    return new
+
+
+def clean_context(context: dict[str, Any] | None) -> dict[str, Any]:
+    """Only the known keys, with values of the right types (the context comes from storage)."""
+    if not isinstance(context, dict):
+        return {}
+    clean: dict[str, Any] = {k: context[k] for k in ("last_task_id", "last_workflow_id", "last_run_id")
+                             if _is_int(context.get(k))}
+    if context.get("last_pool") in POOLS:
+        clean["last_pool"] = context["last_pool"]
+    if context.get("last_intent") in INTENTS:
+        clean["last_intent"] = context["last_intent"]
+    if isinstance(context.get("last_args"), dict):
+        clean["last_args"] = _clean_args(context["last_args"])
+    pending = context.get("pending")
+    if isinstance(pending, dict) and pending.get("intent") in _PENDING_INTENTS:
+        clean["pending"] = {"intent": pending["intent"], "args": _clean_args(pending.get("args"))}
+    return clean
+
+
+def _remember(new: dict[str, Any], command: Command) -> None:
+    args = command.args
+    pool = args.get("pool") or args.get("domain")
+    if pool in POOLS:
+        new["last_pool"] = pool
+    if command.intent in ("task", "cancel") and _is_int(args.get("task_id")):
+        new["last_task_id"] = args["task_id"]
+    if command.intent == "workflows":
+        if _is_int(args.get("workflow_id")):
+            new["last_workflow_id"] = args["workflow_id"]
+        if _is_int(args.get("run_id")):
+            new["last_run_id"] = args["run_id"]
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _clean_args(args: Any) -> dict[str, Any]:
+    """The remembered arguments of a command, each of the type parse gives it."""
+    if not isinstance(args, dict):
+        return {}
+    clean: dict[str, Any] = {}
+    for key, value in args.items():
+        kind = _REMEMBERED_ARGS.get(key)
+        if kind is int and _is_int(value) or kind is str and isinstance(value, str) or kind is bool and (
+                value is True):
+            clean[key] = value
+    if clean.get("pool") not in POOLS:
+        clean.pop("pool", None)
+    return clean

@@ -1,0 +1,357 @@
+"""The words and patterns requests are read with: pool synonyms, domain words, typo tables, regexes.
+
+Part of command_processor (POOL_SYNONYMS is importable from there). Word lists and compiled
+patterns only; the code that reads them is in command_segment (cleaning, tokens, typos, domain
+scores), command_request (splitting) and command_matcher (the matchers of each intent).
+"""
+from __future__ import annotations
+
+import re
+
+POOL_SYNONYMS: dict[str, tuple[str, ...]] = {
+    "healthcare": ("healthcare", "health care", "health agents", "health agent", "health pool",
+                   "health team", "medical", "clinical", "med", "hc"),
+    "financial": ("financial", "finance", "fin", "stock", "stocks", "trading"),
+    "sports": ("sports", "sport", "betting", "bets", "sportsbook"),
+    "business": ("business", "automation", "biz", "ops", "operations", "enterprise"),
+    "general": ("general", "default", "misc", "generic", "catch all"),
+}
+"""Words that name each pool in a command ("scale the medical pool", "show the stock agents")."""
+
+NUMBER_WORDS = {
+    "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
+    "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15,
+    "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19, "twenty": 20, "thirty": 30,
+    "forty": 40, "fifty": 50, "dozen": 12,
+}
+"""Number words read as digits ("scale healthcare to ten")."""
+
+STATUS_WORDS = {
+    "failed": "failed", "failing": "failed", "failures": "failed", "failure": "failed", "errored": "failed",
+    "error": "failed", "errors": "failed", "broken": "failed", "crashed": "failed",
+    "queued": "queued", "pending": "queued", "waiting": "queued", "backlog": "queued",
+    "running": "running", "active": "running", "progress": "running",
+    "succeeded": "succeeded", "successful": "succeeded", "completed": "succeeded", "complete": "succeeded",
+    "done": "succeeded", "finished": "succeeded", "success": "succeeded",
+    "cancelled": "cancelled", "canceled": "cancelled",
+}
+"""Words for task statuses ("show completed jobs" is status succeeded)."""
+
+POOL_NOUNS = frozenset({"pool", "pools", "agent", "agents", "worker", "workers"})
+POOL_NOUN_AFTER_NAME = frozenset({"pool", "pools", "agent", "agents", "worker", "workers", "team",
+                                  "one", "ones", "side", "capacity"})
+PRONOUNS = frozenset({"it", "its", "them", "their", "that", "this", "those", "these"})
+DISPLAY = frozenset({"show", "list", "display", "view", "see", "check", "get", "give", "how", "hows",
+                     "what", "whats", "status", "performance", "performing", "doing", "busy", "stats",
+                     "metrics", "load", "size", "sizes"})
+
+
+def word_set(text: str) -> frozenset[str]:
+    """The words of a text as a set: the word lists here, and small ones inline in command_matcher."""
+    return frozenset(text.split())
+
+
+def _weighted(strong: str, weak: str) -> dict[str, int]:
+    return {**dict.fromkeys(weak.split(), 1), **dict.fromkeys(strong.split(), 2)}
+
+
+UP_WORDS = word_set("up increase add more grow expand bigger larger boost bump spin another raise extra "
+                    "additional")
+DOWN_WORDS = word_set("down decrease reduce remove fewer less shrink smaller cut kill drop lower trim")
+CHANGE_WORDS = (UP_WORDS | DOWN_WORDS | {"double", "halve", "triple", "capacity"}) - {"up", "down"}
+
+REQUEST_OPENERS = word_set("""
+    write draft compose summarize summarise translate explain tell describe define recommend suggest
+    generate create make plan find calculate compute compare analyze analyse research estimate forecast
+    predict give brainstorm outline rewrite proofread edit review convert solve teach design build
+    prepare evaluate assess check help what whats who whos why how hows when where which is are can could
+    should would will does i im ive my list show name fix debug send ask""")
+"""First words of a request for work (a general submit needs one of these when no domain matches)."""
+
+WORK_VERBS = word_set("""
+    write draft compose summarize summarise translate explain describe define recommend suggest generate
+    create plan calculate compute compare analyze analyse research estimate forecast predict brainstorm
+    outline rewrite proofread edit review convert solve teach design build prepare evaluate assess fix debug
+    answer read classify extract""")
+"""Verbs that make 'VERB this: <text>' a domain request whatever the text says."""
+
+DOMAIN_WORDS: dict[str, dict[str, int]] = {
+    "healthcare": _weighted(
+        strong="""
+        symptom symptoms pain painful ache aches headache headaches migraine migraines fever cough
+        coughing sore throat diagnosis diagnose diagnosed medication medications medicine medicines drug
+        drugs dose dosage ibuprofen aspirin paracetamol acetaminophen tylenol antibiotic antibiotics
+        prescription doctor doctors physician nurse hospital clinic patient patients disease illness
+        infection virus flu covid allergy allergies asthma diabetes diabetic insulin cholesterol blood
+        heart cardiac stroke cancer tumor chest breath breathing breathless dizzy dizziness nausea
+        vomiting vomit rash injury injured sprain sprained ankle fracture surgery therapy therapist
+        mental anxiety anxious depression depressed insomnia vaccine vaccination pregnant pregnancy diet
+        nutrition calories vitamin vitamins supplement supplements obesity bmi smoking wound bleeding
+        emergency ambulance burn burns knee knees shoulder elbow wrist hip neck stomach hurts hurt
+        hurting swollen swelling bruise lump itchy itching diarrhea constipation period menstrual
+        pediatric poison poisoning overdose suicide suicidal sick treatment treat cure remedy dentist
+        dental pill pills medical clinical healthcare cheek sleep waking ill""",
+        weak="pressure weight alcohol tired stress skin eye test pounds kg lose benefits exercises worried "
+             "safe"),
+    "financial": _weighted(
+        strong="""
+        stock stocks equity equities invest investing investment investments investor portfolio trading
+        trader crypto cryptocurrency bitcoin btc ethereum etf etfs bond bonds dividend dividends earnings
+        valuation eps nasdaq dow forex currency mortgage refinance loan loans debt retirement 401k 401
+        ira roth savings financial finance gold silver commodities hedge brokerage wealth banking apr
+        inflation sp500 shares ticker tickers funds index taxes fed spending expenses recession stimulus
+        annuity annuities treasury treasuries usd eur gbp dollars euros yen aapl msft tsla nvda amzn goog
+        googl nflx qqq voo vti jpm pypl pltr baba""",
+        weak="""
+        market markets price prices money budget fund yield ratio interest rates rate tax buy sell apple
+        microsoft tesla amazon google alphabet nvidia netflix credit bank quarter save outlook profit
+        returns cash"""),
+    "sports": _weighted(
+        strong="""
+        sports sport betting bet bets wager parlay moneyline bookmaker sportsbook gambling fantasy lineup
+        roster odds league nba nfl mlb nhl mls ncaa ufc f1 playoffs playoff tournament championship
+        football soccer basketball baseball hockey tennis golf cricket rugby boxing mma marathon workout
+        athlete athletes quarterback pitcher goalkeeper striker touchdown coach lakers celtics warriors
+        knicks yankees dodgers chiefs patriots cowboys packers 49ers arsenal liverpool chelsea barcelona
+        madrid bayern juventus lebron messi ronaldo olympics underdog spread""",
+        weak="""
+        game games match matches team teams player players season score scores final finals win training
+        fitness defense offense favoured favored favorite cup premier champions week weekend tonight
+        tonights sunday injury"""),
+    "business": _weighted(
+        strong="""
+        business automation marketing sales customer customers client clients crm leads onboarding hiring
+        hire hires recruiting recruit hr employee employees staff meeting meetings agenda offsite
+        newsletter campaign brand branding startup startups competitor competitors competitive swot kpi
+        kpis okr okrs roadmap revenue pricing invoice invoices invoicing payroll inventory logistics
+        vendor vendors procurement contract contracts proposal stakeholder stakeholders escalation saas
+        b2b ecommerce bakery restaurant agency project projects operations ops management manager
+        managers managing""",
+        weak="""
+        company companies email emails support process store shop strategy cost costs forecast product
+        launch website pitch deck presentation job description q1 q2 q3 q4 quarterly team truck coffee
+        weekly"""),
+}
+"""Words that point a domain request at a pool, with a weight (2 strong, 1 weak)."""
+
+DOMAIN_PHRASES: dict[str, dict[str, int]] = {
+    "healthcare": {"side effects": 3, "chest pain": 3, "short of breath": 3, "blood pressure": 3,
+                   "blood test": 3, "sore throat": 3, "back pain": 3, "mental health": 3, "type 2": 1,
+                   "the er": 3, "deep cut": 3, "first aid": 3, "emergency room": 3, "lose weight": 3,
+                   "weight loss": 3, "green tea": 1},
+    "financial": {"p e": 3, "interest rate": 3, "interest rates": 3, "cash flow": 2, "s p": 3,
+                  "index funds": 3, "share price": 3, "stock market": 3, "balance sheet": 3,
+                  "federal reserve": 3, "rate decision": 3},
+    "sports": {"premier league": 3, "champions league": 3, "world cup": 3, "super bowl": 3, "red sox": 3,
+               "real madrid": 3, "half marathon": 3},
+    "business": {"project management": 3, "business plan": 3, "market research": 3, "supply chain": 3,
+                 "job description": 3, "cost cuts": 3, "job interview": 3, "team building": 3,
+                 "customer support": 3, "follow up": 1},
+}
+"""Phrases that point a domain request at a pool, with a weight."""
+
+TICKERS_UPPER = word_set("""
+    USD EUR GBP JPY CHF CAD AUD CNY INR AMD IBM SPY META DIS KO XOM INTC ORCL BAC WMT NKE UBER COIN CVX
+    PFE JNJ SHOP SQ ARKK BRK""")
+"""Tickers and currency codes that count only in capitals (AMD, SHOP) or with a $ in front."""
+
+TICKER_RE = re.compile(r"\$[A-Za-z]{1,5}\b|\b[A-Z]{2,5}\b")
+
+_POOL_NAME_WORDS = frozenset(w for words in POOL_SYNONYMS.values() for s in words for w in s.split())
+
+HELP_TOPIC_WORDS: tuple[tuple[str, frozenset[str]], ...] = (
+    ("scaling", word_set("scale scaling resize resizing capacity")),
+    ("workflows", word_set("workflow workflows automation approve approval approvals")),
+    ("demos", word_set("demo demos demonstration")),
+    ("tasks", word_set("task tasks submit submitting queue jobs job cancel")),
+    ("health", word_set("health cpu memory disk monitoring")),
+    ("status", word_set("status overview dashboard")),
+    ("history", word_set("history")),
+    ("account", word_set("login logout register account accounts user users sign")),
+    ("pools", word_set("pool pools agent agents restart workers")),
+)
+"""Help topics in order of precedence ("how do I scale a pool" is about scaling)."""
+
+_COMMAND_WORDS = word_set("""
+    status system overview dashboard summary health healthy healthcheck diagnostics memory database
+    providers provider healthcare medical financial finance sports betting business automation general
+    default pool pools agent agents workers scale scaling resize increase decrease reduce remove shrink
+    expand restart reboot relaunch revive cancel abort terminate task tasks jobs queue queued pending
+    running failed completed finished succeeded cancelled backlog workflow workflows approve reject demo
+    demos demonstration history previous help commands login logout register username show list display
+    check please analyze submit capacity stock stocks""")
+"""Words that typos are corrected to."""
+
+COMMON_WORDS = word_set("""
+    a about above after again all also always am an and another any anything are as ask at away back bad
+    be been before being best better between both but by call can cant care come could day days did didnt
+    do does doesnt doing done dont down each even ever every everything few find first for from get go
+    going good got great had has have having he help her here him his how hows i if im in into is isnt it
+    its ive just keep know last least less let like look looking lot made make many may me might mine
+    more most much must my need never new next no not nothing now of off ok okay old on once one only or
+    other our out over own part people please put quick quite really right said same say see seen set she
+    should show since so some something soon still such sure take tell than thanks that thats the their
+    them then there these they thing things think this those though through time to today tomorrow
+    tonight too under up us use used using very want was way we well were what whats when where which
+    while who whos why will with without work working works would yes yet you your yours result results
+    output answer update updates progress ready happened happen started start stop state report current
+    overall whole server machine service services info details detail recent latest number step steps run
+    runs ratio tips team email plan ones thing hello hey thank within across beyond available everyone
+    someone says user name named called wise left space load uptime week weekend month months year years""")
+"""Common words that are never 'corrected' into command words."""
+
+_LOOKALIKE_WORDS = word_set("""
+    stats stat states statue stratus genera demon demons polo scaring expend commends shrine heath spot
+    spots sorts filed fiance reside remote summit agency revise""")
+"""Real words one typo away from a command word ("statue" is not "status")."""
+
+KNOWN_WORDS = (_COMMAND_WORDS | COMMON_WORDS | _LOOKALIKE_WORDS | _POOL_NAME_WORDS
+               | frozenset(NUMBER_WORDS) | frozenset(STATUS_WORDS) | REQUEST_OPENERS | UP_WORDS
+               | DOWN_WORDS | frozenset(w for d in DOMAIN_WORDS.values() for w in d))
+"""Words left as they are by typo correction."""
+
+COMMANDS_BY_LETTER: dict[str, tuple[str, ...]] = {}
+for _word in sorted(_COMMAND_WORDS):
+    COMMANDS_BY_LETTER[_word[0]] = COMMANDS_BY_LETTER.get(_word[0], ()) + (_word,)
+
+CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028\u2029\u2060\ufeff]")
+TOKEN_RE = re.compile(r"[^\W_]+")
+LEADING_FILLER_RE = re.compile(
+    r"^(?:(?:hey|hi|hello|ok|okay|please|pls|plz|kindly|just|so|um+|uh+|yo|alright|well|now|oh|and|also|then|"
+    r"never\s*mind|thanks|actually|quick(?:ly)?)\b|(?:could|can|would|will)\s+(?:you|u|ya)(?:\s+please)?\b|"
+    r"i\s+(?:want|wanna|would\s+like|'d\s+like|d\s+like)\s+you\s+to\b|go\s+ahead\s+and\b|"
+    r"(?:i\s+(?:want|wanna|would\s+like|'d\s+like|d\s+like)\s+to|let\s+me|let'?s)\b)[\s,.!:;-]*", re.I)
+TRAILING_FILLER_RE = re.compile(
+    r"[\s,]*\b(?:please|pls|plz|thanks|thank\s+you|thx|ty|for\s+me)\b[\s.!?]*$", re.I)
+SEPARATOR_RE = re.compile(
+    r"\s*(?:;+|&&|\s&\s|\b(?:and\s+then|and\s+also|and\s+after\s+that|after\s+that|then|also|plus|and)\b"
+    r"|(?<=[.?!])(?=\s))\s*", re.I)
+QUOTED_RE = re.compile(r"\"[^\"]*\"|\u201c[^\u201d]*\u201d")
+ELLIPSIS_MARKERS = word_set("and also then same too about now")
+"""First words that mark a follow-up ("and the financial ones?")."""
+
+ELLIPSIS_WORDS = word_set("""
+    and also then now what whats about how hows same for the a an one ones in on with to by do too as
+    well only just of more fewer less extra pool pools agent agents team it make them those these thing
+    please ok okay side again either task tasks job jobs number id""")
+"""Words a follow-up may have besides a pool, a number or a task status."""
+
+VIEW_WORDS = word_set("show list me display view get see check us")
+"""Words a follow-up to a view may add ("now show failed ones")."""
+
+GREETINGS = word_set("hi hello hey yo hiya howdy morning good")
+"""A request of greetings only is answered with help."""
+
+STATUS_WORD_SET = frozenset(STATUS_WORDS)
+SYSTEM_WORDS = word_set("""
+    system server servers machine operatoros cpu memory ram disk database db provider providers openai redis
+    postgres sqlite uptime diagnostics diagnostic healthcheck check checks status report resources resource
+    service services api backend app pools everything monitoring latency""")
+"""Words that make 'health' about the machine rather than a person."""
+
+HEALTH_WORDS = word_set("""
+    health healthy healthcheck cpu memory ram disk database db provider providers openai diagnostics
+    diagnostic uptime resources latency unhealthy postgres sqlite redis""")
+STATUS_NOUNS = word_set("status overview dashboard sitrep state stats")
+TASK_NOUNS = word_set("tasks task jobs job queue backlog")
+HISTORY_OWNERS = word_set("my conversation chat session command commands request requests our show")
+HELP_FILLER = word_set("me with on about for please the a using i need some out pls")
+RUN_VERBS = word_set("run start execute launch trigger kick rerun")
+RUN_SHOWN = word_set("show status check details what whats view get how hows")
+DECISION_WORDS = word_set("approve approved approving accept reject rejected rejecting deny decline")
+APPROVE_WORDS = word_set("approve approved approving accept")
+APPROVALS_SHOWN = word_set("queue pending list show waiting any what whats which")
+DEMO_WORDS = word_set("demo demos demonstration showcase walkthrough")
+CANCEL_VERBS = word_set("cancel abort stop kill terminate halt")
+RESTART_VERBS = word_set("restart reboot revive relaunch respawn resurrect recover reset reload restarting")
+SCALE_VERBS = word_set("scale resize rescale autoscale scaling")
+
+USER_NAME_RE = re.compile(r"[A-Za-z0-9_.@-]{1,64}")
+WHOAMI_RE = re.compile(r" (who ?am ?i|whoami|(which|what) user|my user ?name|am i logged in|current user|"
+                       r"who (is|s) logged in|whos logged in) ")
+LOGOUT_RE = re.compile(
+    r" (log ?out|sign ?out|sign off|log me out|sign me out|log off)( now| of operatoros)? $")
+LOGIN_RE = re.compile(
+    r"^(?:(?P<reg>register|sign\s*up|signup|create\s+(?:an?\s+)?(?:new\s+)?(?:account|user))|"
+    r"log\s*me\s*in|log\s*in|login|sign\s*me\s*in|sign\s*in|signin|switch\s+(?:to\s+)?(?:user|account)s?|"
+    r"switch\s+to)\b(?:\s+(?:as|for|to|user|with|named|called|me\s+as|me))*"
+    r"(?:\s+(?P<name>[A-Za-z0-9_.@-]{1,64}))?", re.I)
+HELP_RE = re.compile(
+    r"^ (what|which) (can|could|do) (you|i) (do|ask|say|type)( you)? |^ what can i ask |"
+    r"^ (list |show |available |show me the )?commands |^ what commands | commands are available |"
+    r"^ (im|i am) (lost|confused|stuck) $|^ how (do|can|should) i use |^ how does this work |^ how to use |"
+    r"^ show me how to use |^ (usage|menu|options|getting started|get started) $|^ what (do|can) you "
+    r"(do|offer) |^ what are you |^ explain (how )?(this|operatoros|the system|it) |^ explain how (the )?"
+    r"(agents|pools|workflows|demos|tasks|scaling|operatoros)( in this system)? work|"
+    r"^ what (can|does) (this|it|operatoros|the system)( thing| tool| app)? do ")
+HOW_DO_I_RE = re.compile(r" how (?:(?:do|can|should|would) (?:i|we) |to )| how (?:does|do) .* works? $")
+HISTORY_RE = re.compile(
+    r" what did i (ask|say|type|do|request|send)| what have i (asked|said|done|typed|requested|sent)|"
+    r" (previous|past|earlier|recent|last|old) (commands|requests|messages|questions|conversation)|"
+    r" conversation (log|history)| what did we (talk|discuss)")
+AUTOMATE_RE = re.compile(r" automat(e|ed|es|ing) | automation (for|of|to|that) ")
+CREATE_WORKFLOW_RE = re.compile(r" (create|build|make|set up|setup|design|define|add|new|draft) .*workflow")
+RUN_NAMED_RE = re.compile(
+    r" (?:run|start|execute|launch|trigger|kick off) (?:the |my |our )?(.+?) workflow ")
+WHAT_CAN_THEY_DO_RE = re.compile(r" what (?:can )?(?:the )?\w+ (?:agents?|pool|team) (?:can )?do ")
+CANCEL_NUMBER_RE = re.compile(r" (?:cancel|abort|stop|kill|terminate|halt) (\d{1,9}) ")
+BRING_BACK_RE = re.compile(r" bring (\w+ ){0,4}back | start (\w+ ){0,3}again ")
+MORE_RE = re.compile(r" (more|fewer|another|less) ")
+SET_SIZE_RE = re.compile(r" (set|want|need|make|give) .*(\d+|size)")
+TURN_UP_RE = re.compile(r" (bump|turn|spin|ramp|take|bring|dial|knock) (\w+ ){0,4}(up|down) ")
+MAKE_IT_RE = re.compile(r" make (it|them|that) \d+ ")
+SIZE_TO_RE = re.compile(r" (?:to|size of|size|at|make (?:it|them|that)|be) (\d{1,9}) ")
+ADD_TO_RE = re.compile(r" (?:add|give|assign) (?:\w+ ){0,3}to \d+ ")
+WANT_N_RE = re.compile(r" (?:want|need|have|give [a-z ]+?|set [a-z ]+?) (\d{1,9}) (?:agents?|workers?) ")
+DELTA_RES = (
+    re.compile(r" by (\d{1,9}) "),
+    re.compile(r" (\d{1,9}) (?:more|extra|additional|fewer|less) "),
+    re.compile(r" (?:add|remove|kill|drop|cut|spin up|give [a-z ]+?|up|down) (\d{1,9}) "),
+    re.compile(r" (\d{1,9}) (?:\w+ )?(?:agents?|workers?) "),
+)
+"""Where the number of a delta is ("by 2", "2 more", "add 2", "2 agents"), in order."""
+
+FOLLOWUP_RE = re.compile(
+    r" what happened| (is|was|has) (it|that|my task|the task) (done|finished|ready|complete|completed|over|"
+    r"still running|working)| did (it|that) (finish|fail|work|succeed|complete|run)|"
+    r" (the |my )?(result|results|output|answer) | my (last )?task | (the|that|this) task |"
+    r" (how is|hows) it going | any (news|update|updates) | status of (it|that) ")
+RUNNING_RE = re.compile(
+    r" working on | whats running | what is running | running (right )?now | in progress | is running ")
+RUNNING_NOW_RE = re.compile(r" (whats|what is|is) running | running (right )?now ")
+LIMIT_RE = re.compile(r" (?:last|latest|recent|top|first|newest) (\d{1,9}) |"
+                      r" (\d{1,9}) (?:most recent|latest|recent|last) ")
+MACHINE_RE = re.compile(r" (load|resource usage) (on|of) (the )?(machine|server|system) |"
+                        r" (server|machine) (ok|up|doing|alive) | system (check|checkup) ")
+STATUS_RE = re.compile(
+    r" whats? (is )?going on | how are things | how (is|s) everything | hows everything |"
+    r" everything (ok|okay|alright|fine|good) | where are we | how(s| is| are) (it all|things|stuff) "
+    r"(going|looking|running) | big picture | summary of (the )?(whole )?(system|operatoros|everything) |"
+    r" (system|operatoros) (summary|report) ")
+TASK_ID_RE = re.compile(r" (?:task|job|tasks|jobs|ticket) (?:number |no |id |num )?(\d{1,9}) ")
+ID_RE = re.compile(r" (?:id|number|no|num) (\d{1,9}) ")
+HASH_ID_RE = re.compile(r"#\s?(\d{1,9})\b")
+POSSESSIVE_RE = re.compile(r"(\d)'s\b")
+THOUSANDS_RE = re.compile(r"(\d),(\d{3})\b")
+NOT_A_COUNT_RE = re.compile(r"(?<![\w-])-\s?\d+(?:\.\d+)?|\d+\.\d+")
+
+_POOL_ALT = "|".join(sorted((re.escape(s).replace(r"\ ", r"\s+") for ws in POOL_SYNONYMS.values()
+                             for s in ws), key=len, reverse=True))
+"""Any pool synonym, longest first, for the routing patterns below."""
+
+QUOTED_TO_RE = re.compile(
+    r"^(?:submit|send|ask|give)\s+[\"\u201c](?P<rest>.+?)[\"\u201d]\s+to\s+(?:the\s+)?"
+    rf"(?P<pool>{_POOL_ALT})\b(?:\s+(?:pool|agents?|team|workers?))?\s*[.!]?$", re.I | re.S)
+ROUTE_RE = re.compile(
+    r"^(?:submit|send|forward|route|pass|hand|give)\b(?:\s+(?:this|it|that|the\s+following|"
+    r"(?:a|an|this|the)\s+(?:new\s+)?(?:task|job|request|question)|task|job|request))?\s+to\s+(?:the\s+)?"
+    rf"(?P<pool>{_POOL_ALT})\b(?:\s+(?:pool|agents?|team|workers?))?\s*[:,\-\u2013]?\s*(?P<rest>.*)$",
+    re.I | re.S)
+ASK_RE = re.compile(
+    rf"^ask\s+(?:the\s+)?(?P<pool>{_POOL_ALT})\s+(?:pool|agents?|team|workers?|experts?)\b"
+    r"\s*[:,\-\u2013]?\s*(?P<rest>.*)$", re.I | re.S)
+SUBMIT_RE = re.compile(
+    r"^submit\b\s*(?:(?:a|an|this|the|new|my)\s+)*"
+    rf"(?:(?P<pool>{_POOL_ALT})\s+)?(?:task|job|request|query|question)?\b"
+    rf"(?:\s+to\s+(?:the\s+)?(?P<pool2>{_POOL_ALT})\b(?:\s+(?:pool|agents?|team))?)?"
+    r"\s*[:,\-\u2013]?\s*(?:to\s+)?(?P<rest>.*)$", re.I | re.S)

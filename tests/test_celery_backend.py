@@ -1,0 +1,423 @@
+"""TASK_BACKEND=celery on the real PostgreSQL and Redis: dispatch, sweeps, kill -9, scaling, the API and CLI.
+
+Each test has a database of its own and a Redis namespace of its own (queue names and every key
+prefixed, its keys deleted afterwards), so tests and other people's runs on the same Redis never meet.
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+import database
+from agent_pools import CancelToken, ExecutionResult
+from models import AgentPool, Task, utcnow
+from task_processor import DEFAULT_LEASE_SECONDS, Claim, TaskQueue
+
+from . import fixtures
+from .conftest import ROOT, TEST_API_KEY, run_cli, service_missing
+
+REDIS_URL = os.environ.get("OPERATOROS_TEST_REDIS", "redis://127.0.0.1:6379/0")
+"""Broker of these tests (each test uses a namespace of its own on it)."""
+
+SWEEP_SECONDS = "1"
+"""Sweep period of the tests' workers (the default is 5 s): recovery waits the lease plus this."""
+
+STALE_SECONDS = "5"
+"""Age after which the tests' sweeps re-send a message that a dead worker held (30 s by default)."""
+
+AUTH = {"Authorization": f"Bearer {TEST_API_KEY}"}
+
+
+def poison(claim: Claim, token: CancelToken) -> ExecutionResult:
+    """Record the execution; then, for an input starting 'poison', kill this worker process (as the OOM killer would)."""
+    done = fixtures.record(claim, token)
+    if claim.input.startswith("poison"):
+        os.kill(os.getpid(), signal.SIGKILL)
+    return done
+
+
+# -- fixtures -------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def broker() -> Iterator[dict[str, Any]]:
+    """The Redis of 127.0.0.1 and a namespace of this test's own; its keys are deleted afterwards."""
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2, socket_timeout=10)
+    try:
+        client.ping()
+    except redis.exceptions.RedisError as exc:
+        client.close()
+        service_missing("Redis at 127.0.0.1:6379", exc)
+    namespace = f"oostest-{uuid.uuid4().hex[:10]}"
+    yield {"url": REDIS_URL, "namespace": namespace, "client": client}
+    keys = list(client.scan_iter(match=f"{namespace}:*", count=1000))
+    if keys:
+        client.delete(*keys)
+    client.close()
+
+
+class Deployment:
+    """A celery-backend deployment on one PostgreSQL database and one Redis namespace, with its worker processes."""
+
+    def __init__(self, home: Path, database_url: str, tmp_path: Path, broker: dict[str, Any]) -> None:
+        from celery_backend import CeleryConfig, CeleryDispatcher
+        from config import Settings
+
+        self.record = tmp_path / "executions.log"
+        self.logs = tmp_path
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "OPERATOROS_"))}
+        self.env.pop("CELERY_BROKER_URL", None)
+        self.env.update(OPERATOROS_HOME=str(home), DATABASE_URL=database_url, REDIS_URL=broker["url"],
+                        TASK_BACKEND="celery", OPERATOROS_CELERY_NAMESPACE=broker["namespace"],
+                        OPERATOROS_SWEEP_SECONDS=SWEEP_SECONDS, OPERATOROS_STALE_QUEUED_SECONDS=STALE_SECONDS,
+                        OPERATOROS_TEST_RECORD=str(self.record), OPERATOROS_USER="tester", PYTHONUNBUFFERED="1")
+        self.engine = database.make_engine(database_url)
+        database.ensure_schema(self.engine)
+        settings = Settings.from_env(self.env)
+        self.dispatcher = CeleryDispatcher(CeleryConfig.from_settings(settings, self.env))
+        self.queue = TaskQueue(self.engine, self.dispatcher)
+        self.procs: list[subprocess.Popen[bytes]] = []
+
+    def start_worker(self, *args: str, executor: str = "tests.fixtures:record", delay: float = 0.0
+                     ) -> subprocess.Popen[bytes]:
+        """`python main.py worker ARGS --executor EXECUTOR` (its output in a log file of the test)."""
+        log = open(self.logs / f"worker-{len(self.procs)}.log", "wb")  # noqa: SIM115 (closed with the process)
+        proc = subprocess.Popen([sys.executable, str(ROOT / "main.py"), "worker", *args, "--executor", executor],
+                                env={**self.env, "OPERATOROS_TEST_DELAY": str(delay)}, cwd=str(ROOT),
+                                stdout=log, stderr=subprocess.STDOUT)
+        log.close()
+        self.procs.append(proc)
+        return proc
+
+    def node(self, worker: subprocess.Popen[bytes], pool: str, *, fresh: bool = True) -> dict[str, Any] | None:
+        """The Celery node of `pool` that a `main.py worker` process runs, as the inspect broadcast sees it."""
+        return next((n for n in self.dispatcher.nodes(fresh=fresh) if n["node"].startswith(f"{pool}-{worker.pid}@")),
+                    None)
+
+    def wait_node(self, worker: subprocess.Popen[bytes], pool: str, check: Callable[[dict[str, Any]], bool],
+                  timeout: float = 60) -> dict[str, Any]:
+        """Wait until the node of `pool` run by `worker` satisfies `check`."""
+        deadline = time.monotonic() + timeout
+        node = None
+        while time.monotonic() < deadline:
+            assert worker.poll() is None, self.log_of(worker)
+            node = self.node(worker, pool)
+            if node is not None and check(node):
+                return node
+            time.sleep(0.2)
+        raise AssertionError(f"node {pool} of worker {worker.pid} not as expected in {timeout} s: {node}")
+
+    def wait_finished(self, total: int, timeout: float, *, failed: int = 0) -> dict[str, int]:
+        """Wait until `total` tasks have ended (`failed` of them failed, the rest succeeded)."""
+        deadline = time.monotonic() + timeout
+        counts = self.queue.counts()
+        while time.monotonic() < deadline:
+            counts = self.queue.counts()
+            assert counts["failed"] <= failed and counts["cancelled"] == 0, counts
+            if counts["succeeded"] + counts["failed"] == total:
+                return counts
+            time.sleep(0.2)
+        raise AssertionError(f"tasks not finished in {timeout} s: {counts}")
+
+    def executions(self) -> list[tuple[int, str, int]]:
+        """(task id, lease owner, pid) of every execution the record executor saw."""
+        lines = self.record.read_text().splitlines() if self.record.exists() else []
+        return [(int(t), owner, int(pid)) for t, owner, pid in (line.split() for line in lines)]
+
+    def log_of(self, worker: subprocess.Popen[bytes]) -> str:
+        index = self.procs.index(worker)
+        return (self.logs / f"worker-{index}.log").read_text(errors="replace")[-4000:]
+
+    def close(self) -> None:
+        """Stop the workers warmly, then kill whatever of their process trees is left."""
+        import psutil
+
+        trees: list[psutil.Process] = []
+        for proc in self.procs:
+            try:
+                trees += psutil.Process(proc.pid).children(recursive=True)
+            except psutil.NoSuchProcess:
+                pass
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for proc in self.procs:
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        _, alive = psutil.wait_procs(trees, timeout=10)
+        for leftover in alive:
+            leftover.kill()
+        self.engine.dispose()
+
+
+@pytest.fixture
+def deployment(home: Path, postgres_url: str, tmp_path: Path, broker: dict[str, Any]) -> Iterator[Deployment]:
+    """A celery deployment on this test's PostgreSQL database and Redis namespace."""
+    deployment = Deployment(home, postgres_url, tmp_path, broker)
+    try:
+        yield deployment
+    finally:
+        deployment.close()
+
+
+def _results(engine: sa.Engine) -> dict[int, tuple[str, dict[str, Any] | None, int]]:
+    with engine.connect() as conn:
+        return {i: (s.value, r, a) for i, s, r, a in conn.execute(sa.select(Task.id, Task.status, Task.result,
+                                                                             Task.attempts))}
+
+
+# -- no worker process ----------------------------------------------------------------------------
+
+
+def test_configuration_sets_late_ack_reject_on_lost_and_one_message_per_process(broker: dict[str, Any]) -> None:
+    from celery_backend import VISIBILITY_TIMEOUT_SECONDS, CeleryConfig, get_app
+
+    config = CeleryConfig(broker["url"], broker["namespace"])
+    conf = get_app(config).conf
+    assert conf.task_acks_late and conf.task_reject_on_worker_lost
+    assert conf.worker_prefetch_multiplier == 1
+    assert conf.broker_transport_options == {"visibility_timeout": VISIBILITY_TIMEOUT_SECONDS,
+                                             "global_keyprefix": f"{broker['namespace']}:"}
+    assert {e["task"] for e in conf.beat_schedule.values()} == {"operatoros.sweep", "operatoros.workflow_tick"}
+    assert get_app(CeleryConfig(broker["url"], broker["namespace"])) is get_app(config)
+    assert config.queue("healthcare") == f"{broker['namespace']}.healthcare"
+    assert config.pool_of(config.queue("sports")) == "sports" and config.pool_of(config.ops_queue) is None
+
+
+def test_a_dead_workers_task_is_sent_again_within_a_minute_by_default() -> None:
+    from celery_backend import STALE_QUEUED_SECONDS, SWEEP_SECONDS
+
+    # An expired lease is noticed by the next sweep; a message held by a dead worker, once stale.
+    assert DEFAULT_LEASE_SECONDS + SWEEP_SECONDS < 60
+    assert STALE_QUEUED_SECONDS + SWEEP_SECONDS < 60
+
+
+def test_the_celery_backend_needs_a_redis_url(cli_env: dict[str, str], home: Path, sqlite_url: str) -> None:
+    from app import create_app
+    from config import ConfigError
+
+    with pytest.raises(ConfigError, match="REDIS_URL"):
+        create_app({"OPERATOROS_HOME": str(home), "DATABASE_URL": sqlite_url, "TASK_BACKEND": "celery",
+                    "REDIS_URL": "", "CELERY_BROKER_URL": ""})
+    env = {k: v for k, v in cli_env.items() if k not in ("REDIS_URL", "CELERY_BROKER_URL")}
+    result = run_cli("--json", "status", env={**env, "TASK_BACKEND": "celery"})
+    assert result.returncode == 1
+    reply = json.loads(result.stdout)
+    assert reply["error"]["code"] == "bad_configuration" and "REDIS_URL" in reply["error"]["message"]
+
+
+def test_local_mode_never_imports_celery_and_celery_mode_imports_it_only_when_used(tmp_path: Path) -> None:
+    code = ("import sys, threading; sys.path.insert(0, %r)\n"
+            "import celery_backend, main, app\n"
+            "assert 'celery' not in sys.modules and 'kombu' not in sys.modules\n"
+            "assert threading.active_count() == 1\n"
+            "application = app.create_app({'OPERATOROS_HOME': %r, 'DATABASE_URL': 'sqlite:///%s/a.db'})\n"
+            "app.services(application).controller.status()\n"
+            "assert 'celery' not in sys.modules, 'local mode imported celery'\n"
+            "application = app.create_app({'OPERATOROS_HOME': %r, 'DATABASE_URL': 'sqlite:///%s/b.db',\n"
+            "                              'TASK_BACKEND': 'celery', 'REDIS_URL': 'redis://127.0.0.1:1/0'})\n"
+            "assert 'celery' not in sys.modules, 'building the app imported celery'\n"
+            ) % (str(ROOT), str(tmp_path), tmp_path, str(tmp_path), tmp_path)
+    result = subprocess.run([sys.executable, "-c", code], cwd=str(tmp_path), capture_output=True, text=True,
+                            env={"PATH": os.environ.get("PATH", ""), "OPERATOROS_HOME": str(tmp_path / "h")},
+                            timeout=60)
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.postgres
+def test_a_submitted_task_is_one_message_and_a_duplicate_message_changes_nothing(
+        deployment: Deployment, monkeypatch: pytest.MonkeyPatch) -> None:
+    import celery_backend
+
+    task = deployment.queue.submit("sports", "hello")
+    assert deployment.dispatcher.queue_depth("sports") == 1 and deployment.dispatcher.queue_depth("general") == 0
+    for name, value in deployment.env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv(celery_backend.EXECUTOR_ENV, "tests.fixtures:echo")
+    runtime = celery_backend._Runtime(deployment.dispatcher.config)
+    try:
+        assert celery_backend.run_task(task["id"], "sports", runtime) == "succeeded"
+        done = deployment.queue.get(task["id"])
+        assert done["status"] == "succeeded" and done["result"] == {"text": "echo: hello"} and done["attempts"] == 1
+        assert celery_backend.run_task(task["id"], "sports", runtime) is None  # the same message again
+        assert deployment.queue.get(task["id"]) == done
+        cancelled = deployment.queue.submit("sports", "never")
+        deployment.queue.cancel(cancelled["id"])
+        assert celery_backend.run_task(cancelled["id"], "sports", runtime) is None
+    finally:
+        runtime.engine.dispose()
+        runtime.db.dispose()
+
+
+@pytest.mark.postgres
+def test_the_sweep_requeues_and_resends_an_expired_lease_and_a_lost_message(deployment: Deployment) -> None:
+    from celery_backend import sweep
+
+    short = TaskQueue(deployment.engine, deployment.dispatcher, lease_seconds=0.2)
+    held = short.submit("healthcare", "claimed by a worker that then died")
+    lost = short.submit("financial", "its message is lost")
+    with deployment.dispatcher.app.connection_or_acquire() as conn:  # as if consumed by dead workers
+        for pool in ("healthcare", "financial"):
+            conn.default_channel.queue_purge(deployment.dispatcher.config.queue(pool))
+    assert deployment.dispatcher.queue_depth("financial") == 0
+    assert short.claim("healthcare", "dead-agent", task_id=held["id"]) is not None
+    with deployment.engine.begin() as conn:  # ready for longer than the stale age
+        conn.execute(sa.update(Task).where(Task.id == lost["id"]).values(run_after=utcnow() - timedelta(hours=1)))
+    time.sleep(0.3)
+    swept = sweep(short, deployment.dispatcher)
+    assert swept["requeued"] == 1 and swept["failed"] == 0 and swept["resent"] == 1
+    assert deployment.dispatcher.queue_depth("healthcare") == 1 and deployment.dispatcher.queue_depth("financial") == 1
+    assert short.get(held["id"])["status"] == "queued"
+    # Messages waiting in the broker queue: nothing is sent twice.
+    assert sweep(short, deployment.dispatcher)["resent"] == 0
+    assert deployment.dispatcher.queue_depth("financial") == 1
+
+
+# -- worker processes -----------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+def test_500_tasks_on_two_workers_one_killed_with_kill_9_all_succeed_and_are_recorded_once(
+        deployment: Deployment) -> None:
+    total = 500
+    first = deployment.start_worker("--pools", "general", delay=0.02)
+    second = deployment.start_worker("--pools", "general", delay=0.02)
+    victim, survivor = (deployment.wait_node(w, "general", lambda n: n["processes"] == 2) for w in (first, second))
+    ids = [deployment.queue.submit("general", f"task {i}")["id"] for i in range(total)]
+    deadline = time.monotonic() + 60
+    while deployment.queue.counts()["succeeded"] < 100 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert deployment.queue.counts()["succeeded"] < total
+    os.kill(victim["pid"], signal.SIGKILL)  # the node's main process: its children die with it
+    os.kill(survivor["pids"][0], signal.SIGKILL)  # and one prefork child of the other node
+    killed_at = time.monotonic()
+    counts = deployment.wait_finished(total, timeout=120)
+    assert counts == {"queued": 0, "running": 0, "succeeded": total, "failed": 0, "cancelled": 0}
+    assert time.monotonic() - killed_at < 60
+
+    executions = deployment.executions()
+    per_task = Counter(t for t, _, _ in executions)
+    assert sorted(per_task) == sorted(ids)
+    killed = set(victim["pids"]) | {survivor["pids"][0]}
+    repeated = {t for t, n in per_task.items() if n > 1}
+    assert len(repeated) <= len(killed)  # only what the killed processes had in hand ran twice
+    assert all(any(pid in killed for t2, _, pid in executions if t2 == t) for t in repeated)
+    results = _results(deployment.engine)
+    by_owner = {(t, owner) for t, owner, _ in executions}
+    assert all(results[t][0] == "succeeded" and (t, results[t][1]["owner"]) in by_owner for t in ids)
+    pids = {pid for _, _, pid in executions}
+    assert pids - killed and pids & set(victim["pids"])  # both workers took part
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+def test_a_task_that_kills_its_worker_every_time_ends_failed_after_max_attempts(deployment: Deployment) -> None:
+    worker = deployment.start_worker("--pools", "general", executor="tests.test_celery_backend:poison")
+    deployment.wait_node(worker, "general", lambda n: n["processes"] == 2)
+    bad = deployment.queue.submit("general", "poison pill", max_attempts=3)
+    good = [deployment.queue.submit("general", f"fine {i}")["id"] for i in range(20)]
+    # Each attempt: the process dies, the lease expires, the sweep requeues and re-sends.
+    counts = deployment.wait_finished(21, timeout=3 * (DEFAULT_LEASE_SECONDS + 10) + 30, failed=1)
+    assert counts["succeeded"] == 20 and counts["failed"] == 1
+    task = deployment.queue.get(bad["id"])
+    assert task["status"] == "failed" and task["attempts"] == 3 and "lease expired" in task["error"]
+    per_task = Counter(t for t, _, _ in deployment.executions())
+    assert per_task[bad["id"]] == 3 and all(per_task[t] == 1 for t in good)
+    time.sleep(2 * float(SWEEP_SECONDS) + 1)  # and it stays failed: no message loops
+    assert Counter(t for t, _, _ in deployment.executions())[bad["id"]] == 3
+    assert worker.poll() is None
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+def test_scaling_restart_the_api_and_the_cli_work_unchanged_on_celery(deployment: Deployment) -> None:
+    from app import create_app, services
+
+    worker = deployment.start_worker("--pools", "general,sports", executor="tests.fixtures:echo")
+    deployment.wait_node(worker, "general", lambda n: n["processes"] == 2)
+    deployment.wait_node(worker, "sports", lambda n: n["processes"] == 2)
+    keys = ("OPERATOROS_HOME", "DATABASE_URL", "REDIS_URL", "TASK_BACKEND", "OPERATOROS_CELERY_NAMESPACE")
+    app = create_app({**{k: deployment.env[k] for k in keys}, "OPERATOROS_API_KEY": TEST_API_KEY})
+    client = app.test_client()
+    try:
+        # The API: a task goes through a Celery worker process, not this one.
+        task = client.post("/api/tasks", json={"input": "hello", "pool": "general"}, headers=AUTH)
+        assert task.status_code == 201
+        done = client.get(f"/api/tasks/{task.get_json()['id']}?wait=30", headers=AUTH).get_json()
+        assert done["status"] == "succeeded" and done["result"] == {"text": "echo: hello"}
+        pool = client.get("/api/pools/general", headers=AUTH).get_json()
+        assert pool["live_agents"] == 2 and pool["celery_workers"][0]["concurrency"] == 2
+
+        # Scaling a pool changes its node's concurrency (as Celery's own stats report it), not the others'.
+        assert client.post("/api/pools/general/scale", json={"size": 4}, headers=AUTH).status_code == 200
+        deployment.wait_node(worker, "general", lambda n: n["processes"] == 4 and n["concurrency"] == 4, timeout=20)
+        stats = deployment.dispatcher.app.control.inspect(timeout=1.0).stats() or {}
+        general = next(s for name, s in stats.items() if name.startswith(f"general-{worker.pid}@"))
+        assert len(general["pool"]["processes"]) == 4 and general["autoscaler"]["max"] == 4
+        assert deployment.node(worker, "sports")["processes"] == 2
+        client.post("/api/pools/general/scale", json={"size": 1}, headers=AUTH)
+        deployment.wait_node(worker, "general", lambda n: n["processes"] == 1, timeout=20)
+
+        # Restart: Celery's pool_restart; each process is replaced once it has finished a task.
+        before = set(deployment.node(worker, "sports")["pids"])
+        restarted = client.post("/api/pools/sports/restart", headers=AUTH).get_json()
+        assert [n.split("@")[0] for n in restarted["restarted_workers"]] == [f"sports-{worker.pid}"]
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            for i in range(4):
+                services(app).controller.queue.submit("sports", f"after restart {i}")
+            now = deployment.node(worker, "sports")
+            if now and len(now["pids"]) == 2 and not before & set(now["pids"]):
+                break
+            time.sleep(0.5)
+        else:
+            raise AssertionError(f"sports processes not replaced: {before} -> {deployment.node(worker, 'sports')}")
+    finally:
+        services(app).engine.dispose()
+
+    # The CLI, in-process on the same deployment: status, scaling, and a request worked by Celery.
+    cli_env = {**deployment.env}
+    status = run_cli("--json", "Show me the system status", env=cli_env)
+    assert status.returncode == 0, status.stderr
+    data = json.loads(status.stdout)["data"]
+    assert data["task_backend"] == "celery"
+    pools = {p["name"]: p for p in data["pools"]}
+    assert pools["general"]["live_agents"] == 1 and pools["sports"]["live_agents"] == 2
+    assert pools["healthcare"]["live_agents"] == 0
+    assert {n["node"].split("-")[0] for n in data["celery"]["nodes"]} == {"general", "sports", "ops"}
+    scaled = run_cli("--json", "scale the sports pool to 3", env=cli_env)
+    assert scaled.returncode == 0 and json.loads(scaled.stdout)["intent"] == "scale", scaled.stdout
+    deployment.wait_node(worker, "sports", lambda n: n["processes"] == 3, timeout=20)
+    asked = run_cli("--json", "ask the general pool: hello there", env=cli_env)
+    reply = json.loads(asked.stdout)
+    assert asked.returncode == 0, asked.stdout
+    assert reply["data"]["task"]["status"] == "succeeded"
+    assert reply["data"]["task"]["result"] == {"text": "echo: hello there"}  # the worker's executor, not inline
+    with deployment.engine.connect() as conn:
+        assert conn.execute(sa.select(AgentPool.desired_size).where(AgentPool.name == "sports")).scalar() == 3
+
+
+def test_worker_refuses_unknown_pools(cli_env: dict[str, str]) -> None:
+    result = run_cli("worker", "--pools", "astrology", env={**cli_env, "TASK_BACKEND": "celery",
+                                                            "REDIS_URL": REDIS_URL})
+    assert result.returncode == 2 and "astrology" in result.stderr
+    local = run_cli("worker", "--pools", "general", env=cli_env)
+    assert local.returncode == 2 and "TASK_BACKEND=celery" in local.stderr
