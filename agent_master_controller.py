@@ -235,7 +235,7 @@ class AgentMasterController:
                                  user_id=caller.user_id, session_id=session_id, **extra)
         if not wait or TaskStatus(task["status"]).finished:
             return task
-        if not self._pool_is_served(pool):
+        if not self.pool_is_served(pool):
             run_inline(self.queue, self.executor, task["id"], pool)
         return self.wait_for(caller, task["id"], timeout=task["timeout_seconds"] * task["max_attempts"] + 5)
 
@@ -289,7 +289,8 @@ class AgentMasterController:
             return None
         return self.queue.dispatcher if hasattr(self.queue.dispatcher, "pool_view") else None
 
-    def _pool_is_served(self, pool: str) -> bool:
+    def pool_is_served(self, pool: str) -> bool:
+        """True when a live agent of `pool` (in any process) will work its queued tasks."""
         celery = self._celery()
         if celery is not None:
             return bool(celery.serves(pool))

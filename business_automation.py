@@ -29,7 +29,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from enum import Enum
 from typing import Any, Protocol
 
@@ -40,7 +40,7 @@ import workflow_templates
 from conversation_manager import Caller
 from database import read_only
 from errors import BadRequest, Conflict, NotFound, OperatorOSError
-from models import Agent, AgentStatus, AuditLog, Role, User, Workflow, WorkflowRun, WorkflowStep, utcnow
+from models import AuditLog, Role, User, Workflow, WorkflowRun, WorkflowStep, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -55,9 +55,6 @@ TASK_POLL_SECONDS = 0.05
 
 TASK_MAX_ATTEMPTS = 3
 """Attempts of a task step's task (the queue retries it with backoff): the step's own retries."""
-
-AGENT_LIVENESS_SECONDS = 5.0
-"""An agent with an older heartbeat does not count as serving its pool (then the driver works inline)."""
 
 RESULT_CHARS = 8000
 """Most characters of a task's reply kept on its step."""
@@ -149,6 +146,8 @@ class TaskController(Protocol):
 
     def cancel_task(self, caller: Caller, task_id: int) -> dict[str, Any]: ...
 
+    def pool_is_served(self, pool: str) -> bool: ...
+
 
 StepListener = Callable[[dict[str, Any]], None]
 """Called with a step's dict (as in get_run) each time a driver changes the step."""
@@ -221,7 +220,6 @@ _R = WorkflowRun.__table__
 _S = WorkflowStep.__table__
 _U = User.__table__
 _AUDIT = AuditLog.__table__
-_AGENTS = Agent.__table__
 
 
 class WorkflowEngine:
@@ -657,11 +655,7 @@ class WorkflowEngine:
         return Caller(user.id, user.name, Role(user.role) == Role.ADMIN)
 
     def _pool_served(self, pool: str) -> bool:
-        live_after = utcnow() - timedelta(seconds=AGENT_LIVENESS_SECONDS)
-        with read_only(self.engine) as conn:
-            return bool(conn.execute(sa.select(sa.func.count()).select_from(_AGENTS).where(
-                _AGENTS.c.pool == pool, _AGENTS.c.heartbeat_at >= live_after,
-                _AGENTS.c.status.in_([AgentStatus.IDLE.value, AgentStatus.BUSY.value]))).scalar())
+        return self.controller.pool_is_served(pool)
 
     # -- internals: one pass over a run ---------------------------------------------------------
 

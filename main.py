@@ -29,8 +29,6 @@ MENU = (
 )
 """Numbered shortcuts of the interactive session."""
 
-SUBCOMMANDS = ("serve", "worker")
-
 PROGRESS_DELAY_SECONDS = 0.5
 """Work shorter than this shows no progress line."""
 
