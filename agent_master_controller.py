@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import logging
-import statistics
 import time
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -139,11 +138,9 @@ class AgentMasterController:
 
     def provider_status(self) -> dict[str, Any]:
         """The configured provider, and each provider's circuit state once the chain has been used."""
-        from ai_providers import choose_provider
-
         chain = getattr(self.executor, "_chain", None)
         breakers = chain.breaker_states() if chain is not None else {}
-        return {"configured": choose_provider(self.settings), "model": self.settings.model, "breakers": breakers}
+        return {"configured": self.settings.chosen_provider, "model": self.settings.model, "breakers": breakers}
 
     def sweep_stuck_tasks(self) -> dict[str, int]:
         """Requeue tasks running past their lease (their worker died); fail those out of attempts."""
@@ -339,11 +336,18 @@ def _pool_metrics(db: Session, pool: str) -> dict[str, Any]:
     failed = sum(1 for st, _, _ in recent if st == TaskStatus.FAILED)
     return {
         "throughput_per_minute": round(len(recent) / (METRICS_WINDOW_SECONDS / 60), 2),
-        "latency_p50_ms": round(statistics.median(latencies), 1) if latencies else None,
+        "latency_p50_ms": round(_median(latencies), 1) if latencies else None,
         "latency_p95_ms": round(_percentile(latencies, 0.95), 1) if latencies else None,
         "error_rate": round(failed / len(recent), 3) if recent else 0.0,
         "window_seconds": METRICS_WINDOW_SECONDS,
     }
+
+
+def _median(sorted_values: list[float]) -> float:
+    middle = len(sorted_values) // 2
+    if len(sorted_values) % 2:
+        return sorted_values[middle]
+    return (sorted_values[middle - 1] + sorted_values[middle]) / 2
 
 
 def _percentile(sorted_values: list[float], q: float) -> float:

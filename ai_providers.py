@@ -505,13 +505,8 @@ class ProviderChain:
 
 
 def choose_provider(settings: Settings) -> str:
-    """The provider OPERATOROS_PROVIDER names; for 'auto': Responses with a key and no base URL,
-    Chat Completions with a base URL, offline otherwise."""
-    if settings.provider != "auto":
-        return settings.provider
-    if settings.openai_base_url:
-        return "openai-chat"
-    return "openai-responses" if settings.openai_api_key else "local"
+    """The provider these settings choose (see Settings.chosen_provider)."""
+    return settings.chosen_provider
 
 
 def build_providers(settings: Settings, session_factory: Any,

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import logging
 import os
+import functools
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
-from flask import Flask
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -16,6 +16,10 @@ from config import Settings
 from conversation_manager import ConversationManager
 from replit_interface import Interface
 from task_processor import Dispatcher, LocalDispatcher, TaskQueue
+
+if TYPE_CHECKING:
+    from flask import Flask
+    from flask_sqlalchemy import SQLAlchemy
 
 logger = logging.getLogger(__name__)
 
@@ -49,8 +53,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         config: environment names (DATABASE_URL...), Flask keys (TESTING...), `SETTINGS` (a Settings)
             or `EXECUTOR` (the function that works tasks, instead of the domain agents).
     """
-    from models import db
+    from flask import Flask
 
+    db = flask_sqlalchemy()
     config = dict(config or {})
     executor = config.pop("EXECUTOR", None)
     env = {**os.environ, **{k: str(v) for k, v in config.items() if k in _ENV_KEYS}}
@@ -74,6 +79,16 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     api_routes.init_app(app, rate_limit=settings.rate_limit, storage_uri=settings.rate_limit_storage)
     return app
+
+
+@functools.cache
+def flask_sqlalchemy() -> SQLAlchemy:
+    """The Flask-SQLAlchemy extension over models.Base, made on first use so the CLI never imports Flask."""
+    from flask_sqlalchemy import SQLAlchemy
+
+    from models import Base
+
+    return SQLAlchemy(model_class=Base, disable_autonaming=True)
 
 
 def build_services(settings: Settings, *, env: Mapping[str, str] | None = None, engine: Engine | None = None,

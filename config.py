@@ -74,6 +74,16 @@ class Settings:
         return self.home / "data"
 
     @property
+    def chosen_provider(self) -> str:
+        """The provider OPERATOROS_PROVIDER names; for 'auto': Responses with a key and no base URL,
+        Chat Completions with a base URL, offline otherwise."""
+        if self.provider != "auto":
+            return self.provider
+        if self.openai_base_url:
+            return "openai-chat"
+        return "openai-responses" if self.openai_api_key else "local"
+
+    @property
     def safe_database_url(self) -> str:
         """The database URL with any password masked, fit to print."""
         return redact_url(self.database_url)

@@ -1,4 +1,7 @@
-"""Every table of OperatorOS: SQLAlchemy 2 typed models, used through Flask-SQLAlchemy."""
+"""Every table of OperatorOS: SQLAlchemy 2 typed models (Flask-SQLAlchemy binds them in app.py).
+
+Nothing here imports Flask, so the CLI reaches the database without loading the web stack.
+"""
 from __future__ import annotations
 
 import enum
@@ -7,7 +10,6 @@ from datetime import datetime, timezone
 from typing import Any
 
 import sqlalchemy as sa
-from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 POOL_NAMES = ("healthcare", "financial", "sports", "business", "general")
@@ -87,13 +89,10 @@ class Base(DeclarativeBase):
     metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
 
 
-db = SQLAlchemy(model_class=Base, disable_autonaming=True)
-"""The Flask-SQLAlchemy extension; `db.Model` is the base of every table below."""
-
 _str_enum = {"native_enum": False, "validate_strings": True, "values_callable": lambda e: [m.value for m in e]}
 
 
-class User(db.Model):
+class User(Base):
     """A person or agent using OperatorOS; API keys are stored only as hashes."""
 
     __tablename__ = "users"
@@ -108,7 +107,7 @@ class User(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class ConversationSession(db.Model):
+class ConversationSession(Base):
     """One conversation of one user; the provider's conversation id is kept for reuse."""
 
     __tablename__ = "sessions"
@@ -124,7 +123,7 @@ class ConversationSession(db.Model):
     __table_args__ = (sa.Index("ix_sessions_user_updated", "user_id", "updated_at"),)
 
 
-class Message(db.Model):
+class Message(Base):
     """One turn of a conversation, with the intent understood and the task it made."""
 
     __tablename__ = "messages"
@@ -141,7 +140,7 @@ class Message(db.Model):
     __table_args__ = (sa.Index("ix_messages_session_id_id", "session_id", "id"),)
 
 
-class AgentPool(db.Model):
+class AgentPool(Base):
     """A domain pool; desired_size is the desired state that workers reconcile to."""
 
     __tablename__ = "agent_pools"
@@ -158,7 +157,7 @@ class AgentPool(db.Model):
     )
 
 
-class Agent(db.Model):
+class Agent(Base):
     """One worker of a pool, with its heartbeat and counters."""
 
     __tablename__ = "agents"
@@ -181,7 +180,7 @@ class Agent(db.Model):
     __table_args__ = (sa.Index("ix_agents_pool_status", "pool", "status"),)
 
 
-class Task(db.Model):
+class Task(Base):
     """A unit of domain work in the durable queue."""
 
     __tablename__ = "tasks"
@@ -224,7 +223,7 @@ class Task(db.Model):
 sa.Index("ix_tasks_claim", Task.pool, Task.status, Task.priority.desc(), Task.id)
 
 
-class Workflow(db.Model):
+class Workflow(Base):
     """A saved definition of steps with dependencies, optionally on a cron schedule."""
 
     __tablename__ = "workflows"
@@ -242,7 +241,7 @@ class Workflow(db.Model):
     __table_args__ = (sa.Index("ix_workflows_user_id", "user_id", "id"),)
 
 
-class WorkflowRun(db.Model):
+class WorkflowRun(Base):
     """One execution of a workflow."""
 
     __tablename__ = "workflow_runs"
@@ -258,7 +257,7 @@ class WorkflowRun(db.Model):
     __table_args__ = (sa.Index("ix_workflow_runs_status", "status", "id"),)
 
 
-class WorkflowStep(db.Model):
+class WorkflowStep(Base):
     """One step of one run, persisted so a resumed run never repeats a done step."""
 
     __tablename__ = "workflow_steps"
@@ -279,7 +278,7 @@ class WorkflowStep(db.Model):
     __table_args__ = (sa.UniqueConstraint("run_id", "key", name="uq_workflow_steps_run_key"),)
 
 
-class ProviderCall(db.Model):
+class ProviderCall(Base):
     """One call to an AI provider: usage, latency, outcome and estimated cost."""
 
     __tablename__ = "provider_calls"
@@ -304,7 +303,7 @@ class ProviderCall(db.Model):
     )
 
 
-class HealthSnapshot(db.Model):
+class HealthSnapshot(Base):
     """A periodic reading of system, queue and pool health, kept for a while."""
 
     __tablename__ = "health_snapshots"
@@ -315,7 +314,7 @@ class HealthSnapshot(db.Model):
     alerts: Mapped[list[Any]] = mapped_column(sa.JSON, default=list)
 
 
-class AuditLog(db.Model):
+class AuditLog(Base):
     """Who did what administrative action, to what, and when."""
 
     __tablename__ = "audit_log"
