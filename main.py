@@ -279,15 +279,17 @@ def _print_reply(reply: dict[str, Any], as_json: bool) -> None:
 
 
 def _interactive(options: dict[str, Any]) -> int:
-    """A prompt with a numbered menu, `help` and `exit`."""
-    click.echo("OperatorOS — ask in plain words. Type a number, 'help', or 'exit'.")
+    """A prompt with a numbered menu, `help` and `exit`; with --json, stdout carries only the JSON replies."""
+    as_json = bool(options.get("as_json"))
+    click.echo("OperatorOS — ask in plain words. Type a number, 'help', or 'exit'.", err=as_json)
     for number, (request_text, _) in enumerate(MENU, start=1):
-        click.echo(f"  {number}. {request_text}")
+        click.echo(f"  {number}. {request_text}", err=as_json)
     while True:
+        click.echo("operatoros> ", nl=False, err=as_json)
         try:
-            line = input("operatoros> ").strip()
+            line = input().strip()
         except (EOFError, KeyboardInterrupt):
-            click.echo("")
+            click.echo("", err=as_json)
             return 0
         if line.lower() in ("exit", "quit", "q"):
             return 0
@@ -296,7 +298,7 @@ def _interactive(options: dict[str, Any]) -> int:
         if line.isdigit() and 1 <= int(line) <= len(MENU):
             line = MENU[int(line) - 1][0]
         reply = _answer(line, options)
-        _print_reply(reply, bool(options.get("as_json")))
+        _print_reply(reply, as_json)
         options = {**options, "session_id": reply.get("session_id") or options.get("session_id")}
 
 

@@ -120,6 +120,14 @@ def test_interactive_session_has_a_menu_help_and_exit(cli_env: dict[str, str]) -
     assert "OperatorOS is up" in result.stdout
 
 
+def test_interactive_json_keeps_stdout_to_one_json_object_per_request(cli_env: dict[str, str]) -> None:
+    result = run_cli("--json", env=cli_env, input="1\nhelp\nexit\n")
+    assert result.returncode == 0, result.stderr
+    replies = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["intent"] for r in replies] == ["status", "help"]
+    assert "1. Show me the system status" in result.stderr and "operatoros> " in result.stderr
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
