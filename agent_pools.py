@@ -81,6 +81,9 @@ class CancelToken:
             raise TaskCancelled(self.reason)
 
 
+DEADLINE_RESERVE_SECONDS = 5.0
+"""Time kept, within a task's limit, for the offline answer, the safety policy and recording the result."""
+
 Executor = Callable[[Claim, CancelToken], "ExecutionResult | dict[str, Any]"]
 """Works one claimed task; raises to fail the attempt."""
 
@@ -132,7 +135,8 @@ class DomainExecutor:
         token.check()
         request = ProviderRequest(messages=[{"role": "user", "content": claim.input}], system=agent.system_prompt,
                                   tools=list(agent.tools), pool=claim.pool, user_id=claim.user_id,
-                                  task_id=claim.task_id, session_id=claim.session_id)
+                                  task_id=claim.task_id, session_id=claim.session_id,
+                                  deadline=provider_deadline(claim.timeout_seconds))
         try:
             response = self.chain().complete(request)
         except OperatorOSError as exc:  # a spent budget or a bad request: retrying cannot help
@@ -143,6 +147,13 @@ class DomainExecutor:
                   "fallback_from": response.fallback_from, "safety": list(decision.flags)}
         return ExecutionResult(result, tokens_in=response.tokens_in, tokens_out=response.tokens_out,
                                provider=response.provider)
+
+
+def provider_deadline(task_timeout: float, now: float | None = None) -> float:
+    """When remote providers must give way to the offline one: before the task's own time limit,
+    so that a hung model is answered by the built-in analyzers instead of the task being failed."""
+    reserve = min(DEADLINE_RESERVE_SECONDS, task_timeout * 0.25)
+    return (time.monotonic() if now is None else now) + task_timeout - reserve
 
 
 def load_executor(spec: str) -> Executor:

@@ -27,7 +27,8 @@ from errors import BadRequest
 from models import POOL_NAMES
 from provider_faults import (
     DEFAULT_FAILURE_THRESHOLD, DEFAULT_RESET_TIMEOUT_SECONDS, STREAM_RESTART_NOTICE, BreakerState,
-    CallOutcome, CircuitBreaker, DeltaGuard, MalformedReply, ProviderError, RetryPolicy, classify,
+    CallOutcome, CircuitBreaker, DeltaGuard, MalformedReply, ProviderError, RetryPolicy, capped_timeout, classify,
+    time_left,
 )
 from provider_usage import (
     DEFAULT_USER_COST_BUDGET_USD, DEFAULT_USER_TOKEN_BUDGET, BudgetExceeded, CallRecord, UsageLedger,
@@ -123,6 +124,9 @@ class ProviderRequest:
     """Called with each piece of text as it arrives (streaming); None for one answer at the end."""
     request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     """Ties together the provider_calls rows of this request."""
+    deadline: float | None = None
+    """time.monotonic() by which an answer is needed (the task's time limit): remote calls are cut to
+    fit before it, and past it they give way at once to the offline provider, which always answers."""
 
     def __post_init__(self) -> None:
         if not self.messages:
@@ -297,6 +301,10 @@ class RemoteProvider(Provider):
         limit = max_attempts or policy.max_attempts
         while True:
             number += 1
+            left = time_left(state.request.deadline)
+            if left is not None and left <= 0:
+                raise ProviderError(f"{self.name}: no time left before the task's deadline", provider=self.name,
+                                    outcome=CallOutcome.TIMEOUT, attempts=state.attempts)
             self.ledger.check_budget(state.request.user_id)
             if not self.breaker.allow():
                 raise ProviderError(f"{self.name}: circuit breaker is open", provider=self.name,
@@ -322,7 +330,17 @@ class RemoteProvider(Provider):
                 logger.warning("%s: giving up after %d attempt(s): %s", self.name, number, error.message)
                 error.attempts = state.attempts
                 raise error
-            time.sleep(policy.delay(error, number))
+            pause = policy.delay(error, number)
+            left = time_left(state.request.deadline)
+            if left is not None and pause >= left:
+                logger.warning("%s: giving up, the task's deadline comes before the next attempt", self.name)
+                error.attempts = state.attempts
+                raise error
+            time.sleep(pause)
+
+    def call_timeout(self, state: CallState) -> Any:
+        """The timeout of one HTTP call: the client's, cut to the time left before the request's deadline."""
+        return capped_timeout(self.timeout, time_left(state.request.deadline))
 
     def response(self, state: CallState, text: str, conversation_id: str | None = None) -> ProviderResponse:
         """The answer of a finished request."""
@@ -398,7 +416,7 @@ class OpenAIChatProvider(RemoteProvider):
 
     def _round(self, state: CallState, messages: list[dict[str, Any]], tools: list[dict[str, Any]],
                final: bool) -> ModelReply:
-        kwargs: dict[str, Any] = {"model": self.model, "messages": messages, "timeout": self.timeout,
+        kwargs: dict[str, Any] = {"model": self.model, "messages": messages, "timeout": self.call_timeout(state),
                                   self.max_tokens_param: state.request.max_output_tokens}
         if tools:
             kwargs.update(tools=tools, tool_choice="none" if final else "auto")

@@ -92,7 +92,7 @@ class OpenAIResponsesProvider(RemoteProvider):
     def _send(self, state: CallState, binding: _Binding, items: list[dict[str, Any]], previous: str | None,
               final: bool) -> ModelReply:
         request = state.request
-        kwargs: dict[str, Any] = {"model": self.model, "input": items, "timeout": self.timeout,
+        kwargs: dict[str, Any] = {"model": self.model, "input": items, "timeout": self.call_timeout(state),
                                   "max_output_tokens": request.max_output_tokens}
         if request.system:
             kwargs["instructions"] = request.system
@@ -131,16 +131,15 @@ class OpenAIResponsesProvider(RemoteProvider):
         first, rest = history[:CONVERSATION_ITEMS_PER_CALL], history[CONVERSATION_ITEMS_PER_CALL:]
         metadata = {"operatoros_session": str(state.request.session_id)[:512]}
         reply = self.attempt(state, lambda: _conversation_reply(
-            self.client.conversations.create(items=first, metadata=metadata, timeout=self.timeout)))
+            self.client.conversations.create(items=first, metadata=metadata, timeout=self.call_timeout(state))))
         conversation_id: str = reply.value
         for start in range(0, len(rest), CONVERSATION_ITEMS_PER_CALL):
             chunk = rest[start:start + CONVERSATION_ITEMS_PER_CALL]
-            self.attempt(state, functools.partial(self._add_items, conversation_id, chunk))
+            self.attempt(state, functools.partial(self._add_items, conversation_id, chunk, self.call_timeout(state)))
         return conversation_id
 
-    def _add_items(self, conversation_id: str, items: list[dict[str, Any]]) -> ModelReply:
-        return _items_reply(self.client.conversations.items.create(conversation_id, items=items,
-                                                                   timeout=self.timeout))
+    def _add_items(self, conversation_id: str, items: list[dict[str, Any]], timeout: Any) -> ModelReply:
+        return _items_reply(self.client.conversations.items.create(conversation_id, items=items, timeout=timeout))
 
     def _store(self, state: CallState, created: str, expected: str | None) -> str:
         """Save the new id on the session unless another process got there first; the id in force."""
@@ -165,7 +164,7 @@ class OpenAIResponsesProvider(RemoteProvider):
     def _discard(self, state: CallState, conversation_id: str) -> None:
         try:
             self.attempt(state, lambda: _deleted_reply(self.client.conversations.delete(
-                conversation_id, timeout=self.timeout)), max_attempts=1)
+                conversation_id, timeout=self.call_timeout(state))), max_attempts=1)
         except ProviderError:
             logger.info("%s: could not delete unused conversation %s", self.name, conversation_id)
 

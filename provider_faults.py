@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from errors import ServiceUnavailable
 
@@ -314,3 +315,23 @@ def _http_date_delay(raw: str, now: float | None) -> float | None:
 def _cause(exc: BaseException) -> str:
     cause = exc.__cause__ or exc.__context__
     return f"{cause.__class__.__name__}" if cause is not None else exc.__class__.__name__
+
+
+def time_left(deadline: float | None) -> float | None:
+    """Seconds until a time.monotonic() deadline (negative once past it); None without a deadline."""
+    return None if deadline is None else deadline - time.monotonic()
+
+
+def capped_timeout(timeout: Any, left: float | None) -> Any:
+    """An SDK timeout (float or httpx.Timeout) with every phase cut to `left` seconds, when that is less."""
+    if left is None:
+        return timeout
+    left = max(left, 0.001)
+    if isinstance(timeout, (int, float)):
+        return min(float(timeout), left)
+
+    def cut(value: float | None) -> float:
+        return left if value is None else min(value, left)
+
+    return type(timeout)(connect=cut(timeout.connect), read=cut(timeout.read), write=cut(timeout.write),
+                         pool=cut(timeout.pool))

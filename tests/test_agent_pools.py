@@ -207,3 +207,31 @@ def test_supervisor_stop_drains_and_marks_agents_stopped(make_services) -> None:
     svc.controller.stop_pools()
     assert all(not a.thread.is_alive() for agents in supervisor.agents.values() for a in agents if a.thread)
     assert live(svc, "general") == 0
+
+
+def test_provider_deadline_leaves_time_for_the_offline_answer() -> None:
+    from agent_pools import DEADLINE_RESERVE_SECONDS, provider_deadline
+
+    assert provider_deadline(120.0, now=100.0) == 220.0 - DEADLINE_RESERVE_SECONDS
+    assert provider_deadline(4.0, now=0.0) == 3.0  # short tasks keep a quarter of their time
+
+
+def test_a_hung_model_is_answered_offline_within_the_task_time_limit(tmp_path: Path) -> None:
+    """The executor gives the chain the task's deadline: a model that never answers does not fail the task."""
+    from agent_pools import DomainExecutor
+    from config import Settings
+
+    from .fake_openai import FakeOpenAI, Reply
+
+    with FakeOpenAI() as server:
+        server.script(*[Reply.slow(30.0)] * 4)
+        settings = Settings(home=tmp_path, database_url=f"sqlite:///{tmp_path / 'x.db'}",
+                            openai_api_key="sk-test", openai_base_url=server.base_url, provider="openai-chat")
+        executor = DomainExecutor(settings)
+        claim = Claim(1, "general", "what can you do?", 1, 3, 4.0, "owner-1")
+        started = time.monotonic()
+        result = executor(claim, CancelToken())
+        elapsed = time.monotonic() - started
+        executor.chain().close()
+    assert result.result["provider"] == "local" and result.result["fallback_from"] == ["openai-chat"]
+    assert elapsed < claim.timeout_seconds, elapsed

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import threading
 import time
+from dataclasses import replace
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -308,6 +309,32 @@ def test_transient_faults_are_retried(reply: Reply, outcome: str, fake_openai: F
     assert (response.text, response.provider, response.attempts) == ("Echo: again", "openai-chat", 3)
     assert outcomes(factory) == [outcome, outcome, "ok"]
     assert len(fake_openai.model_requests()) == 3
+
+
+def test_a_hung_model_gives_way_to_the_offline_answer_before_the_task_deadline(
+        fake_openai: FakeOpenAI, factory: Factory, chains: Chains) -> None:
+    """A call slower than the time left is cut at the deadline; no retry is started past it."""
+    fake_openai.script(Reply.slow(5.0), Reply.slow(5.0), Reply.slow(5.0))
+    patient = ProviderOptions(timeout=30.0, retry=RetryPolicy(max_attempts=3, base_delay=0.01, max_delay=0.05))
+    started = time.monotonic()
+    request = replace(ask("hung"), deadline=started + 2.0)
+    response = chains(fake_openai.base_url, factory, options=patient).complete(request)
+    elapsed = time.monotonic() - started
+    assert (response.provider, response.fallback_from) == ("local", ["openai-chat"])
+    assert 1.9 <= elapsed < 4.0, elapsed
+    assert outcomes(factory) == ["timeout", "ok"]  # one attempt, cut at the deadline; no retry after it
+
+
+def test_a_backoff_past_the_deadline_is_not_waited_for(fake_openai: FakeOpenAI, factory: Factory,
+                                                       chains: Chains) -> None:
+    fake_openai.script(Reply.error(429, retry_after="20"), Reply.error(429, retry_after="20"))
+    slow_backoff = ProviderOptions(timeout=5.0, retry=RetryPolicy(max_attempts=3, max_retry_after=60.0))
+    started = time.monotonic()
+    response = chains(fake_openai.base_url, factory, options=slow_backoff).complete(
+        replace(ask(), deadline=started + 3.0))
+    assert response.provider == "local", (outcomes(factory), fake_openai.paths())
+    assert time.monotonic() - started < 2.0
+    assert len(fake_openai.model_requests()) == 1, (outcomes(factory), fake_openai.paths())
 
 
 def test_other_4xx_are_not_retried(fake_openai: FakeOpenAI, factory: Factory,
