@@ -2,13 +2,17 @@
 
 Part of command_processor. Each matcher takes (segment, context, previous command) and returns a
 Command or None; a segment no matcher takes is a domain request (submit) when its words point at a
-pool or ask for work, and is otherwise not understood.
+pool or ask for work, and is otherwise not understood. The safety policies come first: a segment
+with a medical red flag or a mention of self-harm is a submit to the healthcare pool (see
+safety_concern), and so is any submit whose text has one, whatever pool its words name.
 """
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
+import safety
 from command_intent import DEMO_DOMAINS, POOLS, Command, clarify, not_understood
 from command_segment import Segment, find_pool, segment
 from command_vocabulary import (
@@ -24,15 +28,44 @@ from command_vocabulary import (
 )
 
 
+CONCERN_FIRST = "first"
+"""safety_concern: an emergency red flag or a mention of self-harm; no command stands in its way."""
+CONCERN_WARNING = "warning"
+"""safety_concern: a lesser red flag (plain chest pain, a stroke named); a command aimed at a pool, a
+task or a workflow stands ("show the healthcare tasks about chest pain")."""
+
+
+@functools.lru_cache(maxsize=1024)
+def safety_concern(text: str) -> str | None:
+    """CONCERN_FIRST, CONCERN_WARNING or None: what the safety policies see in a request's text."""
+    doc = safety.Doc(text)
+    if safety.self_harm(doc)[0]:
+        return CONCERN_FIRST
+    flags = safety.red_flags(doc)
+    if any(flag.level is safety.Urgency.EMERGENCY for flag in flags):
+        return CONCERN_FIRST
+    return CONCERN_WARNING if flags else None
+
+
 def understand(seg: Segment, ctx: dict[str, Any], prev: Command | None) -> tuple[str, Command]:
-    """(kind, command) of one segment; kind is admin, submit, submit_part or unknown."""
+    """(kind, command) of one segment; kind is admin, submit, submit_part or unknown.
+
+    A segment with a safety concern is a submit to the healthcare pool: a matcher's command stands
+    only when it is a submit (submit_command sends it to healthcare) or, for a warning, a command
+    aimed at a pool, a task or a workflow. "I want to kill myself" is no cancel.
+    """
+    concern = safety_concern(seg.raw)
     for matcher in _MATCHERS:
         command = matcher(seg, ctx, prev)
-        if command is not None:
-            command.text = command.text or seg.raw
-            create = command.intent == "workflows" and command.args.get("action") == "create"
-            return ("submit" if command.intent == "submit" or create else "admin"), command
-    command = submit(seg)
+        if command is None:
+            continue
+        stands = command.intent == "submit" or (concern == CONCERN_WARNING and aimed(command, seg))
+        if concern and not stands:
+            break
+        command.text = command.text or seg.raw
+        create = command.intent == "workflows" and command.args.get("action") == "create"
+        return ("submit" if command.intent == "submit" or create else "admin"), command
+    command = submit_command(seg, seg.raw, pool="healthcare") if concern else submit(seg)
     if command is not None:
         return ("submit_part" if prev is not None and prev.intent == "submit" else "submit"), command
     return "unknown", _pool_only(seg) or not_understood(seg.raw)
@@ -50,7 +83,12 @@ def submit(seg: Segment) -> Command | None:
 
 
 def submit_command(seg: Segment, text: str, pool: str | None = None) -> Command:
-    """A submit of ``text`` to ``pool``, or to the pool the segment's words point at (general if none)."""
+    """A submit of ``text`` to ``pool``, or to the pool the segment's words point at (general if none).
+
+    Text with a safety concern goes to the healthcare pool, whatever pool was named or pointed at.
+    """
+    if safety_concern(text):
+        pool = "healthcare"
     if pool is None:
         scores = dict(seg.content)
         for name in seg.pools:
@@ -484,6 +522,23 @@ def _pool_only(seg: Segment) -> Command | None:
 
 
 # --- small helpers -------------------------------------------------------------------------------
+
+
+_AIMED_INTENTS = frozenset({"scale", "restart", "pools", "tasks", "task", "cancel", "demo", "workflows"})
+_AIM_WORDS = TASK_NOUNS | DEMO_WORDS | word_set("workflow workflows automate automation")
+
+
+def aimed(command: Command, seg: Segment | None = None) -> bool:
+    """Whether a command names what it acts on: a pool, a task, a workflow or a demo (not only context).
+
+    Args:
+        command: a command of a segment.
+        seg: that segment; by default the command's own text, segmented again.
+    """
+    if command.intent not in _AIMED_INTENTS:
+        return False
+    seg = seg or segment(command.text, joined=False)
+    return bool(seg.pools or seg.pool_noun or seg.has_any(_AIM_WORDS) or _task_id(seg) is not None)
 
 
 def _task_id(seg: Segment) -> int | None:

@@ -16,6 +16,13 @@ typical request. How a request is understood:
    follow-up ellipsis, account, help, explicit submit, history, workflows, demo, cancel,
    restart, scale, task, task follow-ups, tasks, pools, health, status), then domain routing
    (submit), and otherwise becomes ``clarify``.
+4. Safety first (DESIGN.md: Safety): a piece with a medical red flag or a mention of self-harm
+   (safety.py's detectors) is a submit to the healthcare pool before the matchers have a say;
+   only a command aimed at a pool, a task or a workflow stands over a lesser warning ("show the
+   healthcare tasks about chest pain"), and nothing over an emergency or self-harm ("I want to
+   kill myself" is no cancel). A submit whose text has one goes to healthcare whatever pool its
+   words name, and a request whose whole text is an emergency that no piece showed ("scale
+   healthcare to 4, my dad has chest pain and is sweating") opens with a healthcare submit of it.
 
 Arguments of each intent (only those that apply are present):
 
@@ -81,6 +88,7 @@ from command_intent import (
     DEMO_DOMAINS, EXAMPLE_REQUESTS, HELP_TOPICS, INTENTS, POOLS, TASK_STATUSES, WORKFLOW_ACTIONS, Command,
     clarify, not_understood,
 )
+from command_matcher import CONCERN_FIRST, aimed, safety_concern
 from command_request import MAX_SEGMENTS, parse_request
 from command_segment import correct as _correct  # noqa: F401 - tests clear its cache
 from command_segment import find_pool, normalise
@@ -96,6 +104,9 @@ logger = logging.getLogger(__name__)
 
 MAX_TEXT_LENGTH = 4000
 """Longest request text understood; a longer one gets a ``clarify`` with reason ``too_long``."""
+
+_CHANGING = frozenset({"scale", "restart", "cancel", "workflows"})
+"""Intents that change something: next to an emergency they stand only when they name their target."""
 
 
 def parse(text: str, context: dict[str, Any] | None = None) -> list[Command]:
@@ -120,7 +131,25 @@ def parse(text: str, context: dict[str, Any] | None = None) -> list[Command]:
         return [Command("help", {}, cleaned)]
     ctx = clean_context(context)
     try:
-        return parse_request(cleaned, ctx)
+        return _safety_first(cleaned, parse_request(cleaned, ctx))
     except Exception:  # noqa: BLE001 - a parser bug must not reach the user as a traceback
         logger.exception("could not parse %r", cleaned[:200])
         return [not_understood(cleaned)]
+
+
+def _safety_first(cleaned: str, commands: list[Command]) -> list[Command]:
+    """The commands of a request whose whole text is an emergency or mentions self-harm.
+
+    The signs may be split across pieces ("scale healthcare to 4, my dad has chest pain and is
+    sweating"), or a piece may have been read as a command from the context alone ("my 3 year old
+    cut his leg" after a scale). Questions go, and so does a command that changes something without
+    naming what; the request then opens with a healthcare submit of its whole text.
+    """
+    if safety_concern(cleaned) != CONCERN_FIRST:
+        return commands
+    kept = [c for c in commands if c.intent != "clarify" and (c.intent not in _CHANGING or aimed(c))]
+    to_healthcare = [c for c in kept if c.intent == "submit" and c.args.get("pool") == "healthcare"]
+    if to_healthcare and len(kept) == len(commands):
+        return commands
+    whole = Command("submit", {"pool": "healthcare", "input": cleaned}, cleaned)
+    return [whole, *(c for c in kept if c not in to_healthcare)]

@@ -127,21 +127,33 @@ def get_agent(pool: str, data_dir: Path | str | None = None, allow_network: bool
     return build_agents(data_dir, allow_network)[_check_pool(pool)]
 
 
-def route_pool(text: str) -> str:
-    """The pool a free-text request belongs to, by keywords; DEFAULT_POOL when none fits.
+def route_pool(text: str, pool: str | None = None) -> str:
+    """The pool a request belongs to: `pool` when given, else by keywords (DEFAULT_POOL when none fits).
 
-    A medical red flag or a mention of self-harm always routes to healthcare.
+    A medical red flag or a mention of self-harm always routes to healthcare, whatever pool was
+    picked ("my AAPL shares crashed and now I have chest pain and I'm sweating").
+
+    Args:
+        text: the request.
+        pool: the pool a caller picked (the command processor, an API client), or None.
+
+    Raises:
+        Unprocessable: `pool` is not one of POOLS.
     """
-    doc = Doc(text)
-    if safety.red_flags(doc) or safety.self_harm(doc)[0]:
+    if pool is not None:
+        _check_pool(pool)
+    if safety.needs_healthcare(text):
         return "healthcare"
-    scores = {pool: len(doc.find(words, negatable=False)) for pool, words in _ROUTE_WORDS.items()}
+    if pool is not None:
+        return pool
+    doc = Doc(text)
+    scores = {name: len(doc.find(words, negatable=False)) for name, words in _ROUTE_WORDS.items()}
     scores["financial"] += 2 * sum(1 for t in market_analysis.tickers_in(text) if t in _KNOWN_TICKERS)
     scores["sports"] += 2 * sum(1 for g in sports_odds.parse_slate(text) if len(g.outcomes) >= 2)
     best = max(scores.values())
     if best == 0:
         return DEFAULT_POOL
-    return next(pool for pool in POOLS if scores.get(pool) == best)
+    return next(name for name in POOLS if scores.get(name) == best)
 
 
 def guard_request(pool: str, text: str) -> SafetyDecision:

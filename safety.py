@@ -3,28 +3,21 @@
 The policies read only the request's text and the reply's text; nothing in either can switch
 them off. Matching is on normalised words, tolerant of small misspellings ("chset pian",
 "sucide"), simple leetspeak ("su1c1de") and contractions, and it skips a phrase negated just
-before it ("no chest pain").
+before it ("no chest pain"): see safety_patterns.
 """
 from __future__ import annotations
 
 import enum
 import logging
 import re
-import unicodedata
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+
+# re-exported ("as"): callers import the matching from here, the policies' one public face
+from safety_patterns import Doc as Doc
+from safety_patterns import Phrase as Phrase
+from safety_patterns import phrases as phrases
 
 logger = logging.getLogger(__name__)
-
-MAX_SCAN_CHARS = 20_000
-"""Longest part of a text the policies scan."""
-
-MAX_GAP = 3
-"""Words allowed between two words of a phrase ("pain in my chest" matches "pain chest")."""
-
-NEGATION_WINDOW = 2
-"""Words before a phrase searched for a negation ("no", "not", "without")."""
 
 EMERGENCY_NUMBERS = "911 in the US and Canada, 999 in the UK, 112 in the EU, 000 in Australia"
 """Emergency numbers named in every emergency message."""
@@ -77,6 +70,7 @@ REMOVED_CERTAINTY = "[removed: a claim of a certain win or return; no bet or inv
 REMOVED_DOSING = "[removed: dosing; ask a pharmacist or doctor what to take and how much]"
 REMOVED_DOWNPLAY = "[removed: advice that played down the warning above]"
 REMOVED_STAKE = "[removed: a staking idea that risks more than a small fraction of a bankroll]"
+REMOVED_ADVICE = "[removed: a buy or sell instruction, or a claim to give investment advice]"
 
 
 class Urgency(str, enum.Enum):
@@ -104,145 +98,6 @@ _URGENCY_LABELS = {
     Urgency.SOON: "see a doctor soon",
     Urgency.SELF_CARE: "self-care",
 }
-
-
-# --- matching --------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Phrase:
-    """Words to find in order; a word is 'word', 'stem*' (prefix), '=word' (no fuzz), or 'a|b'."""
-
-    source: str
-    slots: tuple[tuple[str, ...], ...]
-
-
-def phrases(*sources: str) -> tuple[Phrase, ...]:
-    """Compile phrase sources such as 'swallow* bleach|chemical*'."""
-    return tuple(Phrase(s, tuple(tuple(w.split("|")) for w in s.split())) for s in sources)
-
-
-_NEGATIONS = frozenset({"no", "not", "without", "denies", "deny", "nor"})
-_NOT_NEGATING_NEXT = frozenset({"just", "only", "sure", "certain", "able"})
-_NO_FUZZ = frozenset({"fewer", "never", "lever", "sever", "chess", "prison", "breeding", "swearing",
-                      "strike", "stoke", "bleeping", "paid", "fiver", "heat", "better", "letter"})
-_EXPAND = {"cant": ("cannot",), "wont": ("will", "not"), "dont": ("do", "not"), "doesnt": ("does", "not"),
-           "didnt": ("did", "not"), "isnt": ("is", "not"), "im": ("i", "am"), "wanna": ("want", "to"),
-           "gonna": ("going", "to"), "ive": ("i", "have"), "cannot": ("cannot",)}
-_LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s"})
-_ZERO_WIDTH = "\u200b\u200c\u200d"
-_CLAUSE_SPLIT = re.compile(r"[.!?;,:()\n]+|\bbut\b|\bhowever\b")
-
-
-class Doc:
-    """A text split into clauses of normalised words, ready for phrase matching."""
-
-    def __init__(self, text: str) -> None:
-        cleaned = unicodedata.normalize("NFKD", text[:MAX_SCAN_CHARS])
-        cleaned = "".join(c for c in cleaned if not unicodedata.combining(c) and c not in _ZERO_WIDTH)
-        cleaned = cleaned.lower().replace("\u2019", "'").replace("can't", "cannot")
-        cleaned = cleaned.replace("won't", "will not")
-        cleaned = cleaned.replace("n't", " not").replace("-", " ").replace("_", " ")
-        self.clauses: list[list[str]] = [_tokens(part) for part in _CLAUSE_SPLIT.split(cleaned)]
-        self.clauses = [c for c in self.clauses if c]
-
-    def find(self, patterns: Iterable[Phrase], *, negatable: bool = True) -> list[str]:
-        """Sources of the patterns found (not negated, when negatable)."""
-        found = []
-        for pattern in patterns:
-            if any(_found_in(clause, pattern, negatable) for clause in self.clauses):
-                found.append(pattern.source)
-        return found
-
-    def has(self, patterns: Iterable[Phrase], *, negatable: bool = True) -> bool:
-        """Whether any of the patterns is found."""
-        return bool(self.find(patterns, negatable=negatable))
-
-
-def _tokens(text: str) -> list[str]:
-    out: list[str] = []
-    for raw in re.findall(r"[a-z0-9@$]+", text):
-        mixed = re.search(r"[a-z]", raw) and re.search(r"[0-9@$]", raw)
-        if mixed and not re.fullmatch(r"\d+[a-z]{1,3}", raw):
-            raw = raw.translate(_LEET)
-        raw = raw.strip("@$")
-        if raw:
-            out.extend(_EXPAND.get(raw, (raw,)))
-    return out
-
-
-def _found_in(tokens: Sequence[str], pattern: Phrase, negatable: bool) -> bool:
-    for start, token in enumerate(tokens):
-        if not _slot_matches(token, pattern.slots[0]):
-            continue
-        if not _rest_matches(tokens, start, pattern.slots[1:]):
-            continue
-        if negatable and _negated(tokens, start):
-            continue
-        return True
-    return False
-
-
-def _rest_matches(tokens: Sequence[str], pos: int, slots: Sequence[tuple[str, ...]]) -> bool:
-    for slot in slots:
-        for nxt in range(pos + 1, min(pos + 2 + MAX_GAP, len(tokens))):
-            if _slot_matches(tokens[nxt], slot):
-                pos = nxt
-                break
-        else:
-            return False
-    return True
-
-
-def _negated(tokens: Sequence[str], start: int) -> bool:
-    for i in range(max(0, start - NEGATION_WINDOW), start):
-        if tokens[i] in _NEGATIONS and (i + 1 >= len(tokens) or tokens[i + 1] not in _NOT_NEGATING_NEXT):
-            return True
-    return False
-
-
-def _slot_matches(token: str, slot: tuple[str, ...]) -> bool:
-    return any(_word_matches(token, option) for option in slot)
-
-
-@lru_cache(maxsize=65_536)
-def _word_matches(token: str, option: str) -> bool:
-    exact, prefix = option.startswith("="), option.endswith("*")
-    word = option.strip("=*")
-    if token == word or (prefix and token.startswith(word)):
-        return True
-    if exact or token in _NO_FUZZ or len(word) < 4 or len(token) < 4:
-        return False
-    if prefix:
-        lengths = (len(word) - 1, len(word), len(word) + 1)
-        return any(_close(token[:n], word) for n in lengths if n <= len(token))
-    return _close(token, word)
-
-
-def _close(token: str, word: str) -> bool:
-    """Within an edit of `word` (two for long words; a swap only for four-letter words)."""
-    if token[0] != word[0] and token[:2] != word[1::-1]:
-        return False
-    if len(word) == 4:
-        return len(token) == 4 and _one_swap(token, word)
-    allowed = 2 if len(word) >= 9 else 1
-    return abs(len(token) - len(word)) <= allowed and _osa_distance(token, word) <= allowed
-
-
-def _one_swap(a: str, b: str) -> bool:
-    diff = [i for i in range(len(a)) if a[i] != b[i]]
-    return len(diff) == 2 and diff[1] == diff[0] + 1 and a[diff[0]] == b[diff[1]] and a[diff[1]] == b[diff[0]]
-
-
-def _osa_distance(a: str, b: str) -> int:
-    """Optimal string alignment distance (edits, adjacent swaps count as one)."""
-    rows = [list(range(len(b) + 1))] + [[i] + [0] * len(b) for i in range(1, len(a) + 1)]
-    for i in range(1, len(a) + 1):
-        for j in range(1, len(b) + 1):
-            cost = 0 if a[i - 1] == b[j - 1] else 1
-            rows[i][j] = min(rows[i - 1][j] + 1, rows[i][j - 1] + 1, rows[i - 1][j - 1] + cost)
-            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
-                rows[i][j] = min(rows[i][j], rows[i - 2][j - 2] + 1)
-    return rows[len(a)][len(b)]
 
 
 # --- red flags ---------------------------------------------------------------------------------
@@ -384,13 +239,20 @@ RED_FLAGS: tuple[RedFlag, ...] = (
 )
 """Emergency-level rules, and warnings that say when to call emergency services."""
 
-_SELF_HARM = phrases("suicid*", "kill* myself", "=kil myself", "end my life", "end it all",
-                     "take my own life", "take my life", "want die", "wish dead|die", "better off dead",
-                     "no reason live", "not want live|alive|exist", "not want wake up again|anymore|ever",
-                     "self harm*", "harm* myself", "hurt* myself purpose|deliberately",
+_SELF_HARM = phrases("suicid*", "kill*|=kil myself", "kill*|=kil +my +self", "=kms", "unalive",
+                     "end|ends|ending|endin|ended my life", "end|ending|endin it all",
+                     "take|takes|taking|takin|took my life", "to +=off +myself", "hang*|hung +myself",
+                     "slit*|slash* wrist*", "want die", "wish dead|die", "better off dead",
+                     "want* be dead", "better off without me", "no reason live",
+                     "not want live|alive|exist", "longer want* live|alive|exist",
+                     "not want wake up again|anymore|ever", "not want be here|around anymore",
+                     "self harm*", "harm* myself", "harm* my self", "hurt* myself purpose|deliberately",
                      "want* hurt* myself", "thinking hurt*|cut* myself", "urge* hurt*|cut* myself",
-                     "cutting myself", "cut* myself purpose|deliberately", "=kms", "unalive",
-                     "no point living", "nothing live for")
+                     "cutting myself", "cut* myself purpose|deliberately", "no point living",
+                     "nothing live for", "not worth living")
+_LIFE_COMPOUND = re.compile(r"\b(life)[\s-]+(savings|insurance|expectancy|story|stories|cycle|coach|goals|"
+                            r"style|lessons|partner|support|back)\b", re.I)
+"""'my life savings' is no 'my life': joined into one word before the self-harm phrases are looked for."""
 _IMMINENT = phrases("tonight", "right now", "have plan", "made plan", "suicide note|letter",
                     "goodbye note|letter", "said goodbye", "took|taken|swallowed pills|tablets",
                     "already hurt|cut*")
@@ -443,8 +305,19 @@ def red_flags(doc: Doc) -> list[RedFlag]:
 
 def self_harm(doc: Doc) -> tuple[bool, bool]:
     """(mentions suicide or self-harm, and seems imminent); negation never hides it."""
+    if _LIFE_COMPOUND.search(doc.text):  # "taking my life savings out of stocks" is no self-harm
+        doc = Doc(_LIFE_COMPOUND.sub(r"\1\2", doc.text))
     mentioned = doc.has(_SELF_HARM, negatable=False)
     return mentioned, mentioned and doc.has(_IMMINENT, negatable=False)
+
+
+def needs_healthcare(text: str) -> bool:
+    """Whether a request raises a medical red flag or mentions self-harm, whatever else it names.
+
+    Such a request belongs in the healthcare pool (domain_agents.route_pool, command_processor).
+    """
+    doc = Doc(text)
+    return self_harm(doc)[0] or bool(red_flags(doc))
 
 
 def problem_gambling(doc: Doc) -> bool:
@@ -533,7 +406,33 @@ _DOWNPLAY = [re.compile(p, re.I) for p in (
     r"\b(no need|don'?t need|do not need|not necessary|unnecessary|needn'?t)\b[^.]*\b(doctor|emergency|"
     r"911|999|112|hospital|ambulance|medical|help|call)", r"\b(probably|likely|just|only) (nothing|anxiety|"
     r"indigestion|heartburn|a muscle|muscular|stress|gas)\b", r"\bwait (and see|it out|until)\b",
-    r"\bsleep it off\b", r"\bnothing to worry about\b")]
+    r"\bsleep it off\b", r"\bnothing (to worry about|serious|major)\b",
+    # "it's nothing", "this is fine", "that's probably not serious"; not "it's fine to call 911"
+    r"\b(it|this|that)('s|\s+is|\s+was|\s+seems|\s+sounds|\s+looks)\s+((probably|likely|most likely|just|"
+    r"really|definitely|surely|honestly|totally|completely|perfectly|almost certainly)\s+)*(nothing|fine|"
+    r"ok|okay|harmless|normal|minor|not (serious|an emergency|urgent|a big deal|dangerous))\b(?!\s+to\b)",
+    r"\byou('re|\s+are|'ll be|\s+will be|\s+should be)\s+((probably|totally|just|perfectly)\s+)?(fine|"
+    r"okay|ok|alright|all right)\b",
+    r"\bstay(ing)?\s+(at\s+)?home\b(?![^.]*\b(ambulance|paramedics|responders|help arrives))",
+    r"\b(don't|dont|do not|never|no need to)\s+(call|ring|phone)\s+(911|999|112|000|an ambulance|"
+    r"emergency|anyone|anybody|a doctor|the doctor|for help)",
+    r"\b(don't|dont|do not|no need to)\s+(go|going)\s+to\s+(the\s+)?(hospital|er|a&e|emergency)"
+    r"(?![^.]*\balone\b)")]
+_NOT_ADVICE = r"(?!(not|no|never|rather|than|instead|without|nor|neither|substitute|replacement)\b)"
+_ADVICE = [re.compile(p, re.I) for p in (
+    # "this is investment advice", "that's my personal financial advice"; not "this is not ..."
+    r"\b(this|that|it|here|the following|my (answer|reply|view|recommendation))('s|\s+is|\s+are|"
+    r"\s+constitutes|\s+counts as|\s+serves as)\s+(" + _NOT_ADVICE + r"[\w-]+\s+){0,3}?"
+    r"(investment|financial|trading)\s+advice\b",
+    r"\b(take|consider|treat)\s+(this|it|that)\s+(as\s+)?(" + _NOT_ADVICE + r"[\w-]+\s+){0,2}?"
+    r"(investment|financial)\s+advice\b",
+    r"\bas\s+(your|an?)\s+([\w-]+\s+){0,2}?(financial|investment)\s+advis[eo]r\b",
+    # "buy AAPL now", "sell before earnings"; not "buy-and-hold", "a sell-off", "buy signal", a question
+    r"\b(buy|sell|short|dump|load up on|pile into|get out of)\b(?![- ](and[- ]hold|off|signals?|side|"
+    r"rating|pressure|orders?|zone)\b)[^.!?\n]{0,60}?\b(now|today|immediately|right away|asap|tonight|"
+    r"tomorrow|this week|while (you|it) can|before (it|the|earnings))\b(?![^.!\n]*\?)",
+    r"\b(you should|you must|you need to|i('d| would)? (recommend|advise|suggest)( that)?( you)?|"
+    r"we recommend( you)?|my advice is to)\s+(definitely\s+)?(buy|sell|short|dump)(ing)?\b")]
 _STAKES = [re.compile(p, re.I) for p in (
     r"\b(bet|stake|wager|put|risk)\b[^.]*\b(everything|all of it|all your|entire|whole bankroll|life savings|"
     r"rent money|mortgage)\b", r"\ball[- ]in\b", r"\b(borrow|loan|credit card)\b[^.]*\b(bet|stake|wager)",
@@ -568,6 +467,8 @@ def enforce_reply(decision: SafetyDecision, reply: str, *, medical: bool, financ
         rules.append((_DOWNPLAY, REMOVED_DOWNPLAY))
     if sports or FLAG_PROBLEM_GAMBLING in decision.flags:
         rules.append((_STAKES, REMOVED_STAKE))
+    if finance:
+        rules.append((_ADVICE, REMOVED_ADVICE))
     body = _remove_sentences(body, rules).strip()
     tail: list[str] = []
     if medical or decision.urgency is not None:
@@ -581,13 +482,17 @@ def enforce_reply(decision: SafetyDecision, reply: str, *, medical: bool, financ
     return "\n\n".join(p for p in (decision.preamble, body, *tail) if p)
 
 
+_QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'"})
+
+
 def _remove_sentences(text: str, rules: list[tuple[list[re.Pattern[str]], str]]) -> str:
     out_lines = []
     for line in text.split("\n"):
         kept: list[str] = []
         changed = False
         for sentence in re.split(r"(?<=[.!?])\s+", line):
-            marker = next((m for patterns, m in rules if any(p.search(sentence) for p in patterns)), None)
+            probe = sentence.translate(_QUOTES)  # "it’s nothing" is "it's nothing"
+            marker = next((m for patterns, m in rules if any(p.search(probe) for p in patterns)), None)
             changed = changed or marker is not None
             if marker is None:
                 kept.append(sentence)

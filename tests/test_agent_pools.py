@@ -228,7 +228,7 @@ def test_a_hung_model_is_answered_offline_within_the_task_time_limit(tmp_path: P
         settings = Settings(home=tmp_path, database_url=f"sqlite:///{tmp_path / 'x.db'}",
                             openai_api_key="sk-test", openai_base_url=server.base_url, provider="openai-chat")
         executor = DomainExecutor(settings)
-        claim = Claim(1, "general", "what can you do?", 1, 3, 4.0, "owner-1")
+        claim = Claim(1, "general", "what can you do?", 1, 3, 8.0, "owner-1")
         started = time.monotonic()
         result = executor(claim, CancelToken())
         elapsed = time.monotonic() - started
