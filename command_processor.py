@@ -104,6 +104,8 @@ logger = logging.getLogger(__name__)
 
 MAX_TEXT_LENGTH = 4000
 """Longest request text understood; a longer one gets a ``clarify`` with reason ``too_long``."""
+SAFETY_SCAN_LIMIT = 100_000
+"""Characters of an over-long request that the safety policies still read."""
 
 _CHANGING = frozenset({"scale", "restart", "cancel", "workflows"})
 """Intents that change something: next to an emergency they stand only when they name their target."""
@@ -124,7 +126,7 @@ def parse(text: str, context: dict[str, Any] | None = None) -> list[Command]:
     if len(text) > MAX_TEXT_LENGTH:
         question = (f"That request is {len(text)} characters long; the limit is {MAX_TEXT_LENGTH}. "
                     "Could you shorten it?")
-        return [clarify("too_long", question, list(EXAMPLE_REQUESTS[:3]), text=text[:200])]
+        return [clarify("too_long", _safety_preface(text) + question, list(EXAMPLE_REQUESTS[:3]), text=text[:200])]
     cleaned = CONTROL_RE.sub(" ", text.replace("\r\n", "\n").replace("\r", "\n")).strip()
     words = TOKEN_RE.findall(cleaned.lower())
     if not cleaned.strip("?") or (words and GREETINGS.issuperset(words)):
@@ -135,6 +137,22 @@ def parse(text: str, context: dict[str, Any] | None = None) -> list[Command]:
     except Exception:  # noqa: BLE001 - a parser bug must not reach the user as a traceback
         logger.exception("could not parse %r", cleaned[:200])
         return [not_understood(cleaned)]
+
+
+def _safety_preface(text: str) -> str:
+    """Crisis resources or emergency guidance to put before any answer to a text we will not work.
+
+    A request refused for its length is still read by the safety policies (up to a bound, so a huge
+    body costs little): someone in crisis gets the help lines, whatever else the reply says.
+    """
+    import safety
+
+    doc = safety.Doc(text[:SAFETY_SCAN_LIMIT])
+    if safety.self_harm(doc)[0]:
+        return safety.CRISIS_RESOURCES + "\n\n"
+    if any(flag.level is safety.Urgency.EMERGENCY for flag in safety.red_flags(doc)):
+        return f"If this is an emergency, call your local emergency number now ({safety.EMERGENCY_NUMBERS}).\n\n"
+    return ""
 
 
 def _safety_first(cleaned: str, commands: list[Command]) -> list[Command]:

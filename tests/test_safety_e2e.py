@@ -631,3 +631,18 @@ def test_self_harm_with_a_provider_gets_crisis_resources_first(runs: dict[str, A
     assert "988" in paragraphs(run.text)[0]
     assert "sleep it off" not in run.text.lower()
     assert NOT_A_DIAGNOSIS in run.text
+
+
+def test_an_over_long_request_about_self_harm_still_gets_crisis_resources_first(tmp_path: Path) -> None:
+    """A request refused for its length is still read by the safety policies."""
+    text = "Some background about my week at work. " * 120 + "Honestly I just want to end my life."
+    run = one_shot(tmp_path, "--json", text)
+    assert run.proc.returncode == 1, run.proc.stderr
+    assert run.reply["error"]["code"] == "not_understood"
+    assert run.reply["response"].startswith(CRISIS_FIRST), run.reply["response"][:200]
+    assert "988" in run.reply["response"] and "limit is 4000" in run.reply["response"]
+
+
+def test_an_over_long_request_with_no_concern_is_only_asked_to_be_shorter(tmp_path: Path) -> None:
+    run = one_shot(tmp_path, "--json", "Some background about my week at work. " * 120)
+    assert run.reply["response"].startswith("That request is"), run.reply["response"][:200]
