@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import logging
+import sys
 import time
 from dataclasses import dataclass, field
-from datetime import timedelta
-from typing import Any
+from datetime import datetime, timedelta
+from typing import IO, TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -13,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 import health_monitor
 from agent_pools import Executor, PoolSupervisor, run_inline
+from business_automation import WorkflowEngine
 from command_processor import Command
 from config import Settings
 from conversation_manager import Caller
@@ -20,6 +22,9 @@ from database import read_only, session_scope
 from errors import BadRequest, Forbidden, NotAvailableYet, NotFound, Unprocessable
 from models import POOL_NAMES, Agent, AgentPool, AgentStatus, AuditLog, Task, TaskStatus, utcnow
 from task_processor import TaskQueue
+
+if TYPE_CHECKING:
+    from demo_runner import DemoReport
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +42,9 @@ WAIT_POLL_SECONDS = 0.05
 
 MAX_WAIT_SECONDS = 300.0
 """Longest a caller may wait for a task's result in one call."""
+
+BACKOFF_POLL_SECONDS = 0.25
+"""Longest nap while an inline caller waits out a retry's backoff (a server starting meanwhile takes over)."""
 
 
 @dataclass
@@ -58,6 +66,8 @@ class AgentMasterController:
         self.executor = executor
         self.supervisor: PoolSupervisor | None = None
         self._sessions = session_factory
+        self.workflows = WorkflowEngine(engine, self)
+        """Saved workflows and their runs; `serve` and `worker` run its loop (start/stop)."""
 
     # -- the conversational door ------------------------------------------------------------
 
@@ -89,6 +99,12 @@ class AgentMasterController:
             task = self.submit(caller, args.get("input") or command.text, pool=args.get("pool"),
                                session_id=session_id, wait=not background)
             return Outcome({"task": task}, task["id"])
+        if intent == "workflows":
+            return Outcome(self.workflows.execute(caller, args, session_id=session_id, background=background))
+        if intent == "demo":
+            report = self.demo(caller, args.get("domain") or "", session_id=session_id,
+                               narrate_to=_terminal_narration())
+            return Outcome({"demo": report.to_dict()})
         if intent in ("help", "clarify"):
             return Outcome({})
         raise NotAvailableYet(f"'{intent}' is not available yet in this build of OperatorOS.")
@@ -232,9 +248,35 @@ class AgentMasterController:
                                  user_id=caller.user_id, session_id=session_id, **extra)
         if not wait or TaskStatus(task["status"]).finished:
             return task
-        if not self.pool_is_served(pool):
-            run_inline(self.queue, self.executor, task["id"], pool)
-        return self.wait_for(caller, task["id"], timeout=task["timeout_seconds"] * task["max_attempts"] + 5)
+        attempts = task["max_attempts"]
+        timeout = task["timeout_seconds"] * attempts + self.queue.retry.cap_seconds * (attempts - 1) + 5
+        return self.see_through(caller, task, timeout)
+
+    def see_through(self, caller: Caller, task: dict[str, Any], timeout: float) -> dict[str, Any]:
+        """The task once it has ended (or as it is after `timeout` seconds), working it here if need be.
+
+        1. While no live agent serves the task's pool, work each due attempt inline, and wait out
+           the backoff before a retry (so a retried task is answered with its final result).
+        2. Return a dead process's expired lease to the queue (nothing else sweeps when no server runs).
+        3. Otherwise wait for the agents, re-reading the task.
+        """
+        deadline = time.monotonic() + min(max(timeout, 0.0), MAX_WAIT_SECONDS)
+        while not TaskStatus(task["status"]).finished and time.monotonic() < deadline:
+            now = utcnow()
+            if task["status"] == TaskStatus.QUEUED.value and not self.pool_is_served(task["pool"]):
+                due = datetime.fromisoformat(task["run_after"])
+                if due <= now:
+                    run_inline(self.queue, self.executor, task["id"], task["pool"])
+                else:
+                    time.sleep(min((due - now).total_seconds(), BACKOFF_POLL_SECONDS,
+                                   max(deadline - time.monotonic(), 0.0)))
+            elif task["status"] == TaskStatus.RUNNING.value and task["lease_expires_at"] \
+                    and datetime.fromisoformat(task["lease_expires_at"]) < now:
+                self.queue.requeue_expired()
+            else:
+                time.sleep(WAIT_POLL_SECONDS)
+            task = self.get_task(caller, task["id"])
+        return task
 
     def get_task(self, caller: Caller, task_id: int) -> dict[str, Any]:
         """One task the caller may see (their own; admins see all)."""
@@ -262,6 +304,24 @@ class AgentMasterController:
         """Cancel a task the caller may see."""
         self.get_task(caller, task_id)
         return self.queue.cancel(task_id)
+
+    # -- demos ------------------------------------------------------------------------------
+
+    def demo(self, caller: Caller, domain: str, *, session_id: str | None = None,
+             narrate_to: IO[str] | None = None) -> DemoReport:
+        """Run a scripted demo through the real path (demo_runner), its tasks and workflow the caller's.
+
+        Args:
+            narrate_to: where the narration is written as it happens (a terminal's stderr); always
+                kept in the report's text.
+
+        Raises:
+            NotFound: no demo for `domain`.
+        """
+        import demo_runner  # only the demo intent needs it
+
+        return demo_runner.run_demo(domain, self, caller, out=narrate_to, progress=False, session_id=session_id,
+                                    workflows=self.workflows)
 
     # -- serving ----------------------------------------------------------------------------
 
@@ -296,6 +356,32 @@ class AgentMasterController:
             return bool(conn.execute(sa.select(sa.func.count()).select_from(Agent).where(
                 Agent.pool == pool, Agent.heartbeat_at >= live_after,
                 Agent.status.in_([AgentStatus.IDLE, AgentStatus.BUSY]))).scalar())
+
+
+def _terminal_narration() -> IO[str] | None:
+    """stderr when this is a text-mode CLI request on a terminal, else None (API threads, --json, pipes).
+
+    main.py decides its progress spinner the same way (not --json, stderr a terminal); its options
+    are read from the click context the CLI runs the request in, which API threads never have.
+    stdout must be a terminal too: the reply printed there then need not repeat the narration, and
+    a redirected reply keeps it.
+    """
+    click = sys.modules.get("click")  # never imported here: the CLI has loaded it if it is the caller
+    context = click.get_current_context(silent=True) if click is not None else None
+    if context is None:
+        return None
+    options = context.obj if isinstance(context.obj, dict) else {}
+    as_json = context.params.get("as_json") or options.get("as_json")
+    if as_json or not (_is_terminal(sys.stderr) and _is_terminal(sys.stdout)):
+        return None
+    return sys.stderr
+
+
+def _is_terminal(stream: IO[str] | None) -> bool:
+    try:
+        return bool(stream is not None and stream.isatty())
+    except (AttributeError, ValueError):  # a closed or replaced stream
+        return False
 
 
 def _pool_rows(db: Session, name: str | None) -> list[dict[str, Any]]:

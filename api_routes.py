@@ -285,6 +285,7 @@ def cancel_task(task_id: int) -> tuple[dict[str, Any], int]:
 
 def init_app(app: Flask, rate_limit: str | None = None, storage_uri: str = "memory://") -> None:
     """Register the blueprints, the rate limiter and the JSON error handlers on `app`."""
+    import api_workflows  # noqa: F401  (nests the workflow and demo routes under bp; before bp is registered)
     from flask_limiter import Limiter
 
     app.register_blueprint(bp)

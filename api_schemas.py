@@ -59,8 +59,13 @@ class Readiness(_Out):
     database: dict[str, Any]
 
 
+VISIBLE = r"[^\s\x1c-\x1f\x85\ufeff]"
+"""A text must hold a character of this class: not blank. Spelled out because '\\S' differs between
+Python's, Rust's (pydantic) and JSON Schema's (ECMA) engines on U+001C-U+001F, U+0085 and U+FEFF."""
+
+
 class CommandIn(_In):
-    text: StrictStr = Field(min_length=1, max_length=4000, pattern=r"\S")
+    text: StrictStr = Field(min_length=1, max_length=4000, pattern=VISIBLE)
     session_id: StrictStr = Field(default=None, min_length=1, max_length=64)  # type: ignore[assignment]
     dry_run: StrictBool = False
 
@@ -78,7 +83,7 @@ class CommandOut(_Out):
 
 
 class TaskIn(_In):
-    input: StrictStr = Field(min_length=1, max_length=20_000, pattern=r"\S")
+    input: StrictStr = Field(min_length=1, max_length=20_000, pattern=VISIBLE)
     pool: PoolName = None  # type: ignore[assignment]
     priority: JsonInt = Field(default=0, ge=-100, le=100)
     idempotency_key: StrictStr = Field(default=None, min_length=1, max_length=128)  # type: ignore[assignment]
@@ -108,7 +113,7 @@ class TaskQuery(_In):
     status: TaskState | None = None
     pool: PoolName | None = None
     limit: int = Field(default=50, ge=1, le=500)
-    before_id: int | None = Field(default=None, ge=1)
+    before_id: int | None = Field(default=None, ge=1, le=2**63 - 1)  # a database integer
 
 
 class WaitQuery(_In):

@@ -29,7 +29,7 @@ PROGRESS_INTERVAL_SECONDS = 0.1
 """How often the progress line is redrawn on a terminal."""
 
 DEMO_TASK_ATTEMPTS = 1
-"""Attempts of a demo step's task."""
+"""Attempts of a demo step's task: the provider chain already retries and falls back on its own."""
 
 SPINNER = "|/-\\"
 """Frames of the progress spinner (plain ASCII, fine on any terminal)."""
@@ -181,6 +181,8 @@ class DemoReport:
     """The whole narration, summary included (no progress lines)."""
     summary: str = ""
     """The summary alone."""
+    live: bool = False
+    """True when the narration was also written as it happened (run_demo's `out`)."""
 
     @property
     def task_ids(self) -> list[int]:
@@ -245,7 +247,7 @@ def run_demo(domain: str, controller: Any, caller: Caller, out: IO[str] | None =
     started = time.perf_counter()
     narrator.say(demo.title)
     narrator.say(demo.intro)
-    report = DemoReport(demo.domain, demo.title, ok=True, total_seconds=0.0)
+    report = DemoReport(demo.domain, demo.title, ok=True, total_seconds=0.0, live=out is not None)
     if demo.domain == "business":
         engine = workflows or business_automation.WorkflowEngine(controller.engine, controller)
         _business_demo(demo, engine, caller, narrator, report, session_id)
@@ -273,8 +275,6 @@ def _task_step(demo: Demo, n: int, step: DemoStep, controller: Any, caller: Call
     started = time.perf_counter()
     with narrator.progress(f"[{n}/{total}] the {demo.domain} pool is working"):
         try:
-            # One attempt: the provider chain retries and falls back on its own, and with no server
-            # running a retry would wait for an agent that is not there.
             task = controller.submit(caller, step.request, pool=demo.domain, session_id=session_id, wait=True,
                                      max_attempts=DEMO_TASK_ATTEMPTS)
         except OperatorOSError as exc:
@@ -400,6 +400,7 @@ class _Narrator:
         self.out = out
         self.bar = bar
         self.show_progress = bool(progress and bar is not None)
+        self.clear_line = _is_terminal(out)
         self._lines: list[str] = []
         self._lock = threading.Lock()
         self._drawn = False
@@ -411,7 +412,8 @@ class _Narrator:
                 return
             if self.bar is self.out:
                 self._clear()
-            self.out.write(text + "\n")
+            # On a terminal, first erase whatever progress line another writer (main.py's spinner) left.
+            self.out.write(("\r\033[K" if self.clear_line else "") + text + "\n")
             self.out.flush()
 
     def text(self) -> str:

@@ -108,6 +108,8 @@ def serve(host: str, port: int, executor: str | None) -> None:
 
     health = health_monitor.HealthLoop(controller.engine, controller.health, controller.sweep_stuck_tasks)
     health.start()
+    # Fires cron schedules and drives runs, resuming those a crashed process left; safe beside other loops.
+    controller.workflows.start()
     server = make_server(host, port, app, threaded=True)
     _stop_on_sigterm()
     click.echo(f"OperatorOS API listening on http://{host}:{server.port}/api {workers}", err=True)
@@ -117,6 +119,7 @@ def serve(host: str, port: int, executor: str | None) -> None:
         pass
     finally:
         server.server_close()
+        controller.workflows.stop()
         health.stop()
         click.echo("Draining agents (busy ones finish their task)...", err=True)
         controller.stop_pools()
@@ -142,6 +145,7 @@ def worker(executor: str | None, pool_names: str | None, beat: bool) -> None:
         raise click.UsageError("--pools is for TASK_BACKEND=celery; local workers serve every pool.")
     controller = svc.controller
     controller.start_pools()
+    controller.workflows.start()  # with Celery, beat ticks the workflows instead (see _celery_worker)
     _stop_on_sigterm()
     click.echo(f"OperatorOS worker {controller.supervisor.process if controller.supervisor else ''} started; "
                "Ctrl-C to stop.", err=True)
@@ -150,6 +154,7 @@ def worker(executor: str | None, pool_names: str | None, beat: bool) -> None:
     except KeyboardInterrupt:
         pass
     finally:
+        controller.workflows.stop()
         click.echo("Draining agents (busy ones finish their task)...", err=True)
         controller.stop_pools()
 

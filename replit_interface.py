@@ -5,10 +5,13 @@ import logging
 from typing import Any, Callable
 
 import command_processor
+import workflow_templates
 from agent_master_controller import AgentMasterController
+from business_automation import AGENT_SOURCE
 from command_processor import Command
 from conversation_manager import SESSION_STATE_KEYS, WITHHELD, Caller, ConversationManager
 from errors import OperatorOSError
+from workflow_runs import step_note
 
 logger = logging.getLogger(__name__)
 
@@ -18,8 +21,11 @@ HELP_TOPICS: dict[str, tuple[str, list[str]]] = {
     "pools": ("Agent pools and their sizes.", ["Show the pools", "How is the financial pool doing?"]),
     "scaling": ("Change a pool's size.", ["Scale up the healthcare agent pool", "Scale financial to 4"]),
     "tasks": ("Domain work for the agents, and the queue.", ["Analyze AAPL stock performance", "List my tasks"]),
-    "demos": ("Scripted demos through the real path.", ["Show me a healthcare demo"]),
-    "workflows": ("Business workflows.", ["Help me automate my project management workflow", "list the workflows"]),
+    "demos": ("Scripted demos through the real path.", [
+        "Show me a healthcare demo", "Show me a financial demo", "Show me a sports demo", "Show me a business demo"]),
+    "workflows": ("Business workflows: saved, run step by step, with approvals.", [
+        "Help me automate my project management workflow", "list the workflows", "show workflow 1",
+        "run workflow 1", "show run 1", "approve run 1 step 2", "reject run 1 step 2"]),
     "history": ("This conversation so far.", ["show my history"]),
     "account": ("Who you are, and signing in.", ["whoami", "log in as ann", "register bob", "log out"]),
 }
@@ -113,6 +119,9 @@ class Interface:
             task = outcome.data.get("task")
             if task and task.get("status") == "failed":
                 reply.update(ok=False, error={"code": "task_failed", "message": task.get("error") or "failed"})
+            demo = outcome.data.get("demo")
+            if demo and not demo["ok"]:
+                reply.update(ok=False, error={"code": "demo_failed", "message": reply["response"].split("\n")[0]})
         except OperatorOSError as exc:
             reply.update(ok=False, error={"code": exc.code, "message": exc.message}, response=exc.message)
         return reply
@@ -300,6 +309,114 @@ def format_history(messages: list[dict[str, Any]]) -> str:
                       table(["time", "who", "intent", "text"], rows)])
 
 
+def format_workflows(command: Command, data: dict[str, Any]) -> str:
+    """The `workflows` intent's reply (see format_workflow_reply)."""
+    return format_workflow_reply(data, command.args)
+
+
+def format_workflow_reply(data: dict[str, Any], args: dict[str, Any] | None = None) -> str:
+    """Text for the data WorkflowEngine.execute returned: a list, a workflow, a run, or a decision on one."""
+    action = data.get("action")
+    if action == "list":
+        return format_workflow_list(data)
+    if action == "create":
+        return format_workflow_created(data)
+    if action in _DECIDED and "run" in data:
+        step = (args or {}).get("step")
+        head = f"{_DECIDED[action]} run {data['run']['id']}" + (f" step {step}" if step is not None else "") + "."
+        return head + "\n" + format_run(data["run"])
+    if "run" in data:
+        return format_run(data["run"])
+    return format_workflow(data["workflow"])
+
+
+def format_workflow_list(data: dict[str, Any]) -> str:
+    """Saved workflows with their last run, then the approvals waiting for a decision."""
+    workflows = data.get("workflows") or []
+    pending = data.get("pending_approvals") or []
+    if not workflows:
+        lines = ["No saved workflows yet. Say 'help me automate my project management workflow' to create one."]
+    else:
+        waiting = f", {len(pending)} approval{'s' if len(pending) != 1 else ''} waiting" if pending else ""
+        lines = [f"{len(workflows)} saved workflow{'s' if len(workflows) != 1 else ''}{waiting}:", "", table(
+            ["id", "name", "steps", "schedule", "last run"],
+            [[w["id"], _short(w["name"], 40), w["steps"], w["schedule"] or "-",
+              f"run {w['last_run']['id']} {w['last_run']['status']}" if w.get("last_run") else "never run"]
+             for w in workflows])]
+    if pending:
+        lines += ["", "Waiting for a decision:", table(
+            ["run", "step", "workflow", "title", "approvers"],
+            [[p["run_id"], p["step"], p["workflow_id"], p["title"], " or ".join(p["approvers"]) or "-"]
+             for p in pending])]
+        first = pending[0]
+        lines.append(f"Say 'approve run {first['run_id']} step {first['step']}' or "
+                     f"'reject run {first['run_id']} step {first['step']}'.")
+    if workflows:
+        lines.append("Say 'show workflow N' for its steps, 'run workflow N' to run it.")
+    return "\n".join(lines)
+
+
+def format_workflow(workflow: dict[str, Any]) -> str:
+    """A workflow: its steps, approvals, inputs, schedule and recent runs."""
+    when = (f"scheduled '{workflow['schedule']}', next run {workflow['next_run_at']} UTC" if workflow.get("schedule")
+            else "runs when started")
+    lines = [f"Workflow {workflow['id']}: {workflow['name']}, {workflow['steps']} steps, {when}."]
+    if workflow.get("description"):
+        lines.append(workflow["description"])
+    lines += [""] + workflow_templates.summary_lines(workflow["definition"])
+    runs = workflow.get("runs") or []
+    if runs:
+        lines += ["", "Recent runs:", table(["run", "status", "started", "secs"], [
+            [r["id"], r["status"], (r["created_at"] or "")[:19].replace("T", " "),
+             f"{r['duration_seconds']:.2f}" if r.get("duration_seconds") is not None else "-"] for r in runs[:5]])]
+    lines.append(f"Run it: 'run workflow {workflow['id']}'.")
+    return "\n".join(lines)
+
+
+def format_workflow_created(data: dict[str, Any]) -> str:
+    """A workflow just saved from a process description, and where its definition came from."""
+    workflow = data["workflow"]
+    task = data.get("task") or {}
+    if data.get("definition_source") == AGENT_SOURCE:
+        origin = f"from the business agent's definition (task {task.get('id')})"
+    else:
+        origin = f"drafted by the {data.get('definition_source')} ({data.get('note')})"
+    return f"Saved workflow {workflow['id']} '{workflow['name']}', {origin}.\n" + format_workflow(workflow)
+
+
+def format_run(run: dict[str, Any]) -> str:
+    """A run: its status, a table of its steps, and what to say next."""
+    progress = run["progress"]
+    took = f" in {run['duration_seconds']:.2f} s" if run.get("duration_seconds") is not None else ""
+    lines = [f"Run {run['id']} of workflow {run['workflow_id']} ({run['workflow_name']}): {run['status']}, "
+             f"{progress['finished']} of {progress['total']} steps finished{took}."]
+    if run.get("error"):
+        lines.append(f"Reason: {run['error']}")
+    if run.get("missing_inputs"):
+        lines.append("Inputs not given (placeholders used): " + ", ".join(run["missing_inputs"]))
+    lines += ["", table(["#", "step", "kind", "status", "task", "secs", "note"], [
+        [s["n"], s["key"], s["kind"], s["status"], s["task_id"] or "-",
+         f"{s['seconds']:.2f}" if s["seconds"] is not None else "-", _short(step_note(s), 70)]
+        for s in run["steps"]])]
+    for w in run.get("waiting_for", []):
+        lines.append(f"Waiting for {' or '.join(w['approvers']) or 'an approver'} to approve step {w['step']} "
+                     f"({w['title']}): say 'approve run {run['id']} step {w['step']}' or "
+                     f"'reject run {run['id']} step {w['step']}'.")
+    if run["status"] == "running":
+        lines.append(f"Still running; 'show run {run['id']}' shows its progress.")
+    return "\n".join(lines)
+
+
+def format_demo(command: Command, data: dict[str, Any]) -> str:
+    """A demo: one line on how it went, then its narration and summary (unless they were shown live)."""
+    demo = data["demo"]
+    outcome = "all steps succeeded" if demo["ok"] else "some steps did not succeed"
+    tasks = ", ".join(str(t) for t in demo["task_ids"]) or "none"
+    head = (f"The {demo['domain']} demo ran {len(demo['steps'])} steps in {demo['total_seconds']:.2f} s: "
+            f"{outcome} (tasks {tasks}).")
+    return head if demo.get("live") else head + "\n\n" + demo["text"]
+
+
 def table(headers: list[str], rows: list[list[Any]]) -> str:
     """A plain-text table with columns aligned."""
     cells = [headers] + [[str(c) for c in row] for row in rows]
@@ -307,6 +424,9 @@ def table(headers: list[str], rows: list[list[Any]]) -> str:
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in cells]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
+
+
+_DECIDED = {"approve": "Approved", "reject": "Rejected", "cancel": "Cancelled"}
 
 
 def _format_generic(command: Command, data: dict[str, Any]) -> str:
@@ -334,5 +454,7 @@ FORMATTERS: dict[str, Callable[[Command, dict[str, Any]], str]] = {
     "tasks": format_tasks,
     "scale": format_scale,
     "restart": format_restart,
+    "workflows": format_workflows,
+    "demo": format_demo,
 }
 """Text formatter of each intent's data."""

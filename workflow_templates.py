@@ -5,6 +5,7 @@ triage.
 """
 from __future__ import annotations
 
+import json
 import logging
 import re
 from collections.abc import Callable
@@ -15,9 +16,9 @@ from tools import ToolSpec
 from workflow_schema import (CONDITION_OPS, DEFINITION_VERSION, KINDS, MAX_STEPS, MAX_TEXT, POOLS,
                              definition_json, step, validate_cron, validate_workflow)
 
-__all__ = ["CONDITION_OPS", "KINDS", "MAX_STEPS", "MAX_TEXT", "POOLS", "TEMPLATES", "TOOLS", "definition_json",
-           "from_description", "match_template", "offline_reply", "schedule_from_text", "step", "summary_lines",
-           "template", "validate_cron", "validate_workflow"]
+__all__ = ["CONDITION_OPS", "KINDS", "MAX_STEPS", "MAX_TEXT", "POOLS", "TEMPLATES", "TOOLS", "definition_from_reply",
+           "definition_json", "from_description", "match_template", "offline_reply", "schedule_from_text", "step",
+           "summary_lines", "template", "validate_cron", "validate_workflow"]
 
 logger = logging.getLogger(__name__)
 
@@ -302,6 +303,23 @@ def offline_reply(text: str, route: Callable[[str], str] | None = None) -> str:
               "Edit owners, approvers and the schedule as needed; the definition below passed validation and "
               "can be saved as a workflow and run.", "", "Definition (JSON):", definition_json(definition)]
     return "\n".join(lines)
+
+
+def definition_from_reply(text: str) -> tuple[dict[str, Any] | None, str | None]:
+    """The first JSON object in a reply that validates as a workflow definition, and why none did."""
+    decoder = json.JSONDecoder()
+    reason = "the business agent's reply held no workflow definition"
+    for match in re.finditer(r"\{", text):
+        try:
+            candidate, _ = decoder.raw_decode(text, match.start())
+        except ValueError:
+            continue
+        if isinstance(candidate, dict) and isinstance(candidate.get("steps"), list):
+            try:
+                return validate_workflow(candidate), None
+            except BadRequest as exc:
+                reason = f"the business agent's definition did not validate: {exc.message}"
+    return None, reason
 
 
 def _does(s: dict[str, Any]) -> str:

@@ -17,10 +17,11 @@ import sqlalchemy as sa
 import business_automation
 from agent_pools import CancelToken, ExecutionResult
 from app import create_app, services
-from business_automation import IDEMPOTENCY_PREFIX, RunStatus, WorkflowEngine, format_reply, next_fire_time
+from business_automation import IDEMPOTENCY_PREFIX, RunStatus, WorkflowEngine, next_fire_time
 from conversation_manager import Caller
 from errors import BadRequest, Conflict, NotFound
 from models import AuditLog, Role, Task, WorkflowStep
+from replit_interface import format_workflow_reply
 from task_processor import Claim, RetryPolicy
 from workflow_templates import step
 
@@ -157,7 +158,7 @@ def test_an_approval_step_blocks_the_run_until_approved(env: Env) -> None:
     assert env.workflows.pending_approvals(env.alice)[0]["run_id"] == run["id"]
     assert env.workflows.pending_approvals(env.bob) == []
 
-    with pytest.raises(BadRequest, match="not an approval"):
+    with pytest.raises(Conflict, match="not an approval"):
         env.workflows.approve(env.alice, run["id"], 1)
     with pytest.raises(NotFound):
         env.workflows.approve(env.bob, run["id"], 2)
@@ -349,24 +350,24 @@ def test_the_workflows_intent_creates_lists_shows_runs_and_decides(env: Env) -> 
     assert workflow["template"] == "project_management" and workflow["steps"] == 6
     assert created["task"]["pool"] == "business" and created["task"]["status"] == "succeeded"
     assert created["definition_source"] == business_automation.BUILT_IN_SOURCE  # echo replies hold no JSON
-    assert f"Saved workflow {workflow['id']}" in format_reply(created)
+    assert f"Saved workflow {workflow['id']}" in format_workflow_reply(created)
 
     listed = env.workflows.execute(env.alice, {"action": "list"})
     assert [w["id"] for w in listed["workflows"]] == [workflow["id"]]
-    assert "Project management" in format_reply(listed)
+    assert "Project management" in format_workflow_reply(listed)
     shown = env.workflows.execute(env.alice, {"action": "show", "workflow_id": workflow["id"]})
-    assert "approve_plan" in format_reply(shown)
+    assert "approve_plan" in format_workflow_reply(shown)
 
     ran = env.workflows.execute(env.alice, {"action": "run", "name": "project management"})
     run = ran["run"]
     assert run["status"] == "waiting" and run["missing_inputs"] == ["project_name", "goal", "deadline"]
-    text = format_reply(ran)
+    text = format_workflow_reply(ran)
     assert f"approve run {run['id']} step 2" in text and "Inputs not given" in text
-    assert "project sponsor" in format_reply(env.workflows.execute(env.alice, {"action": "list"}))
+    assert "project sponsor" in format_workflow_reply(env.workflows.execute(env.alice, {"action": "list"}))
     approved = env.workflows.execute(env.alice, {"action": "approve", "run_id": run["id"], "step": 2})
     assert approved["run"]["status"] == "succeeded"
     shown_run = env.workflows.execute(env.alice, {"action": "show", "run_id": run["id"]})
-    assert "succeeded, 6 of 6 steps finished" in format_reply(shown_run)
+    assert "succeeded, 6 of 6 steps finished" in format_workflow_reply(shown_run)
     with pytest.raises(NotFound):
         env.workflows.execute(env.bob, {"action": "show", "run_id": run["id"]})
     with pytest.raises(NotFound):
@@ -394,7 +395,7 @@ def test_the_business_agents_json_definition_is_saved(make_env: Callable[..., En
 def test_inputs_are_checked(env: Env) -> None:
     flow = definition(step("a", "A", "task", "x", inputs=["who"], pool="general", input="Hi {who}"), inputs=("who",))
     workflow = env.workflows.create(env.alice, flow)
-    with pytest.raises(BadRequest, match="Unknown input"):
+    with pytest.raises(Conflict, match="Unknown input"):
         env.workflows.start_run(env.alice, workflow["id"], {"whom": "x"})
     with pytest.raises(BadRequest, match="text or a number"):
         env.workflows.start_run(env.alice, workflow["id"], {"who": ["x"]})
@@ -418,3 +419,56 @@ def test_an_unknown_run_or_workflow_is_not_found(env: Env) -> None:
         with pytest.raises(NotFound):
             call()
     assert isinstance(env.admin, Caller)
+
+
+# -- the controller -------------------------------------------------------------------------------
+
+def test_an_inline_task_that_fails_once_is_retried_inline_and_answers_with_the_success(
+        make_env: Callable[..., Env]) -> None:
+    calls: Counter[int] = Counter()
+
+    def fails_once(claim: Claim, token: CancelToken) -> dict[str, Any]:
+        calls[claim.task_id] += 1
+        if calls[claim.task_id] == 1:
+            raise RuntimeError("the first attempt fails")
+        return {"text": f"attempt {calls[claim.task_id]} worked"}
+
+    env = make_env(fails_once)
+    env.svc.controller.queue.retry = RetryPolicy(base_seconds=0.4, cap_seconds=0.4)
+    started = time.monotonic()
+    task = env.svc.controller.submit(env.alice, "try me", pool="general", wait=True)  # nothing serves the pool
+    elapsed = time.monotonic() - started
+    assert task["status"] == "succeeded" and task["attempts"] == 2, task
+    assert task["result"]["text"] == "attempt 2 worked"
+    assert 0.2 <= elapsed < 5, elapsed  # waited out the backoff (0.2 to 0.4 s), then worked the retry inline
+
+    env_failing = make_env(fixtures.always_raise)
+    env_failing.svc.controller.queue.retry = RetryPolicy(base_seconds=0.01, cap_seconds=0.02)
+    started = time.monotonic()
+    failed = env_failing.svc.controller.submit(env_failing.alice, "never", pool="general", wait=True)
+    assert failed["status"] == "failed" and failed["attempts"] == failed["max_attempts"] == 3
+    assert "always fails" in failed["error"] and time.monotonic() - started < 5
+
+
+def test_the_controller_wires_the_workflows_intent_with_ownership(env: Env) -> None:
+    from command_processor import Command
+
+    controller = env.svc.controller
+    assert isinstance(controller.workflows, WorkflowEngine)
+    created = controller.execute(Command("workflows", {"action": "create", "input": "automate employee onboarding"}),
+                                 env.alice).data
+    workflow_id = created["workflow"]["id"]
+    assert created["workflow"]["template"] == "employee_onboarding"
+    listed = controller.execute(Command("workflows", {"action": "list"}), env.alice).data
+    assert [w["id"] for w in listed["workflows"]] == [workflow_id]
+    assert controller.execute(Command("workflows", {"action": "list"}), env.bob).data["workflows"] == []
+    with pytest.raises(NotFound):
+        controller.execute(Command("workflows", {"action": "show", "workflow_id": workflow_id}), env.bob)
+    with pytest.raises(NotFound):
+        controller.execute(Command("workflows", {"action": "run", "workflow_id": workflow_id}), env.bob)
+    run = controller.execute(Command("workflows", {"action": "run", "workflow_id": workflow_id}), env.alice).data["run"]
+    assert run["status"] == "waiting" and run["user_id"] == env.alice.user_id
+    with pytest.raises(NotFound):
+        controller.execute(Command("workflows", {"action": "approve", "run_id": run["id"]}), env.bob)
+    cancelled = controller.execute(Command("workflows", {"action": "cancel", "run_id": run["id"]}), env.alice)
+    assert cancelled.data["run"]["status"] == "cancelled"

@@ -164,3 +164,39 @@ def test_demo_catalogue_and_unknown_domains() -> None:
     assert demo_runner.get_demo("Finance").domain == "financial"
     with pytest.raises(NotFound, match="demos are healthcare, financial, sports, business"):
         demo_runner.get_demo("cooking")
+
+
+def test_the_demo_intent_answers_with_the_report_through_the_interface(svc_for: Any) -> None:
+    svc = svc_for()
+    caller = svc.conversations.local_caller("tester")
+    reply = svc.interface.handle("Show me a healthcare demo", caller)
+    assert reply["ok"] is True and reply["intent"] == "demo" and reply["args"] == {"domain": "healthcare"}
+    demo = reply["data"]["demo"]
+    assert demo["ok"] and demo["live"] is False and len(demo["task_ids"]) == 3
+    first, _, rest = reply["response"].partition("\n\n")
+    assert first == (f"The healthcare demo ran 3 steps in {demo['total_seconds']:.2f} s: all steps succeeded "
+                     f"(tasks {', '.join(str(t) for t in demo['task_ids'])}).")
+    assert rest == demo["text"] and "Summary: healthcare demo, 3 steps" in rest
+    json.dumps(reply)
+
+    failing = svc_for(fixtures.always_raise)
+    failing.controller.queue.retry.base_seconds = 0.01
+    bad = failing.interface.handle("Show me a financial demo", caller)
+    assert bad["ok"] is False and bad["error"]["code"] == "demo_failed"
+    assert "some steps did not succeed" in bad["error"]["message"]
+
+
+def test_narration_written_live_clears_the_line_and_the_reply_is_one_line(svc_for: Any) -> None:
+    svc = svc_for()
+    terminal = Terminal()
+    report = svc.controller.demo(svc.conversations.local_caller("tester"), "sports", narrate_to=terminal)
+    shown = terminal.getvalue()
+    assert report.live and report.ok
+    # Each line first erases whatever progress line main.py's spinner drew; the report keeps plain text.
+    assert shown.startswith("\r\033[K" + report.title) and "\r\033[KStep 2/3: Your estimate" in shown
+    assert shown.replace("\r\033[K", "").rstrip("\n") == report.text
+    import replit_interface
+    from command_processor import Command
+
+    text = replit_interface.format_demo(Command("demo", {"domain": "sports"}), {"demo": report.to_dict()})
+    assert text.startswith("The sports demo ran 3 steps") and "\n" not in text

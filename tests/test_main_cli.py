@@ -185,3 +185,156 @@ def test_importing_every_module_has_no_side_effects(tmp_path: Path) -> None:
                             env={"PATH": os.environ.get("PATH", ""), "OPERATOROS_HOME": str(tmp_path / "h")})
     assert result.returncode == 0, result.stderr
     assert not (tmp_path / "h").exists()
+
+
+# -- demos and workflows from the command line (issue #8) ---------------------------------------
+
+DEMO_CLI_SECONDS = 10.0
+"""Each demo, run as `python main.py "Show me a <domain> demo"`, must answer offline in under this."""
+
+
+@pytest.mark.parametrize("domain", ["healthcare", "financial", "sports", "business"])
+def test_each_demo_runs_offline_from_the_cli_with_narration_and_a_summary(cli_env: dict[str, str],
+                                                                          domain: str) -> None:
+    import re
+
+    started = time.monotonic()
+    result = run_cli(f"Show me a {domain} demo", env=cli_env)
+    elapsed = time.monotonic() - started
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert elapsed < DEMO_CLI_SECONDS, elapsed
+    assert result.stderr == ""  # not a terminal: no progress, no live narration
+    out = result.stdout
+    head = out.splitlines()[0]
+    assert head.startswith(f"The {domain} demo ran ") and "all steps succeeded" in head, head
+    task_ids = [int(t) for t in re.findall(r"\d+", head[head.index("(tasks"):])]
+    assert task_ids
+    # The narration: each step says what it shows and the request it sends.
+    assert "Step 1/" in out and "What it shows:" in out
+    assert f"Request to the {domain} pool:" in out
+    # The summary: a row per step with its task id, pool and time, and who answered.
+    summary = out[out.index(f"Summary: {domain} demo, "):]
+    header = summary.splitlines()[1].split()
+    assert header == ["#", "step", "kind", "task", "pool", "status", "provider", "secs"]
+    for task_id in task_ids:
+        row = next(line for line in summary.splitlines() if re.search(rf"\s{task_id}\s+{domain}\s", line))
+        assert re.search(r"\s\d+\.\d\d$", row), row
+    assert "Tasks: " + ", ".join(str(t) for t in task_ids) in summary
+    assert "built-in analyzers (offline" in summary
+    if domain == "business":
+        assert re.search(r"Workflow \d+, run \d+: 'show run \d+'", summary)
+        assert "approving it as tester" in out
+
+
+def _run_on_a_terminal(env: dict[str, str], *args: str) -> tuple[int, str, str]:
+    """Run main.py with stdout and stderr each on a pseudo-terminal; return (exit code, stdout, stderr)."""
+    import pty
+    import select
+
+    out_master, out_slave = pty.openpty()
+    err_master, err_slave = pty.openpty()
+    proc = subprocess.Popen([sys.executable, str(ROOT / "main.py"), *args], env=env, cwd=str(ROOT),
+                            stdin=subprocess.DEVNULL, stdout=out_slave, stderr=err_slave)
+    os.close(out_slave)
+    os.close(err_slave)
+    chunks = {out_master: b"", err_master: b""}
+    reading = [out_master, err_master]
+    while reading:
+        ready, _, _ = select.select(reading, [], [], 30)
+        assert ready, "main.py stopped writing for 30 s"
+        for fd in ready:
+            try:
+                data = os.read(fd, 65536)
+            except OSError:  # EIO: the child closed its end
+                data = b""
+            if data:
+                chunks[fd] += data
+            else:
+                reading.remove(fd)
+                os.close(fd)
+    proc.wait(timeout=30)
+    return proc.returncode, chunks[out_master].decode(), chunks[err_master].decode()
+
+
+def test_a_demo_narrates_live_on_a_terminal_but_never_in_json_mode(cli_env: dict[str, str]) -> None:
+    code, out, err = _run_on_a_terminal(cli_env, "Show me a sports demo")
+    assert code == 0, out + err
+    assert "Step 1/3: Reading the odds" in err and "Summary: sports demo" in err and "\x1b[K" in err
+    assert out.strip().startswith("The sports demo ran 3 steps") and "Step 1/3" not in out
+
+    code, out, err = _run_on_a_terminal(cli_env, "--json", "Show me a sports demo")
+    assert code == 0, out + err
+    assert "Step 1/3" not in err and "working" not in err
+    reply = json.loads(out.strip())
+    assert reply["data"]["demo"]["live"] is False and "Step 1/3: Reading the odds" in reply["response"]
+
+
+def test_json_lists_the_saved_workflows(cli_env: dict[str, str]) -> None:
+    created = json.loads(run_cli("--json", "Help me automate my project management workflow", env=cli_env).stdout)
+    assert created["ok"] is True and created["intent"] == "workflows"
+    assert created["data"]["definition_source"] == "business agent"
+    workflow = created["data"]["workflow"]
+    result = run_cli("--json", "list the workflows", env=cli_env)
+    assert result.returncode == 0 and result.stdout.count("\n") == 1
+    listed = json.loads(result.stdout)
+    assert listed["ok"] is True and listed["args"] == {"action": "list"}
+    assert [(w["id"], w["name"], w["steps"]) for w in listed["data"]["workflows"]] == [
+        (workflow["id"], "Project management", 6)]
+    assert listed["data"]["workflows"][0]["user_id"] is not None
+
+
+def test_a_workflow_is_automated_listed_shown_run_and_approved_from_the_cli(cli_env: dict[str, str]) -> None:
+    import re
+
+    created = run_cli("Help me automate my project management workflow", env=cli_env)
+    assert created.returncode == 0, created.stdout + created.stderr
+    match = re.match(r"Saved workflow (\d+) 'Project management', from the business agent's definition \(task \d+\)",
+                     created.stdout)
+    assert match, created.stdout
+    workflow_id = match.group(1)
+
+    listed = run_cli("list the workflows", env=cli_env).stdout
+    assert listed.startswith("1 saved workflow:")
+    assert re.search(rf"^{workflow_id}\s+Project management\s+6\s+-\s+never run$", listed, re.M), listed
+
+    shown = run_cli(f"show workflow {workflow_id}", env=cli_env).stdout
+    assert shown.startswith(f"Workflow {workflow_id}: Project management, 6 steps, runs when started.")
+    assert "approve_plan" in shown and "Approvals: approve_plan by project sponsor" in shown
+
+    ran = run_cli(f"run workflow {workflow_id}", env=cli_env)
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    run_match = re.match(rf"Run (\d+) of workflow {workflow_id} \(Project management\): waiting, 1 of 6 steps finished",
+                         ran.stdout)
+    assert run_match, ran.stdout
+    run_id = run_match.group(1)
+    assert re.search(r"^2\s+approve_plan\s+approval\s+waiting", ran.stdout, re.M), ran.stdout
+    assert f"say 'approve run {run_id} step 2'" in ran.stdout
+
+    waiting = run_cli("list the workflows", env=cli_env).stdout
+    assert "1 approval waiting" in waiting and f"Say 'approve run {run_id} step 2'" in waiting
+
+    approved = run_cli(f"approve run {run_id} step 2", env=cli_env)
+    assert approved.returncode == 0, approved.stdout + approved.stderr
+    assert approved.stdout.startswith(f"Approved run {run_id} step 2.\nRun {run_id} of workflow {workflow_id} "
+                                      "(Project management): succeeded, 6 of 6 steps finished in ")
+    watched = json.loads(run_cli("--json", f"show run {run_id}", env=cli_env).stdout)
+    assert watched["data"]["run"]["status"] == "succeeded"
+    assert [s["status"] for s in watched["data"]["run"]["steps"]] == ["done"] * 6
+    missing = json.loads(run_cli("--json", "show workflow 999", env=cli_env).stdout)
+    assert missing["ok"] is False and missing["error"]["code"] == "not_found"
+
+
+def test_the_workflow_modules_import_without_side_effects(tmp_path: Path) -> None:
+    modules = ["business_automation", "workflow_runs", "workflow_driver", "workflow_actions", "api_workflows",
+               "demo_runner", "agent_master_controller"]
+    code = ("import sys, threading, os; sys.path.insert(0, %r)\n"
+            "before = set(os.listdir('.'))\n"
+            "for m in %r: __import__(m)\n"
+            "assert threading.active_count() == 1, threading.enumerate()\n"
+            "assert set(os.listdir('.')) == before\n"
+            "import api_routes\n"
+            "assert any(child.name == 'workflows' for child, _ in api_routes.bp._blueprints)\n") % (str(ROOT), modules)
+    result = subprocess.run([sys.executable, "-c", code], cwd=str(tmp_path), capture_output=True, text=True,
+                            env={"PATH": os.environ.get("PATH", ""), "OPERATOROS_HOME": str(tmp_path / "h")})
+    assert result.returncode == 0, result.stderr
+    assert not (tmp_path / "h").exists()

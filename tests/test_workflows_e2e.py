@@ -168,3 +168,40 @@ def test_a_run_killed_mid_run_finishes_after_a_restart_with_every_step_done_once
     step_results = {s["task_id"]: s["result"]["text"] for s in task_steps}
     assert all(str(tasks[t].result["pid"]) in text for t, text in step_results.items())
     assert survivor.pid in {p for _, p in executions}
+
+
+@pytest.mark.parametrize("command", ["serve", "worker"])
+def test_serve_and_worker_fire_schedules_and_finish_runs_left_unfinished(world: dict[str, Any], command: str) -> None:
+    from datetime import timedelta
+
+    from models import Workflow, utcnow
+
+    svc = world["svc"]
+    alice = svc.conversations.local_caller("alice")
+    workflows = svc.controller.workflows
+    left = workflows.start_run(alice, workflows.create(alice, FLOW)["id"])  # as a process that died left it
+    ping = {**FLOW, "name": "Ping", "schedule": "0 0 1 1 *",  # yearly: the catch-up run is the only one
+            "steps": [step("ping", "Ping", "notify", "ops", to=["ops"], message="tick")]}
+    scheduled = workflows.create(alice, ping)
+    due = utcnow() - timedelta(minutes=5)  # missed while nothing was serving: one catch-up run
+    with svc.engine.begin() as conn:
+        conn.execute(sa.update(Workflow).where(Workflow.id == scheduled["id"]).values(next_run_at=due))
+
+    args = [sys.executable, str(ROOT / "main.py"), command, "--executor", "tests.fixtures:record"]
+    if command == "serve":
+        args += ["--port", "0"]
+    proc = subprocess.Popen(args, env=world["env"], cwd=str(ROOT), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        finished = _until("the run left unfinished succeeded",
+                          lambda: (r := workflows.get_run(alice, left["id"]))["status"] == "succeeded" and r, proc)
+        fired = _until("the schedule fired", lambda: workflows.list_runs(alice, workflow_id=scheduled["id"]), proc)
+        ran = _until("the scheduled run succeeded",
+                     lambda: (r := workflows.get_run(alice, fired[0]["id"]))["status"] == "succeeded" and r, proc)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0 and "Traceback" not in err, err
+    assert {s["status"] for s in finished["steps"]} == {"done"}
+    assert len(fired) == 1 and ran["trigger"] == "schedule" and ran["scheduled_for"] == due.isoformat()
+    assert workflows.get(alice, scheduled["id"])["next_run_at"] > utcnow().isoformat()
