@@ -237,12 +237,16 @@ class AgentMasterController:
 
     def submit(self, caller: Caller, text: str, *, pool: str | None = None, priority: int = 0,
                idempotency_key: str | None = None, session_id: str | None = None,
-               wait: bool = False, max_attempts: int | None = None) -> dict[str, Any]:
-        """Queue domain work; with `wait`, see it through (inline when no agent of its pool is live)."""
-        if pool is None:
+               wait: bool = False, max_attempts: int | None = None, keep_pool: bool = False) -> dict[str, Any]:
+        """Queue domain work; with `wait`, see it through (inline when no agent of its pool is live).
+
+        A request showing a medical red flag or self-harm goes to healthcare even when a pool is named,
+        unless `keep_pool` (the workflow engine asking the business agent to draft a process).
+        """
+        if pool is None or not keep_pool:
             import domain_agents  # routing knows the safety rules: a red flag goes to healthcare
 
-            pool = domain_agents.route_pool(text)
+            pool = domain_agents.route_pool(text, pool)
         extra = {} if max_attempts is None else {"max_attempts": max_attempts}
         task = self.queue.submit(pool, text, priority=priority, idempotency_key=idempotency_key,
                                  user_id=caller.user_id, session_id=session_id, **extra)

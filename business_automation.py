@@ -151,7 +151,7 @@ class WorkflowEngine:
         """
         if not isinstance(text, str) or not text.strip():
             raise BadRequest("Describe the process to automate, for example 'automate invoice approval'.")
-        task = self.controller.submit(caller, text, pool="business", session_id=session_id)
+        task = self.controller.submit(caller, text, pool="business", session_id=session_id, keep_pool=True)
         task = self.controller.see_through(caller, task, self.task_wait_seconds)
         definition, note = None, None
         if task.get("status") == "succeeded":

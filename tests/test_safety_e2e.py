@@ -646,3 +646,15 @@ def test_an_over_long_request_about_self_harm_still_gets_crisis_resources_first(
 def test_an_over_long_request_with_no_concern_is_only_asked_to_be_shorter(tmp_path: Path) -> None:
     run = one_shot(tmp_path, "--json", "Some background about my week at work. " * 120)
     assert run.reply["response"].startswith("That request is"), run.reply["response"][:200]
+
+
+def test_a_red_flag_sent_to_a_named_pool_over_the_api_is_worked_in_healthcare(client: Any,
+                                                                          auth: dict[str, str]) -> None:
+    """An API client naming the financial pool cannot keep an emergency away from the healthcare agents."""
+    text = "My AAPL shares crashed and now I have crushing chest pain and I'm sweating"
+    flagged = client.post("/api/tasks", json={"input": text, "pool": "financial"}, headers=auth)
+    assert flagged.status_code == 201, flagged.get_json()
+    assert flagged.get_json()["pool"] == "healthcare"
+    plain = client.post("/api/tasks", json={"input": "Analyze AAPL stock performance", "pool": "financial"},
+                        headers=auth)
+    assert plain.get_json()["pool"] == "financial"
