@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import logging
-import sys
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -72,8 +71,8 @@ class AgentMasterController:
     # -- the conversational door ------------------------------------------------------------
 
     def execute(self, command: Command, caller: Caller, *, background: bool = False,
-                session_id: str | None = None) -> Outcome:
-        """Carry out one understood command on behalf of `caller`."""
+                session_id: str | None = None, narrate_to: IO[str] | None = None) -> Outcome:
+        """Carry out one understood command on behalf of `caller`; a demo narrates to `narrate_to` as it runs."""
         args = command.args
         intent = command.intent
         if intent == "status":
@@ -103,7 +102,7 @@ class AgentMasterController:
             return Outcome(self.workflows.execute(caller, args, session_id=session_id, background=background))
         if intent == "demo":
             report = self.demo(caller, args.get("domain") or "", session_id=session_id,
-                               narrate_to=_terminal_narration())
+                               narrate_to=narrate_to)
             return Outcome({"demo": report.to_dict()})
         if intent in ("help", "clarify"):
             return Outcome({})
@@ -360,32 +359,6 @@ class AgentMasterController:
             return bool(conn.execute(sa.select(sa.func.count()).select_from(Agent).where(
                 Agent.pool == pool, Agent.heartbeat_at >= live_after,
                 Agent.status.in_([AgentStatus.IDLE, AgentStatus.BUSY]))).scalar())
-
-
-def _terminal_narration() -> IO[str] | None:
-    """stderr when this is a text-mode CLI request on a terminal, else None (API threads, --json, pipes).
-
-    main.py decides its progress spinner the same way (not --json, stderr a terminal); its options
-    are read from the click context the CLI runs the request in, which API threads never have.
-    stdout must be a terminal too: the reply printed there then need not repeat the narration, and
-    a redirected reply keeps it.
-    """
-    click = sys.modules.get("click")  # never imported here: the CLI has loaded it if it is the caller
-    context = click.get_current_context(silent=True) if click is not None else None
-    if context is None:
-        return None
-    options = context.obj if isinstance(context.obj, dict) else {}
-    as_json = context.params.get("as_json") or options.get("as_json")
-    if as_json or not (_is_terminal(sys.stderr) and _is_terminal(sys.stdout)):
-        return None
-    return sys.stderr
-
-
-def _is_terminal(stream: IO[str] | None) -> bool:
-    try:
-        return bool(stream is not None and stream.isatty())
-    except (AttributeError, ValueError):  # a closed or replaced stream
-        return False
 
 
 def _pool_rows(db: Session, name: str | None) -> list[dict[str, Any]]:

@@ -224,7 +224,22 @@ def _answer_in_process(text: str, options: dict[str, Any]) -> dict[str, Any]:
     name = options.get("user") or svc.settings.user
     caller = svc.conversations.local_caller(name)
     return svc.interface.handle(text, caller, options.get("session_id"), dry_run=bool(options.get("dry_run")),
-                                background=bool(options.get("background")))
+                                background=bool(options.get("background")), narrate_to=_narration(options))
+
+
+def _narration(options: dict[str, Any]) -> Any:
+    """stderr for live demo narration: text mode with both streams on a terminal (the reply printed
+    on stdout then need not repeat it, and a redirected reply keeps it); never with --json."""
+    if options.get("as_json") or not (_is_terminal(sys.stderr) and _is_terminal(sys.stdout)):
+        return None
+    return sys.stderr
+
+
+def _is_terminal(stream: Any) -> bool:
+    try:
+        return bool(stream is not None and stream.isatty())
+    except (AttributeError, ValueError):  # a closed or replaced stream
+        return False
 
 
 def _answer_over_http(text: str, options: dict[str, Any]) -> dict[str, Any]:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable
+from typing import IO, Any, Callable
 
 import command_processor
 import workflow_templates
@@ -43,7 +43,8 @@ class Interface:
         self.conversations = conversations
 
     def handle(self, text: str, caller: Caller, session_id: str | None = None, *,
-               dry_run: bool = False, background: bool = False) -> dict[str, Any]:
+               dry_run: bool = False, background: bool = False,
+               narrate_to: IO[str] | None = None) -> dict[str, Any]:
         """Understand `text`, carry it out (unless dry_run) and return the contract's JSON object.
 
         1. Open the session (the caller's latest unless one is named); a dry run opens nothing new.
@@ -66,8 +67,8 @@ class Interface:
             import health_monitor
 
             health_monitor.start_cpu_sample()
-        steps = [self._run(c, actor, session_id, dry_run=dry_run, background=background, owner=caller)
-                 for c in commands]
+        steps = [self._run(c, actor, session_id, dry_run=dry_run, background=background, owner=caller,
+                           narrate_to=narrate_to) for c in commands]
         reply = steps[0] if len(steps) == 1 else {
             "ok": all(s["ok"] for s in steps), "intent": "multi", "args": {},
             "response": "\n\n".join(s["response"] for s in steps), "data": {}, "steps": steps,
@@ -99,7 +100,7 @@ class Interface:
         return reply
 
     def _run(self, command: Command, caller: Caller, session_id: str | None, *, dry_run: bool,
-             background: bool, owner: Caller) -> dict[str, Any]:
+             background: bool, owner: Caller, narrate_to: IO[str] | None = None) -> dict[str, Any]:
         reply: dict[str, Any] = {"ok": True, "intent": command.intent, "args": dict(command.args),
                                  "response": "", "data": {}}
         try:
@@ -113,7 +114,8 @@ class Interface:
                 reply["data"] = self._conversation(command, caller, owner, session_id)
                 reply["response"] = reply["data"].pop("text")
                 return reply
-            outcome = self.controller.execute(command, caller, background=background, session_id=session_id)
+            outcome = self.controller.execute(command, caller, background=background, session_id=session_id,
+                                              narrate_to=narrate_to)
             reply["data"] = outcome.data
             reply["response"] = FORMATTERS.get(command.intent, _format_generic)(command, outcome.data)
             task = outcome.data.get("task")
