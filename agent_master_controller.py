@@ -13,7 +13,6 @@ from sqlalchemy.orm import Session, sessionmaker
 
 import health_monitor
 from agent_pools import Executor, PoolSupervisor, run_inline
-from business_automation import WorkflowEngine
 from command_processor import Command
 from config import Settings
 from conversation_manager import Caller
@@ -23,6 +22,7 @@ from models import POOL_NAMES, Agent, AgentPool, AgentStatus, AuditLog, Task, Ta
 from task_processor import TaskQueue
 
 if TYPE_CHECKING:
+    from business_automation import WorkflowEngine
     from demo_runner import DemoReport
 
 logger = logging.getLogger(__name__)
@@ -65,8 +65,19 @@ class AgentMasterController:
         self.executor = executor
         self.supervisor: PoolSupervisor | None = None
         self._sessions = session_factory
-        self.workflows = WorkflowEngine(engine, self)
-        """Saved workflows and their runs; `serve` and `worker` run its loop (start/stop)."""
+        self._workflows: WorkflowEngine | None = None
+
+    @property
+    def workflows(self) -> WorkflowEngine:
+        """Saved workflows and their runs; `serve` and `worker` run its loop (start/stop).
+
+        Made on first use: a status request need not load the workflow modules.
+        """
+        if self._workflows is None:
+            from business_automation import WorkflowEngine
+
+            self._workflows = WorkflowEngine(self.engine, self)
+        return self._workflows
 
     # -- the conversational door ------------------------------------------------------------
 

@@ -7,7 +7,6 @@ from typing import IO, Any, Callable
 import command_processor
 import workflow_templates
 from agent_master_controller import AgentMasterController
-from business_automation import AGENT_SOURCE
 from command_processor import Command
 from conversation_manager import SESSION_STATE_KEYS, WITHHELD, Caller, ConversationManager
 from errors import OperatorOSError
@@ -379,6 +378,8 @@ def format_workflow_created(data: dict[str, Any]) -> str:
     """A workflow just saved from a process description, and where its definition came from."""
     workflow = data["workflow"]
     task = data.get("task") or {}
+    from business_automation import AGENT_SOURCE  # the workflow modules load only for workflow replies
+
     if data.get("definition_source") == AGENT_SOURCE:
         origin = f"from the business agent's definition (task {task.get('id')})"
     else:

@@ -35,7 +35,8 @@ def test_status_loads_neither_the_web_stack_nor_the_sdks(cli_env: dict[str, str]
             "sys.argv = ['main.py', 'Show me the system status']\n"
             "try:\n    runpy.run_path('main.py', run_name='__main__')\n"
             "except SystemExit:\n    pass\n"
-            "heavy = ('flask', 'werkzeug', 'openai', 'httpx', 'celery', 'spectree', 'pydantic', 'ai_providers')\n"
+            "heavy = ('flask', 'werkzeug', 'openai', 'httpx', 'celery', 'spectree', 'pydantic', 'ai_providers',\n"
+            "         'business_automation', 'demo_runner', 'domain_agents')\n"
             "print('LOADED', ','.join(m for m in heavy if m in sys.modules), file=sys.stderr)\n")
     result = subprocess.run([sys.executable, "-c", code], env=cli_env, cwd=str(ROOT), capture_output=True,
                             text=True, timeout=60)
