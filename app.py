@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 import os
 import functools
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Mapping
 
@@ -25,6 +26,9 @@ logger = logging.getLogger(__name__)
 
 EXTENSION_KEY = "operatoros"
 """Key of the Services object in app.extensions."""
+
+LIVENESS_PATH = "/api/health"
+"""Path of the liveness check that HealthFastPath answers before Flask."""
 
 _ENV_KEYS = (
     "OPERATOROS_HOME", "DATABASE_URL", "OPENAI_API_KEY", "OPENAI_BASE_URL", "OPERATOROS_MODEL",
@@ -78,7 +82,32 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     import api_routes
 
     api_routes.init_app(app, rate_limit=settings.rate_limit, storage_uri=settings.rate_limit_storage)
+    with app.app_context():  # the bytes the view's {"status": "ok"} becomes, as Flask serialises it
+        liveness = app.json.response({"status": "ok"}).get_data()
+    app.wsgi_app = HealthFastPath(app.wsgi_app, liveness)  # type: ignore[method-assign]
     return app
+
+
+class HealthFastPath:
+    """WSGI middleware answering GET /api/health itself, with the bytes and headers Flask's view gives.
+
+    Liveness says only that the process answers, needs no key and is never rate limited, so the
+    request context, before-request hooks and response validation that Flask would run for it do
+    nothing useful; load balancers poll it often. Every other request (HEAD, other methods, other
+    paths) goes to Flask untouched; the view stays for them and for the OpenAPI document.
+    """
+
+    def __init__(self, app: Callable[..., Iterable[bytes]], body: bytes) -> None:
+        self.app = app
+        self.body = body
+        self.headers = [("Content-Type", "application/json"), ("Content-Length", str(len(self.body)))]
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        """Answer liveness here; pass everything else to the wrapped app."""
+        if environ.get("PATH_INFO") == LIVENESS_PATH and environ.get("REQUEST_METHOD") == "GET":
+            start_response("200 OK", list(self.headers))
+            return [self.body]
+        return self.app(environ, start_response)
 
 
 @functools.cache

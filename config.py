@@ -54,7 +54,7 @@ class Settings:
     max_content_length: int = DEFAULT_MAX_CONTENT_LENGTH
     """Request body limit of the API, in bytes."""
     rate_limit: str | None = None
-    """Requests allowed per API key, e.g. "100 per minute" (Flask-Limiter syntax); None: the default."""
+    """Requests allowed per API key, e.g. "100 per minute" (the limits library's syntax); None: the default."""
     rate_limit_storage: str = "memory://"
     """Where rate-limit counters live; redis://... shares them between processes."""
 

@@ -5,6 +5,8 @@ import hashlib
 import logging
 import re
 import secrets
+import threading
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from database import session_scope
+from database import READ_ONLY_OPTION, session_scope
 from errors import BadRequest, Conflict, Forbidden, NotFound, Unauthorized
 from models import AuditLog, ConversationSession, Message, Role, User, utcnow
 
@@ -35,6 +37,21 @@ WITHHELD = "[API key withheld]"
 
 SESSION_STATE_KEYS = ("acting_as", "pending_auth")
 """Keys of a session's context that belong to authentication, not to the command processor."""
+
+AUTH_CACHE_TTL_SECONDS = 2.0
+"""How long a verified API key is trusted without reading the database again.
+
+Kept to a few seconds on purpose: a key revoked or a role changed by another process (a second
+gunicorn worker, the CLI, an operator with SQL) takes effect within this time. Changes made through
+this process's ConversationManager take effect at once (they empty the cache). Failed lookups are
+never cached, so a new key works at once and a wrong key always costs a database read."""
+
+AUTH_CACHE_MAX_KEYS = 1024
+"""Most verified keys remembered per process; past it the cache starts over (only valid keys get in)."""
+
+_USERS = User.__table__
+_CALLER_BY_KEY_HASH = sa.select(_USERS.c.id, _USERS.c.name, _USERS.c.role).where(
+    _USERS.c.api_key_hash == sa.bindparam("key_hash"))
 
 
 @dataclass(frozen=True)
@@ -59,8 +76,11 @@ def new_api_key() -> str:
 class ConversationManager:
     """Finds or creates users and sessions, and records the turns of a conversation."""
 
-    def __init__(self, session_factory: sessionmaker[Session]) -> None:
+    def __init__(self, session_factory: sessionmaker[Session], *,
+                 auth_cache_ttl: float = AUTH_CACHE_TTL_SECONDS) -> None:
         self._sessions = session_factory
+        self.auth_cache_ttl = auth_cache_ttl
+        self._callers = _CallerCache()
 
     def local_caller(self, name: str) -> Caller:
         """The caller of the in-process CLI: the machine's operator, with admin rights."""
@@ -72,12 +92,25 @@ class ConversationManager:
             return Caller(user.id, user.name, True)
 
     def caller_for_key(self, key: str) -> Caller | None:
-        """The user an API key belongs to, or None."""
-        with session_scope(self._sessions) as db:
-            user = db.scalar(sa.select(User).where(User.api_key_hash == hash_api_key(key)))
-            if user is None:
-                return None
-            return Caller(user.id, user.name, user.role == Role.ADMIN)
+        """The user an API key belongs to, or None; remembered for `auth_cache_ttl` seconds once verified."""
+        key_hash = hash_api_key(key)
+        caller = self._callers.get(key_hash)
+        if caller is not None:
+            return caller
+        generation = self._callers.generation
+        with self._sessions() as db:
+            # A read-only transaction: on SQLite it neither takes nor waits for the write lock.
+            conn = db.connection(execution_options={READ_ONLY_OPTION: True})
+            row = conn.execute(_CALLER_BY_KEY_HASH, {"key_hash": key_hash}).first()
+        if row is None:
+            return None
+        caller = Caller(row.id, row.name, row.role == Role.ADMIN)
+        self._callers.put(key_hash, caller, self.auth_cache_ttl, generation)
+        return caller
+
+    def forget_keys(self) -> None:
+        """Drop every remembered key, so the next request of each caller reads its user again."""
+        self._callers.clear()
 
     def ensure_user_with_key(self, name: str, key: str, role: Role) -> Caller:
         """Create the user if needed and make `key` its API key (stored hashed)."""
@@ -90,7 +123,9 @@ class ConversationManager:
             user.api_key_prefix = key[:8]
             user.role = role
             db.flush()
-            return Caller(user.id, user.name, role == Role.ADMIN)
+            caller = Caller(user.id, user.name, role == Role.ADMIN)
+        self.forget_keys()  # the user's old key, or its old role, must not outlive this change
+        return caller
 
     def create_user(self, caller: Caller, name: str, role: Role) -> dict[str, Any]:
         """Create a user with a fresh API key, returned once (only its hash is kept); admins only."""
@@ -104,6 +139,7 @@ class ConversationManager:
             db.add(User(name=name, role=role, api_key_hash=hash_api_key(key), api_key_prefix=key[:8]))
             db.add(AuditLog(actor_user_id=caller.user_id, actor=caller.name, action="create_user",
                             target=name, details={"role": role.value}))
+        self.forget_keys()
         return {"name": name, "role": role.value, "api_key": key}
 
     def open_session(self, caller: Caller, session_id: str | None = None, new: bool = False) -> str:
@@ -261,6 +297,41 @@ class ConversationManager:
                 raise
             return existing
         return user
+
+
+class _CallerCache:
+    """Verified key hashes -> Caller, each until its deadline; emptied on any user change in this process."""
+
+    def __init__(self) -> None:
+        self._entries: dict[str, tuple[Caller, float]] = {}
+        self._lock = threading.Lock()
+        self.generation = 0
+        """Bumped by clear(): a lookup that began before a change must not store what it read."""
+
+    def get(self, key_hash: str) -> Caller | None:
+        entry = self._entries.get(key_hash)
+        if entry is None:
+            return None
+        caller, deadline = entry
+        if time.monotonic() >= deadline:
+            self._entries.pop(key_hash, None)
+            return None
+        return caller
+
+    def put(self, key_hash: str, caller: Caller, ttl: float, generation: int) -> None:
+        if ttl <= 0:
+            return
+        with self._lock:
+            if generation != self.generation:
+                return
+            if len(self._entries) >= AUTH_CACHE_MAX_KEYS:
+                self._entries.clear()
+            self._entries[key_hash] = (caller, time.monotonic() + ttl)
+
+    def clear(self) -> None:
+        with self._lock:
+            self.generation += 1
+            self._entries.clear()
 
 
 def _check_name(name: str) -> None:

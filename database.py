@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+import os
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -26,8 +28,14 @@ PG_MIGRATION_LOCK_ID = 7_430_001
 READ_ONLY_OPTION = "operatoros_read_only"
 """Execution option marking a connection that never writes (see read_only())."""
 
+DIRECT_INSERT_CONNECTIONS = 8
+"""Most idle SQLite connections one direct_insert keeps for its next calls (more are closed after use)."""
+
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 """Alembic script folder."""
+
+_writer_locks: dict[str, WriterLock] = {}
+_writer_locks_guard = threading.Lock()
 
 
 def is_sqlite(url: str | sa.URL) -> bool:
@@ -51,10 +59,11 @@ def make_engine(url: str) -> Engine:
 
 
 def configure_engine(engine: Engine) -> None:
-    """Turn on WAL, busy timeout, foreign keys and BEGIN IMMEDIATE for SQLite engines."""
+    """Turn on WAL, busy timeout, foreign keys, BEGIN IMMEDIATE and the writer lock for SQLite engines."""
     if engine.dialect.name != "sqlite" or getattr(engine, "_operatoros_configured", False):
         return
     engine._operatoros_configured = True  # type: ignore[attr-defined]
+    lock = writer_lock(engine)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -72,13 +81,169 @@ def configure_engine(engine: Engine) -> None:
         # A deferred transaction that reads then writes fails with "database is locked"
         # whatever the busy timeout; taking the write lock up front makes it wait instead.
         # Connections opened by read_only() only read, so they neither take nor wait for it.
-        read_only = conn.get_execution_options().get(READ_ONLY_OPTION)
-        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+        if conn.get_execution_options().get(READ_ONLY_OPTION):
+            conn.exec_driver_sql("BEGIN")
+            return
+        if lock is None:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            return
+        raw = _raw(conn.connection)
+        lock.take(raw)
+        try:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            lock.release(raw)
+            raise
+
+    if lock is not None:
+        _release_after_transactions(engine, lock)
+
+
+class WriterLock:
+    """One process's queue of SQLite writers: held from BEGIN IMMEDIATE until the commit or rollback has run.
+
+    SQLite lets one writer in at a time and makes the others poll, sleeping between tries, until
+    the busy timeout. Threads of one process queue here instead, so the next writer is woken the
+    moment the previous one has committed; SQLite's busy timeout is left to arbitrate between
+    processes only.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._holder: int | None = None
+
+    def take(self, raw_connection: Any) -> None:
+        """Wait for the lock on behalf of the DBAPI connection about to begin a write transaction."""
+        # Bounded by the busy timeout: a thread that opens a second write transaction while holding
+        # one would otherwise wait for itself forever; past it, SQLite's own timeout decides as before.
+        if self._lock.acquire(timeout=SQLITE_BUSY_TIMEOUT_MS / 1000):
+            self._holder = id(raw_connection)
+        else:
+            logger.warning("waited %d ms for the SQLite writer lock; beginning without it",
+                           SQLITE_BUSY_TIMEOUT_MS)
+
+    def release(self, raw_connection: Any) -> None:
+        """Let the next writer in, if this DBAPI connection holds the lock (else nothing)."""
+        if self._holder is not None and self._holder == id(raw_connection):
+            self._holder = None
+            self._lock.release()
+
+    def locked(self) -> bool:
+        """True while some transaction of this process holds the lock."""
+        return self._lock.locked()
+
+
+def writer_lock(engine: Engine) -> WriterLock | None:
+    """The WriterLock of the engine's SQLite file (one per file); None for in-memory SQLite or servers."""
+    if engine.dialect.name != "sqlite" or engine.url.database in (None, "", ":memory:"):
+        return None
+    path = os.path.realpath(engine.url.database)
+    with _writer_locks_guard:
+        return _writer_locks.setdefault(path, WriterLock())
+
+
+def _raw(connection: Any) -> Any:
+    """The DBAPI connection behind a pool proxy (or the connection itself)."""
+    return getattr(connection, "dbapi_connection", None) or connection
+
+
+def _release_after_transactions(engine: Engine, lock: WriterLock) -> None:
+    """Release the writer lock after the DBAPI commit or rollback (the events fire before it: too early)."""
+    dialect = engine.dialect
+    commit, rollback = dialect.do_commit, dialect.do_rollback
+
+    def do_commit(dbapi_connection: Any) -> None:
+        try:
+            commit(dbapi_connection)
+        finally:
+            lock.release(_raw(dbapi_connection))
+
+    def do_rollback(dbapi_connection: Any) -> None:
+        try:
+            rollback(dbapi_connection)
+        finally:
+            lock.release(_raw(dbapi_connection))
+
+    # The dialect object belongs to this engine and its pool (whose reset-on-return rolls back through it).
+    dialect.do_commit = do_commit  # type: ignore[method-assign]
+    dialect.do_rollback = do_rollback  # type: ignore[method-assign]
+
+    @event.listens_for(engine, "invalidate")
+    @event.listens_for(engine, "checkin")
+    def _on_lost(dbapi_connection: Any, *_rest: Any) -> None:
+        # A connection invalidated mid-transaction is never rolled back through the dialect.
+        if dbapi_connection is not None:
+            lock.release(dbapi_connection)
 
 
 def read_only(engine: Engine) -> sa.Connection:
     """A connection for reads only: on SQLite its transactions do not take the write lock."""
     return engine.connect().execution_options(**{READ_ONLY_OPTION: True})
+
+
+def direct_insert(engine: Engine, table: sa.Table, columns: Sequence[str]
+                  ) -> Callable[[Mapping[str, Any]], int] | None:
+    """On SQLite, a function inserting one row of `table` and returning its id, below SQLAlchemy's Connection.
+
+    The row's values go through the columns' own bind processors, so they are stored as an ORM or
+    Core insert stores them; the INSERT runs as a single autocommit statement (atomic by itself, no
+    BEGIN or COMMIT) and the id comes from lastrowid, so SQLite's write lock is held only inside that
+    one call. The connections are the engine's (made by its pool, with the project's pragmas), then
+    detached from the pool and kept here, up to DIRECT_INSERT_CONNECTIONS idle ones, until the
+    engine is disposed. This skips the Connection, transaction, events, result and pool checkout
+    and checkin, which cost more than the INSERT itself. Errors are SQLAlchemy's, as from Core.
+    None for other databases: use a Core statement there.
+
+    The WriterLock is not taken: it exists to queue transactions that hold SQLite's lock across
+    Python code; this statement holds it only while SQLite runs it, and a thread holding the
+    WriterLock would keep it until it got the GIL back, making the writers behind it wait longer.
+    """
+    if engine.dialect.name != "sqlite" or engine.dialect.driver != "pysqlite":
+        return None
+    dialect = engine.dialect
+    dbapi_error = dialect.loaded_dbapi.Error
+    names = tuple(columns)
+    sql = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join('?' for _ in names)})"
+    processors = (table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names)
+    binds = [(i, process) for i, process in enumerate(processors) if process is not None]
+    idle: list[Any] = []  # list.pop and list.append are atomic: threads never share a connection
+
+    def insert(values: Mapping[str, Any]) -> int:
+        params = [values[name] for name in names]
+        for i, process in binds:
+            params[i] = process(params[i])
+        try:
+            connection = idle.pop()
+        except IndexError:
+            connection = _detached_connection(engine)
+        try:
+            cursor = connection.execute(sql, params)
+            if connection.in_transaction:  # pysqlite's implicit BEGIN was turned back on
+                connection.commit()
+        except BaseException as exc:
+            connection.close()  # never reused after an error, whatever its state
+            if isinstance(exc, dbapi_error):
+                raise sa.exc.DBAPIError.instance(sql, params, exc, dbapi_error) from exc
+            raise
+        if len(idle) < DIRECT_INSERT_CONNECTIONS:
+            idle.append(connection)
+        else:
+            connection.close()
+        return cursor.lastrowid  # type: ignore[no-any-return]
+
+    @event.listens_for(engine, "engine_disposed")
+    def _close_idle(_engine: Engine) -> None:
+        while idle:
+            idle.pop().close()
+
+    return insert
+
+
+def _detached_connection(engine: Engine) -> Any:
+    """A DBAPI connection made by the engine's pool (connect events and all), no longer counted by it."""
+    proxy = engine.raw_connection()
+    proxy.detach()
+    return proxy.dbapi_connection
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

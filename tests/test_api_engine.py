@@ -151,3 +151,28 @@ def test_wait_returns_when_the_task_ends_not_after_the_full_wait(app, client, us
     timer.join()
     assert done["status"] == "succeeded" and time.monotonic() - start < 10
     assert client.get(f"/api/tasks/{task['id']}?wait=100", headers=user_auth).status_code == 400
+
+
+@pytest.mark.parametrize("data, message", [
+    ("{not json", "The request body is not valid JSON."), ("[]", "input: Field required"),
+    ('"text"', "body: Input should be a valid dictionary"),
+])
+def test_task_bodies_that_are_not_objects_get_the_schema_400(client, user_auth, data, message) -> None:  # type: ignore[no-untyped-def]
+    response = client.post("/api/tasks", data=data, headers={**user_auth, "Content-Type": "application/json"})
+    assert response.status_code == 400 and response.is_json
+    assert response.get_json()["error"]["message"].startswith(("Invalid request: " + message, message))
+
+
+def test_a_submission_answers_the_whole_task_as_a_read_would(client, user_auth) -> None:  # type: ignore[no-untyped-def]
+    created = client.post("/api/tasks", json={"input": "x", "pool": "general"}, headers=user_auth)
+    assert created.status_code == 201 and created.headers["Content-Type"] == "application/json"
+    assert created.headers["X-RateLimit-Limit"] and created.headers["Retry-After"]
+    task = created.get_json()
+    read = client.get(f"/api/tasks/{task['id']}", headers=user_auth).get_json()
+    assert {k: v for k, v in read.items() if k != "provider"} == task
+
+
+def test_the_submission_route_is_still_documented(client, user_auth) -> None:  # type: ignore[no-untyped-def]
+    post = client.get("/api/openapi.json", headers=user_auth).get_json()["paths"]["/api/tasks"]["post"]
+    body = post["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    assert body.rsplit("/", 1)[-1].startswith("TaskIn") and {"200", "201", "400", "429"} <= set(post["responses"])

@@ -130,3 +130,135 @@ def test_a_request_cannot_extract_instructions_or_keys(home: Path, sqlite_url: s
         reply = client.post("/api/command", json={"text": text}, headers=ADMIN).get_data(as_text=True)
         assert "sk-test-secret-never-shown" not in reply and TEST_API_KEY not in reply
     services(app).engine.dispose()
+
+
+# API2: a cached key must not outlive its revocation for long
+AUTH_TTL = 0.3
+"""Key cache lifetime in the tests below: short, so that they need not sleep for the real one."""
+
+
+@pytest.fixture
+def short_cache(app):  # type: ignore[no-untyped-def]
+    """The app with a key cache that forgets after AUTH_TTL seconds."""
+    from conversation_manager import ConversationManager
+
+    services(app).conversations = ConversationManager(services(app).sessions, auth_cache_ttl=AUTH_TTL)
+    return app
+
+
+def _other_process_sql(app, sql: str) -> None:  # type: ignore[no-untyped-def]
+    """Change the SQLite file as another process would (a second gunicorn worker, an operator)."""
+    import sqlite3
+
+    conn = sqlite3.connect(services(app).engine.url.database, isolation_level=None)
+    try:
+        conn.execute("PRAGMA busy_timeout=30000")
+        conn.execute(sql)
+    finally:
+        conn.close()
+
+
+def _after_ttl() -> None:
+    import time
+
+    time.sleep(AUTH_TTL + 0.1)
+
+
+def test_a_revoked_key_stops_working_within_the_cache_ttl(short_cache, client) -> None:  # type: ignore[no-untyped-def]
+    ann = _user(short_cache, "ann")
+    assert client.get("/api/tasks", headers=ann).status_code == 200  # verified, now remembered
+    _other_process_sql(short_cache, "UPDATE users SET api_key_hash = NULL WHERE name = 'ann'")
+    _after_ttl()
+    response = client.get("/api/tasks", headers=ann)
+    assert response.status_code == 401 and response.get_json()["error"]["code"] == "unauthorized"
+
+
+def test_within_its_ttl_a_verified_key_is_answered_from_the_cache(app, client) -> None:  # type: ignore[no-untyped-def]
+    from conversation_manager import ConversationManager
+
+    services(app).conversations = ConversationManager(services(app).sessions, auth_cache_ttl=600)
+    ann = _user(app, "ann")
+    assert client.get("/api/tasks", headers=ann).status_code == 200
+    _other_process_sql(app, "UPDATE users SET api_key_hash = NULL WHERE name = 'ann'")
+    assert client.get("/api/tasks", headers=ann).status_code == 200  # the bound is the TTL (seconds in production)
+
+
+def test_a_demoted_admin_loses_admin_rights_within_the_cache_ttl(short_cache, client) -> None:  # type: ignore[no-untyped-def]
+    key = "oos_root_key_0123456789"
+    services(short_cache).conversations.ensure_user_with_key("root", key, Role.ADMIN)
+    root = {"Authorization": f"Bearer {key}"}
+    assert client.post("/api/pools/sports/scale", json={"size": 3}, headers=root).status_code == 200
+    _other_process_sql(short_cache, "UPDATE users SET role = 'user' WHERE name = 'root'")
+    _after_ttl()
+    assert client.post("/api/pools/sports/scale", json={"size": 4}, headers=root).status_code == 403
+    assert client.get("/api/pools/sports", headers=root).get_json()["desired_size"] == 3
+
+
+def test_key_changes_made_in_this_process_apply_at_once(app, client) -> None:  # type: ignore[no-untyped-def]
+    old = _user(app, "ann")
+    assert client.get("/api/tasks", headers=old).status_code == 200
+    services(app).conversations.ensure_user_with_key("ann", "oos_ann_new_key_0123456789", Role.USER)
+    assert client.get("/api/tasks", headers=old).status_code == 401  # default TTL, yet no stale answer
+    assert client.get("/api/tasks", headers={"Authorization": "Bearer oos_ann_new_key_0123456789"}).status_code == 200
+
+
+def test_a_failed_lookup_is_not_remembered(app, client) -> None:  # type: ignore[no-untyped-def]
+    from conversation_manager import hash_api_key
+
+    key = "oos_late_key_0123456789"
+    assert client.get("/api/tasks", headers={"Authorization": f"Bearer {key}"}).status_code == 401
+    _other_process_sql(app, f"INSERT INTO users (name, role, api_key_hash, tokens_used, cost_used_usd, created_at) "
+                            f"VALUES ('late', 'user', '{hash_api_key(key)}', 0, 0, '2026-01-01 00:00:00')")
+    assert client.get("/api/tasks", headers={"Authorization": f"Bearer {key}"}).status_code == 200
+
+
+# API4: the limiter's answers, beyond the 429
+def test_limited_answers_carry_the_limit_headers_and_count_per_key_and_endpoint(app, client) -> None:  # type: ignore[no-untyped-def]
+    first = client.get("/api/pools", headers=ADMIN)
+    assert first.headers["X-RateLimit-Limit"] == "20" and first.headers["X-RateLimit-Remaining"] == "19"
+    assert int(first.headers["X-RateLimit-Reset"]) > 0 and 0 < int(first.headers["Retry-After"]) <= 60
+    for _ in range(19):
+        client.get("/api/pools", headers=ADMIN)
+    assert client.get("/api/pools", headers=ADMIN).status_code == 429
+    assert client.get("/api/tasks", headers=ADMIN).status_code == 200  # another endpoint, another count
+    assert client.get("/api/pools", headers=_user(app, "bob")).status_code == 200  # another key, another count
+    assert "X-RateLimit-Limit" not in client.get("/api/health").headers
+
+
+def test_memory_counters_start_over_when_their_window_ends() -> None:
+    import time
+
+    from api_routes import ProcessMemoryStorage
+
+    storage = ProcessMemoryStorage()
+    assert [storage.incr("k", 1) for _ in range(3)] == [1, 2, 3] and storage.get("k") == 3
+    assert time.time() < storage.get_expiry("k") <= time.time() + 1
+    storage._windows["k"][1] = time.time() - 0.01  # the window has ended
+    assert storage.get("k") == 0 and storage.incr("k", 1) == 1
+    storage._windows["old"] = [5, time.time() - 1]
+    storage._next_sweep = 0.0
+    storage.incr("k", 1)
+    assert "old" not in storage._windows and storage.get("k") == 2
+
+
+def test_limits_can_be_counted_in_redis_shared_by_processes(home: Path, sqlite_url: str) -> None:
+    import os
+    import uuid
+
+    import redis
+
+    from .conftest import service_missing
+
+    url = os.environ.get("OPERATOROS_TEST_REDIS", "redis://127.0.0.1:6379/0")
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=2).ping()
+    except redis.exceptions.RedisError as exc:
+        service_missing(f"Redis at {url}", exc)
+    key = f"oos_{uuid.uuid4().hex}"  # counters are per key: this test's own
+    config = {"OPERATOROS_HOME": str(home), "DATABASE_URL": sqlite_url, "OPERATOROS_API_KEY": key,
+              "OPERATOROS_RATE_LIMIT": "3 per minute", "OPERATOROS_RATE_LIMIT_STORAGE": url}
+    first, second = create_app(config).test_client(), create_app(config).test_client()  # two "processes"
+    headers = {"Authorization": f"Bearer {key}"}
+    assert [c.get("/api/pools", headers=headers).status_code for c in (first, second, first)] == [200] * 3
+    limited = second.get("/api/pools", headers=headers)
+    assert limited.status_code == 429 and int(limited.headers["Retry-After"]) > 0

@@ -135,3 +135,27 @@ def test_bad_configuration_is_refused_clearly(home: Path, sqlite_url: str) -> No
 
     with pytest.raises(ConfigError, match="TASK_BACKEND"):
         create_app({"OPERATOROS_HOME": str(home), "DATABASE_URL": sqlite_url, "TASK_BACKEND": "carrier-pigeon"})
+
+
+def test_the_liveness_fast_path_answers_what_the_flask_view_answers(app) -> None:  # type: ignore[no-untyped-def]
+    from werkzeug.test import Client
+
+    from app import HealthFastPath
+
+    assert isinstance(app.wsgi_app, HealthFastPath)
+    fast = app.test_client().get("/api/health")
+    view = Client(app.wsgi_app.app).get("/api/health")  # the same request, through Flask and the view
+    assert (fast.status, fast.get_data(), fast.headers.get("Content-Type"), fast.headers.get("Content-Length")) \
+        == (view.status, view.get_data(), view.headers.get("Content-Type"), view.headers.get("Content-Length"))
+    assert fast.get_json() == {"status": "ok"}
+    assert sorted(fast.headers.keys()) == sorted(view.headers.keys())
+
+
+def test_only_get_liveness_takes_the_fast_path(client, auth) -> None:  # type: ignore[no-untyped-def]
+    assert client.head("/api/health").status_code == 200
+    refused = client.post("/api/health")
+    assert refused.status_code == 405 and refused.get_json()["error"]["code"] == "method_not_allowed"
+    assert client.get("/api/health/").status_code == 404
+    assert client.get("/api/health/ready").status_code == 401  # the path's prefix is not enough
+    document = client.get("/api/openapi.json", headers=auth).get_json()
+    assert "/api/health" in document["paths"]

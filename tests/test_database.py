@@ -139,3 +139,106 @@ def test_in_memory_sqlite_urls_are_accepted(url: str) -> None:
     with engine.connect() as conn:
         assert conn.exec_driver_sql("SELECT 1").scalar() == 1
     engine.dispose()
+
+
+def _no_busy_wait(engine: sa.Engine) -> None:
+    """Make SQLite refuse a busy database at once, so only the writer lock can keep writers apart."""
+    @sa.event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+        dbapi_connection.execute("PRAGMA busy_timeout=0")
+
+
+def test_the_writer_lock_queues_concurrent_write_transactions(sqlite_url: str) -> None:
+    """With SQLite's busy timeout at 0, concurrent BEGIN IMMEDIATEs would fail 'database is locked' at once."""
+    engine = database.make_engine(sqlite_url)
+    database.ensure_schema(engine)
+    _no_busy_wait(engine)
+    engine.dispose()  # connections made from now on get the listener
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(8)
+
+    def write(n: int) -> None:
+        try:
+            barrier.wait()
+            for i in range(40):
+                with engine.begin() as conn:
+                    conn.execute(sa.text("INSERT INTO audit_log (actor, action, created_at) "
+                                         "VALUES (:a, 'x', '2026-01-01 00:00:00')"), {"a": f"{n}-{i}"})
+                    conn.execute(sa.text("SELECT count(*) FROM audit_log")).scalar()
+        except BaseException as exc:  # collected and asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM audit_log")).scalar() == 320
+    assert not database.writer_lock(engine).locked()
+    engine.dispose()
+
+
+def test_the_writer_lock_is_held_by_write_transactions_only_and_always_released(sqlite_url: str) -> None:
+    engine = database.make_engine(sqlite_url)
+    database.ensure_schema(engine)
+    lock = database.writer_lock(engine)
+    assert lock is not None and lock is database.writer_lock(database.make_engine(sqlite_url))  # one per file
+    with engine.begin() as conn:
+        conn.execute(sa.text("SELECT 1"))
+        assert lock.locked()
+    assert not lock.locked()
+    with database.read_only(engine) as conn:
+        conn.execute(sa.text("SELECT 1"))
+        assert not lock.locked()
+    with pytest.raises(ZeroDivisionError), engine.begin() as conn:
+        conn.execute(sa.text("SELECT 1"))
+        1 / 0
+    assert not lock.locked()
+    with pytest.raises(sa.exc.OperationalError), engine.begin() as conn:
+        conn.execute(sa.text("SELECT * FROM no_such_table"))
+    assert not lock.locked()
+    session = database.make_session_factory(engine)()
+    session.execute(sa.text("SELECT 1"))
+    assert lock.locked()
+    session.close()  # closing without commit rolls back, through the pool's reset
+    assert not lock.locked()
+    engine.dispose()
+
+
+def test_direct_insert_stores_what_core_stores_and_raises_sqlalchemy_errors(sqlite_url: str) -> None:
+    from models import AgentPool, Task, utcnow
+
+    engine = database.make_engine(sqlite_url)
+    database.ensure_schema(engine)
+    table = Task.__table__
+    now = utcnow()
+    row = {"pool": "general", "input": "x", "status": "queued", "priority": 2, "attempts": 0, "max_attempts": 3,
+           "timeout_seconds": 120.0, "run_after": now, "cancel_requested": False, "idempotency_key": "k",
+           "user_id": None, "session_id": None, "tokens_in": 0, "tokens_out": 0, "created_at": now}
+    insert = database.direct_insert(engine, table, list(row))
+    assert insert is not None
+    direct_id = insert(row)
+    with engine.begin() as conn:
+        core_id = conn.execute(sa.insert(table).values(**{**row, "idempotency_key": "k2"})).inserted_primary_key[0]
+    with engine.connect() as conn:
+        stored = conn.exec_driver_sql("SELECT * FROM tasks ORDER BY id").mappings().all()
+    assert [r["id"] for r in stored] == [direct_id, core_id]
+    assert {**stored[0], "id": 0, "idempotency_key": ""} == {**stored[1], "id": 0, "idempotency_key": ""}
+    with pytest.raises(sa.exc.IntegrityError):
+        insert({**row, "pool": "astrology"})  # no such pool: the foreign key is enforced
+    assert insert({**row, "idempotency_key": "k3"}) == core_id + 1  # a fresh connection after the error
+    assert database.direct_insert(engine, AgentPool.__table__, ["name"]) is not None
+    engine.dispose()
+    assert insert({**row, "idempotency_key": "k4"}) == core_id + 2  # kept connections closed, new ones made
+    engine.dispose()
+
+
+def test_direct_insert_is_for_sqlite_only(database_url: str) -> None:
+    from models import Task
+
+    engine = database.make_engine(database_url)
+    found = database.direct_insert(engine, Task.__table__, ["pool"])
+    assert (found is not None) == (engine.dialect.name == "sqlite")
+    engine.dispose()

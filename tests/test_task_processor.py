@@ -260,3 +260,52 @@ def test_run_after_in_the_future_hides_a_task(queue: TaskQueue) -> None:
         conn.execute(sa.update(Task).where(Task.id == task["id"]).values(run_after=utcnow() + timedelta(hours=1)))
     assert queue.claim("general", "a") is None
     assert queue.get(task["id"])["status"] == TaskStatus.QUEUED.value
+
+
+def test_concurrent_submits_and_claims_lose_nothing_and_never_see_locked(queue: TaskQueue) -> None:
+    """8 threads submit while 4 work the queue: every submission gets its own row, no 'database is locked'."""
+    errors: list[BaseException] = []
+    submitted: list[int] = []
+    done = threading.Event()
+    lock = threading.Lock()
+    barrier = threading.Barrier(12)
+
+    def submitter(n: int) -> None:
+        try:
+            barrier.wait()
+            for i in range(40):
+                task = queue.submit("general", f"client {n} task {i}")
+                with lock:
+                    submitted.append(task["id"])
+        except BaseException as exc:  # collected and asserted below
+            errors.append(exc)
+
+    def worker(name: str) -> None:
+        try:
+            barrier.wait()
+            while not done.is_set() or queue.counts()["queued"]:
+                claim = queue.claim("general", name)
+                if claim is not None:
+                    assert queue.complete(claim, {"by": name})
+        except BaseException as exc:
+            errors.append(exc)
+
+    submitters = [threading.Thread(target=submitter, args=(n,)) for n in range(8)]
+    workers = [threading.Thread(target=worker, args=(f"w{n}",)) for n in range(4)]
+    for t in submitters + workers:
+        t.start()
+    for t in submitters:
+        t.join()
+    done.set()
+    for t in workers:
+        t.join()
+    assert errors == [], errors[:3]
+    assert len(set(submitted)) == len(submitted) == 320
+    assert queue.counts()["succeeded"] == 320
+    assert {t["input"] for t in queue.list(limit=500)} == {f"client {n} task {i}" for n in range(8) for i in range(40)}
+
+
+def test_a_submission_answers_the_row_as_it_is_read_back(queue: TaskQueue) -> None:
+    task = queue.submit("sports", "odds", priority=5, idempotency_key="once")
+    stored = queue.get(task["id"])
+    assert {k: task[k] for k in stored if k != "provider"} == {k: v for k, v in stored.items() if k != "provider"}
