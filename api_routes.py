@@ -143,11 +143,19 @@ def health() -> tuple[dict[str, Any], int]:
 @bp.get("/health/ready")
 @spec.validate(resp=Resp(HTTP_200=Readiness, HTTP_503=Readiness, **ERRORS), tags=["health"])
 def ready() -> tuple[dict[str, Any], int]:
-    """Readiness: the database answers."""
+    """Readiness: the database answers, and with TASK_BACKEND=celery the Redis broker too."""
     import health_monitor
 
-    database = health_monitor.database_check(_services().engine)
-    return {"ready": database["ok"], "database": database}, 200 if database["ok"] else 503
+    svc = _services()
+    database = health_monitor.database_check(svc.engine)
+    reply: dict[str, Any] = {"ready": database["ok"], "database": database}
+    if svc.settings.task_backend == "celery":
+        from celery_backend import broker_ready
+
+        ok, detail = broker_ready(svc.settings)
+        reply["broker"] = {"ok": ok, "detail": detail}
+        reply["ready"] = reply["ready"] and ok
+    return reply, 200 if reply["ready"] else 503
 
 
 @bp.get("/status")

@@ -57,6 +57,7 @@ class Liveness(_Out):
 class Readiness(_Out):
     ready: bool
     database: dict[str, Any]
+    broker: dict[str, Any] | None = None
 
 
 VISIBLE = r"[^\s\x1c-\x1f\x85\ufeff]"

@@ -4,10 +4,11 @@ How it fits together (TASK_BACKEND=celery):
 
 1. `TaskQueue.submit` writes the task row, then `CeleryDispatcher.dispatch` sends one message holding only
    the task id and pool to the pool's Celery queue, `<namespace>.<pool>` (namespace `operatoros` by default).
-2. A Celery worker process receives it and runs `operatoros.run_task`: it claims that very row
-   (`queue.claim(pool, agent, task_id=id)`) under a database lease and works it as an agent thread would
-   (lease renewal, timeout, cancellation) through the executor. A duplicate or stale message finds the row
-   not queued and does nothing, so a message is only ever a hint; the lease guards against recording twice.
+2. A Celery worker process receives it and runs `operatoros.run_task` (celery_worker.py): it claims that
+   very row (`queue.claim(pool, agent, task_id=id)`) under a database lease and works it as an agent
+   thread would (lease renewal, timeout, cancellation) through the executor. A duplicate or stale message
+   finds the row not queued and does nothing, so a message is only ever a hint; the lease guards against
+   recording twice.
 3. Messages are acknowledged late and rejected (requeued) when their worker process is lost, so a killed
    worker loses no message. Redis gives an unacknowledged message back only after its visibility timeout
    (an hour), so the database does not wait for it: `operatoros.sweep`, sent by Celery beat every few
@@ -25,6 +26,9 @@ How it fits together (TASK_BACKEND=celery):
    does the periodic work and embeds beat. Beat may run on every machine: sweeps and workflow ticks are
    safe to run concurrently.
 
+This module is the deployment's side (configuration, the Celery app, dispatching, inspecting, the node
+supervisor of `main.py worker`, the broker's readiness); celery_worker.py is what runs inside the nodes.
+
 Nothing here imports celery at import time, and nothing connects before it is used.
 """
 from __future__ import annotations
@@ -38,9 +42,7 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -51,9 +53,8 @@ if TYPE_CHECKING:
     from celery import Celery
     from sqlalchemy.engine import Engine
 
-    from agent_pools import CancelToken, Executor
     from config import Settings
-    from task_processor import Claim, TaskQueue
+    from task_processor import TaskQueue
 
 logger = logging.getLogger(__name__)
 
@@ -87,9 +88,6 @@ STALE_REDISPATCH_LIMIT = 500
 WORKFLOW_TICK_SECONDS = 1.0
 """How often beat sends the workflow tick (due schedules, unfinished runs)."""
 
-RECONCILE_SECONDS = 1.0
-"""How often a worker node compares its concurrency with its pools' desired sizes."""
-
 VISIBILITY_TIMEOUT_SECONDS = 3600
 """Redis gives an unacknowledged message back after this; the sweep does not wait for it."""
 
@@ -99,22 +97,11 @@ PREFETCH_MULTIPLIER = 1
 HARD_TIME_LIMIT_SECONDS = 3600 + 60
 """Celery kills a worker process stuck in one task this long (the longest task timeout plus a grace)."""
 
-WORKER_SYNCHRONOUS_COMMIT = "off"
-"""PostgreSQL synchronous_commit of the worker processes' transactions (claims, results, renewals, sweeps).
-
-Off: a commit returns before its WAL reaches the disk, which takes the fsync out of every task (several
-times the throughput on a busy disk). Only a crash of the PostgreSQL server itself can then forget the
-last fraction of a second of those changes, and forgetting them is safe: a forgotten result or claim
-leaves the row running under a lease that expires, or queued, and the sweep runs the task again (at
-least once, recorded once). Submissions are made by the API and CLI, whose commits stay synchronous,
-so an accepted task is never forgotten.
-"""
-
-HEARTBEAT_SECONDS = 1.0
-"""How often a worker process renews the leases of the tasks it holds (well inside the lease)."""
-
 INSPECT_TIMEOUT_SECONDS = 1.0
 """How long an inspect broadcast waits for the worker nodes' replies (kombu's Redis poll needs a second)."""
+
+BROKER_PING_TIMEOUT_SECONDS = 1.0
+"""How long broker_ready waits for Redis to accept a connection and answer a PING."""
 
 CLUSTER_CACHE_SECONDS = 2.0
 """How long the API reuses one inspect broadcast's answer."""
@@ -222,13 +209,10 @@ def get_app(config: CeleryConfig | None = None) -> Celery:
 
 
 def __getattr__(name: str) -> Any:
-    # `celery -A celery_backend worker` looks up the module's `app`; the worker settings name
-    # `celery_backend:DesiredSizeAutoscaler`. Both are built on first use, so importing this module
-    # imports no celery and reads no environment.
+    # `celery -A celery_backend worker` looks up the module's `app`, built on first use, so importing
+    # this module imports no celery and reads no environment.
     if name == "app":
         return get_app()
-    if name == "DesiredSizeAutoscaler":
-        return _autoscaler_class()
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
@@ -342,6 +326,40 @@ class CeleryDispatcher:
         return sent
 
 
+def broker_ready(settings: Settings) -> tuple[bool, str]:
+    """Whether the Redis broker at the settings' REDIS_URL (or CELERY_BROKER_URL) answers a PING (readiness).
+
+    One connection, no retry, BROKER_PING_TIMEOUT_SECONDS to connect and as much to answer; never raises.
+
+    Returns:
+        (True, a short description) when Redis answered, else (False, why not); the URL's password is masked.
+    """
+    from config import redact_url
+
+    url = settings.redis_url
+    if not url:
+        return False, "no broker: set REDIS_URL (or CELERY_BROKER_URL)"
+    try:
+        import redis
+        from redis.backoff import NoBackoff
+        from redis.retry import Retry
+    except ImportError as exc:
+        return False, f"the redis client is not installed ({exc})"
+    where = redact_url(url)
+    try:
+        client = redis.Redis.from_url(_redis_py_url(url), socket_connect_timeout=BROKER_PING_TIMEOUT_SECONDS,
+                                      socket_timeout=BROKER_PING_TIMEOUT_SECONDS, retry=Retry(NoBackoff(), 0))
+    except ValueError as exc:  # a URL redis-py cannot read
+        return False, f"broker {where}: {exc}"
+    try:
+        client.ping()
+    except (redis.RedisError, OSError) as exc:
+        return False, f"broker {where} did not answer a PING: {exc.__class__.__name__}: {exc}"
+    finally:
+        client.close()
+    return True, f"broker {where} answered a PING"
+
+
 def worker_command(config: CeleryConfig, node: str, queues: list[str], *, concurrency: int | None = None,
                    ops: bool = False, beat: bool = False, loglevel: str = "WARNING") -> list[str]:
     """The `celery worker` command line of one node (`main.py worker` runs one per pool, plus ops).
@@ -401,154 +419,10 @@ def sweep(queue: TaskQueue, dispatcher: CeleryDispatcher) -> dict[str, int]:
     return swept
 
 
-def run_task(task_id: int, pool: str, runtime: _Runtime | None = None) -> str | None:
-    """Work one task row as a Celery worker process does: claim it by id, run it under a renewed lease.
-
-    Returns:
-        The outcome ('succeeded', 'cancelled', or the error), or None when the row was not there to
-        claim (a duplicate or stale message, a cancelled task, or one not yet due).
-    """
-    from sqlalchemy.exc import DBAPIError
-
-    from agent_pools import CancelToken, execute_claim
-
-    runtime = runtime or _runtime()
-    try:
-        claim = runtime.queue.claim(pool, runtime.agent_id(), task_id=task_id)
-    except DBAPIError as exc:
-        if not exc.connection_invalidated:
-            raise
-        claim = runtime.queue.claim(pool, runtime.agent_id(), task_id=task_id)  # on a fresh connection
-    if claim is None:
-        return None
-    token = CancelToken()
-    with runtime.keeper.holding(claim, token):
-        outcome, _ = execute_claim(runtime.queue, runtime.executor, claim, token)
-    return outcome
-
-
-# -- worker-process side ----------------------------------------------------------------------------
-
-
-class _Runtime:
-    """What a worker process needs to work tasks: the queue, the executor, the lease keeper.
-
-    Built on a process's first task, so each prefork child has its own database connections.
-    """
-
-    def __init__(self, config: CeleryConfig) -> None:
-        import database
-        from agent_pools import default_executor, load_executor
-        from config import Settings
-        from task_processor import TaskQueue
-
-        self.settings = Settings.from_env()
-        # Two engines: the queue's hot statements (see _worker_engine), and ordinary transactions
-        # for the schema check and the executor's own records.
-        self.db = database.make_engine(self.settings.database_url)
-        database.ensure_schema(self.db, self.settings.home)
-        self.engine = _worker_engine(self.settings.database_url)
-        self.dispatcher = CeleryDispatcher(config)
-        self.queue = TaskQueue(self.engine, self.dispatcher)
-        spec = os.environ.get(EXECUTOR_ENV)
-        self.executor: Executor = (load_executor(spec) if spec else
-                                   default_executor(self.settings, database.make_session_factory(self.db)))
-        self.keeper = _LeaseKeeper(self.queue)
-        self._prefix = f"celery-{socket.gethostname()}:{os.getpid()}"
-
-    def agent_id(self) -> str:
-        """A fresh agent id per claim, so that no two claims ever share a lease owner."""
-        return f"{self._prefix}-{uuid.uuid4().hex[:8]}"
-
-
-class _LeaseKeeper:
-    """One thread per worker process: renews the leases it holds, enforces timeouts and cancellations."""
-
-    def __init__(self, queue: TaskQueue, interval: float = HEARTBEAT_SECONDS) -> None:
-        self.queue = queue
-        self.interval = interval
-        self._held: dict[str, tuple[Claim, CancelToken, float]] = {}
-        self._lock = threading.Lock()
-        self._thread: threading.Thread | None = None
-
-    @contextmanager
-    def holding(self, claim: Claim, token: CancelToken) -> Iterator[None]:
-        """Keep the claim's lease alive (and watch its timeout and cancellation) inside the block."""
-        with self._lock:
-            self._held[claim.owner] = (claim, token, time.monotonic())
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._loop, name="lease-keeper", daemon=True)
-                self._thread.start()
-        try:
-            yield
-        finally:
-            with self._lock:
-                self._held.pop(claim.owner, None)
-
-    def _loop(self) -> None:
-        while True:
-            time.sleep(self.interval)
-            try:
-                self._round()
-            except Exception:  # a database hiccup: the lease outlives a few missed renewals
-                logger.exception("lease renewal round failed")
-
-    def _round(self) -> None:
-        with self._lock:
-            held = list(self._held.values())
-        if not held:
-            return
-        now = time.monotonic()
-        live = []
-        for claim, token, started in held:
-            if token.cancelled:
-                continue
-            if now - started > claim.timeout_seconds:
-                token.cancel("timeout")
-                self.queue.fail(claim, f"timed out after {claim.timeout_seconds:g} s")
-            else:
-                live.append((claim, token))
-        cancelled = self.queue.renew([claim.owner for claim, _ in live])
-        for claim, token in live:
-            if claim.owner in cancelled:
-                token.cancel("cancelled")
-
-
-def _runtime() -> _Runtime:
-    global _RUNTIME
-    with _APPS_LOCK:
-        if _RUNTIME is None or _RUNTIME[0] != os.getpid():  # built after fork, never inherited
-            _RUNTIME = (os.getpid(), _Runtime(CeleryConfig.from_env()))
-        return _RUNTIME[1]
-
-
-def _workflow_tick() -> int:
-    """Fire due workflow schedules and advance unfinished runs (business_automation's tick)."""
-    global _WORKFLOWS
-    try:
-        import business_automation
-        engine_cls = business_automation.WorkflowEngine
-    except (ImportError, AttributeError):
-        return 0
-    with _APPS_LOCK:
-        if _WORKFLOWS is None or _WORKFLOWS[0] != os.getpid():
-            from app import create_app, services
-
-            spec = os.environ.get(EXECUTOR_ENV)
-            extra: dict[str, Any] = {}
-            if spec:
-                from agent_pools import load_executor
-
-                extra["EXECUTOR"] = load_executor(spec)
-            svc = services(create_app(extra))
-            _WORKFLOWS = (os.getpid(), engine_cls(svc.engine, svc.controller))
-        workflows = _WORKFLOWS[1]
-    report = workflows.tick()
-    return len(getattr(report, "runs_started", []))
-
-
 def _build_app(config: CeleryConfig) -> Celery:
     from celery import Celery
+
+    from celery_worker import register_inspect_command, run_sweep, run_task, workflow_tick
 
     app = Celery("operatoros", broker=config.broker_url, set_as_current=False)
     app.operatoros_config = config  # type: ignore[attr-defined]
@@ -560,7 +434,7 @@ def _build_app(config: CeleryConfig) -> Celery:
         task_default_queue=config.queue("general"),
         worker_prefetch_multiplier=PREFETCH_MULTIPLIER,
         worker_pool_restarts=True,
-        worker_autoscaler="celery_backend:DesiredSizeAutoscaler",
+        worker_autoscaler="celery_worker:DesiredSizeAutoscaler",
         worker_cancel_long_running_tasks_on_connection_loss=False,
         worker_send_task_events=False,
         broker_connection_retry_on_startup=True,
@@ -582,157 +456,14 @@ def _build_app(config: CeleryConfig) -> Celery:
 
     @app.task(name=SWEEP_TASK, acks_late=False, ignore_result=True)
     def _sweep() -> dict[str, int]:
-        runtime = _runtime()
-        return sweep(runtime.queue, runtime.dispatcher)
+        return run_sweep()
 
     @app.task(name=WORKFLOW_TICK_TASK, acks_late=False, ignore_result=True)
     def _workflows() -> int:
-        return _workflow_tick()
+        return workflow_tick()
 
-    _register_inspect_command()
+    register_inspect_command()
     return app
-
-
-def _register_inspect_command() -> None:
-    from celery.worker.control import inspect_command
-
-    @inspect_command(name=NODE_INSPECT_COMMAND)
-    def operatoros_node(state: Any, **kwargs: Any) -> dict[str, Any]:
-        """This node's queues, concurrency, processes and active and reserved tasks."""
-        from celery.worker import state as worker_state
-
-        consumer = state.consumer
-        pool_info = consumer.pool.info if consumer.pool else {}
-        processes = pool_info.get("processes") if isinstance(pool_info, dict) else None
-        autoscaler = getattr(consumer.controller, "autoscaler", None)
-        concurrency = autoscaler.max_concurrency if autoscaler else consumer.pool.num_processes
-        queues = [q.name for q in consumer.task_consumer.queues] if consumer.task_consumer else []
-        return {"queues": queues, "concurrency": int(concurrency or 0),
-                "processes": len(processes) if isinstance(processes, list) else int(concurrency or 0),
-                "pids": processes if isinstance(processes, list) else [],
-                "active": len(worker_state.active_requests), "reserved": len(worker_state.reserved_requests),
-                "pid": os.getpid(), "host": socket.gethostname()}
-
-
-def _autoscaler_class() -> type:
-    global _AUTOSCALER
-    if _AUTOSCALER is not None:
-        return _AUTOSCALER
-    from celery.worker.autoscale import Autoscaler
-
-    class DesiredSizeAutoscaler(Autoscaler):  # type: ignore[misc]
-        """Keeps a node's prefork pool at the desired size (in the database) of the pools it consumes.
-
-        Celery calls maybe_scale every keepalive (RECONCILE_SECONDS) in the node's event loop; the
-        size is read from the database then, with a connection that is closed again at once. Busy processes are never cut
-        short: a shrink refused while all are busy is tried again on the next round.
-        """
-
-        def __init__(self, pool: Any, max_concurrency: int, min_concurrency: int = 0, worker: Any = None,
-                     keepalive: float = RECONCILE_SECONDS, mutex: Any = None) -> None:
-            super().__init__(pool, max_concurrency, min_concurrency, worker=worker, keepalive=RECONCILE_SECONDS,
-                             mutex=mutex)
-            self._sizes = _DesiredSizes(worker.app if worker is not None else None)
-
-        def maybe_scale(self, req: Any = None) -> None:
-            if req is None:  # the periodic call; Celery also calls this on every task message, for nothing here
-                super().maybe_scale()
-
-        def _maybe_scale(self, req: Any = None) -> bool:
-            target = self._sizes.get()
-            if target is None:
-                return False
-            procs = self.processes
-            if target < procs:
-                self._shrink(procs - target)
-            elif target > procs:
-                self._grow(target - procs)
-            if target != self.max_concurrency:
-                logger.info("pool size %d -> %d", self.max_concurrency, target)
-                self._update_consumer_prefetch_count(target)
-                self.max_concurrency = self.min_concurrency = target
-            return target != procs
-
-    _AUTOSCALER = DesiredSizeAutoscaler
-    return _AUTOSCALER
-
-
-class _DesiredSizes:
-    """Reads the desired size of the pools a node consumes, at most every RECONCILE_SECONDS."""
-
-    def __init__(self, app: Any) -> None:
-        self.app = app
-        self._engine: Engine | None = None
-        self._pools: list[str] | None = None
-        self._next = 0.0
-        self._value: int | None = None
-
-    def get(self) -> int | None:
-        """The summed desired size, or None when unknown (then the node keeps its size)."""
-        now = time.monotonic()
-        if now < self._next:
-            return self._value
-        self._next = now + RECONCILE_SECONDS
-        try:
-            self._value = self._read()
-        except Exception as exc:  # the database is away: keep the current size and try again
-            logger.warning("could not read the desired pool sizes: %s: %s", exc.__class__.__name__, exc)
-        return self._value
-
-    def _read(self) -> int | None:
-        import sqlalchemy as sa
-
-        from models import AgentPool
-
-        if self._pools is None:
-            config: CeleryConfig | None = getattr(self.app, "operatoros_config", None)
-            consumed = list(self.app.amqp.queues.consume_from) if config is not None else []
-            self._pools = [p for q in consumed if config is not None and (p := config.pool_of(q))]
-        if not self._pools:
-            return None
-        if self._engine is None:
-            self._engine = _poolless_engine()
-        # No connection stays open between reads, so a process forked by a grow inherits none.
-        with self._engine.connect() as conn:
-            sizes = conn.execute(sa.select(AgentPool.desired_size).where(AgentPool.name.in_(self._pools))).all()
-        return sum(int(size) for (size,) in sizes)
-
-
-def _worker_engine(url: str) -> Engine:
-    """The engine of a worker process's queue operations (on PostgreSQL: autocommit, WORKER_SYNCHRONOUS_COMMIT).
-
-    Each TaskQueue operation a worker makes is one atomic statement (the claim is a single UPDATE
-    ... WHERE id = (SELECT ... FOR UPDATE SKIP LOCKED) RETURNING; the result, a failure, a renewal
-    are single UPDATEs; the sweep's statements are each correct on their own), so it runs in
-    autocommit: one round trip each instead of BEGIN, statement, COMMIT. The pool does not ping a
-    connection before lending it (a round trip per use); run_task instead retries once a claim that
-    found its connection dead (the database restarted), after which the pool has been refreshed.
-    """
-    import sqlalchemy as sa
-
-    import database
-
-    database.ensure_sqlite_folder(url)
-    options = database.engine_options(url)
-    if not database.is_sqlite(url):
-        options["connect_args"] = {**options.get("connect_args", {}),
-                                   "options": f"-c synchronous_commit={WORKER_SYNCHRONOUS_COMMIT}"}
-        options.update(isolation_level="AUTOCOMMIT", pool_pre_ping=False)
-    engine = sa.create_engine(url, **options)
-    database.configure_engine(engine)
-    return engine
-
-
-def _poolless_engine() -> Engine:
-    import sqlalchemy as sa
-    from sqlalchemy.pool import NullPool
-
-    import database
-    from config import Settings
-
-    url = Settings.from_env().database_url
-    connect_args = {"timeout": 5} if database.is_sqlite(url) else {"connect_timeout": 5}
-    return sa.create_engine(url, poolclass=NullPool, connect_args=connect_args)
 
 
 class _NodeSupervisor:
@@ -799,6 +530,13 @@ def _parent_death_signal() -> Any:
     return arm
 
 
+def _redis_py_url(url: str) -> str:
+    """A broker URL as redis-py reads it: kombu's `redis+socket:///p?virtual_host=N` is `unix:///p?db=N`."""
+    if not url.startswith("redis+socket://"):
+        return url
+    return "unix://" + url[len("redis+socket://"):].replace("virtual_host=", "db=")
+
+
 def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
     from config import ConfigError
 
@@ -813,6 +551,3 @@ def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
 
 _APPS: dict[CeleryConfig, Any] = {}
 _APPS_LOCK = threading.RLock()
-_RUNTIME: tuple[int, _Runtime] | None = None
-_WORKFLOWS: tuple[int, Any] | None = None
-_AUTOSCALER: type | None = None

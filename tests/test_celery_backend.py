@@ -14,7 +14,8 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
-from datetime import timedelta
+from dataclasses import replace
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -183,6 +184,21 @@ def _results(engine: sa.Engine) -> dict[int, tuple[str, dict[str, Any] | None, i
                                                                              Task.attempts))}
 
 
+class _CountingCursor:
+    """A DBAPI cursor that notes the SQL of every statement it runs."""
+
+    def __init__(self, cursor: Any, statements: list[str]) -> None:
+        self._cursor = cursor
+        self._statements = statements
+
+    def execute(self, sql: str, params: Any = None) -> Any:
+        self._statements.append(sql)
+        return self._cursor.execute(sql, params)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._cursor, name)
+
+
 # -- no worker process ----------------------------------------------------------------------------
 
 
@@ -244,26 +260,185 @@ def test_local_mode_never_imports_celery_and_celery_mode_imports_it_only_when_us
 @pytest.mark.postgres
 def test_a_submitted_task_is_one_message_and_a_duplicate_message_changes_nothing(
         deployment: Deployment, monkeypatch: pytest.MonkeyPatch) -> None:
-    import celery_backend
+    import celery_worker
 
     task = deployment.queue.submit("sports", "hello")
     assert deployment.dispatcher.queue_depth("sports") == 1 and deployment.dispatcher.queue_depth("general") == 0
     for name, value in deployment.env.items():
         monkeypatch.setenv(name, value)
-    monkeypatch.setenv(celery_backend.EXECUTOR_ENV, "tests.fixtures:echo")
-    runtime = celery_backend._Runtime(deployment.dispatcher.config)
+    monkeypatch.setenv(celery_worker.EXECUTOR_ENV, "tests.fixtures:echo")
+    runtime = celery_worker._Runtime(deployment.dispatcher.config)
     try:
-        assert celery_backend.run_task(task["id"], "sports", runtime) == "succeeded"
+        assert celery_worker.run_task(task["id"], "sports", runtime) == "succeeded"
         done = deployment.queue.get(task["id"])
         assert done["status"] == "succeeded" and done["result"] == {"text": "echo: hello"} and done["attempts"] == 1
-        assert celery_backend.run_task(task["id"], "sports", runtime) is None  # the same message again
+        assert celery_worker.run_task(task["id"], "sports", runtime) is None  # the same message again
         assert deployment.queue.get(task["id"]) == done
         cancelled = deployment.queue.submit("sports", "never")
         deployment.queue.cancel(cancelled["id"])
-        assert celery_backend.run_task(cancelled["id"], "sports", runtime) is None
+        assert celery_worker.run_task(cancelled["id"], "sports", runtime) is None
     finally:
-        runtime.engine.dispose()
-        runtime.db.dispose()
+        runtime.close()
+
+
+@pytest.mark.postgres
+def test_a_worker_process_works_a_task_in_two_statements_on_its_kept_connection(
+        deployment: Deployment, monkeypatch: pytest.MonkeyPatch) -> None:
+    import celery_worker
+    from task_processor import DirectTaskQueue
+
+    statements: list[str] = []
+    kept = DirectTaskQueue._kept
+
+    def counted(self: DirectTaskQueue) -> tuple[Any, Any]:
+        raw, cursor = kept(self)
+        return raw, _CountingCursor(cursor, statements)
+
+    monkeypatch.setattr(DirectTaskQueue, "_kept", counted)
+    for name, value in deployment.env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv(celery_worker.EXECUTOR_ENV, "tests.fixtures:echo")
+    runtime = celery_worker._Runtime(deployment.dispatcher.config)
+    through_sqlalchemy: list[str] = []
+    for engine in (runtime.engine, runtime.db):
+        sa.event.listen(engine, "before_cursor_execute", lambda *args: through_sqlalchemy.append(args[2]))
+    try:
+        ids = [deployment.queue.submit("general", f"task {i}")["id"] for i in range(3)]
+        for task_id in ids:
+            assert celery_worker.run_task(task_id, "general", runtime) == "succeeded"
+        assert through_sqlalchemy == []
+        per_task = [sql.split(" SET ")[1].split(",")[0] for sql in statements if "lease_expires_at =" not in
+                    sql.split(",")[0]]  # not the lease keeper's renewals, if a second went by
+        assert per_task == ["status = 'running'", "status = 'succeeded'"] * 3
+        results = [deployment.queue.get(i)["result"]["text"] for i in ids]
+        assert results == [f"echo: task {n}" for n in range(3)]
+    finally:
+        runtime.close()
+
+
+@pytest.mark.postgres
+def test_the_direct_queue_has_taskqueues_guards_a_result_is_recorded_once(postgres_url: str) -> None:
+    from celery_worker import _worker_engine
+    from task_processor import DirectTaskQueue
+
+    engine = database.make_engine(postgres_url)
+    database.ensure_schema(engine)
+    queue, worker = TaskQueue(engine), _worker_engine(postgres_url)
+    direct = DirectTaskQueue(worker)
+    try:
+        task = queue.submit("general", "hello", max_attempts=2, timeout_seconds=30)
+        assert direct.claim("sports", "agent-0", task_id=task["id"]) is None  # another pool's task
+        claim = direct.claim("general", "agent-1", task_id=task["id"])
+        assert claim == Claim(task["id"], "general", "hello", 1, 2, 30.0, "agent-1#1", None, None)
+        assert direct.claim("general", "agent-2", task_id=task["id"]) is None  # no longer queued
+        running = queue.get(task["id"])
+        assert running["status"] == "running" and running["lease_owner"] == "agent-1#1"
+        left = (datetime.fromisoformat(running["lease_expires_at"]) - utcnow()).total_seconds()
+        assert 0 < left <= DEFAULT_LEASE_SECONDS
+
+        assert not direct.complete(replace(claim, owner="agent-2#1"), {"text": "impostor"})
+        assert direct.complete(claim, {"text": "héllo"}, tokens_in=3, tokens_out=4, provider="test")
+        assert not direct.complete(claim, {"text": "twice"})
+        done = queue.get(task["id"])
+        assert (done["status"], done["result"], done["tokens_in"], done["tokens_out"], done["provider"],
+                done["lease_owner"]) == ("succeeded", {"text": "héllo"}, 3, 4, "test", None)
+
+        # A lease that expired and was swept: the late result is discarded, the next attempt's recorded.
+        late = queue.submit("general", "slow")
+        first = direct.claim("general", "agent-3", task_id=late["id"])
+        assert first is not None
+        queue.expire_leases_of("agent-3")
+        assert queue.requeue_expired()["requeued"] == 1
+        assert not direct.complete(first, {"text": "late"})
+        second = direct.claim("general", "agent-4", task_id=late["id"])
+        assert second is not None and second.attempt == 2 and direct.complete(second, {"text": "on time"})
+        assert queue.get(late["id"])["result"] == {"text": "on time"}
+
+        # Renewal: the owners' leases are extended; those whose task asks to be cancelled are named.
+        asked = queue.submit("general", "to cancel")
+        held = direct.claim("general", "agent-6", task_id=asked["id"])
+        assert held is not None and queue.cancel(asked["id"])["cancel_requested"]
+        before = queue.get(asked["id"])["lease_expires_at"]
+        time.sleep(0.01)
+        owners = [held.owner, "agent-7#1"]
+        assert direct.renew(owners) == {held.owner} == queue.renew(owners)
+        assert queue.get(asked["id"])["lease_expires_at"] > before
+
+        # Not due yet (a retry's backoff): not claimed.
+        waiting = queue.submit("general", "later")
+        with engine.begin() as conn:
+            conn.execute(sa.update(Task).where(Task.id == waiting["id"])
+                         .values(run_after=utcnow() + timedelta(hours=1)))
+        assert direct.claim("general", "agent-5", task_id=waiting["id"]) is None
+    finally:
+        direct.close()
+        worker.dispose()
+        engine.dispose()
+
+
+@pytest.mark.postgres
+def test_the_direct_queue_replaces_a_dead_connection_and_still_records_the_result(
+        postgres_url: str, caplog: pytest.LogCaptureFixture) -> None:
+    from celery_worker import _worker_engine
+    from task_processor import DirectTaskQueue
+
+    engine = database.make_engine(postgres_url)
+    database.ensure_schema(engine)
+    queue, worker = TaskQueue(engine), _worker_engine(postgres_url)
+    direct = DirectTaskQueue(worker)
+    try:
+        task = queue.submit("general", "hello")
+        claim = direct.claim("general", "agent-1", task_id=task["id"])
+        assert claim is not None
+        with engine.connect() as conn:  # as a database restart would
+            killed = conn.execute(sa.text(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()")).scalar()
+        assert killed >= 1
+        assert direct.complete(claim, {"text": "recorded"})
+        assert queue.get(task["id"])["result"] == {"text": "recorded"}
+        assert "connection was lost; retrying" in caplog.text
+    finally:
+        direct.close()
+        worker.dispose()
+        engine.dispose()
+
+
+def test_the_direct_queue_falls_back_to_taskqueues_statements_off_postgresql(sqlite_url: str) -> None:
+    from task_processor import DirectTaskQueue
+
+    engine = database.make_engine(sqlite_url)
+    database.ensure_schema(engine)
+    direct = DirectTaskQueue(engine)
+    try:
+        task = direct.submit("general", "hello")
+        claim = direct.claim("general", "agent-1", task_id=task["id"])
+        assert claim is not None and claim.owner == "agent-1#1"
+        assert direct.complete(claim, {"text": "done"}) and not direct.complete(claim, {"text": "again"})
+        assert direct.get(task["id"])["result"] == {"text": "done"}
+    finally:
+        direct.close()
+        engine.dispose()
+
+
+def test_broker_ready_pings_the_real_redis_and_reports_a_closed_port_at_once(broker: dict[str, Any]) -> None:
+    import socket
+
+    from celery_backend import broker_ready
+    from config import Settings
+
+    ready, detail = broker_ready(Settings.from_env({"REDIS_URL": broker["url"]}))
+    assert ready, detail
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    started = time.monotonic()
+    ready, detail = broker_ready(Settings.from_env({"REDIS_URL": f"redis://:hunter2@127.0.0.1:{port}/0"}))
+    assert not ready and "ConnectionError" in detail and f"127.0.0.1:{port}" in detail
+    assert "hunter2" not in detail
+    assert time.monotonic() - started < 2
+    ready, detail = broker_ready(Settings.from_env({}))
+    assert not ready and "REDIS_URL" in detail
 
 
 @pytest.mark.postgres
@@ -421,3 +596,22 @@ def test_worker_refuses_unknown_pools(cli_env: dict[str, str]) -> None:
     assert result.returncode == 2 and "astrology" in result.stderr
     local = run_cli("worker", "--pools", "general", env=cli_env)
     assert local.returncode == 2 and "TASK_BACKEND=celery" in local.stderr
+
+
+def test_readiness_in_celery_mode_checks_the_broker(broker: dict[str, Any], home: Path, sqlite_url: str) -> None:
+    """/api/health/ready is 503 when Redis does not answer, whatever the database says."""
+    import socket
+
+    from app import create_app
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed = f"redis://127.0.0.1:{probe.getsockname()[1]}/0"
+    for url, status in ((broker["url"], 200), (closed, 503)):
+        app = create_app({"OPERATOROS_HOME": str(home), "DATABASE_URL": sqlite_url, "OPERATOROS_API_KEY": TEST_API_KEY,
+                          "TASK_BACKEND": "celery", "REDIS_URL": url, "OPERATOROS_CELERY_NAMESPACE": broker["namespace"],
+                          "TESTING": True})
+        response = app.test_client().get("/api/health/ready", headers=AUTH)
+        body = response.get_json()
+        assert response.status_code == status, body
+        assert body["database"]["ok"] is True and body["broker"]["ok"] is (status == 200)
