@@ -38,7 +38,7 @@ from tools import ToolCall, ToolSpec, run_tool
 __all__ = [
     "BreakerState", "BudgetExceeded", "CallOutcome", "CircuitBreaker", "LocalProvider", "OpenAIChatProvider",
     "Provider", "ProviderChain", "ProviderError", "ProviderOptions", "ProviderRequest", "ProviderResponse",
-    "RetryPolicy", "STREAM_RESTART_NOTICE", "UsageLedger", "build_providers", "choose_provider",
+    "RetryPolicy", "STREAM_RESTART_NOTICE", "UsageLedger", "build_providers",
 ]
 
 logger = logging.getLogger(__name__)
@@ -522,11 +522,6 @@ class ProviderChain:
         self.close()
 
 
-def choose_provider(settings: Settings) -> str:
-    """The provider these settings choose (see Settings.chosen_provider)."""
-    return settings.chosen_provider
-
-
 def build_providers(settings: Settings, session_factory: Any,
                     analyzer: Callable[[ProviderRequest], str] | None = None, *,
                     options: ProviderOptions | None = None) -> ProviderChain:
@@ -545,7 +540,7 @@ def build_providers(settings: Settings, session_factory: Any,
     ledger = UsageLedger(session_factory, token_budget=options.token_budget,
                          cost_budget_usd=options.cost_budget_usd)
     local = LocalProvider(analyzer, ledger=ledger)
-    choice = choose_provider(settings)
+    choice = settings.chosen_provider
     if choice == "local":
         return ProviderChain([local])
     if not settings.openai_api_key and not settings.openai_base_url:

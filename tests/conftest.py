@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import uuid
@@ -111,3 +112,16 @@ def run_cli(*args: str, env: dict[str, str], timeout: float = 60, input: str | N
     """Run `python main.py ARGS` as a user would."""
     return subprocess.run([sys.executable, str(ROOT / "main.py"), *args], env=env, cwd=str(ROOT),
                           capture_output=True, text=True, timeout=timeout, input=input)
+
+
+def stop_processes(procs: list[subprocess.Popen[str]], timeout: float = 15) -> None:
+    """SIGTERM every process still running, then reap each; one that ignores it is killed."""
+    for proc in procs:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+    for proc in procs:
+        try:
+            proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()

@@ -22,7 +22,7 @@ import database
 from ai_providers import (
     OFFLINE_NOTICE, STREAM_RESTART_NOTICE, BreakerState, BudgetExceeded, CallOutcome, CircuitBreaker,
     LocalProvider, OpenAIChatProvider, ProviderChain, ProviderError, ProviderOptions, ProviderRequest,
-    RetryPolicy, UsageLedger, build_providers, choose_provider,
+    RetryPolicy, UsageLedger, build_providers,
 )
 from config import ConfigError, Settings
 from errors import BadRequest
@@ -153,7 +153,7 @@ def test_offline_reply_uses_the_analyzer_and_always_says_so() -> None:
 def test_provider_choice(key: str | None, base_url: str | None, provider: str, expected: str) -> None:
     settings = Settings(home=Path("."), database_url="sqlite://", openai_api_key=key,
                         openai_base_url=base_url, provider=provider)
-    assert choose_provider(settings) == expected
+    assert settings.chosen_provider == expected
 
 
 def test_chains_end_with_the_offline_provider(fake_openai: FakeOpenAI, chains: Chains

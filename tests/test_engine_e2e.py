@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -18,7 +17,7 @@ import database
 from models import POOL_NAMES, Task
 from task_processor import TaskQueue
 
-from .conftest import ROOT
+from .conftest import ROOT, stop_processes
 
 pytestmark = pytest.mark.slow
 
@@ -42,15 +41,7 @@ def engine_env(home: Path, database_url: str, tmp_path: Path) -> Iterator[dict[s
         return proc
 
     yield {"engine": engine, "queue": TaskQueue(engine), "record": record, "start": start}
-    for proc in procs:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-    for proc in procs:
-        try:
-            proc.communicate(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.communicate()
+    stop_processes(procs)
     engine.dispose()
 
 

@@ -20,7 +20,7 @@ from models import AuditLog, Task
 from workflow_templates import step
 
 from . import fixtures
-from .conftest import ROOT
+from .conftest import ROOT, stop_processes
 
 pytestmark = pytest.mark.slow
 
@@ -77,15 +77,7 @@ def world(home: Path, database_url: str, tmp_path: Path) -> Iterator[dict[str, A
         return proc
 
     yield {"svc": svc, "record": record, "start": start, "env": env}
-    for proc in procs:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-    for proc in procs:
-        try:
-            proc.communicate(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.communicate()
+    stop_processes(procs)
     svc.engine.dispose()
 
 
