@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 logger = logging.getLogger(__name__)
 
-SCHEMA_REVISION = "0001"
+SCHEMA_REVISION = "0002"
 """Alembic head this code expects; checked cheaply so start-up skips Alembic when current."""
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000

@@ -212,16 +212,22 @@ class Task(Base):
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     __table_args__ = (
+        # Every claim and result rewrites a row's status, so each index here costs each of them an insert
+        # (PostgreSQL cannot update in place, "HOT", when an indexed column changes): keep them few.
+        # Statuses (the sweeps, queue statistics): status leads, and the lease is the sweep's range.
         sa.Index("ix_tasks_status_lease", "status", "lease_expires_at"),
         sa.Index("ix_tasks_user_created", "user_id", "created_at"),
-        sa.Index("ix_tasks_status_created", "status", "created_at"),
         sa.UniqueConstraint("user_id", "idempotency_key", name="uq_tasks_user_idempotency"),
         sa.CheckConstraint("attempts >= 0 AND max_attempts >= 1", name="attempts_valid"),
     )
 
 
-# The claim: WHERE pool=? AND status='queued' AND run_after<=now ORDER BY priority DESC, id.
-sa.Index("ix_tasks_claim", Task.pool, Task.status, Task.priority.desc(), Task.id)
+# The claim: WHERE pool=? AND status='queued' AND run_after<=now ORDER BY priority DESC, id. Partial, so
+# only queued rows have an entry: a claim or a result adds none (the claim statements name 'queued'
+# literally, as a partial index needs on both dialects).
+CLAIM_INDEX_WHERE = "status = 'queued'"
+sa.Index("ix_tasks_claim", Task.pool, Task.priority.desc(), Task.id,
+         postgresql_where=sa.text(CLAIM_INDEX_WHERE), sqlite_where=sa.text(CLAIM_INDEX_WHERE))
 
 
 class Workflow(Base):
