@@ -11,7 +11,21 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import click
+MISSING_DEPENDENCY = ("OperatorOS cannot load the {name!r} package. Run it with the virtual environment's "
+                      "Python (.venv/bin/python main.py ..., or `. .venv/bin/activate` first); install the "
+                      "dependencies with .venv/bin/pip install -r requirements.txt.")
+"""What a user sees when a dependency is missing, typically when main.py runs on the system python."""
+
+try:
+    import click
+except ModuleNotFoundError as _missing:  # before click can parse anything: honour --json by hand
+    _message = MISSING_DEPENDENCY.format(name=_missing.name)
+    if "--json" in sys.argv[1:]:
+        print(json.dumps({"ok": False, "intent": "", "args": {}, "response": _message, "data": {},
+                          "session_id": None, "user": None,
+                          "error": {"code": "missing_dependency", "message": _message}}))
+        sys.exit(1)
+    sys.exit(f"error: {_message}")
 
 logger = logging.getLogger("operatoros")
 
@@ -266,9 +280,13 @@ def _answer_over_http(text: str, options: dict[str, Any]) -> dict[str, Any]:
         raise ServiceUnavailable(f"The API at {options['api_url']} did not answer JSON "
                                  f"(HTTP {response.status_code}).") from exc
     if "error" in payload and "ok" not in payload:
-        return {"ok": False, "intent": "", "args": {}, "response": payload["error"].get("message", ""),
+        error = dict(payload["error"])
+        if response.status_code == 401 and not key:
+            error["message"] = (f"{error.get('message', '')} Set OPERATOROS_API_KEY to your API key (the "
+                                "first `serve` wrote an admin key to admin_api_key in its instance folder).")
+        return {"ok": False, "intent": "", "args": {}, "response": error.get("message", ""),
                 "data": {}, "session_id": options.get("session_id"), "user": options.get("user"),
-                "error": payload["error"]}
+                "error": error}
     return payload
 
 
@@ -281,6 +299,8 @@ def _error_reply(exc: Exception, options: dict[str, Any]) -> dict[str, Any]:
         error = exc.to_dict()
     elif isinstance(exc, ConfigError):
         error = {"code": "bad_configuration", "message": str(exc)}
+    elif isinstance(exc, ModuleNotFoundError):
+        error = {"code": "missing_dependency", "message": MISSING_DEPENDENCY.format(name=exc.name)}
     else:
         error = {"code": "internal_error",
                  "message": f"OperatorOS could not answer ({exc.__class__.__name__}). "

@@ -158,6 +158,9 @@ def test_serve_creates_an_admin_key_and_the_cli_talks_to_it(cli_env: dict[str, s
         reply = json.loads(result.stdout)
         assert reply["ok"] is True and reply["intent"] == "status" and reply["user"] == "admin"
         assert key not in result.stdout
+        keyless = run_cli("--api", base, "show me the system status", env=cli_env)
+        assert keyless.returncode == 1 and "Traceback" not in keyless.stdout + keyless.stderr
+        assert "Set OPERATOROS_API_KEY" in keyless.stdout and "admin_api_key" in keyless.stdout
     finally:
         server.terminate()
         _, err = server.communicate(timeout=10)
@@ -169,6 +172,32 @@ def test_api_flag_reports_an_unreachable_server(cli_env: dict[str, str]) -> None
     result = run_cli("--json", "--api", f"http://127.0.0.1:{_free_port()}", "status", env=cli_env)
     assert result.returncode == 1
     assert json.loads(result.stdout)["error"]["code"] == "unavailable"
+
+
+def test_a_python_without_the_dependencies_says_to_use_the_virtual_environment(cli_env: dict[str, str],
+                                                                              tmp_path: Path) -> None:
+    import click
+
+    def run(*args: str, pythonpath: str = "") -> subprocess.CompletedProcess[str]:
+        # -S: no site-packages, as with a system python that lacks the requirements
+        return subprocess.run([sys.executable, "-S", str(ROOT / "main.py"), *args], cwd=str(ROOT),
+                              env={**cli_env, "PYTHONPATH": pythonpath}, capture_output=True, text=True,
+                              timeout=60)
+
+    no_click = run("Show me the system status")
+    assert no_click.returncode == 1 and no_click.stdout == ""
+    assert "'click'" in no_click.stderr and ".venv/bin/python" in no_click.stderr
+    as_json = json.loads(run("--json", "status").stdout)
+    assert as_json["ok"] is False and as_json["error"]["code"] == "missing_dependency"
+    only_click = tmp_path / "only_click"
+    only_click.mkdir()
+    (only_click / "click").symlink_to(Path(click.__file__).parent)
+    reply = json.loads(run("--json", "status", pythonpath=str(only_click)).stdout)
+    assert reply["ok"] is False and reply["error"]["code"] == "missing_dependency"
+    assert "pip install -r requirements.txt" in reply["error"]["message"]
+    text = run("status", pythonpath=str(only_click))
+    assert text.returncode == 1 and "virtual environment" in text.stdout
+    assert "Traceback" not in text.stdout + text.stderr + no_click.stderr
 
 
 @pytest.mark.skipif(not os.access(sys.executable, os.X_OK), reason="no python")
