@@ -124,7 +124,7 @@ def serve(host: str, port: int, executor: str | None) -> None:
     health.start()
     # Fires cron schedules and drives runs, resuming those a crashed process left; safe beside other loops.
     controller.workflows.start()
-    server = make_server(host, port, app, threaded=True)
+    server = make_server(host, port, app, threaded=True, request_handler=_request_handler())
     _stop_on_sigterm()
     click.echo(f"OperatorOS API listening on http://{host}:{server.port}/api {workers}", err=True)
     try:
@@ -374,6 +374,22 @@ def _controller(app):  # type: ignore[no-untyped-def]
     from app import services
 
     return services(app).controller
+
+
+def _request_handler() -> type:
+    """Werkzeug's request handler; its access log without colour codes when stderr is not a terminal."""
+    from werkzeug.serving import WSGIRequestHandler
+
+    if sys.stderr.isatty():
+        return WSGIRequestHandler
+
+    class PlainAccessLog(WSGIRequestHandler):
+        def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+            # A client controls the request line: escape what it could use to forge or hide log lines.
+            line = self.requestline.encode("unicode_escape").decode("ascii")
+            self.log("info", '"%s" %s %s', line, getattr(code, "value", code), size)
+
+    return PlainAccessLog
 
 
 def _stop_on_sigterm() -> None:

@@ -166,6 +166,7 @@ def test_serve_creates_an_admin_key_and_the_cli_talks_to_it(cli_env: dict[str, s
         _, err = server.communicate(timeout=10)
     assert str(home / "admin_api_key") in err
     assert key not in err
+    assert '"GET /api/status HTTP/1.1" 401' in err and "\x1b[" not in err  # a plain access log in a file
 
 
 def test_api_flag_reports_an_unreachable_server(cli_env: dict[str, str]) -> None:
