@@ -249,9 +249,14 @@ def _workflows(seg: Segment, ctx: dict[str, Any], prev: Command | None) -> Comma
 
 
 def _workflow_decision(seg: Segment, ctx: dict[str, Any]) -> Command | None:
-    """'approve run 12 step 3', 'reject step 2 of run 7', 'approve it'; or the approvals waiting."""
+    """'approve run 12 step 3', 'reject step 2 of run 7', 'approve it', 'cancel run 4'; or the approvals waiting."""
     if seg.has_any(word_set("approval approvals")) and not seg.content_score and seg.has_any(APPROVALS_SHOWN):
         return Command("workflows", {"action": "list"})
+    if seg.has_any(CANCEL_VERBS):
+        run_id = _number_after(seg.text, ("run", "runs"))
+        if run_id is None and ctx.get("last_run_id") and seg.has_any(word_set("run")) and seg.has_any(PRONOUNS):
+            run_id = ctx["last_run_id"]  # 'cancel that run'
+        return None if run_id is None else Command("workflows", {"action": "cancel", "run_id": run_id})
     if not seg.has_any(DECISION_WORDS):
         return None
     run_id = _number_after(seg.text, ("run", "runs"))

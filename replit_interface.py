@@ -24,7 +24,7 @@ HELP_TOPICS: dict[str, tuple[str, list[str]]] = {
         "Show me a healthcare demo", "Show me a financial demo", "Show me a sports demo", "Show me a business demo"]),
     "workflows": ("Business workflows: saved, run step by step, with approvals.", [
         "Help me automate my project management workflow", "list the workflows", "show workflow 1",
-        "run workflow 1", "show run 1", "approve run 1 step 2", "reject run 1 step 2"]),
+        "run workflow 1", "show run 1", "approve run 1 step 2", "reject run 1 step 2", "cancel run 1"]),
     "history": ("This conversation so far.", ["show my history"]),
     "account": ("Who you are, and signing in.", ["whoami", "log in as ann", "register bob", "log out"]),
 }

@@ -330,6 +330,9 @@ def test_demo(text: str, domain: str) -> None:
     ("approve run 12 step 3", {"action": "approve", "run_id": 12, "step": 3}),
     ("reject step 2 of run 7", {"action": "reject", "run_id": 7, "step": 2}),
     ("show run 12", {"action": "show", "run_id": 12}),
+    ("cancel run 4", {"action": "cancel", "run_id": 4}),
+    ("cancel workflow run 4", {"action": "cancel", "run_id": 4}),
+    ("please stop run 9", {"action": "cancel", "run_id": 9}),
     ("automate our invoice processing", {"action": "create", "input": "automate our invoice processing"}),
 ])
 def test_workflows(text: str, args: dict[str, Any]) -> None:
@@ -540,3 +543,11 @@ def test_non_string_input_does_not_raise() -> None:
 def test_command_rejects_intents_outside_the_vocabulary() -> None:
     with pytest.raises(ValueError):
         Command("explode", {})
+
+
+def test_cancel_that_run_uses_the_last_run_and_cancel_that_task_the_last_task() -> None:
+    context = update_context({}, parse("show run 7"))
+    context = update_context(context, parse("Analyze AAPL stock performance"), outcome_task_id=12)
+    assert context["last_run_id"] == 7
+    assert understood("cancel that run", context) == ("workflows", {"action": "cancel", "run_id": 7})
+    assert understood("cancel that task", context) == ("cancel", {"task_id": 12})

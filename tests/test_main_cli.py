@@ -354,6 +354,14 @@ def test_a_workflow_is_automated_listed_shown_run_and_approved_from_the_cli(cli_
     missing = json.loads(run_cli("--json", "show workflow 999", env=cli_env).stdout)
     assert missing["ok"] is False and missing["error"]["code"] == "not_found"
 
+    again = re.match(r"Run (\d+) ", run_cli(f"run workflow {workflow_id}", env=cli_env).stdout)
+    assert again, "a second run"
+    cancelled = run_cli(f"cancel run {again.group(1)}", env=cli_env)
+    assert cancelled.returncode == 0 and cancelled.stdout.startswith(f"Cancelled run {again.group(1)}.")
+    ended = json.loads(run_cli("--json", f"cancel run {run_id}", env=cli_env).stdout)
+    assert ended["ok"] is False and ended["error"]["code"] == "conflict"
+    assert "already ended (succeeded)" in ended["error"]["message"]
+
 
 def test_the_workflow_modules_import_without_side_effects(tmp_path: Path) -> None:
     modules = ["business_automation", "workflow_runs", "workflow_driver", "workflow_actions", "api_workflows",
