@@ -332,6 +332,8 @@ def _interactive(options: dict[str, Any]) -> int:
             click.echo("", err=as_json)
             return 0
         if line.lower() in ("exit", "quit", "q"):
+            if not sys.stdin.isatty():  # typed input ends its own line; piped input does not
+                click.echo("", err=as_json)
             return 0
         if not line:
             continue

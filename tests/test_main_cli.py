@@ -119,6 +119,7 @@ def test_interactive_session_has_a_menu_help_and_exit(cli_env: dict[str, str]) -
     assert "1. Show me the system status" in result.stdout
     assert "Ask in plain words" in result.stdout
     assert "OperatorOS is up" in result.stdout
+    assert result.stdout.endswith("operatoros> \n")  # piped 'exit' still ends the last line
 
 
 def test_interactive_json_keeps_stdout_to_one_json_object_per_request(cli_env: dict[str, str]) -> None:
