@@ -6,6 +6,7 @@ import os
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -28,14 +29,15 @@ PG_MIGRATION_LOCK_ID = 7_430_001
 READ_ONLY_OPTION = "operatoros_read_only"
 """Execution option marking a connection that never writes (see read_only())."""
 
-DIRECT_INSERT_CONNECTIONS = 8
-"""Most idle SQLite connections one direct_insert keeps for its next calls (more are closed after use)."""
+DIRECT_CONNECTIONS = 16
+"""Most idle SQLite connections an engine keeps for direct statements (more are closed after use)."""
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 """Alembic script folder."""
 
 _writer_locks: dict[str, WriterLock] = {}
 _writer_locks_guard = threading.Lock()
+_keepers_guard = threading.Lock()
 
 
 def is_sqlite(url: str | sa.URL) -> bool:
@@ -181,6 +183,59 @@ def read_only(engine: Engine) -> sa.Connection:
     return engine.connect().execution_options(**{READ_ONLY_OPTION: True})
 
 
+class ConnectionKeeper:
+    """DBAPI connections made by an engine's pool (connect events and all), detached from it and kept.
+
+    Idle ones wait here for the next direct statement, up to DIRECT_CONNECTIONS, and are closed when
+    the engine is disposed. A caller gives back only a connection outside any transaction, and closes
+    one that saw an error instead.
+    """
+
+    def __init__(self, engine: Engine, most: int = DIRECT_CONNECTIONS) -> None:
+        self._engine = engine
+        self._most = most
+        self._idle: list[Any] = []  # list.pop and list.append are atomic: threads never share a connection
+        event.listen(engine, "engine_disposed", self._close_idle)
+
+    def take(self) -> Any:
+        """An idle connection, or a new one."""
+        try:
+            return self._idle.pop()
+        except IndexError:
+            proxy = self._engine.raw_connection()
+            proxy.detach()
+            return proxy.dbapi_connection
+
+    def give_back(self, connection: Any) -> None:
+        """Keep a connection for the next caller, or close it when enough are idle."""
+        if len(self._idle) < self._most:
+            self._idle.append(connection)
+        else:
+            connection.close()
+
+    def _close_idle(self, _engine: Engine) -> None:
+        while True:
+            try:
+                connection = self._idle.pop()
+            except IndexError:
+                return
+            connection.close()
+
+
+def connection_keeper(engine: Engine) -> ConnectionKeeper | None:
+    """The engine's one ConnectionKeeper: SQLite files through pysqlite only, else None.
+
+    Not for in-memory SQLite, whose every connection is a database of its own.
+    """
+    if engine.dialect.driver != "pysqlite" or writer_lock(engine) is None:
+        return None
+    with _keepers_guard:
+        keeper: ConnectionKeeper | None = getattr(engine, "_operatoros_keeper", None)
+        if keeper is None:
+            keeper = engine._operatoros_keeper = ConnectionKeeper(engine)  # type: ignore[attr-defined]
+    return keeper
+
+
 def direct_insert(engine: Engine, table: sa.Table, columns: Sequence[str]
                   ) -> Callable[[Mapping[str, Any]], int] | None:
     """On SQLite, a function inserting one row of `table` and returning its id, below SQLAlchemy's Connection.
@@ -188,62 +243,132 @@ def direct_insert(engine: Engine, table: sa.Table, columns: Sequence[str]
     The row's values go through the columns' own bind processors, so they are stored as an ORM or
     Core insert stores them; the INSERT runs as a single autocommit statement (atomic by itself, no
     BEGIN or COMMIT) and the id comes from lastrowid, so SQLite's write lock is held only inside that
-    one call. The connections are the engine's (made by its pool, with the project's pragmas), then
-    detached from the pool and kept here, up to DIRECT_INSERT_CONNECTIONS idle ones, until the
-    engine is disposed. This skips the Connection, transaction, events, result and pool checkout
-    and checkin, which cost more than the INSERT itself. Errors are SQLAlchemy's, as from Core.
-    None for other databases: use a Core statement there.
+    one call. Its connections come from the engine's ConnectionKeeper. This skips the Connection,
+    transaction, events, result and pool checkout and checkin, which cost more than the INSERT
+    itself. Errors are SQLAlchemy's, as Core raises them. None where connection_keeper() gives no keeper
+    (other databases, in-memory SQLite): use a Core statement there.
 
     The WriterLock is not taken: it exists to queue transactions that hold SQLite's lock across
     Python code; this statement holds it only while SQLite runs it, and a thread holding the
     WriterLock would keep it until it got the GIL back, making the writers behind it wait longer.
     """
-    if engine.dialect.name != "sqlite" or engine.dialect.driver != "pysqlite":
+    keeper = connection_keeper(engine)
+    if keeper is None:
         return None
     dialect = engine.dialect
     dbapi_error = dialect.loaded_dbapi.Error
     names = tuple(columns)
     sql = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join('?' for _ in names)})"
-    processors = (table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names)
+    processors = (_bind_processor(table.c[name].type, dialect) for name in names)
     binds = [(i, process) for i, process in enumerate(processors) if process is not None]
-    idle: list[Any] = []  # list.pop and list.append are atomic: threads never share a connection
 
     def insert(values: Mapping[str, Any]) -> int:
         params = [values[name] for name in names]
-        for i, process in binds:
-            params[i] = process(params[i])
+        connection = keeper.take()
         try:
-            connection = idle.pop()
-        except IndexError:
-            connection = _detached_connection(engine)
-        try:
+            for i, process in binds:
+                params[i] = process(params[i])
             cursor = connection.execute(sql, params)
             if connection.in_transaction:  # pysqlite's implicit BEGIN was turned back on
                 connection.commit()
-        except BaseException as exc:
+        except Exception as exc:
             connection.close()  # never reused after an error, whatever its state
-            if isinstance(exc, dbapi_error):
-                raise sa.exc.DBAPIError.instance(sql, params, exc, dbapi_error) from exc
-            raise
-        if len(idle) < DIRECT_INSERT_CONNECTIONS:
-            idle.append(connection)
-        else:
+            raise sa.exc.DBAPIError.instance(sql, params, exc, dbapi_error, dialect=dialect) from exc
+        except BaseException:
             connection.close()
+            raise
+        keeper.give_back(connection)
         return cursor.lastrowid  # type: ignore[no-any-return]
-
-    @event.listens_for(engine, "engine_disposed")
-    def _close_idle(_engine: Engine) -> None:
-        while idle:
-            idle.pop().close()
 
     return insert
 
 
-def _detached_connection(engine: Engine) -> Any:
-    """A DBAPI connection made by the engine's pool (connect events and all), no longer counted by it."""
-    proxy = engine.raw_connection()
-    proxy.detach()
-    return proxy.dbapi_connection
+RunStatement = Callable[[str, Mapping[str, Any]], Any]
+"""Runs one named statement of a transaction with its parameters; returns its cursor (or Core result)."""
+
+
+class DirectStatements:
+    """Named text statements run in SQLite write transactions below SQLAlchemy's Connection.
+
+    A transaction is what the engine's events make of engine.begin(), without the Connection,
+    transaction and result objects or the pool's checkout and checkin: the file's WriterLock is taken,
+    then BEGIN IMMEDIATE, the statements, COMMIT (or ROLLBACK on any error), and the lock is released
+    only after that. Each statement's SQL text is sent as it is (pysqlite takes :name parameters) and
+    its parameters go through the bind processors of the statement's own typed binds, as SQLAlchemy
+    would bind them, so values are stored byte for byte alike. Connections come from the engine's
+    ConnectionKeeper; one that saw an error is closed, never reused. Errors are raised as Core raises
+    them: SQLAlchemy's DBAPIError subclasses, or a StatementError for a value that cannot be bound.
+    """
+
+    def __init__(self, keeper: ConnectionKeeper, lock: WriterLock, dialect: sa.Dialect,
+                 statements: Mapping[str, sa.TextClause]) -> None:
+        self._keeper = keeper
+        self._lock = lock
+        self._dialect = dialect
+        self._statements = {name: (clause.text, _text_bind_processors(clause, dialect))
+                            for name, clause in statements.items()}
+
+    @contextmanager
+    def begin(self) -> Iterator[RunStatement]:
+        """A write transaction: yields run(name, params); commits at the end, rolls back on any error."""
+        connection = self._keeper.take()
+        try:
+            self._lock.take(connection)
+            self._execute(connection, "BEGIN IMMEDIATE", ())
+            yield partial(self._run, connection)
+            self._execute(connection, "COMMIT", ())
+        except BaseException:
+            _discard(connection)
+            raise
+        finally:
+            self._lock.release(connection)
+        self._keeper.give_back(connection)
+
+    def _run(self, connection: Any, name: str, params: Mapping[str, Any]) -> Any:
+        sql, processors = self._statements[name]
+        return self._execute(connection, sql, params, processors)
+
+    def _execute(self, connection: Any, sql: str, params: Any,
+                 processors: Sequence[tuple[str, Callable[[Any], Any]]] = ()) -> Any:
+        bound = dict(params) if processors else params
+        try:
+            for key, process in processors:
+                bound[key] = process(bound[key])
+            return connection.execute(sql, bound)
+        except Exception as exc:  # raised as Core raises it: a DBAPIError subclass, or a StatementError
+            dbapi_error = self._dialect.loaded_dbapi.Error
+            raise sa.exc.DBAPIError.instance(sql, bound, exc, dbapi_error, dialect=self._dialect) from exc
+
+
+def direct_statements(engine: Engine, statements: Mapping[str, sa.TextClause]) -> DirectStatements | None:
+    """On a SQLite file through pysqlite, DirectStatements for these statements; None elsewhere (use Core)."""
+    keeper = connection_keeper(engine)
+    lock = writer_lock(engine)
+    if keeper is None or lock is None:
+        return None
+    return DirectStatements(keeper, lock, engine.dialect, statements)
+
+
+def _bind_processor(type_: sa.types.TypeEngine[Any], dialect: sa.Dialect) -> Callable[[Any], Any] | None:
+    """What SQLAlchemy does to a value of this type before handing it to the driver (None: nothing)."""
+    return type_.dialect_impl(dialect).bind_processor(dialect)
+
+
+def _text_bind_processors(clause: sa.TextClause, dialect: sa.Dialect
+                          ) -> list[tuple[str, Callable[[Any], Any]]]:
+    binds = clause.compile(dialect=dialect).binds
+    processors = ((name, _bind_processor(bind.type, dialect)) for name, bind in binds.items())
+    return [(name, process) for name, process in processors if process is not None]
+
+
+def _discard(connection: Any) -> None:
+    """Roll back and close a connection that saw an error (a failure to roll back is moot: close ends it)."""
+    try:
+        connection.rollback()
+    except Exception:
+        logger.debug("rollback of a discarded SQLite connection failed", exc_info=True)
+    finally:
+        connection.close()
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

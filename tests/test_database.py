@@ -1,6 +1,7 @@
 """Schema creation and upgrade, SQLite tuning, and concurrent start-up, on SQLite and PostgreSQL."""
 from __future__ import annotations
 
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -241,6 +242,82 @@ def test_direct_insert_is_for_sqlite_only(database_url: str) -> None:
     engine = database.make_engine(database_url)
     found = database.direct_insert(engine, Task.__table__, ["pool"])
     assert (found is not None) == (engine.dialect.name == "sqlite")
+    engine.dispose()
+
+
+@pytest.mark.parametrize("url", ["sqlite:///:memory:", "sqlite://"])
+def test_in_memory_sqlite_gets_no_direct_statements_and_its_queue_works(url: str, tmp_path: Path) -> None:
+    """Every connection to an in-memory database is a database of its own: a detached one has no tables."""
+    from models import Task
+    from task_processor import TaskQueue
+
+    engine = database.make_engine(url)
+    database.ensure_schema(engine, tmp_path)
+    assert database.connection_keeper(engine) is None
+    assert database.direct_insert(engine, Task.__table__, ["pool"]) is None
+    assert database.direct_statements(engine, {"one": sa.text("SELECT 1")}) is None
+    queue = TaskQueue(engine)
+    task = queue.submit("general", "in memory")
+    claim = queue.claim("general", "a")
+    assert claim is not None and claim.task_id == task["id"] and queue.complete(claim, {"ok": True})
+    assert queue.get(task["id"])["result"] == {"ok": True}
+    engine.dispose()
+
+
+def test_the_connection_keeper_keeps_the_engines_connections_until_it_is_disposed(database_url: str) -> None:
+    engine = database.make_engine(database_url)
+    keeper = database.connection_keeper(engine)
+    if engine.dialect.name != "sqlite":
+        assert keeper is None
+        return
+    assert keeper is not None and keeper is database.connection_keeper(engine)  # one per engine
+    taken = [keeper.take() for _ in range(3)]
+    assert len({id(c) for c in taken}) == 3 and engine.pool.checkedout() == 0  # detached: not the pool's
+    pragmas = {tuple(c.execute(f"PRAGMA {name}").fetchone()[0] for name in ("journal_mode", "busy_timeout"))
+               for c in taken}
+    assert pragmas == {("wal", database.SQLITE_BUSY_TIMEOUT_MS)}  # made by the engine, its connect events ran
+    for c in taken:
+        keeper.give_back(c)
+    again = keeper.take()
+    assert again is taken[-1]
+    keeper.give_back(again)
+    engine.dispose()
+    for c in taken:
+        with pytest.raises(sqlite3.ProgrammingError, match="closed"):
+            c.execute("SELECT 1")
+    fresh = keeper.take()
+    assert fresh not in taken
+    keeper.give_back(fresh)
+    engine.dispose()
+
+
+def test_direct_statements_bind_as_core_and_hold_the_writer_lock_until_the_end(sqlite_url: str) -> None:
+    from models import UTCDateTime, utcnow
+
+    engine = database.make_engine(sqlite_url)
+    database.ensure_schema(engine)
+    lock = database.writer_lock(engine)
+    log = sa.text("INSERT INTO audit_log (actor, action, details, created_at) "
+                  "VALUES (:actor, 'x', :details, :at)").bindparams(sa.bindparam("at", type_=UTCDateTime),
+                                                                     sa.bindparam("details", type_=sa.JSON))
+    direct = database.direct_statements(engine, {"log": log})
+    assert direct is not None and lock is not None
+    values = {"actor": "a", "details": {"é": [1, None]}, "at": utcnow()}
+    with direct.begin() as run:
+        assert run("log", values).rowcount == 1 and lock.locked()
+    assert not lock.locked()
+    with engine.begin() as conn:
+        conn.execute(log, values)
+    with pytest.raises(ZeroDivisionError), direct.begin() as run:
+        run("log", {**values, "actor": "rolled back"})
+        1 / 0
+    assert not lock.locked()
+    with pytest.raises(sa.exc.IntegrityError), direct.begin() as run:
+        run("log", {**values, "actor": None})  # NOT NULL
+    assert not lock.locked()
+    with engine.connect() as conn:
+        rows = conn.exec_driver_sql("SELECT actor, details, created_at FROM audit_log ORDER BY id").all()
+    assert len(rows) == 2 and rows[0] == rows[1]
     engine.dispose()
 
 

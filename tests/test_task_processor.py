@@ -2,16 +2,21 @@
 from __future__ import annotations
 
 import random
+import sqlite3
 import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
-from datetime import timedelta
+from dataclasses import replace
+from datetime import datetime, timedelta, timezone
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
 import database
+import task_processor
 from errors import BadRequest, Conflict, NotFound
 from models import Task, TaskStatus, utcnow
 from task_processor import Claim, RetryPolicy, TaskQueue
@@ -309,3 +314,207 @@ def test_a_submission_answers_the_row_as_it_is_read_back(queue: TaskQueue) -> No
     task = queue.submit("sports", "odds", priority=5, idempotency_key="once")
     stored = queue.get(task["id"])
     assert {k: task[k] for k in stored if k != "provider"} == {k: v for k, v in stored.items() if k != "provider"}
+
+
+# -- the SQLite fast path: claims and results below SQLAlchemy's Connection ----------------------------
+
+@pytest.fixture
+def sqlite_queue(sqlite_url: str) -> Iterator[TaskQueue]:
+    engine = database.make_engine(sqlite_url)
+    database.ensure_schema(engine)
+    yield TaskQueue(engine)
+    engine.dispose()
+
+
+def _frozen_clock(monkeypatch: pytest.MonkeyPatch, at: datetime) -> list[datetime]:
+    """The queue's clock stopped at `at` (microseconds and all); set clock[0] to move it."""
+    clock = [at]
+    monkeypatch.setattr(task_processor, "utcnow", lambda: clock[0])
+    return clock
+
+
+def _detached(engine: sa.Engine) -> list[Any]:
+    """Every DBAPI connection detached from the engine's pool from now on (the kept ones)."""
+    made: list[Any] = []
+    sa.event.listen(engine, "detach", lambda dbapi_connection, _record: made.append(dbapi_connection))
+    return made
+
+
+def _closed(connection: Any) -> bool:
+    try:
+        connection.execute("SELECT 1")
+    except sqlite3.ProgrammingError:
+        return True
+    return False
+
+
+def _writes_promptly(engine: sa.Engine) -> bool:
+    """True when another thread's write transaction gets through at once (a held writer lock: 30 s)."""
+    done = threading.Event()
+
+    def write() -> None:
+        with engine.begin() as conn:
+            conn.execute(sa.update(Task).where(Task.id == -1).values(error="x"))
+        done.set()
+
+    threading.Thread(target=write, daemon=True).start()
+    return done.wait(5)
+
+
+def test_on_sqlite_claims_and_results_run_below_sqlalchemys_connection(sqlite_queue: TaskQueue) -> None:
+    last = [sqlite_queue.submit("general", text)["id"] for text in ("a", "b", "c")][-1]
+    through_sqlalchemy: list[str] = []
+    sa.event.listen(sqlite_queue.engine, "before_cursor_execute",
+                    lambda *args: through_sqlalchemy.append(args[2]))
+    first = _claim(sqlite_queue)
+    recorded, second = sqlite_queue.complete_and_claim(first, {"n": 1}, next_for="a1")
+    assert recorded and second is not None
+    assert sqlite_queue.complete(second, {"n": 2})
+    assert sqlite_queue.claim("general", "a1", task_id=last) is not None
+    assert through_sqlalchemy == []
+
+
+def test_the_sqlite_fast_path_stores_byte_for_byte_what_the_core_path_stores(
+        sqlite_queue: TaskQueue, monkeypatch: pytest.MonkeyPatch) -> None:
+    core = TaskQueue(sqlite_queue.engine)
+    monkeypatch.setattr(core, "_hot", None)  # the SQLAlchemy Core transactions the fast path stands in for
+    now = datetime(2026, 3, 4, 5, 6, 7, 890123, tzinfo=timezone.utc)
+    _frozen_clock(monkeypatch, now)
+    result = {"text": "héllo ✓ \"quoted\"", "n": [1, 2.5, None], "ok": True, "nested": {"z": 1, "a": 2}}
+    claims = {}
+    for name, queue in (("fast", sqlite_queue), ("core", core)):
+        queue.submit("general", "low")
+        queue.submit("general", "high", priority=5)
+        first = _claim(queue)
+        recorded, second = queue.complete_and_claim(first, result, tokens_in=3, tokens_out=4,
+                                                    provider="local", next_for="a1")
+        assert recorded and second is not None
+        assert queue.complete(second, {})
+        named = queue.claim("general", "a2", task_id=queue.submit("general", "named")["id"])
+        assert named is not None
+        claims[name] = [replace(c, task_id=0) for c in (first, second, named)]
+    assert claims["fast"] == claims["core"]
+    assert claims["fast"][0] == Claim(0, "general", "high", 1, 3, 120.0, "a1#1")
+
+    with sqlite_queue.engine.connect() as conn:  # the stored values themselves, with their SQLite types
+        rows = [[(key, type(value), value) for key, value in row.items() if key != "id"]
+                for row in conn.exec_driver_sql("SELECT * FROM tasks ORDER BY id").mappings()]
+    assert rows[:3] == rows[3:]
+    low, high, named_id = sorted(task["id"] for task in sqlite_queue.list())[:3]  # the fast path's
+    with Session(sqlite_queue.engine) as session:
+        task = session.get(Task, high)
+        assert task is not None and task.status is TaskStatus.SUCCEEDED and task.result == result
+        assert task.started_at == task.finished_at == now and task.lease_expires_at is None
+        assert (task.tokens_in, task.tokens_out, task.provider, task.lease_owner) == (3, 4, "local", None)
+    assert sqlite_queue.get(low)["finished_at"] == now.isoformat() and sqlite_queue.get(low)["result"] == {}
+    running = sqlite_queue.get(named_id)
+    assert running["status"] == "running" and running["lease_owner"] == "a2#1"
+    assert running["lease_expires_at"] == (now + timedelta(seconds=sqlite_queue.lease_seconds)).isoformat()
+
+
+def test_a_task_is_claimable_from_its_run_after_to_the_microsecond(
+        sqlite_queue: TaskQueue, monkeypatch: pytest.MonkeyPatch) -> None:
+    due = datetime(2026, 3, 4, 5, 6, 7, 890123, tzinfo=timezone.utc)
+    ids = [sqlite_queue.submit("general", text)["id"] for text in ("by pool", "by name")]
+    with Session(sqlite_queue.engine) as session, session.begin():
+        for task_id in ids:
+            session.get(Task, task_id).run_after = due  # type: ignore[union-attr]
+    clock = _frozen_clock(monkeypatch, due - timedelta(microseconds=1))
+    assert sqlite_queue.claim("general", "a") is None
+    assert sqlite_queue.claim("general", "a", task_id=ids[1]) is None
+    clock[0] = due
+    assert _claim(sqlite_queue).task_id == ids[0]
+    named = sqlite_queue.claim("general", "a", task_id=ids[1])
+    assert named is not None and named.task_id == ids[1]
+
+
+def test_a_result_after_a_lost_lease_is_discarded_and_the_next_task_still_claimed(
+        sqlite_queue: TaskQueue, caplog: pytest.LogCaptureFixture) -> None:
+    sqlite_queue.lease_seconds = 0.05
+    task = sqlite_queue.submit("general", "slow")
+    stale = _claim(sqlite_queue, agent="slow")
+    time.sleep(0.1)
+    assert sqlite_queue.requeue_expired()["requeued"] == 1
+    fresh = _claim(sqlite_queue, agent="fast")
+    following = sqlite_queue.submit("general", "next")
+    recorded, next_claim = sqlite_queue.complete_and_claim(stale, {"by": "slow"}, next_for="slow")
+    assert not recorded and "lease of slow#1 lost; result discarded" in caplog.text
+    assert next_claim is not None and (next_claim.task_id, next_claim.owner) == (following["id"], "slow#1")
+    held = sqlite_queue.get(task["id"])
+    assert (held["status"], held["result"], held["attempts"]) == ("running", None, 2)
+    assert held["lease_owner"] == fresh.owner
+    assert sqlite_queue.complete(fresh, {"by": "fast"})
+
+
+def test_a_failing_statement_rolls_back_releases_the_writer_lock_and_drops_its_connection(
+        sqlite_queue: TaskQueue) -> None:
+    engine, lock = sqlite_queue.engine, database.writer_lock(sqlite_queue.engine)
+    assert lock is not None
+    kept = _detached(engine)
+    first = sqlite_queue.submit("general", "first")
+    second = sqlite_queue.submit("general", "second")
+    claim = _claim(sqlite_queue)
+    assert not lock.locked() and len(kept) == 1  # one connection, reused by the submissions and the claim
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TRIGGER no_claims BEFORE UPDATE OF status ON tasks "
+                             "WHEN NEW.status = 'running' BEGIN SELECT RAISE(ABORT, 'claims refused'); END")
+    with pytest.raises(sa.exc.DBAPIError, match="claims refused"):
+        # The result is recorded, then the next claim fails: the whole transaction is rolled back.
+        sqlite_queue.complete_and_claim(claim, {"lost": True}, next_for="a1")
+    assert not lock.locked() and _writes_promptly(engine)
+    assert _closed(kept[0])
+    held = sqlite_queue.get(first["id"])
+    assert (held["status"], held["result"], held["lease_owner"]) == ("running", None, claim.owner)
+    assert sqlite_queue.get(second["id"])["status"] == "queued"
+
+    with pytest.raises(sa.exc.StatementError, match="TypeError"):  # not JSON: as the Core path fails
+        sqlite_queue.complete(claim, {"unserializable": object()})
+    assert not lock.locked() and _writes_promptly(engine)
+    assert len(kept) == 2 and _closed(kept[1])
+
+    with engine.begin() as conn:
+        conn.exec_driver_sql("DROP TRIGGER no_claims")
+    recorded, following = sqlite_queue.complete_and_claim(claim, {"kept": True}, next_for="a1")
+    assert recorded and following is not None and following.task_id == second["id"]
+    assert sqlite_queue.get(first["id"])["result"] == {"kept": True}
+
+
+def test_threads_claiming_by_pool_and_by_name_at_once_take_each_task_once(sqlite_queue: TaskQueue) -> None:
+    ids = [sqlite_queue.submit("general", f"t{i}")["id"] for i in range(200)]
+    taken: list[int] = []
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(8)
+
+    def agent(n: int) -> None:
+        name, order = f"a{n}", random.Random(n).sample(ids, len(ids))
+        try:
+            barrier.wait()
+            for task_id in order:  # races for the same rows by name, and takes the best by pool after each
+                claim = sqlite_queue.claim("general", name, task_id=task_id)
+                while claim is not None:
+                    taken.append(claim.task_id)
+                    recorded, claim = sqlite_queue.complete_and_claim(claim, {"by": name},
+                                                                      next_for=name if task_id % 3 else None)
+                    assert recorded
+        except BaseException as exc:  # collected and asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=agent, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == [], errors[:3]
+    assert sorted(taken) == ids
+    assert sqlite_queue.counts()["succeeded"] == len(ids)
+    assert not database.writer_lock(sqlite_queue.engine).locked()  # type: ignore[union-attr]
+
+
+def test_disposing_the_engine_closes_the_queues_kept_connections(sqlite_queue: TaskQueue) -> None:
+    kept = _detached(sqlite_queue.engine)
+    sqlite_queue.submit("general", "x")
+    claim = _claim(sqlite_queue)
+    sqlite_queue.engine.dispose()
+    assert len(kept) == 1 and _closed(kept[0])
+    assert sqlite_queue.complete(claim, {"after": "dispose"})  # a new connection, made by the pool
+    assert len(kept) == 2 and not _closed(kept[1])
