@@ -26,6 +26,7 @@ import market_analysis
 import market_data
 import safety
 import sports_odds
+import workflow_step_replies
 import workflow_templates
 from errors import Unprocessable
 from safety import Doc, SafetyDecision, phrases
@@ -243,7 +244,8 @@ def _body(pool: str, text: str, data_dir: Path | str | None, allow_network: bool
     if pool == "sports":
         return sports_odds.offline_reply(text)
     if pool == "business":
-        return workflow_templates.offline_reply(text, route=_task_pool)
+        # A template workflow's task step gets its answer; any other text describes a process to draft.
+        return workflow_step_replies.reply(text) or workflow_templates.offline_reply(text, route=_task_pool)
     routed = route_pool(text)
     if routed != "general":
         return (f"This looks like a {routed} request; here is what the {routed} analyzers say.\n\n"
