@@ -129,7 +129,7 @@ def build_services(settings: Settings, *, env: Mapping[str, str] | None = None, 
     if engine is None:
         engine = make_engine(settings.database_url)
     configure_engine(engine)
-    ensure_schema(engine, settings.home)
+    ensure_schema(engine)
     sessions = make_session_factory(engine)
     conversations = ConversationManager(sessions)
     queue = TaskQueue(engine, _dispatcher(settings, os.environ if env is None else env))

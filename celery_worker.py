@@ -174,7 +174,7 @@ class _Runtime:
         # Two engines: the queue's (see _worker_engine), and ordinary transactions for the schema
         # check and the executor's own records.
         self.db = database.make_engine(self.settings.database_url)
-        database.ensure_schema(self.db, self.settings.home)
+        database.ensure_schema(self.db)
         self.engine = _worker_engine(self.settings.database_url)
         self.dispatcher = CeleryDispatcher(config)
         self.queue: DirectTaskQueue = DirectTaskQueue(self.engine, self.dispatcher)

@@ -38,6 +38,7 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 _writer_locks: dict[str, WriterLock] = {}
 _writer_locks_guard = threading.Lock()
 _keepers_guard = threading.Lock()
+_memory_migration_lock = threading.Lock()
 
 
 def is_sqlite(url: str | sa.URL) -> bool:
@@ -398,11 +399,11 @@ def current_revision(engine: Engine) -> str | None:
         return conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
 
 
-def ensure_schema(engine: Engine, lock_dir: Path | None = None) -> None:
+def ensure_schema(engine: Engine) -> None:
     """Create or upgrade the schema to SCHEMA_REVISION, safely across concurrent processes."""
     if current_revision(engine) == SCHEMA_REVISION:
         return
-    with _migration_lock(engine, lock_dir):
+    with _migration_lock(engine):
         # Another process may have migrated while we waited for the lock.
         if current_revision(engine) != SCHEMA_REVISION:
             _upgrade(engine)
@@ -434,7 +435,7 @@ def _upgrade(engine: Engine) -> None:
 
 
 @contextmanager
-def _migration_lock(engine: Engine, lock_dir: Path | None) -> Iterator[None]:
+def _migration_lock(engine: Engine) -> Iterator[None]:
     if engine.dialect.name == "postgresql":
         with engine.connect() as conn:
             conn.execute(sa.text("SELECT pg_advisory_lock(:k)"), {"k": PG_MIGRATION_LOCK_ID})
@@ -444,19 +445,15 @@ def _migration_lock(engine: Engine, lock_dir: Path | None) -> Iterator[None]:
                 conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": PG_MIGRATION_LOCK_ID})
                 conn.commit()
         return
+    if engine.url.database in (None, "", ":memory:"):  # a database of this process only: no file to share
+        with _memory_migration_lock:
+            yield
+        return
     from filelock import FileLock
 
-    path = _sqlite_lock_path(engine, lock_dir)
+    path = Path(engine.url.database).with_suffix(".migrate.lock")  # beside the file, for every process
     with FileLock(str(path), timeout=120):
         yield
-
-
-def _sqlite_lock_path(engine: Engine, lock_dir: Path | None) -> Path:
-    database = engine.url.database
-    if database and database != ":memory:":
-        return Path(database).with_suffix(".migrate.lock")
-    base = lock_dir or Path(".")
-    return base / "operatoros.migrate.lock"
 
 
 def ensure_sqlite_folder(url: str) -> None:

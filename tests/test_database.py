@@ -105,8 +105,8 @@ def _concurrent_start(url: str, home: Path, count: int) -> None:
         "import sys; sys.path.insert(0, %r)\n"
         "import database\n"
         "engine = database.make_engine(%r)\n"
-        "database.ensure_schema(engine, __import__('pathlib').Path(%r))\n"
-    ) % (str(ROOT), url, str(home))
+        "database.ensure_schema(engine)\n"
+    ) % (str(ROOT), url)
     procs = [subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.PIPE, text=True)
              for _ in range(count)]
     results = [p.communicate(timeout=120) for p in procs]
@@ -246,13 +246,16 @@ def test_direct_insert_is_for_sqlite_only(database_url: str) -> None:
 
 
 @pytest.mark.parametrize("url", ["sqlite:///:memory:", "sqlite://"])
-def test_in_memory_sqlite_gets_no_direct_statements_and_its_queue_works(url: str, tmp_path: Path) -> None:
+def test_in_memory_sqlite_gets_no_direct_statements_and_its_queue_works(url: str, tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     """Every connection to an in-memory database is a database of its own: a detached one has no tables."""
     from models import Task
     from task_processor import TaskQueue
 
+    monkeypatch.chdir(tmp_path)
     engine = database.make_engine(url)
-    database.ensure_schema(engine, tmp_path)
+    database.ensure_schema(engine)
+    assert list(tmp_path.iterdir()) == []  # no migration lock file: nothing to share with other processes
     assert database.connection_keeper(engine) is None
     assert database.direct_insert(engine, Task.__table__, ["pool"]) is None
     assert database.direct_statements(engine, {"one": sa.text("SELECT 1")}) is None
