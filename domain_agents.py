@@ -323,8 +323,8 @@ _ROUTE_WORDS = {
     "financial": phrases(
         "stock*", "shares", "invest*", "portfolio*", "=market", "=markets", "=ticker", "=tickers",
         "dividend*", "volatil*", "sharpe", "drawdown", "=rsi", "moving average*", "rebalanc*", "allocat*",
-        "=etf", "=etfs", "bond*", "crypto*", "bitcoin", "finance", "financial", "trading", "nasdaq", "equit*",
-        "price history", "returns"),
+        "=etf", "=etfs", "bond*", "crypto*", "bitcoin", "finance", "financial", "trading", "nasdaq",
+        "=equity", "=equities", "price history", "returns"),  # '=equity': 'equit*' took 'equipment' for a typo
     "sports": phrases(
         "=bet", "=bets", "betting", "bettor*", "odds", "wager*", "parlay*", "bookmaker*", "bookie*",
         "sportsbook*", "kelly", "bankroll", "=game", "=games", "=match", "=matches", "sport*", "=nba", "=nfl",

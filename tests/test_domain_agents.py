@@ -62,6 +62,8 @@ def test_registry_has_one_agent_per_pool_with_valid_tools() -> None:
     ("kelly stake for my bankroll", "sports"),
     ("onboard our new employee next week", "business"),
     ("triage the support ticket queue", "business"),
+    ("request laptops and equipment for the new hire", "business"),
+    ("is private equity a good investment?", "financial"),
     ("what's the capital of France?", "general"),
     ("", "general"),
 ])

@@ -321,3 +321,12 @@ def test_an_offline_project_run_from_the_cli_does_not_escalate(cli_env: dict[str
     finally:
         engine.dispose()
     assert notified == {"run 1 step kickoff"}  # the team heard of the kickoff; nobody was escalated to
+
+
+def test_the_onboarding_equipment_request_carries_no_finance_disclaimer() -> None:
+    """'equipment' once read as a misspelt 'equity': the business answer got 'Not investment advice'."""
+    spec = next(s for s in wt.TEMPLATES["employee_onboarding"]()["steps"] if s["key"] == "accounts")
+    text = spec["input"].format(employee_name="Ada", role="Backend engineer", start_date="2026-12-01")
+    answer = domain_agents.offline_answer("business", text)
+    assert answer.startswith("Access and equipment request: Ada")
+    assert "investment advice" not in answer.lower()
