@@ -16,7 +16,7 @@ from agent_pools import Executor, PoolSupervisor, run_inline
 from command_processor import Command
 from config import Settings
 from conversation_manager import Caller
-from database import read_only, session_scope
+from database import READ_ONLY_OPTION, read_only, session_scope
 from errors import BadRequest, Forbidden, NotAvailableYet, NotFound, Unprocessable
 from models import POOL_NAMES, Agent, AgentPool, AgentStatus, AuditLog, Task, TaskStatus, utcnow
 from task_processor import TaskQueue
@@ -177,7 +177,9 @@ class AgentMasterController:
         if name is not None:
             _check_pool(name)
         stats = self.queue.queue_stats()
-        with session_scope(self._sessions) as db:
+        with self._sessions() as db:
+            # Reads only: on SQLite a read-only transaction neither takes nor waits for the writer lock.
+            db.connection(execution_options={READ_ONLY_OPTION: True})
             rows = _pool_rows(db, name)
             metrics = {row["name"]: _pool_metrics(db, row["name"]) for row in rows}
         celery = self._celery()

@@ -235,3 +235,32 @@ def test_a_hung_model_is_answered_offline_within_the_task_time_limit(tmp_path: P
         executor.chain().close()
     assert result.result["provider"] == "local" and result.result["fallback_from"] == ["openai-chat"]
     assert elapsed < claim.timeout_seconds, elapsed
+
+
+def test_pool_status_reads_while_another_thread_holds_the_sqlite_writer_lock(make_services) -> None:  # type: ignore[no-untyped-def]
+    """A status read must not queue behind a long write transaction (the writer lock is for writers)."""
+    import threading
+
+    import sqlalchemy as sa
+
+    svc = make_services()
+    svc.controller.pool_status()  # schema and sessions ready
+    holding, release = threading.Event(), threading.Event()
+
+    def writer() -> None:
+        with svc.controller.engine.begin() as conn:  # BEGIN IMMEDIATE under the writer lock
+            conn.execute(sa.text("UPDATE agent_pools SET desired_size = desired_size"))
+            holding.set()
+            release.wait(20)
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        assert holding.wait(10)
+        read = threading.Thread(target=svc.controller.pool_status)
+        read.start()
+        read.join(5)
+        assert not read.is_alive(), "pool_status waited for the writer"
+    finally:
+        release.set()
+        thread.join()
