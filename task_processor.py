@@ -246,10 +246,7 @@ class TaskQueue:
             rows = run("claim", params).fetchall()  # all: SQLite cannot commit while RETURNING has rows left
         else:
             rows = run("claim_one", {**params, "id": task_id}).fetchall()
-        if not rows:
-            return None
-        task, text, attempts, max_attempts, timeout, session_id, user_id, owner = rows[0]
-        return Claim(task, pool, text, attempts, max_attempts, timeout, owner, session_id, user_id)
+        return _claim_of(rows[0], pool) if rows else None
 
     def fail(self, claim: Claim, error: str, *, retryable: bool = True) -> str | None:
         """Record a failed attempt: back to queued after a backoff, or failed for good."""
@@ -382,12 +379,19 @@ def _hot_statements(dialect: str) -> dict[str, sa.TextClause]:
             "{extra}ORDER BY priority DESC, id LIMIT 1" + lock)
     claim = f"UPDATE tasks {claim_sets} WHERE id = ({pick.format(extra='')}) AND status = 'queued' {returning}"
     # One named task (a Celery message names it): a plain conditional UPDATE of that row. A concurrent
-    # claimer waits for the row lock, then finds it no longer queued: nothing to skip, no subquery.
-    claim_one = (f"UPDATE tasks {claim_sets} WHERE id = :id AND pool = :pool AND status = 'queued' "
+    # claimer waits for the row lock, then finds it no longer queued: nothing to skip, no subquery. The
+    # pool is compared as "pool || ''", which no index can serve: a plain "pool = :pool" let PostgreSQL
+    # take the claim index (pool, priority, id) over the primary key on stale statistics, and read every
+    # queued task of the pool for each claim (1.15 ms a claim with 15,000 queued, 0.17 ms by the key).
+    claim_one = (f"UPDATE tasks {claim_sets} WHERE id = :id AND pool || '' = :pool AND status = 'queued' "
                  f"AND run_after <= :now {returning}")
+    # Only a running row has a lease owner (every way out of 'running' clears it, and an owner names one
+    # claim), so the owner alone guards the result. A "status = 'running'" here let PostgreSQL pick the
+    # status index over the primary key, and walk every finished task's dead entry there: CPU per result
+    # grew with the number of tasks done (0.36 -> 1.06 ms from 3,000 to 15,000).
     complete = ("UPDATE tasks SET status = 'succeeded', result = :result, error = NULL, finished_at = :now, "
                 "lease_owner = NULL, lease_expires_at = NULL, tokens_in = :tokens_in, tokens_out = :tokens_out, "
-                "provider = :provider WHERE id = :id AND lease_owner = :owner AND status = 'running'")
+                "provider = :provider WHERE id = :id AND lease_owner = :owner")
     # Submission (where direct_insert does not apply): no ORM defaults or statement building per request.
     insert = (f"INSERT INTO tasks ({', '.join(SUBMIT_COLUMNS)}) "
               f"VALUES ({', '.join(':' + c for c in SUBMIT_COLUMNS)}) RETURNING id")
@@ -401,6 +405,12 @@ def _hot_statements(dialect: str) -> dict[str, sa.TextClause]:
         "complete": sa.text(complete).bindparams(sa.bindparam("result", type_=sa.JSON),
                                                  sa.bindparam("now", type_=UTCDateTime)),
     }
+
+
+def _claim_of(row: Any, pool: str) -> Claim:
+    """The Claim of a row a claim statement returned."""
+    task, text, attempts, max_attempts, timeout, session_id, user_id, owner = row
+    return Claim(task, pool, text, attempts, max_attempts, timeout, owner, session_id, user_id)
 
 
 def task_dict(row: Any) -> dict[str, Any]:
@@ -502,10 +512,7 @@ class DirectTaskQueue(TaskQueue):
         row = self._execute(self._direct["claim_one"], {
             "id": task_id, "pool": pool, "prefix": f"{agent_id}#", "now": _naive_utc(now),
             "expires": _naive_utc(now + timedelta(seconds=self.lease_seconds))}).fetchone()
-        if row is None:
-            return None
-        task, text, attempts, max_attempts, timeout, session_id, user_id, owner = row
-        return Claim(task, pool, text, attempts, max_attempts, timeout, owner, session_id, user_id)
+        return None if row is None else _claim_of(row, pool)
 
     def complete_and_claim(self, claim: Claim, result: dict[str, Any], *, tokens_in: int = 0,
                            tokens_out: int = 0, provider: str | None = None,

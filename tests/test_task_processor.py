@@ -518,3 +518,38 @@ def test_disposing_the_engine_closes_the_queues_kept_connections(sqlite_queue: T
     assert len(kept) == 1 and _closed(kept[0])
     assert sqlite_queue.complete(claim, {"after": "dispose"})  # a new connection, made by the pool
     assert len(kept) == 2 and not _closed(kept[1])
+
+
+@pytest.mark.postgres
+def test_a_named_claim_and_a_result_find_their_row_by_primary_key_on_stale_statistics(postgres_url: str) -> None:
+    """With statistics taken on an empty table, PostgreSQL once served a named claim from the claim index,
+    reading every queued task of the pool per claim, and a result from the status index."""
+    from task_processor import _driver_statements
+
+    engine = database.make_engine(postgres_url)
+    database.ensure_schema(engine)
+    raw = engine.raw_connection()
+    try:
+        driver = raw.driver_connection
+        driver.autocommit = True
+        driver.execute("ANALYZE tasks")  # stale from here on: the table is empty
+        driver.execute(
+            "INSERT INTO tasks (pool, input, status, priority, attempts, max_attempts, timeout_seconds, run_after, "
+            "cancel_requested, tokens_in, tokens_out, created_at) SELECT 'general', 'noop', 'queued', 0, 0, 3, 60, "
+            "'2026-01-01', false, 0, 0, '2026-01-01' FROM generate_series(1, 5000)")
+        statements = _driver_statements("postgresql")
+        params = {"id": 4000, "pool": "general", "prefix": "a#", "now": datetime(2026, 6, 1),
+                  "expires": datetime(2026, 6, 1), "owner": "a#1", "result": "{}", "tokens_in": 0,
+                  "tokens_out": 0, "provider": None}
+        for mode in ("force_generic_plan", "force_custom_plan"):
+            driver.execute(f"SET plan_cache_mode = {mode}")
+            for name in ("claim_one", "complete"):
+                with driver.cursor() as cursor:
+                    cursor.execute("BEGIN")
+                    cursor.execute("EXPLAIN " + statements[name], params, prepare=True)
+                    plan = " ".join(row[0] for row in cursor.fetchall())
+                    cursor.execute("ROLLBACK")
+                assert "Index Scan using pk_tasks" in plan and "Index Cond: (id = " in plan, (mode, name, plan)
+    finally:
+        raw.close()
+        engine.dispose()
