@@ -52,31 +52,55 @@ class StepText:
     """Each input's rendered value; None for a placeholder (an input not given, a skipped step)."""
 
 
-def step_pattern(fmt: str, inputs: list[str]) -> tuple[re.Pattern[str], dict[str, str]]:
-    """The pattern a step's `input` format renders to, and the capture group of each input in it."""
-    parts: list[str] = []
-    groups: dict[str, str] = {}
-    at = 0
-    for m in _FIELD.finditer(fmt):
-        parts.append(re.escape(fmt[at:m.start()]))
-        name, at = m.group(1), m.end()
-        if name not in inputs:  # render leaves a placeholder that names no input of the step as written
-            parts.append(re.escape(m.group(0)))
-        elif name in groups:
-            parts.append(f"(?P={groups[name]})")
-        else:
-            groups[name] = f"g{len(groups)}"
-            parts.append(f"(?P<{groups[name]}>.*?)")
-    parts.append(re.escape(fmt[at:]))
-    return re.compile("".join(parts), re.DOTALL), groups
+class StepFormat:
+    """A step's `input` format as its literal parts and the inputs between them; matches in linear time.
+
+    A text matches when it starts with the first literal, ends with the last, and holds each literal
+    between in order, each found at its first place after the one before (a regular expression of
+    lazy groups would do the same but backtrack, in time that grows as a power of the text's length
+    on a near miss: minutes for a few thousand characters). A field that names no input of the step
+    stays a literal (render leaves such a placeholder as written); an input written twice must have
+    the same value both times.
+    """
+
+    def __init__(self, fmt: str, inputs: list[str]) -> None:
+        self.literals: list[str] = [""]
+        self.names: list[str] = []
+        for piece in re.split(r"(\{[^{}]+\})", fmt):
+            name = piece[1:-1] if _FIELD.fullmatch(piece) else None
+            if name is not None and name in inputs:
+                self.names.append(name)
+                self.literals.append("")
+            else:
+                self.literals[-1] += piece
+
+    def match(self, text: str) -> dict[str, str] | None:
+        """Each input's value in `text`, or None when the text is not this format rendered."""
+        first, last = self.literals[0], self.literals[-1]
+        if not self.names:
+            return {} if text == first else None
+        end = len(text) - len(last)
+        if end < len(first) or not text.startswith(first) or not text.endswith(last):
+            return None
+        values: dict[str, str] = {}
+        at = len(first)
+        for name, literal in zip(self.names, self.literals[1:-1] + [None]):
+            stop = end if literal is None else text.find(literal, at, end)
+            if stop < 0:
+                return None
+            value = text[at:stop]
+            if values.setdefault(name, value) != value:
+                return None
+            at = stop + (len(literal) if literal is not None else 0)
+        return values
 
 
 def recognise(text: str) -> StepText | None:
     """The template task step whose rendered input `text` is, with its inputs' values (None if none)."""
     body = text.strip()
-    for template, key, pattern, groups in _PATTERNS:
-        if match := pattern.fullmatch(body):
-            return StepText(template, key, {n: _value(match.group(g)) for n, g in groups.items()})
+    for template, key, step_format in _FORMATS:
+        if (found := step_format.match(body)) is not None:
+            return StepText(template, key, {n: _value(v) for n, v in found.items()})
     return None
 
 
@@ -537,6 +561,6 @@ _HANDLERS: dict[tuple[str, str], Callable[[Values, date], str]] = {
     ("support_ticket_triage", "classify"): _classify, ("support_ticket_triage", "draft_reply"): _draft_reply}
 """The answer to each template task step."""
 
-_PATTERNS = [(name, s["key"], *step_pattern(s["input"], s["inputs"])) for name, build in
-             workflow_templates.TEMPLATES.items() for s in build()["steps"] if s["kind"] == "task"]
-"""(template, step key, pattern, capture group of each input) of every template task step."""
+_FORMATS = [(name, s["key"], StepFormat(s["input"], s["inputs"])) for name, build in
+            workflow_templates.TEMPLATES.items() for s in build()["steps"] if s["kind"] == "task"]
+"""(template, step key, its StepFormat) of every template task step."""
