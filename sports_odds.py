@@ -181,7 +181,8 @@ def parse_slate(text: str) -> list[Game]:
     """
     games = []
     for line in text.splitlines():
-        probs = [(m.start(), m.end(), _prob_value(m)) for m in _PROB.finditer(line)]
+        # A percentage over 100 is no probability ('revenue grew 150%'): left as text, not an estimate.
+        probs = [(m.start(), m.end(), p) for m in _PROB.finditer(line) if (p := _prob_value(m)) is not None]
         masked = line
         for start, end, _ in probs:
             masked = masked[:start] + " " * (end - start) + masked[end:]
@@ -336,11 +337,9 @@ def _clean(piece: str) -> str:
     return re.sub(r"\s+", " ", _FILLER.sub(" ", piece)).strip(" .")
 
 
-def _prob_value(match: re.Match[str]) -> float:
+def _prob_value(match: re.Match[str]) -> float | None:
     value = float(match.group(1)) / 100 if match.group(1) else float(match.group(2))
-    if not 0 <= value <= 1:
-        raise ValueError(f"{match.group(0)!r} is not a probability")
-    return value
+    return value if 0 <= value <= 1 else None
 
 
 def _bankroll(text: str) -> float | None:

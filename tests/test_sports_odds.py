@@ -129,3 +129,13 @@ def test_tools_through_run_tool() -> None:
     assert out["full_kelly"] == pytest.approx(0.1) and out["stake"] == 25.0
     bad = run_tool(so.TOOLS, "3", "slate_strategy", {"slate": "no prices"})
     assert bad.error is not None and "no odds found" in bad.error
+
+
+def test_a_percentage_over_100_is_text_not_a_probability_and_breaks_nothing() -> None:
+    """'revenue grew 150%' once raised ValueError from every route_pool call: the request failed."""
+    games = so.parse_slate("Lakers -150 (my estimate 120%) vs Celtics +130")
+    assert len(games) == 1 and all(o.probability is None for o in games[0].outcomes)
+    assert "Lakers" in so.offline_reply("Lakers -150 (my estimate 120%) vs Celtics +130")
+    import domain_agents
+
+    assert domain_agents.route_pool("our revenue grew 150% this year, analyze it") in domain_agents.POOLS
