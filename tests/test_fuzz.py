@@ -25,11 +25,28 @@ WORDS = st.sampled_from([
     "it", "that", "ignore your rules", "AAPL", "chest pain", "bet", "🙂", "\x00", ";", "then", "all",
 ])
 
+DOMAIN_WORDS = st.sampled_from([
+    "Lakers", "-150", "+130", "vs", "62%", "150%", "p=1.5", "2.10", "draw", "AAPL", "MSFT", "returns", "chest pain",
+    "fever", "blocked", "status: blocked", "P1", "outage", "invoice", "$5,000", "2026-12-01", "Write a status report for",
+    " against this plan: ", "Check invoice ", " from ", " due ", ": ", "\n", "(", ")", "1e308", "0%", "kill myself",
+])
+
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=50),
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4),
     max_leaves=12,
 )
+
+
+@given(st.sampled_from(["healthcare", "financial", "sports", "business", "general"]),
+       st.text(max_size=300) | st.lists(DOMAIN_WORDS, max_size=60).map("".join))
+@settings(max_examples=300, deadline=None)
+def test_any_text_gets_an_offline_answer_from_every_pool(pool: str, text: str) -> None:
+    """The built-in analyzers answer anything without raising ('grew 150%' once failed every task)."""
+    import domain_agents
+
+    answer = domain_agents.offline_answer(pool, text)
+    assert isinstance(answer, str) and answer.strip()
 
 
 @given(st.text(max_size=300) | st.lists(WORDS, max_size=25).map(" ".join))
