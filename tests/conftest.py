@@ -5,8 +5,9 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -112,6 +113,24 @@ def run_cli(*args: str, env: dict[str, str], timeout: float = 60, input: str | N
     """Run `python main.py ARGS` as a user would."""
     return subprocess.run([sys.executable, str(ROOT / "main.py"), *args], env=env, cwd=str(ROOT),
                           capture_output=True, text=True, timeout=timeout, input=input)
+
+
+def run_in_threads(target: Callable[..., object], args: list[tuple[object, ...]]) -> list[BaseException]:
+    """Run target(*a) for each a in `args`, each in a thread of its own, all at once; the exceptions they raised."""
+    errors: list[BaseException] = []
+
+    def guarded(*a: object) -> None:
+        try:
+            target(*a)
+        except BaseException as exc:  # collected for the test to assert on
+            errors.append(exc)
+
+    threads = [threading.Thread(target=guarded, args=a) for a in args]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return errors
 
 
 def stop_processes(procs: list[subprocess.Popen[str]], timeout: float = 15) -> None:

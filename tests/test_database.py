@@ -13,7 +13,7 @@ import sqlalchemy as sa
 import database
 from models import POOL_NAMES, Base
 
-from .conftest import ROOT
+from .conftest import ROOT, run_in_threads
 
 
 def test_schema_is_created_on_first_use_with_every_table(database_url: str) -> None:
@@ -76,25 +76,16 @@ def test_sqlite_read_then_write_transactions_do_not_fail_with_locked(sqlite_url:
     with engine.begin() as conn:
         conn.exec_driver_sql("CREATE TABLE counter (n INTEGER)")
         conn.exec_driver_sql("INSERT INTO counter VALUES (0)")
-    errors: list[BaseException] = []
     barrier = threading.Barrier(8)
 
     def bump() -> None:
-        try:
-            barrier.wait()
-            for _ in range(25):
-                with engine.begin() as conn:
-                    n = conn.exec_driver_sql("SELECT n FROM counter").scalar()
-                    conn.exec_driver_sql("UPDATE counter SET n = ?", (n + 1,))
-        except BaseException as exc:  # collected and asserted below
-            errors.append(exc)
+        barrier.wait()
+        for _ in range(25):
+            with engine.begin() as conn:
+                n = conn.exec_driver_sql("SELECT n FROM counter").scalar()
+                conn.exec_driver_sql("UPDATE counter SET n = ?", (n + 1,))
 
-    threads = [threading.Thread(target=bump) for _ in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
+    assert run_in_threads(bump, [()] * 8) == []
     with engine.connect() as conn:
         assert conn.exec_driver_sql("SELECT n FROM counter").scalar() == 200
     engine.dispose()
@@ -155,26 +146,17 @@ def test_the_writer_lock_queues_concurrent_write_transactions(sqlite_url: str) -
     database.ensure_schema(engine)
     _no_busy_wait(engine)
     engine.dispose()  # connections made from now on get the listener
-    errors: list[BaseException] = []
     barrier = threading.Barrier(8)
 
     def write(n: int) -> None:
-        try:
-            barrier.wait()
-            for i in range(40):
-                with engine.begin() as conn:
-                    conn.execute(sa.text("INSERT INTO audit_log (actor, action, created_at) "
-                                         "VALUES (:a, 'x', '2026-01-01 00:00:00')"), {"a": f"{n}-{i}"})
-                    conn.execute(sa.text("SELECT count(*) FROM audit_log")).scalar()
-        except BaseException as exc:  # collected and asserted below
-            errors.append(exc)
+        barrier.wait()
+        for i in range(40):
+            with engine.begin() as conn:
+                conn.execute(sa.text("INSERT INTO audit_log (actor, action, created_at) "
+                                     "VALUES (:a, 'x', '2026-01-01 00:00:00')"), {"a": f"{n}-{i}"})
+                conn.execute(sa.text("SELECT count(*) FROM audit_log")).scalar()
 
-    threads = [threading.Thread(target=write, args=(n,)) for n in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
+    assert run_in_threads(write, [(n,) for n in range(8)]) == []
     with engine.connect() as conn:
         assert conn.execute(sa.text("SELECT count(*) FROM audit_log")).scalar() == 320
     assert not database.writer_lock(engine).locked()

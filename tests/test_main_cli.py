@@ -204,21 +204,26 @@ def test_a_python_without_the_dependencies_says_to_use_the_virtual_environment(c
     assert "Traceback" not in text.stdout + text.stderr + no_click.stderr
 
 
-@pytest.mark.skipif(not os.access(sys.executable, os.X_OK), reason="no python")
-def test_importing_every_module_has_no_side_effects(tmp_path: Path) -> None:
-    modules = ["main", "app", "models", "api_routes", "agent_master_controller", "ai_providers",
-               "ai_providers_enhanced", "agent_pools", "task_processor", "health_monitor",
-               "business_automation", "replit_interface", "command_processor", "conversation_manager",
-               "demo_runner", "config", "database", "errors"]
+def _assert_imports_leave_no_trace(tmp_path: Path, modules: list[str], then: str = "") -> None:
+    """Importing `modules` (then running `then`) starts no thread and writes no file, in a fresh process."""
     code = ("import sys, threading, os; sys.path.insert(0, %r)\n"
             "before = set(os.listdir('.'))\n"
             "for m in %r: __import__(m)\n"
             "assert threading.active_count() == 1, threading.enumerate()\n"
-            "assert set(os.listdir('.')) == before\n") % (str(ROOT), modules)
+            "assert set(os.listdir('.')) == before\n") % (str(ROOT), modules) + then
     result = subprocess.run([sys.executable, "-c", code], cwd=str(tmp_path), capture_output=True, text=True,
                             env={"PATH": os.environ.get("PATH", ""), "OPERATOROS_HOME": str(tmp_path / "h")})
     assert result.returncode == 0, result.stderr
     assert not (tmp_path / "h").exists()
+
+
+@pytest.mark.skipif(not os.access(sys.executable, os.X_OK), reason="no python")
+def test_importing_every_module_has_no_side_effects(tmp_path: Path) -> None:
+    _assert_imports_leave_no_trace(tmp_path, [
+        "main", "app", "models", "api_routes", "agent_master_controller", "ai_providers", "ai_providers_enhanced",
+        "agent_pools", "task_processor", "health_monitor", "business_automation", "replit_interface",
+        "command_processor", "conversation_manager", "demo_runner", "config", "database", "errors",
+        "domain_agents", "workflow_step_replies", "ticket_triage", "celery_backend", "celery_worker"])
 
 
 # -- demos and workflows from the command line (issue #8) ---------------------------------------
@@ -368,16 +373,7 @@ def test_a_workflow_is_automated_listed_shown_run_and_approved_from_the_cli(cli_
 
 
 def test_the_workflow_modules_import_without_side_effects(tmp_path: Path) -> None:
-    modules = ["business_automation", "workflow_runs", "workflow_driver", "workflow_actions", "api_workflows",
-               "demo_runner", "agent_master_controller"]
-    code = ("import sys, threading, os; sys.path.insert(0, %r)\n"
-            "before = set(os.listdir('.'))\n"
-            "for m in %r: __import__(m)\n"
-            "assert threading.active_count() == 1, threading.enumerate()\n"
-            "assert set(os.listdir('.')) == before\n"
-            "import api_routes\n"
-            "assert any(child.name == 'workflows' for child, _ in api_routes.bp._blueprints)\n") % (str(ROOT), modules)
-    result = subprocess.run([sys.executable, "-c", code], cwd=str(tmp_path), capture_output=True, text=True,
-                            env={"PATH": os.environ.get("PATH", ""), "OPERATOROS_HOME": str(tmp_path / "h")})
-    assert result.returncode == 0, result.stderr
-    assert not (tmp_path / "h").exists()
+    _assert_imports_leave_no_trace(
+        tmp_path, ["business_automation", "workflow_runs", "workflow_driver", "workflow_actions", "api_workflows",
+                   "demo_runner", "agent_master_controller"],
+        then="import api_routes\nassert any(child.name == 'workflows' for child, _ in api_routes.bp._blueprints)\n")

@@ -21,6 +21,8 @@ from errors import BadRequest, Conflict, NotFound
 from models import Task, TaskStatus, utcnow
 from task_processor import Claim, RetryPolicy, TaskQueue
 
+from .conftest import run_in_threads
+
 
 @pytest.fixture
 def queue(database_url: str) -> Iterator[TaskQueue]:
@@ -227,23 +229,14 @@ def test_concurrent_claims_take_each_task_exactly_once(queue: TaskQueue) -> None
         queue.submit("general", f"t{i}")
     taken: list[int] = []
     lock = threading.Lock()
-    errors: list[BaseException] = []
 
     def agent(name: str) -> None:
-        try:
-            while (claim := queue.claim("general", name)) is not None:
-                assert queue.complete(claim, {"by": name})
-                with lock:
-                    taken.append(claim.task_id)
-        except BaseException as exc:
-            errors.append(exc)
+        while (claim := queue.claim("general", name)) is not None:
+            assert queue.complete(claim, {"by": name})
+            with lock:
+                taken.append(claim.task_id)
 
-    threads = [threading.Thread(target=agent, args=(f"a{i}",)) for i in range(6)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
+    assert run_in_threads(agent, [(f"a{i}",) for i in range(6)]) == []
     assert len(taken) == total and Counter(taken).most_common(1)[0][1] == 1
     assert queue.counts()["succeeded"] == total
 
@@ -482,28 +475,20 @@ def test_a_failing_statement_rolls_back_releases_the_writer_lock_and_drops_its_c
 def test_threads_claiming_by_pool_and_by_name_at_once_take_each_task_once(sqlite_queue: TaskQueue) -> None:
     ids = [sqlite_queue.submit("general", f"t{i}")["id"] for i in range(200)]
     taken: list[int] = []
-    errors: list[BaseException] = []
     barrier = threading.Barrier(8)
 
     def agent(n: int) -> None:
         name, order = f"a{n}", random.Random(n).sample(ids, len(ids))
-        try:
-            barrier.wait()
-            for task_id in order:  # races for the same rows by name, and takes the best by pool after each
-                claim = sqlite_queue.claim("general", name, task_id=task_id)
-                while claim is not None:
-                    taken.append(claim.task_id)
-                    recorded, claim = sqlite_queue.complete_and_claim(claim, {"by": name},
-                                                                      next_for=name if task_id % 3 else None)
-                    assert recorded
-        except BaseException as exc:  # collected and asserted below
-            errors.append(exc)
+        barrier.wait()
+        for task_id in order:  # races for the same rows by name, and takes the best by pool after each
+            claim = sqlite_queue.claim("general", name, task_id=task_id)
+            while claim is not None:
+                taken.append(claim.task_id)
+                recorded, claim = sqlite_queue.complete_and_claim(claim, {"by": name},
+                                                                  next_for=name if task_id % 3 else None)
+                assert recorded
 
-    threads = [threading.Thread(target=agent, args=(n,)) for n in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    errors = run_in_threads(agent, [(n,) for n in range(8)])
     assert errors == [], errors[:3]
     assert sorted(taken) == ids
     assert sqlite_queue.counts()["succeeded"] == len(ids)
