@@ -26,7 +26,6 @@ import market_analysis
 import market_data
 import safety
 import sports_odds
-import workflow_step_replies
 import workflow_templates
 from errors import Unprocessable
 from safety import Doc, SafetyDecision, phrases
@@ -245,6 +244,9 @@ def _body(pool: str, text: str, data_dir: Path | str | None, allow_network: bool
         return sports_odds.offline_reply(text)
     if pool == "business":
         # A template workflow's task step gets its answer; any other text describes a process to draft.
+        # Imported here: building its step formats costs every other pool's first answer 10 ms otherwise.
+        import workflow_step_replies
+
         return workflow_step_replies.reply(text) or workflow_templates.offline_reply(text, route=_task_pool)
     routed = route_pool(text)
     if routed != "general":
