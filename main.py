@@ -16,14 +16,19 @@ MISSING_DEPENDENCY = ("OperatorOS cannot load the {name!r} package. Run it with 
                       "dependencies with .venv/bin/pip install -r requirements.txt.")
 """What a user sees when a dependency is missing, typically when main.py runs on the system python."""
 
+
+def _failed(error: dict[str, Any], options: dict[str, Any]) -> dict[str, Any]:
+    """The reply (the JSON contract's object) of a request that failed with `error` {code, message}."""
+    return {"ok": False, "intent": "", "args": {}, "response": error.get("message", ""), "data": {},
+            "session_id": options.get("session_id"), "user": options.get("user"), "error": error}
+
+
 try:
     import click
 except ModuleNotFoundError as _missing:  # before click can parse anything: honour --json by hand
     _message = MISSING_DEPENDENCY.format(name=_missing.name)
     if "--json" in sys.argv[1:]:
-        print(json.dumps({"ok": False, "intent": "", "args": {}, "response": _message, "data": {},
-                          "session_id": None, "user": None,
-                          "error": {"code": "missing_dependency", "message": _message}}))
+        print(json.dumps(_failed({"code": "missing_dependency", "message": _message}, {})))
         sys.exit(1)
     sys.exit(f"error: {_message}")
 
@@ -284,9 +289,7 @@ def _answer_over_http(text: str, options: dict[str, Any]) -> dict[str, Any]:
         if response.status_code == 401 and not key:
             error["message"] = (f"{error.get('message', '')} Set OPERATOROS_API_KEY to your API key (the "
                                 "first `serve` wrote an admin key to admin_api_key in its instance folder).")
-        return {"ok": False, "intent": "", "args": {}, "response": error.get("message", ""),
-                "data": {}, "session_id": options.get("session_id"), "user": options.get("user"),
-                "error": error}
+        return _failed(error, options)
     return payload
 
 
@@ -305,8 +308,7 @@ def _error_reply(exc: Exception, options: dict[str, Any]) -> dict[str, Any]:
         error = {"code": "internal_error",
                  "message": f"OperatorOS could not answer ({exc.__class__.__name__}). "
                             "Run with OPERATOROS_DEBUG=1 for details."}
-    return {"ok": False, "intent": "", "args": {}, "response": error["message"], "data": {},
-            "session_id": options.get("session_id"), "user": options.get("user"), "error": error}
+    return _failed(error, options)
 
 
 def _print_reply(reply: dict[str, Any], as_json: bool) -> None:
