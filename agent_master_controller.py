@@ -256,7 +256,7 @@ class AgentMasterController:
         unless `keep_pool` (the workflow engine asking the business agent to draft a process).
         """
         if pool is None or not keep_pool:
-            import domain_agents  # routing knows the safety rules: a red flag goes to healthcare
+            from domains import agents as domain_agents  # routing knows the safety rules: a red flag goes to healthcare
 
             pool = domain_agents.route_pool(text, pool)
         extra = {} if max_attempts is None else {"max_attempts": max_attempts}

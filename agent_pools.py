@@ -118,12 +118,12 @@ class DomainExecutor:
             return self._chain
 
     def _offline(self, request: Any) -> str:
-        import domain_agents
+        from domains import agents as domain_agents
 
         return domain_agents.offline_answer(request.pool, request.last_user_text, data_dir=self.settings.data_dir)
 
     def __call__(self, claim: Claim, token: CancelToken) -> ExecutionResult:
-        import domain_agents
+        from domains import agents as domain_agents
         from ai_providers import ProviderRequest
         from errors import OperatorOSError
 

@@ -25,15 +25,15 @@ from typing import Any
 from config import ConfigError, Settings
 from errors import BadRequest
 from models import POOL_NAMES
-from provider_faults import (
+from providers.faults import (
     DEFAULT_FAILURE_THRESHOLD, DEFAULT_RESET_TIMEOUT_SECONDS, STREAM_RESTART_NOTICE, BreakerState,
     CallOutcome, CircuitBreaker, DeltaGuard, MalformedReply, ProviderError, RetryPolicy, capped_timeout, classify,
     time_left,
 )
-from provider_usage import (
+from providers.usage import (
     DEFAULT_USER_COST_BUDGET_USD, DEFAULT_USER_TOKEN_BUDGET, BudgetExceeded, CallRecord, UsageLedger,
 )
-from tools import ToolCall, ToolSpec, run_tool
+from providers.tools import ToolCall, ToolSpec, run_tool
 
 __all__ = [
     "BreakerState", "BudgetExceeded", "CallOutcome", "CircuitBreaker", "LocalProvider", "OpenAIChatProvider",

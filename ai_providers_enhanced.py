@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from ai_providers import CallState, ModelReply, ProviderRequest, ProviderResponse, RemoteProvider
 from database import session_scope
 from models import ConversationSession
-from provider_faults import CallOutcome, MalformedReply, ProviderError
+from providers.faults import CallOutcome, MalformedReply, ProviderError
 
 logger = logging.getLogger(__name__)
 

@@ -24,7 +24,7 @@ from spectree import SecurityScheme, SpecTree
 from spectree.models import SecuritySchemeData
 from werkzeug.exceptions import HTTPException, TooManyRequests
 
-from api_schemas import (
+from api.schemas import (
     AnyObject, CommandIn, CommandOut, ErrorBody, Liveness, MessageList, MessagesQuery, PoolList, PoolOut,
     Readiness, RestartOut, ScaleIn, SessionList, SessionOut, TaskIn, TaskList, TaskOut, TaskQuery, UserIn,
     UserOut, WaitQuery,
@@ -150,7 +150,7 @@ def ready() -> tuple[dict[str, Any], int]:
     database = health_monitor.database_check(svc.engine)
     reply: dict[str, Any] = {"ready": database["ok"], "database": database}
     if svc.settings.task_backend == "celery":
-        from celery_backend import broker_ready
+        from backends.celery_queue import broker_ready
 
         ok, detail = broker_ready(svc.settings)
         reply["broker"] = {"ok": ok, "detail": detail}
@@ -322,7 +322,7 @@ def cancel_task(task_id: int) -> tuple[dict[str, Any], int]:
 
 def init_app(app: Flask, rate_limit: str | None = None, storage_uri: str = "memory://") -> None:
     """Register the blueprints, the rate limiter and the JSON error handlers on `app`."""
-    import api_workflows  # noqa: F401  (nests the workflow and demo routes under bp; before bp is registered)
+    from api import workflows  # noqa: F401  (nests the workflow and demo routes under bp; before bp is registered)
     app.register_blueprint(bp)
     app.register_blueprint(metrics_bp)
     # POST /api/tasks validates its own body; spectree's wrapper stays on the blueprint, where the

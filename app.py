@@ -147,7 +147,7 @@ def _dispatcher(settings: Settings, env: Mapping[str, str]) -> Dispatcher:
     """Local agents are woken in-process; with TASK_BACKEND=celery, task ids go to Celery (imported lazily)."""
     if settings.task_backend != "celery":
         return LocalDispatcher()
-    from celery_backend import CeleryConfig, CeleryDispatcher
+    from backends.celery_queue import CeleryConfig, CeleryDispatcher
 
     return CeleryDispatcher(CeleryConfig.from_settings(settings, env))
 

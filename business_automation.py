@@ -25,13 +25,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-import workflow_templates
+from workflows import templates as workflow_templates
 from conversation_manager import Caller
 from database import read_only
 from errors import BadRequest, Conflict, NotFound
 from models import utcnow
-from workflow_driver import IDEMPOTENCY_PREFIX, RunDriver, TaskController, result_text
-from workflow_runs import (
+from workflows.driver import IDEMPOTENCY_PREFIX, RunDriver, TaskController, result_text
+from workflows.runs import (
     MAX_ID, R, S, W, RunState, RunStatus, StepError, StepListener, StepStatus, active_run_ids, insert_run, iso,
     load_run, run_brief, run_dict, run_status, step_note, visible,
 )
@@ -560,7 +560,7 @@ def _spec_of(definition: dict[str, Any], key: str) -> tuple[int, dict[str, Any]]
 def _route(phrase: str) -> str:
     """Pool of a phrase of a generic description (the business agent's routing)."""
     try:
-        import domain_agents
+        from domains import agents as domain_agents
     except ImportError:  # the domain agents are optional for the engine
         return "business"
     routed = domain_agents.route_pool(phrase)

@@ -83,16 +83,16 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from command_context import CONTEXT_KEYS, clean_context, update_context
-from command_intent import (
+from commands.context import CONTEXT_KEYS, clean_context, update_context
+from commands.intent import (
     DEMO_DOMAINS, EXAMPLE_REQUESTS, HELP_TOPICS, INTENTS, POOLS, TASK_STATUSES, WORKFLOW_ACTIONS, Command,
     clarify, not_understood,
 )
-from command_matcher import CONCERN_FIRST, aimed, safety_concern
-from command_request import MAX_SEGMENTS, parse_request
-from command_segment import correct as _correct  # noqa: F401 - tests clear its cache
-from command_segment import find_pool, normalise
-from command_vocabulary import CONTROL_RE, GREETINGS, POOL_SYNONYMS, TOKEN_RE
+from commands.matcher import CONCERN_FIRST, aimed, safety_concern
+from commands.request import MAX_SEGMENTS, parse_request
+from commands.segment import correct as _correct  # noqa: F401 - tests clear its cache
+from commands.segment import find_pool, normalise
+from commands.vocabulary import CONTROL_RE, GREETINGS, POOL_SYNONYMS, TOKEN_RE
 
 __all__ = [
     "CONTEXT_KEYS", "DEMO_DOMAINS", "EXAMPLE_REQUESTS", "HELP_TOPICS", "INTENTS", "MAX_SEGMENTS",
@@ -145,7 +145,7 @@ def _safety_preface(text: str) -> str:
     A request refused for its length is still read by the safety policies (up to a bound, so a huge
     body costs little): someone in crisis gets the help lines, whatever else the reply says.
     """
-    import safety
+    from safety import policies as safety
 
     doc = safety.Doc(text[:SAFETY_SCAN_LIMIT])
     if safety.self_harm(doc)[0]:

@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 from typing import IO, Any
 
 import business_automation
-import workflow_templates
+from workflows import templates as workflow_templates
 from conversation_manager import Caller
 from errors import NotFound, OperatorOSError
 

@@ -180,7 +180,7 @@ def worker(executor: str | None, pool_names: str | None, beat: bool) -> None:
 
 def _celery_worker(svc: Any, executor: str | None, pool_names: str | None, beat: bool) -> int:
     """One Celery worker node per pool (plus the ops node with beat) until SIGTERM or Ctrl-C."""
-    from celery_backend import run_workers
+    from backends.celery_queue import run_workers
     from models import POOL_NAMES
 
     pools = tuple(p.strip() for p in (pool_names or ",".join(POOL_NAMES)).split(",") if p.strip())

@@ -5,12 +5,12 @@ import logging
 from typing import IO, Any, Callable
 
 import command_processor
-import workflow_templates
+from workflows import templates as workflow_templates
 from agent_master_controller import AgentMasterController
 from command_processor import Command
 from conversation_manager import SESSION_STATE_KEYS, WITHHELD, Caller, ConversationManager
 from errors import OperatorOSError
-from workflow_runs import step_note
+from workflows.runs import step_note
 
 logger = logging.getLogger(__name__)
 

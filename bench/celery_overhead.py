@@ -75,7 +75,7 @@ def bare_app(broker_url: str, namespace: str) -> Any:
     if key not in _BARE:
         from celery import Celery
 
-        from celery_backend import CeleryConfig, get_app
+        from backends.celery_queue import CeleryConfig, get_app
 
         ours = get_app(CeleryConfig(broker_url, f"{namespace}-ref")).conf
         app = Celery("bare", broker=broker_url, set_as_current=False)
@@ -208,7 +208,7 @@ def sides(database_url: str, redis_url: str, home: Path, concurrency: int, stamp
     import sqlalchemy as sa
 
     import database
-    from celery_backend import EXECUTOR_ENV, NAMESPACE_ENV, CeleryConfig, CeleryDispatcher, worker_command
+    from backends.celery_queue import EXECUTOR_ENV, NAMESPACE_ENV, CeleryConfig, CeleryDispatcher, worker_command
     from models import AgentPool, Task, TaskStatus
     from task_processor import TaskQueue
 
@@ -252,7 +252,7 @@ def sides(database_url: str, redis_url: str, home: Path, concurrency: int, stamp
 
     app = bare_app(redis_url, bare_ns)
     bare_queue = f"{bare_ns}.{BARE_QUEUE}"
-    bare_cmd = [c if c != "celery_backend" else "celery_overhead" for c in ours_cmd]
+    bare_cmd = [c if c != "backends.celery_queue" else "celery_overhead" for c in ours_cmd]
     bare_cmd[bare_cmd.index("-n") + 1] = f"bare-bench@{stamp}"
     bare_cmd[bare_cmd.index("-Q") + 1] = bare_queue
     bare_cmd = [c for c in bare_cmd if not c.startswith("--autoscale")] + ["-c", str(concurrency)]

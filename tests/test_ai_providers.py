@@ -27,9 +27,9 @@ from ai_providers import (
 from config import ConfigError, Settings
 from errors import BadRequest
 from models import POOL_NAMES, ProviderCall, User
-from provider_faults import retry_after_seconds
-from provider_usage import UNKNOWN_MODEL_PRICE, estimate_cost
-from tools import ToolSpec
+from providers.faults import retry_after_seconds
+from providers.usage import UNKNOWN_MODEL_PRICE, estimate_cost
+from providers.tools import ToolSpec
 
 from .conftest import ROOT
 from .fake_openai import FakeOpenAI, Reply, fake_openai_fixture  # noqa: F401 (the fake_openai fixture)

@@ -19,7 +19,7 @@ from ai_providers import ProviderChain, ProviderOptions, ProviderRequest, RetryP
 from ai_providers_enhanced import CONVERSATION_ITEMS_PER_CALL, OpenAIResponsesProvider
 from config import Settings
 from models import ConversationSession, ProviderCall, User
-from tools import ToolSpec
+from providers.tools import ToolSpec
 
 from .conftest import ROOT
 from .fake_openai import FakeOpenAI, Reply, fake_openai_fixture  # noqa: F401 (the fake_openai fixture)

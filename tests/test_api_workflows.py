@@ -13,7 +13,7 @@ from agent_pools import CancelToken, ExecutionResult
 from app import create_app, services
 from models import Role
 from task_processor import Claim
-from workflow_templates import step
+from workflows.templates import step
 
 from .conftest import TEST_API_KEY
 
@@ -23,7 +23,7 @@ DESCRIPTION = "Help me automate my project management workflow"
 
 def offline_domain_agents(claim: Claim, token: CancelToken) -> ExecutionResult:
     """The offline provider's answer: the business agent's reply holds a JSON definition."""
-    import domain_agents
+    from domains import agents as domain_agents
 
     return ExecutionResult({"text": domain_agents.offline_answer(claim.pool, claim.input)}, provider="local")
 
@@ -227,7 +227,7 @@ def test_demos_are_listed_and_run_as_the_caller(app: Flask, client: FlaskClient)
         assert client.get(f"/api/tasks/{task_id}", headers=bob).status_code == 404
 
     business = client.post("/api/demos/business", headers=ann).get_json()
-    assert business["ok"] is True and business["workflow_id"] and business["run_id"]
+    assert business["ok"] is True and business["workflow_id"] and business["run_id"], business.get("text")
     assert [w["id"] for w in client.get("/api/workflows", headers=ann).get_json()["workflows"]] == [
         business["workflow_id"]]
     assert client.get(f"/api/workflow-runs/{business['run_id']}", headers=ann).get_json()["status"] == "succeeded"

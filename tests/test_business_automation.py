@@ -23,7 +23,7 @@ from errors import BadRequest, Conflict, NotFound
 from models import AuditLog, Role, Task, WorkflowStep
 from replit_interface import format_workflow_reply
 from task_processor import Claim, RetryPolicy
-from workflow_templates import step
+from workflows.templates import step
 
 from . import fixtures
 

@@ -76,7 +76,7 @@ class Deployment:
     """A celery-backend deployment on one PostgreSQL database and one Redis namespace, with its worker processes."""
 
     def __init__(self, home: Path, database_url: str, tmp_path: Path, broker: dict[str, Any]) -> None:
-        from celery_backend import CeleryConfig, CeleryDispatcher
+        from backends.celery_queue import CeleryConfig, CeleryDispatcher
         from config import Settings
 
         self.record = tmp_path / "executions.log"
@@ -203,7 +203,7 @@ class _CountingCursor:
 
 
 def test_configuration_sets_late_ack_reject_on_lost_and_one_message_per_process(broker: dict[str, Any]) -> None:
-    from celery_backend import VISIBILITY_TIMEOUT_SECONDS, CeleryConfig, get_app
+    from backends.celery_queue import VISIBILITY_TIMEOUT_SECONDS, CeleryConfig, get_app
 
     config = CeleryConfig(broker["url"], broker["namespace"])
     conf = get_app(config).conf
@@ -218,7 +218,7 @@ def test_configuration_sets_late_ack_reject_on_lost_and_one_message_per_process(
 
 
 def test_a_dead_workers_task_is_sent_again_within_a_minute_by_default() -> None:
-    from celery_backend import STALE_QUEUED_SECONDS, SWEEP_SECONDS
+    from backends.celery_queue import STALE_QUEUED_SECONDS, SWEEP_SECONDS
 
     # An expired lease is noticed by the next sweep; a message held by a dead worker, once stale.
     assert DEFAULT_LEASE_SECONDS + SWEEP_SECONDS < 60
@@ -241,7 +241,7 @@ def test_the_celery_backend_needs_a_redis_url(cli_env: dict[str, str], home: Pat
 
 def test_local_mode_never_imports_celery_and_celery_mode_imports_it_only_when_used(tmp_path: Path) -> None:
     code = ("import sys, threading; sys.path.insert(0, %r)\n"
-            "import celery_backend, main, app\n"
+            "import backends.celery_queue, main, app\n"
             "assert 'celery' not in sys.modules and 'kombu' not in sys.modules\n"
             "assert threading.active_count() == 1\n"
             "application = app.create_app({'OPERATOROS_HOME': %r, 'DATABASE_URL': 'sqlite:///%s/a.db'})\n"
@@ -260,7 +260,7 @@ def test_local_mode_never_imports_celery_and_celery_mode_imports_it_only_when_us
 @pytest.mark.postgres
 def test_a_submitted_task_is_one_message_and_a_duplicate_message_changes_nothing(
         deployment: Deployment, monkeypatch: pytest.MonkeyPatch) -> None:
-    import celery_worker
+    from backends import celery_worker
 
     task = deployment.queue.submit("sports", "hello")
     assert deployment.dispatcher.queue_depth("sports") == 1 and deployment.dispatcher.queue_depth("general") == 0
@@ -284,7 +284,7 @@ def test_a_submitted_task_is_one_message_and_a_duplicate_message_changes_nothing
 @pytest.mark.postgres
 def test_a_worker_process_works_a_task_in_two_statements_on_its_kept_connection(
         deployment: Deployment, monkeypatch: pytest.MonkeyPatch) -> None:
-    import celery_worker
+    from backends import celery_worker
     from task_processor import DirectTaskQueue
 
     statements: list[str] = []
@@ -318,7 +318,7 @@ def test_a_worker_process_works_a_task_in_two_statements_on_its_kept_connection(
 
 @pytest.mark.postgres
 def test_the_direct_queue_has_taskqueues_guards_a_result_is_recorded_once(postgres_url: str) -> None:
-    from celery_worker import _worker_engine
+    from backends.celery_worker import _worker_engine
     from task_processor import DirectTaskQueue
 
     engine = database.make_engine(postgres_url)
@@ -379,7 +379,7 @@ def test_the_direct_queue_has_taskqueues_guards_a_result_is_recorded_once(postgr
 @pytest.mark.postgres
 def test_the_direct_queue_replaces_a_dead_connection_and_still_records_the_result(
         postgres_url: str, caplog: pytest.LogCaptureFixture) -> None:
-    from celery_worker import _worker_engine
+    from backends.celery_worker import _worker_engine
     from task_processor import DirectTaskQueue
 
     engine = database.make_engine(postgres_url)
@@ -424,7 +424,7 @@ def test_the_direct_queue_falls_back_to_taskqueues_statements_off_postgresql(sql
 def test_broker_ready_pings_the_real_redis_and_reports_a_closed_port_at_once(broker: dict[str, Any]) -> None:
     import socket
 
-    from celery_backend import broker_ready
+    from backends.celery_queue import broker_ready
     from config import Settings
 
     ready, detail = broker_ready(Settings.from_env({"REDIS_URL": broker["url"]}))
@@ -443,7 +443,7 @@ def test_broker_ready_pings_the_real_redis_and_reports_a_closed_port_at_once(bro
 
 @pytest.mark.postgres
 def test_the_sweep_requeues_and_resends_an_expired_lease_and_a_lost_message(deployment: Deployment) -> None:
-    from celery_backend import sweep
+    from backends.celery_queue import sweep
 
     short = TaskQueue(deployment.engine, deployment.dispatcher, lease_seconds=0.2)
     held = short.submit("healthcare", "claimed by a worker that then died")

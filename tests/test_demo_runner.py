@@ -25,7 +25,7 @@ DEMO_SECONDS = 10.0
 
 def offline_domain_agents(claim: Claim, token: CancelToken) -> ExecutionResult:
     """Work a task as the offline provider does: the pool's domain agent, its tools, its safety policy."""
-    import domain_agents
+    from domains import agents as domain_agents
 
     return ExecutionResult({"text": domain_agents.offline_answer(claim.pool, claim.input)}, provider="local")
 

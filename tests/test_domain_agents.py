@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-import domain_agents as da
-import market_data
-import safety
+from domains import agents as da
+from domains import market_data
+from safety import policies as safety
 from errors import BadRequest, Unprocessable
-from tools import run_tool
+from providers.tools import run_tool
 
 SEEDS = {
     "healthcare": "I need medical advice about chest pain symptoms",

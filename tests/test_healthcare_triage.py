@@ -6,9 +6,9 @@ import re
 
 import pytest
 
-import healthcare_triage as ht
-from safety import Urgency
-from tools import run_tool
+from domains import triage as ht
+from safety.policies import Urgency
+from providers.tools import run_tool
 
 
 @pytest.mark.parametrize("text,level", [

@@ -37,7 +37,7 @@ def test_status_loads_neither_the_web_stack_nor_the_sdks(cli_env: dict[str, str]
             "try:\n    runpy.run_path('main.py', run_name='__main__')\n"
             "except SystemExit:\n    pass\n"
             "heavy = ('flask', 'werkzeug', 'openai', 'httpx', 'celery', 'spectree', 'pydantic', 'ai_providers',\n"
-            "         'business_automation', 'demo_runner', 'domain_agents',\n"
+            "         'business_automation', 'demo_runner', 'domains.agents',\n"
             "         'sqlalchemy.dialects.postgresql')  # on SQLite: a dialect argument in models once loaded it\n"
             "print('LOADED', ','.join(m for m in heavy if m in sys.modules), file=sys.stderr)\n")
     result = subprocess.run([sys.executable, "-c", code], env=cli_env, cwd=str(ROOT), capture_output=True,
@@ -223,7 +223,7 @@ def test_importing_every_module_has_no_side_effects(tmp_path: Path) -> None:
         "main", "app", "models", "api_routes", "agent_master_controller", "ai_providers", "ai_providers_enhanced",
         "agent_pools", "task_processor", "health_monitor", "business_automation", "replit_interface",
         "command_processor", "conversation_manager", "demo_runner", "config", "database", "errors",
-        "domain_agents", "workflow_step_replies", "ticket_triage", "celery_backend", "celery_worker"])
+        "domains.agents", "workflows.step_replies", "domains.tickets", "backends.celery_queue", "backends.celery_worker"])
 
 
 # -- demos and workflows from the command line (issue #8) ---------------------------------------
@@ -374,6 +374,6 @@ def test_a_workflow_is_automated_listed_shown_run_and_approved_from_the_cli(cli_
 
 def test_the_workflow_modules_import_without_side_effects(tmp_path: Path) -> None:
     _assert_imports_leave_no_trace(
-        tmp_path, ["business_automation", "workflow_runs", "workflow_driver", "workflow_actions", "api_workflows",
+        tmp_path, ["business_automation", "workflows.runs", "workflows.driver", "workflows.actions", "api.workflows",
                    "demo_runner", "agent_master_controller"],
         then="import api_routes\nassert any(child.name == 'workflows' for child, _ in api_routes.bp._blueprints)\n")

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-import market_analysis as ma
-import market_data as md
+from domains import market_analysis as ma
+from domains import market_data as md
 from errors import BadRequest, NotFound
-from market_data import Series
-from tools import run_tool
+from domains.market_data import Series
+from providers.tools import run_tool
 
 
 def _series(closes: list[float], ticker: str = "T") -> Series:

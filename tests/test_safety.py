@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-import safety
-from safety import Doc, Urgency, assess_request, enforce_reply, phrases
+from safety import policies as safety
+from safety.policies import Doc, Urgency, assess_request, enforce_reply, phrases
 
 EMERGENCIES = [
     "crushing pressure in my chest",

@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-import sports_odds as so
-from tools import run_tool
+from domains import sports_odds as so
+from providers.tools import run_tool
 
 
 @pytest.mark.parametrize("raw,decimal", [
@@ -136,6 +136,6 @@ def test_a_percentage_over_100_is_text_not_a_probability_and_breaks_nothing() ->
     games = so.parse_slate("Lakers -150 (my estimate 120%) vs Celtics +130")
     assert len(games) == 1 and all(o.probability is None for o in games[0].outcomes)
     assert "Lakers" in so.offline_reply("Lakers -150 (my estimate 120%) vs Celtics +130")
-    import domain_agents
+    from domains import agents as domain_agents
 
     assert domain_agents.route_pool("our revenue grew 150% this year, analyze it") in domain_agents.POOLS

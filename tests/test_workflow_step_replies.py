@@ -10,14 +10,14 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-import domain_agents
-import workflow_actions
-import ticket_triage
-import workflow_step_replies as wsr
-import workflow_templates as wt
+from domains import agents as domain_agents
+from workflows import actions as workflow_actions
+from domains import tickets as ticket_triage
+from workflows import step_replies as wsr
+from workflows import templates as wt
 from models import AuditLog
-from workflow_driver import MAX_TASK_TEXT
-from workflow_runs import StepStatus
+from workflows.driver import MAX_TASK_TEXT
+from workflows.runs import StepStatus
 
 from .conftest import run_cli
 

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-import workflow_templates as wt
+from workflows import templates as wt
 from errors import BadRequest
-from tools import run_tool
+from providers.tools import run_tool
 
 
 @pytest.mark.parametrize("name", list(wt.TEMPLATES))

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from app import create_app, services
 from business_automation import IDEMPOTENCY_PREFIX, WorkflowEngine
 from models import AuditLog, Task
-from workflow_templates import step
+from workflows.templates import step
 
 from . import fixtures
 from .conftest import ROOT, stop_processes

@@ -12,9 +12,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-import safety
-from safety import Doc, Phrase, Urgency, phrases
-from tools import ToolSpec
+from safety import policies as safety
+from safety.policies import Doc, Phrase, Urgency, phrases
+from providers.tools import ToolSpec
 
 logger = logging.getLogger(__name__)
 

@@ -15,10 +15,10 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import market_data
+from domains import market_data
 from errors import OperatorOSError
-from market_data import MarketData, Series
-from tools import ToolSpec
+from domains.market_data import MarketData, Series
+from providers.tools import ToolSpec
 
 logger = logging.getLogger(__name__)
 

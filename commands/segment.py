@@ -11,7 +11,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from command_vocabulary import (
+from commands.vocabulary import (
     COMMANDS_BY_LETTER, CONTROL_RE, DOMAIN_PHRASES, DOMAIN_WORDS, ELLIPSIS_MARKERS, KNOWN_WORDS,
     LEADING_FILLER_RE, NOT_A_COUNT_RE, NUMBER_WORDS, POOL_NOUNS, POOL_SYNONYMS, POSSESSIVE_RE, THOUSANDS_RE,
     TICKER_RE, TICKERS_UPPER, TOKEN_RE, TRAILING_FILLER_RE,

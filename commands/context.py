@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from command_intent import INTENTS, POOLS, Command, is_not_understood
+from commands.intent import INTENTS, POOLS, Command, is_not_understood
 
 CONTEXT_KEYS: dict[str, str] = {
     "last_intent": "intent of the last command understood (a not-understood request leaves it)",

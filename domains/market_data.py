@@ -16,7 +16,7 @@ from errors import BadRequest, NotFound
 
 logger = logging.getLogger(__name__)
 
-SAMPLE_FILE = Path(__file__).resolve().parent / "sample_data" / "prices.csv"
+SAMPLE_FILE = Path(__file__).resolve().parent.parent / "sample_data" / "prices.csv"
 """Bundled real daily closes of a few tickers; origin and licence in sample_data/README.md."""
 
 SAMPLE_SOURCE = ("bundled sample of real daily closes (Quandl WIKI Prices, public domain, via the "

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
-from tools import ToolSpec
+from providers.tools import ToolSpec
 
 logger = logging.getLogger(__name__)
 

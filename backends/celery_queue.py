@@ -367,7 +367,7 @@ def worker_command(config: CeleryConfig, node: str, queues: list[str], *, concur
     A pool node runs prefork processes under the desired-size autoscaler; the ops node works the
     periodic tasks in its main process and, with `beat`, embeds the beat scheduler.
     """
-    command = [sys.executable, "-m", "celery", "-A", "celery_backend", "worker", "-n", node,
+    command = [sys.executable, "-m", "celery", "-A", "backends.celery_queue", "worker", "-n", node,
                "-Q", ",".join(queues), "--loglevel", loglevel, "-O", "fair",
                "--without-gossip", "--without-mingle", "--without-heartbeat"]
     if ops:
@@ -405,7 +405,7 @@ def run_workers(settings: Settings, engine: Engine, *, executor: str | None = No
                 for pool in pools}
     commands[f"ops-{tag}@{host}"] = worker_command(config, f"ops-{tag}@{host}", [config.ops_queue], ops=True,
                                                    beat=beat, loglevel=loglevel)
-    root = str(Path(__file__).resolve().parent)
+    root = str(Path(__file__).resolve().parent.parent)  # the project root, where the packages are
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
     if executor:
         env[EXECUTOR_ENV] = executor
@@ -422,7 +422,7 @@ def sweep(queue: TaskQueue, dispatcher: CeleryDispatcher) -> dict[str, int]:
 def _build_app(config: CeleryConfig) -> Celery:
     from celery import Celery
 
-    from celery_worker import register_inspect_command, run_sweep, run_task, workflow_tick
+    from backends.celery_worker import register_inspect_command, run_sweep, run_task, workflow_tick
 
     app = Celery("operatoros", broker=config.broker_url, set_as_current=False)
     app.operatoros_config = config  # type: ignore[attr-defined]
@@ -434,7 +434,7 @@ def _build_app(config: CeleryConfig) -> Celery:
         task_default_queue=config.queue("general"),
         worker_prefetch_multiplier=PREFETCH_MULTIPLIER,
         worker_pool_restarts=True,
-        worker_autoscaler="celery_worker:DesiredSizeAutoscaler",
+        worker_autoscaler="backends.celery_worker:DesiredSizeAutoscaler",
         worker_cancel_long_running_tasks_on_connection_loss=False,
         worker_send_task_events=False,
         broker_connection_retry_on_startup=True,

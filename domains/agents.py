@@ -21,15 +21,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import healthcare_triage
-import market_analysis
-import market_data
-import safety
-import sports_odds
-import workflow_templates
+from domains import triage as healthcare_triage
+from domains import market_analysis
+from domains import market_data
+from safety import policies as safety
+from domains import sports_odds
+from workflows import templates as workflow_templates
 from errors import Unprocessable
-from safety import Doc, SafetyDecision, phrases
-from tools import ToolSpec
+from safety.policies import Doc, SafetyDecision, phrases
+from providers.tools import ToolSpec
 
 logger = logging.getLogger(__name__)
 
@@ -245,7 +245,7 @@ def _body(pool: str, text: str, data_dir: Path | str | None, allow_network: bool
     if pool == "business":
         # A template workflow's task step gets its answer; any other text describes a process to draft.
         # Imported here: building its step formats costs every other pool's first answer 10 ms otherwise.
-        import workflow_step_replies
+        from workflows import step_replies as workflow_step_replies
 
         return workflow_step_replies.reply(text) or workflow_templates.offline_reply(text, route=_task_pool)
     routed = route_pool(text)

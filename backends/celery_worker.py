@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.exc import DBAPIError
 
 from agent_pools import CancelToken, execute_claim
-from celery_backend import EXECUTOR_ENV, NODE_INSPECT_COMMAND, CeleryConfig, CeleryDispatcher
+from backends.celery_queue import EXECUTOR_ENV, NODE_INSPECT_COMMAND, CeleryConfig, CeleryDispatcher
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -105,7 +105,7 @@ def run_task(task_id: int, pool: str, runtime: _Runtime | None = None) -> str | 
 
 def run_sweep() -> dict[str, int]:
     """The periodic sweep, in this process's runtime (see celery_backend.sweep)."""
-    from celery_backend import sweep
+    from backends.celery_queue import sweep
 
     runtime = _runtime()
     return sweep(runtime.queue, runtime.dispatcher)

@@ -18,7 +18,7 @@ from spectree import Response as Resp
 import demo_runner
 from api_routes import ERRORS, spec
 from api_routes import bp as api_bp
-from api_schemas import VISIBLE, JsonInt, WaitQuery
+from api.schemas import VISIBLE, JsonInt, WaitQuery
 from errors import BadRequest
 
 logger = logging.getLogger(__name__)

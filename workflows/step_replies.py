@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-import ticket_triage
-import workflow_templates
+from domains import tickets as ticket_triage
+from workflows import templates as workflow_templates
 
 logger = logging.getLogger(__name__)
 

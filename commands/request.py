@@ -9,11 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from command_context import update_context
-from command_intent import Command, not_understood
-from command_matcher import explicit_submit, submit, submit_command, understand
-from command_segment import Segment, segment
-from command_vocabulary import QUOTED_RE, SEPARATOR_RE, WORK_VERBS
+from commands.context import update_context
+from commands.intent import Command, not_understood
+from commands.matcher import explicit_submit, submit, submit_command, understand
+from commands.segment import Segment, segment
+from commands.vocabulary import QUOTED_RE, SEPARATOR_RE, WORK_VERBS
 
 MAX_SEGMENTS = 20
 """Most pieces a request is split into; a text with more is understood as one piece (a pasted

@@ -12,8 +12,8 @@ from collections.abc import Callable
 from typing import Any
 
 from errors import BadRequest, OperatorOSError
-from tools import ToolSpec
-from workflow_schema import (CONDITION_OPS, DEFINITION_VERSION, KINDS, MAX_STEPS, MAX_TEXT, POOLS,
+from providers.tools import ToolSpec
+from workflows.schema import (CONDITION_OPS, DEFINITION_VERSION, KINDS, MAX_STEPS, MAX_TEXT, POOLS,
                              definition_json, step, validate_cron, validate_workflow)
 
 __all__ = ["CONDITION_OPS", "KINDS", "MAX_STEPS", "MAX_TEXT", "POOLS", "TEMPLATES", "TOOLS", "definition_from_reply",

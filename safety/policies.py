@@ -13,9 +13,9 @@ import re
 from dataclasses import dataclass
 
 # re-exported ("as"): callers import the matching from here, the policies' one public face
-from safety_patterns import Doc as Doc
-from safety_patterns import Phrase as Phrase
-from safety_patterns import phrases as phrases
+from safety.patterns import Doc as Doc
+from safety.patterns import Phrase as Phrase
+from safety.patterns import phrases as phrases
 
 logger = logging.getLogger(__name__)
 

@@ -12,10 +12,10 @@ import functools
 import re
 from typing import Any
 
-import safety
-from command_intent import DEMO_DOMAINS, POOLS, Command, clarify, not_understood
-from command_segment import Segment, find_pool, segment
-from command_vocabulary import (
+from safety import policies as safety
+from commands.intent import DEMO_DOMAINS, POOLS, Command, clarify, not_understood
+from commands.segment import Segment, find_pool, segment
+from commands.vocabulary import (
     ADD_TO_RE, APPROVALS_SHOWN, APPROVE_WORDS, ASK_RE, AUTOMATE_RE, BRING_BACK_RE, CANCEL_NUMBER_RE,
     CANCEL_VERBS, CHANGE_WORDS, COMMON_WORDS, CREATE_WORKFLOW_RE, DECISION_WORDS, DELTA_RES, DEMO_WORDS,
     DISPLAY, DOWN_WORDS, ELLIPSIS_WORDS, FOLLOWUP_RE, HASH_ID_RE, HEALTH_WORDS, HELP_FILLER, HELP_RE,

@@ -1,0 +1,1 @@
+"""Queue backends other than the built-in local one (Celery over Redis)."""

@@ -1,0 +1,1 @@
+"""Request understanding: text to Command, owned by command_processor."""

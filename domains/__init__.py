@@ -1,0 +1,1 @@
+"""Domain analyzers and the offline domain agents (healthcare, finance, sports, business, general)."""

@@ -1,0 +1,1 @@
+"""Helpers owned by the AI providers: function tools, fault classification, usage records."""

@@ -1,0 +1,1 @@
+"""Safety policies applied by content to every request and reply, whatever the pool."""

@@ -1,0 +1,1 @@
+"""Business workflows: definitions, templates, runs and their driver, owned by business_automation."""
