@@ -13,13 +13,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 import health_monitor
 from agent_pools import Executor, PoolSupervisor, run_inline
-from command_processor import Command
 from config import Settings
-from conversation_manager import Caller
 from database import READ_ONLY_OPTION, read_only, session_scope
 from errors import BadRequest, Forbidden, NotAvailableYet, NotFound, Unprocessable
-from models import POOL_NAMES, Agent, AgentPool, AgentStatus, AuditLog, Task, TaskStatus, utcnow
+from models import Agent, AgentPool, AgentStatus, AuditLog, Task, TaskStatus, utcnow
 from task_processor import TaskQueue
+from values import POOL_NAMES, Caller, Command
 
 if TYPE_CHECKING:
     from business_automation import WorkflowEngine
@@ -152,7 +151,8 @@ class AgentMasterController:
         return reading
 
     def _add_celery(self, reading: dict[str, Any]) -> bool:
-        """With the celery backend, put the worker nodes (one inspect broadcast, shared with pool_status) in a reading."""
+        """With the celery backend, put the worker nodes (one inspect broadcast, shared with pool_status)
+        in a reading."""
         celery = self._celery()
         if celery is None:
             return False

@@ -7,17 +7,18 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any, Callable
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from models import POOL_NAMES, Agent, AgentPool, AgentStatus, utcnow
+from models import Agent, AgentPool, AgentStatus, utcnow
 from task_processor import Claim, LocalDispatcher, TaskQueue
+from values import POOL_NAMES
 
 logger = logging.getLogger(__name__)
 
@@ -123,8 +124,8 @@ class DomainExecutor:
         return domain_agents.offline_answer(request.pool, request.last_user_text, data_dir=self.settings.data_dir)
 
     def __call__(self, claim: Claim, token: CancelToken) -> ExecutionResult:
-        from domains import agents as domain_agents
         from ai_providers import ProviderRequest
+        from domains import agents as domain_agents
         from errors import OperatorOSError
 
         decision = domain_agents.guard_request(claim.pool, claim.input)

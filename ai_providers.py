@@ -24,16 +24,30 @@ from typing import Any
 
 from config import ConfigError, Settings
 from errors import BadRequest
-from models import POOL_NAMES
 from providers.faults import (
-    DEFAULT_FAILURE_THRESHOLD, DEFAULT_RESET_TIMEOUT_SECONDS, STREAM_RESTART_NOTICE, BreakerState,
-    CallOutcome, CircuitBreaker, DeltaGuard, MalformedReply, ProviderError, RetryPolicy, capped_timeout, classify,
+    DEFAULT_FAILURE_THRESHOLD,
+    DEFAULT_RESET_TIMEOUT_SECONDS,
+    STREAM_RESTART_NOTICE,
+    BreakerState,
+    CallOutcome,
+    CircuitBreaker,
+    DeltaGuard,
+    MalformedReply,
+    ProviderError,
+    RetryPolicy,
+    capped_timeout,
+    classify,
     time_left,
 )
-from providers.usage import (
-    DEFAULT_USER_COST_BUDGET_USD, DEFAULT_USER_TOKEN_BUDGET, BudgetExceeded, CallRecord, UsageLedger,
-)
 from providers.tools import ToolCall, ToolSpec, run_tool
+from providers.usage import (
+    DEFAULT_USER_COST_BUDGET_USD,
+    DEFAULT_USER_TOKEN_BUDGET,
+    BudgetExceeded,
+    CallRecord,
+    UsageLedger,
+)
+from values import parse_pool
 
 __all__ = [
     "BreakerState", "BudgetExceeded", "CallOutcome", "CircuitBreaker", "LocalProvider", "OpenAIChatProvider",
@@ -135,8 +149,7 @@ class ProviderRequest:
             if message.get("role") not in MESSAGE_ROLES or not isinstance(message.get("content"), str):
                 raise BadRequest(f"each message needs a role in {MESSAGE_ROLES} and text content: "
                                  f"{message!r:.80}")
-        if self.pool not in POOL_NAMES:
-            raise BadRequest(f"unknown pool {self.pool!r}; pools are {', '.join(POOL_NAMES)}")
+        parse_pool(self.pool)
         if not 1 <= self.max_output_tokens <= MAX_OUTPUT_TOKENS_LIMIT:
             raise BadRequest(f"max_output_tokens must be between 1 and {MAX_OUTPUT_TOKENS_LIMIT}")
 
@@ -199,7 +212,7 @@ class Provider(ABC):
             BudgetExceeded: the user's budget is spent (metered providers).
         """
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027  (optional hook: most providers hold nothing)
         """Release connections; the provider is not used afterwards."""
 
     def __enter__(self) -> Provider:

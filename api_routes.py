@@ -25,13 +25,31 @@ from spectree.models import SecuritySchemeData
 from werkzeug.exceptions import HTTPException, TooManyRequests
 
 from api.schemas import (
-    AnyObject, CommandIn, CommandOut, ErrorBody, Liveness, MessageList, MessagesQuery, PoolList, PoolOut,
-    Readiness, RestartOut, ScaleIn, SessionList, SessionOut, TaskIn, TaskList, TaskOut, TaskQuery, UserIn,
-    UserOut, WaitQuery,
+    AnyObject,
+    CommandIn,
+    CommandOut,
+    ErrorBody,
+    Liveness,
+    MessageList,
+    MessagesQuery,
+    PoolList,
+    PoolOut,
+    Readiness,
+    RestartOut,
+    ScaleIn,
+    SessionList,
+    SessionOut,
+    TaskIn,
+    TaskList,
+    TaskOut,
+    TaskQuery,
+    UserIn,
+    UserOut,
+    WaitQuery,
 )
-from conversation_manager import Caller
 from errors import BadRequest, OperatorOSError, Unauthorized
 from models import Role
+from values import Caller
 
 logger = logging.getLogger(__name__)
 

@@ -1,12 +1,12 @@
 """Flask application factory: JSON only, configured from the environment, servable by gunicorn."""
 from __future__ import annotations
 
+import functools
 import logging
 import os
-import functools
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker

@@ -25,15 +25,31 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from workflows import templates as workflow_templates
-from conversation_manager import Caller
 from database import read_only
 from errors import BadRequest, Conflict, NotFound
 from models import utcnow
+from values import Caller
+from workflows import templates as workflow_templates
 from workflows.driver import IDEMPOTENCY_PREFIX, RunDriver, TaskController, result_text
 from workflows.runs import (
-    MAX_ID, R, S, W, RunState, RunStatus, StepError, StepListener, StepStatus, active_run_ids, insert_run, iso,
-    load_run, run_brief, run_dict, run_status, step_note, visible,
+    MAX_ID,
+    R,
+    RunState,
+    RunStatus,
+    S,
+    StepError,
+    StepListener,
+    StepStatus,
+    W,
+    active_run_ids,
+    insert_run,
+    iso,
+    load_run,
+    run_brief,
+    run_dict,
+    run_status,
+    step_note,
+    visible,
 )
 
 __all__ = ["AGENT_SOURCE", "BUILT_IN_SOURCE", "IDEMPOTENCY_PREFIX", "RunStatus", "StepError", "StepListener",
@@ -420,7 +436,8 @@ class WorkflowEngine:
         if action not in WORKFLOW_ACTIONS:
             raise BadRequest(f"Unknown workflows action {action!r}: use one of {', '.join(WORKFLOW_ACTIONS)}.")
         if action == "list":
-            return {"action": action, "workflows": self.list_workflows(caller), "runs": self.list_runs(caller, limit=10),
+            return {"action": action, "workflows": self.list_workflows(caller),
+                    "runs": self.list_runs(caller, limit=10),
                     "pending_approvals": self.pending_approvals(caller)}
         if action == "create":
             return {"action": action, **self.create_from_request(caller, args.get("input") or "",

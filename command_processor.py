@@ -85,14 +85,21 @@ from typing import Any
 
 from commands.context import CONTEXT_KEYS, clean_context, update_context
 from commands.intent import (
-    DEMO_DOMAINS, EXAMPLE_REQUESTS, HELP_TOPICS, INTENTS, POOLS, TASK_STATUSES, WORKFLOW_ACTIONS, Command,
-    clarify, not_understood,
+    DEMO_DOMAINS,
+    EXAMPLE_REQUESTS,
+    HELP_TOPICS,
+    POOLS,
+    TASK_STATUSES,
+    WORKFLOW_ACTIONS,
+    clarify,
+    not_understood,
 )
 from commands.matcher import CONCERN_FIRST, aimed, safety_concern
 from commands.request import MAX_SEGMENTS, parse_request
 from commands.segment import correct as _correct  # noqa: F401 - tests clear its cache
 from commands.segment import find_pool, normalise
 from commands.vocabulary import CONTROL_RE, GREETINGS, POOL_SYNONYMS, TOKEN_RE
+from values import INTENTS, Command
 
 __all__ = [
     "CONTEXT_KEYS", "DEMO_DOMAINS", "EXAMPLE_REQUESTS", "HELP_TOPICS", "INTENTS", "MAX_SEGMENTS",

@@ -4,9 +4,10 @@ from __future__ import annotations
 import getpass
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 DEFAULT_MAX_CONTENT_LENGTH = 1_000_000
 """Largest request body the API accepts, in bytes (413 past it)."""

@@ -7,7 +7,6 @@ import re
 import secrets
 import threading
 import time
-from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -17,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from database import READ_ONLY_OPTION, session_scope
 from errors import BadRequest, Conflict, Forbidden, NotFound, Unauthorized
 from models import AuditLog, ConversationSession, Message, Role, User, utcnow
+from values import Caller
 
 logger = logging.getLogger(__name__)
 
@@ -52,15 +52,6 @@ AUTH_CACHE_MAX_KEYS = 1024
 _USERS = User.__table__
 _CALLER_BY_KEY_HASH = sa.select(_USERS.c.id, _USERS.c.name, _USERS.c.role).where(
     _USERS.c.api_key_hash == sa.bindparam("key_hash"))
-
-
-@dataclass(frozen=True)
-class Caller:
-    """Who is asking: the user row's id and name, and whether they hold admin rights."""
-
-    user_id: int
-    name: str
-    is_admin: bool
 
 
 def hash_api_key(key: str) -> str:

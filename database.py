@@ -412,7 +412,8 @@ def ensure_schema(engine: Engine) -> None:
 
 def seed_pools(engine: Engine) -> None:
     """Insert the five fixed pools with their default sizes if they are missing."""
-    from models import POOL_NAMES, AgentPool
+    from models import AgentPool
+    from values import POOL_NAMES
 
     factory = make_session_factory(engine)
     with session_scope(factory) as session:

@@ -16,9 +16,9 @@ from dataclasses import asdict, dataclass, field
 from typing import IO, Any
 
 import business_automation
-from workflows import templates as workflow_templates
-from conversation_manager import Caller
 from errors import NotFound, OperatorOSError
+from values import Caller
+from workflows import templates as workflow_templates
 
 logger = logging.getLogger(__name__)
 
@@ -332,7 +332,8 @@ def _business_demo(demo: Demo, engine: business_automation.WorkflowEngine, calle
 
 def _save_demo_workflow(engine: business_automation.WorkflowEngine, caller: Caller, definition: dict[str, Any],
                         narrator: _Narrator) -> dict[str, Any]:
-    mine = [w for w in engine.list_workflows(caller) if w["name"] == DEMO_WORKFLOW_NAME and w["user_id"] == caller.user_id]
+    mine = [w for w in engine.list_workflows(caller)
+            if w["name"] == DEMO_WORKFLOW_NAME and w["user_id"] == caller.user_id]
     if mine:
         narrator.say(f"  Reusing workflow {mine[0]['id']} '{DEMO_WORKFLOW_NAME}', saved by an earlier demo.")
         return engine.get(caller, mine[0]["id"])
@@ -384,7 +385,8 @@ def _step_narrator(narrator: _Narrator) -> business_automation.StepListener:
         elif status == "waiting":
             narrator.say(f"{label}: waiting for {' or '.join(step.get('approvers', [])) or 'an approver'}")
         elif status == "done" and step["kind"] == "task":
-            narrator.say(f"{label}: done in {step['seconds'] or 0:.2f} s ({_provider_name((step['result'] or {}).get('provider'))})")
+            provider = _provider_name((step["result"] or {}).get("provider"))
+            narrator.say(f"{label}: done in {step['seconds'] or 0:.2f} s ({provider})")
         else:
             narrator.say(f"{label}: {status}; {business_automation.step_note(step)}")
 
@@ -463,7 +465,7 @@ def _summary_lines(report: DemoReport) -> list[str]:
         rows.append([str(s.n), s.title[:40], s.kind, str(s.task_id or "-"), s.pool or "-", s.status,
                      s.provider or "-", f"{s.seconds:.2f}" if s.seconds is not None else "-"])
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    lines += ["  " + "  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
+    lines += ["  " + "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=False)).rstrip() for r in rows]
     if report.task_ids:
         lines.append("Tasks: " + ", ".join(str(t) for t in report.task_ids)
                      + f"; 'show task {report.task_ids[0]}' shows one in full.")

@@ -84,3 +84,13 @@ class ServiceUnavailable(OperatorOSError):
 
     code = "unavailable"
     http_status = 503
+
+
+class UnknownPool(BadRequest):
+    """A pool name that is not one of the five (values.Pool); the one error for it everywhere."""
+
+    code = "unknown_pool"
+
+    def __init__(self, name: object, pools: tuple[str, ...]) -> None:
+        super().__init__(f"Unknown pool {name!r}; pools are: {', '.join(pools)}.")
+        self.name = name

@@ -5,9 +5,10 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, Callable
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -110,7 +111,8 @@ def prometheus_text(health: dict[str, Any]) -> tuple[bytes, str]:
         if key in system:
             Gauge(f"operatoros_{key}", help_text, registry=registry).set(system[key])
     database = health.get("database", {})
-    Gauge("operatoros_database_up", "1 when the database answers", registry=registry).set(1 if database.get("ok") else 0)
+    Gauge("operatoros_database_up", "1 when the database answers",
+          registry=registry).set(1 if database.get("ok") else 0)
     if database.get("latency_ms") is not None:
         Gauge("operatoros_database_latency_ms", "Latency of a trivial query, ms",
               registry=registry).set(database["latency_ms"])
@@ -119,7 +121,8 @@ def prometheus_text(health: dict[str, Any]) -> tuple[bytes, str]:
         tasks.labels(status=status).set(count)
     pool_gauges = {
         "live_agents": Gauge("operatoros_pool_live_agents", "Live agents", ["pool"], registry=registry),
-        "desired_size": Gauge("operatoros_pool_desired_size", "Desired agents per process", ["pool"], registry=registry),
+        "desired_size": Gauge("operatoros_pool_desired_size", "Desired agents per process", ["pool"],
+                              registry=registry),
         "queued_tasks": Gauge("operatoros_pool_queued_tasks", "Queued tasks", ["pool"], registry=registry),
         "error_rate": Gauge("operatoros_pool_error_rate", "Failed share of recent tasks", ["pool"], registry=registry),
         "latency_p95_ms": Gauge("operatoros_pool_latency_p95_ms", "p95 task latency, ms", ["pool"], registry=registry),

@@ -181,7 +181,7 @@ def worker(executor: str | None, pool_names: str | None, beat: bool) -> None:
 def _celery_worker(svc: Any, executor: str | None, pool_names: str | None, beat: bool) -> int:
     """One Celery worker node per pool (plus the ops node with beat) until SIGTERM or Ctrl-C."""
     from backends.celery_queue import run_workers
-    from models import POOL_NAMES
+    from values import POOL_NAMES
 
     pools = tuple(p.strip() for p in (pool_names or ",".join(POOL_NAMES)).split(",") if p.strip())
     unknown = [p for p in pools if p not in POOL_NAMES]
@@ -294,9 +294,8 @@ def _answer_over_http(text: str, options: dict[str, Any]) -> dict[str, Any]:
 
 
 def _error_reply(exc: Exception, options: dict[str, Any]) -> dict[str, Any]:
-    from errors import OperatorOSError
-
     from config import ConfigError
+    from errors import OperatorOSError
 
     if isinstance(exc, OperatorOSError):
         error = exc.to_dict()

@@ -2,14 +2,15 @@
 from __future__ import annotations
 
 import logging
-from typing import IO, Any, Callable
+from collections.abc import Callable
+from typing import IO, Any
 
 import command_processor
-from workflows import templates as workflow_templates
 from agent_master_controller import AgentMasterController
-from command_processor import Command
-from conversation_manager import SESSION_STATE_KEYS, WITHHELD, Caller, ConversationManager
+from conversation_manager import SESSION_STATE_KEYS, WITHHELD, ConversationManager
 from errors import OperatorOSError
+from values import Caller, Command
+from workflows import templates as workflow_templates
 from workflows.runs import step_note
 
 logger = logging.getLogger(__name__)
@@ -106,7 +107,8 @@ class Interface:
             if command.intent == "clarify":
                 return self._clarify(command, reply)
             if dry_run:
-                reply["response"] = f"Dry run: I would run '{command.intent}'{_args_text(command.args)}. Nothing was changed."
+                reply["response"] = (f"Dry run: I would run '{command.intent}'{_args_text(command.args)}. "
+                                     "Nothing was changed.")
                 reply["data"] = {"dry_run": True}
                 return reply
             if command.intent in CONVERSATION_INTENTS:
@@ -424,7 +426,7 @@ def table(headers: list[str], rows: list[list[Any]]) -> str:
     """A plain-text table with columns aligned."""
     cells = [headers] + [[str(c) for c in row] for row in rows]
     widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in cells]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=False)).rstrip() for r in cells]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
 

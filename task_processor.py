@@ -16,7 +16,8 @@ from sqlalchemy.exc import IntegrityError
 
 from database import RunStatement, direct_insert, direct_statements, read_only
 from errors import BadRequest, Conflict, NotFound
-from models import POOL_NAMES, Task, TaskStatus, UTCDateTime, utcnow
+from models import Task, TaskStatus, UTCDateTime, utcnow
+from values import POOL_NAMES, parse_pool
 
 logger = logging.getLogger(__name__)
 
@@ -446,9 +447,7 @@ def _status(value: str) -> TaskStatus:
 
 
 def _pool(value: str) -> str:
-    if value not in POOL_NAMES:
-        raise BadRequest(f"Unknown pool {value!r}: pools are {', '.join(POOL_NAMES)}.")
-    return value
+    return parse_pool(value)
 
 
 def _validate_submission(pool: str, text: str, priority: int, max_attempts: int, timeout: float,

@@ -5,7 +5,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictStr, model_validator
 
-PoolName = Literal["healthcare", "financial", "sports", "business", "general"]
+from values import Pool
+
+PoolName = Pool
+"""The pool names, from the one Pool type."""
 TaskState = Literal["queued", "running", "succeeded", "failed", "cancelled"]
 
 

@@ -16,9 +16,9 @@ from pydantic.json_schema import SkipJsonSchema
 from spectree import Response as Resp
 
 import demo_runner
+from api.schemas import VISIBLE, JsonInt, WaitQuery
 from api_routes import ERRORS, spec
 from api_routes import bp as api_bp
-from api.schemas import VISIBLE, JsonInt, WaitQuery
 from errors import BadRequest
 
 logger = logging.getLogger(__name__)

@@ -47,7 +47,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from models import POOL_NAMES
+from values import POOL_NAMES
 
 if TYPE_CHECKING:
     from celery import Celery

@@ -328,7 +328,7 @@ def profile(folder: Path, requests: int = 300) -> str:
     headers = {"Authorization": f"Bearer {API_KEY}"}
     out = io.StringIO()
     for endpoint in ENDPOINTS:
-        def call() -> None:
+        def call(endpoint: Endpoint = endpoint) -> None:
             response = client.open(endpoint.path, method=endpoint.method, json=endpoint.body, headers=headers)
             assert response.status_code == endpoint.expected, response.get_data(as_text=True)
 

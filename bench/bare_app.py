@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import Flask, request
@@ -53,7 +53,7 @@ def create_app() -> Flask:
     def submit() -> tuple[dict[str, Any], int]:
         body = request.get_json()
         row = {"pool": body.get("pool") or "general", "input": body["input"], "status": "queued",
-               "priority": int(body.get("priority", 0)), "created_at": datetime.now(timezone.utc).isoformat()}
+               "priority": int(body.get("priority", 0)), "created_at": datetime.now(UTC).isoformat()}
         task_id = connection().execute(
             "INSERT INTO tasks (pool, input, status, priority, created_at) "
             "VALUES (:pool, :input, :status, :priority, :created_at) RETURNING id", row).fetchone()[0]

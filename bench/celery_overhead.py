@@ -309,7 +309,7 @@ def main() -> None:
                                                                      ("end to end", 12))))
     print(f"drain ratio {ratio['drain']:.2f} (target >= 0.70): {'met' if ratio['drain'] >= 0.7 else 'NOT met'}")
     print("drain per round (tasks/s, OperatorOS / bare = ratio): " + ", ".join(
-        f"{o:.0f} / {b:.0f} = {o / b:.2f}" for o, b in zip(ours.rates["drain"], bare.rates["drain"])))
+        f"{o:.0f} / {b:.0f} = {o / b:.2f}" for o, b in zip(ours.rates["drain"], bare.rates["drain"], strict=False)))
     print("CPU per task during the drain, medians (ms; postgres: its server processes for this database):")
     total = {side.name: sum(statistics.median(v) for v in side.cpu.values()) for side in (ours, bare)}
     for side in (ours, bare):

@@ -15,7 +15,7 @@ import sqlite3
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -32,7 +32,7 @@ def fresh_database(folder: Path, name: str, tasks: int) -> sa.Engine:
     """A migrated SQLite file holding `tasks` queued tasks in the general pool, all pools at size 0."""
     engine = database.make_engine(f"sqlite:///{folder / name}")
     database.ensure_schema(engine)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     rows = [{"pool": "general", "input": f"noop {i}", "status": "queued", "priority": 0, "attempts": 0,
              "max_attempts": 3, "timeout_seconds": 60.0, "run_after": now, "cancel_requested": False,
              "tokens_in": 0, "tokens_out": 0, "created_at": now} for i in range(tasks)]
@@ -56,7 +56,7 @@ def floor(path: Path, tasks: int) -> float:
     start = time.perf_counter()
     completed = 0
     while True:
-        now = datetime.now(timezone.utc).replace(tzinfo=None).isoformat(" ")
+        now = datetime.now(UTC).replace(tzinfo=None).isoformat(" ")
         conn.execute("BEGIN IMMEDIATE")
         row = conn.execute(claim, (now, now, now)).fetchone()
         conn.execute("COMMIT")

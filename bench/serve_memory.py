@@ -15,7 +15,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -25,7 +25,8 @@ import psutil  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
 
 import database  # noqa: E402
-from models import POOL_NAMES, Task  # noqa: E402
+from models import Task  # noqa: E402
+from values import POOL_NAMES  # noqa: E402
 
 GROWTH_BOUND_MB = 25.0
 """Largest RSS growth accepted after the tasks."""
@@ -53,7 +54,7 @@ def main() -> None:
         try:
             time.sleep(6)
             idle = rss_mb(server.pid)
-            now = datetime.now(timezone.utc)
+            now = datetime.now(UTC)
             rows = [{"pool": POOL_NAMES[i % 5], "input": f"noop {i}", "status": "queued", "priority": 0,
                      "attempts": 0, "max_attempts": 3, "timeout_seconds": 60.0, "run_after": now,
                      "cancel_requested": False, "tokens_in": 0, "tokens_out": 0, "created_at": now}
@@ -78,7 +79,8 @@ def main() -> None:
     growth = after - idle
     print(f"serve RSS idle (5 pools x 2 agents): {idle:6.1f} MB")
     print(f"serve RSS after {done} tasks ({elapsed:.1f} s): {after:6.1f} MB")
-    print(f"growth {growth:+.1f} MB (bound {GROWTH_BOUND_MB:.0f} MB): {'within' if growth < GROWTH_BOUND_MB else 'OVER'}")
+    verdict = "within" if growth < GROWTH_BOUND_MB else "OVER"
+    print(f"growth {growth:+.1f} MB (bound {GROWTH_BOUND_MB:.0f} MB): {verdict}")
 
 
 if __name__ == "__main__":

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from commands.intent import INTENTS, POOLS, Command, is_not_understood
+from commands.intent import POOLS, is_not_understood
+from values import INTENTS, Command
 
 CONTEXT_KEYS: dict[str, str] = {
     "last_intent": "intent of the last command understood (a not-understood request leaves it)",

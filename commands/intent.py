@@ -5,17 +5,12 @@ arguments.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
-INTENTS = (
-    "status", "health", "pools", "tasks", "task", "scale", "restart", "submit", "cancel", "demo",
-    "workflows", "history", "help", "login", "logout", "whoami", "clarify",
-)
-"""The fixed intent vocabulary."""
+from values import POOL_NAMES, Command
 
-POOLS = ("healthcare", "financial", "sports", "business", "general")
-"""The fixed pool names, in display order."""
+POOLS = POOL_NAMES
+"""The fixed pool names, in display order (values.Pool)."""
 
 DEMO_DOMAINS = ("healthcare", "financial", "sports", "business")
 """Pools that have a scripted demo."""
@@ -34,24 +29,6 @@ EXAMPLE_REQUESTS = (
     "Analyze AAPL stock performance", "Show me a healthcare demo", "help",
 )
 """Choices offered when a request is not understood."""
-
-
-@dataclass
-class Command:
-    """One understood command: an intent of the vocabulary and its arguments."""
-
-    intent: str
-    """One of INTENTS."""
-    args: dict[str, Any] = field(default_factory=dict)
-    """Arguments of the intent (see command_processor's docstring); only JSON values."""
-    text: str = ""
-    """The part of the request this command came from, as typed."""
-
-    def __post_init__(self) -> None:
-        if self.intent not in INTENTS:
-            raise ValueError(f"unknown intent {self.intent!r}")
-        if not isinstance(self.args, dict):
-            raise TypeError(f"args of {self.intent!r} must be a dict, not {type(self.args).__name__}")
 
 
 def clarify(reason: str, question: str, choices: list[str], pending: dict[str, Any] | None = None,

@@ -10,10 +10,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from commands.context import update_context
-from commands.intent import Command, not_understood
+from commands.intent import not_understood
 from commands.matcher import explicit_submit, submit, submit_command, understand
 from commands.segment import Segment, segment
 from commands.vocabulary import QUOTED_RE, SEPARATOR_RE, WORK_VERBS
+from values import Command
 
 MAX_SEGMENTS = 20
 """Most pieces a request is split into; a text with more is understood as one piece (a pasted

@@ -21,23 +21,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from domains import market_analysis, market_data, sports_odds
 from domains import triage as healthcare_triage
-from domains import market_analysis
-from domains import market_data
-from safety import policies as safety
-from domains import sports_odds
-from workflows import templates as workflow_templates
-from errors import Unprocessable
-from safety.policies import Doc, SafetyDecision, phrases
 from providers.tools import ToolSpec
+from safety import policies as safety
+from safety.policies import Doc, SafetyDecision, phrases
+from values import DEFAULT_POOL, POOL_NAMES, parse_pool
+from workflows import templates as workflow_templates
 
 logger = logging.getLogger(__name__)
 
-POOLS = ("healthcare", "financial", "sports", "business", "general")
-"""The fixed pool names (DESIGN.md: Pools)."""
-
-DEFAULT_POOL = "general"
-"""Where route_pool sends text that names no domain."""
+POOLS = POOL_NAMES
+"""The fixed pool names (values.Pool)."""
 
 MAX_EXPONENT = 100
 """Largest power the calculator computes."""
@@ -122,7 +117,7 @@ def get_agent(pool: str, data_dir: Path | str | None = None, allow_network: bool
     """The agent of a pool.
 
     Raises:
-        Unprocessable: not one of POOLS.
+        UnknownPool: not one of POOLS.
     """
     return build_agents(data_dir, allow_network)[_check_pool(pool)]
 
@@ -138,7 +133,7 @@ def route_pool(text: str, pool: str | None = None) -> str:
         pool: the pool a caller picked (the command processor, an API client), or None.
 
     Raises:
-        Unprocessable: `pool` is not one of POOLS.
+        UnknownPool: `pool` is not one of POOLS.
     """
     if pool is not None:
         _check_pool(pool)
@@ -164,7 +159,7 @@ def guard_request(pool: str, text: str) -> SafetyDecision:
         is set (an emergency), `reply` is the complete answer and no provider should be called.
 
     Raises:
-        Unprocessable: not one of POOLS.
+        UnknownPool: not one of POOLS.
     """
     decision = safety.assess_request(_check_pool(pool), text)
     if decision.short_circuit:
@@ -202,7 +197,7 @@ def offline_answer(pool: str, text: str, *, data_dir: Path | str | None = None,
         allow_network: let the financial agent try yfinance (when installed) before the bundled sample.
 
     Raises:
-        Unprocessable: not one of POOLS.
+        UnknownPool: not one of POOLS.
         BadRequest / NotFound: a named CSV is outside the data folder, missing or unreadable.
     """
     decision = guard_request(pool, text)
@@ -230,9 +225,7 @@ CALCULATE_TOOL = ToolSpec(
 
 
 def _check_pool(pool: str) -> str:
-    if pool not in POOLS:
-        raise Unprocessable(f"Unknown pool {pool!r}; pools are: {', '.join(POOLS)}")
-    return pool
+    return parse_pool(pool)
 
 
 def _body(pool: str, text: str, data_dir: Path | str | None, allow_network: bool) -> str:

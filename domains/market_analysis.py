@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from domains import market_data
-from errors import OperatorOSError
 from domains.market_data import MarketData, Series
+from errors import OperatorOSError
 from providers.tools import ToolSpec
 
 logger = logging.getLogger(__name__)
@@ -397,7 +397,8 @@ def _allocation_section(text: str) -> list[str]:
 
 def _table(header: list[str], rows: list[list[str]], indent: str = "  ") -> list[str]:
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
-    return [indent + "  ".join(str(c).ljust(w) for c, w in zip(r, widths)).rstrip() for r in [header, *rows]]
+    return [indent + "  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=False)).rstrip()
+            for r in [header, *rows]]
 
 
 def _num(value: float | None) -> str:

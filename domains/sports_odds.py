@@ -306,7 +306,8 @@ def _row_cells(r: dict[str, Any], bankroll: float | None) -> list[str]:
 
 def _table(header: list[str], rows: list[list[str]]) -> list[str]:
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
-    return ["   " + "  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in [header, *rows]]
+    return ["   " + "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=False)).rstrip()
+            for row in [header, *rows]]
 
 
 def _pct(value: float | None) -> str:
@@ -364,7 +365,7 @@ def _check_probability(p: float) -> None:
 def _odds_tool(odds: list[str]) -> dict[str, Any]:
     decimals = [parse_odds(o) for o in odds]
     rows = [{"odds": o, "decimal": d, "american": to_american(d), "fractional": to_fractional(d),
-             "implied_probability": implied_probability(d)} for o, d in zip(odds, decimals)]
+             "implied_probability": implied_probability(d)} for o, d in zip(odds, decimals, strict=False)]
     return {"outcomes": rows, **({"margin_removed": remove_margin(decimals)} if len(decimals) > 1 else {})}
 
 

@@ -12,9 +12,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from providers.tools import ToolSpec
 from safety import policies as safety
 from safety.policies import Doc, Phrase, Urgency, phrases
-from providers.tools import ToolSpec
 
 logger = logging.getLogger(__name__)
 

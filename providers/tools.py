@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 MAX_TOOL_OUTPUT_CHARS = 20_000
 """Longest tool output sent back to a model; longer output is cut with a note."""

@@ -119,7 +119,8 @@ class Doc:
         return False
 
     def _in_a_clause(self, pattern: Phrase, negatable: bool) -> bool:
-        return any(_found_in(clause, bits, pattern, negatable) for clause, bits in zip(self.clauses, self._bits))
+        return any(_found_in(clause, bits, pattern, negatable)
+                   for clause, bits in zip(self.clauses, self._bits, strict=True))
 
 
 def _tokens(text: str) -> list[str]:
@@ -148,7 +149,7 @@ def _found_in(tokens: Sequence[str], bits: Sequence[int], pattern: Phrase, negat
 
 
 def _rest_matches(bits: Sequence[int], pos: int, pattern: Phrase) -> bool:
-    for mask, gap in zip(pattern.masks[1:], pattern.gaps[1:]):
+    for mask, gap in zip(pattern.masks[1:], pattern.gaps[1:], strict=False):
         for nxt in range(pos + 1, min(pos + 2 + gap, len(bits))):
             if bits[nxt] & mask:
                 pos = nxt

@@ -12,12 +12,11 @@ import sqlalchemy as sa
 
 from agent_pools import MAX_CONSECUTIVE_FAILURES, CancelToken, PoolSupervisor, run_inline
 from app import create_app, services
-from conversation_manager import Caller
 from models import Agent, AgentStatus
 from task_processor import Claim
+from values import Caller
 
 from . import fixtures
-
 
 
 def wait_until(predicate: Callable[[], Any], timeout: float = 5.0, step: float = 0.05) -> Any:

@@ -8,9 +8,9 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import replace
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -20,16 +20,29 @@ from sqlalchemy.orm import Session, sessionmaker
 
 import database
 from ai_providers import (
-    OFFLINE_NOTICE, STREAM_RESTART_NOTICE, BreakerState, BudgetExceeded, CallOutcome, CircuitBreaker,
-    LocalProvider, OpenAIChatProvider, ProviderChain, ProviderError, ProviderOptions, ProviderRequest,
-    RetryPolicy, UsageLedger, build_providers,
+    OFFLINE_NOTICE,
+    STREAM_RESTART_NOTICE,
+    BreakerState,
+    BudgetExceeded,
+    CallOutcome,
+    CircuitBreaker,
+    LocalProvider,
+    OpenAIChatProvider,
+    ProviderChain,
+    ProviderError,
+    ProviderOptions,
+    ProviderRequest,
+    RetryPolicy,
+    UsageLedger,
+    build_providers,
 )
 from config import ConfigError, Settings
 from errors import BadRequest
-from models import POOL_NAMES, ProviderCall, User
+from models import ProviderCall, User
 from providers.faults import retry_after_seconds
-from providers.usage import UNKNOWN_MODEL_PRICE, estimate_cost
 from providers.tools import ToolSpec
+from providers.usage import UNKNOWN_MODEL_PRICE, estimate_cost
+from values import POOL_NAMES
 
 from .conftest import ROOT
 from .fake_openai import FakeOpenAI, Reply, fake_openai_fixture  # noqa: F401 (the fake_openai fixture)
@@ -187,7 +200,7 @@ def test_without_a_key_every_domain_answers_offline_and_the_sdk_is_not_imported(
         "import sys, json\n"
         "from config import Settings\n"
         "from ai_providers import build_providers, ProviderRequest, OFFLINE_NOTICE\n"
-        "from models import POOL_NAMES\n"
+        "from values import POOL_NAMES\n"
         "chain = build_providers(Settings.from_env(), None)\n"
         "replies = {p: chain.complete(ProviderRequest(messages=[{'role': 'user', 'content': 'help me'}],"
         " pool=p)) for p in POOL_NAMES}\n"

@@ -123,7 +123,8 @@ def test_only_admins_scale_and_restart(client, user_auth, auth) -> None:  # type
 
 
 @pytest.mark.parametrize("body, status", [
-    ({"size": 99}, 422), ({"size": -1}, 400), ({"delta": -5}, 422), ({"size": "4"}, 400), ({"size": 2, "delta": 1}, 400),
+    ({"size": 99}, 422), ({"size": -1}, 400), ({"delta": -5}, 422), ({"size": "4"}, 400),
+    ({"size": 2, "delta": 1}, 400),
     ({}, 400), ({"size": 2.5}, 400), ({"desired_size": 3}, 400),
 ])
 def test_bad_scale_requests_change_nothing(client, auth, body, status) -> None:  # type: ignore[no-untyped-def]

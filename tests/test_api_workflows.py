@@ -31,7 +31,8 @@ def offline_domain_agents(claim: Claim, token: CancelToken) -> ExecutionResult:
 def memo_flow(name: str = "Memo") -> dict[str, Any]:
     return {"version": 1, "name": name, "description": "draft, sign off, announce", "template": None,
             "schedule": None, "inputs": {"topic": {"description": "what about", "required": True}}, "steps": [
-                step("draft", "Draft", "task", "writer", inputs=["topic"], pool="business", input="Draft a memo on {topic}"),
+                step("draft", "Draft", "task", "writer", inputs=["topic"], pool="business",
+                     input="Draft a memo on {topic}"),
                 step("sign_off", "Sign off", "approval", "boss", depends_on=["draft"], approvers=["boss"]),
                 step("announce", "Announce", "notify", "writer", depends_on=["sign_off"], inputs=["topic"],
                      to=["team"], message="Memo on {topic} is out"),

@@ -18,11 +18,11 @@ import business_automation
 from agent_pools import CancelToken, ExecutionResult
 from app import create_app, services
 from business_automation import IDEMPOTENCY_PREFIX, RunStatus, WorkflowEngine, next_fire_time
-from conversation_manager import Caller
 from errors import BadRequest, Conflict, NotFound
 from models import AuditLog, Role, Task, WorkflowStep
 from replit_interface import format_workflow_reply
 from task_processor import Claim, RetryPolicy
+from values import Caller
 from workflows.templates import step
 
 from . import fixtures
@@ -451,7 +451,7 @@ def test_an_inline_task_that_fails_once_is_retried_inline_and_answers_with_the_s
 
 
 def test_the_controller_wires_the_workflows_intent_with_ownership(env: Env) -> None:
-    from command_processor import Command
+    from values import Command
 
     controller = env.svc.controller
     assert isinstance(controller.workflows, WorkflowEngine)

@@ -43,7 +43,8 @@ AUTH = {"Authorization": f"Bearer {TEST_API_KEY}"}
 
 
 def poison(claim: Claim, token: CancelToken) -> ExecutionResult:
-    """Record the execution; then, for an input starting 'poison', kill this worker process (as the OOM killer would)."""
+    """Record the execution; then, for an input starting 'poison', kill this worker process (as the OOM
+    killer would)."""
     done = fixtures.record(claim, token)
     if claim.input.startswith("poison"):
         os.kill(os.getpid(), signal.SIGKILL)
@@ -609,7 +610,8 @@ def test_readiness_in_celery_mode_checks_the_broker(broker: dict[str, Any], home
         closed = f"redis://127.0.0.1:{probe.getsockname()[1]}/0"
     for url, status in ((broker["url"], 200), (closed, 503)):
         app = create_app({"OPERATOROS_HOME": str(home), "DATABASE_URL": sqlite_url, "OPERATOROS_API_KEY": TEST_API_KEY,
-                          "TASK_BACKEND": "celery", "REDIS_URL": url, "OPERATOROS_CELERY_NAMESPACE": broker["namespace"],
+                          "TASK_BACKEND": "celery", "REDIS_URL": url,
+                          "OPERATOROS_CELERY_NAMESPACE": broker["namespace"],
                           "TESTING": True})
         response = app.test_client().get("/api/health/ready", headers=AUTH)
         body = response.get_json()

@@ -18,8 +18,9 @@ import pytest
 import sqlalchemy as sa
 
 import database
-from models import POOL_NAMES, Task
+from models import Task
 from task_processor import TaskQueue
+from values import POOL_NAMES
 
 from .conftest import ROOT
 
@@ -43,7 +44,8 @@ def test_tasks_survive_random_worker_kills(home: Path, sqlite_url: str, tmp_path
     rng = random.Random(int(os.environ.get("OPERATOROS_CHAOS_SEED", "7")))
 
     def start() -> subprocess.Popen[bytes]:
-        return subprocess.Popen([sys.executable, str(ROOT / "main.py"), "worker", "--executor", "tests.fixtures:record"],
+        return subprocess.Popen([sys.executable, str(ROOT / "main.py"), "worker", "--executor",
+                                 "tests.fixtures:record"],
                                 env=env, cwd=str(ROOT), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     workers = [start(), start()]

@@ -11,7 +11,8 @@ import pytest
 import sqlalchemy as sa
 
 import database
-from models import POOL_NAMES, Base
+from models import Base
+from values import POOL_NAMES
 
 from .conftest import ROOT, run_in_threads
 
@@ -101,7 +102,7 @@ def _concurrent_start(url: str, home: Path, count: int) -> None:
     procs = [subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.PIPE, text=True)
              for _ in range(count)]
     results = [p.communicate(timeout=120) for p in procs]
-    failures = [err for p, (_, err) in zip(procs, results) if p.returncode != 0]
+    failures = [err for p, (_, err) in zip(procs, results, strict=False) if p.returncode != 0]
     assert failures == []
 
 
@@ -177,7 +178,7 @@ def test_the_writer_lock_is_held_by_write_transactions_only_and_always_released(
         assert not lock.locked()
     with pytest.raises(ZeroDivisionError), engine.begin() as conn:
         conn.execute(sa.text("SELECT 1"))
-        1 / 0
+        raise ZeroDivisionError
     assert not lock.locked()
     with pytest.raises(sa.exc.OperationalError), engine.begin() as conn:
         conn.execute(sa.text("SELECT * FROM no_such_table"))
@@ -295,7 +296,7 @@ def test_direct_statements_bind_as_core_and_hold_the_writer_lock_until_the_end(s
         conn.execute(log, values)
     with pytest.raises(ZeroDivisionError), direct.begin() as run:
         run("log", {**values, "actor": "rolled back"})
-        1 / 0
+        raise ZeroDivisionError
     assert not lock.locked()
     with pytest.raises(sa.exc.IntegrityError), direct.begin() as run:
         run("log", {**values, "actor": None})  # NOT NULL

@@ -196,7 +196,7 @@ def test_narration_written_live_clears_the_line_and_the_reply_is_one_line(svc_fo
     assert shown.startswith("\r\033[K" + report.title) and "\r\033[KStep 2/3: Your estimate" in shown
     assert shown.replace("\r\033[K", "").rstrip("\n") == report.text
     import replit_interface
-    from command_processor import Command
+    from values import Command
 
     text = replit_interface.format_demo(Command("demo", {"domain": "sports"}), {"demo": report.to_dict()})
     assert text.startswith("The sports demo ran 3 steps") and "\n" not in text

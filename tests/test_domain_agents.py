@@ -10,9 +10,9 @@ import pytest
 
 from domains import agents as da
 from domains import market_data
-from safety import policies as safety
-from errors import BadRequest, Unprocessable
+from errors import BadRequest, UnknownPool
 from providers.tools import run_tool
+from safety import policies as safety
 
 SEEDS = {
     "healthcare": "I need medical advice about chest pain symptoms",
@@ -48,7 +48,7 @@ def test_registry_has_one_agent_per_pool_with_valid_tools() -> None:
     assert "not investment advice" in agents["financial"].system_prompt
     assert "Never call a bet guaranteed" in agents["sports"].system_prompt
     assert da.get_agent("sports").tools[0].name == "convert_odds"
-    with pytest.raises(Unprocessable, match="Unknown pool 'medical'"):
+    with pytest.raises(UnknownPool, match="Unknown pool 'medical'"):
         da.get_agent("medical")
 
 
@@ -87,7 +87,7 @@ def test_a_red_flag_or_self_harm_routes_to_healthcare_whatever_pool_was_picked(t
 def test_a_picked_pool_stands_without_a_red_flag() -> None:
     assert da.route_pool("Analyze AAPL stock performance", "business") == "business"
     assert da.route_pool("Should I take my life savings and put it in bitcoin?") == "financial"
-    with pytest.raises(Unprocessable, match="Unknown pool 'medical'"):
+    with pytest.raises(UnknownPool, match="Unknown pool 'medical'"):
         da.route_pool("I have chest pain", "medical")
 
 
@@ -214,7 +214,7 @@ def test_policies_follow_the_subject_in_the_general_pool() -> None:
 def test_unknown_pool_is_refused() -> None:
     for call in (lambda: da.guard_request("x", "hi"), lambda: da.guard_reply("x", "hi", "ok"),
                  lambda: da.offline_answer("x", "hi")):
-        with pytest.raises(Unprocessable):
+        with pytest.raises(UnknownPool):
             call()
 
 

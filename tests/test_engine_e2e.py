@@ -14,8 +14,9 @@ import pytest
 import sqlalchemy as sa
 
 import database
-from models import POOL_NAMES, Task
+from models import Task
 from task_processor import TaskQueue
+from values import POOL_NAMES
 
 from .conftest import ROOT, stop_processes
 

@@ -27,7 +27,8 @@ WORDS = st.sampled_from([
 
 DOMAIN_WORDS = st.sampled_from([
     "Lakers", "-150", "+130", "vs", "62%", "150%", "p=1.5", "2.10", "draw", "AAPL", "MSFT", "returns", "chest pain",
-    "fever", "blocked", "status: blocked", "P1", "outage", "invoice", "$5,000", "2026-12-01", "Write a status report for",
+    "fever", "blocked", "status: blocked", "P1", "outage", "invoice", "$5,000", "2026-12-01",
+    "Write a status report for",
     " against this plan: ", "Check invoice ", " from ", " due ", ": ", "\n", "(", ")", "1e308", "0%", "kill myself",
 ])
 

@@ -16,7 +16,6 @@ from health_monitor import HealthLoop, Thresholds, evaluate_alerts
 from models import HealthSnapshot, utcnow
 
 from . import fixtures
-from .conftest import TEST_API_KEY
 
 CALM = {"system": {"cpu_percent": 10, "memory_percent": 20, "disk_percent": 30},
         "database": {"ok": True, "latency_ms": 1.0},

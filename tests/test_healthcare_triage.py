@@ -7,8 +7,8 @@ import re
 import pytest
 
 from domains import triage as ht
-from safety.policies import Urgency
 from providers.tools import run_tool
+from safety.policies import Urgency
 
 
 @pytest.mark.parametrize("text,level", [

@@ -223,7 +223,8 @@ def test_importing_every_module_has_no_side_effects(tmp_path: Path) -> None:
         "main", "app", "models", "api_routes", "agent_master_controller", "ai_providers", "ai_providers_enhanced",
         "agent_pools", "task_processor", "health_monitor", "business_automation", "replit_interface",
         "command_processor", "conversation_manager", "demo_runner", "config", "database", "errors",
-        "domains.agents", "workflows.step_replies", "domains.tickets", "backends.celery_queue", "backends.celery_worker"])
+        "domains.agents", "workflows.step_replies", "domains.tickets", "backends.celery_queue",
+        "backends.celery_worker"])
 
 
 # -- demos and workflows from the command line (issue #8) ---------------------------------------

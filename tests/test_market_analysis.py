@@ -14,8 +14,8 @@ import pytest
 
 from domains import market_analysis as ma
 from domains import market_data as md
-from errors import BadRequest, NotFound
 from domains.market_data import Series
+from errors import BadRequest, NotFound
 from providers.tools import run_tool
 
 

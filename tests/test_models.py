@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -11,8 +11,20 @@ from sqlalchemy.orm import Session
 
 import database
 from models import (
-    Agent, AgentPool, AgentStatus, AuditLog, ConversationSession, Message, ProviderCall, Role, Task,
-    TaskStatus, User, Workflow, WorkflowRun, WorkflowStep,
+    Agent,
+    AgentPool,
+    AgentStatus,
+    AuditLog,
+    ConversationSession,
+    Message,
+    ProviderCall,
+    Role,
+    Task,
+    TaskStatus,
+    User,
+    Workflow,
+    WorkflowRun,
+    WorkflowStep,
 )
 
 
@@ -37,7 +49,7 @@ def test_a_task_round_trips_with_defaults_and_aware_times(db: Session) -> None:
     assert (loaded.priority, loaded.attempts, loaded.max_attempts) == (0, 0, 3)
     assert loaded.result == {"answer": [1, 2]}
     assert loaded.created_at.tzinfo is not None
-    assert abs(loaded.created_at - datetime.now(timezone.utc)) < timedelta(minutes=1)
+    assert abs(loaded.created_at - datetime.now(UTC)) < timedelta(minutes=1)
 
 
 def test_naive_datetimes_are_refused(db: Session) -> None:

@@ -200,7 +200,7 @@ def offline_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
             return exc
 
     with ThreadPoolExecutor(3) as pool:
-        return dict(zip(OFFLINE, pool.map(one, OFFLINE)))
+        return dict(zip(OFFLINE, pool.map(one, OFFLINE), strict=False))
 
 
 @pytest.mark.parametrize("pool", list(OFFLINE))

@@ -287,7 +287,7 @@ def provider_session(root: Path) -> dict[str, Run]:
     assert sent[:len(callers)] == [c.request for c in callers], (
         f"the model calls did not come from the requests expected to make them, in order: {sent}")
     runs = {}
-    for (name, case), run in zip(ADVERSARIAL.items(), session):
+    for (name, case), run in zip(ADVERSARIAL.items(), session, strict=False):
         run.server = server
         if case.calls_model:
             run.model_calls = [calls[callers.index(case)]]
@@ -308,7 +308,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 
     jobs: dict[str, Callable[[], Any]] = {
         "offline": lambda: dict(zip(SESSION_REQUESTS,
-                                    converse(SESSION_REQUESTS, instance_env(root("offline"))))),
+                                    converse(SESSION_REQUESTS, instance_env(root("offline"))), strict=False)),
         "provider": lambda: provider_session(root("provider")),
         "emergency_text": lambda: one_shot(root("emergency_text"), "I have chest pian and cant breath"),
         "finance_text": lambda: one_shot(root("finance_text"), FINANCE),

@@ -8,7 +8,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -371,7 +371,7 @@ def test_the_sqlite_fast_path_stores_byte_for_byte_what_the_core_path_stores(
         sqlite_queue: TaskQueue, monkeypatch: pytest.MonkeyPatch) -> None:
     core = TaskQueue(sqlite_queue.engine)
     monkeypatch.setattr(core, "_hot", None)  # the SQLAlchemy Core transactions the fast path stands in for
-    now = datetime(2026, 3, 4, 5, 6, 7, 890123, tzinfo=timezone.utc)
+    now = datetime(2026, 3, 4, 5, 6, 7, 890123, tzinfo=UTC)
     _frozen_clock(monkeypatch, now)
     result = {"text": "héllo ✓ \"quoted\"", "n": [1, 2.5, None], "ok": True, "nested": {"z": 1, "a": 2}}
     claims = {}
@@ -407,7 +407,7 @@ def test_the_sqlite_fast_path_stores_byte_for_byte_what_the_core_path_stores(
 
 def test_a_task_is_claimable_from_its_run_after_to_the_microsecond(
         sqlite_queue: TaskQueue, monkeypatch: pytest.MonkeyPatch) -> None:
-    due = datetime(2026, 3, 4, 5, 6, 7, 890123, tzinfo=timezone.utc)
+    due = datetime(2026, 3, 4, 5, 6, 7, 890123, tzinfo=UTC)
     ids = [sqlite_queue.submit("general", text)["id"] for text in ("by pool", "by name")]
     with Session(sqlite_queue.engine) as session, session.begin():
         for task_id in ids:

@@ -11,11 +11,11 @@ import pytest
 import sqlalchemy as sa
 
 from domains import agents as domain_agents
-from workflows import actions as workflow_actions
 from domains import tickets as ticket_triage
+from models import AuditLog
+from workflows import actions as workflow_actions
 from workflows import step_replies as wsr
 from workflows import templates as wt
-from models import AuditLog
 from workflows.driver import MAX_TASK_TEXT
 from workflows.runs import StepStatus
 

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from workflows import templates as wt
 from errors import BadRequest
 from providers.tools import run_tool
+from workflows import templates as wt
 
 
 @pytest.mark.parametrize("name", list(wt.TEMPLATES))

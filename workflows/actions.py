@@ -12,11 +12,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from workflows import templates as workflow_templates
-from conversation_manager import Caller
 from errors import Conflict, NotFound
 from models import AuditLog, utcnow
-from workflows.runs import S, RunState, StepError, StepState, StepStatus
+from values import Caller
+from workflows import templates as workflow_templates
+from workflows.runs import RunState, S, StepError, StepState, StepStatus
 
 logger = logging.getLogger(__name__)
 

@@ -18,13 +18,24 @@ from typing import Any, Protocol
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from workflows import actions as workflow_actions
-from conversation_manager import Caller
 from database import read_only
 from errors import BadRequest, NotFound, OperatorOSError
 from models import Role, User, utcnow
+from values import Caller
+from workflows import actions as workflow_actions
 from workflows.runs import (
-    OPEN_STEPS, META_KEY, R, S, RunState, RunStatus, StepError, StepListener, StepState, StepStatus, emit, load_run,
+    META_KEY,
+    OPEN_STEPS,
+    R,
+    RunState,
+    RunStatus,
+    S,
+    StepError,
+    StepListener,
+    StepState,
+    StepStatus,
+    emit,
+    load_run,
     ready,
 )
 

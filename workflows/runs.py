@@ -17,10 +17,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from conversation_manager import Caller
 from database import read_only
 from errors import BadRequest, Conflict
 from models import Workflow, WorkflowRun, WorkflowStep, utcnow
+from values import Caller
 
 logger = logging.getLogger(__name__)
 

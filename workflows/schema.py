@@ -30,11 +30,12 @@ import re
 from typing import Any, NoReturn
 
 from errors import BadRequest
+from values import POOL_NAMES
 
 logger = logging.getLogger(__name__)
 
-POOLS = ("healthcare", "financial", "sports", "business", "general")
-"""Pools a task step may run in."""
+POOLS = POOL_NAMES
+"""Pools a task step may run in (values.Pool)."""
 
 KINDS = ("task", "notify", "approval", "condition")
 """Built-in step kinds."""
@@ -84,7 +85,7 @@ def validate_cron(expr: str) -> str:
     if len(fields) != 5:
         _fail(f"Schedule {expr!r} must have five fields: minute hour day-of-month month day-of-week",
               "schedule")
-    for value, (label, low, high), index in zip(fields, _CRON_FIELDS, range(5)):
+    for value, (label, low, high), index in zip(fields, _CRON_FIELDS, range(5), strict=False):
         for item in value.lower().split(","):
             if not _cron_item_ok(item, low, high, _NAMES.get(index)):
                 _fail(f"Schedule {expr!r}: {label} {value!r} is not valid (allowed {low}-{high}, '*', '*/n', "

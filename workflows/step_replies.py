@@ -15,7 +15,6 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
 
 from domains import tickets as ticket_triage
 from workflows import templates as workflow_templates
@@ -84,7 +83,7 @@ class StepFormat:
             return None
         values: dict[str, str] = {}
         at = len(first)
-        for name, literal in zip(self.names, self.literals[1:-1] + [None]):
+        for name, literal in zip(self.names, self.literals[1:-1] + [None], strict=False):
             stop = end if literal is None else text.find(literal, at, end)
             if stop < 0:
                 return None

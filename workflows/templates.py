@@ -13,8 +13,18 @@ from typing import Any
 
 from errors import BadRequest, OperatorOSError
 from providers.tools import ToolSpec
-from workflows.schema import (CONDITION_OPS, DEFINITION_VERSION, KINDS, MAX_STEPS, MAX_TEXT, POOLS,
-                             definition_json, step, validate_cron, validate_workflow)
+from workflows.schema import (
+    CONDITION_OPS,
+    DEFINITION_VERSION,
+    KINDS,
+    MAX_STEPS,
+    MAX_TEXT,
+    POOLS,
+    definition_json,
+    step,
+    validate_cron,
+    validate_workflow,
+)
 
 __all__ = ["CONDITION_OPS", "KINDS", "MAX_STEPS", "MAX_TEXT", "POOLS", "TEMPLATES", "TOOLS", "definition_from_reply",
            "definition_json", "from_description", "match_template", "offline_reply", "schedule_from_text", "step",
@@ -280,7 +290,7 @@ def summary_lines(definition: dict[str, Any]) -> list[str]:
     for n, s in enumerate(definition["steps"], start=1):
         rows.append([str(n), s["key"], s["kind"], s["owner"], ", ".join(s["depends_on"]) or "-", _does(s)])
     widths = [max(len(r[i]) for r in rows) for i in range(5)]
-    table = ["  " + "  ".join(c.ljust(w) for c, w in zip(r[:5], widths)) + "  " + r[5] for r in rows]
+    table = ["  " + "  ".join(c.ljust(w) for c, w in zip(r[:5], widths, strict=False)) + "  " + r[5] for r in rows]
     approvals = [f"{s['key']} by {' or '.join(s['approvers'])}"
                  for s in definition["steps"] if s["kind"] == "approval"]
     schedule = definition.get("schedule")
