@@ -233,12 +233,12 @@ _BINARY: dict[str, Callable[[Number, Number], Number]] = {
 
 
 def _power(base: Number, exponent: Number) -> Number:
-    if abs(exponent) > MAX_EXPONENT:
+    if abs(float(exponent)) > MAX_EXPONENT:
         raise ValueError(f"the exponent {_plain(exponent)} is larger than {MAX_EXPONENT}")
     if base == 0 and exponent < 0:
         raise ValueError("zero to a negative power is a division by zero")
     if isinstance(exponent, Fraction) and exponent.denominator == 1:
-        if abs(base) > 1 and abs(exponent) * math.log2(abs(base)) > MAX_RESULT_BITS:
+        if abs(int(exponent)) * _bits(base) > MAX_RESULT_BITS:
             raise ValueError(f"the result would have more than {MAX_RESULT_BITS} bits")
         return _check_size(base ** int(exponent))
     if base < 0:
@@ -247,6 +247,13 @@ def _power(base: Number, exponent: Number) -> Number:
         return float(base) ** float(exponent)
     except OverflowError:
         raise ValueError("the result is too large") from None
+
+
+def _bits(value: Number) -> float:
+    """About how many bits the magnitude of a value takes (0 for a magnitude up to 1)."""
+    if isinstance(value, float):
+        return max(0.0, math.log2(abs(value))) if value else 0.0
+    return float(max(0, abs(value.numerator).bit_length() - value.denominator.bit_length()))
 
 
 def _check_size(value: Number) -> Number:
