@@ -53,6 +53,9 @@ _SPAN = re.compile(r"(?<![\w.,])(?:[-+(\u2212]\s*)*(?:\d|\.\d)(?:[\d.,\s+\-*/%^(
                    r"\b(?:x|times|plus|minus|of|percent|per cent|mod|divided by|multiplied by)\b)*", re.I)
 _TRAILING = re.compile(r"(?:[\s,.+\-*/^(\u00d7\u00f7\u2212]|\b(?:x|times|plus|minus|of|mod|divided by|"
                        r"multiplied by)\b)+$", re.I)
+_ASKED = re.compile(r"(?:(?:what|how much)\s+is|what's|whats|calculate|compute|calc|evaluate|work out)?\s*"
+                    r"(.+?)\s*[?=]?", re.I)
+_OPERATORS = frozenset({"+", "-", "*", "/", "//", "%", "**", "mod", "of", "pct"})
 _DATE = re.compile(r"\b\d{4}-\d{1,2}-\d{1,2}\b|\b\d{1,2}/\d{1,2}/\d{2,4}\b")
 
 
@@ -86,6 +89,18 @@ def answer_line(text: str) -> str | None:
             continue
         return f"Calculation: {candidate} = {format_number(result)}"
     return refusal
+
+
+def is_arithmetic(text: str) -> bool:
+    """Whether a request is only arithmetic ("-3^2", "what is 7 / 0?", "calculate 20 percent of 150"),
+    whether or not it can be computed."""
+    m = _ASKED.fullmatch(text.strip())
+    expression = m[1] if m else ""
+    try:
+        kinds = [kind for kind, _ in _tokens(expression)]
+    except ValueError:
+        return False
+    return any(k[0].isdigit() or k[0] == "." for k in kinds) and any(k in _OPERATORS for k in kinds)
 
 
 def format_number(value: int | float) -> str:
