@@ -75,3 +75,11 @@ def test_the_general_agent_answers_with_the_calculator() -> None:
     assert out["result"] == 3.5
     bad = run_tool(agents["general"].tools, "2", "calculate", {"expression": "7 / 0"})
     assert bad.error is not None and "division by zero" in bad.error
+
+
+@pytest.mark.parametrize("text", ["-3^2", "5 // 2", "7 / 0", "12 x 12", "what is 20 percent of 150?"])
+def test_bare_arithmetic_is_a_general_request(text: str) -> None:
+    import command_processor as cp
+
+    [command] = cp.parse(text)
+    assert (command.intent, command.args["pool"]) == ("submit", "general")
