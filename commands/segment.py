@@ -30,9 +30,13 @@ from commands.vocabulary import (
     TOKEN_RE,
     TRAILING_FILLER_RE,
 )
+from domains import calculator, sports_odds
 
 _MAX_NUMBER_DIGITS = 9
 """Longer digit runs are not read as sizes or ids."""
+
+_ODDS_HINT = re.compile(r"[+-]\d{3}\b|\d\.\d|\d/\d|\bevens\b", re.I)
+"""A cheap first look for prices: only a text with one is parsed as a slate of markets."""
 
 
 @dataclass
@@ -114,6 +118,10 @@ def segment(raw: str, joined: bool) -> Segment:
     tickers = _count_tickers(core)
     if tickers:
         content["financial"] = content.get("financial", 0) + 3 * tickers
+    if _ODDS_HINT.search(core) and any(len(g.outcomes) >= 2 for g in sports_odds.parse_slate(core)):
+        content["sports"] = content.get("sports", 0) + 3  # a priced market: "Giants -110 vs Jets -110"
+    if calculator.is_arithmetic(core):
+        content["general"] = content.get("general", 0) + 3  # "-3^2", "what is 7 / 0": the calculator's
     return Segment(raw, core, tokens, text, numbers, pools, pool_tokens, content, joined)
 
 

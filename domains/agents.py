@@ -12,16 +12,11 @@ How a task uses this module (DESIGN.md: Safety):
 """
 from __future__ import annotations
 
-import ast
 import logging
-import operator
-import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from domains import market_analysis, market_data, sports_odds
+from domains import calculator, market_analysis, market_data, sports_odds
 from domains import triage as healthcare_triage
 from providers.tools import ToolSpec
 from safety import policies as safety
@@ -33,9 +28,6 @@ logger = logging.getLogger(__name__)
 
 POOLS = POOL_NAMES
 """The fixed pool names (values.Pool)."""
-
-MAX_EXPONENT = 100
-"""Largest power the calculator computes."""
 
 BUILT_IN_NOTE = "From OperatorOS's built-in analyzers (offline; no language model is configured)."
 """Says where an offline general reply came from."""
@@ -107,7 +99,7 @@ def build_agents(data_dir: Path | str | None = None, allow_network: bool = False
     and use yfinance only when `allow_network` is set and yfinance is installed."""
     tools = {"healthcare": healthcare_triage.TOOLS,
              "financial": market_analysis.make_tools(data_dir, allow_network),
-             "sports": sports_odds.TOOLS, "business": workflow_templates.TOOLS, "general": [CALCULATE_TOOL]}
+             "sports": sports_odds.TOOLS, "business": workflow_templates.TOOLS, "general": [calculator.CALCULATE_TOOL]}
     return {pool: DomainAgent(pool, title, _COMMON_PROMPT.format(title=title) + " ".join(prompt.split()),
                               list(tools[pool]))
             for pool, (title, prompt) in _PROMPTS.items()}
@@ -207,23 +199,6 @@ def offline_answer(pool: str, text: str, *, data_dir: Path | str | None = None,
     return guard_reply(pool, text, body, decision=decision)
 
 
-def calculate(expression: str) -> dict[str, Any]:
-    """Evaluate arithmetic (+ - * / // % ** and parentheses) safely, without eval."""
-    cleaned = expression.replace("^", "**").replace("\u00d7", "*").replace("\u00f7", "/").replace(",", "")
-    try:
-        tree = ast.parse(cleaned.strip(), mode="eval")
-    except SyntaxError as exc:
-        raise ValueError(f"not arithmetic: {expression!r}") from exc
-    return {"expression": expression.strip(), "result": _eval(tree.body)}
-
-
-CALCULATE_TOOL = ToolSpec(
-    "calculate", "Evaluate an arithmetic expression (+ - * / // % ** and parentheses).",
-    {"type": "object", "properties": {"expression": {"type": "string"}}, "required": ["expression"],
-     "additionalProperties": False}, calculate)
-"""The general agent's calculator."""
-
-
 def _check_pool(pool: str) -> str:
     return parse_pool(pool)
 
@@ -255,7 +230,7 @@ def _task_pool(phrase: str) -> str:
 
 def _general_body(text: str) -> str:
     lines = ["OperatorOS built-in assistant", BUILT_IN_NOTE, ""]
-    answer = _arithmetic(text)
+    answer = calculator.answer_line(text)
     if answer:
         lines += [answer, ""]
     lines += ["Without a language model I cannot write free-form answers, summarise or translate text, or "
@@ -272,41 +247,6 @@ def _general_body(text: str) -> str:
               "For free-form answers, set OPENAI_API_KEY (or OPENAI_BASE_URL for a local OpenAI-compatible "
               "server)."]
     return "\n".join(lines)
-
-
-def _arithmetic(text: str) -> str | None:
-    percent = re.search(r"(\d+(?:\.\d+)?)\s*%\s*of\s*(\d[\d,]*(?:\.\d+)?)", text)
-    if percent:
-        value = float(percent.group(1)) / 100 * float(percent.group(2).replace(",", ""))
-        return f"Calculation: {percent.group(1)}% of {percent.group(2)} = {value:,.10g}"
-    for candidate in re.findall(r"[\d(][\d\s.,+\-*/()%^\u00d7\u00f7]*[\d)]", text):
-        if re.search(r"\d\s*[+\-*/%^\u00d7\u00f7]\s*[\d(]", candidate):
-            try:
-                result = calculate(candidate)["result"]
-            except (ValueError, ArithmeticError):
-                continue
-            return f"Calculation: {candidate.strip()} = {result:,.10g}"
-    return None
-
-
-_OPS: dict[type, Callable[..., Any]] = {
-    ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
-    ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod, ast.Pow: operator.pow,
-    ast.USub: operator.neg, ast.UAdd: operator.pos}
-
-
-def _eval(node: ast.AST) -> float:
-    value = getattr(node, "value", None)
-    if isinstance(node, ast.Constant) and isinstance(value, (int, float)) and not isinstance(value, bool):
-        return value
-    if isinstance(node, ast.UnaryOp) and type(node.op) in _OPS:
-        return _OPS[type(node.op)](_eval(node.operand))  # type: ignore[no-any-return]
-    if isinstance(node, ast.BinOp) and type(node.op) in _OPS:
-        left, right = _eval(node.left), _eval(node.right)
-        if isinstance(node.op, ast.Pow) and abs(right) > MAX_EXPONENT:
-            raise ValueError(f"exponent {right} is larger than {MAX_EXPONENT}")
-        return _OPS[type(node.op)](left, right)  # type: ignore[no-any-return]
-    raise ValueError("only numbers, + - * / // % ** and parentheses are allowed")
 
 
 _ROUTE_WORDS = {

@@ -234,16 +234,6 @@ def test_general_offline_delegates_domain_requests() -> None:
     assert "bookmaker margin 3.5%" in reply and reply.endswith(safety.RESPONSIBLE_GAMBLING)
 
 
-def test_calculator_is_safe() -> None:
-    assert da.calculate("2 ** 10 - 24 // 5")["result"] == 1020
-    assert da.calculate("1,000 * 3")["result"] == 3000
-    for bad in ("__import__('os')", "2 ** 1000", "x + 1", "1 +"):
-        with pytest.raises(ValueError):
-            da.calculate(bad)
-    out = json.loads(run_tool([da.CALCULATE_TOOL], "1", "calculate", {"expression": "7 / 2"}).output)
-    assert out["result"] == 3.5
-
-
 def test_named_csv_comes_only_from_the_data_folder(tmp_path: Path) -> None:
     (tmp_path / "mine.csv").write_text("date,ticker,close\n2024-01-02,ZZZ,10\n2024-01-03,ZZZ,11\n"
                                       + "".join(f"2024-01-{d:02d},ZZZ,{10 + d}\n" for d in range(4, 25)))
