@@ -235,7 +235,7 @@ def test_self_harm_in_other_words_gets_crisis_resources_first(text: str) -> None
     decision = assess_request("general", text)
     assert safety.FLAG_SELF_HARM in decision.flags
     assert decision.preamble.startswith(safety.CRISIS_RESOURCES.split("\n")[0])
-    assert safety.needs_healthcare(text)
+    assert decision.needs_healthcare
 
 
 @pytest.mark.parametrize("text", [
@@ -248,7 +248,7 @@ def test_self_harm_in_other_words_gets_crisis_resources_first(text: str) -> None
 ])
 def test_ordinary_words_near_self_harm_phrases_raise_nothing(text: str) -> None:
     assert safety.FLAG_SELF_HARM not in assess_request("general", text).flags
-    assert not safety.needs_healthcare(text)
+    assert not assess_request("general", text).needs_healthcare
 
 
 def test_a_life_compound_does_not_hide_self_harm_next_to_it() -> None:
@@ -261,7 +261,7 @@ def test_a_life_compound_does_not_hide_self_harm_next_to_it() -> None:
     ("Analyze AAPL stock performance", False), ("scale healthcare to 4", False), ("no chest pain", False),
 ])
 def test_needs_healthcare(text: str, expected: bool) -> None:
-    assert safety.needs_healthcare(text) is expected
+    assert assess_request("general", text).needs_healthcare is expected
 
 
 def test_a_word_written_with_plus_must_follow_directly() -> None:
