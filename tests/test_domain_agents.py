@@ -56,6 +56,13 @@ def test_registry_has_one_agent_per_pool_with_valid_tools() -> None:
         da.get_agent("medical")
 
 
+def test_the_agents_are_built_once_per_data_folder(tmp_path: Path) -> None:
+    assert da.get_agent("financial") is da.get_agent("financial")
+    assert da.get_agent("financial", data_dir=tmp_path) is da.get_agent("financial", data_dir=str(tmp_path))
+    assert da.get_agent("financial", data_dir=tmp_path) is not da.get_agent("financial")
+    assert da.get_agent("financial", allow_network=True) is not da.get_agent("financial")
+
+
 @pytest.mark.parametrize("text,pool", [
     *((text, pool) for pool, text in SEEDS.items()),
     ("my chest is tight", "healthcare"),
