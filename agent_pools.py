@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -19,6 +19,9 @@ from sqlalchemy.engine import Engine
 from models import Agent, AgentPool, AgentStatus, utcnow
 from task_processor import Claim, LocalDispatcher, TaskQueue
 from values import POOL_NAMES
+
+if TYPE_CHECKING:
+    from safety.policies import SafetyDecision
 
 logger = logging.getLogger(__name__)
 
@@ -155,7 +158,7 @@ class DomainExecutor:
                                provider=response.provider)
 
 
-def claim_decision(claim: Claim) -> Any:
+def claim_decision(claim: Claim) -> SafetyDecision:
     """The safety decision of a claimed task: the one made at submission, or (a task queued before
     decisions were kept, or with an unreadable one) one made now, keeping the claimed pool."""
     from domains import routing

@@ -1,8 +1,9 @@
-"""The words and patterns requests are read with: pool synonyms, domain words, typo tables, regexes.
+"""The words and patterns commands are read with: pool synonyms, command words, typo tables, regexes.
 
 Part of command_processor (POOL_SYNONYMS is importable from there). Word lists and compiled
-patterns only; the code that reads them is in command_segment (cleaning, tokens, typos, domain
-scores), command_request (splitting) and command_matcher (the matchers of each intent).
+patterns only; the code that reads them is in commands.segment (cleaning, tokens, typos, domain
+scores), commands.request (splitting) and commands.matcher (the matchers of each intent). The
+domain words that point a request at a pool are domains.routing's, shared with the controller.
 """
 from __future__ import annotations
 
