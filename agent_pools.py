@@ -137,7 +137,7 @@ class DomainExecutor:
 
         decision = claim_decision(claim)
         if decision.short_circuit:
-            text = domain_agents.guard_reply(decision, domain_agents.emergency_reply(decision, claim.input))
+            text = domain_agents.guard_reply(decision, domain_agents.emergency_reply(claim.input))
             return ExecutionResult({"text": text, "provider": "safety-policy", "safety": list(decision.flags)},
                                    provider="safety-policy")
         agent = domain_agents.get_agent(claim.pool, data_dir=self.settings.data_dir)

@@ -5,7 +5,7 @@ How a task uses this module (DESIGN.md: Safety; agent_pools.DomainExecutor):
 
     decision = routing.decide(text, pool)           # once, when the task is submitted; kept with it
     if decision.short_circuit:
-        reply = emergency_reply(decision, text)     # emergency: the rules answer, no provider
+        reply = emergency_reply(text)               # emergency: the rules answer, no provider
     else:
         reply = provider(...)                       # a model, or offline_answer(pool, text)
     reply = guard_reply(decision, reply)            # once, after any provider; idempotent
@@ -128,7 +128,7 @@ def _agents(data_dir: str | None, allow_network: bool) -> dict[str, DomainAgent]
     return build_agents(data_dir, allow_network)
 
 
-def emergency_reply(decision: SafetyDecision, text: str) -> str:
+def emergency_reply(text: str) -> str:
     """The body of the reply to a request the policies short-circuit: the rules' triage, no provider.
 
     guard_reply adds the emergency preamble and closing lines, as for any other reply.

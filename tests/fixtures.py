@@ -56,7 +56,7 @@ def offline_domain_agents(claim: Claim, token: CancelToken) -> ExecutionResult:
     from domains import agents as domain_agents
 
     decision = claim_decision(claim)
-    body = (domain_agents.emergency_reply(decision, claim.input) if decision.short_circuit
+    body = (domain_agents.emergency_reply(claim.input) if decision.short_circuit
             else domain_agents.offline_answer(claim.pool, claim.input, topic=decision.topic))
     return ExecutionResult({"text": domain_agents.guard_reply(decision, body)}, provider="local")
 

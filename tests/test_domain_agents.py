@@ -26,7 +26,7 @@ def run_task(pool: str, text: str, provider: Callable[[str], str] | None = None)
     """The path a task takes: the decision, the provider (offline when None) unless an emergency, the guard."""
     decision = routing.decide(text, pool, keep_pool=True)
     if decision.short_circuit:
-        reply = da.emergency_reply(decision, text)
+        reply = da.emergency_reply(text)
     else:
         reply = provider(text) if provider else da.offline_answer(pool, text, topic=decision.topic)
     return da.guard_reply(decision, reply)
