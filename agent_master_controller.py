@@ -252,16 +252,16 @@ class AgentMasterController:
                wait: bool = False, max_attempts: int | None = None, keep_pool: bool = False) -> dict[str, Any]:
         """Queue domain work; with `wait`, see it through (inline when no agent of its pool is live).
 
-        A request showing a medical red flag or self-harm goes to healthcare even when a pool is named,
+        The pool and the request's safety decision are made here, once, and kept with the task. A
+        request showing a medical red flag or self-harm goes to healthcare even when a pool is named,
         unless `keep_pool` (the workflow engine asking the business agent to draft a process).
         """
-        if pool is None or not keep_pool:
-            from domains import agents as domain_agents  # routing knows the safety rules: a red flag goes to healthcare
+        from domains import routing  # routing knows the safety rules: a red flag goes to healthcare
 
-            pool = domain_agents.route_pool(text, pool)
+        decision = routing.decide(text, pool, keep_pool=keep_pool)
         extra = {} if max_attempts is None else {"max_attempts": max_attempts}
-        task = self.queue.submit(pool, text, priority=priority, idempotency_key=idempotency_key,
-                                 user_id=caller.user_id, session_id=session_id, **extra)
+        task = self.queue.submit(decision.pool, text, priority=priority, idempotency_key=idempotency_key,
+                                 user_id=caller.user_id, session_id=session_id, safety=decision.to_json(), **extra)
         if not wait or TaskStatus(task["status"]).finished:
             return task
         attempts = task["max_attempts"]

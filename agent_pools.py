@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -19,6 +19,9 @@ from sqlalchemy.engine import Engine
 from models import Agent, AgentPool, AgentStatus, utcnow
 from task_processor import Claim, LocalDispatcher, TaskQueue
 from values import POOL_NAMES
+
+if TYPE_CHECKING:
+    from safety.policies import SafetyDecision
 
 logger = logging.getLogger(__name__)
 
@@ -97,10 +100,12 @@ def default_executor(settings: Any, session_factory: Any = None) -> Executor:
 class DomainExecutor:
     """Works a domain task in three steps, whatever the provider says.
 
-    1. The pool's safety policy reads the request; an emergency is answered by the policy alone.
+    1. The request's safety decision, made when the task was submitted, comes with the claim (a task
+       queued without one is decided now, once); an emergency is answered by the rules alone.
     2. The provider chain answers (a model with the agent's prompt and tools, or, offline, the
-       agent's built-in analyzers), falling back along the chain on faults.
-    3. The policy reads the reply: emergency guidance first, disclaimers, no certainty claims.
+       agent's built-in analyzers), falling back along the chain on faults; the request carries the decision.
+    3. The reply guard runs once on whichever answer came: emergency guidance first, disclaimers,
+       no certainty claims.
     """
 
     def __init__(self, settings: Any, session_factory: Any = None) -> None:
@@ -121,33 +126,50 @@ class DomainExecutor:
     def _offline(self, request: Any) -> str:
         from domains import agents as domain_agents
 
-        return domain_agents.offline_answer(request.pool, request.last_user_text, data_dir=self.settings.data_dir)
+        topic = request.safety.topic if request.safety is not None else None
+        return domain_agents.offline_answer(request.pool, request.last_user_text, topic=topic,
+                                            data_dir=self.settings.data_dir)
 
     def __call__(self, claim: Claim, token: CancelToken) -> ExecutionResult:
         from ai_providers import ProviderRequest
         from domains import agents as domain_agents
         from errors import OperatorOSError
 
-        decision = domain_agents.guard_request(claim.pool, claim.input)
+        decision = claim_decision(claim)
         if decision.short_circuit:
-            return ExecutionResult({"text": decision.reply, "provider": "safety-policy",
-                                    "safety": list(decision.flags)}, provider="safety-policy")
+            text = domain_agents.guard_reply(decision, domain_agents.emergency_reply(claim.input))
+            return ExecutionResult({"text": text, "provider": "safety-policy", "safety": list(decision.flags)},
+                                   provider="safety-policy")
         agent = domain_agents.get_agent(claim.pool, data_dir=self.settings.data_dir)
         token.check()
         request = ProviderRequest(messages=[{"role": "user", "content": claim.input}], system=agent.system_prompt,
                                   tools=list(agent.tools), pool=claim.pool, user_id=claim.user_id,
                                   task_id=claim.task_id, session_id=claim.session_id,
-                                  deadline=provider_deadline(claim.timeout_seconds))
+                                  deadline=provider_deadline(claim.timeout_seconds), safety=decision)
         try:
             response = self.chain().complete(request)
         except OperatorOSError as exc:  # a spent budget or a bad request: retrying cannot help
             raise PermanentTaskError(exc.message) from exc
         token.check()
-        text = domain_agents.guard_reply(claim.pool, claim.input, response.text, decision=decision)
+        text = domain_agents.guard_reply(decision, response.text)
         result = {"text": text, "provider": response.provider, "model": response.model,
                   "fallback_from": response.fallback_from, "safety": list(decision.flags)}
         return ExecutionResult(result, tokens_in=response.tokens_in, tokens_out=response.tokens_out,
                                provider=response.provider)
+
+
+def claim_decision(claim: Claim) -> SafetyDecision:
+    """The safety decision of a claimed task: the one made at submission, or (a task queued before
+    decisions were kept, or with an unreadable one) one made now, keeping the claimed pool."""
+    from domains import routing
+    from safety.policies import SafetyDecision
+
+    if claim.safety is not None:
+        try:
+            return SafetyDecision.from_json(claim.safety)
+        except ValueError:
+            logger.warning("task %s: unreadable safety decision; deciding again", claim.task_id)
+    return routing.decide(claim.input, claim.pool, keep_pool=True)
 
 
 def provider_deadline(task_timeout: float, now: float | None = None) -> float:

@@ -19,9 +19,9 @@ from typing import Any, cast
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
-from ai_providers import CallState, ModelReply, ProviderRequest, ProviderResponse, RemoteProvider
 from database import session_scope
 from models import ConversationSession
+from providers.base import CallState, ModelReply, ProviderRequest, ProviderResponse, RemoteProvider
 from providers.faults import CallOutcome, MalformedReply, ProviderError
 
 logger = logging.getLogger(__name__)

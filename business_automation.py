@@ -577,10 +577,10 @@ def _spec_of(definition: dict[str, Any], key: str) -> tuple[int, dict[str, Any]]
 def _route(phrase: str) -> str:
     """Pool of a phrase of a generic description (the business agent's routing)."""
     try:
-        from domains import agents as domain_agents
+        from domains import routing
     except ImportError:  # the domain agents are optional for the engine
         return "business"
-    routed = domain_agents.route_pool(phrase)
+    routed = routing.route_pool(phrase)
     return "business" if routed == "general" else routed
 
 

@@ -199,6 +199,8 @@ class Task(Base):
     idempotency_key: Mapped[str | None] = mapped_column(sa.String(128))
     user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
     session_id: Mapped[str | None] = mapped_column(sa.ForeignKey("sessions.id", ondelete="SET NULL"))
+    safety: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
+    """The pool's and the request's safety decision, made once at submission (SafetyDecision.to_json)."""
     result: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
     error: Mapped[str | None] = mapped_column(sa.Text)
     provider: Mapped[str | None] = mapped_column(sa.String(64))

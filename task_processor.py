@@ -1,6 +1,7 @@
 """The durable task queue: atomic claims under leases, retries with backoff, cancellation."""
 from __future__ import annotations
 
+import json
 import logging
 import random
 import threading
@@ -52,7 +53,7 @@ _T = Task.__table__
 
 SUBMIT_COLUMNS = ("pool", "input", "status", "priority", "attempts", "max_attempts", "timeout_seconds",
                   "run_after", "cancel_requested", "idempotency_key", "user_id", "session_id", "tokens_in",
-                  "tokens_out", "created_at")
+                  "tokens_out", "created_at", "safety")
 """Every column a submission sets: nothing is left to ORM defaults on the hot path."""
 
 
@@ -69,6 +70,8 @@ class Claim:
     owner: str
     session_id: str | None = None
     user_id: int | None = None
+    safety: dict[str, Any] | None = None
+    """The safety decision made at submission (SafetyDecision.to_json); None for a task queued without one."""
 
 
 @dataclass
@@ -131,8 +134,12 @@ class TaskQueue:
 
     def submit(self, pool: str, text: str, *, priority: int = 0, max_attempts: int = DEFAULT_MAX_ATTEMPTS,
                timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS, idempotency_key: str | None = None,
-               user_id: int | None = None, session_id: str | None = None) -> dict[str, Any]:
-        """Queue a task; the same idempotency key (per user) returns the task it made first."""
+               user_id: int | None = None, session_id: str | None = None,
+               safety: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Queue a task; the same idempotency key (per user) returns the task it made first.
+
+        `safety` is the request's safety decision (SafetyDecision.to_json), kept with the task for its worker.
+        """
         _validate_submission(pool, text, priority, max_attempts, timeout_seconds, idempotency_key)
         if idempotency_key:
             existing = self._by_idempotency_key(user_id, idempotency_key)
@@ -142,7 +149,7 @@ class TaskQueue:
         values = dict(pool=pool, input=text, status=TaskStatus.QUEUED.value, priority=priority, attempts=0,
                       max_attempts=max_attempts, timeout_seconds=timeout_seconds, run_after=now,
                       cancel_requested=False, idempotency_key=idempotency_key, user_id=user_id,
-                      session_id=session_id, tokens_in=0, tokens_out=0, created_at=now)
+                      session_id=session_id, tokens_in=0, tokens_out=0, created_at=now, safety=safety)
         try:
             task_id = self._insert(values) if self._insert else self._insert_with_core(values)
         except IntegrityError:
@@ -372,7 +379,8 @@ class TaskQueue:
 def _hot_statements(dialect: str) -> dict[str, sa.TextClause]:
     """The submit, claim and complete statements as plain SQL: built once, cheap to execute many times."""
     lock = " FOR UPDATE SKIP LOCKED" if dialect == "postgresql" else ""
-    returning = "RETURNING id, input, attempts, max_attempts, timeout_seconds, session_id, user_id, lease_owner"
+    returning = ("RETURNING id, input, attempts, max_attempts, timeout_seconds, session_id, user_id, lease_owner, "
+                 "safety")
     claim_sets = ("SET status = 'running', attempts = attempts + 1, "
                   "lease_owner = :prefix || CAST(attempts + 1 AS VARCHAR(12)), "
                   "lease_expires_at = :expires, started_at = :now")
@@ -400,7 +408,8 @@ def _hot_statements(dialect: str) -> dict[str, sa.TextClause]:
     return {
         "insert": sa.text(insert).bindparams(sa.bindparam("run_after", type_=UTCDateTime),
                                              sa.bindparam("created_at", type_=UTCDateTime),
-                                             sa.bindparam("cancel_requested", type_=sa.Boolean)),
+                                             sa.bindparam("cancel_requested", type_=sa.Boolean),
+                                             sa.bindparam("safety", type_=sa.JSON)),
         "claim": sa.text(claim).bindparams(*times),
         "claim_one": sa.text(claim_one).bindparams(*times),
         "complete": sa.text(complete).bindparams(sa.bindparam("result", type_=sa.JSON),
@@ -410,8 +419,10 @@ def _hot_statements(dialect: str) -> dict[str, sa.TextClause]:
 
 def _claim_of(row: Any, pool: str) -> Claim:
     """The Claim of a row a claim statement returned."""
-    task, text, attempts, max_attempts, timeout, session_id, user_id, owner = row
-    return Claim(task, pool, text, attempts, max_attempts, timeout, owner, session_id, user_id)
+    task, text, attempts, max_attempts, timeout, session_id, user_id, owner, safety = row
+    if isinstance(safety, str):  # a plain SQL statement returns the JSON text on SQLite
+        safety = json.loads(safety)
+    return Claim(task, pool, text, attempts, max_attempts, timeout, owner, session_id, user_id, safety)
 
 
 def task_dict(row: Any) -> dict[str, Any]:

@@ -14,8 +14,6 @@ from dataclasses import dataclass
 from commands.vocabulary import (
     COMMANDS_BY_LETTER,
     CONTROL_RE,
-    DOMAIN_PHRASES,
-    DOMAIN_WORDS,
     ELLIPSIS_MARKERS,
     KNOWN_WORDS,
     LEADING_FILLER_RE,
@@ -25,12 +23,11 @@ from commands.vocabulary import (
     POOL_SYNONYMS,
     POSSESSIVE_RE,
     THOUSANDS_RE,
-    TICKER_RE,
-    TICKERS_UPPER,
     TOKEN_RE,
     TRAILING_FILLER_RE,
 )
 from domains import calculator, sports_odds
+from domains.routing import TICKER_WEIGHT, content_scores, count_tickers
 
 _MAX_NUMBER_DIGITS = 9
 """Longer digit runs are not read as sizes or ids."""
@@ -114,10 +111,10 @@ def segment(raw: str, joined: bool) -> Segment:
     pools, pool_tokens = _pools_named(tokens)
     text = " " + " ".join(tokens) + " "
     numbers = [int(t) for t in tokens if t.isdigit() and len(t) <= _MAX_NUMBER_DIGITS]
-    content = _content_scores(tokens, text, pool_tokens)
-    tickers = _count_tickers(core)
+    content = content_scores(tokens, text, pool_tokens)
+    tickers = count_tickers(core)
     if tickers:
-        content["financial"] = content.get("financial", 0) + 3 * tickers
+        content["financial"] = content.get("financial", 0) + TICKER_WEIGHT * tickers
     if _ODDS_HINT.search(core) and any(len(g.outcomes) >= 2 for g in sports_odds.parse_slate(core)):
         content["sports"] = content.get("sports", 0) + 3  # a priced market: "Giants -110 vs Jets -110"
     if calculator.is_arithmetic(core):
@@ -217,28 +214,3 @@ def _pools_named(tokens: list[str]) -> tuple[list[str], set[int]]:
         if pool not in pools:
             pools.append(pool)
     return pools, used
-
-
-def _content_scores(tokens: list[str], text: str, pool_tokens: set[int]) -> dict[str, int]:
-    """Domain scores of the words that are not pool names."""
-    scores: dict[str, int] = {}
-    for i, token in enumerate(tokens):
-        if i in pool_tokens:
-            continue
-        for pool, words in DOMAIN_WORDS.items():
-            if token in words:
-                scores[pool] = scores.get(pool, 0) + words[token]
-    for pool, phrases in DOMAIN_PHRASES.items():
-        for phrase, weight in phrases.items():
-            if f" {phrase} " in text:
-                scores[pool] = scores.get(pool, 0) + weight
-    return scores
-
-
-def _count_tickers(core: str) -> int:
-    count = 0
-    for match in TICKER_RE.finditer(core):
-        word = match.group()
-        if word.startswith("$") or word in TICKERS_UPPER or word.lower() in DOMAIN_WORDS["financial"]:
-            count += 1
-    return count

@@ -1,12 +1,15 @@
-"""The words and patterns requests are read with: pool synonyms, domain words, typo tables, regexes.
+"""The words and patterns commands are read with: pool synonyms, command words, typo tables, regexes.
 
 Part of command_processor (POOL_SYNONYMS is importable from there). Word lists and compiled
-patterns only; the code that reads them is in command_segment (cleaning, tokens, typos, domain
-scores), command_request (splitting) and command_matcher (the matchers of each intent).
+patterns only; the code that reads them is in commands.segment (cleaning, tokens, typos, domain
+scores), commands.request (splitting) and commands.matcher (the matchers of each intent). The
+domain words that point a request at a pool are domains.routing's, shared with the controller.
 """
 from __future__ import annotations
 
 import re
+
+from domains.routing import DOMAIN_WORDS
 
 POOL_SYNONYMS: dict[str, tuple[str, ...]] = {
     "healthcare": ("healthcare", "health care", "health agents", "health agent", "health pool",
@@ -51,10 +54,6 @@ def word_set(text: str) -> frozenset[str]:
     return frozenset(text.split())
 
 
-def _weighted(strong: str, weak: str) -> dict[str, int]:
-    return {**dict.fromkeys(weak.split(), 1), **dict.fromkeys(strong.split(), 2)}
-
-
 UP_WORDS = word_set("up increase add more grow expand bigger larger boost bump spin another raise extra "
                     "additional")
 DOWN_WORDS = word_set("down decrease reduce remove fewer less shrink smaller cut kill drop lower trim")
@@ -74,88 +73,6 @@ WORK_VERBS = word_set("""
     outline rewrite proofread edit review convert solve teach design build prepare evaluate assess fix debug
     answer read classify extract""")
 """Verbs that make 'VERB this: <text>' a domain request whatever the text says."""
-
-DOMAIN_WORDS: dict[str, dict[str, int]] = {
-    "healthcare": _weighted(
-        strong="""
-        symptom symptoms pain painful ache aches headache headaches migraine migraines fever cough
-        coughing sore throat diagnosis diagnose diagnosed medication medications medicine medicines drug
-        drugs dose dosage ibuprofen aspirin paracetamol acetaminophen tylenol antibiotic antibiotics
-        prescription doctor doctors physician nurse hospital clinic patient patients disease illness
-        infection virus flu covid allergy allergies asthma diabetes diabetic insulin cholesterol blood
-        heart cardiac stroke cancer tumor chest breath breathing breathless dizzy dizziness nausea
-        vomiting vomit rash injury injured sprain sprained ankle fracture surgery therapy therapist
-        mental anxiety anxious depression depressed insomnia vaccine vaccination pregnant pregnancy diet
-        nutrition calories vitamin vitamins supplement supplements obesity bmi smoking wound bleeding
-        emergency ambulance burn burns knee knees shoulder elbow wrist hip neck stomach hurts hurt
-        hurting swollen swelling bruise lump itchy itching diarrhea constipation period menstrual
-        pediatric poison poisoning overdose suicide suicidal sick treatment treat cure remedy dentist
-        dental pill pills medical clinical healthcare cheek sleep waking ill""",
-        weak="pressure weight alcohol tired stress skin eye test pounds kg lose benefits exercises worried "
-             "safe"),
-    "financial": _weighted(
-        strong="""
-        stock stocks equity equities invest investing investment investments investor portfolio trading
-        trader crypto cryptocurrency bitcoin btc ethereum etf etfs bond bonds dividend dividends earnings
-        valuation eps nasdaq dow forex currency mortgage refinance loan loans debt retirement 401k 401
-        ira roth savings financial finance gold silver commodities hedge brokerage wealth banking apr
-        inflation sp500 shares ticker tickers funds index taxes fed spending expenses recession stimulus
-        annuity annuities treasury treasuries usd eur gbp dollars euros yen aapl msft tsla nvda amzn goog
-        googl nflx qqq voo vti jpm pypl pltr baba""",
-        weak="""
-        market markets price prices money budget fund yield ratio interest rates rate tax buy sell apple
-        microsoft tesla amazon google alphabet nvidia netflix credit bank quarter save outlook profit
-        returns cash"""),
-    "sports": _weighted(
-        strong="""
-        sports sport betting bet bets wager parlay moneyline bookmaker sportsbook gambling fantasy lineup
-        roster odds league nba nfl mlb nhl mls ncaa ufc f1 playoffs playoff tournament championship
-        football soccer basketball baseball hockey tennis golf cricket rugby boxing mma marathon workout
-        athlete athletes quarterback pitcher goalkeeper striker touchdown coach lakers celtics warriors
-        knicks yankees dodgers chiefs patriots cowboys packers 49ers arsenal liverpool chelsea barcelona
-        madrid bayern juventus lebron messi ronaldo olympics underdog spread""",
-        weak="""
-        game games match matches team teams player players season score scores final finals win training
-        fitness defense offense favoured favored favorite cup premier champions week weekend tonight
-        tonights sunday injury"""),
-    "business": _weighted(
-        strong="""
-        business automation marketing sales customer customers client clients crm leads onboarding hiring
-        hire hires recruiting recruit hr employee employees staff meeting meetings agenda offsite
-        newsletter campaign brand branding startup startups competitor competitors competitive swot kpi
-        kpis okr okrs roadmap revenue pricing invoice invoices invoicing payroll inventory logistics
-        vendor vendors procurement contract contracts proposal stakeholder stakeholders escalation saas
-        b2b ecommerce bakery restaurant agency project projects operations ops management manager
-        managers managing""",
-        weak="""
-        company companies email emails support process store shop strategy cost costs forecast product
-        launch website pitch deck presentation job description q1 q2 q3 q4 quarterly team truck coffee
-        weekly"""),
-}
-"""Words that point a domain request at a pool, with a weight (2 strong, 1 weak)."""
-
-DOMAIN_PHRASES: dict[str, dict[str, int]] = {
-    "healthcare": {"side effects": 3, "chest pain": 3, "short of breath": 3, "blood pressure": 3,
-                   "blood test": 3, "sore throat": 3, "back pain": 3, "mental health": 3, "type 2": 1,
-                   "the er": 3, "deep cut": 3, "first aid": 3, "emergency room": 3, "lose weight": 3,
-                   "weight loss": 3, "green tea": 1},
-    "financial": {"p e": 3, "interest rate": 3, "interest rates": 3, "cash flow": 2, "s p": 3,
-                  "index funds": 3, "share price": 3, "stock market": 3, "balance sheet": 3,
-                  "federal reserve": 3, "rate decision": 3},
-    "sports": {"premier league": 3, "champions league": 3, "world cup": 3, "super bowl": 3, "red sox": 3,
-               "real madrid": 3, "half marathon": 3},
-    "business": {"project management": 3, "business plan": 3, "market research": 3, "supply chain": 3,
-                 "job description": 3, "cost cuts": 3, "job interview": 3, "team building": 3,
-                 "customer support": 3, "follow up": 1},
-}
-"""Phrases that point a domain request at a pool, with a weight."""
-
-TICKERS_UPPER = word_set("""
-    USD EUR GBP JPY CHF CAD AUD CNY INR AMD IBM SPY META DIS KO XOM INTC ORCL BAC WMT NKE UBER COIN CVX
-    PFE JNJ SHOP SQ ARKK BRK""")
-"""Tickers and currency codes that count only in capitals (AMD, SHOP) or with a $ in front."""
-
-TICKER_RE = re.compile(r"\$[A-Za-z]{1,5}\b|\b[A-Z]{2,5}\b")
 
 _POOL_NAME_WORDS = frozenset(w for words in POOL_SYNONYMS.values() for s in words for w in s.split())
 

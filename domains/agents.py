@@ -1,27 +1,28 @@
-"""The domain agents: one per pool, each with a system prompt, function tools, a safety policy run
-before and after any provider, and an offline answer built from the same tools.
+"""The domain agents: one per pool, each with a system prompt and function tools, an offline answer
+built from the same tools, and the reply guard run once after whichever provider answered.
 
-How a task uses this module (DESIGN.md: Safety):
+How a task uses this module (DESIGN.md: Safety; agent_pools.DomainExecutor):
 
-    decision = guard_request(pool, text)            # before any provider
+    decision = routing.decide(text, pool)           # once, when the task is submitted; kept with it
     if decision.short_circuit:
-        reply = decision.reply                      # emergency: no waiting for a model
+        reply = emergency_reply(text)               # emergency: the rules answer, no provider
     else:
-        reply = provider(...)                       # or offline_answer(pool, text)
-    reply = guard_reply(pool, text, reply)          # after any provider; idempotent
+        reply = provider(...)                       # a model, or offline_answer(pool, text)
+    reply = guard_reply(decision, reply)            # once, after any provider; idempotent
 """
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from domains import calculator, market_analysis, market_data, sports_odds
+from domains import calculator, market_analysis, market_data, routing, sports_odds
 from domains import triage as healthcare_triage
 from providers.tools import ToolSpec
 from safety import policies as safety
-from safety.policies import Doc, SafetyDecision, phrases
-from values import DEFAULT_POOL, POOL_NAMES, parse_pool
+from safety.policies import SafetyDecision
+from values import POOL_NAMES, parse_pool
 from workflows import templates as workflow_templates
 
 logger = logging.getLogger(__name__)
@@ -106,85 +107,51 @@ def build_agents(data_dir: Path | str | None = None, allow_network: bool = False
 
 
 def get_agent(pool: str, data_dir: Path | str | None = None, allow_network: bool = False) -> DomainAgent:
-    """The agent of a pool.
+    """The agent of a pool (the agents are built once per data folder and network setting).
 
     Raises:
         UnknownPool: not one of POOLS.
     """
-    return build_agents(data_dir, allow_network)[_check_pool(pool)]
+    return _agents(None if data_dir is None else str(data_dir), allow_network)[_check_pool(pool)]
 
 
-def route_pool(text: str, pool: str | None = None) -> str:
-    """The pool a request belongs to: `pool` when given, else by keywords (DEFAULT_POOL when none fits).
+@functools.lru_cache(maxsize=8)
+def _agents(data_dir: str | None, allow_network: bool) -> dict[str, DomainAgent]:
+    return build_agents(data_dir, allow_network)
 
-    A medical red flag or a mention of self-harm always routes to healthcare, whatever pool was
-    picked ("my AAPL shares crashed and now I have chest pain and I'm sweating").
 
-    Args:
-        text: the request.
-        pool: the pool a caller picked (the command processor, an API client), or None.
+def emergency_reply(text: str) -> str:
+    """The body of the reply to a request the policies short-circuit: the rules' triage, no provider.
 
-    Raises:
-        UnknownPool: `pool` is not one of POOLS.
+    guard_reply adds the emergency preamble and closing lines, as for any other reply.
     """
-    if pool is not None:
-        _check_pool(pool)
-    if safety.needs_healthcare(text):
-        return "healthcare"
-    if pool is not None:
-        return pool
-    doc = Doc(text)
-    scores = {name: len(doc.find(words, negatable=False)) for name, words in _ROUTE_WORDS.items()}
-    scores["financial"] += 2 * sum(1 for t in market_analysis.tickers_in(text) if t in _KNOWN_TICKERS)
-    scores["sports"] += 2 * sum(1 for g in sports_odds.parse_slate(text) if len(g.outcomes) >= 2)
-    best = max(scores.values())
-    if best == 0:
-        return DEFAULT_POOL
-    return next(name for name in POOLS if scores.get(name) == best)
+    return healthcare_triage.format_reply(healthcare_triage.triage(text))
 
 
-def guard_request(pool: str, text: str) -> SafetyDecision:
-    """The safety policies run on a request before any provider.
-
-    Returns:
-        The decision: its preamble must open the reply (guard_reply makes sure); when short_circuit
-        is set (an emergency), `reply` is the complete answer and no provider should be called.
-
-    Raises:
-        UnknownPool: not one of POOLS.
-    """
-    decision = safety.assess_request(_check_pool(pool), text)
-    if decision.short_circuit:
-        body = healthcare_triage.format_reply(healthcare_triage.triage(text))
-        reply = guard_reply(pool, text, body, decision=decision)
-        return SafetyDecision(decision.pool, decision.flags, decision.urgency, decision.reasons,
-                              decision.preamble, True, reply)
-    return decision
-
-
-def guard_reply(pool: str, text: str, reply: str, *, decision: SafetyDecision | None = None) -> str:
+def guard_reply(decision: SafetyDecision, reply: str) -> str:
     """The safety policies run on any reply (a provider's or an offline one) before the user sees it.
 
-    Emergency guidance and crisis resources go first; certainty claims ('guaranteed win'), dosing,
-    advice that plays down a red flag, and all-in stakes are removed; 'not a diagnosis', 'not
-    investment advice' with a dated data source, and responsible-gambling guidance are added where
-    the pool or the request's subject calls for them. Idempotent.
+    Run once per task, after whichever provider answered (agent_pools.DomainExecutor). Emergency
+    guidance and crisis resources go first; certainty claims ('guaranteed win'), dosing, advice
+    that plays down a red flag, and all-in stakes are removed; 'not a diagnosis', 'not investment
+    advice' with a dated data source, and responsible-gambling guidance are added where the pool
+    or the request's subject (decision.subjects) calls for them. Idempotent.
     """
-    decision = decision or safety.assess_request(_check_pool(pool), text)
-    subjects = {pool, route_pool(text)}
+    subjects = decision.subjects
     finance = "financial" in subjects
     return safety.enforce_reply(decision, reply, medical="healthcare" in subjects, finance=finance,
                                 sports="sports" in subjects,
                                 data_note=market_data.sample_note() if finance else "")
 
 
-def offline_answer(pool: str, text: str, *, data_dir: Path | str | None = None,
+def offline_answer(pool: str, text: str, *, topic: str | None = None, data_dir: Path | str | None = None,
                    allow_network: bool = False) -> str:
-    """The complete offline reply of a pool's agent, built from its tools, with the policies applied.
+    """The offline answer of a pool's agent, built from its tools; the policies are not applied here.
 
     Args:
         pool: one of POOLS.
         text: the request.
+        topic: the pool the request is about (decision.topic); read from the words when None.
         data_dir: the instance's data folder (settings.data_dir), the only place a named CSV is read from.
         allow_network: let the financial agent try yfinance (when installed) before the bundled sample.
 
@@ -192,18 +159,14 @@ def offline_answer(pool: str, text: str, *, data_dir: Path | str | None = None,
         UnknownPool: not one of POOLS.
         BadRequest / NotFound: a named CSV is outside the data folder, missing or unreadable.
     """
-    decision = guard_request(pool, text)
-    if decision.short_circuit and decision.reply is not None:
-        return decision.reply
-    body = _body(pool, text, data_dir, allow_network)
-    return guard_reply(pool, text, body, decision=decision)
+    return _body(_check_pool(pool), text, topic, data_dir, allow_network)
 
 
 def _check_pool(pool: str) -> str:
     return parse_pool(pool)
 
 
-def _body(pool: str, text: str, data_dir: Path | str | None, allow_network: bool) -> str:
+def _body(pool: str, text: str, topic: str | None, data_dir: Path | str | None, allow_network: bool) -> str:
     if pool == "healthcare":
         return healthcare_triage.format_reply(healthcare_triage.triage(text))
     if pool == "financial":
@@ -216,15 +179,15 @@ def _body(pool: str, text: str, data_dir: Path | str | None, allow_network: bool
         from workflows import step_replies as workflow_step_replies
 
         return workflow_step_replies.reply(text) or workflow_templates.offline_reply(text, route=_task_pool)
-    routed = route_pool(text)
+    routed = topic or routing.route_pool(text)
     if routed != "general":
         return (f"This looks like a {routed} request; here is what the {routed} analyzers say.\n\n"
-                + _body(routed, text, data_dir, allow_network))
+                + _body(routed, text, routed, data_dir, allow_network))
     return _general_body(text)
 
 
 def _task_pool(phrase: str) -> str:
-    routed = route_pool(phrase)
+    routed = routing.route_pool(phrase)
     return "business" if routed == "general" else routed
 
 
@@ -249,27 +212,3 @@ def _general_body(text: str) -> str:
     return "\n".join(lines)
 
 
-_ROUTE_WORDS = {
-    "healthcare": phrases(
-        "symptom*", "medical", "medicine", "doctor", "health", "pain*", "fever*", "headache*", "sick", "=ill",
-        "nause*", "vomit*", "injur*", "bleed*", "rash", "cough*", "breath*", "chest", "dizz*", "pregnan*",
-        "nurse", "hospital", "diagnos*", "medication*", "allerg*", "depress*", "anxiety", "mental health",
-        "sore throat", "infection", "wound", "burn"),
-    "financial": phrases(
-        "stock*", "shares", "invest*", "portfolio*", "=market", "=markets", "=ticker", "=tickers",
-        "dividend*", "volatil*", "sharpe", "drawdown", "=rsi", "moving average*", "rebalanc*", "allocat*",
-        "=etf", "=etfs", "bond*", "crypto*", "bitcoin", "finance", "financial", "trading", "nasdaq",
-        "=equity", "=equities", "price history", "returns"),  # '=equity': 'equit*' took 'equipment' for a typo
-    "sports": phrases(
-        "=bet", "=bets", "betting", "bettor*", "odds", "wager*", "parlay*", "bookmaker*", "bookie*",
-        "sportsbook*", "kelly", "bankroll", "=game", "=games", "=match", "=matches", "sport*", "=nba", "=nfl",
-        "=mlb", "=nhl", "soccer", "football", "basketball", "baseball", "hockey", "tennis", "moneyline",
-        "point spread", "over under", "handicap", "fixture*"),
-    "business": phrases(
-        "workflow*", "automat*", "process*", "onboard*", "invoice*", "approval*", "project management",
-        "project*", "ticket*", "helpdesk", "schedul*", "meeting*", "business", "operations", "payroll",
-        "purchase order", "=kpi", "=kpis", "report*", "queue", "new hire*", "employee*", "vendor*",
-        "customer support"),
-}
-_KNOWN_TICKERS = frozenset({"AAPL", "GOOG", "GOOGL", "IBM", "MSFT", "AMZN", "TSLA", "META", "NVDA", "NFLX",
-                            "SPY", "QQQ", "BRK", "JPM", "V", "FB"})

@@ -10,7 +10,9 @@ from __future__ import annotations
 import enum
 import logging
 import re
+from collections import Counter
 from dataclasses import dataclass
+from typing import Any
 
 # re-exported ("as"): callers import the matching from here, the policies' one public face
 from safety.patterns import Doc as Doc
@@ -18,6 +20,11 @@ from safety.patterns import Phrase as Phrase
 from safety.patterns import phrases as phrases
 
 logger = logging.getLogger(__name__)
+
+EVALUATIONS: Counter[str] = Counter()
+"""Runs of each policy in this process: 'request' (assess_request) and 'reply' (enforce_reply).
+
+Tests read it to check that one task is assessed once and its reply enforced once."""
 
 EMERGENCY_NUMBERS = "911 in the US and Canada, 999 in the UK, 112 in the EU, 000 in Australia"
 """Emergency numbers named in every emergency message."""
@@ -273,7 +280,7 @@ _INJECTION = phrases("ignor*|disregard*|forget|override|bypass rule*|instruction
 
 @dataclass(frozen=True)
 class SafetyDecision:
-    """What the policies require of a reply to one request; made before any provider runs."""
+    """What the policies require of a reply to one request; made once, when the task is submitted."""
 
     pool: str
     """The pool the request is for."""
@@ -286,13 +293,43 @@ class SafetyDecision:
     preamble: str = ""
     """Text that must open the reply, whatever the provider says ('' when none)."""
     short_circuit: bool = False
-    """True when the reply must not wait for a provider: use `reply` instead."""
-    reply: str | None = None
-    """The complete reply to give when short_circuit is set."""
+    """True when the reply must not wait for a provider (an emergency): the rules answer alone."""
+    topic: str | None = None
+    """The pool the request's content is about (routing.route_pool without a picked pool), if known."""
 
     def __post_init__(self) -> None:
         if self.short_circuit and not self.preamble:
             raise ValueError("a short-circuit decision needs a preamble")
+
+    @property
+    def subjects(self) -> frozenset[str]:
+        """The pools whose reply policies apply: the task's pool and the pool its content is about."""
+        return frozenset({self.pool} | ({self.topic} if self.topic else set()))
+
+    @property
+    def needs_healthcare(self) -> bool:
+        """A medical red flag or a mention of self-harm: the request belongs in the healthcare pool."""
+        return bool({FLAG_EMERGENCY, FLAG_MEDICAL_WARNING, FLAG_SELF_HARM} & set(self.flags))
+
+    def to_json(self) -> dict[str, Any]:
+        """The decision as kept with its task (the tasks.safety column)."""
+        return {"pool": self.pool, "flags": list(self.flags),
+                "urgency": None if self.urgency is None else self.urgency.value, "reasons": list(self.reasons),
+                "preamble": self.preamble, "short_circuit": self.short_circuit, "topic": self.topic}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> SafetyDecision:
+        """The decision kept with a task (to_json's output).
+
+        Raises:
+            ValueError: `data` is not a decision.
+        """
+        try:
+            urgency = None if data.get("urgency") is None else Urgency(data["urgency"])
+            return cls(str(data["pool"]), tuple(data.get("flags", ())), urgency, tuple(data.get("reasons", ())),
+                       str(data.get("preamble", "")), bool(data.get("short_circuit", False)), data.get("topic"))
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise ValueError(f"not a safety decision: {data!r:.120}") from exc
 
 
 def red_flags(doc: Doc) -> list[RedFlag]:
@@ -311,15 +348,6 @@ def self_harm(doc: Doc) -> tuple[bool, bool]:
     return mentioned, mentioned and doc.has(_IMMINENT, negatable=False)
 
 
-def needs_healthcare(text: str) -> bool:
-    """Whether a request raises a medical red flag or mentions self-harm, whatever else it names.
-
-    Such a request belongs in the healthcare pool (domain_agents.route_pool, command_processor).
-    """
-    doc = Doc(text)
-    return self_harm(doc)[0] or bool(red_flags(doc))
-
-
 def problem_gambling(doc: Doc) -> bool:
     """Whether the text shows signs of problem gambling."""
     return doc.has(_PROBLEM_GAMBLING, negatable=False)
@@ -330,17 +358,19 @@ def injection_attempt(doc: Doc) -> bool:
     return doc.has(_INJECTION, negatable=False)
 
 
-def assess_request(pool: str, text: str) -> SafetyDecision:
-    """Run every request policy on a request's text.
+def assess_request(pool: str, text: str, topic: str | None = None) -> SafetyDecision:
+    """Run every request policy on a request's text (once per task: domains.routing.decide).
 
     Args:
         pool: the pool the request is for (the medical and crisis policies apply in every pool).
         text: the request as the user wrote it.
+        topic: the pool the text is about by its content, when known.
 
     Returns:
         The decision; its preamble opens the reply, and EMERGENCY short-circuits the provider
-        (domain_agents.guard_request fills in the reply).
+        (domains.agents.emergency_reply answers instead).
     """
+    EVALUATIONS["request"] += 1
     doc = Doc(text)
     flags: list[str] = []
     hits = red_flags(doc)
@@ -361,7 +391,7 @@ def assess_request(pool: str, text: str) -> SafetyDecision:
     reasons = tuple(f.reason for f in hits) + (("thoughts of suicide or self-harm",) if harm else ())
     preamble = _preamble(hits, harm, imminent, flags)
     return SafetyDecision(pool, tuple(flags), urgency, reasons, preamble,
-                          short_circuit=FLAG_EMERGENCY in flags)
+                          short_circuit=FLAG_EMERGENCY in flags, topic=topic)
 
 
 def _preamble(hits: list[RedFlag], harm: bool, imminent: bool, flags: list[str]) -> str:
@@ -456,6 +486,7 @@ def enforce_reply(decision: SafetyDecision, reply: str, *, medical: bool, financ
     Returns:
         The reply to give.
     """
+    EVALUATIONS["reply"] += 1
     body = reply.replace("\r\n", "\n")
     for fixed in (decision.preamble, NOT_A_DIAGNOSIS, FINANCE_DISCLAIMER, RESPONSIBLE_GAMBLING):
         if fixed:

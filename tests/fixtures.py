@@ -48,3 +48,15 @@ def wait_for_cancel(claim: Claim, token: CancelToken) -> dict[str, Any]:
 def echo(claim: Claim, token: CancelToken) -> dict[str, Any]:
     """Succeed with the input as text."""
     return {"text": f"echo: {claim.input}"}
+
+
+def offline_domain_agents(claim: Claim, token: CancelToken) -> ExecutionResult:
+    """Work a task as DomainExecutor does offline: the task's decision, the pool's agent, the reply guard once."""
+    from agent_pools import claim_decision
+    from domains import agents as domain_agents
+
+    decision = claim_decision(claim)
+    body = (domain_agents.emergency_reply(claim.input) if decision.short_circuit
+            else domain_agents.offline_answer(claim.pool, claim.input, topic=decision.topic))
+    return ExecutionResult({"text": domain_agents.guard_reply(decision, body)}, provider="local")
+

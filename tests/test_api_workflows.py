@@ -9,23 +9,15 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from agent_pools import CancelToken, ExecutionResult
 from app import create_app, services
 from models import Role
-from task_processor import Claim
 from workflows.templates import step
 
+from . import fixtures
 from .conftest import TEST_API_KEY
 
 ADMIN = {"Authorization": f"Bearer {TEST_API_KEY}"}
 DESCRIPTION = "Help me automate my project management workflow"
-
-
-def offline_domain_agents(claim: Claim, token: CancelToken) -> ExecutionResult:
-    """The offline provider's answer: the business agent's reply holds a JSON definition."""
-    from domains import agents as domain_agents
-
-    return ExecutionResult({"text": domain_agents.offline_answer(claim.pool, claim.input)}, provider="local")
 
 
 def memo_flow(name: str = "Memo") -> dict[str, Any]:
@@ -43,7 +35,7 @@ def memo_flow(name: str = "Memo") -> dict[str, Any]:
 def app(home: Path, sqlite_url: str) -> Iterator[Flask]:
     """The app with pool agents and the workflow loop running, as `serve` runs them."""
     app = create_app({"OPERATOROS_HOME": str(home), "DATABASE_URL": sqlite_url, "OPERATOROS_API_KEY": TEST_API_KEY,
-                      "EXECUTOR": offline_domain_agents, "OPERATOROS_RATE_LIMIT": "100000 per minute"})
+                      "EXECUTOR": fixtures.offline_domain_agents, "OPERATOROS_RATE_LIMIT": "100000 per minute"})
     controller = services(app).controller
     controller.start_pools()
     controller.workflows.start(interval=0.05)

@@ -327,10 +327,11 @@ def test_the_direct_queue_has_taskqueues_guards_a_result_is_recorded_once(postgr
     queue, worker = TaskQueue(engine), _worker_engine(postgres_url)
     direct = DirectTaskQueue(worker)
     try:
-        task = queue.submit("general", "hello", max_attempts=2, timeout_seconds=30)
+        decision = {"pool": "general", "flags": ["prompt_injection"], "urgency": None}
+        task = queue.submit("general", "hello", max_attempts=2, timeout_seconds=30, safety=decision)
         assert direct.claim("sports", "agent-0", task_id=task["id"]) is None  # another pool's task
         claim = direct.claim("general", "agent-1", task_id=task["id"])
-        assert claim == Claim(task["id"], "general", "hello", 1, 2, 30.0, "agent-1#1", None, None)
+        assert claim == Claim(task["id"], "general", "hello", 1, 2, 30.0, "agent-1#1", None, None, decision)
         assert direct.claim("general", "agent-2", task_id=task["id"]) is None  # no longer queued
         running = queue.get(task["id"])
         assert running["status"] == "running" and running["lease_owner"] == "agent-1#1"

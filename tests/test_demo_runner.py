@@ -23,13 +23,6 @@ DEMO_SECONDS = 10.0
 """Each demo must run offline in under this (issue #8)."""
 
 
-def offline_domain_agents(claim: Claim, token: CancelToken) -> ExecutionResult:
-    """Work a task as the offline provider does: the pool's domain agent, its tools, its safety policy."""
-    from domains import agents as domain_agents
-
-    return ExecutionResult({"text": domain_agents.offline_answer(claim.pool, claim.input)}, provider="local")
-
-
 def slow_echo(claim: Claim, token: CancelToken) -> ExecutionResult:
     time.sleep(0.35)
     return ExecutionResult({"text": f"echo: {claim.input}"}, provider="openai-chat")
@@ -46,7 +39,7 @@ class Terminal(io.StringIO):
 def svc_for(home: Path, sqlite_url: str) -> Iterator[Any]:
     built: list[Any] = []
 
-    def build(executor: Any = offline_domain_agents) -> Any:
+    def build(executor: Any = fixtures.offline_domain_agents) -> Any:
         svc = services(create_app({"OPERATOROS_HOME": str(home), "DATABASE_URL": sqlite_url, "EXECUTOR": executor}))
         built.append(svc)
         return svc

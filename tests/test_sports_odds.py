@@ -137,9 +137,10 @@ def test_a_percentage_over_100_is_text_not_a_probability_and_breaks_nothing() ->
     games = so.parse_slate("Lakers -150 (my estimate 120%) vs Celtics +130")
     assert len(games) == 1 and all(o.probability is None for o in games[0].outcomes)
     assert "Lakers" in so.offline_reply("Lakers -150 (my estimate 120%) vs Celtics +130")
-    from domains import agents as domain_agents
+    from domains import routing
+    from values import POOL_NAMES
 
-    assert domain_agents.route_pool("our revenue grew 150% this year, analyze it") in domain_agents.POOLS
+    assert routing.route_pool("our revenue grew 150% this year, analyze it") in POOL_NAMES
 
 
 # -- markets: spreads, totals, moneylines, three-way; refusals; margin methods; break-even; scaling --

@@ -374,10 +374,11 @@ def test_the_sqlite_fast_path_stores_byte_for_byte_what_the_core_path_stores(
     now = datetime(2026, 3, 4, 5, 6, 7, 890123, tzinfo=UTC)
     _frozen_clock(monkeypatch, now)
     result = {"text": "héllo ✓ \"quoted\"", "n": [1, 2.5, None], "ok": True, "nested": {"z": 1, "a": 2}}
+    decision = {"pool": "general", "flags": ["prompt_injection"], "urgency": None, "topic": "général"}
     claims = {}
     for name, queue in (("fast", sqlite_queue), ("core", core)):
         queue.submit("general", "low")
-        queue.submit("general", "high", priority=5)
+        queue.submit("general", "high", priority=5, safety=decision)
         first = _claim(queue)
         recorded, second = queue.complete_and_claim(first, result, tokens_in=3, tokens_out=4,
                                                     provider="local", next_for="a1")
@@ -387,7 +388,8 @@ def test_the_sqlite_fast_path_stores_byte_for_byte_what_the_core_path_stores(
         assert named is not None
         claims[name] = [replace(c, task_id=0) for c in (first, second, named)]
     assert claims["fast"] == claims["core"]
-    assert claims["fast"][0] == Claim(0, "general", "high", 1, 3, 120.0, "a1#1")
+    assert claims["fast"][0] == Claim(0, "general", "high", 1, 3, 120.0, "a1#1", safety=decision)
+    assert claims["fast"][1].safety is None  # submitted without a decision: its worker makes one
 
     with sqlite_queue.engine.connect() as conn:  # the stored values themselves, with their SQLite types
         rows = [[(key, type(value), value) for key, value in row.items() if key != "id"]
