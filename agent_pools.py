@@ -131,7 +131,9 @@ class DomainExecutor:
         decision = domain_agents.guard_request(claim.pool, claim.input)
         if decision.short_circuit:
             return ExecutionResult({"text": decision.reply, "provider": "safety-policy",
-                                    "safety": list(decision.flags)}, provider="safety-policy")
+                                    "safety": list(decision.flags),
+                                    **domain_agents.healthcare_triage.triage_data(claim.pool, claim.input)},
+                                   provider="safety-policy")
         agent = domain_agents.get_agent(claim.pool, data_dir=self.settings.data_dir)
         token.check()
         request = ProviderRequest(messages=[{"role": "user", "content": claim.input}], system=agent.system_prompt,
@@ -145,7 +147,8 @@ class DomainExecutor:
         token.check()
         text = domain_agents.guard_reply(claim.pool, claim.input, response.text, decision=decision)
         result = {"text": text, "provider": response.provider, "model": response.model,
-                  "fallback_from": response.fallback_from, "safety": list(decision.flags)}
+                  "fallback_from": response.fallback_from, "safety": list(decision.flags),
+                  **domain_agents.healthcare_triage.triage_data(claim.pool, claim.input)}
         return ExecutionResult(result, tokens_in=response.tokens_in, tokens_out=response.tokens_out,
                                provider=response.provider)
 

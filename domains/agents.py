@@ -181,6 +181,8 @@ def guard_reply(pool: str, text: str, reply: str, *, decision: SafetyDecision | 
     decision = decision or safety.assess_request(_check_pool(pool), text)
     subjects = {pool, route_pool(text)}
     finance = "financial" in subjects
+    if "healthcare" in subjects:  # a provider's reply never lowers the level the triage rules gave
+        reply = healthcare_triage.pin_level(text, reply)
     return safety.enforce_reply(decision, reply, medical="healthcare" in subjects, finance=finance,
                                 sports="sports" in subjects,
                                 data_note=market_data.sample_note() if finance else "")
@@ -319,12 +321,19 @@ _ROUTE_WORDS = {
         "stock*", "shares", "invest*", "portfolio*", "=market", "=markets", "=ticker", "=tickers",
         "dividend*", "volatil*", "sharpe", "drawdown", "=rsi", "moving average*", "rebalanc*", "allocat*",
         "=etf", "=etfs", "bond*", "crypto*", "bitcoin", "finance", "financial", "trading", "nasdaq",
-        "=equity", "=equities", "price history", "returns"),  # '=equity': 'equit*' took 'equipment' for a typo
+        "=equity", "=equities", "price history", "returns",
+        # investing in other words: 'not investment advice' applies by content, in every pool
+        "buy|sell|short shares|stock*|coin*", "=ipo", "=401k", "=isa", "pension*", "savings", "=forex",
+        "=dogecoin", "=ethereum", "=nft", "=nfts", "day trad*", "options trad*", "=stonks"),  # '=equity': 'equit*' took 'equipment' for a typo
     "sports": phrases(
         "=bet", "=bets", "betting", "bettor*", "odds", "wager*", "parlay*", "bookmaker*", "bookie*",
         "sportsbook*", "kelly", "bankroll", "=game", "=games", "=match", "=matches", "sport*", "=nba", "=nfl",
         "=mlb", "=nhl", "soccer", "football", "basketball", "baseball", "hockey", "tennis", "moneyline",
-        "point spread", "over under", "handicap", "fixture*"),
+        "point spread", "over under", "handicap", "fixture*",
+        # betting in other words: the betting policy applies by content, in every pool
+        "put money|cash|quid|tenner on", "bet on", "punt*", "accumulator*", "=acca", "tipster*", "each way",
+        "=stake", "=stakes", "gambl*", "flutter", "horse racing", "=racing", "=ufc", "=boxing", "premier league",
+        "=lottery", "=casino", "=slots", "=roulette", "=poker"),
     "business": phrases(
         "workflow*", "automat*", "process*", "onboard*", "invoice*", "approval*", "project management",
         "project*", "ticket*", "helpdesk", "schedul*", "meeting*", "business", "operations", "payroll",
