@@ -324,7 +324,8 @@ _ROUTE_WORDS = {
         "=equity", "=equities", "price history", "returns",
         # investing in other words: 'not investment advice' applies by content, in every pool
         "buy|sell|short shares|stock*|coin*", "=ipo", "=401k", "=isa", "pension*", "savings", "=forex",
-        "=dogecoin", "=ethereum", "=nft", "=nfts", "day trad*", "options trad*", "=stonks"),  # '=equity': 'equit*' took 'equipment' for a typo
+        "=dogecoin", "=ethereum", "=nft", "=nfts", "day trad*", "options trad*",
+        "=stonks"),  # '=equity': 'equit*' took 'equipment' for a typo
     "sports": phrases(
         "=bet", "=bets", "betting", "bettor*", "odds", "wager*", "parlay*", "bookmaker*", "bookie*",
         "sportsbook*", "kelly", "bankroll", "=game", "=games", "=match", "=matches", "sport*", "=nba", "=nfl",

@@ -24,7 +24,7 @@ _PERSON = (r"(?:son|daughter|boy|girl|baby|child|kid|toddler|infant|newborn|dad|
            r"sister|neighbour|neighbor|patient|man|woman|gentleman|lady|he|she|i)")
 _AGE_PATTERNS = (
     re.compile(rf"\b{_NUM}[\s-]*{_UNIT}[\s-]*old\b"),                              # 4 year old, 6-week-old
-    re.compile(rf"\b(\d{{1,3}})\s*(yo|y/o|yr|yrs)\b"),                              # 4yo, 7 yrs
+    re.compile(r"\b(\d{1,3})\s*(yo|y/o|yr|yrs)\b"),                              # 4yo, 7 yrs
     re.compile(r"\b(?:aged?|age of)\s+(\d{1,3})\b()"),                             # aged 70
     re.compile(rf"\b{_PERSON}(?:'s| is| was|,)?\s*\(?\s*(\d{{1,3}})\s*(months?|weeks?)?\s*\)?(?=[\s,.;)]|$)"),
     re.compile(r"\b(?:i'?m|i am|he'?s|she'?s|he is|she is)\s+(\d{1,3})\b(?!\s*(?:weeks?|wks?|days?|"
@@ -33,7 +33,7 @@ _AGE_PATTERNS = (
 _JUST_TURNED = re.compile(rf"\bjust turned\s+{_NUM}\s*{_UNIT}\b")
 _NEWBORN = re.compile(r"\bnew[\s-]?born\b|\bneonat\w*")
 _GESTATION = re.compile(r"\b\d{1,2}\s*(?:weeks?|wks?)\b(?![\s-]*old)")
-_PREGNANCY = re.compile(r"pregnan|baby (?:has )?(?:not |hardly |n't )?mov|kick|tighten|contraction|waters|midwife|"
+_PREGNANCY = re.compile(r"pregnan|baby\b[^.]{0,20}\bmov|kick|tighten|contraction|waters|midwife|"
                         r"labou?r|gestation|weeks along")
 _DURATION = re.compile(rf"\b{_NUM}\s+{_UNIT[:-1]}|hours?|hrs?)\b(?![\s-]*old)")
 _TEMPERATURE = re.compile(r"(?<![\d.])(\d{2,3}(?:[.,]\d{1,2})?)\s*(°|º|deg(?:rees?)?\.?)?\s*(c|f|celsius|"

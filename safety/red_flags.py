@@ -138,17 +138,21 @@ _ANAPHYLAXIS = phrases("anaphyla*", "throat swell*|closing|clos*|tight*", "tongu
                        "swollen tongue|throat|lips|face", "epipen|epi pen",
                        "allergic reaction breath*|wheez*|swell*", "swelling mouth|throat|tongue|lips")
 _BREATHING = phrases("cannot breath*", "not breathing", "stopp* breathing", "struggl* breath*",
-                     "gasping air|breath", "choking on", f"{_PERSON}|is|am choking", "blue|bluish|grey lips|face|tongue",
+                     "gasping air|breath", "choking on", f"{_PERSON}|is|am choking",
+                     "blue|bluish|grey lips|face|tongue",
                      "lips|face|tongue blue|bluish|grey|gray", "severe* short* breath", "cannot finish sentence*",
-                     "too breathless talk|speak", "paus* breath*", "breathing pause*|stop*", "=grunting", "grunt* breath*",
-                     "ribs suck*", "suck* in ribs", "suck* under ribs", "chest indraw*", "lips|face|baby went|turned|going blue",
+                     "too breathless talk|speak", "paus* breath*", "breathing pause*|stop*", "=grunting",
+                     "grunt* breath*",
+                     "ribs suck*", "suck* in ribs", "suck* under ribs", "chest indraw*",
+                     "lips|face|baby went|turned|going blue",
                      "breathing very|really|super fast", "fast breathing drows*|confus*",
                      "difficult* breath*", "breathing difficult*", "hard breathe", "cannot catch breath",
                      "not breathing properly|normally", "fighting breath", "too breathless", "wheez* cannot talk")
 _CONSCIOUS = phrases("is|was|went|knocked|found|lying|became|been unconscious",
                      f"{_PERSON} unresponsive|collapsed|fainted|unconscious", "passed out", "seizure*",
                      "convuls*", "fitting seizure*|shaking", "will not wake up", "cannot wake*",
-                     "not waking up", "had|having|=has +a +fit", "is|was|started|keeps fitting", "hard|difficult wake|rouse",
+                     "not waking up", "had|having|=has +a +fit", "is|was|started|keeps fitting",
+                     "hard|difficult wake|rouse",
                      "unresponsive", "not responding me|us|normally|normal|voice|anyone|name", "not responsive",
                      "less responsive", "floppy",
                      "=limp", "will not wake", "high pitched cry", "very drowsy|sleepy", "really sleepy|drowsy",
@@ -187,7 +191,8 @@ _PREGNANT_SIGNS = phrases("bleed*", "severe pain", "severe* cramp*", "waters bro
                           "baby not|hardly|stopped mov*|kick*", "not felt|feel baby|kick*|movement*",
                           "baby movement* less|fewer|reduced|stopped", "reduced|fewer movement*",
                           "cord", "baby coming", "urge push")
-_MOVEMENTS = phrases("havnt|havent|hasnt|hadnt|not felt|feel baby|kick*|movement*", "baby not|hardly|stopped mov*|kick*",
+_MOVEMENTS = phrases("havnt|havent|hasnt|hadnt|not felt|feel baby|kick*|movement*",
+                     "baby not|hardly|stopped mov*|kick*",
                      "baby mov* less|fewer|reduced|stopped", "reduced|fewer|less movement*", "baby has not moved",
                      "no kick*|movement*")
 _BURN = phrases("sever*|large|deep|chemical|electric* burn|burns|burned|burnt",
@@ -345,8 +350,9 @@ RED_FLAGS: tuple[RedFlag, ...] = (
             source="NHS: when to call 999 (unconscious, first fit); NICE NG143 red (floppy, not responding, "
                    "does not wake, weak high-pitched cry)"),
     RedFlag("confusion", "sudden confusion or not making sense can be sepsis, a stroke, low blood sugar or "
-            "another emergency", _E, (_CONFUSED, _CONFUSION_CONTEXT), ("Stay with the person; do not give food or drink "
-            "unless they have diabetes and can swallow.",), none_of=_NOT_MEDICAL_CONFUSION,
+            "another emergency", _E, (_CONFUSED, _CONFUSION_CONTEXT),
+            ("Stay with the person; do not give food or drink unless they have diabetes and can swallow.",),
+            none_of=_NOT_MEDICAL_CONFUSION,
             source="NHS: sudden confusion (delirium), sepsis (999)"),
     RedFlag("sepsis_skin", "mottled, blotchy, ashen, blue or grey skin can be sepsis", _E, (_SEPSIS_SKIN,),
             ("Do not wait for more signs.",), source="NICE NG51 sepsis high risk; NHS: sepsis (999)"),
