@@ -136,10 +136,11 @@ class DomainExecutor:
         from errors import OperatorOSError
 
         decision = claim_decision(claim)
+        triage = domain_agents.triage_of(decision, claim.input)  # once: the reply's level and result.triage
         if decision.short_circuit:
-            text = domain_agents.guard_reply(decision, domain_agents.emergency_reply(claim.input))
-            return ExecutionResult({"text": text, "provider": "safety-policy", "safety": list(decision.flags)},
-                                   provider="safety-policy")
+            text = domain_agents.guard_reply(decision, domain_agents.emergency_reply(claim.input, triage), triage)
+            return ExecutionResult({"text": text, "provider": "safety-policy", "safety": list(decision.flags),
+                                    **_triage_field(claim, triage)}, provider="safety-policy")
         agent = domain_agents.get_agent(claim.pool, data_dir=self.settings.data_dir)
         token.check()
         request = ProviderRequest(messages=[{"role": "user", "content": claim.input}], system=agent.system_prompt,
@@ -151,11 +152,17 @@ class DomainExecutor:
         except OperatorOSError as exc:  # a spent budget or a bad request: retrying cannot help
             raise PermanentTaskError(exc.message) from exc
         token.check()
-        text = domain_agents.guard_reply(decision, response.text)
+        text = domain_agents.guard_reply(decision, response.text, triage)
         result = {"text": text, "provider": response.provider, "model": response.model,
-                  "fallback_from": response.fallback_from, "safety": list(decision.flags)}
+                  "fallback_from": response.fallback_from, "safety": list(decision.flags),
+                  **_triage_field(claim, triage)}
         return ExecutionResult(result, tokens_in=response.tokens_in, tokens_out=response.tokens_out,
                                provider=response.provider)
+
+
+def _triage_field(claim: Claim, triage: Any) -> dict[str, Any]:
+    """`{"triage": {level, reasons, sources}}` for a healthcare task's result, else nothing."""
+    return {"triage": triage.as_data()} if triage is not None and claim.pool == "healthcare" else {}
 
 
 def claim_decision(claim: Claim) -> SafetyDecision:

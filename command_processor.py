@@ -172,9 +172,10 @@ def _safety_first(cleaned: str, commands: list[Command]) -> list[Command]:
     """
     if safety_concern(cleaned) != CONCERN_FIRST:
         return commands
-    kept = [c for c in commands if c.intent != "clarify" and (c.intent not in _CHANGING or aimed(c))]
+    # a symptom read as help ("I'm confused and sweaty") is a symptom: the description stays whole
+    kept = [c for c in commands if c.intent not in ("clarify", "help") and (c.intent not in _CHANGING or aimed(c))]
     to_healthcare = [c for c in kept if c.intent == "submit" and c.args.get("pool") == "healthcare"]
-    if to_healthcare and len(kept) == len(commands):
+    if len(to_healthcare) == 1 and len(kept) == len(commands):
         return commands
     whole = Command("submit", {"pool": "healthcare", "input": cleaned}, cleaned)
     return [whole, *(c for c in kept if c not in to_healthcare)]

@@ -93,6 +93,24 @@ class TaskIn(_In):
     idempotency_key: StrictStr = Field(default=None, min_length=1, max_length=128)  # type: ignore[assignment]
 
 
+TriageLevel = Literal["emergency", "urgent", "soon", "self_care", "undetermined"]
+
+
+class TriageOut(_Out):
+    """A healthcare task's triage as data (domains.triage.TriageResult.as_data)."""
+
+    level: TriageLevel = Field(description="The level the built-in rules gave; a provider's reply never lowers it.")
+    reasons: list[str] = Field(description="Why, one line per rule met at that level.")
+    sources: list[str] = Field(description="The published guidance behind the level (NHS, NICE, AHA, RCUK).")
+
+
+class TaskResultOut(_Out):
+    """A task's result: `text` and `provider` for domain tasks, other keys as the executor writes them."""
+
+    triage: TriageOut | None = Field(default=None, description="Healthcare tasks only: the symptom triage as "
+                                     "data, alongside the reply text.")
+
+
 class TaskOut(_Out):
     id: int
     pool: str
@@ -101,7 +119,8 @@ class TaskOut(_Out):
     priority: int
     attempts: int
     max_attempts: int
-    result: dict[str, Any] | None
+    result: TaskResultOut | None = Field(description="The recorded result once done; a healthcare task's "
+                                         "carries `triage` ({level, reasons, sources}).")
     error: str | None
     created_at: str
     started_at: str | None

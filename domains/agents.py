@@ -19,6 +19,7 @@ from pathlib import Path
 
 from domains import calculator, market_analysis, market_data, routing, sports_odds
 from domains import triage as healthcare_triage
+from domains.triage import TriageResult
 from providers.tools import ToolSpec
 from safety import policies as safety
 from safety.policies import SafetyDecision
@@ -120,15 +121,20 @@ def _agents(data_dir: str | None, allow_network: bool) -> dict[str, DomainAgent]
     return build_agents(data_dir, allow_network)
 
 
-def emergency_reply(text: str) -> str:
+def emergency_reply(text: str, triage: TriageResult | None = None) -> str:
     """The body of the reply to a request the policies short-circuit: the rules' triage, no provider.
 
     guard_reply adds the emergency preamble and closing lines, as for any other reply.
     """
-    return healthcare_triage.format_reply(healthcare_triage.triage(text))
+    return healthcare_triage.format_reply(triage or healthcare_triage.triage(text))
 
 
-def guard_reply(decision: SafetyDecision, reply: str) -> str:
+def triage_of(decision: SafetyDecision, text: str) -> TriageResult | None:
+    """The rules' triage of a request whose subject is medical (None otherwise): made once per task."""
+    return healthcare_triage.triage(text) if "healthcare" in decision.subjects else None
+
+
+def guard_reply(decision: SafetyDecision, reply: str, triage: TriageResult | None = None) -> str:
     """The safety policies run on any reply (a provider's or an offline one) before the user sees it.
 
     Run once per task, after whichever provider answered (agent_pools.DomainExecutor). Emergency
@@ -139,6 +145,8 @@ def guard_reply(decision: SafetyDecision, reply: str) -> str:
     """
     subjects = decision.subjects
     finance = "financial" in subjects
+    if triage is not None:  # a provider's reply never lowers the level the triage rules gave
+        reply = healthcare_triage.pin_level(triage, reply)
     return safety.enforce_reply(decision, reply, medical="healthcare" in subjects, finance=finance,
                                 sports="sports" in subjects,
                                 data_note=market_data.sample_note() if finance else "")

@@ -8,13 +8,19 @@ never names a diagnosis or a dose.
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from domains.triage_topics import TOPICS
 from providers.tools import ToolSpec
 from safety import policies as safety
 from safety.policies import Doc, Phrase, Urgency, phrases
+
+# re-exported ("as"): the readings were read here first, and callers still ask this module
+from safety.readings import age_months
+from safety.readings import duration_days as duration_days
+from safety.readings import infant_age_months as infant_age_months
+from safety.readings import temperature_c as temperature_c
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +42,9 @@ LONG_SYMPTOMS_DAYS = 14
 LONG_COUGH_DAYS = 21
 """A cough lasting this long needs a doctor's check."""
 
+UNDETERMINED = "undetermined"
+"""The level when no rule matched (the reply then leads with when to get help)."""
+
 BUILT_IN_NOTE = ("From OperatorOS's built-in triage rules (offline and rule-based; not a language model, "
                  "not a clinician).")
 """Says where an offline healthcare reply came from."""
@@ -51,6 +60,8 @@ class Rule:
     reason: str
     all_of: tuple[tuple[Phrase, ...], ...]
     advice: tuple[str, ...] = ()
+    source: str = ""
+    """The published guidance the rule follows."""
 
 
 @dataclass
@@ -73,10 +84,22 @@ class TriageResult:
     """Suicide or self-harm was mentioned: crisis resources come first."""
     asks_for_dosing: bool = False
     """The request asked which medicine or how much: declined."""
+    sources: list[str] = field(default_factory=list)
+    """The published guidance behind the level."""
+
+    @property
+    def level(self) -> str:
+        """The level as data: emergency, urgent, soon, self_care or undetermined."""
+        return self.urgency.value if self.urgency else UNDETERMINED
+
+    def as_data(self) -> dict[str, Any]:
+        """The triage as a task result carries it: level, reasons and sources."""
+        return {"level": self.level, "reasons": list(self.reasons), "sources": list(self.sources)}
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form, for the tool."""
-        return {"urgency": self.urgency.value if self.urgency else None,
+        return {"urgency": self.urgency.value if self.urgency else None, "level": self.level,
+                "sources": self.sources,
                 "urgency_label": self.urgency.label if self.urgency else "not determined",
                 "reasons": self.reasons, "topics": self.topics, "what_to_do_now": self.actions,
                 "questions_a_clinician_would_ask": self.questions, "what_to_watch_for": self.watch_for,
@@ -85,81 +108,202 @@ class TriageResult:
 
 
 _U, _S, _C = Urgency.URGENT, Urgency.SOON, Urgency.SELF_CARE
-_FEVER = phrases("fever*|feverish|temperature", "high temp*", "=temp")
+_FEVER = phrases("fever*|feverish|temperature|temprature|shivery", "high temp*", "=temp", "burning up")
 _INFANT = phrases("baby", "babies", "infant*", "newborn*")
-_URINE = phrases("painful|burning urinat*|pee*|wee*", "pain*|burn*|sting* when|while pee*|urinat*|wee*")
+_URINE = phrases("painful|burning urinat*|pee*|wee*", "pain*|burn*|sting*|hurt* when|while pee*|urinat*|wee*",
+                 "=uti", "cystitis", "bladder infect*|infecshun", "urine infect*", "water infect*")
+_SYMPTOM = phrases("pain*", "ache*", "hurt*", "sore", "fever*", "temp*", "vomit*", "sick", "bleed*", "rash",
+                   "swell*|swollen", "itch*", "cough*", "headache*", "dizz*", "cramp*", "discharge", "tired",
+                   "unwell", "infection")
 RULES: tuple[Rule, ...] = (
-    Rule("infant_fever", "fever", _U, f"a fever in a baby under {INFANT_MONTHS} months needs checking today",
-         (_INFANT, _FEVER), ("Keep the baby lightly dressed and offer feeds often.",)),
-    Rule("severe_abdominal_pain", "abdomen", _U, "severe or sharp belly pain needs an examination today",
-         (phrases("sever*|sharp|intense|worst stomach|abdominal|belly|tummy pain*|ache*", "appendix",
-                  "pain* lower right"),), ("Do not eat until you have been seen.",)),
+    # --- urgent: a clinician or NHS 111 today ---
+    Rule("severe_abdominal_pain", "abdomen", _U, "severe, sharp or moving belly pain needs an examination today",
+         (phrases("sever*|sharp|intense|worst|agony stomach|abdominal|belly|tummy pain*|ache*", "appendix",
+                  "appendicitis", "pain* lower right", "moved lower right", "belly button lower right"),),
+         ("Do not eat until you have been seen.",), "NHS: appendicitis, stomach ache (111 / urgent)"),
     Rule("fracture", "injury", _U, "a possible broken bone or dislocation needs an X-ray today",
-         (phrases("broken|broke|fractur*|dislocat*", "cannot put weight", "bone stick*"),),
-         ("Keep the limb still and supported; a cold pack wrapped in cloth can ease swelling.",)),
+         (phrases("broken|broke|fractur*|dislocat*", "cannot put weight", "cannot bear weight", "cannot walk on",
+                  "will not walk on", "cannot move wrist|arm|ankle|fingers|leg", "swollen wrist|ankle",
+                  "wrist|ankle swollen"),),
+         ("Keep the limb still and supported; a cold pack wrapped in cloth can ease swelling.",),
+         "NHS: broken arm or wrist, sprains (urgent treatment centre)"),
     Rule("deep_cut", "injury", _U, "a deep or gaping cut may need closing within hours",
-         (phrases("deep cut|wound|gash", "gash", "gaping", "need* stitches"),),
-         ("Press on it with a clean cloth, then cover it.",)),
+         (phrases("deep cut|wound|gash", "gash", "gaping", "need* stitches", "stitches"),),
+         ("Press on it with a clean cloth, then cover it.",), "NHS: cuts and grazes (urgent treatment centre)"),
+    Rule("infected_wound", "skin", _U, "a wound or skin that is red, hot, swollen or oozing pus may be infected",
+         (phrases("pus", "oozing", "red hot", "hot red", "spreading redness|red", "red streak*", "infected"),),
+         (), "NHS: cuts and grazes (urgent if infected); cellulitis"),
     Rule("dehydration", "fluids", _U, "signs of dehydration need care today",
          (phrases("not peed|urinated|weed", "no urine|pee", "cannot keep fluids|water|anything down",
-                  "sunken eyes", "very dizzy"),), ("Sip small amounts of water or oral rehydration fluid.",)),
-    Rule("fainting", "heart", _U, "fainting needs a check today", (phrases("faint*", "blacked out"),)),
+                  "sunken eyes|soft spot", "soft spot sunken", "very dizzy", "dehydrat*", "fewer|no wet nappies",
+                  "not had wee|pee", "dry nappies", "no tears"),),
+         ("Sip small amounts of water or oral rehydration fluid.",),
+         "NICE NG143 traffic-light: amber (reduced urine output); NHS: dehydration"),
+    Rule("fainting", "heart", _U, "fainting needs a check today", (phrases("faint*", "blacked out"),),
+         (), "NHS: fainting"),
     Rule("black_stool", "abdomen", _U, "black, tarry stools can mean bleeding in the gut",
-         (phrases("black|tarry stool*|poo*|poop"),)),
-    Rule("eye", "eye", _U, "an eye injury, chemical in the eye or sudden eye pain needs care today",
-         (phrases("eye injur*", "chemical* eye*", "sudden* eye pain", "something in eye", "eye hit|hurt*"),),
-         ("For chemicals, rinse the eye with clean running water for 20 minutes.",)),
+         (phrases("black|tarry stool*|poo*|poop"),), (), "NHS: bleeding from the bottom (black poo)"),
+    Rule("eye", "eye", _U, "an eye injury, sudden eye pain or a change in vision needs care today",
+         (phrases("eye injur*", "sudden* eye pain", "something in eye", "eye hit|hurt*", "vision change*|blur*",
+                  "sudden* vision|sight", "flashes", "floaters", "painful red eye", "red eye pain*",
+                  "eyelid swollen|red", "swollen eyelid|eye"),),
+         ("For chemicals, rinse the eye with clean running water for 20 minutes.",),
+         "NHS: eye injuries; red eye (urgent if pain or vision changes); cellulitis around the eye"),
     Rule("asthma", "breathing", _U, "an asthma attack or wheezing that the usual inhaler does not ease",
-         (phrases("asthma attack", "inhaler not help*|working", "wheez*"),),
-         ("Sit upright and use your own reliever inhaler as your asthma plan says.",)),
+         (phrases("asthma attack|worse", "inhaler not help*|working", "wheez*", "reliever more|times|often",
+                  "nostril* flar*", "breath* fast|quick*", "fast breath*"),),
+         ("Sit upright and use your own reliever inhaler as your asthma plan says.",),
+         "NHS: asthma attack (urgent same-day appointment); NICE NG143 amber (tachypnoea, nasal flaring)"),
     Rule("allergy", "allergy", _U, "an allergic reaction needs checking today (an emergency if breathing or "
-         "swallowing is affected)", (phrases("allergic reaction", "hives"),)),
-    Rule("kidney", "urinary", _U, "painful urination with fever or back pain can be a kidney infection",
-         (_URINE, phrases("fever*|temperature", "back pain", "side pain")),),
-    Rule("testicular", "urinary", _U, "sudden testicle pain must be checked within hours",
-         (phrases("testic*|testicle*|scrotum pain*|swell*|hurt*"),)),
+         "swallowing is affected)", (phrases("allergic reaction"),), (), "NHS: allergies"),
+    Rule("kidney", "urinary", _U, "painful urination with fever, shivering or back or side pain can be a kidney "
+         "infection", (_URINE, phrases("fever*|temperature|temp|shivery|shiver*", "back pain", "side pain",
+                                       "pain side", "hot")),
+         (), "NHS: kidney infection, UTI (urgent)"),
+    Rule("testicular", "urinary", _U, "testicle pain or swelling must be checked within hours",
+         (phrases("testic*|testicle*|scrotum pain*|swell*|hurt*|ache*"),), (), "NHS: testicle pain"),
     Rule("headache_fever", "head", _U, "headache with fever and vomiting needs a check today",
-         (phrases("headache"), _FEVER, phrases("vomit*", "throw* up"))),
+         (phrases("headache"), _FEVER, phrases("vomit*", "throw* up")), (), "NHS: meningitis, headaches"),
+    Rule("infection_signs", "fever", _U, "a fever with shivering, shaking or feeling very unwell needs a "
+         "clinician today", (_FEVER, phrases("shak*", "shiver*", "rigors", "very unwell", "awful",
+                                             "generally unwell", "not herself|himself|themselves|yourself",
+                                             "not usual self", "irritable", "off food|feeds", "not feeding",
+                                             "refus* feed*|bottle*|food|drink*", "lethargic", "pale")),
+         (), "NICE NG143 traffic-light: amber (rigors, poor feeding); NHS: sepsis, fever in children "
+             "(urgent if not their usual self)"),
+    Rule("pregnancy_symptoms", "pregnancy", _U, "a new symptom in pregnancy needs a midwife or maternity unit "
+         "today", (phrases("pregnan*", "midwife"), _SYMPTOM + phrases(
+             "tighten*", "contraction*", "waters", "puffy", "chickenpox", "leak*", "blurr*")), (),
+         "NHS: pregnancy warning signs (contact your midwife or maternity unit)"),
+    Rule("psychosis", "mental health", _U, "hearing voices or beliefs that others are spying or plotting need "
+         "mental health help today", (phrases("hearing voices", "voices", "spying", "plotting", "paranoi*",
+                                              "manic", "mania", "not slept days"),), (),
+         "NHS: psychosis, bipolar disorder (urgent GP / 111 option 2)"),
+    Rule("sudden_senses", "head", _U, "sudden hearing loss or a sudden change in vision needs care today",
+         (phrases("sudden* hearing|deaf*", "hearing loss sudden*", "lost hearing"),), (),
+         "NHS: hearing loss (urgent if sudden)"),
+    Rule("leg_clot", "heart", _U, "a swollen, painful, warm calf on one side can be a clot (DVT)",
+         (phrases("calf|leg swell*|swollen|pain*|warm|red|ache*|achey", "swollen|painful calf", "dvt"),), (),
+         "NHS: DVT (111 / urgent)"),
+    Rule("severe_pain", "general", _U, "severe pain, or pain that painkillers do not touch, needs care today",
+         (phrases("sever* pain*", "agony", "excruciat*", "painkillers not touch*|help*|working", "worst pain*",
+                  "kidney stone*", "pain* in waves"),), (), "NHS 111: severe pain; NHS: kidney stones"),
+    Rule("shingles", "skin", _U, "a painful band of blisters on one side may be shingles: treatment works best "
+         "within 3 days", (phrases("shingles", "band blisters"),), (), "NHS: shingles (urgent GP, 111 or "
+                                                                       "pharmacist within 3 days)"),
+    Rule("blistered_burn", "skin", _U, "a burn that blisters, or is on a child or someone with diabetes, needs "
+         "a check today", (phrases("burn*|scald*"), phrases("blister*", "baby", "toddler", "child", "diabet*")),
+         ("Cool the burn under cool running water for 20 minutes; cover loosely with cling film.",),
+         "NHS: burns and scalds"),
+    Rule("swallowed_or_exposed", "poisoning", _U, "something swallowed, or a medicine taken twice, needs advice "
+         "from NHS 111 or Poison Help today, even if the person seems well",
+         (phrases("swallow*|drank|ate|eaten|chewed|licked", "took|taken twice|extra|double",
+                  "extra|double dose", "splash*|spill*|got weedkiller|chemical*|bleach"),),
+         ("Keep the packet or container to show.",), "NHS: poisoning (call 111 if no symptoms)"),
+    Rule("tooth_out", "injury", _U, "a knocked-out adult tooth needs an emergency dentist now",
+         (phrases("knocked out tooth", "tooth knocked out", "knocked out front|adult tooth"),),
+         ("Hold it by the crown, rinse it briefly and push it back in or keep it in milk.",),
+         "NHS: knocked-out tooth (emergency dentist immediately)"),
+    Rule("stuck_object", "injury", _U, "an object stuck in the nose or ear needs removing by a clinician",
+         (phrases("stuck up|in nose|ear", "up nose", "in ear bead|object"),), (),
+         "NHS: foreign body (urgent treatment centre)"),
+    Rule("diabetes_signs", "general", _U, "thirst, passing a lot of urine and weight loss in a child can be "
+         "diabetes: same-day check", (phrases("drinking loads|lot*", "very thirsty", "weeing|peeing all time|lot"),),
+         (), "NICE NG18 type 1 diabetes in children (same-day referral)"),
+    Rule("throat_abscess", "breathing", _U, "a one-sided swollen throat or being unable to open the mouth needs "
+         "care today", (phrases("cannot open mouth", "one side throat swol*|swell*", "quinsy"),), (),
+         "NHS: quinsy (urgent)"),
+    Rule("heart_failure", "heart", _U, "sudden ankle swelling with breathlessness lying flat needs care today",
+         (phrases("breathless*|short* breath lying|flat|night", "ankles sudden* swollen|swell*"),), (),
+         "NHS: heart failure (urgent if symptoms worsen suddenly)"),
+    Rule("jaundice", "abdomen", _U, "yellow skin or eyes needs a check today",
+         (phrases("jaundice*", "yellow skin|eyes", "skin|eyes yellow"),), (), "NHS: jaundice (urgent GP or 111)"),
+    Rule("projectile_vomit", "abdomen", _U, "projectile vomiting in a baby needs a check today",
+         (phrases("projectile vomit*"),), (), "NHS: pyloric stenosis (urgent GP / 111)"),
+    Rule("sticky_eye_newborn", "eye", _U, "a red or sticky eye in a baby under 28 days needs a check today",
+         (_INFANT, phrases("sticky eye*", "red eye*", "eye red|sticky")), (),
+         "NHS: conjunctivitis (urgent if baby under 28 days)"),
+    Rule("self_harm_injury", "mental health", _U, "a self-harm injury or urges to self-harm need help today",
+         (phrases("cutting", "self harm*", "urges"),), (), "NHS: self-harm"),
+    # --- soon: a GP appointment in the coming days to two weeks ---
     Rule("persistent_cough", "breathing", _S, f"a cough for {LONG_COUGH_DAYS} days or more needs a check",
-         (phrases("persistent|chronic cough*", "cough* weeks|months"),)),
-    Rule("lump", "general", _S, "a new lump or swelling should be examined", (phrases("lump*"),)),
+         (phrases("persistent|chronic cough*", "cough* weeks|months"),), (),
+         "NHS: cough (see a GP if it lasts more than 3 weeks)"),
+    Rule("lump", "general", _S, "a new lump or swelling should be examined", (phrases("lump*"),), (),
+         "NHS: lumps (see a GP)"),
     Rule("weight_loss", "general", _S, "unexplained weight loss should be looked into",
-         (phrases("unexplained|unintentional weight loss", "losing weight without"),)),
+         (phrases("unexplained|unintentional weight loss", "losing weight without", "lost weight"),), (),
+         "NHS: unexplained weight loss (see a GP)"),
     Rule("mole", "skin", _S, "a mole that changes, bleeds or itches should be examined",
-         (phrases("mole chang*|bleed*|itch*|grow*|new", "changing mole"),)),
+         (phrases("mole chang*|bleed*|itch*|grow*|new", "changing mole"),), (), "NHS: moles (see a GP)"),
     Rule("blood_in_urine_or_stool", "abdomen", _S, "blood in urine or stool should be looked into",
-         (phrases("blood urine|pee|stool*|poo*|poop", "bloody urine|stool*"),)),
-    Rule("urinary", "urinary", _S, "painful or burning urination may need a urine test", (_URINE,)),
+         (phrases("blood urine|pee|stool*|poo*|poop", "bloody urine|stool*"),), (),
+         "NHS: blood in urine; bleeding from the bottom (see a GP)"),
+    Rule("urinary", "urinary", _S, "painful or burning urination may need a urine test", (_URINE,), (),
+         "NHS: urinary tract infections"),
     Rule("rash", "skin", _S, "a rash that persists or spreads should be seen (at once if it does not fade "
-         "under a pressed glass)", (phrases("rash*"),)),
+         "under a pressed glass)", (phrases("rash*"),), (), "NHS: rashes; meningitis glass test"),
     Rule("palpitations", "heart", _S, "palpitations should be checked",
-         (phrases("palpitat*", "heart racing|pound*", "skipp* beat*", "irregular heartbeat"),)),
-    Rule("dizziness", "head", _S, "repeated dizziness should be checked", (phrases("dizz*", "vertigo"),)),
+         (phrases("palpitat*", "heart racing|pound*|flutter*", "skipp* beat*", "irregular heartbeat"),), (),
+         "NHS: heart palpitations (see a GP if they keep happening)"),
+    Rule("dizziness", "head", _S, "repeated dizziness should be checked", (phrases("dizz*", "vertigo"),), (),
+         "NHS: dizziness (see a GP if it keeps happening)"),
     Rule("low_mood", "mental health", _S, "low mood or anxiety that lasts deserves support from a doctor or "
-         "therapist",
-         (phrases("depress*", "anxiety", "anxious", "low mood", "panic attack*", "cannot sleep"),)),
+         "therapist", (phrases("depress*", "anxiety", "anxious", "low mood", "panic attack*", "cannot sleep",
+                               "intrusive thoughts", "obsess*", "flashback*", "binge*", "drinking too much"),),
+         (), "NHS: depression, anxiety (see a GP / talking therapies)"),
     Rule("pregnancy", "pregnancy", _S, "pregnancy questions go to a midwife or doctor",
-         (phrases("pregnan*"),)),
+         (phrases("pregnan*"),), (), "NHS: antenatal care (midwife)"),
+    Rule("discharge", "urinary", _S, "a discharge or possible infection from sex needs a sexual health clinic",
+         (phrases("discharge", "=sti", "=std"),), (), "NHS: sexual health clinics"),
+    Rule("recurring", "general", _S, "symptoms that keep coming back or are not getting better should be "
+         "checked", (phrases("keep* coming back", "most days", "every day|night", "not getting better",
+                             "not improv*", "not going away", "will not go away", "recurr*", "keeps happening",
+                             "painkillers not help*"),), (), "NHS 111: see a GP if symptoms do not improve"),
+    # --- self-care: positive benign matches only (blocked by any concerning feature) ---
     Rule("cold_flu", "breathing", _C, "cold and flu symptoms usually get better with self-care",
-         (phrases("cold", "flu", "runny nose", "blocked|stuffy nose", "congest*", "sneez*", "sore throat",
-                  "cough*"),), ("Rest, drink fluids, and ask a pharmacist about remedies that suit you.",)),
+         (phrases("a|common|head|stinking +cold", "caught|got|have|has +a +cold", "flu", "runny nose",
+                  "blocked|stuffy nose", "congest*", "sneez*", "sore throat", "cough*"),),
+         ("Rest, drink fluids, and ask a pharmacist about remedies that suit you.",),
+         "NHS: common cold, flu, sore throat, cough"),
     Rule("headache", "head", _C, "most headaches settle with rest and fluids", (phrases("headache*",
                                                                                         "migraine*"),),
-         ("Rest in a quiet, dark room and drink water.",)),
+         ("Rest in a quiet, dark room and drink water.",), "NHS: headaches"),
     Rule("fever", "fever", _C, "a mild fever in an adult usually settles in a few days", (_FEVER,),
-         ("Rest, drink plenty of fluids, and dress in light layers.",)),
+         ("Rest, drink plenty of fluids, and dress in light layers.",),
+         "NHS: high temperature (fever) in adults"),
     Rule("minor_injury", "injury", _C, "sprains, strains and bruises usually heal with self-care",
          (phrases("sprain*", "strain*", "bruise*", "graze*", "twist* ankle|knee|wrist", "minor cut",
-                  "cut finger"),),
-         ("Rest, ice wrapped in cloth for 20 minutes at a time, support, and raise the limb.",)),
+                  "cut finger", "pulled muscle"),),
+         ("Rest, ice wrapped in cloth for 20 minutes at a time, support, and raise the limb.",),
+         "NHS: sprains and strains, bruises, cuts and grazes"),
     Rule("stomach_upset", "abdomen", _C, "diarrhoea and vomiting usually pass within a few days",
          (phrases("diarrh*", "vomit*", "stomach bug|upset", "upset stomach", "food poisoning", "nause*"),),
-         ("Sip fluids often; eat plain food when you feel able.",)),
+         ("Sip fluids often; eat plain food when you feel able.",), "NHS: diarrhoea and vomiting"),
     Rule("minor_skin", "skin", _C, "minor burns, bites and sunburn usually heal with self-care",
-         (phrases("burn|burns|burned|burnt", "insect|bug bite*", "sting", "sunburn*"),),
-         ("Cool a burn under cool running water for 20 minutes.",)),
+         (phrases("burn|burns|burned|burnt", "insect|bug bite*", "sting", "sunburn*", "bite*"),),
+         ("Cool a burn under cool running water for 20 minutes.",), "NHS: burns and scalds, insect bites"),
 )
-"""Urgent, soon and self-care rules, from public guidance such as NHS 111 and CDC pages."""
+"""Urgent, soon and self-care rules, each from the named NHS / NICE guidance."""
+
+CONCERNING: tuple[Rule, ...] = (
+    Rule("concern_breathing", "breathing", _U, "fast or hard breathing needs a clinician today",
+         (phrases("breath* fast|quick*|hard", "fast breath*", "nostril* flar*", "struggl* breath*",
+                  "short* breath", "breathless*"),), (), "NICE NG143 amber (tachypnoea); NHS: shortness of breath"),
+    Rule("concern_severe_pain", "general", _U, "severe, sudden or worst-ever pain needs care today",
+         (phrases("sever*", "agony", "excruciat*", "worst", "unbearable", "sudden* pain*"),), (),
+         "NHS 111: severe pain"),
+    Rule("concern_urine", "fluids", _U, "not passing urine needs care today",
+         (phrases("not peed|urinated|weed|pass* urine", "no wet nappies", "not had wee|pee"),), (),
+         "NICE NG51 / NHS: sepsis (not passed urine all day)"),
+    Rule("concern_unwell", "general", _U, "feeling very unwell, shaking or shivering needs care today",
+         (phrases("very unwell", "really unwell", "shak* uncontroll*", "rigors", "shivering", "shiver*"),), (),
+         "NHS: sepsis (urgent if very unwell, shivering)"),
+    Rule("concern_blood", "general", _U, "blood that is not expected needs care today",
+         (phrases("bleed* lot", "blood clots", "bloody diarrh*", "diarrh* blood"),), (),
+         "NHS: diarrhoea and vomiting (urgent if bloody diarrhoea)"),
+)
+"""Features that rule out self-care: each raises the level to at least urgent (NHS 111 / NICE)."""
 
 _TOPIC_FOR_FLAG = {"chest_pain_red_flags": "chest", "chest_pressure": "chest", "chest_pain": "chest",
                    "named_emergency": "chest", "stroke": "stroke", "stroke_speech": "stroke",
@@ -168,85 +312,6 @@ _TOPIC_FOR_FLAG = {"chest_pain_red_flags": "chest", "chest_pressure": "chest", "
                    "nonblanching_rash": "fever", "thunderclap_headache": "head", "head_injury": "head",
                    "blood_loss": "abdomen", "pregnancy": "pregnancy", "severe_burn": "skin"}
 
-TOPICS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    "chest": ((
-        "When did it start, and is it constant or does it come and go?",
-        "What does it feel like: pressure, tightness, burning, sharp or stabbing?",
-        "Does it spread to your arm, jaw, neck or back?",
-        "Are you short of breath, sweating, sick or dizzy?",
-        "Does it come on with effort and ease with rest, or change when you breathe or press on it?",
-        "Any heart disease, high blood pressure, diabetes, high cholesterol, smoking, or heart disease in "
-        "the family?",
-        "Any recent long journey, operation, or a swollen, painful leg?"), (
-        "Pain that becomes crushing, tight or heavy, or lasts more than 15 minutes.",
-        "Breathlessness, sweating, nausea, fainting or a grey, clammy look.",
-        "Pain spreading to the arm, jaw, neck or back.")),
-    "stroke": ((
-        "When was the person last seen well, to the minute?", "Which side of the body is affected?",
-        "Any earlier episodes that passed, or atrial fibrillation, high blood pressure or diabetes?"), (
-        "Any new weakness, numbness, face droop, speech or vision trouble, even if it passes.",)),
-    "breathing": ((
-        "How long has breathing been a problem, and is it worse lying flat or on effort?",
-        "Any wheeze, cough, phlegm, fever or chest pain?", "Any asthma, COPD or heart condition?"), (
-        "Breathlessness at rest, being unable to finish a sentence, or blue lips.",
-        "A cough lasting three weeks or more, or coughing blood.")),
-    "fever": ((
-        "What was the highest temperature, and how was it measured?", "How long has the fever lasted?",
-        "Any rash, stiff neck, dislike of bright light, drowsiness, or pain passing urine?",
-        "For a child: age, feeding, wet nappies, and how alert they are?"), (
-        "A rash that does not fade under a pressed glass, a stiff neck, or confusion.",
-        "A fever of 40 C (104 F) or more, or one lasting more than five days.",
-        "A baby under three months with any fever.")),
-    "head": ((
-        "Where is the pain, and how fast did it reach its worst?",
-        "Any injury, fever, stiff neck, vomiting, vision change or weakness?",
-        "Is this different from your usual headaches?"), (
-        "A sudden, severe headache; headache with fever and stiff neck; confusion or drowsiness.",)),
-    "abdomen": ((
-        "Where exactly is the pain, and has it moved?",
-        "Any vomiting, diarrhoea, fever, blood or black stools?",
-        "When did you last eat, pass urine and open your bowels?", "Could you be pregnant?"), (
-        "Severe or worsening pain, a rigid belly, vomiting blood, black stools, or no urine for 8 hours.",)),
-    "injury": ((
-        "How did it happen, and when?", "Can you move it and bear weight?",
-        "Any numbness, tingling or a cold, pale limb?"), (
-        "Numbness, a cold or pale limb, bleeding that will not stop, or a visible deformity.",)),
-    "poisoning": ((
-        "What was taken, how much and when?", "Was it on purpose or an accident?",
-        "Any drowsiness, vomiting, burns around the mouth or breathing trouble?"), (
-        "Drowsiness, fits, breathing trouble, or burns in the mouth.",)),
-    "allergy": ((
-        "What might have caused it, and when?",
-        "Any swelling of lips, tongue or throat, wheeze or dizziness?",
-        "Any earlier severe reactions or a prescribed auto-injector?"), (
-        "Swelling of the lips, tongue or throat, wheeze, or feeling faint.",)),
-    "urinary": ((
-        "How long, and any fever, back or side pain, blood in urine or discharge?",
-        "Could you be pregnant?"), (
-        "Fever, shivering, back or side pain, or blood in the urine.",)),
-    "skin": ((
-        "When did it appear, and is it spreading?", "Does it fade when a glass is pressed on it?",
-        "Any fever, new medicines, foods or products?"), (
-        "A rash that does not fade under a pressed glass, spreading redness, or fever.",)),
-    "mental health": ((
-        "How long have you felt this way, and how is it affecting sleep, eating and work?",
-        "Any thoughts of harming yourself, now or before?", "Who can you talk to?"), (
-        "Thoughts of suicide or self-harm: use the crisis lines at once.",)),
-    "heart": ((
-        "Does it happen at rest or on effort, and how long does it last?",
-        "Any chest pain, breathlessness or fainting with it?"), (
-        "Chest pain, fainting or breathlessness with it.",)),
-    "eye": (("What happened, and is your vision affected?",), (
-        "Loss of vision, or worsening pain or redness.",)),
-    "fluids": (("How much have you drunk and passed in the last day?",), (
-        "No urine for 8 hours, confusion, or a very fast heartbeat.",)),
-    "pregnancy": ((
-        "How many weeks pregnant are you?",
-        "Any bleeding, pain, fluid loss or change in the baby's movements?"), (
-        "Bleeding, severe pain, fluid loss, headache with vision change, or fewer movements.",)),
-    "general": (("What are the symptoms, where, since when, and how bad from 0 to 10?",), ()),
-}
-"""For each topic: questions a clinician would ask, and what to watch for."""
 
 _WATCH_DEFAULT = "Any new or worsening symptom, or feeling much more unwell."
 _ALWAYS_ASK = ("How old are you (or the person), and could you be pregnant?",
@@ -263,46 +328,73 @@ _LEVEL_ACTIONS = {
     Urgency.SELF_CARE: "Self-care at home is usually enough; a pharmacist can advise on remedies that suit "
                        "you.",
 }
-_TEMPERATURE = re.compile(r"(\d{2,3}(?:[.,]\d)?)\s*(?:°|º|deg(?:rees?)?\.?)?\s*(c|f|celsius|fahrenheit)?\b")
-_WORDS_TO_NUMBERS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
-                     "seven": 7, "eight": 8, "nine": 9, "ten": 10}
-_UNIT_DAYS = {"day": 1, "week": 7, "month": 30, "year": 365}
+_SAFETY_NET = (f"Call your local emergency number now ({safety.EMERGENCY_NUMBERS}) if there is chest pain, "
+               "trouble breathing, collapse, a fit, sudden confusion, a drooping face or weak arm, heavy "
+               "bleeding, or a rash that does not fade under a glass.")
+"""First line of an undetermined reply (NHS 111: when to call 999)."""
+_CONTACT_TODAY = ("Otherwise contact a doctor or nurse today (NHS 111 in England), and sooner if anything "
+                  "gets worse.")
+"""Second line of an undetermined reply: when the rules cannot tell, get a clinician's view today."""
+_SAFETY_NET_SOURCE = "NHS 111: when to call 999 and when to get help today"
+_CHILD_FEVER_AMBER_DAYS = 5
+"""NICE NG143 amber: a fever lasting 5 days or more in a child."""
+CHILD_YEARS = 5
+"""NICE NG143 covers children under 5; its fever duration sign is used for all children here."""
+NEWBORN_DAYS_MONTHS = 28 / 30.44
+"""NHS: a baby under 28 days with any symptom needs a check today."""
+OLDER_ADULT_YEARS = 65
+"""NHS: a chest infection or fever in someone over 65 needs a check today."""
 
 
 def triage(text: str) -> TriageResult:
     """Triage a free-text description of symptoms.
 
+    1. Red flags (safety.red_flags) and self-harm give emergency or urgent levels.
+    2. The guidance rules (RULES) and the readings (age, temperature, duration) add theirs.
+    3. Concerning features (CONCERNING) rule self-care out: they raise the level to urgent.
+    The most urgent level wins; nothing matched leaves the level undetermined.
+
     Args:
         text: what the person wrote.
 
     Returns:
-        The urgency (most urgent rule met), reasons, actions, questions and signs to watch.
+        The urgency, reasons, sources, actions, questions and signs to watch.
     """
     doc = Doc(text)
     flags = safety.red_flags(doc)
     harm, imminent = safety.self_harm(doc)
     rules = [r for r in RULES if all(doc.has(group) for group in r.all_of)]
-    rules = [r for r in rules if not _shadowed(r, rules, doc)]
+    rules = [r for r in rules if not _shadowed(r, rules)]
     result = TriageResult(None, crisis=harm, asks_for_dosing=doc.has(_DOSING_REQUEST, negatable=False))
-    found: list[tuple[Urgency, str]] = []
+    found: list[tuple[Urgency, str, str]] = []
     for flag in flags:
-        found.append((flag.level, f"{flag.reason} (red flag)"))
+        found.append((flag.level, f"{flag.reason} (red flag)", flag.source))
         result.topics.append(_TOPIC_FOR_FLAG.get(flag.key, "general"))
         if flag.emergency_if:
             result.actions.append(f"Call your local emergency number now if {flag.emergency_if}.")
         result.actions.extend(flag.actions)
     if harm:
         found.append((Urgency.EMERGENCY if imminent else Urgency.URGENT,
-                      "thoughts of suicide or self-harm: talk to someone today, with the crisis lines above"))
+                      "thoughts of suicide or self-harm: talk to someone today, with the crisis lines above",
+                      "NHS: help for suicidal thoughts; Samaritans"))
         result.topics.append("mental health")
     for rule in rules:
-        found.append((rule.level, rule.reason))
+        found.append((rule.level, rule.reason, rule.source))
         result.topics.append(rule.topic)
         result.actions.extend(rule.advice)
-    _measured(text, doc, found, result)
+    _measured(text, found, result)
+    if found and _least_urgent_only(found):
+        for rule in CONCERNING:
+            if all(doc.has(group) for group in rule.all_of):
+                found.append((rule.level, rule.reason, rule.source))
+                result.topics.append(rule.topic)
     if found:
-        result.urgency = min((level for level, _ in found), key=lambda u: u.rank)
-        result.reasons = [reason for level, reason in found if level is result.urgency]
+        result.urgency = min((level for level, _, _ in found), key=lambda u: u.rank)
+        top = [(reason, source) for level, reason, source in found if level is result.urgency]
+        result.reasons = list(dict.fromkeys(reason for reason, _ in top))
+        result.sources = list(dict.fromkeys(source for _, source in top if source))
+    else:
+        result.sources = [_SAFETY_NET_SOURCE]
     _finish(result)
     return result
 
@@ -311,14 +403,17 @@ def format_reply(result: TriageResult) -> str:
     """The plain-text body of a healthcare reply (the safety preamble and closing lines are added by
     domain_agents.guard_reply)."""
     label = result.urgency.label.upper() if result.urgency else "NOT DETERMINED"
-    lines = [f"Symptom triage: {label}", BUILT_IN_NOTE, ""]
+    lines = [f"Symptom triage: {label}"]
     if result.urgency is None:
-        lines += ["I could not match specific symptoms. Describe what you feel, where, since when, and how "
-                  "bad (0 to 10), and I will triage it.", ""]
+        lines += [_SAFETY_NET, _CONTACT_TODAY]
+    lines += [BUILT_IN_NOTE, ""]
+    if result.urgency is None:
+        lines += ["I could not match specific symptoms to a rule. Describe what you feel, where, since when, "
+                  "and how bad (0 to 10), and I will triage it.", ""]
     lines.append(f"Urgency: {result.urgency.label if result.urgency else 'not determined'}")
     for title, items in (("Why", result.reasons), ("What to do now", result.actions),
                          ("Questions a clinician would ask", result.questions),
-                         ("What to watch for", result.watch_for)):
+                         ("What to watch for", result.watch_for), ("Guidance", result.sources)):
         if items:
             lines.append(f"{title}:")
             lines.extend(f"  - {item}" for item in items)
@@ -326,6 +421,30 @@ def format_reply(result: TriageResult) -> str:
         lines.append("Medicines: OperatorOS does not say which medicine or how much to take; a pharmacist "
                      "can advise what is safe for you, and the leaflet in the pack gives the amounts.")
     return "\n".join(lines)
+
+
+def triage_data(pool: str, text: str) -> dict[str, Any]:
+    """`{"triage": {...}}` for a healthcare task's result (TriageResult.as_data), `{}` for other pools."""
+    return {"triage": triage(text).as_data()} if pool == "healthcare" else {}
+
+
+def pin_level(result: TriageResult, reply: str) -> str:
+    """A reply that keeps the level the rules gave: a provider's reply can never lower it.
+
+    Opens the reply with the rules' level unless it already says it, and for an urgent or emergency
+    level removes the sentences that play the warning down. Idempotent.
+    """
+    label = result.urgency.label.upper() if result.urgency else "NOT DETERMINED"
+    header = f"Symptom triage: {label}"
+    if result.urgency is None:
+        header = "\n".join((header, _SAFETY_NET, _CONTACT_TODAY))
+    pinned = f"{header} (OperatorOS's built-in rules; this level stands whatever else this reply says)"
+    body = reply.replace(pinned, "").strip()
+    if result.urgency in (Urgency.EMERGENCY, Urgency.URGENT, None):
+        body = safety.remove_downplay(body)
+    if header in body:  # the rules' own reply, or one already pinned and guarded (the preamble first)
+        return body
+    return f"{pinned}\n\n{body}".strip()
 
 
 def triage_tool(description: str) -> dict[str, Any]:
@@ -346,66 +465,49 @@ TOOLS: list[ToolSpec] = [ToolSpec(
 """The healthcare agent's function tools."""
 
 
-def temperature_c(text: str) -> float | None:
-    """The highest temperature written in a text, in Celsius ('38.5C', '102 F', '39 degrees')."""
-    readings = []
-    for number, unit in _TEMPERATURE.findall(text.lower()):
-        value = float(number.replace(",", "."))
-        if unit.startswith("f") or (not unit and 93 <= value <= 110):
-            value = (value - 32) * 5 / 9
-        elif not unit and not 34 <= value <= 43:
-            continue
-        if 30 <= value <= 45:
-            readings.append(round(value, 1))
-    return max(readings) if readings else None
-
-
-def duration_days(text: str) -> int | None:
-    """The longest duration written in a text ('for 3 weeks', 'two days'), in days."""
-    found = []
-    for count, unit in re.findall(r"\b(\d+|an?|one|two|three|four|five|six|seven|eight|nine|ten)\s+"
-                                  r"(day|week|month|year)s?\b", text.lower()):
-        n = int(count) if count.isdigit() else _WORDS_TO_NUMBERS[count]
-        found.append(n * _UNIT_DAYS[unit])
-    return max(found) if found else None
-
-
-def infant_age_months(text: str) -> float | None:
-    """Age of a baby written as '6 weeks old' or '2 month old', in months."""
-    match = re.search(r"\b(\d+)[ -]?(week|month)s?[ -]old\b", text.lower())
-    if not match:
-        return None
-    n = int(match.group(1))
-    return n / 4.345 if match.group(2) == "week" else float(n)
-
-
-def _shadowed(rule: Rule, rules: list[Rule], doc: Doc) -> bool:
+def _shadowed(rule: Rule, rules: list[Rule]) -> bool:
     keys = {r.key for r in rules}
     if rule.key in ("urinary",) and "kidney" in keys:
         return True
-    if rule.key == "fever" and ("infant_fever" in keys or "headache_fever" in keys):
+    if rule.key == "fever" and "headache_fever" in keys:
         return True
     if rule.key == "stomach_upset" and "headache_fever" in keys:
         return True
     return rule.key == "cold_flu" and "persistent_cough" in keys
 
 
-def _measured(text: str, doc: Doc, found: list[tuple[Urgency, str]], result: TriageResult) -> None:
+def _least_urgent_only(found: list[tuple[Urgency, str, str]]) -> bool:
+    """Whether the level found so far is below urgent (concerning features then raise it)."""
+    return min((level for level, _, _ in found), key=lambda u: u.rank).rank > Urgency.URGENT.rank
+
+
+def _measured(text: str, found: list[tuple[Urgency, str, str]], result: TriageResult) -> None:
+    """Levels from the readings: temperature, age bands (NICE NG143), durations."""
     temp = temperature_c(text)
-    if temp is not None and (temp >= HIGH_FEVER_C or temp < LOW_TEMPERATURE_C):
-        found.append((Urgency.URGENT, f"a temperature of {temp:.1f} C needs care today"))
+    months = age_months(text)
+    if temp is not None and temp >= HIGH_FEVER_C:
+        found.append((Urgency.URGENT, f"a temperature of {temp:.1f} C needs care today",
+                      "NHS: high temperature (fever) in adults and children"))
         result.topics.append("fever")
-    months = infant_age_months(text)
-    if months is not None and months < INFANT_MONTHS and (doc.has(_FEVER) or (temp or 0) >= FEVER_C):
-        if not any("baby under" in reason for _, reason in found):
-            found.append((Urgency.URGENT,
-                          f"a fever in a baby under {INFANT_MONTHS} months needs checking today"))
-            result.topics.append("fever")
+    has_fever = any(topic == "fever" for topic in result.topics) or (temp or 0) >= FEVER_C
     days = duration_days(text)
-    if days is not None and found and min((lv for lv, _ in found), key=lambda u: u.rank) is Urgency.SELF_CARE:
+    if months is not None and has_fever and months < CHILD_YEARS * 12 * 3 and (days or 0) >= _CHILD_FEVER_AMBER_DAYS:
+        found.append((Urgency.URGENT, f"a fever for {days} days or more in a child needs a clinician today",
+                      "NICE NG143 traffic-light: amber (fever for 5 days or more)"))
+    if months is not None and months < NEWBORN_DAYS_MONTHS and found:
+        found.append((Urgency.URGENT, "a baby under 28 days with any symptom needs a check today",
+                      "NHS: your newborn baby (urgent if under 28 days); NICE NG143"))
+    elif months is not None and months < INFANT_MONTHS and found:
+        found.append((Urgency.SOON, f"a baby under {INFANT_MONTHS} months should be checked rather than "
+                      "cared for at home alone", "NICE NG143 (under 3 months: a lower threshold for care)"))
+    if months is not None and months >= OLDER_ADULT_YEARS * 12 and has_fever:
+        found.append((Urgency.URGENT, f"a fever in someone over {OLDER_ADULT_YEARS} needs a check today",
+                      "NHS: chest infection (urgent if over 65)"))
+    if days is not None and found and _least_urgent_only(found):
         limit = LONG_COUGH_DAYS if "breathing" in result.topics else LONG_SYMPTOMS_DAYS
         if days >= limit:
-            found.append((Urgency.SOON, f"symptoms for about {days} days: longer than self-care should take"))
+            found.append((Urgency.SOON, f"symptoms for about {days} days: longer than self-care should take",
+                          "NHS: see a GP if symptoms last more than 2 to 3 weeks"))
 
 
 def _finish(result: TriageResult) -> None:
@@ -422,6 +524,8 @@ def _finish(result: TriageResult) -> None:
                      "use to hurt yourself, and stay with someone if you can.")
     calls = [a for a in result.actions if a.startswith("Call your local emergency number")]
     result.actions = list(dict.fromkeys(calls + first + result.actions))
+    if urgency is None:
+        result.actions = [_SAFETY_NET, _CONTACT_TODAY, *result.actions]
     if urgency in (Urgency.SOON, Urgency.SELF_CARE):
         result.actions.append("Get help sooner if any sign under 'What to watch for' appears.")
     questions: list[str] = []

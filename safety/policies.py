@@ -7,7 +7,6 @@ before it ("no chest pain"): see safety_patterns.
 """
 from __future__ import annotations
 
-import enum
 import logging
 import re
 from collections import Counter
@@ -18,6 +17,10 @@ from typing import Any
 from safety.patterns import Doc as Doc
 from safety.patterns import Phrase as Phrase
 from safety.patterns import phrases as phrases
+from safety.red_flags import RED_FLAGS as RED_FLAGS
+from safety.red_flags import RedFlag as RedFlag
+from safety.red_flags import Urgency as Urgency
+from safety.red_flags import red_flags as red_flags
 
 logger = logging.getLogger(__name__)
 
@@ -80,172 +83,15 @@ REMOVED_STAKE = "[removed: a staking idea that risks more than a small fraction 
 REMOVED_ADVICE = "[removed: a buy or sell instruction, or a claim to give investment advice]"
 
 
-class Urgency(str, enum.Enum):
-    """Triage levels, most urgent first."""
-
-    EMERGENCY = "emergency"
-    URGENT = "urgent"
-    SOON = "soon"
-    SELF_CARE = "self_care"
-
-    @property
-    def label(self) -> str:
-        """The level in plain words."""
-        return _URGENCY_LABELS[self]
-
-    @property
-    def rank(self) -> int:
-        """0 for the most urgent level."""
-        return list(Urgency).index(self)
-
-
-_URGENCY_LABELS = {
-    Urgency.EMERGENCY: "call emergency services now",
-    Urgency.URGENT: "urgent care today",
-    Urgency.SOON: "see a doctor soon",
-    Urgency.SELF_CARE: "self-care",
-}
-
-
-# --- red flags ---------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class RedFlag:
-    """A rule from public triage guidance: when every group matches, the level applies."""
-
-    key: str
-    """Short identifier."""
-    reason: str
-    """Why it matters, in plain words."""
-    level: Urgency
-    """EMERGENCY, or URGENT for a warning that becomes an emergency on the signs in `emergency_if`."""
-    all_of: tuple[tuple[Phrase, ...], ...]
-    """Groups of alternatives; one phrase of every group must be found."""
-    actions: tuple[str, ...] = ()
-    """What to do now, first aid that needs no medicine or dose."""
-    emergency_if: str = ""
-    """For a warning: the signs that make it an emergency."""
-    supersedes: tuple[str, ...] = ()
-    """Keys of less specific flags this one replaces."""
-    none_of: tuple[Phrase, ...] = ()
-    """Phrases that cancel the rule ("food poisoning" is not a poisoning emergency)."""
-
-
-_PERSON = ("he|she|i|someone|somebody|friend|dad|mom|mum|father|mother|wife|husband|son|daughter|child|kid|"
-           "baby|toddler|person|man|woman|boy|girl|grandma|grandpa|partner|brother|sister")
-_CHEST = phrases("chest pain*|pian|hurt*|ach*|discomfort|pressure|tight*|heav*", "pain* chest",
-                 "hurt* chest", "pressure chest", "tight* chest", "heavy chest", "crush* chest")
-_CHEST_SEVERE = phrases("chest pressure|tight*|heav*|crush*|squeez*", "tight* chest", "pressure chest",
-                        "heavy chest", "crush* chest|pain", "squeez* chest")
-_CHEST_FEATURES = phrases("breathless*", "short* breath", "cannot breath*", "hard breath*",
-                          "difficult* breath*", "struggl* breath*", "sweat*", "clammy", "nause*", "vomit*",
-                          "throw* up", "sick", "spread*", "radiat*", "left arm",
-                          "arm|jaw|neck|back hurt*|pain*", "pain* arm|jaw|neck|shoulder", "faint*",
-                          "dizzy|lightheaded")
-_STROKE = phrases("face droop*|drop*|lopsided", "droop* face|mouth|smile|eyelid", "lopsided smile|face",
-                  "arm weak*", "weak* arm", "sudden* weak*|numb*", "weak*|numb* one side",
-                  "one side body|face droop*|weak*|numb*", "slur* speech|words|talk*|speak*",
-                  "speech slur*|garbled|jumbled", "words jumbled|garbled", "sudden* confus*",
-                  "sudden* vision|blind*")
-_SPEECH = phrases("trouble|difficult*|problem* speak*|speech", "cannot speak|talk properly|clearly")
-_STROKE_CONTEXT = phrases("sudden*", "face", "arm", "numb*", "confus*", "dizz*", "vision", "=stroke",
-                          "headache")
-_BLEEDING = phrases("sever*|major|uncontrol* bleed*", "bleed* heavily|badly|profusely", "lot blood",
-                    "blood everywhere", "cannot|not stop bleed*", "bleed* not stop*", "blood spurt*|gush*",
-                    "spurt*|gush* blood", "pool blood", "soak* through bandage*|towel*|pad*|dressing*")
-_POISON = phrases("=poisoned", "=poisoning", "poisonous", "poison control|help",
-                  "swallow*|drank|drink*|ate|eaten bleach|chemical*|detergent|cleaner|antifreeze|battery|"
-                  "batteries|pesticide*|weedkiller|poison",
-                  "overdos*", "too many pills|tablets|painkillers", "handful pills|tablets",
-                  "whole bottle|pack* pills|tablets", "carbon monoxide")
-_FOOD_POISONING = phrases("food poisoning")
-_ANAPHYLAXIS = phrases("anaphyla*", "throat swell*|closing|clos*|tight*", "tongue|lips|face swell*",
-                       "swollen tongue|throat|lips|face", "epipen|epi pen",
-                       "allergic reaction breath*|wheez*|swell*")
-_BREATHING = phrases("cannot breath*", "not breathing", "stopp* breathing", "struggl* breath*",
-                     "gasping air|breath", "choking on", f"{_PERSON}|is|am choking", "blue lips|face",
-                     "lips|face blue", "severe* short* breath")
-_CONSCIOUS = phrases("is|was|went|knocked|found|lying|became|been unconscious",
-                     f"{_PERSON} unresponsive|collapsed|fainted|unconscious", "passed out", "seizure*",
-                     "convuls*", "fitting seizure*|shaking", "will not wake up", "cannot wake*",
-                     "not waking up")
-_NOT_MEDICAL_SEIZURE = phrases("seizure* asset*|property|goods|funds|drugs|cash|vehicle*|bank*",
-                               "asset*|property|drug*|cash|bank seizure*")
-_STIFF_NECK = phrases("stiff neck", "neck stiff*")
-_FEVER = phrases("fever*|feverish|temperature", "high temp*")
-_RASH_NONBLANCH = phrases("rash not fade*|fading|disappear*", "non blanch*", "glass test",
-                          "purple rash|spots")
-_HEADACHE_SEVERE = phrases("worst headache", "thunderclap", "sudden* severe headache")
-_HEAD_INJURY = phrases("head injur*", "hit|bang*|bump* head")
-_HEAD_INJURY_SIGNS = phrases("vomit*", "confus*", "drows*", "passed out", "unconscious*", "seizure*",
-                             "blood ear")
-_BLOOD_OUT = phrases("cough* blood", "vomit* blood", "throw* blood")
-_PREGNANT = phrases("pregnan*")
-_PREGNANT_SIGNS = phrases("bleed*", "severe pain", "severe* cramp*", "waters broke")
-_BURN = phrases("sever*|large|deep|chemical|electric* burn|burns|burned|burnt",
-                "burn|burned|burnt face|eyes")
-_HEART_ATTACK = phrases("heart attack", "cardiac arrest", "=stroke", "angina")
-
 _ADVICE_CALL = "Call your local emergency number now, or have someone call for you."
-_STROKE_ACTIONS = ("Note the time the signs started.", "Do not give food or drink.")
-RED_FLAGS: tuple[RedFlag, ...] = (
-    RedFlag("chest_pain_red_flags", "chest pain or pressure with breathlessness, sweating, nausea or pain "
-            "spreading to the arm, jaw, neck or back can be a heart attack", Urgency.EMERGENCY,
-            (_CHEST, _CHEST_FEATURES), ("Stop and sit down; do not drive yourself.",
-            "Unlock the door and keep your phone near you.", "If the person collapses and is not breathing "
-            "normally, start CPR; the call handler will guide you."), supersedes=("chest_pain",)),
-    RedFlag("chest_pressure", "chest pressure, tightness, heaviness or crushing pain can be a heart attack",
-            Urgency.EMERGENCY, (_CHEST_SEVERE,), ("Stop and sit down; do not drive yourself.",
-            "Unlock the door and keep your phone near you."), supersedes=("chest_pain",)),
-    RedFlag("stroke", "face drooping, arm weakness or speech trouble are stroke signs (FAST: every minute "
-            "counts)", Urgency.EMERGENCY, (_STROKE,), _STROKE_ACTIONS),
-    RedFlag("stroke_speech", "sudden speech trouble with other stroke signs (FAST: every minute counts)",
-            Urgency.EMERGENCY, (_SPEECH, _STROKE_CONTEXT), _STROKE_ACTIONS, supersedes=("stroke",)),
-    RedFlag("severe_bleeding", "severe bleeding can become life-threatening within minutes",
-            Urgency.EMERGENCY,
-            (_BLEEDING,), ("Press firmly on the wound with a clean cloth and keep pressing.",
-            "Do not remove anything stuck in the wound; press around it.")),
-    RedFlag("poisoning", "poisoning, an overdose or swallowed chemicals need help at once, even without "
-            "symptoms yet", Urgency.EMERGENCY, (_POISON,), ("In the US, Poison Help is 1-800-222-1222.",
-            "Do not make the person vomit.", "Keep the container or packet to show the responders."),
-            none_of=_FOOD_POISONING),
-    RedFlag("anaphylaxis", "swelling of the throat, tongue or lips, or breathing trouble after an allergen, "
-            "can be anaphylaxis", Urgency.EMERGENCY, (_ANAPHYLAXIS,), ("Use an adrenaline auto-injector "
-            "now if one has been prescribed.", "Lie down with legs raised, or sit up if breathing is hard.")),
-    RedFlag("breathing", "severe difficulty breathing, choking or blue lips", Urgency.EMERGENCY,
-            (_BREATHING,), ("Sit upright; loosen tight clothing.", "If the person stops breathing, start "
-            "CPR; the call handler will guide you.")),
-    RedFlag("unconscious_or_seizure", "collapse, unconsciousness or a seizure", Urgency.EMERGENCY,
-            (_CONSCIOUS,), ("During a seizure, do not hold the person down or put anything in their "
-               "mouth; time it.", "If breathing, turn the person on their side."),
-            none_of=_NOT_MEDICAL_SEIZURE),
-    RedFlag("meningitis", "a stiff neck with fever (with or without a rash, especially in a child), or a "
-            "rash that does not fade under a pressed glass, can be meningitis or sepsis", Urgency.EMERGENCY,
-            (_STIFF_NECK, _FEVER), ("Do not wait for a rash to appear.",)),
-    RedFlag("nonblanching_rash",
-            "a rash that does not fade under a pressed glass can be meningitis or sepsis",
-            Urgency.EMERGENCY, (_RASH_NONBLANCH,), ("Do not wait for other signs.",)),
-    RedFlag("thunderclap_headache",
-            "a sudden, severe headache ('the worst ever') can be bleeding in the brain",
-            Urgency.EMERGENCY, (_HEADACHE_SEVERE,), ("Lie still and do not drive.",)),
-    RedFlag("head_injury", "a head injury followed by vomiting, confusion, drowsiness or passing out",
-            Urgency.EMERGENCY, (_HEAD_INJURY, _HEAD_INJURY_SIGNS), ("Keep still; do not drive.",)),
-    RedFlag("blood_loss", "coughing or vomiting blood", Urgency.EMERGENCY, (_BLOOD_OUT,)),
-    RedFlag("pregnancy", "bleeding or severe pain in pregnancy", Urgency.EMERGENCY,
-            (_PREGNANT, _PREGNANT_SIGNS), ("Lie on your left side while you wait.",)),
-    RedFlag("severe_burn", "a large, deep, chemical or electrical burn, or one on the face",
-            Urgency.EMERGENCY,
-            (_BURN,), ("Cool the burn under cool running water for 20 minutes; cover loosely with cling "
-            "film.",)),
-    RedFlag("chest_pain", "chest pain can be an emergency and needs a medical check today",
-            Urgency.URGENT, (_CHEST,), emergency_if="it is sudden, crushing, tight or heavy, spreads to "
-            "your arm, jaw, neck or back, or comes with breathlessness, sweating, nausea or fainting"),
-    RedFlag("named_emergency", "a heart attack or stroke is an emergency", Urgency.URGENT, (_HEART_ATTACK,),
-            emergency_if="someone has signs of one now: chest pain or pressure, a drooping face, arm "
-            "weakness or speech trouble"),
-)
-"""Emergency-level rules, and warnings that say when to call emergency services."""
 
+
+_METHOD_QUESTIONS = ("how many|much pills|tablets|paracetamol|sleeping|insulin kill|die|fatal|lethal|overdose|wake",
+                     "how many|much take +to +not +wake", "take not wake up", "lethal|fatal dose|amount|overdose",
+                     "painless* way|ways|method* die|end|go|suicide|kill", "most painless* way",
+                     "quickest|easiest way die|end it|kill")
+"""A question about a method or amount that would end a life: a crisis, with a plan (NHS: help for
+suicidal thoughts, immediate danger)."""
 _SELF_HARM = phrases("suicid*", "kill*|=kil myself", "kill*|=kil +my +self", "=kms", "unalive",
                      "end|ends|ending|endin|ended my life", "end|ending|endin it all",
                      "take|takes|taking|takin|took my life", "to +=off +myself", "hang*|hung +myself",
@@ -256,13 +102,22 @@ _SELF_HARM = phrases("suicid*", "kill*|=kil myself", "kill*|=kil +my +self", "=k
                      "self harm*", "harm* myself", "harm* my self", "hurt* myself purpose|deliberately",
                      "want* hurt* myself", "thinking hurt*|cut* myself", "urge* hurt*|cut* myself",
                      "cutting myself", "cut* myself purpose|deliberately", "no point living",
-                     "nothing live for", "not worth living")
+                     "nothing live for", "not worth living",
+                     # paraphrases and method questions (NHS: help for suicidal thoughts; Samaritans)
+                     *_METHOD_QUESTIONS, "better off if i|im +was|+were|+am dead|gone", "world better without me",
+                     "never wake up", "sleep* forever", "die in +my +sleep", "want*|going|ready|gonna end it|things",
+                     "way +to +end it|things|my", "self injur*", "cut*|burn*|hurt* +my +arms|+legs|+wrists|+thighs",
+                     "cut*|cutting again cope", "tired living|being alive", "cannot go on anymore|like this",
+                     "jump* off bridge|building|roof|cliff", "in front train|bus", "=kys", "disappear forever",
+                     "not be here tomorrow", "give up on life", "no way out")
 _LIFE_COMPOUND = re.compile(r"\b(life)[\s-]+(savings|insurance|expectancy|story|stories|cycle|coach|goals|"
                             r"style|lessons|partner|support|back)\b", re.I)
 """'my life savings' is no 'my life': joined into one word before the self-harm phrases are looked for."""
 _IMMINENT = phrases("tonight", "right now", "have plan", "made plan", "suicide note|letter",
                     "goodbye note|letter", "said goodbye", "took|taken|swallowed pills|tablets",
-                    "already hurt|cut*")
+                    "already hurt|cut*", *_METHOD_QUESTIONS, "written letters|notes|will", "=ready",
+                    "all her|his|my pills|tablets", "whole packet|bottle|box", "texted|text* goodbye",
+                    "have|got pills|rope|gun|knife")
 _PROBLEM_GAMBLING = phrases("chas* loss*", "win back", "cannot stop bet*|gambl*", "addict* bet*|gambl*",
                             "gambling addict*|problem", "borrow* bet*|gambl*",
                             "lost everything bet*|gambl*", "bet*|gambl* rent|savings|mortgage",
@@ -330,14 +185,6 @@ class SafetyDecision:
                        str(data.get("preamble", "")), bool(data.get("short_circuit", False)), data.get("topic"))
         except (KeyError, TypeError, AttributeError) as exc:
             raise ValueError(f"not a safety decision: {data!r:.120}") from exc
-
-
-def red_flags(doc: Doc) -> list[RedFlag]:
-    """The red-flag rules a text meets, most specific first, superseded ones dropped."""
-    hits = [f for f in RED_FLAGS
-            if all(doc.has(group) for group in f.all_of) and not (f.none_of and doc.has(f.none_of))]
-    dropped = {key for f in hits for key in f.supersedes}
-    return [f for f in hits if f.key not in dropped]
 
 
 def self_harm(doc: Doc) -> tuple[bool, bool]:
@@ -511,6 +358,11 @@ def enforce_reply(decision: SafetyDecision, reply: str, *, medical: bool, financ
     if sports:
         tail.append(RESPONSIBLE_GAMBLING)
     return "\n\n".join(p for p in (decision.preamble, body, *tail) if p)
+
+
+def remove_downplay(text: str) -> str:
+    """The text without sentences that play a warning down ('it's probably nothing', 'no need to call')."""
+    return _remove_sentences(text, [(_DOWNPLAY, REMOVED_DOWNPLAY)])
 
 
 _QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'"})

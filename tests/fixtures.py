@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from typing import Any
 
 from agent_pools import CancelToken, ExecutionResult
@@ -60,3 +61,23 @@ def offline_domain_agents(claim: Claim, token: CancelToken) -> ExecutionResult:
             else domain_agents.offline_answer(claim.pool, claim.input, topic=decision.topic))
     return ExecutionResult({"text": domain_agents.guard_reply(decision, body)}, provider="local")
 
+
+
+def domain_reply(pool: str, text: str, provider: Callable[[str], str] | None = None) -> str:
+    """The reply a task of `pool` gets, on the executor's path: the decision, the triage once, the provider
+    (offline when None) unless an emergency, then the reply guard once."""
+    from domains import agents as domain_agents
+    from domains import routing
+
+    decision = routing.decide(text, pool, keep_pool=True)
+    triage = domain_agents.triage_of(decision, text)
+    if decision.short_circuit:
+        reply = domain_agents.emergency_reply(text, triage)
+    else:
+        reply = provider(text) if provider else domain_agents.offline_answer(pool, text, topic=decision.topic)
+    return domain_agents.guard_reply(decision, reply, triage)
+
+
+def guarded(pool: str, text: str, reply: str) -> str:
+    """The reply guard on a provider's `reply`, with the decision and triage a task of `pool` would carry."""
+    return domain_reply(pool, text, lambda _text: reply)

@@ -3,7 +3,6 @@ scripted replies, some adversarial) or offline_answer, then guard_reply (once)."
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -13,6 +12,7 @@ from domains import market_data, routing
 from errors import BadRequest, UnknownPool
 from providers.tools import run_tool
 from safety import policies as safety
+from tests.fixtures import domain_reply, guarded
 
 SEEDS = {
     "healthcare": "I need medical advice about chest pain symptoms",
@@ -22,19 +22,8 @@ SEEDS = {
 }
 
 
-def run_task(pool: str, text: str, provider: Callable[[str], str] | None = None) -> str:
-    """The path a task takes: the decision, the provider (offline when None) unless an emergency, the guard."""
-    decision = routing.decide(text, pool, keep_pool=True)
-    if decision.short_circuit:
-        reply = da.emergency_reply(text)
-    else:
-        reply = provider(text) if provider else da.offline_answer(pool, text, topic=decision.topic)
-    return da.guard_reply(decision, reply)
-
-
-def guard(pool: str, text: str, reply: str) -> str:
-    """The reply guard on `reply`, with the decision a task of `pool` with this text would carry."""
-    return da.guard_reply(routing.decide(text, pool, keep_pool=True), reply)
+run_task = domain_reply
+guard = guarded
 
 
 def test_registry_has_one_agent_per_pool_with_valid_tools() -> None:

@@ -16,7 +16,7 @@ from safety.policies import Urgency
     ("face drooping on one side and slurred speech", Urgency.EMERGENCY),
     ("my child drank bleach", Urgency.EMERGENCY),
     ("I need medical advice about chest pain symptoms", Urgency.URGENT),
-    ("my 6 week old baby has a temperature of 38.2", Urgency.URGENT),
+    ("my 6 week old baby has a temperature of 38.2", Urgency.EMERGENCY),  # NICE NG143 red
     ("temperature 104F and chills", Urgency.URGENT),
     ("I think I broke my wrist", Urgency.URGENT),
     ("painful urination and fever", Urgency.URGENT),
@@ -66,7 +66,7 @@ def test_duration_in_days(text: str, days: int | None) -> None:
 
 def test_infant_age() -> None:
     assert ht.infant_age_months("my 2 month old") == 2.0
-    assert ht.infant_age_months("a 6-week-old baby") == pytest.approx(6 / 4.345)
+    assert ht.infant_age_months("a 6-week-old baby") == pytest.approx(6 * 7 / 30.44)
     assert ht.infant_age_months("my baby") is None
 
 

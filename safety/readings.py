@@ -1,0 +1,155 @@
+"""Readings in a symptom description: ages, temperatures, durations, blood sugar, tablets taken.
+
+Part of safety (the red flags read them; domains.triage re-exports them). An age is read as an
+age ("my 4 year old", "6 weeks old", "newborn", "he's 65") and never as a duration; a gestation
+("32 weeks pregnant") is neither; a temperature is a number with a unit, a decimal reading, or a
+number next to a temperature word ("temp of 40"), never a bare age or score.
+"""
+from __future__ import annotations
+
+import re
+
+NEWBORN_MONTHS = 0.5
+"""Age given to 'newborn' (NHS: a newborn is a baby in the first 28 days)."""
+
+DAYS_PER_MONTH = 30.44
+"""Average month, for ages and durations."""
+
+_NUMBER_WORDS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
+                 "seven": 7, "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12}
+_NUM = r"(\d{1,3}(?:[.,]5)?|a|an|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)"
+_UNIT = r"(years?|yrs?|y|months?|mths?|mos?|weeks?|wks?|days?)"
+_PERSON = (r"(?:son|daughter|boy|girl|baby|child|kid|toddler|infant|newborn|dad|mum|mom|father|mother|"
+           r"husband|wife|partner|grandad|grandma|granddad|grandmother|grandfather|nan|gran|friend|brother|"
+           r"sister|neighbour|neighbor|patient|man|woman|gentleman|lady|he|she|i)")
+_AGE_PATTERNS = (
+    re.compile(rf"\b{_NUM}[\s-]*{_UNIT}[\s-]*old\b"),                              # 4 year old, 6-week-old
+    re.compile(r"\b(\d{1,3})\s*(yo|y/o|yr|yrs)\b"),                              # 4yo, 7 yrs
+    re.compile(r"\b(?:aged?|age of)\s+(\d{1,3})\b()"),                             # aged 70
+    re.compile(rf"\b{_PERSON}(?:'s| is| was|,)?\s*\(?\s*(\d{{1,3}})\s*(months?|weeks?)?\s*\)?(?=[\s,.;)]|$)"),
+    re.compile(r"\b(?:i'?m|i am|he'?s|she'?s|he is|she is)\s+(\d{1,3})\b(?!\s*(?:weeks?|wks?|days?|"
+               r"months?|%|c\b|f\b|°|degrees|kg|lb|stone|mmol|mg))()"),           # I'm 77, he's 65
+)
+_JUST_TURNED = re.compile(rf"\bjust turned\s+{_NUM}\s*{_UNIT}\b")
+_NEWBORN = re.compile(r"\bnew[\s-]?born\b|\bneonat\w*")
+_GESTATION = re.compile(r"\b\d{1,2}\s*(?:weeks?|wks?)\b(?![\s-]*old)")
+_PREGNANCY = re.compile(r"pregnan|baby\b[^.]{0,20}\bmov|kick|tighten|contraction|waters|midwife|"
+                        r"labou?r|gestation|weeks along")
+_DURATION = re.compile(rf"\b{_NUM}\s+{_UNIT[:-1]}|hours?|hrs?)\b(?![\s-]*old)")
+_TEMPERATURE = re.compile(r"(?<![\d.])(\d{2,3}(?:[.,]\d{1,2})?)\s*(°|º|deg(?:rees?)?\.?)?\s*(c|f|celsius|"
+                          r"fahrenheit)?\b")
+_TEMPERATURE_WORD = re.compile(r"\b(temp\w*|fever\w*|thermometer|reading|reads|febrile|degrees)\b")
+_SUGAR = re.compile(r"\b(?:blood\s*)?(?:sugar|glucose|bm|levels?)\s*(?:level\s*)?(?:is|was|of|at|reading|reads|"
+                    r"=|:|down to|dropped to)?\s*(\d{1,3}(?:\.\d)?)\b")
+_TABLETS = re.compile(r"\b(?:took|taken|take|swallowed|had|ate|eaten|downed)\s+(?:about\s+|like\s+|around\s+"
+                      r"|maybe\s+)?(\d{1,3})\s+(?:of\s+(?:my|his|her|their|the)\s+)?(?:[a-z]+\s+)?"
+                      r"(?:pills?|tablets?|capsules?|paracetamol|acetaminophen|tylenol|ibuprofen|aspirin|"
+                      r"co-?codamol|codeine|sleeping|antidepressants?)\b")
+
+
+def age_months(text: str) -> float | None:
+    """The age of the person described, in months ('my 4 year old', '6 weeks old', 'newborn'), or None.
+
+    The youngest age found wins: guidance bands are about the child, not the parent writing.
+    """
+    lowered = _without_gestation(text.lower())
+    found: list[float] = []
+    for pattern in (*_AGE_PATTERNS, _JUST_TURNED):
+        for match in pattern.finditer(lowered):
+            value = _number(match.group(1))
+            unit = match.group(2) if match.lastindex and match.lastindex >= 2 else ""
+            if value is None:
+                continue
+            months = _to_months(value, unit or "year")
+            if 0 <= months <= 125 * 12:
+                found.append(months)
+    if _NEWBORN.search(lowered):
+        found.append(NEWBORN_MONTHS)
+    return min(found) if found else None
+
+
+def infant_age_months(text: str) -> float | None:
+    """The age when it is under a year, in months; None for older people or no age."""
+    months = age_months(text)
+    return months if months is not None and months < 12 else None
+
+
+def temperature_c(text: str) -> float | None:
+    """The highest body temperature written in a text, in Celsius ('38.5C', '102 F', 'temp of 40')."""
+    lowered = _without_ages(text.lower())
+    readings = []
+    for match in _TEMPERATURE.finditer(lowered):
+        number, degree, unit = match.groups()
+        value = float(number.replace(",", "."))
+        before = lowered[max(0, match.start() - 40):match.start()]
+        worded = bool(degree or unit or "." in number or "," in number or _TEMPERATURE_WORD.search(before))
+        if not worded:
+            continue
+        if (unit or "").startswith("f") or (not unit and 93 <= value <= 110):
+            value = (value - 32) * 5 / 9
+        elif not unit and not 30 <= value <= 45:
+            continue
+        if 30 <= value <= 45:
+            readings.append(round(value, 1))
+    return max(readings) if readings else None
+
+
+def duration_days(text: str) -> int | None:
+    """The longest duration written in a text ('for 3 weeks', 'two days'), in days; ages and
+    gestations ('my 4 year old', '32 weeks pregnant') are no durations."""
+    lowered = _without_ages(text.lower())
+    found = []
+    for count, unit in _DURATION.findall(lowered):
+        value = _number(count)
+        if value is None or unit.startswith(("h",)):
+            continue
+        days = {"d": 1, "w": 7, "m": DAYS_PER_MONTH, "y": 365}[unit[0]]
+        found.append(int(value * days))
+    return max(found) if found else None
+
+
+def blood_sugar_mmol(text: str) -> float | None:
+    """A blood glucose reading in mmol/L ('sugar is 2.8'; mg/dL readings over 30 converted)."""
+    match = _SUGAR.search(text.lower())
+    if not match:
+        return None
+    value = float(match.group(1))
+    return round(value / 18, 1) if value > 30 else value
+
+
+def tablets_taken(text: str) -> int | None:
+    """The number of tablets or pills someone took at once ('took 20 paracetamol'), if written."""
+    counts = [int(m.group(1)) for m in _TABLETS.finditer(text.lower())]
+    return max(counts) if counts else None
+
+
+def _without_ages(lowered: str) -> str:
+    lowered = _without_gestation(lowered)
+    for pattern in (*_AGE_PATTERNS, _JUST_TURNED):
+        lowered = pattern.sub(" ", lowered)
+    return lowered
+
+
+def _without_gestation(lowered: str) -> str:
+    """'35 weeks' in a text about a pregnancy is a gestation: neither an age nor a duration."""
+    return _GESTATION.sub(" ", lowered) if _PREGNANCY.search(lowered) else lowered
+
+
+def _number(raw: str) -> float | None:
+    raw = raw.strip()
+    if raw in _NUMBER_WORDS:
+        return float(_NUMBER_WORDS[raw])
+    try:
+        return float(raw.replace(",", "."))
+    except ValueError:
+        return None
+
+
+def _to_months(value: float, unit: str) -> float:
+    if unit.startswith(("w",)):
+        return value * 7 / DAYS_PER_MONTH
+    if unit.startswith("d"):
+        return value / DAYS_PER_MONTH
+    if unit.startswith("m"):
+        return value
+    return value * 12
