@@ -150,6 +150,13 @@ class DomainExecutor:
                                provider=response.provider)
 
 
+def provider_breakers(executor: Executor) -> dict[str, Any]:
+    """Each provider's circuit state in an executor's provider chain; {} before the chain is first used
+    (asking must not build it: that imports the openai SDK) and for an executor without providers."""
+    chain = executor._chain if isinstance(executor, DomainExecutor) else None  # read, never built, here
+    return dict(chain.breaker_states()) if chain is not None else {}
+
+
 def provider_deadline(task_timeout: float, now: float | None = None) -> float:
     """When remote providers must give way to the offline one: before the task's own time limit,
     so that a hung model is answered by the built-in analyzers instead of the task being failed."""

@@ -77,7 +77,7 @@ class Deployment:
     """A celery-backend deployment on one PostgreSQL database and one Redis namespace, with its worker processes."""
 
     def __init__(self, home: Path, database_url: str, tmp_path: Path, broker: dict[str, Any]) -> None:
-        from backends.celery_queue import CeleryConfig, CeleryDispatcher
+        from backends.celery_queue import CeleryBackend, CeleryConfig
         from config import Settings
 
         self.record = tmp_path / "executions.log"
@@ -91,7 +91,7 @@ class Deployment:
         self.engine = database.make_engine(database_url)
         database.ensure_schema(self.engine)
         settings = Settings.from_env(self.env)
-        self.dispatcher = CeleryDispatcher(CeleryConfig.from_settings(settings, self.env))
+        self.dispatcher = CeleryBackend(CeleryConfig.from_settings(settings, self.env))
         self.queue = TaskQueue(self.engine, self.dispatcher)
         self.procs: list[subprocess.Popen[bytes]] = []
 
@@ -540,7 +540,7 @@ def test_scaling_restart_the_api_and_the_cli_work_unchanged_on_celery(deployment
         done = client.get(f"/api/tasks/{task.get_json()['id']}?wait=30", headers=AUTH).get_json()
         assert done["status"] == "succeeded" and done["result"] == {"text": "echo: hello"}
         pool = client.get("/api/pools/general", headers=AUTH).get_json()
-        assert pool["live_agents"] == 2 and pool["celery_workers"][0]["concurrency"] == 2
+        assert pool["live_agents"] == 2 and pool["workers"][0]["concurrency"] == 2
 
         # Scaling a pool changes its node's concurrency (as Celery's own stats report it), not the others'.
         assert client.post("/api/pools/general/scale", json={"size": 4}, headers=AUTH).status_code == 200
@@ -578,7 +578,7 @@ def test_scaling_restart_the_api_and_the_cli_work_unchanged_on_celery(deployment
     pools = {p["name"]: p for p in data["pools"]}
     assert pools["general"]["live_agents"] == 1 and pools["sports"]["live_agents"] == 2
     assert pools["healthcare"]["live_agents"] == 0
-    assert {n["node"].split("-")[0] for n in data["celery"]["nodes"]} == {"general", "sports", "ops"}
+    assert {n["node"].split("-")[0] for n in data["backend"]["nodes"]} == {"general", "sports", "ops"}
     scaled = run_cli("--json", "scale the sports pool to 3", env=cli_env)
     assert scaled.returncode == 0 and json.loads(scaled.stdout)["intent"] == "scale", scaled.stdout
     deployment.wait_node(worker, "sports", lambda n: n["processes"] == 3, timeout=20)
@@ -616,4 +616,4 @@ def test_readiness_in_celery_mode_checks_the_broker(broker: dict[str, Any], home
         response = app.test_client().get("/api/health/ready", headers=AUTH)
         body = response.get_json()
         assert response.status_code == status, body
-        assert body["database"]["ok"] is True and body["broker"]["ok"] is (status == 200)
+        assert body["database"]["ok"] is True and body["backend"]["ok"] is (status == 200)
