@@ -12,11 +12,12 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 import health_monitor
-from agent_pools import Executor, PoolSupervisor, run_inline
+from agent_pools import Executor, provider_breakers, run_inline
+from backends.base import WORKER_KEYS, PoolView, QueueBackend
 from config import Settings
-from database import READ_ONLY_OPTION, read_only, session_scope
+from database import READ_ONLY_OPTION, session_scope
 from errors import BadRequest, Forbidden, NotAvailableYet, NotFound, Unprocessable
-from models import Agent, AgentPool, AgentStatus, AuditLog, Task, TaskStatus, utcnow
+from models import AgentPool, AuditLog, Task, TaskStatus, utcnow
 from task_processor import TaskQueue
 from values import POOL_NAMES, Caller, Command
 
@@ -25,9 +26,6 @@ if TYPE_CHECKING:
     from demo_runner import DemoReport
 
 logger = logging.getLogger(__name__)
-
-AGENT_LIVENESS_SECONDS = 5.0
-"""An agent whose heartbeat is older than this is not counted as live."""
 
 METRICS_WINDOW_SECONDS = 300
 """Window of finished tasks over which pool metrics are computed."""
@@ -54,15 +52,19 @@ class Outcome:
 
 
 class AgentMasterController:
-    """Coordinates the queue, the pools and the providers; front doors call only this."""
+    """Coordinates the queue, the pools and the providers; front doors call only this.
+
+    The queue backend (local agent threads or Celery nodes) is reached only through its interface,
+    backends.base.QueueBackend; `queue` dispatches through the same backend.
+    """
 
     def __init__(self, settings: Settings, engine: Engine, session_factory: sessionmaker[Session],
-                 queue: TaskQueue, executor: Executor) -> None:
+                 queue: TaskQueue, executor: Executor, backend: QueueBackend) -> None:
         self.settings = settings
         self.engine = engine
         self.queue = queue
         self.executor = executor
-        self.supervisor: PoolSupervisor | None = None
+        self.backend = backend
         self._sessions = session_factory
         self._workflows: WorkflowEngine | None = None
 
@@ -121,51 +123,52 @@ class AgentMasterController:
     # -- status and pools -------------------------------------------------------------------
 
     def status(self) -> dict[str, Any]:
-        """System overview: pools and their sizes, tasks by status, machine, database, provider, alerts."""
-        reading = {
-            "pools": self.pool_status(),
+        """System overview: pools and their sizes, tasks by status, machine, database, provider, workers, alerts."""
+        view = self.backend.pool_view()
+        reading: dict[str, Any] = {
+            "pools": self._pool_status(None, view),
             "tasks": self.queue.counts(),
             "system": health_monitor.system_metrics(str(self.settings.home)),
             "database": {"url": self.settings.safe_database_url, "dialect": self.engine.dialect.name},
-            "task_backend": self.settings.task_backend,
+            "task_backend": self.backend.name,
             "provider": self.provider_status(),
+            "backend": self._backend_reading(view),
         }
         reading["providers"] = reading["provider"]["breakers"]
-        self._add_celery(reading)
         reading["alerts"] = health_monitor.evaluate_alerts(reading)
         return reading
 
     def health(self) -> dict[str, Any]:
-        """Machine, database (with latency), queue, pools and providers, and the alerts they raise."""
+        """Machine, database (with latency), queue, pools, workers and providers, and the alerts they raise."""
         database = health_monitor.database_check(self.engine)
         database["url"] = self.settings.safe_database_url
         reading = {"ok": database["ok"], "system": health_monitor.system_metrics(str(self.settings.home)),
                    "database": database}
+        view = self.backend.pool_view()
         if database["ok"]:
             provider = self.provider_status()
-            reading.update(tasks=self.queue.counts(), pools=self.pool_status(), provider=provider,
+            reading.update(tasks=self.queue.counts(), pools=self._pool_status(None, view), provider=provider,
                            providers=provider["breakers"])
-        if self._add_celery(reading):
-            reading["ok"] = reading["ok"] and reading["celery"]["error"] is None
+        reading["backend"] = self._backend_reading(view)
+        reading["ok"] = reading["ok"] and view["error"] is None
         reading["alerts"] = health_monitor.evaluate_alerts(reading)
         return reading
 
-    def _add_celery(self, reading: dict[str, Any]) -> bool:
-        """With the celery backend, put the worker nodes (one inspect broadcast, shared with pool_status)
-        in a reading."""
-        celery = self._celery()
-        if celery is None:
-            return False
-        view = celery.pool_view()
-        reading["celery"] = {"namespace": celery.config.namespace, "error": view["error"],
-                             "nodes": [{k: n[k] for k in ("node", "pools", "concurrency", "processes", "active")}
-                                       for n in view["nodes"]]}
-        return True
+    def readiness(self) -> dict[str, Any]:
+        """Whether requests can be served: the database answers and the queue backend's transport does."""
+        database = health_monitor.database_check(self.engine)
+        ok, detail = self.backend.ready()
+        return {"ready": database["ok"] and ok, "database": database,
+                "backend": {"name": self.backend.name, "ok": ok, "detail": detail}}
+
+    def _backend_reading(self, view: PoolView) -> dict[str, Any]:
+        """The backend's identity and its worker nodes, for a status or health reading."""
+        return {**self.backend.describe(), "error": view["error"],
+                "nodes": [{k: n[k] for k in WORKER_KEYS} for n in view["nodes"]]}
 
     def provider_status(self) -> dict[str, Any]:
         """The configured provider, and each provider's circuit state once the chain has been used."""
-        chain = getattr(self.executor, "_chain", None)
-        breakers = chain.breaker_states() if chain is not None else {}
+        breakers = provider_breakers(self.executor)
         return {"configured": self.settings.chosen_provider, "model": self.settings.model, "breakers": breakers}
 
     def sweep_stuck_tasks(self) -> dict[str, int]:
@@ -176,23 +179,24 @@ class AgentMasterController:
         """Status and metrics of one pool, or of all pools."""
         if name is not None:
             _check_pool(name)
+        return self._pool_status(name, self.backend.pool_view())
+
+    def _pool_status(self, name: str | None, view: PoolView) -> list[dict[str, Any]]:
+        """Pool rows with their metrics, and their workers as the backend's view shows them."""
         stats = self.queue.queue_stats()
         with self._sessions() as db:
             # Reads only: on SQLite a read-only transaction neither takes nor waits for the writer lock.
             db.connection(execution_options={READ_ONLY_OPTION: True})
             rows = _pool_rows(db, name)
             metrics = {row["name"]: _pool_metrics(db, row["name"]) for row in rows}
-        celery = self._celery()
-        view = celery.pool_view() if celery is not None else None
         for row in rows:
             row.update(metrics[row["name"]])
-            if view is not None:  # celery backend: the agents are the worker processes of the pool's nodes
-                served = view["pools"].get(row["name"], {})
-                row["live_agents"] = served.get("processes", 0)
-                row["busy_agents"] = min(served.get("active", 0), row["live_agents"])
-                row["celery_workers"] = served.get("workers", [])
-                if view["error"]:
-                    row["celery_error"] = view["error"]
+            served = view["pools"].get(row["name"])
+            row["live_agents"] = served["processes"] if served else 0
+            row["busy_agents"] = min(served["active"], row["live_agents"]) if served else 0
+            row["failed_agents"] = served["failed"] if served else 0
+            row["workers"] = served["workers"] if served else []
+            row["backend_error"] = view["error"]
             row["queued_tasks"] = stats.get(row["name"], {}).get("queued", 0)
             row["oldest_queued_age_seconds"] = stats.get(row["name"], {}).get("oldest_age_seconds")
             row["utilisation"] = round(row["busy_agents"] / row["live_agents"], 3) if row["live_agents"] else 0.0
@@ -222,6 +226,7 @@ class AgentMasterController:
             db.add(AuditLog(actor_user_id=caller.user_id, actor=caller.name, action="scale", target=pool,
                             details={"from": before, "to": target}))
         logger.info("%s scaled %s from %d to %d", caller.name, pool, before, target)
+        self.backend.reconcile()
         status = self.pool_status(pool)[0]
         status["previous_size"] = before
         return status
@@ -231,17 +236,12 @@ class AgentMasterController:
         _require_admin(caller, "restart agents")
         if pool is not None:
             _check_pool(pool)
+        report = self.backend.restart(pool)
         with session_scope(self._sessions) as db:
-            query = sa.update(Agent).where(Agent.status == AgentStatus.FAILED).values(status=AgentStatus.STOPPED)
-            if pool is not None:
-                query = query.where(Agent.pool == pool)
-            count = db.execute(query).rowcount
             db.add(AuditLog(actor_user_id=caller.user_id, actor=caller.name, action="restart",
-                            target=pool or "all", details={"failed_agents_released": count}))
-        result: dict[str, Any] = {"pool": pool, "restarted_agents": count}
-        celery = self._celery()
-        if celery is not None:  # Celery's pool_restart: each process finishes its task, a fresh one follows
-            result["restarted_workers"] = celery.restart_pool(pool)
+                            target=pool or "all", details={"failed_agents_released": report["restarted_agents"],
+                                                           "workers_restarted": report["restarted_workers"]}))
+        result: dict[str, Any] = {"pool": pool, **report}
         result["pools"] = self.pool_status(pool)
         return result
 
@@ -341,62 +341,28 @@ class AgentMasterController:
 
     # -- serving ----------------------------------------------------------------------------
 
-    def start_pools(self) -> PoolSupervisor | None:
-        """Start this process's agents (for `serve` and `worker`); none with the celery backend."""
-        if self._celery() is not None:
-            return None  # Celery worker nodes (`python main.py worker`) work the queue
-        if self.supervisor is None:
-            self.supervisor = PoolSupervisor(self.engine, self.queue, self.executor)
-            self.supervisor.start()
-        return self.supervisor
+    def start_pools(self) -> str | None:
+        """Start this process's workers (for `serve` and `worker`); returns their process id, None when the
+        backend's workers run elsewhere (Celery nodes of `python main.py worker`)."""
+        return self.backend.start(self.queue, self.executor)
 
     def stop_pools(self, timeout: float = 10.0) -> None:
-        """Drain and stop this process's agents."""
-        if self.supervisor is not None:
-            self.supervisor.stop(timeout)
-            self.supervisor = None
-
-    def _celery(self) -> Any:
-        """The CeleryDispatcher with the celery backend (it reads and steers the worker nodes), else None."""
-        if self.settings.task_backend != "celery":
-            return None
-        return self.queue.dispatcher if hasattr(self.queue.dispatcher, "pool_view") else None
+        """Drain and stop this process's workers."""
+        self.backend.stop(timeout)
 
     def pool_is_served(self, pool: str) -> bool:
-        """True when a live agent of `pool` (in any process) will work its queued tasks."""
-        celery = self._celery()
-        if celery is not None:
-            return bool(celery.serves(pool))
-        live_after = utcnow() - timedelta(seconds=AGENT_LIVENESS_SECONDS)
-        with read_only(self.engine) as conn:
-            return bool(conn.execute(sa.select(sa.func.count()).select_from(Agent).where(
-                Agent.pool == pool, Agent.heartbeat_at >= live_after,
-                Agent.status.in_([AgentStatus.IDLE, AgentStatus.BUSY]))).scalar())
+        """True when a live worker of `pool` (in any process) will work its queued tasks."""
+        return self.backend.serves(pool)
 
 
 def _pool_rows(db: Session, name: str | None) -> list[dict[str, Any]]:
-    live_after = utcnow() - timedelta(seconds=AGENT_LIVENESS_SECONDS)
-    counted = db.execute(
-        sa.select(Agent.pool, Agent.status, sa.func.count())
-        .where(sa.or_(Agent.heartbeat_at >= live_after, Agent.status == AgentStatus.FAILED))
-        .group_by(Agent.pool, Agent.status)
-    ).all()
-    by_pool: dict[str, dict[str, int]] = {}
-    for pool, status, count in counted:
-        by_pool.setdefault(pool, {})[status.value] = int(count)
     query = sa.select(AgentPool)
     if name is not None:
         query = query.where(AgentPool.name == name)
     rows = []
     for pool in sorted(db.scalars(query), key=lambda p: _pool_order(p.name)):
-        states = by_pool.get(pool.name, {})
-        rows.append({
-            "name": pool.name, "desired_size": pool.desired_size, "min_size": pool.min_size,
-            "max_size": pool.max_size,
-            "live_agents": states.get(AgentStatus.IDLE.value, 0) + states.get(AgentStatus.BUSY.value, 0),
-            "busy_agents": states.get(AgentStatus.BUSY.value, 0),
-            "failed_agents": states.get(AgentStatus.FAILED.value, 0),
-        })
+        rows.append({"name": pool.name, "desired_size": pool.desired_size, "min_size": pool.min_size,
+                     "max_size": pool.max_size})
     return rows
 
 

@@ -123,6 +123,13 @@ class DomainExecutor:
                 self._chain = build_providers(self.settings, self._sessions, analyzer=self._offline)
             return self._chain
 
+    def breaker_states(self) -> dict[str, Any]:
+        """Each provider's circuit state; {} before the chain is first used (asking must not build it:
+        that imports the openai SDK)."""
+        with self._lock:
+            chain = self._chain
+        return dict(chain.breaker_states()) if chain is not None else {}
+
     def _offline(self, request: Any) -> str:
         from domains import agents as domain_agents
 
@@ -177,6 +184,12 @@ def claim_decision(claim: Claim) -> SafetyDecision:
         except ValueError:
             logger.warning("task %s: unreadable safety decision; deciding again", claim.task_id)
     return routing.decide(claim.input, claim.pool, keep_pool=True)
+
+
+def provider_breakers(executor: Executor) -> dict[str, Any]:
+    """Each provider's circuit state in an executor's provider chain; {} before the chain is first used
+    (asking must not build it: that imports the openai SDK) and for an executor without providers."""
+    return executor.breaker_states() if isinstance(executor, DomainExecutor) else {}
 
 
 def provider_deadline(task_timeout: float, now: float | None = None) -> float:

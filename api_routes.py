@@ -20,15 +20,13 @@ from limits import RateLimitItem, parse_many
 from limits.storage import Storage, storage_from_string
 from pydantic import BaseModel, ValidationError
 from spectree import Response as Resp
-from spectree import SecurityScheme, SpecTree
-from spectree.models import SecuritySchemeData
 from werkzeug.exceptions import HTTPException, TooManyRequests
 
 from api.schemas import (
+    ERRORS,
     AnyObject,
     CommandIn,
     CommandOut,
-    ErrorBody,
     Liveness,
     MessageList,
     MessagesQuery,
@@ -46,9 +44,13 @@ from api.schemas import (
     UserIn,
     UserOut,
     WaitQuery,
+    on_validation,
+    spec,
 )
+from api.workflows import bp as workflows_bp
 from errors import BadRequest, OperatorOSError, Unauthorized
 from models import Role
+from services import Services, from_app
 from values import Caller
 
 logger = logging.getLogger(__name__)
@@ -68,37 +70,13 @@ LIMIT_SWEEP_SECONDS = 60.0
 _Body = TypeVar("_Body", bound=BaseModel)
 
 
-def _on_validation(req: Any, resp: Any, error: Any, instance: Any, *rest: Any) -> None:
-    """Turn a schema violation into our 400 with a message that says which field and why."""
-    if error is None:
-        return
-    if req.mimetype == "application/json" and req.get_data() and req.get_json(silent=True) is None:
-        raise BadRequest("The request body is not valid JSON.")
-    problems = []
-    for item in error.errors()[:5]:
-        where = ".".join(str(p) for p in item.get("loc", ()) if p != "__root__") or "body"
-        problems.append(f"{where}: {item.get('msg', 'invalid')}")
-    raise BadRequest("Invalid request: " + "; ".join(problems), details={"errors": problems})
-
-
-spec = SpecTree(
-    "flask", title="OperatorOS API", version="1", path="apidoc", page_templates={},
-    validation_error_status=400, before=_on_validation, annotations=True,
-    security_schemes=[SecurityScheme(name="bearer", data=SecuritySchemeData(type="http", scheme="bearer"))],
-    security={"bearer": []},
-)
-"""Schema registry: validates requests and responses and builds the OpenAPI document."""
-
-ERRORS = {f"HTTP_{code}": ErrorBody for code in (400, 401, 403, 404, 409, 413, 422, 429)}
-
 bp = Blueprint("api", __name__, url_prefix="/api")
+bp.register_blueprint(workflows_bp)  # nested: the '/api' prefix, its authentication, errors and OpenAPI document
 metrics_bp = Blueprint("metrics", __name__)
 
 
-def _services():  # type: ignore[no-untyped-def]
-    from app import services
-
-    return services(current_app)
+def _services() -> Services:
+    return from_app(current_app)
 
 
 # -- authentication ------------------------------------------------------------------------
@@ -144,8 +122,8 @@ def _body(model: type[_Body]) -> _Body:
     try:
         return model.model_validate(request.get_json(silent=True) or {})
     except ValidationError as error:
-        _on_validation(request, None, error, None)
-        raise  # _on_validation always raises; this keeps type checkers sure of it
+        on_validation(request, None, error, None)
+        raise  # on_validation always raises; this keeps type checkers sure of it
 
 
 # -- health, status, metrics ----------------------------------------------------------------
@@ -161,18 +139,8 @@ def health() -> tuple[dict[str, Any], int]:
 @bp.get("/health/ready")
 @spec.validate(resp=Resp(HTTP_200=Readiness, HTTP_503=Readiness, **ERRORS), tags=["health"])
 def ready() -> tuple[dict[str, Any], int]:
-    """Readiness: the database answers, and with TASK_BACKEND=celery the Redis broker too."""
-    import health_monitor
-
-    svc = _services()
-    database = health_monitor.database_check(svc.engine)
-    reply: dict[str, Any] = {"ready": database["ok"], "database": database}
-    if svc.settings.task_backend == "celery":
-        from backends.celery_queue import broker_ready
-
-        ok, detail = broker_ready(svc.settings)
-        reply["broker"] = {"ok": ok, "detail": detail}
-        reply["ready"] = reply["ready"] and ok
+    """Readiness: the database answers, and so does the queue backend's transport (Celery's Redis broker)."""
+    reply = _services().controller.readiness()
     return reply, 200 if reply["ready"] else 503
 
 
@@ -340,7 +308,6 @@ def cancel_task(task_id: int) -> tuple[dict[str, Any], int]:
 
 def init_app(app: Flask, rate_limit: str | None = None, storage_uri: str = "memory://") -> None:
     """Register the blueprints, the rate limiter and the JSON error handlers on `app`."""
-    from api import workflows  # noqa: F401  (nests the workflow and demo routes under bp; before bp is registered)
     app.register_blueprint(bp)
     app.register_blueprint(metrics_bp)
     # POST /api/tasks validates its own body; spectree's wrapper stays on the blueprint, where the

@@ -5,27 +5,16 @@ import functools
 import logging
 import os
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session, sessionmaker
-
-from agent_master_controller import AgentMasterController
-from agent_pools import default_executor
 from config import Settings
-from conversation_manager import ConversationManager
-from replit_interface import Interface
-from task_processor import Dispatcher, LocalDispatcher, TaskQueue
+from services import EXTENSION_KEY, Services, build_services, from_app
 
 if TYPE_CHECKING:
     from flask import Flask
     from flask_sqlalchemy import SQLAlchemy
 
 logger = logging.getLogger(__name__)
-
-EXTENSION_KEY = "operatoros"
-"""Key of the Services object in app.extensions."""
 
 LIVENESS_PATH = "/api/health"
 """Path of the liveness check that HealthFastPath answers before Flask."""
@@ -38,24 +27,13 @@ _ENV_KEYS = (
 )
 
 
-@dataclass
-class Services:
-    """Everything a request needs, built once per app and kept in app.extensions."""
-
-    settings: Settings
-    engine: Engine
-    sessions: sessionmaker[Session]
-    conversations: ConversationManager
-    controller: AgentMasterController
-    interface: Interface
-
-
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app: settings from the environment, overridden by `config`.
 
     Args:
         config: environment names (DATABASE_URL...), Flask keys (TESTING...), `SETTINGS` (a Settings)
-            or `EXECUTOR` (the function that works tasks, instead of the domain agents).
+            or `EXECUTOR` (the function, or its `module:function` spec, that works tasks instead of the
+            domain agents).
     """
     from flask import Flask
 
@@ -120,36 +98,11 @@ def flask_sqlalchemy() -> SQLAlchemy:
     return SQLAlchemy(model_class=Base, disable_autonaming=True)
 
 
-def build_services(settings: Settings, *, env: Mapping[str, str] | None = None, engine: Engine | None = None,
-                   executor: Any = None) -> Services:
-    """The object graph without the web layer: the CLI uses it as it is, create_app wraps it in Flask."""
-    from database import configure_engine, ensure_schema, make_engine, make_session_factory
+services = from_app
+"""The Services of an app built by create_app (services.from_app, under the name the app's callers use)."""
 
-    settings.home.mkdir(parents=True, exist_ok=True)
-    if engine is None:
-        engine = make_engine(settings.database_url)
-    configure_engine(engine)
-    ensure_schema(engine)
-    sessions = make_session_factory(engine)
-    conversations = ConversationManager(sessions)
-    queue = TaskQueue(engine, _dispatcher(settings, os.environ if env is None else env))
-    executor = executor or default_executor(settings, sessions)
-    controller = AgentMasterController(settings, engine, sessions, queue, executor)
-    return Services(settings, engine, sessions, conversations, controller, Interface(controller, conversations))
-
-
-def services(app: Flask) -> Services:
-    """The Services of an app built by create_app."""
-    return app.extensions[EXTENSION_KEY]
-
-
-def _dispatcher(settings: Settings, env: Mapping[str, str]) -> Dispatcher:
-    """Local agents are woken in-process; with TASK_BACKEND=celery, task ids go to Celery (imported lazily)."""
-    if settings.task_backend != "celery":
-        return LocalDispatcher()
-    from backends.celery_queue import CeleryConfig, CeleryDispatcher
-
-    return CeleryDispatcher(CeleryConfig.from_settings(settings, env))
+__all__ = ["EXTENSION_KEY", "HealthFastPath", "Services", "build_services", "create_app", "flask_sqlalchemy",
+           "services"]
 
 
 def _engine_options(url: str) -> dict[str, Any]:

@@ -122,7 +122,8 @@ def serve(host: str, port: int, executor: str | None) -> None:
     if key_note:
         click.echo(key_note, err=True)
     controller = _controller(app)
-    workers = "with pool workers" if controller.start_pools() else "(celery backend: workers run `main.py worker`)"
+    workers = ("with pool workers" if controller.start_pools()
+               else f"({controller.backend.name} backend: workers run `main.py worker`)")
     import health_monitor
 
     health = health_monitor.HealthLoop(controller.engine, controller.health, controller.sweep_stuck_tasks)
@@ -163,11 +164,10 @@ def worker(executor: str | None, pool_names: str | None, beat: bool) -> None:
     if pool_names is not None:
         raise click.UsageError("--pools is for TASK_BACKEND=celery; local workers serve every pool.")
     controller = svc.controller
-    controller.start_pools()
+    process = controller.start_pools()
     controller.workflows.start()  # with Celery, beat ticks the workflows instead (see _celery_worker)
     _stop_on_sigterm()
-    click.echo(f"OperatorOS worker {controller.supervisor.process if controller.supervisor else ''} started; "
-               "Ctrl-C to stop.", err=True)
+    click.echo(f"OperatorOS worker {process or ''} started; Ctrl-C to stop.", err=True)
     try:
         threading.Event().wait()
     except KeyboardInterrupt:
@@ -348,8 +348,8 @@ def _interactive(options: dict[str, Any]) -> int:
 @functools.lru_cache(maxsize=1)
 def _local_services():  # type: ignore[no-untyped-def]
     """The services of an in-process request, without the web layer (built once per process)."""
-    from app import build_services
     from config import Settings
+    from services import build_services
 
     return build_services(Settings.from_env())
 
@@ -357,11 +357,7 @@ def _local_services():  # type: ignore[no-untyped-def]
 def _build_app(executor: str | None = None):  # type: ignore[no-untyped-def]
     from app import create_app
 
-    if executor is None:
-        return create_app()
-    from agent_pools import load_executor
-
-    return create_app({"EXECUTOR": load_executor(executor)})
+    return create_app({} if executor is None else {"EXECUTOR": executor})
 
 
 def _build_app_or_exit(executor: str | None = None):  # type: ignore[no-untyped-def]

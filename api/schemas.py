@@ -4,7 +4,10 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictStr, model_validator
+from spectree import SecurityScheme, SpecTree
+from spectree.models import SecuritySchemeData
 
+from errors import BadRequest
 from values import Pool
 
 PoolName = Pool
@@ -60,7 +63,7 @@ class Liveness(_Out):
 class Readiness(_Out):
     ready: bool
     database: dict[str, Any]
-    broker: dict[str, Any] | None = None
+    backend: dict[str, Any] = Field(description="The queue backend: name, ok, detail (Celery: a PING of Redis).")
 
 
 VISIBLE = r"[^\s\x1c-\x1f\x85\ufeff]"
@@ -219,3 +222,31 @@ class MessagesQuery(_In):
 
 class AnyObject(_Out):
     """A JSON object (status, metrics)."""
+
+
+# -- the registry that validates requests and builds the OpenAPI document ----------------------------
+
+
+def on_validation(req: Any, resp: Any, error: Any, instance: Any, *rest: Any) -> None:
+    """Turn a schema violation into our 400 with a message that says which field and why."""
+    if error is None:
+        return
+    if req.mimetype == "application/json" and req.get_data() and req.get_json(silent=True) is None:
+        raise BadRequest("The request body is not valid JSON.")
+    problems = []
+    for item in error.errors()[:5]:
+        where = ".".join(str(p) for p in item.get("loc", ()) if p != "__root__") or "body"
+        problems.append(f"{where}: {item.get('msg', 'invalid')}")
+    raise BadRequest("Invalid request: " + "; ".join(problems), details={"errors": problems})
+
+
+spec = SpecTree(
+    "flask", title="OperatorOS API", version="1", path="apidoc", page_templates={},
+    validation_error_status=400, before=on_validation, annotations=True,
+    security_schemes=[SecurityScheme(name="bearer", data=SecuritySchemeData(type="http", scheme="bearer"))],
+    security={"bearer": []},
+)
+"""Schema registry: validates requests and responses and builds the OpenAPI document."""
+
+ERRORS = {f"HTTP_{code}": ErrorBody for code in (400, 401, 403, 404, 409, 413, 422, 429)}
+"""The error responses every route documents."""

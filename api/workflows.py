@@ -1,9 +1,9 @@
 """REST endpoints of workflows, their runs and the demos (DESIGN.md: REST contract), JSON only.
 
-The blueprint nests under api_routes' /api blueprint when this module is imported (api_routes.init_app
-imports it before registering that blueprint), so these routes share its Bearer-key authentication,
-rate limit, JSON errors and OpenAPI document. Ownership is the engine's: a user sees and acts on their
-own workflows and runs only (anything else is 404); an admin sees and acts on all.
+api_routes nests this blueprint under its /api blueprint, so these routes share its Bearer-key
+authentication, rate limit, JSON errors and OpenAPI document; this module knows nothing of api_routes.
+Ownership is the engine's: a user sees and acts on their own workflows and runs only (anything else
+is 404); an admin sees and acts on all.
 """
 from __future__ import annotations
 
@@ -16,10 +16,10 @@ from pydantic.json_schema import SkipJsonSchema
 from spectree import Response as Resp
 
 import demo_runner
-from api.schemas import VISIBLE, JsonInt, WaitQuery
-from api_routes import ERRORS, spec
-from api_routes import bp as api_bp
+from agent_master_controller import AgentMasterController
+from api.schemas import ERRORS, VISIBLE, JsonInt, WaitQuery, spec
 from errors import BadRequest
+from services import from_app
 
 logger = logging.getLogger(__name__)
 
@@ -30,7 +30,7 @@ NOTE_CHARS = 1000
 """Longest note kept with a decision."""
 
 bp = Blueprint("workflows", __name__)
-"""Nested under api_routes.bp: '/api' prefix, its authentication and error handling."""
+"""Nested by api_routes under its bp: the '/api' prefix, its authentication and error handling."""
 
 RunState = Literal["running", "waiting", "succeeded", "failed", "rejected", "cancelled"]
 StepState = Literal["pending", "running", "waiting", "done", "skipped", "failed", "rejected", "cancelled"]
@@ -197,10 +197,8 @@ def require_object_body() -> None:
         raise BadRequest("The request body must be a JSON object.")
 
 
-def _controller():  # type: ignore[no-untyped-def]
-    from app import services
-
-    return services(current_app).controller
+def _controller() -> AgentMasterController:
+    return from_app(current_app).controller
 
 
 # -- workflows ------------------------------------------------------------------------------------
@@ -293,6 +291,4 @@ def run_demo(domain: str) -> tuple[dict[str, Any], int]:
     """Run a demo (healthcare, financial, sports, business) as the caller; answers when it has run."""
     return _controller().demo(g.caller, domain).to_dict(), 200
 
-
-api_bp.register_blueprint(bp)  # see the module docstring: before api_routes.bp is first registered
 

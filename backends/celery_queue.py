@@ -2,9 +2,9 @@
 
 How it fits together (TASK_BACKEND=celery):
 
-1. `TaskQueue.submit` writes the task row, then `CeleryDispatcher.dispatch` sends one message holding only
+1. `TaskQueue.submit` writes the task row, then `CeleryBackend.dispatch` sends one message holding only
    the task id and pool to the pool's Celery queue, `<namespace>.<pool>` (namespace `operatoros` by default).
-2. A Celery worker process receives it and runs `operatoros.run_task` (celery_worker.py): it claims that
+2. A Celery worker process receives it and runs `operatoros.run_task` (backends/celery_worker.py): it claims that
    very row (`queue.claim(pool, agent, task_id=id)`) under a database lease and works it as an agent
    thread would (lease renewal, timeout, cancellation) through the executor. A duplicate or stale message
    finds the row not queued and does nothing, so a message is only ever a hint; the lease guards against
@@ -26,8 +26,10 @@ How it fits together (TASK_BACKEND=celery):
    does the periodic work and embeds beat. Beat may run on every machine: sweeps and workflow ticks are
    safe to run concurrently.
 
-This module is the deployment's side (configuration, the Celery app, dispatching, inspecting, the node
-supervisor of `main.py worker`, the broker's readiness); celery_worker.py is what runs inside the nodes.
+This module is the deployment's side (configuration, the Celery app, the CeleryBackend that dispatches,
+inspects and restarts, the node supervisor of `main.py worker`, the broker's readiness); celery_worker.py
+is what runs inside the nodes: it registers the tasks on the app (`celery -A backends.celery_worker`), so
+nothing here imports it.
 
 Nothing here imports celery at import time, and nothing connects before it is used.
 """
@@ -47,12 +49,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from backends.base import PoolServed, PoolView, RestartReport, unreachable
 from values import POOL_NAMES
 
 if TYPE_CHECKING:
     from celery import Celery
     from sqlalchemy.engine import Engine
 
+    from agent_pools import Executor
     from config import Settings
     from task_processor import TaskQueue
 
@@ -208,16 +212,10 @@ def get_app(config: CeleryConfig | None = None) -> Celery:
         return app
 
 
-def __getattr__(name: str) -> Any:
-    # `celery -A celery_backend worker` looks up the module's `app`, built on first use, so importing
-    # this module imports no celery and reads no environment.
-    if name == "app":
-        return get_app()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+class CeleryBackend:
+    """The celery queue backend: sends task ids to the pools' Celery queues, reads and steers the worker nodes."""
 
-
-class CeleryDispatcher:
-    """Sends task ids to the pools' Celery queues, and reads and steers the worker nodes."""
+    name = "celery"
 
     def __init__(self, config: CeleryConfig) -> None:
         self.config = config
@@ -271,23 +269,44 @@ class CeleryDispatcher:
             self._cluster = (time.monotonic(), nodes)
         return nodes
 
-    def pool_view(self) -> dict[str, Any]:
+    def describe(self) -> dict[str, Any]:
+        """The backend's name and the namespace of its queues and Redis keys."""
+        return {"name": self.name, "namespace": self.config.namespace}
+
+    def ready(self) -> tuple[bool, str]:
+        """Whether the Redis broker answers a PING (see ping_broker); never raises."""
+        return ping_broker(self.config.broker_url)
+
+    def pool_view(self) -> PoolView:
         """Per pool: the nodes serving it and their processes and active tasks; `error` if unreachable."""
         try:
             nodes = self.nodes()
         except Exception as exc:
-            return {"error": f"Celery workers could not be inspected: {exc.__class__.__name__}: {exc}",
-                    "pools": {}, "nodes": []}
-        pools: dict[str, dict[str, Any]] = {}
+            return unreachable("Celery workers", exc)
+        pools: dict[str, PoolServed] = {}
         for node in nodes:
             # A node started by hand on several pool queues shares its processes between them: it is
             # counted in each of its pools.
             for pool in node["pools"]:
-                view = pools.setdefault(pool, {"processes": 0, "active": 0, "reserved": 0, "workers": []})
-                for key in ("processes", "active", "reserved"):
-                    view[key] += node[key]
+                view = pools.setdefault(pool, {"processes": 0, "active": 0, "failed": 0, "workers": []})
+                view["processes"] += node["processes"]
+                view["active"] += node["active"]
                 view["workers"].append({k: node[k] for k in ("node", "concurrency", "processes", "active")})
         return {"error": None, "pools": pools, "nodes": nodes}
+
+    def start(self, queue: TaskQueue, executor: Executor) -> str | None:
+        """Nothing to start here: Celery worker nodes (`python main.py worker`) work the queue."""
+        return None
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Nothing runs here to stop."""
+
+    def reconcile(self) -> None:
+        """Nothing to do here: each node's DesiredSizeAutoscaler reads the desired sizes every second."""
+
+    def restart(self, pool: str | None = None) -> RestartReport:
+        """Celery's pool_restart on the nodes of a pool (or of every pool); see restart_pool."""
+        return {"restarted_agents": 0, "restarted_workers": self.restart_pool(pool)}
 
     def serves(self, pool: str) -> bool:
         """True when some live node has a process for the pool."""
@@ -327,7 +346,12 @@ class CeleryDispatcher:
 
 
 def broker_ready(settings: Settings) -> tuple[bool, str]:
-    """Whether the Redis broker at the settings' REDIS_URL (or CELERY_BROKER_URL) answers a PING (readiness).
+    """Whether the Redis broker at the settings' REDIS_URL (or CELERY_BROKER_URL) answers a PING (readiness)."""
+    return ping_broker(settings.redis_url)
+
+
+def ping_broker(url: str | None) -> tuple[bool, str]:
+    """Whether the Redis broker at `url` answers a PING.
 
     One connection, no retry, BROKER_PING_TIMEOUT_SECONDS to connect and as much to answer; never raises.
 
@@ -336,7 +360,6 @@ def broker_ready(settings: Settings) -> tuple[bool, str]:
     """
     from config import redact_url
 
-    url = settings.redis_url
     if not url:
         return False, "no broker: set REDIS_URL (or CELERY_BROKER_URL)"
     try:
@@ -367,7 +390,7 @@ def worker_command(config: CeleryConfig, node: str, queues: list[str], *, concur
     A pool node runs prefork processes under the desired-size autoscaler; the ops node works the
     periodic tasks in its main process and, with `beat`, embeds the beat scheduler.
     """
-    command = [sys.executable, "-m", "celery", "-A", "backends.celery_queue", "worker", "-n", node,
+    command = [sys.executable, "-m", "celery", "-A", "backends.celery_worker", "worker", "-n", node,
                "-Q", ",".join(queues), "--loglevel", loglevel, "-O", "fair",
                "--without-gossip", "--without-mingle", "--without-heartbeat"]
     if ops:
@@ -412,7 +435,7 @@ def run_workers(settings: Settings, engine: Engine, *, executor: str | None = No
     return _NodeSupervisor(commands, env, root).run()
 
 
-def sweep(queue: TaskQueue, dispatcher: CeleryDispatcher) -> dict[str, int]:
+def sweep(queue: TaskQueue, dispatcher: CeleryBackend) -> dict[str, int]:
     """One sweep: requeue (and re-send) the tasks of dead workers, re-send lost messages."""
     swept = queue.requeue_expired()
     swept["resent"] = dispatcher.redispatch_stale(queue)
@@ -420,9 +443,8 @@ def sweep(queue: TaskQueue, dispatcher: CeleryDispatcher) -> dict[str, int]:
 
 
 def _build_app(config: CeleryConfig) -> Celery:
+    """The Celery app of a config: its settings and schedule; the worker side registers the tasks on it."""
     from celery import Celery
-
-    from backends.celery_worker import register_inspect_command, run_sweep, run_task, workflow_tick
 
     app = Celery("operatoros", broker=config.broker_url, set_as_current=False)
     app.operatoros_config = config  # type: ignore[attr-defined]
@@ -450,19 +472,6 @@ def _build_app(config: CeleryConfig) -> Celery:
         },
     )
 
-    @app.task(name=RUN_TASK, acks_late=True, reject_on_worker_lost=True, ignore_result=True)
-    def _run(task_id: int, pool: str) -> str | None:
-        return run_task(task_id, pool)
-
-    @app.task(name=SWEEP_TASK, acks_late=False, ignore_result=True)
-    def _sweep() -> dict[str, int]:
-        return run_sweep()
-
-    @app.task(name=WORKFLOW_TICK_TASK, acks_late=False, ignore_result=True)
-    def _workflows() -> int:
-        return workflow_tick()
-
-    register_inspect_command()
     return app
 
 

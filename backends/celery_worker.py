@@ -1,6 +1,8 @@
 """The inside of a Celery worker node of the celery backend: working task rows, leases, the desired size.
 
-What runs in the worker processes (see celery_backend for the whole picture): `run_task` claims the
+What runs in the worker processes (see backends/celery_queue.py for the whole picture): the nodes load
+this module's `app` (`celery -A backends.celery_worker`), the deployment's Celery app with the tasks
+registered on it; `run_task` claims the
 row a message names and works it under a renewed lease; `DesiredSizeAutoscaler` keeps a node's prefork
 pool at the desired size in the database; the `operatoros_node` inspect command describes a node.
 Each process builds its `_Runtime` (database engines, the queue, the executor, the lease keeper) on
@@ -28,9 +30,19 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.exc import DBAPIError
 
 from agent_pools import CancelToken, execute_claim
-from backends.celery_queue import EXECUTOR_ENV, NODE_INSPECT_COMMAND, CeleryConfig, CeleryDispatcher
+from backends.celery_queue import (
+    EXECUTOR_ENV,
+    NODE_INSPECT_COMMAND,
+    RUN_TASK,
+    SWEEP_TASK,
+    WORKFLOW_TICK_TASK,
+    CeleryBackend,
+    CeleryConfig,
+    get_app,
+)
 
 if TYPE_CHECKING:
+    from celery import Celery
     from sqlalchemy.engine import Engine
 
     from agent_pools import Executor
@@ -71,14 +83,44 @@ _RUNTIME_LOCK = threading.RLock()
 _RUNTIME: tuple[int, _Runtime] | None = None
 _WORKFLOWS: tuple[int, Any] | None = None
 _AUTOSCALER: type | None = None
+_REGISTERED: set[int] = set()
 
 
 def __getattr__(name: str) -> Any:
-    # The worker settings name `celery_worker:DesiredSizeAutoscaler`: built on first use, so importing
-    # this module imports no celery.
+    # `celery -A backends.celery_worker worker` looks up the module's `app`, and the worker settings name
+    # `backends.celery_worker:DesiredSizeAutoscaler`: both built on first use, so importing this module
+    # imports no celery and reads no environment.
+    if name == "app":
+        return worker_app()
     if name == "DesiredSizeAutoscaler":
         return _autoscaler_class()
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def worker_app(config: CeleryConfig | None = None) -> Celery:
+    """The deployment's Celery app (celery_queue.get_app) with the tasks a worker node runs registered on it."""
+    app = get_app(config)
+    with _RUNTIME_LOCK:
+        if id(app) not in _REGISTERED:
+            _register_tasks(app)
+            _REGISTERED.add(id(app))
+    return app
+
+
+def _register_tasks(app: Celery) -> None:
+    @app.task(name=RUN_TASK, acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+    def _run(task_id: int, pool: str) -> str | None:
+        return run_task(task_id, pool)
+
+    @app.task(name=SWEEP_TASK, acks_late=False, ignore_result=True)
+    def _sweep() -> dict[str, int]:
+        return run_sweep()
+
+    @app.task(name=WORKFLOW_TICK_TASK, acks_late=False, ignore_result=True)
+    def _workflows() -> int:
+        return workflow_tick()
+
+    register_inspect_command()
 
 
 def run_task(task_id: int, pool: str, runtime: _Runtime | None = None) -> str | None:
@@ -104,11 +146,11 @@ def run_task(task_id: int, pool: str, runtime: _Runtime | None = None) -> str | 
 
 
 def run_sweep() -> dict[str, int]:
-    """The periodic sweep, in this process's runtime (see celery_backend.sweep)."""
+    """The periodic sweep, in this process's runtime (see celery_queue.sweep)."""
     from backends.celery_queue import sweep
 
     runtime = _runtime()
-    return sweep(runtime.queue, runtime.dispatcher)
+    return sweep(runtime.queue, runtime.backend)
 
 
 def workflow_tick() -> int:
@@ -121,15 +163,11 @@ def workflow_tick() -> int:
         return 0
     with _RUNTIME_LOCK:
         if _WORKFLOWS is None or _WORKFLOWS[0] != os.getpid():
-            from app import create_app, services
+            from config import Settings
+            from services import build_services
 
-            spec = os.environ.get(EXECUTOR_ENV)
-            extra: dict[str, Any] = {}
-            if spec:
-                from agent_pools import load_executor
-
-                extra["EXECUTOR"] = load_executor(spec)
-            svc = services(create_app(extra))
+            settings = Settings.from_env()
+            svc = build_services(settings, executor=os.environ.get(EXECUTOR_ENV))
             _WORKFLOWS = (os.getpid(), engine_cls(svc.engine, svc.controller))
         workflows = _WORKFLOWS[1]
     report = workflows.tick()
@@ -166,8 +204,8 @@ class _Runtime:
 
     def __init__(self, config: CeleryConfig) -> None:
         import database
-        from agent_pools import default_executor, load_executor
         from config import Settings
+        from services import make_executor
         from task_processor import DirectTaskQueue
 
         self.settings = Settings.from_env()
@@ -176,11 +214,10 @@ class _Runtime:
         self.db = database.make_engine(self.settings.database_url)
         database.ensure_schema(self.db)
         self.engine = _worker_engine(self.settings.database_url)
-        self.dispatcher = CeleryDispatcher(config)
-        self.queue: DirectTaskQueue = DirectTaskQueue(self.engine, self.dispatcher)
-        spec = os.environ.get(EXECUTOR_ENV)
-        self.executor: Executor = (load_executor(spec) if spec else
-                                   default_executor(self.settings, database.make_session_factory(self.db)))
+        self.backend = CeleryBackend(config)
+        self.queue: DirectTaskQueue = DirectTaskQueue(self.engine, self.backend)
+        self.executor: Executor = make_executor(self.settings, database.make_session_factory(self.db),
+                                                os.environ.get(EXECUTOR_ENV))
         self.keeper = _LeaseKeeper(self.queue)
         self._prefix = f"celery-{socket.gethostname()}:{os.getpid()}"
 

@@ -208,7 +208,7 @@ def sides(database_url: str, redis_url: str, home: Path, concurrency: int, stamp
     import sqlalchemy as sa
 
     import database
-    from backends.celery_queue import EXECUTOR_ENV, NAMESPACE_ENV, CeleryConfig, CeleryDispatcher, worker_command
+    from backends.celery_queue import EXECUTOR_ENV, NAMESPACE_ENV, CeleryBackend, CeleryConfig, worker_command
     from models import AgentPool, Task, TaskStatus
     from task_processor import TaskQueue
 
@@ -227,7 +227,7 @@ def sides(database_url: str, redis_url: str, home: Path, concurrency: int, stamp
         conn.execute(sa.update(AgentPool).where(AgentPool.name == "general").values(
             desired_size=concurrency, max_size=max(concurrency, 32)))
     config = CeleryConfig(redis_url, ours_ns)
-    queue = TaskQueue(engine, CeleryDispatcher(config))
+    queue = TaskQueue(engine, CeleryBackend(config))
     ours_cmd = worker_command(config, f"general-bench@{stamp}", [config.queue("general")], concurrency=concurrency)
     # Whether an unfinished row is left: one index probe on a kept connection, as light a poll as the
     # bare side's (a count would read every unfinished row's index entry, 50 times a second).
@@ -252,7 +252,7 @@ def sides(database_url: str, redis_url: str, home: Path, concurrency: int, stamp
 
     app = bare_app(redis_url, bare_ns)
     bare_queue = f"{bare_ns}.{BARE_QUEUE}"
-    bare_cmd = [c if c != "backends.celery_queue" else "celery_overhead" for c in ours_cmd]
+    bare_cmd = [c if c != "backends.celery_worker" else "celery_overhead" for c in ours_cmd]
     bare_cmd[bare_cmd.index("-n") + 1] = f"bare-bench@{stamp}"
     bare_cmd[bare_cmd.index("-Q") + 1] = bare_queue
     bare_cmd = [c for c in bare_cmd if not c.startswith("--autoscale")] + ["-c", str(concurrency)]

@@ -20,9 +20,9 @@ sys.path.insert(0, str(ROOT))
 
 import sqlalchemy as sa  # noqa: E402
 
-from app import build_services  # noqa: E402
 from config import Settings  # noqa: E402
 from models import AgentPool  # noqa: E402
+from services import build_services  # noqa: E402
 from tests.fake_openai import FakeOpenAI  # noqa: E402
 
 

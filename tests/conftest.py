@@ -6,9 +6,11 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -23,6 +25,15 @@ REQUIRE_SERVICES = os.environ.get("OPERATOROS_REQUIRE_SERVICES") == "1"
 
 TEST_API_KEY = "oos_test_admin_key_0123456789"
 """Admin key the app fixture is configured with."""
+
+REDIS_URL = os.environ.get("OPERATOROS_TEST_REDIS", "redis://127.0.0.1:6379/0")
+"""Broker of these tests (each test uses a namespace of its own on it)."""
+
+SWEEP_SECONDS = "1"
+"""Sweep period of the tests' workers (the default is 5 s): recovery waits the lease plus this."""
+
+STALE_SECONDS = "5"
+"""Age after which the tests' sweeps re-send a message that a dead worker held (30 s by default)."""
 
 
 def service_missing(what: str, exc: BaseException) -> None:
@@ -144,3 +155,133 @@ def stop_processes(procs: list[subprocess.Popen[str]], timeout: float = 15) -> N
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.communicate()
+
+
+# -- the celery backend: a Redis namespace per test, and a deployment with its worker processes ---------
+
+
+@pytest.fixture
+def broker() -> Iterator[dict[str, Any]]:
+    """The Redis of 127.0.0.1 and a namespace of this test's own; its keys are deleted afterwards."""
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2, socket_timeout=10)
+    try:
+        client.ping()
+    except redis.exceptions.RedisError as exc:
+        client.close()
+        service_missing("Redis at 127.0.0.1:6379", exc)
+    namespace = f"oostest-{uuid.uuid4().hex[:10]}"
+    yield {"url": REDIS_URL, "namespace": namespace, "client": client}
+    keys = list(client.scan_iter(match=f"{namespace}:*", count=1000))
+    if keys:
+        client.delete(*keys)
+    client.close()
+
+
+class Deployment:
+    """A celery-backend deployment on one PostgreSQL database and one Redis namespace, with its worker processes."""
+
+    def __init__(self, home: Path, database_url: str, tmp_path: Path, broker: dict[str, Any]) -> None:
+        import database
+        from backends.celery_queue import CeleryBackend, CeleryConfig
+        from config import Settings
+        from task_processor import TaskQueue
+
+        self.record = tmp_path / "executions.log"
+        self.logs = tmp_path
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "OPERATOROS_"))}
+        self.env.pop("CELERY_BROKER_URL", None)
+        self.env.update(OPERATOROS_HOME=str(home), DATABASE_URL=database_url, REDIS_URL=broker["url"],
+                        TASK_BACKEND="celery", OPERATOROS_CELERY_NAMESPACE=broker["namespace"],
+                        OPERATOROS_SWEEP_SECONDS=SWEEP_SECONDS, OPERATOROS_STALE_QUEUED_SECONDS=STALE_SECONDS,
+                        OPERATOROS_TEST_RECORD=str(self.record), OPERATOROS_USER="tester", PYTHONUNBUFFERED="1")
+        self.engine = database.make_engine(database_url)
+        database.ensure_schema(self.engine)
+        settings = Settings.from_env(self.env)
+        self.backend = CeleryBackend(CeleryConfig.from_settings(settings, self.env))
+        self.queue = TaskQueue(self.engine, self.backend)
+        self.procs: list[subprocess.Popen[bytes]] = []
+
+    def start_worker(self, *args: str, executor: str = "tests.fixtures:record", delay: float = 0.0
+                     ) -> subprocess.Popen[bytes]:
+        """`python main.py worker ARGS --executor EXECUTOR` (its output in a log file of the test)."""
+        log = open(self.logs / f"worker-{len(self.procs)}.log", "wb")  # noqa: SIM115 (closed with the process)
+        proc = subprocess.Popen([sys.executable, str(ROOT / "main.py"), "worker", *args, "--executor", executor],
+                                env={**self.env, "OPERATOROS_TEST_DELAY": str(delay)}, cwd=str(ROOT),
+                                stdout=log, stderr=subprocess.STDOUT)
+        log.close()
+        self.procs.append(proc)
+        return proc
+
+    def node(self, worker: subprocess.Popen[bytes], pool: str, *, fresh: bool = True) -> dict[str, Any] | None:
+        """The Celery node of `pool` that a `main.py worker` process runs, as the inspect broadcast sees it."""
+        return next((n for n in self.backend.nodes(fresh=fresh) if n["node"].startswith(f"{pool}-{worker.pid}@")),
+                    None)
+
+    def wait_node(self, worker: subprocess.Popen[bytes], pool: str, check: Callable[[dict[str, Any]], bool],
+                  timeout: float = 60) -> dict[str, Any]:
+        """Wait until the node of `pool` run by `worker` satisfies `check`."""
+        deadline = time.monotonic() + timeout
+        node = None
+        while time.monotonic() < deadline:
+            assert worker.poll() is None, self.log_of(worker)
+            node = self.node(worker, pool)
+            if node is not None and check(node):
+                return node
+            time.sleep(0.2)
+        raise AssertionError(f"node {pool} of worker {worker.pid} not as expected in {timeout} s: {node}")
+
+    def wait_finished(self, total: int, timeout: float, *, failed: int = 0) -> dict[str, int]:
+        """Wait until `total` tasks have ended (`failed` of them failed, the rest succeeded)."""
+        deadline = time.monotonic() + timeout
+        counts = self.queue.counts()
+        while time.monotonic() < deadline:
+            counts = self.queue.counts()
+            assert counts["failed"] <= failed and counts["cancelled"] == 0, counts
+            if counts["succeeded"] + counts["failed"] == total:
+                return counts
+            time.sleep(0.2)
+        raise AssertionError(f"tasks not finished in {timeout} s: {counts}")
+
+    def executions(self) -> list[tuple[int, str, int]]:
+        """(task id, lease owner, pid) of every execution the record executor saw."""
+        lines = self.record.read_text().splitlines() if self.record.exists() else []
+        return [(int(t), owner, int(pid)) for t, owner, pid in (line.split() for line in lines)]
+
+    def log_of(self, worker: subprocess.Popen[bytes]) -> str:
+        index = self.procs.index(worker)
+        return (self.logs / f"worker-{index}.log").read_text(errors="replace")[-4000:]
+
+    def close(self) -> None:
+        """Stop the workers warmly, then kill whatever of their process trees is left."""
+        import psutil
+
+        trees: list[psutil.Process] = []
+        for proc in self.procs:
+            try:
+                trees += psutil.Process(proc.pid).children(recursive=True)
+            except psutil.NoSuchProcess:
+                pass
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for proc in self.procs:
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        _, alive = psutil.wait_procs(trees, timeout=10)
+        for leftover in alive:
+            leftover.kill()
+        self.engine.dispose()
+
+
+@pytest.fixture
+def deployment(home: Path, postgres_url: str, tmp_path: Path, broker: dict[str, Any]) -> Iterator[Deployment]:
+    """A celery deployment on this test's PostgreSQL database and Redis namespace."""
+    deployment = Deployment(home, postgres_url, tmp_path, broker)
+    try:
+        yield deployment
+    finally:
+        deployment.close()

@@ -73,7 +73,7 @@ def test_scale_up_down_take_effect_within_two_seconds(make_services) -> None:  #
     svc.controller.scale(admin(svc), "healthcare", delta=-4)
     wait_until(lambda: live(svc, "healthcare") == 1, timeout=2.0)
     assert time.monotonic() - start < 4.0
-    assert len(svc.controller.supervisor.live_agents("healthcare")) == 1
+    assert len(svc.backend.supervisor.live_agents("healthcare")) == 1
 
 
 def test_scaling_down_lets_a_busy_agent_finish_its_task(make_services) -> None:  # type: ignore[no-untyped-def]
@@ -91,7 +91,7 @@ def test_scaling_down_lets_a_busy_agent_finish_its_task(make_services) -> None: 
     task = svc.controller.submit(admin(svc), "long job", pool="business")
     assert started.wait(5)
     svc.controller.scale(admin(svc), "business", size=0)
-    wait_until(lambda: svc.controller.supervisor.live_agents("business") == [], timeout=2)
+    wait_until(lambda: svc.backend.supervisor.live_agents("business") == [], timeout=2)
     release.set()
     done = svc.controller.wait_for(admin(svc), task["id"], timeout=5)
     assert done["status"] == "succeeded" and done["result"] == {"finished": task["id"]}
@@ -124,7 +124,7 @@ def test_an_agent_failing_repeatedly_leaves_the_rotation_until_restarted(make_se
     pool = wait_until(lambda: next((p for p in svc.controller.pool_status("general") if p["failed_agents"] == 1), None))
     assert pool["live_agents"] == 0
     svc.controller.executor = fixtures.echo
-    svc.controller.supervisor.executor = fixtures.echo
+    svc.backend.supervisor.executor = fixtures.echo
     result = svc.controller.restart(admin(svc), "general")
     assert result["restarted_agents"] == 1
     wait_until(lambda: live(svc, "general") == 1, timeout=2.0)
@@ -201,7 +201,8 @@ def test_two_supervisors_share_the_queue(make_services) -> None:  # type: ignore
 
 def test_supervisor_stop_drains_and_marks_agents_stopped(make_services) -> None:  # type: ignore[no-untyped-def]
     svc = make_services()
-    supervisor: PoolSupervisor = svc.controller.start_pools()
+    svc.controller.start_pools()
+    supervisor: PoolSupervisor = svc.backend.supervisor
     wait_until(lambda: live(svc, "general") == 2)
     svc.controller.stop_pools()
     assert all(not a.thread.is_alive() for agents in supervisor.agents.values() for a in agents if a.thread)

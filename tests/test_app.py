@@ -25,7 +25,8 @@ def test_readiness_is_503_when_the_database_is_gone(app, client, auth, tmp_path:
     import sqlalchemy as sa
 
     client.get("/api/status", headers=auth)  # authenticate while the database is still there
-    services(app).engine = sa.create_engine(f"sqlite:///{tmp_path / 'no-such-folder' / 'gone.db'}")
+    # readiness is the controller's: its engine points at a database that is not there
+    services(app).controller.engine = sa.create_engine(f"sqlite:///{tmp_path / 'no-such-folder' / 'gone.db'}")
     response = client.get("/api/health/ready", headers=auth)
     assert response.status_code == 503
     assert response.get_json()["ready"] is False

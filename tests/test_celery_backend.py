@@ -11,9 +11,7 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -28,16 +26,7 @@ from models import AgentPool, Task, utcnow
 from task_processor import DEFAULT_LEASE_SECONDS, Claim, TaskQueue
 
 from . import fixtures
-from .conftest import ROOT, TEST_API_KEY, run_cli, service_missing
-
-REDIS_URL = os.environ.get("OPERATOROS_TEST_REDIS", "redis://127.0.0.1:6379/0")
-"""Broker of these tests (each test uses a namespace of its own on it)."""
-
-SWEEP_SECONDS = "1"
-"""Sweep period of the tests' workers (the default is 5 s): recovery waits the lease plus this."""
-
-STALE_SECONDS = "5"
-"""Age after which the tests' sweeps re-send a message that a dead worker held (30 s by default)."""
+from .conftest import REDIS_URL, ROOT, SWEEP_SECONDS, TEST_API_KEY, Deployment, run_cli
 
 AUTH = {"Authorization": f"Bearer {TEST_API_KEY}"}
 
@@ -52,131 +41,6 @@ def poison(claim: Claim, token: CancelToken) -> ExecutionResult:
 
 
 # -- fixtures -------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def broker() -> Iterator[dict[str, Any]]:
-    """The Redis of 127.0.0.1 and a namespace of this test's own; its keys are deleted afterwards."""
-    import redis
-
-    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2, socket_timeout=10)
-    try:
-        client.ping()
-    except redis.exceptions.RedisError as exc:
-        client.close()
-        service_missing("Redis at 127.0.0.1:6379", exc)
-    namespace = f"oostest-{uuid.uuid4().hex[:10]}"
-    yield {"url": REDIS_URL, "namespace": namespace, "client": client}
-    keys = list(client.scan_iter(match=f"{namespace}:*", count=1000))
-    if keys:
-        client.delete(*keys)
-    client.close()
-
-
-class Deployment:
-    """A celery-backend deployment on one PostgreSQL database and one Redis namespace, with its worker processes."""
-
-    def __init__(self, home: Path, database_url: str, tmp_path: Path, broker: dict[str, Any]) -> None:
-        from backends.celery_queue import CeleryConfig, CeleryDispatcher
-        from config import Settings
-
-        self.record = tmp_path / "executions.log"
-        self.logs = tmp_path
-        self.env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "OPERATOROS_"))}
-        self.env.pop("CELERY_BROKER_URL", None)
-        self.env.update(OPERATOROS_HOME=str(home), DATABASE_URL=database_url, REDIS_URL=broker["url"],
-                        TASK_BACKEND="celery", OPERATOROS_CELERY_NAMESPACE=broker["namespace"],
-                        OPERATOROS_SWEEP_SECONDS=SWEEP_SECONDS, OPERATOROS_STALE_QUEUED_SECONDS=STALE_SECONDS,
-                        OPERATOROS_TEST_RECORD=str(self.record), OPERATOROS_USER="tester", PYTHONUNBUFFERED="1")
-        self.engine = database.make_engine(database_url)
-        database.ensure_schema(self.engine)
-        settings = Settings.from_env(self.env)
-        self.dispatcher = CeleryDispatcher(CeleryConfig.from_settings(settings, self.env))
-        self.queue = TaskQueue(self.engine, self.dispatcher)
-        self.procs: list[subprocess.Popen[bytes]] = []
-
-    def start_worker(self, *args: str, executor: str = "tests.fixtures:record", delay: float = 0.0
-                     ) -> subprocess.Popen[bytes]:
-        """`python main.py worker ARGS --executor EXECUTOR` (its output in a log file of the test)."""
-        log = open(self.logs / f"worker-{len(self.procs)}.log", "wb")  # noqa: SIM115 (closed with the process)
-        proc = subprocess.Popen([sys.executable, str(ROOT / "main.py"), "worker", *args, "--executor", executor],
-                                env={**self.env, "OPERATOROS_TEST_DELAY": str(delay)}, cwd=str(ROOT),
-                                stdout=log, stderr=subprocess.STDOUT)
-        log.close()
-        self.procs.append(proc)
-        return proc
-
-    def node(self, worker: subprocess.Popen[bytes], pool: str, *, fresh: bool = True) -> dict[str, Any] | None:
-        """The Celery node of `pool` that a `main.py worker` process runs, as the inspect broadcast sees it."""
-        return next((n for n in self.dispatcher.nodes(fresh=fresh) if n["node"].startswith(f"{pool}-{worker.pid}@")),
-                    None)
-
-    def wait_node(self, worker: subprocess.Popen[bytes], pool: str, check: Callable[[dict[str, Any]], bool],
-                  timeout: float = 60) -> dict[str, Any]:
-        """Wait until the node of `pool` run by `worker` satisfies `check`."""
-        deadline = time.monotonic() + timeout
-        node = None
-        while time.monotonic() < deadline:
-            assert worker.poll() is None, self.log_of(worker)
-            node = self.node(worker, pool)
-            if node is not None and check(node):
-                return node
-            time.sleep(0.2)
-        raise AssertionError(f"node {pool} of worker {worker.pid} not as expected in {timeout} s: {node}")
-
-    def wait_finished(self, total: int, timeout: float, *, failed: int = 0) -> dict[str, int]:
-        """Wait until `total` tasks have ended (`failed` of them failed, the rest succeeded)."""
-        deadline = time.monotonic() + timeout
-        counts = self.queue.counts()
-        while time.monotonic() < deadline:
-            counts = self.queue.counts()
-            assert counts["failed"] <= failed and counts["cancelled"] == 0, counts
-            if counts["succeeded"] + counts["failed"] == total:
-                return counts
-            time.sleep(0.2)
-        raise AssertionError(f"tasks not finished in {timeout} s: {counts}")
-
-    def executions(self) -> list[tuple[int, str, int]]:
-        """(task id, lease owner, pid) of every execution the record executor saw."""
-        lines = self.record.read_text().splitlines() if self.record.exists() else []
-        return [(int(t), owner, int(pid)) for t, owner, pid in (line.split() for line in lines)]
-
-    def log_of(self, worker: subprocess.Popen[bytes]) -> str:
-        index = self.procs.index(worker)
-        return (self.logs / f"worker-{index}.log").read_text(errors="replace")[-4000:]
-
-    def close(self) -> None:
-        """Stop the workers warmly, then kill whatever of their process trees is left."""
-        import psutil
-
-        trees: list[psutil.Process] = []
-        for proc in self.procs:
-            try:
-                trees += psutil.Process(proc.pid).children(recursive=True)
-            except psutil.NoSuchProcess:
-                pass
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-        for proc in self.procs:
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        _, alive = psutil.wait_procs(trees, timeout=10)
-        for leftover in alive:
-            leftover.kill()
-        self.engine.dispose()
-
-
-@pytest.fixture
-def deployment(home: Path, postgres_url: str, tmp_path: Path, broker: dict[str, Any]) -> Iterator[Deployment]:
-    """A celery deployment on this test's PostgreSQL database and Redis namespace."""
-    deployment = Deployment(home, postgres_url, tmp_path, broker)
-    try:
-        yield deployment
-    finally:
-        deployment.close()
 
 
 def _results(engine: sa.Engine) -> dict[int, tuple[str, dict[str, Any] | None, int]]:
@@ -264,11 +128,11 @@ def test_a_submitted_task_is_one_message_and_a_duplicate_message_changes_nothing
     from backends import celery_worker
 
     task = deployment.queue.submit("sports", "hello")
-    assert deployment.dispatcher.queue_depth("sports") == 1 and deployment.dispatcher.queue_depth("general") == 0
+    assert deployment.backend.queue_depth("sports") == 1 and deployment.backend.queue_depth("general") == 0
     for name, value in deployment.env.items():
         monkeypatch.setenv(name, value)
     monkeypatch.setenv(celery_worker.EXECUTOR_ENV, "tests.fixtures:echo")
-    runtime = celery_worker._Runtime(deployment.dispatcher.config)
+    runtime = celery_worker._Runtime(deployment.backend.config)
     try:
         assert celery_worker.run_task(task["id"], "sports", runtime) == "succeeded"
         done = deployment.queue.get(task["id"])
@@ -299,7 +163,7 @@ def test_a_worker_process_works_a_task_in_two_statements_on_its_kept_connection(
     for name, value in deployment.env.items():
         monkeypatch.setenv(name, value)
     monkeypatch.setenv(celery_worker.EXECUTOR_ENV, "tests.fixtures:echo")
-    runtime = celery_worker._Runtime(deployment.dispatcher.config)
+    runtime = celery_worker._Runtime(deployment.backend.config)
     through_sqlalchemy: list[str] = []
     for engine in (runtime.engine, runtime.db):
         sa.event.listen(engine, "before_cursor_execute", lambda *args: through_sqlalchemy.append(args[2]))
@@ -447,24 +311,24 @@ def test_broker_ready_pings_the_real_redis_and_reports_a_closed_port_at_once(bro
 def test_the_sweep_requeues_and_resends_an_expired_lease_and_a_lost_message(deployment: Deployment) -> None:
     from backends.celery_queue import sweep
 
-    short = TaskQueue(deployment.engine, deployment.dispatcher, lease_seconds=0.2)
+    short = TaskQueue(deployment.engine, deployment.backend, lease_seconds=0.2)
     held = short.submit("healthcare", "claimed by a worker that then died")
     lost = short.submit("financial", "its message is lost")
-    with deployment.dispatcher.app.connection_or_acquire() as conn:  # as if consumed by dead workers
+    with deployment.backend.app.connection_or_acquire() as conn:  # as if consumed by dead workers
         for pool in ("healthcare", "financial"):
-            conn.default_channel.queue_purge(deployment.dispatcher.config.queue(pool))
-    assert deployment.dispatcher.queue_depth("financial") == 0
+            conn.default_channel.queue_purge(deployment.backend.config.queue(pool))
+    assert deployment.backend.queue_depth("financial") == 0
     assert short.claim("healthcare", "dead-agent", task_id=held["id"]) is not None
     with deployment.engine.begin() as conn:  # ready for longer than the stale age
         conn.execute(sa.update(Task).where(Task.id == lost["id"]).values(run_after=utcnow() - timedelta(hours=1)))
     time.sleep(0.3)
-    swept = sweep(short, deployment.dispatcher)
+    swept = sweep(short, deployment.backend)
     assert swept["requeued"] == 1 and swept["failed"] == 0 and swept["resent"] == 1
-    assert deployment.dispatcher.queue_depth("healthcare") == 1 and deployment.dispatcher.queue_depth("financial") == 1
+    assert deployment.backend.queue_depth("healthcare") == 1 and deployment.backend.queue_depth("financial") == 1
     assert short.get(held["id"])["status"] == "queued"
     # Messages waiting in the broker queue: nothing is sent twice.
-    assert sweep(short, deployment.dispatcher)["resent"] == 0
-    assert deployment.dispatcher.queue_depth("financial") == 1
+    assert sweep(short, deployment.backend)["resent"] == 0
+    assert deployment.backend.queue_depth("financial") == 1
 
 
 # -- worker processes -----------------------------------------------------------------------------
@@ -541,12 +405,12 @@ def test_scaling_restart_the_api_and_the_cli_work_unchanged_on_celery(deployment
         done = client.get(f"/api/tasks/{task.get_json()['id']}?wait=30", headers=AUTH).get_json()
         assert done["status"] == "succeeded" and done["result"] == {"text": "echo: hello"}
         pool = client.get("/api/pools/general", headers=AUTH).get_json()
-        assert pool["live_agents"] == 2 and pool["celery_workers"][0]["concurrency"] == 2
+        assert pool["live_agents"] == 2 and pool["workers"][0]["concurrency"] == 2
 
         # Scaling a pool changes its node's concurrency (as Celery's own stats report it), not the others'.
         assert client.post("/api/pools/general/scale", json={"size": 4}, headers=AUTH).status_code == 200
         deployment.wait_node(worker, "general", lambda n: n["processes"] == 4 and n["concurrency"] == 4, timeout=20)
-        stats = deployment.dispatcher.app.control.inspect(timeout=1.0).stats() or {}
+        stats = deployment.backend.app.control.inspect(timeout=1.0).stats() or {}
         general = next(s for name, s in stats.items() if name.startswith(f"general-{worker.pid}@"))
         assert len(general["pool"]["processes"]) == 4 and general["autoscaler"]["max"] == 4
         assert deployment.node(worker, "sports")["processes"] == 2
@@ -579,7 +443,7 @@ def test_scaling_restart_the_api_and_the_cli_work_unchanged_on_celery(deployment
     pools = {p["name"]: p for p in data["pools"]}
     assert pools["general"]["live_agents"] == 1 and pools["sports"]["live_agents"] == 2
     assert pools["healthcare"]["live_agents"] == 0
-    assert {n["node"].split("-")[0] for n in data["celery"]["nodes"]} == {"general", "sports", "ops"}
+    assert {n["node"].split("-")[0] for n in data["backend"]["nodes"]} == {"general", "sports", "ops"}
     scaled = run_cli("--json", "scale the sports pool to 3", env=cli_env)
     assert scaled.returncode == 0 and json.loads(scaled.stdout)["intent"] == "scale", scaled.stdout
     deployment.wait_node(worker, "sports", lambda n: n["processes"] == 3, timeout=20)
@@ -617,4 +481,4 @@ def test_readiness_in_celery_mode_checks_the_broker(broker: dict[str, Any], home
         response = app.test_client().get("/api/health/ready", headers=AUTH)
         body = response.get_json()
         assert response.status_code == status, body
-        assert body["database"]["ok"] is True and body["broker"]["ok"] is (status == 200)
+        assert body["database"]["ok"] is True and body["backend"]["ok"] is (status == 200)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import command_processor as cp
-from domains import agents as da
+from domains import routing
 from domains import triage as ht
 from safety import policies as safety
 from safety import readings
@@ -86,7 +86,7 @@ def test_undetermined_leads_with_when_to_call_and_contact_today() -> None:
 
 def test_symptom_text_goes_to_healthcare_whatever_numbers_it_holds() -> None:
     text = "My 6 week old baby has a temperature of 38.2C"
-    assert da.route_pool(text) == "healthcare" and da.route_pool(text, "sports") == "healthcare"
+    assert routing.route_pool(text) == "healthcare" and routing.route_pool(text, "sports") == "healthcare"
     assert [(c.intent, c.args["pool"]) for c in cp.parse(text)] == [("submit", "healthcare")]
 
 
