@@ -199,9 +199,9 @@ class WaitQuery(_In):
 class ScaleIn(_In):
     """Exactly one of size or delta."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={
-        "oneOf": [{"required": ["size"], "not": {"required": ["delta"]}},
-                  {"required": ["delta"], "not": {"required": ["size"]}}]})
+    # "Exactly one" as JSON Schema says it of an object that takes only these two fields: one property.
+    # (A oneOf of required-lists says the same, but client generators then lose the model for Any.)
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"minProperties": 1, "maxProperties": 1})
 
     size: JsonInt = Field(default=None, ge=0, le=1000,  # type: ignore[assignment]
                           description="The desired number of agents.", examples=[4])

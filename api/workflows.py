@@ -180,7 +180,7 @@ class StepOut(_Out):
     seconds: float | None
     depends_on: list[str] | None = None
     owner: str | None = None
-    decided_by: str | None = Field(default=None, description="Who approved or rejected an approval step.")
+    decided_by: int | None = Field(default=None, description="Id of the user who decided an approval step.")
     started_at: str | None = None
     finished_at: str | None = None
 
