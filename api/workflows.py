@@ -153,7 +153,7 @@ class WorkflowList(_Out):
 
 
 class RunIn(_In):
-    inputs: dict[str, InputValue] = Field(default=None,  # type: ignore[assignment]
+    inputs: dict[str, InputValue] = Field(default=None,  # type: ignore[assignment,arg-type]
                                           description="Values of the workflow's inputs, by name.",
                                           examples=[{"week": "2026-W49"}])
 
