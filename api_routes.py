@@ -24,12 +24,13 @@ from werkzeug.exceptions import HTTPException, TooManyRequests
 
 from api.schemas import (
     ERRORS,
-    AnyObject,
     CommandIn,
     CommandOut,
+    HealthMetrics,
     Liveness,
     MessageList,
     MessagesQuery,
+    OpenAPIDocument,
     PoolList,
     PoolOut,
     Readiness,
@@ -37,6 +38,7 @@ from api.schemas import (
     ScaleIn,
     SessionList,
     SessionOut,
+    StatusOut,
     TaskIn,
     TaskList,
     TaskOut,
@@ -69,6 +71,12 @@ LIMIT_SWEEP_SECONDS = 60.0
 
 _Body = TypeVar("_Body", bound=BaseModel)
 
+
+POOL_PARAMETER = {"name": "A pool: healthcare, financial, sports, business or general."}
+"""Description of the {name} path parameter of the pool operations."""
+
+TASK_PARAMETER = {"task_id": "The task's id."}
+"""Description of the {task_id} path parameter of the task operations."""
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 bp.register_blueprint(workflows_bp)  # nested: the '/api' prefix, its authentication, errors and OpenAPI document
@@ -130,14 +138,16 @@ def _body(model: type[_Body]) -> _Body:
 
 
 @bp.get("/health")
-@spec.validate(resp=Resp(HTTP_200=Liveness), security={}, tags=["health"])
+@spec.validate(resp=Resp(HTTP_200=Liveness), security={}, tags=["health"],
+               operation_id="get_health")
 def health() -> tuple[dict[str, Any], int]:
     """Liveness: the process answers (no key needed)."""
     return {"status": "ok"}, 200
 
 
 @bp.get("/health/ready")
-@spec.validate(resp=Resp(HTTP_200=Readiness, HTTP_503=Readiness, **ERRORS), tags=["health"])
+@spec.validate(resp=Resp(HTTP_200=Readiness, HTTP_503=Readiness, **ERRORS), tags=["health"],
+               operation_id="get_readiness")
 def ready() -> tuple[dict[str, Any], int]:
     """Readiness: the database answers, and so does the queue backend's transport (Celery's Redis broker)."""
     reply = _services().controller.readiness()
@@ -145,21 +155,22 @@ def ready() -> tuple[dict[str, Any], int]:
 
 
 @bp.get("/status")
-@spec.validate(resp=Resp(HTTP_200=AnyObject, **ERRORS), tags=["health"])
+@spec.validate(resp=Resp(HTTP_200=StatusOut, **ERRORS), tags=["health"], operation_id="get_status")
 def status() -> tuple[dict[str, Any], int]:
     """System overview, the same data as the CLI's status."""
     return _services().controller.status(), 200
 
 
 @bp.get("/metrics")
-@spec.validate(resp=Resp(HTTP_200=AnyObject, **ERRORS), tags=["health"])
+@spec.validate(resp=Resp(HTTP_200=HealthMetrics, **ERRORS), tags=["health"], operation_id="get_metrics")
 def metrics_json() -> tuple[dict[str, Any], int]:
     """Health metrics as JSON: machine, database, queue, pools, alerts."""
     return _services().controller.health(), 200
 
 
 @metrics_bp.get("/metrics")
-@spec.validate(resp=Resp(HTTP_200=None, **ERRORS), tags=["health"])
+@spec.validate(resp=Resp(HTTP_200=None, **ERRORS), tags=["health"],
+               operation_id="get_prometheus_metrics")
 def metrics_prometheus() -> Response:
     """Health metrics in Prometheus text format."""
     import health_monitor
@@ -169,6 +180,8 @@ def metrics_prometheus() -> Response:
 
 
 @bp.get("/openapi.json")
+@spec.validate(resp=Resp(HTTP_200=OpenAPIDocument, **ERRORS), tags=["meta"], operation_id="get_openapi_document",
+               skip_validation=True)
 def openapi() -> tuple[dict[str, Any], int]:
     """The OpenAPI 3.1 document of this API."""
     return openapi_document(), 200
@@ -190,21 +203,24 @@ def openapi_document() -> dict[str, Any]:
 
 
 @bp.post("/command")
-@spec.validate(json=CommandIn, resp=Resp(HTTP_200=CommandOut, **ERRORS), tags=["command"])
+@spec.validate(json=CommandIn, resp=Resp(HTTP_200=CommandOut, **ERRORS), tags=["command"],
+               operation_id="run_command")
 def command(json: CommandIn) -> tuple[dict[str, Any], int]:
     """One conversational request; answers exactly the CLI's JSON object."""
     return _services().interface.handle(json.text, g.caller, json.session_id, dry_run=json.dry_run), 200
 
 
 @bp.get("/sessions")
-@spec.validate(resp=Resp(HTTP_200=SessionList, **ERRORS), tags=["sessions"])
+@spec.validate(resp=Resp(HTTP_200=SessionList, **ERRORS), tags=["sessions"],
+               operation_id="list_sessions")
 def list_sessions() -> tuple[dict[str, Any], int]:
     """The caller's conversation sessions, newest first."""
     return {"sessions": _services().conversations.list_sessions(g.caller)}, 200
 
 
 @bp.post("/sessions")
-@spec.validate(resp=Resp(HTTP_201=SessionOut, **ERRORS), tags=["sessions"])
+@spec.validate(resp=Resp(HTTP_201=SessionOut, **ERRORS), tags=["sessions"],
+               operation_id="create_session")
 def new_session() -> tuple[dict[str, Any], int]:
     """Start a new conversation session."""
     conversations = _services().conversations
@@ -213,14 +229,16 @@ def new_session() -> tuple[dict[str, Any], int]:
 
 
 @bp.get("/sessions/<session_id>/messages")
-@spec.validate(query=MessagesQuery, resp=Resp(HTTP_200=MessageList, **ERRORS), tags=["sessions"])
+@spec.validate(query=MessagesQuery, resp=Resp(HTTP_200=MessageList, **ERRORS), tags=["sessions"],
+               operation_id="list_session_messages", path_parameter_descriptions={"session_id": "The session's id."})
 def session_messages(session_id: str, query: MessagesQuery) -> tuple[dict[str, Any], int]:
     """The last messages of one of the caller's sessions, oldest first."""
     return {"messages": _services().conversations.history(g.caller, session_id, limit=query.limit)}, 200
 
 
 @bp.post("/users")
-@spec.validate(json=UserIn, resp=Resp(HTTP_201=UserOut, **ERRORS), tags=["users"])
+@spec.validate(json=UserIn, resp=Resp(HTTP_201=UserOut, **ERRORS), tags=["users"],
+               operation_id="create_user")
 def create_user(json: UserIn) -> tuple[dict[str, Any], int]:
     """Create a user and its API key, shown once; admins only."""
     return _services().conversations.create_user(g.caller, json.name, Role(json.role)), 201
@@ -230,28 +248,31 @@ def create_user(json: UserIn) -> tuple[dict[str, Any], int]:
 
 
 @bp.get("/pools")
-@spec.validate(resp=Resp(HTTP_200=PoolList, **ERRORS), tags=["pools"])
+@spec.validate(resp=Resp(HTTP_200=PoolList, **ERRORS), tags=["pools"], operation_id="list_pools")
 def list_pools() -> tuple[dict[str, Any], int]:
     """Every pool with its size, agents and metrics."""
     return {"pools": _services().controller.pool_status()}, 200
 
 
 @bp.get("/pools/<name>")
-@spec.validate(resp=Resp(HTTP_200=PoolOut, **ERRORS), tags=["pools"])
+@spec.validate(resp=Resp(HTTP_200=PoolOut, **ERRORS), tags=["pools"], operation_id="get_pool",
+               path_parameter_descriptions=POOL_PARAMETER)
 def get_pool(name: str) -> tuple[dict[str, Any], int]:
     """One pool."""
     return _services().controller.pool_status(name)[0], 200
 
 
 @bp.post("/pools/<name>/scale")
-@spec.validate(json=ScaleIn, resp=Resp(HTTP_200=PoolOut, **ERRORS), tags=["pools"])
+@spec.validate(json=ScaleIn, resp=Resp(HTTP_200=PoolOut, **ERRORS), tags=["pools"], operation_id="scale_pool",
+               path_parameter_descriptions=POOL_PARAMETER)
 def scale_pool(name: str, json: ScaleIn) -> tuple[dict[str, Any], int]:
     """Set a pool's desired size: {"size": n} or {"delta": n}; admins only."""
     return _services().controller.scale(g.caller, name, size=json.size, delta=json.delta), 200
 
 
 @bp.post("/pools/<name>/restart")
-@spec.validate(resp=Resp(HTTP_200=RestartOut, **ERRORS), tags=["pools"])
+@spec.validate(resp=Resp(HTTP_200=RestartOut, **ERRORS), tags=["pools"], operation_id="restart_pool",
+               path_parameter_descriptions=POOL_PARAMETER)
 def restart_pool(name: str) -> tuple[dict[str, Any], int]:
     """Release the pool's failed agents so fresh ones start; admins only."""
     return _services().controller.restart(g.caller, name), 200
@@ -262,7 +283,7 @@ def restart_pool(name: str) -> tuple[dict[str, Any], int]:
 
 @bp.post("/tasks")
 @spec.validate(json=TaskIn, resp=Resp(HTTP_200=TaskOut, HTTP_201=TaskOut, **ERRORS), tags=["tasks"],
-               skip_validation=True)
+               operation_id="submit_task", skip_validation=True)
 def submit_task() -> Response:
     """Queue domain work; the same idempotency key returns the task it made first (200)."""
     # The hot path of the API: spectree documents it, but the body is validated here, by the same
@@ -278,7 +299,7 @@ def submit_task() -> Response:
 
 
 @bp.get("/tasks")
-@spec.validate(query=TaskQuery, resp=Resp(HTTP_200=TaskList, **ERRORS), tags=["tasks"])
+@spec.validate(query=TaskQuery, resp=Resp(HTTP_200=TaskList, **ERRORS), tags=["tasks"], operation_id="list_tasks")
 def list_tasks(query: TaskQuery) -> tuple[dict[str, Any], int]:
     """The caller's tasks (all tasks for admins), newest first; page with before_id."""
     tasks = _services().controller.list_tasks(g.caller, status=query.status, pool=query.pool,
@@ -287,7 +308,8 @@ def list_tasks(query: TaskQuery) -> tuple[dict[str, Any], int]:
 
 
 @bp.get("/tasks/<int:task_id>")
-@spec.validate(query=WaitQuery, resp=Resp(HTTP_200=TaskOut, **ERRORS), tags=["tasks"])
+@spec.validate(query=WaitQuery, resp=Resp(HTTP_200=TaskOut, **ERRORS), tags=["tasks"], operation_id="get_task",
+               path_parameter_descriptions=TASK_PARAMETER)
 def get_task(task_id: int, query: WaitQuery) -> tuple[dict[str, Any], int]:
     """One task; ?wait=seconds long-polls until it has ended."""
     controller = _services().controller
@@ -297,7 +319,8 @@ def get_task(task_id: int, query: WaitQuery) -> tuple[dict[str, Any], int]:
 
 
 @bp.post("/tasks/<int:task_id>/cancel")
-@spec.validate(resp=Resp(HTTP_200=TaskOut, **ERRORS), tags=["tasks"])
+@spec.validate(resp=Resp(HTTP_200=TaskOut, **ERRORS), tags=["tasks"], operation_id="cancel_task",
+               path_parameter_descriptions=TASK_PARAMETER)
 def cancel_task(task_id: int) -> tuple[dict[str, Any], int]:
     """Cancel a queued task at once, or a running one at its next check."""
     return _services().controller.cancel_task(g.caller, task_id), 200

@@ -4,9 +4,10 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictStr, model_validator
-from spectree import SecurityScheme, SpecTree
+from spectree import SecurityScheme
 from spectree.models import SecuritySchemeData
 
+from api.openapi import OpenAPISpec
 from errors import BadRequest
 from values import Pool
 
@@ -47,23 +48,53 @@ class _Out(BaseModel):
 
 
 class ErrorObject(BaseModel):
-    code: str
-    message: str
-    details: dict[str, Any] | None = None
+    """What went wrong, in words a caller can act on."""
+
+    code: str = Field(description="Stable machine-readable code.", examples=["not_found"])
+    message: str = Field(description="What went wrong and which thing it concerns.", examples=["No such task: 42"])
+    details: dict[str, Any] | None = Field(
+        default=None, description="More about it, such as the invalid fields of a 400.",
+        examples=[{"errors": ["input: String should have at least 1 character"]}])
 
 
 class ErrorBody(BaseModel):
+    """Every 4xx and 5xx answer: {"error": {code, message}}."""
+
     error: ErrorObject
 
 
 class Liveness(_Out):
-    status: Literal["ok"]
+    """The process answers."""
+
+    status: Literal["ok"] = Field(examples=["ok"])
+
+
+class DatabaseState(_Out):
+    """The database: which engine, and, when it was checked, whether and how fast it answered."""
+
+    dialect: str = Field(description="SQLAlchemy dialect name.", examples=["sqlite", "postgresql"])
+    ok: bool | None = Field(default=None, description="It answered a trivial query (absent when not checked).")
+    latency_ms: float | None = Field(default=None, description="Time that query took.", examples=[0.4])
+    error: str | None = Field(default=None, description="Error class when it did not answer.",
+                              examples=["OperationalError"])
+    url: str | None = Field(default=None, description="Database URL without its password.",
+                            examples=["sqlite:////srv/operatoros/instance/operatoros.db"])
+
+
+class BackendState(_Out):
+    """The queue backend and whether its transport answers (Celery: a PING of Redis)."""
+
+    name: str = Field(description="'local' or 'celery'.", examples=["local"])
+    ok: bool = Field(description="It answered.")
+    detail: str | None = Field(default=None, description="What was checked, or why it failed.")
 
 
 class Readiness(_Out):
-    ready: bool
-    database: dict[str, Any]
-    backend: dict[str, Any] = Field(description="The queue backend: name, ok, detail (Celery: a PING of Redis).")
+    """Whether this server can take work: its database, and its queue backend's transport."""
+
+    ready: bool = Field(description="Every check passed (the status is then 200, else 503).")
+    database: DatabaseState
+    backend: BackendState
 
 
 VISIBLE = r"[^\s\x1c-\x1f\x85\ufeff]"
@@ -72,28 +103,54 @@ Python's, Rust's (pydantic) and JSON Schema's (ECMA) engines on U+001C-U+001F, U
 
 
 class CommandIn(_In):
-    text: StrictStr = Field(min_length=1, max_length=4000, pattern=VISIBLE)
-    session_id: StrictStr = Field(default=None, min_length=1, max_length=64)  # type: ignore[assignment]
-    dry_run: StrictBool = False
+    """One plain-language request, as typed at the CLI."""
+
+    text: StrictStr = Field(min_length=1, max_length=4000, pattern=VISIBLE, description="The request.",
+                            examples=["scale healthcare to 4 and show status"])
+    session_id: StrictStr = Field(  # type: ignore[assignment]
+        default=None, min_length=1, max_length=64,
+        description="Conversation to continue (context for follow-ups); default: the caller's latest.")
+    dry_run: StrictBool = Field(default=False, description="Say what would be done; change and run nothing.")
+
+
+class CommandStep(_Out):
+    """One command's reply within a compound request."""
+
+    ok: bool
+    intent: str = Field(examples=["scale"])
+    args: dict[str, Any] = Field(examples=[{"pool": "healthcare", "size": 4}])
+    response: str
+    data: dict[str, Any]
+    error: ErrorObject | None = None
 
 
 class CommandOut(_Out):
-    ok: bool
-    intent: str
-    args: dict[str, Any]
-    response: str
-    data: dict[str, Any]
-    session_id: str | None
-    user: str | None
-    steps: list[dict[str, Any]] | None = None
+    """The CLI's JSON reply: what was understood, done and said."""
+
+    ok: bool = Field(description="False when the request failed (see error).")
+    intent: str = Field(description="What the request was understood as; 'multi' for a compound request.",
+                        examples=["status", "submit", "multi"])
+    args: dict[str, Any] = Field(description="Its arguments.", examples=[{"pool": "healthcare"}])
+    response: str = Field(description="The conversational reply.")
+    data: dict[str, Any] = Field(description="The data behind the reply (a submission's task in data.task).")
+    session_id: str | None = Field(description="The conversation it was recorded in.")
+    user: str | None = Field(description="Who asked.", examples=["admin"])
+    steps: list[CommandStep] | None = Field(default=None, description="One reply per command of a compound request.")
     error: ErrorObject | None = None
 
 
 class TaskIn(_In):
-    input: StrictStr = Field(min_length=1, max_length=20_000, pattern=VISIBLE)
-    pool: PoolName = None  # type: ignore[assignment]
-    priority: JsonInt = Field(default=0, ge=-100, le=100)
-    idempotency_key: StrictStr = Field(default=None, min_length=1, max_length=128)  # type: ignore[assignment]
+    """Domain work for the pools."""
+
+    input: StrictStr = Field(min_length=1, max_length=20_000, pattern=VISIBLE, description="The request to work.",
+                             examples=["Summarise this week's sales figures for the board"])
+    pool: PoolName = Field(default=None,  # type: ignore[assignment]
+                           description="Pool to work it; default: chosen from the text.")
+    priority: JsonInt = Field(default=0, ge=-100, le=100, description="Higher is claimed first.", examples=[0])
+    idempotency_key: StrictStr = Field(  # type: ignore[assignment]
+        default=None, min_length=1, max_length=128,
+        description="The same key returns the task it made first (200) instead of queueing another.",
+        examples=["board-report-2026-w49"])
 
 
 TriageLevel = Literal["emergency", "urgent", "soon", "self_care", "undetermined"]
@@ -110,49 +167,73 @@ class TriageOut(_Out):
 class TaskResultOut(_Out):
     """A task's result: `text` and `provider` for domain tasks, other keys as the executor writes them."""
 
+    text: str | None = Field(default=None, description="The reply, safety policies applied.")
+    provider: str | None = Field(default=None, description="Who answered: 'local' for the built-in analyzers, "
+                                 "'safety-policy' for an emergency answered by the rules alone.")
+    safety: list[str] | None = Field(default=None, description="The safety flags the request raised.")
     triage: TriageOut | None = Field(default=None, description="Healthcare tasks only: the symptom triage as "
                                      "data, alongside the reply text.")
 
 
 class TaskOut(_Out):
-    id: int
-    pool: str
+    """A task and where it is in its life: queued -> running -> succeeded | failed | cancelled."""
+
+    id: int = Field(examples=[42])
+    pool: str = Field(examples=["general"])
     input: str
     status: TaskState
     priority: int
-    attempts: int
+    attempts: int = Field(description="Times a worker claimed it.")
     max_attempts: int
-    result: TaskResultOut | None = Field(description="The recorded result once done; a healthcare task's "
-                                         "carries `triage` ({level, reasons, sources}).")
-    error: str | None
-    created_at: str
+    result: TaskResultOut | None = Field(
+        description="The answer once it succeeded: `text`, and per pool more (a healthcare task's `triage`).",
+        examples=[{"text": "Sales rose 4% on last week."}])
+    error: str | None = Field(description="Why it failed, once it has.")
+    created_at: str = Field(description="ISO 8601 time, UTC.", examples=["2026-12-07T09:00:00+00:00"])
     started_at: str | None
     finished_at: str | None
+    user_id: int | None = Field(default=None, description="Who submitted it.")
+    session_id: str | None = Field(default=None, description="The conversation it came from, if any.")
+    idempotency_key: str | None = None
+    cancel_requested: bool | None = Field(default=None, description="A cancel is pending for a running task.")
+    provider: str | None = Field(default=None, description="Who answered: 'local' for the built-in analyzers.")
+    tokens_in: int | None = None
+    tokens_out: int | None = None
+    timeout_seconds: float | None = None
+    run_after: str | None = Field(default=None, description="Not claimed before this time (retry backoff).")
+    idempotent_replay: bool | None = Field(default=None, description="True when an idempotency key returned it.")
 
 
 class TaskList(_Out):
+    """A page of tasks, newest first."""
+
     tasks: list[TaskOut]
-    next_before_id: int | None
+    next_before_id: int | None = Field(description="Pass as before_id for the next page; null on the last.")
 
 
 class TaskQuery(_In):
-    status: TaskState | None = None
-    pool: PoolName | None = None
-    limit: int = Field(default=50, ge=1, le=500)
-    before_id: int | None = Field(default=None, ge=1, le=2**63 - 1)  # a database integer
+    status: TaskState | None = Field(default=None, description="Only tasks in this status.")
+    pool: PoolName | None = Field(default=None, description="Only tasks of this pool.")
+    limit: int = Field(default=50, ge=1, le=500, description="Most tasks returned.")
+    before_id: int | None = Field(default=None, ge=1, le=2**63 - 1,  # a database integer
+                                  description="Only tasks older than this id (paging).")
 
 
 class WaitQuery(_In):
-    wait: float = Field(default=0.0, ge=0.0, le=60.0)
+    wait: float = Field(default=0.0, ge=0.0, le=60.0, description="Seconds to wait for it to end (long poll).")
 
 
 class ScaleIn(_In):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={
-        "oneOf": [{"required": ["size"], "not": {"required": ["delta"]}},
-                  {"required": ["delta"], "not": {"required": ["size"]}}]})
+    """Exactly one of size or delta."""
 
-    size: JsonInt = Field(default=None, ge=0, le=1000)  # type: ignore[assignment]
-    delta: JsonInt = Field(default=None, ge=-1000, le=1000)  # type: ignore[assignment]
+    # "Exactly one" as JSON Schema says it of an object that takes only these two fields: one property.
+    # (A oneOf of required-lists says the same, but client generators then lose the model for Any.)
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"minProperties": 1, "maxProperties": 1})
+
+    size: JsonInt = Field(default=None, ge=0, le=1000,  # type: ignore[assignment]
+                          description="The desired number of agents.", examples=[4])
+    delta: JsonInt = Field(default=None, ge=-1000, le=1000,  # type: ignore[assignment]
+                           description="Agents to add (negative: remove).", examples=[1])
 
     @model_validator(mode="after")
     def _one_of(self) -> ScaleIn:
@@ -162,14 +243,24 @@ class ScaleIn(_In):
 
 
 class PoolOut(_Out):
-    name: str
-    desired_size: int
+    """A pool: its desired size, its agents, its queue and recent metrics."""
+
+    name: str = Field(examples=["healthcare"])
+    desired_size: int = Field(description="Agents wanted (per worker process).", examples=[2])
     min_size: int
     max_size: int
     live_agents: int
     busy_agents: int
     failed_agents: int
     queued_tasks: int
+    oldest_queued_age_seconds: float | None = Field(default=None, description="Wait of the oldest queued task.")
+    utilisation: float | None = Field(default=None, description="Busy agents over live ones.", examples=[0.5])
+    throughput_per_minute: float | None = Field(default=None, description="Tasks finished per minute, recently.")
+    latency_p50_ms: float | None = None
+    latency_p95_ms: float | None = None
+    error_rate: float | None = Field(default=None, description="Share of recent tasks that failed.")
+    window_seconds: int | None = Field(default=None, description="The window the metrics cover.")
+    previous_size: int | None = Field(default=None, description="After a scale: the desired size before it.")
 
 
 class PoolList(_Out):
@@ -177,23 +268,104 @@ class PoolList(_Out):
 
 
 class RestartOut(_Out):
-    pool: str | None
-    restarted_agents: int
+    """What a restart released."""
+
+    pool: str | None = Field(description="The pool restarted; null for all.")
+    restarted_agents: int = Field(description="Failed agents released; workers start fresh ones.")
+    pools: list[PoolOut] | None = None
+
+
+class TaskCounts(_Out):
+    """Number of tasks in each status."""
+
+    queued: int
+    running: int
+    succeeded: int
+    failed: int
+    cancelled: int
+
+
+class SystemMetrics(_Out):
+    """This machine, read with psutil."""
+
+    cpu_percent: float
+    cpu_count: int
+    load_average: list[float] = Field(description="1, 5 and 15 minutes.", examples=[[0.4, 0.5, 0.6]])
+    memory_percent: float
+    memory_used_mb: float
+    memory_total_mb: float
+    disk_percent: float = Field(description="Use of the instance folder's disk.")
+    disk_free_gb: float
+    process_rss_mb: float = Field(description="Resident memory of the server process.")
+
+
+class ProviderState(_Out):
+    """The AI provider configured, and each provider's circuit breaker once used."""
+
+    configured: str = Field(examples=["local", "openai-chat"])
+    model: str | None = Field(examples=["gpt-5-mini"])
+    breakers: dict[str, Any]
+
+
+class Alert(_Out):
+    """A reading over a threshold."""
+
+    severity: str = Field(examples=["warning"])
+    check: str = Field(examples=["pool:healthcare:backlog"])
+    message: str
+
+
+class CeleryState(_Out):
+    """With TASK_BACKEND=celery: the worker nodes seen."""
+
+    namespace: str
+    error: str | None
+    nodes: list[dict[str, Any]]
+
+
+class StatusOut(_Out):
+    """System overview, the same data as the CLI's status."""
+
+    pools: list[PoolOut]
+    tasks: TaskCounts
+    system: SystemMetrics
+    database: DatabaseState
+    task_backend: Literal["local", "celery"]
+    provider: ProviderState
+    providers: dict[str, Any] = Field(description="Circuit state per provider.")
+    alerts: list[Alert]
+    celery: CeleryState | None = None
+
+
+class HealthMetrics(_Out):
+    """Machine, database (with latency), queue, pools and providers, and the alerts they raise."""
+
+    ok: bool = Field(description="The database answers (and, with Celery, the broker).")
+    system: SystemMetrics
+    database: DatabaseState
+    tasks: TaskCounts | None = Field(default=None, description="Absent when the database is down.")
+    pools: list[PoolOut] | None = Field(default=None, description="Absent when the database is down.")
+    provider: ProviderState | None = None
+    providers: dict[str, Any] | None = None
+    alerts: list[Alert]
+    celery: CeleryState | None = None
 
 
 class UserIn(_In):
-    name: StrictStr = Field(pattern=r"^[A-Za-z0-9_.@\-]{1,64}$")
-    role: Literal["admin", "user"] = "user"
+    name: StrictStr = Field(pattern=r"^[A-Za-z0-9_.@\-]{1,64}$", examples=["alice"])
+    role: Literal["admin", "user"] = Field(default="user", description="admin: scale, restart, users.")
 
 
 class UserOut(_Out):
-    name: str
-    role: str
+    name: str = Field(examples=["alice"])
+    role: str = Field(examples=["user"])
     api_key: str = Field(description="Shown once; only its hash is stored.")
 
 
 class SessionOut(_Out):
-    id: str
+    """A conversation session."""
+
+    id: str = Field(examples=["03d5609a8b6c42f19f69ebfbcf18e9a7"])
     title: str | None
     created_at: str
     updated_at: str
@@ -204,8 +376,10 @@ class SessionList(_Out):
 
 
 class MessageOut(_Out):
+    """One message of a conversation."""
+
     id: int
-    role: str
+    role: str = Field(examples=["user", "assistant"])
     content: str
     intent: str | None
     task_id: int | None
@@ -217,11 +391,16 @@ class MessageList(_Out):
 
 
 class MessagesQuery(_In):
-    limit: int = Field(default=50, ge=1, le=500)
+    limit: int = Field(default=50, ge=1, le=500, description="Most messages returned (the latest).")
 
 
-class AnyObject(_Out):
-    """A JSON object (status, metrics)."""
+class OpenAPIDocument(_Out):
+    """An OpenAPI 3.1 document."""
+
+    openapi: str = Field(examples=["3.1.0"])
+    info: dict[str, Any]
+    paths: dict[str, Any]
+    components: dict[str, Any] | None = None
 
 
 # -- the registry that validates requests and builds the OpenAPI document ----------------------------
@@ -240,13 +419,13 @@ def on_validation(req: Any, resp: Any, error: Any, instance: Any, *rest: Any) ->
     raise BadRequest("Invalid request: " + "; ".join(problems), details={"errors": problems})
 
 
-spec = SpecTree(
-    "flask", title="OperatorOS API", version="1", path="apidoc", page_templates={},
-    validation_error_status=400, before=on_validation, annotations=True,
+spec = OpenAPISpec(
+    "flask", title="OperatorOS API", path="apidoc", page_templates={},
+    validation_error_status=400, validation_error_model=ErrorBody, before=on_validation, annotations=True,
     security_schemes=[SecurityScheme(name="bearer", data=SecuritySchemeData(type="http", scheme="bearer"))],
     security={"bearer": []},
 )
 """Schema registry: validates requests and responses and builds the OpenAPI document."""
 
-ERRORS = {f"HTTP_{code}": ErrorBody for code in (400, 401, 403, 404, 409, 413, 422, 429)}
-"""The error responses every route documents."""
+ERRORS = {f"HTTP_{code}": ErrorBody for code in (400, 401, 403, 404, 409, 413, 422, 429, 500)}
+"""The error answers every authenticated operation can give, each {"error": {code, message}}."""

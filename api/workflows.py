@@ -29,6 +29,12 @@ LIST_LIMIT = 200
 NOTE_CHARS = 1000
 """Longest note kept with a decision."""
 
+WORKFLOW_PARAMETER = {"workflow_id": "The workflow's id."}
+"""Description of the {workflow_id} path parameter."""
+
+RUN_PARAMETER = {"run_id": "The run's id."}
+"""Description of the {run_id} path parameter."""
+
 bp = Blueprint("workflows", __name__)
 """Nested by api_routes under its bp: the '/api' prefix, its authentication and error handling."""
 
@@ -74,48 +80,71 @@ class WorkflowIn(_In):
 
 
 class WorkflowQuery(_In):
-    limit: int = Field(default=50, ge=1, le=LIST_LIMIT)
+    limit: int = Field(default=50, ge=1, le=LIST_LIMIT, description="Most workflows returned.")
 
 
-class LastRun(_Out):
-    id: int
+class RunSummary(_Out):
+    """A run in brief."""
+
+    id: int = Field(examples=[7])
     status: RunState
-    created_at: str
+    created_at: str = Field(description="ISO 8601 time, UTC.", examples=["2026-12-07T09:00:00+00:00"])
+    workflow_id: int | None = None
+    workflow_name: str | None = None
+    user_id: int | None = None
+    error: str | None = None
+    finished_at: str | None = None
+    duration_seconds: float | None = None
 
 
 class WorkflowOut(_Out):
-    id: int
-    name: str
+    """A saved workflow."""
+
+    id: int = Field(examples=[3])
+    name: str = Field(examples=["Weekly sales report"])
     description: str | None
-    user_id: int | None
-    template: str | None
-    schedule: str | None
-    next_run_at: str | None
+    user_id: int | None = Field(description="Its owner.")
+    template: str | None = Field(description="The template it was made from, if any.")
+    schedule: str | None = Field(description="Cron expression of its scheduled runs.", examples=["0 9 * * 1"])
+    next_run_at: str | None = Field(description="When the schedule runs it next.")
     steps: int = Field(description="Number of steps.")
-    inputs: list[str]
+    inputs: list[str] = Field(description="Names of the inputs a run takes.", examples=[["week"]])
     created_at: str
     updated_at: str
+    last_run: RunSummary | None = None
 
 
 class WorkflowDetail(WorkflowOut):
-    definition: dict[str, Any]
-    step_list: list[dict[str, Any]]
-    runs: list[dict[str, Any]]
-    last_run: dict[str, Any] | None
+    """A workflow with its definition and recent runs."""
+
+    definition: dict[str, Any] = Field(description="The workflow definition (version, steps, inputs, schedule).")
+    step_list: list[dict[str, Any]] = Field(description="Its steps in order: n, key, kind, title, owner, depends_on.")
+    runs: list[RunSummary]
+    last_run: RunSummary | None
+
+
+class WorkflowDraft(_Out):
+    """How the business agent drafted a workflow from a description."""
+
+    definition_source: str = Field(examples=["business agent", "built-in workflow builder"])
+    note: str | None = None
+    task: dict[str, Any] | None = Field(default=None, description="The business task that drafted it.")
 
 
 class WorkflowCreated(WorkflowDetail):
-    draft: dict[str, Any] | None = Field(
+    draft: WorkflowDraft | None = Field(
         default=None, description="With 'description': the business task, definition_source and note.")
 
 
 class ApprovalWaiting(_Out):
+    """An approval step waiting for a decision."""
+
     run_id: int
     workflow_id: int
-    step: int
-    key: str
+    step: int = Field(description="Step position from 1.")
+    key: str = Field(examples=["manager_approval"])
     title: str | None
-    approvers: list[str]
+    approvers: list[str] = Field(examples=[["finance manager"]])
 
 
 class WorkflowList(_Out):
@@ -124,7 +153,9 @@ class WorkflowList(_Out):
 
 
 class RunIn(_In):
-    inputs: dict[str, InputValue] = Field(default=None)  # type: ignore[assignment]
+    inputs: dict[str, InputValue] = Field(default=None,  # type: ignore[assignment,arg-type]
+                                          description="Values of the workflow's inputs, by name.",
+                                          examples=[{"week": "2026-W49"}])
 
 
 class DecisionIn(_In):
@@ -135,20 +166,29 @@ class DecisionIn(_In):
 
 
 class StepOut(_Out):
-    n: int
-    key: str
+    """One step of a run."""
+
+    n: int = Field(description="Position from 1.")
+    key: str = Field(examples=["summarise_sales"])
     title: str | None
     kind: Literal["task", "notify", "approval", "condition"]
     status: StepState
-    task_id: int | None
+    task_id: int | None = Field(description="The task a task step queued.")
     attempts: int
     result: dict[str, Any] | None
     error: str | None
     seconds: float | None
+    depends_on: list[str] | None = None
+    owner: str | None = None
+    decided_by: int | None = Field(default=None, description="Id of the user who decided an approval step.")
+    started_at: str | None = None
+    finished_at: str | None = None
 
 
 class RunOut(_Out):
-    id: int
+    """A workflow run and its steps."""
+
+    id: int = Field(examples=[7])
     workflow_id: int
     workflow_name: str
     user_id: int | None
@@ -158,14 +198,20 @@ class RunOut(_Out):
     finished_at: str | None
     duration_seconds: float | None
     inputs: dict[str, Any]
-    progress: dict[str, int]
+    progress: dict[str, int] = Field(examples=[{"done": 1, "finished": 1, "total": 3}])
     task_ids: list[int]
-    waiting_for: list[dict[str, Any]]
+    waiting_for: list[dict[str, Any]] = Field(description="The approval steps waiting for a decision.")
     steps: list[StepOut]
+    trigger: str | None = Field(default=None, examples=["manual", "schedule"])
+    started_by: str | None = None
+    scheduled_for: str | None = None
+    missing_inputs: list[str] | None = None
 
 
 class DemoInfo(_Out):
-    domain: str
+    """A demo on offer."""
+
+    domain: str = Field(examples=["healthcare"])
     title: str
     description: str
     steps: list[str]
@@ -175,12 +221,28 @@ class DemoList(_Out):
     demos: list[DemoInfo]
 
 
+class DemoStep(_Out):
+    """What one step of a demo did."""
+
+    n: int
+    title: str
+    kind: str = Field(description="'task', or the workflow step's kind.")
+    task_id: int | None
+    pool: str | None
+    status: str
+    provider: str | None = Field(description="Who answered: 'local' for the built-in analyzers.")
+    seconds: float | None
+    excerpt: str = Field(default="", description="The first lines of the reply.")
+
+
 class DemoOut(_Out):
+    """What a demo ran, and its narration."""
+
     domain: str
     title: str
-    ok: bool
+    ok: bool = Field(description="Every step succeeded.")
     total_seconds: float
-    steps: list[dict[str, Any]]
+    steps: list[DemoStep]
     task_ids: list[int]
     providers: list[str]
     workflow_id: int | None
@@ -205,7 +267,8 @@ def _controller() -> AgentMasterController:
 
 
 @bp.get("/workflows")
-@spec.validate(query=WorkflowQuery, resp=Resp(HTTP_200=WorkflowList, **ERRORS), tags=["workflows"])
+@spec.validate(query=WorkflowQuery, resp=Resp(HTTP_200=WorkflowList, **ERRORS), tags=["workflows"],
+               operation_id="list_workflows")
 def list_workflows(query: WorkflowQuery) -> tuple[dict[str, Any], int]:
     """The caller's workflows (all workflows for admins), newest first, and the approvals waiting."""
     workflows = _controller().workflows
@@ -214,7 +277,8 @@ def list_workflows(query: WorkflowQuery) -> tuple[dict[str, Any], int]:
 
 
 @bp.post("/workflows")
-@spec.validate(json=WorkflowIn, resp=Resp(HTTP_201=WorkflowCreated, **ERRORS), tags=["workflows"])
+@spec.validate(json=WorkflowIn, resp=Resp(HTTP_201=WorkflowCreated, **ERRORS), tags=["workflows"],
+               operation_id="create_workflow")
 def create_workflow(json: WorkflowIn) -> tuple[dict[str, Any], int]:
     """Save a workflow: {"description": "..."} has the business agent draft it (answered once drafted);
     {"definition": {...}} saves a definition as given (workflow_schema.py; 400 with its path when invalid)."""
@@ -227,14 +291,16 @@ def create_workflow(json: WorkflowIn) -> tuple[dict[str, Any], int]:
 
 
 @bp.get("/workflows/<int:workflow_id>")
-@spec.validate(resp=Resp(HTTP_200=WorkflowDetail, **ERRORS), tags=["workflows"])
+@spec.validate(resp=Resp(HTTP_200=WorkflowDetail, **ERRORS), tags=["workflows"], operation_id="get_workflow",
+               path_parameter_descriptions=WORKFLOW_PARAMETER)
 def get_workflow(workflow_id: int) -> tuple[dict[str, Any], int]:
     """One workflow with its definition and recent runs."""
     return _controller().workflows.get(g.caller, workflow_id), 200
 
 
 @bp.post("/workflows/<int:workflow_id>/runs")
-@spec.validate(json=RunIn, resp=Resp(HTTP_202=RunOut, **ERRORS), tags=["workflows"])
+@spec.validate(json=RunIn, resp=Resp(HTTP_202=RunOut, **ERRORS), tags=["workflows"],
+               operation_id="start_workflow_run", path_parameter_descriptions=WORKFLOW_PARAMETER)
 def start_run(workflow_id: int, json: RunIn) -> tuple[dict[str, Any], int, dict[str, str]]:
     """Start a run and answer at once: its ready tasks are queued; the workflow loop drives the rest."""
     run = _controller().workflows.run(g.caller, workflow_id, json.inputs, wait=False)
@@ -245,7 +311,8 @@ def start_run(workflow_id: int, json: RunIn) -> tuple[dict[str, Any], int, dict[
 
 
 @bp.get("/workflow-runs/<int:run_id>")
-@spec.validate(query=WaitQuery, resp=Resp(HTTP_200=RunOut, **ERRORS), tags=["workflows"])
+@spec.validate(query=WaitQuery, resp=Resp(HTTP_200=RunOut, **ERRORS), tags=["workflows"],
+               operation_id="get_workflow_run", path_parameter_descriptions=RUN_PARAMETER)
 def get_run(run_id: int, query: WaitQuery) -> tuple[dict[str, Any], int]:
     """One run with its steps; ?wait=seconds long-polls while it is running (not while it waits for approval)."""
     workflows = _controller().workflows
@@ -255,21 +322,24 @@ def get_run(run_id: int, query: WaitQuery) -> tuple[dict[str, Any], int]:
 
 
 @bp.post("/workflow-runs/<int:run_id>/approve")
-@spec.validate(json=DecisionIn, resp=Resp(HTTP_200=RunOut, **ERRORS), tags=["workflows"])
+@spec.validate(json=DecisionIn, resp=Resp(HTTP_200=RunOut, **ERRORS), tags=["workflows"],
+               operation_id="approve_workflow_run", path_parameter_descriptions=RUN_PARAMETER)
 def approve_run(run_id: int, json: DecisionIn) -> tuple[dict[str, Any], int]:
     """Approve a waiting approval step; the run goes on (its next tasks are queued)."""
     return _controller().workflows.approve(g.caller, run_id, json.step, note=json.note), 200
 
 
 @bp.post("/workflow-runs/<int:run_id>/reject")
-@spec.validate(json=DecisionIn, resp=Resp(HTTP_200=RunOut, **ERRORS), tags=["workflows"])
+@spec.validate(json=DecisionIn, resp=Resp(HTTP_200=RunOut, **ERRORS), tags=["workflows"],
+               operation_id="reject_workflow_run", path_parameter_descriptions=RUN_PARAMETER)
 def reject_run(run_id: int, json: DecisionIn) -> tuple[dict[str, Any], int]:
     """Reject a waiting approval step: the run ends rejected, its steps not yet run cancelled."""
     return _controller().workflows.reject(g.caller, run_id, json.step, reason=json.note), 200
 
 
 @bp.post("/workflow-runs/<int:run_id>/cancel")
-@spec.validate(resp=Resp(HTTP_200=RunOut, **ERRORS), tags=["workflows"])
+@spec.validate(resp=Resp(HTTP_200=RunOut, **ERRORS), tags=["workflows"], operation_id="cancel_workflow_run",
+               path_parameter_descriptions=RUN_PARAMETER)
 def cancel_run(run_id: int) -> tuple[dict[str, Any], int]:
     """End an unfinished run cancelled, with its open steps and their tasks."""
     return _controller().workflows.cancel_run(g.caller, run_id), 200
@@ -279,14 +349,15 @@ def cancel_run(run_id: int) -> tuple[dict[str, Any], int]:
 
 
 @bp.get("/demos")
-@spec.validate(resp=Resp(HTTP_200=DemoList, **ERRORS), tags=["demos"])
+@spec.validate(resp=Resp(HTTP_200=DemoList, **ERRORS), tags=["demos"], operation_id="list_demos")
 def list_demos() -> tuple[dict[str, Any], int]:
     """The scripted demos on offer."""
     return {"demos": demo_runner.list_demos()}, 200
 
 
 @bp.post("/demos/<domain>")
-@spec.validate(resp=Resp(HTTP_200=DemoOut, **ERRORS), tags=["demos"])
+@spec.validate(resp=Resp(HTTP_200=DemoOut, **ERRORS), tags=["demos"], operation_id="run_demo",
+               path_parameter_descriptions={"domain": "healthcare, financial, sports or business."})
 def run_demo(domain: str) -> tuple[dict[str, Any], int]:
     """Run a demo (healthcare, financial, sports, business) as the caller; answers when it has run."""
     return _controller().demo(g.caller, domain).to_dict(), 200

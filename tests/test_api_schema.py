@@ -1,8 +1,10 @@
 """Schemathesis against /api/openapi.json on the WSGI app: no server error, no response off-schema."""
 from __future__ import annotations
 
+import re
 import shutil
 import tempfile
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,10 +13,11 @@ import schemathesis
 from flask import Flask
 from hypothesis import HealthCheck, settings
 
+from api import schemas
 from app import create_app, services
 
 from . import fixtures
-from .conftest import TEST_API_KEY
+from .conftest import ROOT, TEST_API_KEY
 
 AUTH = {"Authorization": f"Bearer {TEST_API_KEY}"}
 
@@ -39,6 +42,54 @@ def test_the_served_document_is_openapi_3_1() -> None:
     assert document["openapi"].startswith("3.1")
     assert {"/api/tasks", "/api/command", "/api/pools/{name}/scale"} <= set(document["paths"])
     assert document["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
+
+
+def test_the_document_is_valid_under_the_openapi_3_1_schema() -> None:
+    from openapi_spec_validator import OpenAPIV31SpecValidator
+
+    document = _APP.test_client().get("/api/openapi.json", headers=AUTH).get_json()
+    assert [error.message for error in OpenAPIV31SpecValidator(document).iter_errors()] == []
+
+
+def test_every_operation_is_named_and_every_answer_typed_for_client_generators() -> None:
+    document = _APP.test_client().get("/api/openapi.json", headers=AUTH).get_json()
+    schemas = document["components"]["schemas"]
+    assert all(re.fullmatch(r"[A-Z][A-Za-z0-9]*", name) for name in schemas), sorted(schemas)
+    assert {"TaskOut", "ErrorBody", "ErrorObject", "PoolOut", "StatusOut", "HealthMetrics", "RunOut", "StepOut"} <= set(
+        schemas)  # nested models are components of their own, not copies per parent
+    operations = [op for item in document["paths"].values() for op in item.values()]
+    ids = [op["operationId"] for op in operations]
+    assert len(ids) == len(set(ids)) and all(re.fullmatch(r"[a-z]+(_[a-z]+)*", i) for i in ids), ids
+    assert {"submit_task", "get_task", "list_tasks", "cancel_task", "scale_pool", "get_status", "get_health",
+            "create_workflow", "start_workflow_run"} <= set(ids)
+    for op in operations:
+        assert op["tags"] and op["responses"], op["operationId"]
+        for status, answer in op["responses"].items():
+            content = answer.get("content", {})
+            assert content, f"{op['operationId']} {status} has no body schema"
+            if status.startswith(("4", "5")) and op["operationId"] != "get_readiness":
+                assert content["application/json"]["schema"] == {"$ref": "#/components/schemas/ErrorBody"}
+        if op["operationId"] != "get_health":
+            assert {"400", "401", "404", "429", "500"} <= set(op["responses"]), op["operationId"]
+
+
+def test_the_document_version_is_the_project_version() -> None:
+    document = _APP.test_client().get("/api/openapi.json", headers=AUTH).get_json()
+    with (ROOT / "pyproject.toml").open("rb") as file:
+        assert document["info"]["version"] == tomllib.load(file)["project"]["version"]
+
+
+def test_two_schemas_of_one_name_are_refused() -> None:
+    from pydantic import BaseModel
+
+    from api.openapi import component_name
+
+    class TaskOut(BaseModel):  # the same name as api.schemas.TaskOut, another class
+        pass
+
+    assert component_name(schemas.TaskOut) == "TaskOut"
+    with pytest.raises(ValueError, match="Two schemas are named 'TaskOut'"):
+        component_name(TaskOut)
 
 
 @schema.parametrize()
