@@ -25,8 +25,6 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from flask import Flask
 
-    from values import Caller
-
 logger = logging.getLogger(__name__)
 
 MCP_PATH = "/mcp"

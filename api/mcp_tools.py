@@ -202,8 +202,8 @@ class OperatorTools:
                                         "next_before_id": tasks[-1]["id"] if len(tasks) == limit else None})
 
     def cancel_task(self, ctx: Context, task_id: TaskId) -> TaskOut:
-        """Cancel a task: a queued one stops at once, a running one at its next check. Cancelling a
-        finished task changes nothing."""
+        """Cancel a task: a queued one stops at once, a running one at its next check. A task that has
+        already ended cannot be cancelled (a conflict error)."""
         caller = self.caller(ctx)
         with _tool_errors():
             return TaskOut.model_validate(self.controller.cancel_task(caller, task_id))
@@ -359,8 +359,8 @@ class OperatorTools:
             (self.cancel_run, _changes(destructive=True, idempotent=True)),
             (self.history, READ), (self.ask, _changes(destructive=True, idempotent=False)),
         ]
-        for function, annotations in table:
-            server.add_tool(function, annotations=annotations, structured_output=True)
+        for function, hints in table:
+            server.add_tool(function, annotations=hints, structured_output=True)
 
 
 def build_server(svc: Any, *, local_caller: Caller | None = None,
