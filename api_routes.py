@@ -66,6 +66,9 @@ PUBLIC_ENDPOINTS = frozenset({"api.health"})
 DEFAULT_RATE_LIMIT = "3000 per minute;200 per second"
 """Requests allowed per API key (or per address without one); OPERATOROS_RATE_LIMIT overrides."""
 
+RATE_LIMITER_KEY = "operatoros_rate_limiter"
+"""Key of the app's RateLimiter in app.extensions."""
+
 LIMIT_SWEEP_SECONDS = 60.0
 """How often ProcessMemoryStorage drops the counters of windows that have ended."""
 
@@ -103,18 +106,21 @@ def authenticate() -> None:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("Send an API key as 'Authorization: Bearer <key>'.")
-    g.caller = _caller_for(token.strip())
+    caller = caller_for_token(_services(), token.strip())
+    if caller is None:
+        raise Unauthorized("Invalid API key.")
+    g.caller = caller
 
 
-def _caller_for(token: str) -> Caller:
-    svc = _services()
+def caller_for_token(svc: Any, token: str) -> Caller | None:
+    """The caller an API key authenticates (a user's key, or OPERATOROS_API_KEY as the admin), else None."""
     caller = svc.conversations.caller_for_key(token)
     if caller is not None:
         return caller
     admin_key = svc.settings.api_key
     if admin_key and hmac.compare_digest(token.encode(), admin_key.encode()):
         return svc.conversations.ensure_user_with_key(ADMIN_USER_NAME, token, Role.ADMIN)
-    raise Unauthorized("Invalid API key.")
+    return None
 
 
 def rate_limit_key() -> str:
@@ -336,7 +342,9 @@ def init_app(app: Flask, rate_limit: str | None = None, storage_uri: str = "memo
     # POST /api/tasks validates its own body; spectree's wrapper stays on the blueprint, where the
     # OpenAPI document is built from (openapi_document), and is not run per request.
     app.view_functions["api.submit_task"] = submit_task.__wrapped__  # type: ignore[attr-defined]
-    RateLimiter(rate_limit or DEFAULT_RATE_LIMIT, storage_uri, exempt=PUBLIC_ENDPOINTS).init_app(app)
+    limiter = RateLimiter(rate_limit or DEFAULT_RATE_LIMIT, storage_uri, exempt=PUBLIC_ENDPOINTS)
+    limiter.init_app(app)
+    app.extensions[RATE_LIMITER_KEY] = limiter  # the MCP door (mcp_server) counts in the same windows
     register_error_handlers(app)
 
 
@@ -394,15 +402,23 @@ class RateLimiter:
         endpoint = request.endpoint
         if endpoint is None or endpoint in self.exempt:
             return
-        caller = rate_limit_key()
-        for n, item in enumerate(self.items):
+        g.applied_rate_limit, exceeded = self.count(rate_limit_key(), endpoint)
+        if exceeded:
+            raise TooManyRequests(description=str(g.applied_rate_limit[0]))
+
+    def count(self, caller: str, endpoint: str) -> tuple[tuple[RateLimitItem, str, int], bool]:
+        """Count one request of `caller` at `endpoint` in each window, shortest first, up to the first
+        exceeded: (item, key, count) of the limit that applies, and whether it is exceeded."""
+        applied: tuple[RateLimitItem, str, int] | None = None
+        for item in self.items:
             key = item.key_for(caller, endpoint)
             count = self.storage.incr(key, item.get_expiry())  # limits' FixedWindowRateLimiter.hit, unrolled
             if count > item.amount:
-                g.applied_rate_limit = (item, key, count)
-                raise TooManyRequests(description=str(item))
-            if n == 0:
-                g.applied_rate_limit = (item, key, count)
+                return (item, key, count), True
+            if applied is None:
+                applied = (item, key, count)
+        assert applied is not None  # parse_many gives at least one limit
+        return applied, False
 
     def add_headers(self, response: Response) -> Response:
         """X-RateLimit-Limit, -Remaining, -Reset and Retry-After of the limit that applied, if one did."""

@@ -62,6 +62,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     api_routes.init_app(app, rate_limit=settings.rate_limit, storage_uri=settings.rate_limit_storage)
     with app.app_context():  # the bytes the view's {"status": "ok"} becomes, as Flask serialises it
         liveness = app.json.response({"status": "ok"}).get_data()
+    from mcp_server import McpMount
+
+    app.wsgi_app = McpMount(app.wsgi_app, app)  # type: ignore[method-assign]  # MCP at /mcp, same port and keys
     app.wsgi_app = HealthFastPath(app.wsgi_app, liveness)  # type: ignore[method-assign]
     return app
 

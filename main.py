@@ -145,6 +145,20 @@ def serve(host: str, port: int, executor: str | None) -> None:
         controller.stop_pools()
 
 
+@cli.command("mcp")
+def mcp_command() -> None:
+    """Serve MCP over stdio (for Claude Code, Codex, Cursor...) as the local operator, as the CLI acts."""
+    from mcp_server import run_stdio
+
+    try:
+        svc = _local_services()
+    except Exception as exc:
+        logger.debug("start-up failed", exc_info=True)
+        click.echo(f"error: {_error_reply(exc, {})['response']}", err=True)
+        sys.exit(1)
+    run_stdio(svc, svc.settings.user)
+
+
 @cli.command()
 @_executor_option
 @click.option("--pools", "pool_names", default=None, metavar="POOL,POOL",
