@@ -233,4 +233,4 @@ def _count_tickers(core: str) -> int:
         word = match.group()
         if word.startswith("$") or word in TICKERS_UPPER or word.lower() in DOMAIN_WORDS["financial"]:
             count += 1
-    return count
+    return count + len(re.findall(r"\S\.csv\b", core, re.I))  # a named CSV is price data to analyse

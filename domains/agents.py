@@ -144,6 +144,7 @@ def route_pool(text: str, pool: str | None = None) -> str:
     doc = Doc(text)
     scores = {name: len(doc.find(words, negatable=False)) for name, words in _ROUTE_WORDS.items()}
     scores["financial"] += 2 * sum(1 for t in market_analysis.tickers_in(text) if t in _KNOWN_TICKERS)
+    scores["financial"] += 2 * bool(market_analysis.csv_name_in(text))  # 'analyze xyz.csv': price data
     scores["sports"] += 2 * sum(1 for g in sports_odds.parse_slate(text) if len(g.outcomes) >= 2)
     best = max(scores.values())
     if best == 0:
