@@ -15,6 +15,7 @@ serving give one catch-up run, not a burst. Cron is read in UTC.
 """
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -31,6 +32,7 @@ from models import utcnow
 from values import Caller
 from workflows import templates as workflow_templates
 from workflows.driver import IDEMPOTENCY_PREFIX, RunDriver, TaskController, result_text
+from workflows.intent import WORKFLOW_ACTIONS
 from workflows.runs import (
     MAX_ID,
     R,
@@ -45,6 +47,9 @@ from workflows.runs import (
     insert_run,
     iso,
     load_run,
+    missing_required,
+    required_inputs,
+    resolve_inputs,
     run_brief,
     run_dict,
     run_status,
@@ -52,9 +57,9 @@ from workflows.runs import (
     visible,
 )
 
-__all__ = ["AGENT_SOURCE", "BUILT_IN_SOURCE", "IDEMPOTENCY_PREFIX", "RunStatus", "StepError", "StepListener",
-           "StepStatus", "TaskController", "TickReport", "WorkflowEngine", "next_fire_time", "result_text",
-           "step_note"]
+__all__ = ["AGENT_SOURCE", "BUILT_IN_SOURCE", "IDEMPOTENCY_PREFIX", "WORKFLOW_ACTIONS", "RunStatus", "StepError",
+           "StepListener", "StepStatus", "TaskController", "TickReport", "WorkflowEngine", "next_fire_time",
+           "result_text", "step_note"]
 
 logger = logging.getLogger(__name__)
 
@@ -76,8 +81,6 @@ RUN_WAIT_POLL_SECONDS = 0.1
 MAX_RUN_WAIT_SECONDS = 300.0
 """Longest one wait_run call waits."""
 
-WORKFLOW_ACTIONS = ("list", "show", "run", "create", "approve", "reject", "cancel")
-"""Actions of the `workflows` intent that execute() understands."""
 
 BUILT_IN_SOURCE = "built-in workflow builder"
 """definition_source when the business agent's reply held no valid definition."""
@@ -210,12 +213,35 @@ class WorkflowEngine:
                 return self.get(caller, match[0]["id"])
         raise NotFound(f"No workflow named {name!r}; say 'list the workflows' to see yours.")
 
-    def set_schedule(self, caller: Caller, workflow_id: int, schedule: str | None) -> dict[str, Any]:
-        """Set (cron, UTC) or clear (None) a workflow's schedule."""
+    def set_schedule(self, caller: Caller, workflow_id: int, schedule: str | None,
+                     inputs: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Set or clear (None) a workflow's schedule, after its creation.
+
+        Args:
+            schedule: five-field cron (UTC) or words ('every Monday at 9am'); None removes it.
+            inputs: values its scheduled runs use, saved as the inputs' defaults (a run started by hand
+                may still give others).
+
+        Raises:
+            BadRequest: a schedule that cannot be read, or required inputs a scheduled run would lack.
+            Conflict: an input the workflow does not declare.
+        """
         row = self._workflow_row(caller, workflow_id)
         now = utcnow()
-        expr = workflow_templates.validate_cron(schedule) if schedule is not None else None
-        definition = {**row["definition"], "schedule": expr}
+        expr = workflow_templates.cron_of(schedule) if schedule is not None else None
+        definition = dict(row["definition"])
+        if inputs:
+            resolve_inputs({"inputs": {k: {} for k in definition.get("inputs") or {}}}, inputs)  # names, types
+            definition["inputs"] = {name: ({**spec, "default": inputs[name]} if name in inputs else spec)
+                                    for name, spec in (definition.get("inputs") or {}).items()}
+        lacking = missing_required(definition, None) if expr else []
+        if lacking:
+            example = ", ".join(f"{name}=..." for name in lacking)
+            raise BadRequest(f"Workflow {workflow_id} needs {', '.join(lacking)} on every run, and a scheduled run "
+                             f"has no one to give them: say 'schedule workflow {workflow_id} <when> with "
+                             f"{example}' (REST: \"inputs\" with the schedule).",
+                             details={"missing_inputs": lacking})
+        definition["schedule"] = expr
         with self.engine.begin() as conn:
             conn.execute(sa.update(W).where(W.c.id == workflow_id).values(
                 schedule=expr, definition=definition, updated_at=now,
@@ -425,39 +451,21 @@ class WorkflowEngine:
 
     def execute(self, caller: Caller, args: dict[str, Any], *, session_id: str | None = None,
                 background: bool = False) -> dict[str, Any]:
-        """Carry out a `workflows` command (args from command_processor) and return the reply's data.
+        """Carry out a `workflows` command (args from command_processor) and return the reply's data
+        (see workflows.intent.execute)."""
+        from workflows import intent
 
-        Actions: list; show (workflow_id, run_id or name); run (workflow_id, name, or the caller's only
-        workflow; optional inputs); create (input: the process description); approve / reject
-        (run_id, optional step, note); cancel (run_id). Without `background` a run is driven
-        through its tasks before answering.
-        """
-        action = args.get("action") or "list"
-        if action not in WORKFLOW_ACTIONS:
-            raise BadRequest(f"Unknown workflows action {action!r}: use one of {', '.join(WORKFLOW_ACTIONS)}.")
-        if action == "list":
-            return {"action": action, "workflows": self.list_workflows(caller),
-                    "runs": self.list_runs(caller, limit=10),
-                    "pending_approvals": self.pending_approvals(caller)}
-        if action == "create":
-            return {"action": action, **self.create_from_request(caller, args.get("input") or "",
-                                                                 session_id=session_id)}
-        if action in ("approve", "reject", "cancel"):
-            run_id = _positive_int(args.get("run_id"), "Say which run, by its number (for example 'approve run 12').")
-            if action == "approve":
-                run = self.approve(caller, run_id, args.get("step"), note=args.get("note"), wait=not background)
-            elif action == "reject":
-                run = self.reject(caller, run_id, args.get("step"), reason=args.get("note") or args.get("reason"))
-            else:
-                run = self.cancel_run(caller, run_id)
-            return {"action": action, "run": run}
-        if action == "show" and args.get("run_id") is not None:
-            return {"action": action, "run": self.get_run(caller, _positive_int(args["run_id"], "Bad run number."))}
-        workflow = self._resolve(caller, args)
-        if action == "show":
-            return {"action": action, "workflow": workflow}
-        run = self.run(caller, workflow["id"], args.get("inputs"), wait=not background, session_id=session_id)
-        return {"action": action, "workflow": _workflow_brief(workflow), "run": run}
+        return intent.execute(self, caller, args, session_id=session_id, background=background)
+
+    def find_same(self, caller: Caller, definition: dict[str, Any]) -> dict[str, Any] | None:
+        """The caller's saved workflow with the same name, template, inputs and steps as `definition`."""
+        wanted = _shape(definition)
+        for brief in self.list_workflows(caller, limit=MAX_LIST):
+            if brief["name"] == definition.get("name") and brief["steps"] == len(definition.get("steps") or []):
+                workflow = self.get(caller, brief["id"])
+                if _shape(workflow["definition"]) == wanted:
+                    return workflow
+        return None
 
     # -- internals ------------------------------------------------------------------------------
 
@@ -475,19 +483,6 @@ class WorkflowEngine:
         if run is None or not visible(caller, run.user_id):
             raise NotFound(f"No such workflow run: {run_id}")
         return run
-
-    def _resolve(self, caller: Caller, args: dict[str, Any]) -> dict[str, Any]:
-        if args.get("workflow_id") is not None:
-            return self.get(caller, _positive_int(args["workflow_id"], "Bad workflow number."))
-        if args.get("name"):
-            return self.find(caller, str(args["name"]))
-        mine = self.list_workflows(caller, limit=2)
-        if len(mine) == 1:
-            return self.get(caller, mine[0]["id"])
-        if not mine:
-            raise NotFound("You have no saved workflows yet; say 'help me automate my project management "
-                           "workflow' to create one.")
-        raise BadRequest("Say which workflow, by its number: 'list the workflows' shows them.")
 
     def _decide(self, caller: Caller, run_id: int, step_ref: int | str | None, *, approved: bool,
                 note: str | None, wait: bool, on_step: StepListener | None) -> dict[str, Any]:
@@ -540,7 +535,8 @@ def _workflow_dict(row: Any, last_run: dict[str, Any] | None, *, full: bool) -> 
     data = {"id": row["id"], "name": row["name"], "description": row["description"], "user_id": row["user_id"],
             "template": definition.get("template"), "schedule": row["schedule"],
             "next_run_at": iso(row["next_run_at"]), "steps": len(definition.get("steps", [])),
-            "inputs": list(definition.get("inputs") or {}),
+            "inputs": list(definition.get("inputs") or {}), "required_inputs": required_inputs(definition),
+            "schedule_needs": missing_required(definition, None) if row["schedule"] else [],
             "created_at": iso(row["created_at"]), "updated_at": iso(row["updated_at"])}
     if full:
         data["definition"] = definition
@@ -552,8 +548,10 @@ def _workflow_dict(row: Any, last_run: dict[str, Any] | None, *, full: bool) -> 
     return data
 
 
-def _workflow_brief(workflow: dict[str, Any]) -> dict[str, Any]:
-    return {k: workflow[k] for k in ("id", "name", "schedule", "next_run_at", "steps")}
+def _shape(definition: dict[str, Any]) -> str:
+    """What makes two definitions the same workflow: name, template, input names and steps."""
+    return json.dumps([definition.get("name"), definition.get("template"), sorted(definition.get("inputs") or {}),
+                       definition.get("steps")], sort_keys=True, default=str)
 
 
 def _last_runs(conn: sa.Connection, workflow_ids: list[int]) -> dict[int, dict[str, Any]]:
@@ -586,14 +584,6 @@ def _route(phrase: str) -> str:
 
 def _task_brief(task: dict[str, Any]) -> dict[str, Any]:
     return {k: task.get(k) for k in ("id", "pool", "status", "provider", "error")}
-
-
-def _positive_int(value: Any, message: str) -> int:
-    if isinstance(value, str) and value.isdigit():
-        value = int(value)
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise BadRequest(message)
-    return value
 
 
 def _limit(limit: int) -> int:

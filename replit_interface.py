@@ -25,7 +25,9 @@ HELP_TOPICS: dict[str, tuple[str, list[str]]] = {
         "Show me a healthcare demo", "Show me a financial demo", "Show me a sports demo", "Show me a business demo"]),
     "workflows": ("Business workflows: saved, run step by step, with approvals.", [
         "Help me automate my project management workflow", "list the workflows", "show workflow 1",
-        "run workflow 1", "show run 1", "approve run 1 step 2", "reject run 1 step 2", "cancel run 1"]),
+        "run workflow 1 with project_name=Website relaunch, goal=New site live, deadline=2026-09-30",
+        "schedule workflow 1 every Monday at 9am", "unschedule workflow 1", "show run 1", "approve run 1 step 2",
+        "reject run 1 step 2", "cancel run 1"]),
     "history": ("This conversation so far.", ["show my history"]),
     "account": ("Who you are, and signing in.", ["whoami", "log in as ann", "register bob", "log out"]),
 }
@@ -324,6 +326,12 @@ def format_workflow_reply(data: dict[str, Any], args: dict[str, Any] | None = No
         return format_workflow_list(data)
     if action == "create":
         return format_workflow_created(data)
+    if action in ("schedule", "unschedule"):
+        workflow = data["workflow"]
+        head = (f"Scheduled workflow {workflow['id']}: '{workflow['schedule']}' (cron, UTC), next run "
+                f"{workflow['next_run_at']} UTC." if action == "schedule" and workflow.get("schedule") else
+                f"Workflow {workflow['id']} is no longer scheduled: it runs only when started.")
+        return head + "\n" + format_workflow(workflow)
     if action in _DECIDED and "run" in data:
         step = (args or {}).get("step")
         head = f"{_DECIDED[action]} run {data['run']['id']}" + (f" step {step}" if step is not None else "") + "."
@@ -366,13 +374,20 @@ def format_workflow(workflow: dict[str, Any]) -> str:
     lines = [f"Workflow {workflow['id']}: {workflow['name']}, {workflow['steps']} steps, {when}."]
     if workflow.get("description"):
         lines.append(workflow["description"])
-    lines += [""] + workflow_templates.summary_lines(workflow["definition"])
+    lines += [""] + workflow_templates.summary_lines(workflow["definition"], workflow["id"])
+    if workflow.get("schedule_needs"):
+        needs = workflow["schedule_needs"]
+        lines.append(f"Its scheduled runs will fail until {', '.join(needs)} have values: say 'schedule workflow "
+                     f"{workflow['id']} {workflow['schedule']} with " + ", ".join(f"{n}=..." for n in needs) + "'.")
     runs = workflow.get("runs") or []
     if runs:
         lines += ["", "Recent runs:", table(["run", "status", "started", "secs"], [
             [r["id"], r["status"], (r["created_at"] or "")[:19].replace("T", " "),
              f"{r['duration_seconds']:.2f}" if r.get("duration_seconds") is not None else "-"] for r in runs[:5]])]
-    lines.append(f"Run it: 'run workflow {workflow['id']}'.")
+    declared = (workflow.get("definition") or {}).get("inputs") or {}
+    needed = [n for n in workflow.get("required_inputs") or [] if "default" not in (declared.get(n) or {})]
+    lines.append(f"Run it: 'run workflow {workflow['id']}" + (" with " + ", ".join(f"{n}=..." for n in needed)
+                                                               if needed else "") + "'.")
     return "\n".join(lines)
 
 
@@ -382,6 +397,12 @@ def format_workflow_created(data: dict[str, Any]) -> str:
     task = data.get("task") or {}
     from business_automation import AGENT_SOURCE  # the workflow modules load only for workflow replies
 
+    if data.get("duplicate_of") is not None:
+        wanted = data.get("wanted_schedule")
+        change = (f" To change its schedule: 'schedule workflow {workflow['id']} {wanted}'."
+                  if wanted and wanted != workflow.get("schedule") else "")
+        return (f"You already have this workflow: workflow {workflow['id']} '{workflow['name']}' has the same steps "
+                f"and inputs, so nothing new was saved.{change}\n" + format_workflow(workflow))
     if data.get("definition_source") == AGENT_SOURCE:
         origin = f"from the business agent's definition (task {task.get('id')})"
     else:
@@ -393,12 +414,16 @@ def format_run(run: dict[str, Any]) -> str:
     """A run: its status, a table of its steps, and what to say next."""
     progress = run["progress"]
     took = f" in {run['duration_seconds']:.2f} s" if run.get("duration_seconds") is not None else ""
+    if progress.get("cancelled"):  # a cancelled step did not finish its work: never count it as finished
+        done = f"{progress['done']} of {progress['total']} steps done, {progress['cancelled']} cancelled"
+    else:
+        done = f"{progress['finished']} of {progress['total']} steps finished"
     lines = [f"Run {run['id']} of workflow {run['workflow_id']} ({run['workflow_name']}): {run['status']}, "
-             f"{progress['finished']} of {progress['total']} steps finished{took}."]
+             f"{done}{took}."]
     if run.get("error"):
         lines.append(f"Reason: {run['error']}")
     if run.get("missing_inputs"):
-        lines.append("Inputs not given (placeholders used): " + ", ".join(run["missing_inputs"]))
+        lines.append("Optional inputs not given (shown as [name not given]): " + ", ".join(run["missing_inputs"]))
     lines += ["", table(["#", "step", "kind", "status", "task", "secs", "note"], [
         [s["n"], s["key"], s["kind"], s["status"], s["task_id"] or "-",
          f"{s['seconds']:.2f}" if s["seconds"] is not None else "-", _short(step_note(s), 70)]

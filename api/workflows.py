@@ -109,6 +109,8 @@ class WorkflowOut(_Out):
     next_run_at: str | None = Field(description="When the schedule runs it next.")
     steps: int = Field(description="Number of steps.")
     inputs: list[str] = Field(description="Names of the inputs a run takes.", examples=[["week"]])
+    required_inputs: list[str] = Field(description="Inputs a run must be given (or have a default).")
+    schedule_needs: list[str] = Field(description="Required inputs a scheduled run would lack (no default).")
     created_at: str
     updated_at: str
     last_run: RunSummary | None = None
@@ -156,6 +158,18 @@ class RunIn(_In):
     inputs: dict[str, InputValue] = Field(default=None,  # type: ignore[assignment,arg-type]
                                           description="Values of the workflow's inputs, by name.",
                                           examples=[{"week": "2026-W49"}])
+
+
+_SCHEDULE_INPUTS = "Values the scheduled runs use, saved as the inputs' defaults; every required input needs one."
+
+
+class ScheduleIn(_In):
+    """A schedule for a workflow's runs."""
+
+    schedule: StrictStr = Field(min_length=1, max_length=200, pattern=VISIBLE,
+                                description="Five-field cron (UTC), such as '0 9 * * 1', or words such as "
+                                            "'every Monday at 9am'.")
+    inputs: dict[str, InputValue] = Field(default=None, description=_SCHEDULE_INPUTS)  # type: ignore[assignment,arg-type]
 
 
 class DecisionIn(_In):
@@ -298,11 +312,28 @@ def get_workflow(workflow_id: int) -> tuple[dict[str, Any], int]:
     return _controller().workflows.get(g.caller, workflow_id), 200
 
 
+@bp.put("/workflows/<int:workflow_id>/schedule")
+@spec.validate(json=ScheduleIn, resp=Resp(HTTP_200=WorkflowDetail, **ERRORS), tags=["workflows"],
+               operation_id="set_workflow_schedule", path_parameter_descriptions=WORKFLOW_PARAMETER)
+def set_schedule(workflow_id: int, json: ScheduleIn) -> tuple[dict[str, Any], int]:
+    """Set or change a workflow's schedule (400 when it cannot be read, or a required input would lack a value)."""
+    return _controller().workflows.set_schedule(g.caller, workflow_id, json.schedule, json.inputs), 200
+
+
+@bp.delete("/workflows/<int:workflow_id>/schedule")
+@spec.validate(resp=Resp(HTTP_200=WorkflowDetail, **ERRORS), tags=["workflows"],
+               operation_id="remove_workflow_schedule", path_parameter_descriptions=WORKFLOW_PARAMETER)
+def remove_schedule(workflow_id: int) -> tuple[dict[str, Any], int]:
+    """Remove a workflow's schedule: it runs only when started."""
+    return _controller().workflows.set_schedule(g.caller, workflow_id, None), 200
+
+
 @bp.post("/workflows/<int:workflow_id>/runs")
 @spec.validate(json=RunIn, resp=Resp(HTTP_202=RunOut, **ERRORS), tags=["workflows"],
                operation_id="start_workflow_run", path_parameter_descriptions=WORKFLOW_PARAMETER)
 def start_run(workflow_id: int, json: RunIn) -> tuple[dict[str, Any], int, dict[str, str]]:
-    """Start a run and answer at once: its ready tasks are queued; the workflow loop drives the rest."""
+    """Start a run and answer at once: its ready tasks are queued; the workflow loop drives the rest
+    (400 naming the required inputs not given)."""
     run = _controller().workflows.run(g.caller, workflow_id, json.inputs, wait=False)
     return run, 202, {"Location": f"/api/workflow-runs/{run['id']}"}
 

@@ -289,17 +289,54 @@ def _history(seg: Segment, ctx: dict[str, Any], prev: Command | None) -> Command
 
 def _workflows(seg: Segment, ctx: dict[str, Any], prev: Command | None) -> Command | None:
     run_verb = seg.has_any(RUN_VERBS)
-    for command in (_workflow_decision(seg, ctx), _workflow_by_number(seg, run_verb)):
+    for command in (_workflow_schedule(seg, ctx), _workflow_decision(seg, ctx), _workflow_by_number(seg, run_verb)):
         if command is not None:
-            return command
+            return _with_inputs(seg, command)
     if AUTOMATE_RE.search(seg.text):
         return Command("workflows", {"action": "create", "input": seg.raw})
     if seg.has_any(word_set("workflow workflows")):
-        return _workflow_by_words(seg, run_verb)
+        command = _workflow_by_words(seg, run_verb)
+        return None if command is None else _with_inputs(seg, command)
+    inputs = _WITH_INPUTS_RE.search(seg.raw)
     if (ctx.get("last_workflow_id") and ctx.get("last_intent") == "workflows" and run_verb
-            and seg.has_any(PRONOUNS) and len(seg.tokens) <= 4):
-        return Command("workflows", {"action": "run", "workflow_id": ctx["last_workflow_id"]})
+            and seg.has_any(PRONOUNS) and (len(seg.tokens) <= 4 or (inputs and inputs.start() < 12))):
+        return _with_inputs(seg, Command("workflows", {"action": "run", "workflow_id": ctx["last_workflow_id"]}))
     return None
+
+
+_WITH_INPUTS_RE = re.compile(r"\bwith\b\s*(?P<inputs>\S.*)$", re.I | re.S)
+"""'run workflow 1 with project_name=Website relaunch, goal=...': the inputs a run (or a schedule) is given."""
+_SCHEDULE_WORD_RE = re.compile(r"\b(?:un|re)?schedul(?:e|ed|ing)\b", re.I)
+_UNSCHEDULE_RE = re.compile(r"\bunschedul|\b(?:remove|delete|clear|drop|stop|cancel|turn off|switch off|end|no)\b"
+                            r"(?:\s+\w+){0,4}?\s+schedul|\bschedul\w*\s+off\b", re.I)
+_WORKFLOW_REF_RE = re.compile(r"\b(?:workflow|wf)\s*(?:number\s*|no\.?\s*|#)?\d{1,9}\b|\b(?:un|re)?schedul\w*\b"
+                              r"|\b(?:it|its|the|to|run|of|for)\b", re.I)
+
+
+def _workflow_schedule(seg: Segment, ctx: dict[str, Any]) -> Command | None:
+    """'schedule workflow 1 every Monday at 9am [with name=value, ...]', 'unschedule workflow 1',
+    'remove the schedule of workflow 1'; 'it' is the last workflow."""
+    if not _SCHEDULE_WORD_RE.search(seg.raw):
+        return None
+    workflow_id = _number_after(seg.text, ("workflow", "workflows", "wf"))
+    if workflow_id is None and ctx.get("last_workflow_id") and seg.has_any(PRONOUNS):
+        workflow_id = ctx["last_workflow_id"]
+    if workflow_id is None:
+        return None
+    if _UNSCHEDULE_RE.search(seg.raw):
+        return Command("workflows", {"action": "unschedule", "workflow_id": workflow_id})
+    head = seg.raw[:m.start()] if (m := _WITH_INPUTS_RE.search(seg.raw)) else seg.raw
+    when = " ".join(_WORKFLOW_REF_RE.sub(" ", head).split()).strip(" ,.:;")
+    return Command("workflows", {"action": "schedule", "workflow_id": workflow_id, "schedule": when or None})
+
+
+def _with_inputs(seg: Segment, command: Command) -> Command:
+    """A run or schedule command with the inputs its text gives after 'with' (args.inputs_text)."""
+    if command.intent == "workflows" and command.args.get("action") in ("run", "schedule"):
+        match = _WITH_INPUTS_RE.search(seg.raw)
+        if match:
+            command.args["inputs_text"] = match.group("inputs").strip()
+    return command
 
 
 def _workflow_decision(seg: Segment, ctx: dict[str, Any]) -> Command | None:

@@ -10,7 +10,7 @@ import logging
 import math
 import re
 import statistics
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -37,6 +37,14 @@ SLOW_WINDOW = 200
 RSI_PERIOD = 14
 """Look-back of the relative strength index (Wilder)."""
 
+MIN_RETURNS_FOR_RISK = 60
+"""Fewest daily returns (about three months) from which volatility and Sharpe are annualised;
+below it a window's figures are given for the window only (20 returns gave 'Sharpe 3.49')."""
+
+MIN_RETURNS_FOR_ANNUAL_RETURN = TRADING_DAYS
+"""Fewest daily returns (a year) from which a return is annualised: a shorter window's return is
+given as it is, never compounded to a yearly rate (GIPS: no annualising below a year)."""
+
 RISK_FREE_RATE = 0.0
 """Annual risk-free rate assumed by the Sharpe ratio unless given."""
 
@@ -50,13 +58,22 @@ BUILT_IN_NOTE = ("From OperatorOS's built-in market analyzers (offline arithmeti
                  "language model).")
 """Says where an offline financial reply came from."""
 
+SAMPLE_TICKERS = frozenset({"AAPL", "GOOG", "IBM", "MSFT"})
+"""Tickers of the bundled sample (sample_data/README.md): the data a text is read against by default."""
+
 COMPANY_TICKERS = {"apple": "AAPL", "google": "GOOG", "alphabet": "GOOG", "ibm": "IBM", "microsoft": "MSFT"}
 """Company names of the bundled tickers."""
 
 _NOT_TICKERS = frozenset({"I", "A", "AND", "THE", "FOR", "RSI", "CSV", "ETF", "USD", "EUR", "GBP", "API",
                           "CEO", "IPO", "YTD", "SMA", "EMA", "MACD", "SEC", "NYSE", "AI", "US", "UK", "EU",
                           "OK", "PE",
-                          "ROI", "CAGR", "JSON", "ME", "MY", "IS", "IT", "OR", "TO", "OF", "IN", "ON", "VS"})
+                          "ROI", "CAGR", "JSON", "ME", "MY", "IS", "IT", "OR", "TO", "OF", "IN", "ON", "VS",
+                          "BUY", "SELL", "HOLD", "NOW", "TODAY", "SHOULD", "WHAT", "WHY", "HOW", "WHEN", "ALL",
+                          "ANY", "NEW", "TOP", "BEST", "LONG", "SHORT", "CALL", "PUT", "PLEASE", "HELP"})
+"""Capitalised words that are no ticker even in a text written in lower case."""
+
+_SYMBOL_CUE = re.compile(r"\b(?:analy[sz]e|ticker|symbol|stock|shares of|price of|chart)\s+\$?([A-Z]{1,5})\b", re.I)
+"""A word right after these names a symbol even in a text in capitals ('ANALYZE TSLA')."""
 
 
 # --- metrics on closes -------------------------------------------------------------------------
@@ -225,13 +242,42 @@ def analyze(series: Series, risk_free_rate: float = RISK_FREE_RATE) -> dict[str,
     result: dict[str, Any] = {
         "ticker": series.ticker, "first_date": series.dates[0], "last_date": series.dates[-1],
         "days": len(series), "last_close": closes[-1], "returns": period_returns(series),
-        "annualised_return": annualised_return(closes), "volatility": annualised_volatility(closes),
-        "sharpe": sharpe_ratio(closes, risk_free_rate), "risk_free_rate": risk_free_rate,
+        "window_return": total_return(closes), **risk_figures(closes, risk_free_rate),
+        "risk_free_rate": risk_free_rate,
         "max_drawdown": max_drawdown(series), "from_peak": closes[-1] / max(closes) - 1,
         "sma_fast": fast, "sma_slow": slow, "crossovers": events, "rsi": rsi(closes),
     }
     result["stance"], result["reasons"], result["risks"] = stance(result)
     return result
+
+
+def risk_figures(closes: Sequence[float], risk_free_rate: float = RISK_FREE_RATE) -> dict[str, Any]:
+    """Annualised return, volatility and Sharpe where the window is long enough to annualise them.
+
+    Returns:
+        {"returns_count", "annualised_return", "volatility", "sharpe", "daily_volatility", "caveats"}:
+        a figure the window is too short for is None, and a caveat says why.
+    """
+    _need(closes, 3)
+    n = len(closes) - 1
+    daily = statistics.stdev(simple_returns(closes))
+    out: dict[str, Any] = {"returns_count": n, "annualised_return": None, "volatility": None, "sharpe": None,
+                           "daily_volatility": daily, "caveats": []}
+    if n >= MIN_RETURNS_FOR_ANNUAL_RETURN:
+        out["annualised_return"] = annualised_return(closes)
+    else:
+        out["caveats"].append(f"return not annualised: {n} daily returns is under a year, and compounding a "
+                              "short window's return to a yearly rate overstates it")
+    if n >= MIN_RETURNS_FOR_RISK:
+        out["volatility"] = daily * math.sqrt(TRADING_DAYS)
+        out["sharpe"] = sharpe_ratio(closes, risk_free_rate) if daily else None
+        if n < TRADING_DAYS:
+            out["caveats"].append(f"volatility and Sharpe annualised from only {n} daily returns: rough "
+                                  "estimates")
+    else:
+        out["caveats"].append(f"volatility and Sharpe not annualised: {n} daily returns, fewer than the "
+                              f"{MIN_RETURNS_FOR_RISK} needed for a meaningful yearly figure")
+    return out
 
 
 def stance(a: dict[str, Any]) -> tuple[str, list[str], list[str]]:
@@ -261,7 +307,13 @@ def stance(a: dict[str, Any]) -> tuple[str, list[str], list[str]]:
         risks.append(f"RSI {a['rsi']:.0f} is above 70 (overbought: pullbacks are common from here)")
     elif a["rsi"] < 30:
         risks.append(f"RSI {a['rsi']:.0f} is below 30 (oversold: selling may be stretched, or continue)")
-    if a["volatility"] > HIGH_VOLATILITY:
+    if not reasons or (fast is None or slow is None or six is None):
+        reasons.append(f"return over the window {a['window_return']:+.1%} ({a['first_date']} to "
+                       f"{a['last_date']}, {a['days']} trading days)")
+        if score == 0 and (fast is None or slow is None or six is None):
+            reasons.append(f"only {a['days']} trading days: too short for the {SLOW_WINDOW}-day trend or the "
+                           "6-month return, so the figures give no trend signal either way")
+    if a["volatility"] is not None and a["volatility"] > HIGH_VOLATILITY:
         risks.append(f"high volatility ({a['volatility']:.0%} a year): large swings either way")
     dd = a["max_drawdown"]
     risks.append(f"worst fall in the window {dd['drawdown']:.1%} ({dd['peak_date']} to {dd['trough_date']}); "
@@ -283,9 +335,11 @@ def compare(data: MarketData, tickers: Sequence[str], start: date | None = None,
     for s in chosen:
         part = s.between(first, last)
         _need(part.closes, 3)
+        risk = risk_figures(part.closes)
         rows.append({"ticker": s.ticker, "start_date": part.dates[0], "end_date": part.dates[-1],
-                     "return": total_return(part.closes), "volatility": annualised_volatility(part.closes),
-                     "sharpe": sharpe_ratio(part.closes), "max_drawdown": max_drawdown(part)["drawdown"]})
+                     "return": total_return(part.closes), "volatility": risk["volatility"],
+                     "sharpe": risk["sharpe"], "returns_count": risk["returns_count"],
+                     "max_drawdown": max_drawdown(part)["drawdown"]})
     return rows
 
 
@@ -297,20 +351,24 @@ def offline_reply(text: str, *, data_dir: Path | str | None = None, allow_networ
     Raises:
         BadRequest / NotFound: a named CSV is outside the data folder, missing or unreadable.
     """
-    csv_name = _csv_name(text)
-    wanted = tickers_in(text)
-    data = market_data.load_market_data(wanted or None, data_dir=data_dir, csv_name=csv_name,
-                                        allow_network=allow_network)
+    csv_name = csv_name_in(text)
+    data = market_data.load_market_data(None, data_dir=data_dir, csv_name=csv_name)
+    wanted = tickers_in(text, known=data.tickers)
+    if allow_network and not csv_name and any(t not in data.series for t in wanted):
+        data = market_data.load_market_data(wanted, allow_network=True)
     start, end = _dates_in(text)
     known = [t for t in wanted if t in data.series]
     missing = [t for t in wanted if t not in data.series]
-    lines = [_title(text, known), BUILT_IN_NOTE]
+    # Only what was asked: every ticker when none was named, never a comparison nobody asked for.
+    chosen = known or ([] if wanted else data.tickers)
+    lines = [_title(text, known or (chosen if len(chosen) == 1 else []), missing), BUILT_IN_NOTE]
     if re.search(r"\b(allocat|rebalanc)", text, re.I):
         lines += ["", *_allocation_section(text)]
     if missing:
-        lines += ["", f"No prices for {', '.join(missing)} in this data; it has {', '.join(data.tickers)}."
-                  + ("" if allow_network else " Live data (yfinance) is not enabled here.")]
-    chosen = known or (data.tickers if not wanted or missing else [])
+        lines += ["", f"No data for {', '.join(missing)}: the {data.source} has {', '.join(data.tickers)}."
+                  + ("" if allow_network else " Live data (yfinance) is not enabled here.")
+                  + f" To analyse {missing[0]}, put a CSV of its daily closes in the data folder and name "
+                    "it in the request (for example 'analyze prices.csv')."]
     try:
         if len(chosen) == 1:
             lines += ["", *_single_section(data.get(chosen[0]).between(start, end))]
@@ -321,19 +379,21 @@ def offline_reply(text: str, *, data_dir: Path | str | None = None, allow_networ
     if re.search(r"\b(recommend|should i (buy|sell)|buy or sell)", text, re.I):
         lines += ["", "Recommendation: OperatorOS gives a stance from the figures with its reasons and "
                       "risks, not a buy or sell instruction."]
-    if data.source == market_data.SAMPLE_SOURCE:
+    if data.source == market_data.SAMPLE_SOURCE and chosen:
         lines += ["", "Note: these are historical prices, not today's market; the stance describes that "
                       "window only. Put a recent CSV in the data folder and name it (for example "
                       "'prices.csv') to analyse your own data."]
-    lines += ["", data.source_line(chosen or None, start, end)]
+    lines += ["", data.caveat, data.source_line(chosen or None, start, end)]
     return "\n".join(lines)
 
 
-def _title(text: str, tickers: list[str]) -> str:
+def _title(text: str, tickers: list[str], missing: list[str]) -> str:
     if len(tickers) == 1:
         return f"{tickers[0]}: price analysis"
     if tickers:
         return f"{', '.join(tickers)}: comparison"
+    if missing:
+        return f"{', '.join(missing)}: no price data"
     return "Market analysis"
 
 
@@ -346,10 +406,14 @@ def _single_section(s: Series) -> list[str]:
                       f"{r['end']:.2f}", f"{r['return']:+.1%}"] for r in a["returns"]])
     dd = a["max_drawdown"]
     last_cross = a["crossovers"][-1] if a["crossovers"] else None
+    n = a["returns_count"]
     lines += ["", "Risk and trend"] + _table(["measure", "value"], [
-        ["annualised return", f"{a['annualised_return']:+.1%}"],
-        ["annualised volatility", f"{a['volatility']:.1%}"],
-        [f"Sharpe ratio (risk-free rate {a['risk_free_rate']:.0%})", f"{a['sharpe']:.2f}"],
+        ["annualised return", f"{a['annualised_return']:+.1%}" if a["annualised_return"] is not None else
+         f"not annualised (under a year); {a['window_return']:+.1%} over the window"],
+        ["annualised volatility", f"{a['volatility']:.1%}" if a["volatility"] is not None else
+         f"not annualised ({n} returns); daily {a['daily_volatility']:.2%}"],
+        [f"Sharpe ratio (risk-free rate {a['risk_free_rate']:.0%})",
+         f"{a['sharpe']:.2f}" if a["sharpe"] is not None else f"not computed ({n} returns)"],
         ["maximum drawdown", f"{dd['drawdown']:.1%} ({dd['peak']:.2f} on {dd['peak_date']} to "
                              f"{dd['trough']:.2f} on {dd['trough_date']})"],
         [f"{FAST_WINDOW}-day average", _num(a["sma_fast"])],
@@ -358,6 +422,8 @@ def _single_section(s: Series) -> list[str]:
          f"{last_cross['kind']} on {last_cross['date']}" if last_cross else "none in window"],
         [f"RSI({RSI_PERIOD})", f"{a['rsi']:.1f} (above 70 overbought, below 30 oversold)"],
     ], indent="  ")
+    if a["caveats"]:
+        lines += ["", "Window caveats:"] + [f"  - {c}" for c in a["caveats"]]
     lines += ["", f"Stance from these figures: {a['stance']}", "Reasons:"]
     lines += [f"  - {r}" for r in a["reasons"]] + ["Risks:"] + [f"  - {r}" for r in a["risks"]]
     return lines
@@ -367,11 +433,16 @@ def _compare_section(data: MarketData, tickers: list[str], start: date | None, e
     rows = compare(data, tickers, start, end)
     lines = [f"Comparison, {rows[0]['start_date']} to {rows[0]['end_date']} (same dates for all)"]
     lines += _table(["ticker", "return", "volatility", "Sharpe", "max drawdown"],
-                    [[r["ticker"], f"{r['return']:+.1%}", f"{r['volatility']:.1%}", f"{r['sharpe']:.2f}",
-                      f"{r['max_drawdown']:.1%}"] for r in rows])
-    best = max(rows, key=lambda r: r["sharpe"])
-    lines += ["", f"Best risk-adjusted (Sharpe) over these dates: {best['ticker']} ({best['sharpe']:.2f}); "
-                  "name one ticker for its full analysis and stance."]
+                    [[r["ticker"], f"{r['return']:+.1%}", _num(r["volatility"], "{:.1%}", "n/a"),
+                      _num(r["sharpe"], "{:.2f}", "n/a"), f"{r['max_drawdown']:.1%}"] for r in rows])
+    rated = [r for r in rows if r["sharpe"] is not None]
+    if len(rated) < len(rows):
+        lines += ["", f"Volatility and Sharpe not annualised: {rows[0]['returns_count']} daily returns, fewer "
+                      f"than the {MIN_RETURNS_FOR_RISK} needed; the returns are for the window, not a year."]
+    if rated:
+        best = max(rated, key=lambda r: r["sharpe"])
+        lines += ["", f"Best risk-adjusted (Sharpe) over these dates: {best['ticker']} ({best['sharpe']:.2f}); "
+                      "name one ticker for its full analysis and stance."]
     return lines
 
 
@@ -401,21 +472,31 @@ def _table(header: list[str], rows: list[list[str]], indent: str = "  ") -> list
             for r in [header, *rows]]
 
 
-def _num(value: float | None) -> str:
-    return "not enough days" if value is None else f"{value:.2f}"
+def _num(value: float | None, fmt: str = "{:.2f}", missing: str = "not enough days") -> str:
+    return missing if value is None else fmt.format(value)
 
 
-def _csv_name(text: str) -> str | None:
+def csv_name_in(text: str) -> str | None:
+    """The CSV file a request names ('analyze xyz.csv'), or None."""
     match = re.search(r"([^\s'\"`]+\.csv)\b", text, re.I)
     return match.group(1) if match else None
 
 
-def tickers_in(text: str) -> list[str]:
-    """Tickers a text names: upper-case symbols ('AAPL', '$IBM') and company names of the bundled sample."""
-    found = [COMPANY_TICKERS[w] for w in re.findall(r"[a-z]+", text.lower()) if w in COMPANY_TICKERS]
-    for match in re.finditer(r"\$?\b([A-Z]{1,5})\b", re.sub(r"\S+\.csv", " ", text, flags=re.I)):
-        word = match.group(1)
-        if word not in _NOT_TICKERS and (len(word) >= 2 or match.group(0).startswith("$")):
+def tickers_in(text: str, known: Iterable[str] | None = None) -> list[str]:
+    """Tickers a text names: those of the data (`known`; the bundled sample's by default), company names
+    of the sample, '$' symbols, and other capitalised symbols only where the text is not all capitals
+    ('analyze TSLA') or right after 'analyze', 'ticker', 'symbol'... ('SHOULD I SELL AAPL NOW' names AAPL
+    only)."""
+    known_set = SAMPLE_TICKERS if known is None else set(known)
+    cleaned = re.sub(r"\S+\.csv", " ", text, flags=re.I)
+    shouting = not re.search(r"[a-z]", cleaned)
+    cued = {m.group(1).upper() for m in _SYMBOL_CUE.finditer(cleaned)}
+    found = [COMPANY_TICKERS[w] for w in re.findall(r"[a-z]+", cleaned.lower()) if w in COMPANY_TICKERS]
+    for match in re.finditer(r"\$?\b([A-Z]{1,5})\b", cleaned):
+        word, dollar = match.group(1), match.group(0).startswith("$")
+        if word in known_set or dollar:
+            found.append(word)
+        elif word not in _NOT_TICKERS and len(word) >= 2 and (not shouting or word in cued):
             found.append(word)
     return list(dict.fromkeys(found))
 
@@ -441,24 +522,24 @@ def make_tools(data_dir: Path | str | None = None, allow_network: bool = False) 
         data = load([ticker.upper()], csv_name)
         s = data.get(ticker).between(*_range(start, end))
         _need(s.closes, 2)
-        return {**analyze(s), "data_source": data.source_line([s.ticker], s.dates[0], s.dates[-1])}
+        return {**analyze(s), "data_source": data.source_line([s.ticker], s.dates[0], s.dates[-1]),
+                "data_caveat": data.caveat}
 
     def compare_tickers(tickers: list[str], start: str | None = None, end: str | None = None,
                         csv_name: str | None = None) -> dict[str, Any]:
         data = load([t.upper() for t in tickers], csv_name)
         rows = compare(data, [t.upper() for t in tickers], *_range(start, end))
         source = data.source_line([r["ticker"] for r in rows], rows[0]["start_date"], rows[0]["end_date"])
-        return {"rows": rows, "data_source": source}
+        return {"rows": rows, "data_source": source, "data_caveat": data.caveat}
 
     def list_market_data(csv_name: str | None = None) -> dict[str, Any]:
         data = load([], csv_name)
         ranges = {t: [str(data.series[t].dates[0]), str(data.series[t].dates[-1])] for t in data.tickers}
-        return {"tickers": ranges, "data_source": data.source_line()}
+        return {"tickers": ranges, "data_source": data.source_line(), "data_caveat": data.caveat}
 
     def price_metrics(closes: list[float], risk_free_rate: float = RISK_FREE_RATE) -> dict[str, Any]:
         values = [float(c) for c in closes]
-        return {"total_return": total_return(values), "volatility": annualised_volatility(values),
-                "sharpe": sharpe_ratio(values, risk_free_rate),
+        return {"total_return": total_return(values), **risk_figures(values, risk_free_rate),
                 "rsi": rsi(values) if len(values) > RSI_PERIOD else None,
                 "data_source": "prices given in the request"}
 

@@ -32,6 +32,10 @@ MAX_CSV_ROWS = 500_000
 YFINANCE_PERIOD = "2y"
 """History requested from yfinance."""
 
+SAMPLE_CAVEAT = ("Data caveat: unadjusted daily closes, dividends excluded: returns are price returns, not "
+                 "total returns (no stock split falls inside the sample's window).")
+"""What the bundled sample's prices leave out, said in every reply that uses them."""
+
 PRICE_COLUMNS = ("adj close", "adj_close", "adjclose", "adjusted close", "close", "price", "last")
 """Accepted price columns, most preferred first (adjusted closes include dividends and splits)."""
 
@@ -70,6 +74,8 @@ class MarketData:
     series: dict[str, Series]
     source: str
     """Plain-words origin, stated in every reply."""
+    caveat: str = SAMPLE_CAVEAT
+    """What the prices leave out (adjustment, dividends), stated in every reply."""
 
     def get(self, ticker: str) -> Series:
         """The series of a ticker; NotFound names the tickers there are."""
@@ -99,7 +105,7 @@ class MarketData:
 
 def sample_data() -> MarketData:
     """The bundled sample (read once)."""
-    return MarketData(_sample_series(), SAMPLE_SOURCE)
+    return MarketData(_sample_series(), SAMPLE_SOURCE, SAMPLE_CAVEAT)
 
 
 def sample_note() -> str:
@@ -109,7 +115,7 @@ def sample_note() -> str:
     last = max(s.dates[-1] for s in data.series.values())
     return ("Data source: not stated with dates in the reply above, so treat its figures as unverified. "
             f"OperatorOS's built-in data is the {data.source}: {', '.join(data.tickers)}, "
-            f"{first.isoformat()} to {last.isoformat()}.")
+            f"{first.isoformat()} to {last.isoformat()}. {SAMPLE_CAVEAT}")
 
 
 @lru_cache(maxsize=1)
@@ -163,7 +169,16 @@ def load_csv(data_dir: Path | str | None, name: str) -> MarketData:
     text = path.read_text(encoding="utf-8-sig", errors="replace")
     default = re.sub(r"[^A-Z0-9.]", "", path.stem.upper())[:12] or "FILE"
     series, column = parse_csv(text, default_ticker=default)
-    return MarketData(series, f"your file {name} in the data folder (column '{column}')")
+    return MarketData(series, f"your file {name} in the data folder (column '{column}')", csv_caveat(column))
+
+
+def csv_caveat(column: str) -> str:
+    """What a user's CSV prices may leave out, by the column they came from."""
+    if column.lower().replace("_", " ").replace("adjusted", "adj") in ("adj close", "adjclose"):
+        return (f"Data caveat: adjusted closes from your file (column '{column}'): splits and dividends are "
+                "as your source adjusted them.")
+    return (f"Data caveat: prices as given in your file (column '{column}'); if they are unadjusted, a split "
+            "shows as a fall and dividends are excluded, so returns are price returns, not total returns.")
 
 
 def parse_csv(text: str, *, default_ticker: str) -> tuple[dict[str, Series], str]:
@@ -263,7 +278,9 @@ def fetch_yfinance(tickers: list[str], period: str = YFINANCE_PERIOD) -> MarketD
         return None
     if not series:
         return None
-    return MarketData(series, "Yahoo Finance via yfinance (adjusted daily closes)")
+    return MarketData(series, "Yahoo Finance via yfinance (adjusted daily closes)",
+                      "Data caveat: adjusted closes (splits and dividends adjusted by Yahoo Finance), so "
+                      "returns include dividends.")
 
 
 def load_market_data(tickers: list[str] | None = None, *, data_dir: Path | str | None = None,

@@ -141,14 +141,18 @@ def content_scores(tokens: list[str], text: str, skip: Collection[int] = ()) -> 
     return scores
 
 
+_CSV_NAME = re.compile(r"\S\.csv\b", re.I)
+
+
 def count_tickers(text: str) -> int:
-    """How many tickers a text names: '$X', TICKERS_UPPER in capitals, or a financial word in capitals."""
+    """How many tickers a text names: '$X', TICKERS_UPPER in capitals, or a financial word in capitals;
+    a named CSV file counts as one (price data to analyse: 'analyze xyz.csv')."""
     count = 0
     for match in TICKER_RE.finditer(text):
         word = match.group()
         if word.startswith("$") or word in TICKERS_UPPER or word.lower() in DOMAIN_WORDS["financial"]:
             count += 1
-    return count
+    return count + len(_CSV_NAME.findall(text))
 
 
 def topic(text: str) -> str:

@@ -66,7 +66,8 @@ def test_every_endpoint_needs_a_key(client: FlaskClient) -> None:
     calls = [("get", "/api/workflows"), ("post", "/api/workflows"), ("get", "/api/workflows/1"),
              ("post", "/api/workflows/1/runs"), ("get", "/api/workflow-runs/1"),
              ("post", "/api/workflow-runs/1/approve"), ("post", "/api/workflow-runs/1/reject"),
-             ("post", "/api/workflow-runs/1/cancel"), ("get", "/api/demos"), ("post", "/api/demos/sports")]
+             ("post", "/api/workflow-runs/1/cancel"), ("get", "/api/demos"), ("post", "/api/demos/sports"),
+             ("put", "/api/workflows/1/schedule"), ("delete", "/api/workflows/1/schedule")]
     for method, path in calls:
         response = getattr(client, method)(path)
         assert response.status_code == 401, (method, path)
@@ -153,8 +154,9 @@ def test_a_run_starts_at_once_waits_for_approval_and_is_approved(app: Flask, cli
 def test_a_rejection_or_a_cancel_ends_the_run(app: Flask, client: FlaskClient) -> None:
     ann = user(app, "ann")
     workflow = client.post("/api/workflows", json={"definition": memo_flow()}, headers=ann).get_json()
-    first = client.post(f"/api/workflows/{workflow['id']}/runs", json={}, headers=ann).get_json()
-    assert first["missing_inputs"] == ["topic"]
+    first = client.post(f"/api/workflows/{workflow['id']}/runs", json={"inputs": {"topic": "pricing"}},
+                        headers=ann).get_json()
+    assert first["missing_inputs"] == [] and first["inputs"] == {"topic": "pricing"}
     until_status(client, first["id"], ann, "waiting")
     rejected = client.post(f"/api/workflow-runs/{first['id']}/reject", json={"note": "budget frozen"}, headers=ann)
     assert rejected.status_code == 200
@@ -162,7 +164,8 @@ def test_a_rejection_or_a_cancel_ends_the_run(app: Flask, client: FlaskClient) -
     assert rejected.get_json()["error"] == "step 2 (sign_off) was rejected by ann: budget frozen"
     assert [s["status"] for s in rejected.get_json()["steps"]] == ["done", "rejected", "cancelled"]
 
-    second = client.post(f"/api/workflows/{workflow['id']}/runs", headers=ann).get_json()
+    second = client.post(f"/api/workflows/{workflow['id']}/runs", json={"inputs": {"topic": "hiring"}},
+                         headers=ann).get_json()
     cancelled = client.post(f"/api/workflow-runs/{second['id']}/cancel", headers=ann)
     assert cancelled.status_code == 200 and cancelled.get_json()["status"] == "cancelled"
 
@@ -238,3 +241,37 @@ def test_the_endpoints_are_in_the_openapi_document(client: FlaskClient) -> None:
     start = document["paths"]["/api/workflows/{workflow_id}/runs"]["post"]
     assert "202" in start["responses"] and "404" in start["responses"]
     assert document["paths"]["/api/workflows"]["post"].get("security") != []  # the global Bearer key applies
+
+
+def test_a_run_without_its_required_inputs_is_a_400_and_starts_nothing(app: Flask, client: FlaskClient) -> None:
+    ann = user(app, "ann")
+    workflow = client.post("/api/workflows", json={"definition": memo_flow()}, headers=ann).get_json()
+    assert workflow["required_inputs"] == ["topic"]
+    for body in ({}, {"inputs": {}}, {"inputs": {"topic": ""}}, None):
+        response = client.post(f"/api/workflows/{workflow['id']}/runs", json=body, headers=ann)
+        assert response.status_code == 400, body
+        error = response.get_json()["error"]
+        assert error["code"] == "bad_request" and "Missing required input(s) topic" in error["message"]
+        assert error["details"]["missing_inputs"] == ["topic"]
+    assert client.get(f"/api/workflows/{workflow['id']}", headers=ann).get_json()["runs"] == []
+
+
+def test_a_schedule_is_set_and_removed_over_rest(app: Flask, client: FlaskClient) -> None:
+    ann, bob = user(app, "ann"), user(app, "bob")
+    workflow = client.post("/api/workflows", json={"definition": memo_flow()}, headers=ann).get_json()
+    path = f"/api/workflows/{workflow['id']}/schedule"
+    lacking = client.put(path, json={"schedule": "0 9 * * 1"}, headers=ann)
+    assert lacking.status_code == 400 and lacking.get_json()["error"]["details"]["missing_inputs"] == ["topic"]
+    unreadable = client.put(path, json={"schedule": "now and then", "inputs": {"topic": "x"}}, headers=ann)
+    assert unreadable.status_code == 400 and "Cannot read the schedule" in unreadable.get_json()["error"]["message"]
+    assert client.put(path, json={"schedule": "0 9 * * 1", "inputs": {"topik": "x"}}, headers=ann).status_code == 409
+    assert client.put(path, json={"schedule": "0 9 * * 1", "inputs": {"topic": "x"}}, headers=bob).status_code == 404
+    set_ = client.put(path, json={"schedule": "weekdays at 8:30", "inputs": {"topic": "the week"}}, headers=ann)
+    assert set_.status_code == 200
+    body = set_.get_json()
+    assert body["schedule"] == "30 8 * * 1-5" and body["next_run_at"] and body["schedule_needs"] == []
+    assert body["definition"]["inputs"]["topic"]["default"] == "the week"
+    removed = client.delete(path, headers=ann)
+    assert removed.status_code == 200 and removed.get_json()["schedule"] is None
+    assert removed.get_json()["next_run_at"] is None
+    assert client.delete(path, headers=bob).status_code == 404

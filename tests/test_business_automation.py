@@ -140,7 +140,7 @@ def test_a_run_follows_the_dag_with_inputs_results_and_conditions(env: Env) -> N
     assert [t["pool"] for t in env.tasks()] == ["business", "general"]
     assert all(t["user_id"] == env.alice.user_id for t in env.tasks())
     assert env.count(AuditLog, AuditLog.action == "workflow.notify") == 1
-    assert run["progress"] == {"finished": 5, "total": 5, "done": 5}
+    assert run["progress"] == {"finished": 5, "total": 5, "done": 5, "cancelled": 0}
     assert run["duration_seconds"] is not None and run["finished_at"] is not None
 
 
@@ -358,11 +358,15 @@ def test_the_workflows_intent_creates_lists_shows_runs_and_decides(env: Env) -> 
     shown = env.workflows.execute(env.alice, {"action": "show", "workflow_id": workflow["id"]})
     assert "approve_plan" in format_workflow_reply(shown)
 
-    ran = env.workflows.execute(env.alice, {"action": "run", "name": "project management"})
+    with pytest.raises(BadRequest, match="Missing required input"):
+        env.workflows.execute(env.alice, {"action": "run", "name": "project management"})
+    ran = env.workflows.execute(env.alice, {"action": "run", "name": "project management", "inputs_text":
+                                            "project_name=Website relaunch, goal=New site live, deadline=2026-09-30"})
     run = ran["run"]
-    assert run["status"] == "waiting" and run["missing_inputs"] == ["project_name", "goal", "deadline"]
+    assert run["status"] == "waiting" and run["missing_inputs"] == []
+    assert run["inputs"] == {"project_name": "Website relaunch", "goal": "New site live", "deadline": "2026-09-30"}
     text = format_workflow_reply(ran)
-    assert f"approve run {run['id']} step 2" in text and "Inputs not given" in text
+    assert f"approve run {run['id']} step 2" in text and "not given" not in text
     assert "project sponsor" in format_workflow_reply(env.workflows.execute(env.alice, {"action": "list"}))
     approved = env.workflows.execute(env.alice, {"action": "approve", "run_id": run["id"], "step": 2})
     assert approved["run"]["status"] == "succeeded"
@@ -466,9 +470,119 @@ def test_the_controller_wires_the_workflows_intent_with_ownership(env: Env) -> N
         controller.execute(Command("workflows", {"action": "show", "workflow_id": workflow_id}), env.bob)
     with pytest.raises(NotFound):
         controller.execute(Command("workflows", {"action": "run", "workflow_id": workflow_id}), env.bob)
-    run = controller.execute(Command("workflows", {"action": "run", "workflow_id": workflow_id}), env.alice).data["run"]
+    hire = {"employee_name": "Ada", "role": "engineer", "start_date": "2026-09-01"}
+    run = controller.execute(Command("workflows", {"action": "run", "workflow_id": workflow_id, "inputs": hire}),
+                             env.alice).data["run"]
     assert run["status"] == "waiting" and run["user_id"] == env.alice.user_id
     with pytest.raises(NotFound):
         controller.execute(Command("workflows", {"action": "approve", "run_id": run["id"]}), env.bob)
     cancelled = controller.execute(Command("workflows", {"action": "cancel", "run_id": run["id"]}), env.alice)
     assert cancelled.data["run"]["status"] == "cancelled"
+
+
+# -- issue 20: workflows driven from the CLI --------------------------------------------------------
+
+def memo_flow(schedule: str | None = None) -> dict[str, Any]:
+    """A required input (who) and an optional one (note)."""
+    flow = definition(
+        step("write", "Write", "task", "writer", inputs=["who", "note"], pool="general",
+             input="Memo for {who}: {note}"),
+        inputs=("who",), schedule=schedule, name="Memo")
+    flow["inputs"]["note"] = {"description": "anything to add", "required": False}
+    return flow
+
+
+def test_required_inputs_are_enforced_and_optional_ones_use_one_placeholder(env: Env) -> None:
+    workflow = env.workflows.create(env.alice, memo_flow())
+    assert workflow["required_inputs"] == ["who"]
+    with pytest.raises(BadRequest, match=r"Missing required input\(s\) who") as missing:
+        env.workflows.run(env.alice, workflow["id"], {"note": "hi"})
+    assert missing.value.details["missing_inputs"] == ["who"]
+    with pytest.raises(BadRequest, match="Missing required input"):
+        env.workflows.run(env.alice, workflow["id"], {"who": "   "})
+    assert env.workflows.list_runs(env.alice) == [] and env.tasks() == []   # nothing started on placeholders
+    run = env.workflows.run(env.alice, workflow["id"], {"who": "Ada"})
+    assert run["inputs"] == {"who": "Ada", "note": "[note not given]"} and run["missing_inputs"] == ["note"]
+    assert run["steps"][0]["result"]["text"] == "echo: Memo for Ada: [note not given]"
+    assert "Optional inputs not given (shown as [name not given]): note" in format_workflow_reply({"run": run})
+
+
+def test_run_inputs_written_in_words(env: Env) -> None:
+    workflow = env.workflows.create(env.alice, memo_flow())
+    for text in ("who=Ada Lovelace, note=see you at 9", "who Ada Lovelace and note see you at 9",
+                 "who: 'Ada Lovelace'; note: see you at 9"):
+        ran = env.workflows.execute(env.alice, {"action": "run", "workflow_id": workflow["id"], "inputs_text": text})
+        assert ran["run"]["inputs"] == {"who": "Ada Lovelace", "note": "see you at 9"}, text
+    with pytest.raises(Conflict, match="Unknown input"):
+        env.workflows.execute(env.alice, {"action": "run", "workflow_id": workflow["id"], "inputs_text": "whom=x"})
+    with pytest.raises(BadRequest, match="name=value"):
+        env.workflows.execute(env.alice, {"action": "run", "workflow_id": workflow["id"], "inputs_text": "Ada"})
+
+
+def test_a_schedule_is_set_and_removed_after_creation(env: Env) -> None:
+    workflow = env.workflows.create(env.alice, memo_flow())
+    with pytest.raises(BadRequest, match="needs who on every run") as refused:
+        env.workflows.execute(env.alice, {"action": "schedule", "workflow_id": workflow["id"],
+                                          "schedule": "every Monday at 9am"})
+    assert refused.value.details["missing_inputs"] == ["who"]
+    scheduled = env.workflows.execute(env.alice, {"action": "schedule", "workflow_id": workflow["id"],
+                                                  "schedule": "every Monday at 9am", "inputs_text": "who=the team"})
+    shown = scheduled["workflow"]
+    assert shown["schedule"] == "0 9 * * 1" and shown["schedule_needs"] == []
+    assert shown["definition"]["inputs"]["who"]["default"] == "the team"
+    due = datetime.fromisoformat(shown["next_run_at"])
+    assert due.weekday() == 0 and (due.hour, due.minute) == (9, 0)
+    assert "Scheduled workflow" in format_workflow_reply(scheduled) and "unschedule workflow" in \
+        format_workflow_reply(scheduled)
+    [run_id] = env.workflows.fire_schedules(due + timedelta(seconds=1))
+    env.workflows.advance(run_id, wait_tasks=True)
+    run = env.workflows.get_run(env.alice, run_id)
+    assert run["status"] == "succeeded" and run["inputs"]["who"] == "the team"
+
+    removed = env.workflows.execute(env.alice, {"action": "unschedule", "workflow_id": workflow["id"]})
+    assert removed["workflow"]["schedule"] is None and removed["workflow"]["next_run_at"] is None
+    assert "no longer scheduled" in format_workflow_reply(removed)
+    with pytest.raises(BadRequest, match="Cannot read the schedule"):
+        env.workflows.set_schedule(env.alice, workflow["id"], "whenever you like")
+
+
+def test_a_scheduled_run_without_its_required_inputs_fails_saying_why(env: Env) -> None:
+    workflow = env.workflows.create(env.alice, memo_flow(schedule="*/5 * * * *"))
+    assert workflow["schedule_needs"] == ["who"]
+    assert "scheduled runs will fail until who" in format_workflow_reply({"workflow": workflow})
+    [run_id] = env.workflows.fire_schedules(datetime.fromisoformat(workflow["next_run_at"]) + timedelta(seconds=1))
+    run = env.workflows.get_run(env.alice, run_id)
+    assert run["status"] == "failed" and "required input(s) who have no value" in run["error"]
+    assert statuses(run) == {"write": "cancelled"} and env.tasks() == []
+
+
+def test_asking_to_automate_the_same_process_twice_offers_the_existing_workflow(env: Env) -> None:
+    first = env.workflows.execute(env.alice, {"action": "create", "input": "automate invoice approval"})
+    again = env.workflows.execute(env.alice, {"action": "create", "input": "automate invoice approval"})
+    assert again["duplicate_of"] == first["workflow"]["id"] == again["workflow"]["id"]
+    assert [w["id"] for w in env.workflows.list_workflows(env.alice)] == [first["workflow"]["id"]]
+    text = format_workflow_reply(again)
+    assert text.startswith(f"You already have this workflow: workflow {first['workflow']['id']}")
+    weekly = env.workflows.execute(env.alice, {"action": "create", "input": "automate invoice approval every Friday"})
+    assert weekly["duplicate_of"] == first["workflow"]["id"]
+    assert f"'schedule workflow {first['workflow']['id']} 0 9 * * 5'" in format_workflow_reply(weekly)
+    other = env.workflows.execute(env.bob, {"action": "create", "input": "automate invoice approval"})
+    assert "duplicate_of" not in other                                # another user's workflow is theirs
+
+
+def test_a_cancelled_run_is_reported_as_cancelled(env: Env) -> None:
+    workflow = env.workflows.create(env.alice, approval_flow())
+    run = env.workflows.run(env.alice, workflow["id"])
+    cancelled = env.workflows.execute(env.alice, {"action": "cancel", "run_id": run["id"]})
+    text = format_workflow_reply(cancelled, {"action": "cancel"})
+    assert cancelled["run"]["progress"] == {"finished": 4, "total": 4, "done": 1, "cancelled": 3}
+    assert "cancelled, 1 of 4 steps done, 3 cancelled" in text and "4 of 4 steps finished" not in text
+
+
+def test_contains_conditions_ignore_case(env: Env) -> None:
+    flow = definition(
+        step("report", "Report", "task", "analyst", pool="business", input="Status: Blocked: waiting on legal"),
+        step("stuck", "Stuck?", "condition", "analyst", depends_on=["report"], inputs=["report.result"],
+             condition={"input": "report.result", "op": "contains", "value": "BLOCKED:"}))
+    run = env.workflows.run(env.alice, env.workflows.create(env.alice, flow)["id"])
+    assert run["steps"][1]["result"]["value"] is True

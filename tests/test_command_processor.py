@@ -341,6 +341,27 @@ def test_workflows(text: str, args: dict[str, Any]) -> None:
 
 
 @pytest.mark.parametrize("text, args", [
+    ("run workflow 1 with project_name=Website relaunch, goal=New site live, deadline=2026-09-30",
+     {"action": "run", "workflow_id": 1,
+      "inputs_text": "project_name=Website relaunch, goal=New site live, deadline=2026-09-30"}),
+    ("run workflow 1 with project_name Website relaunch and goal New site live",
+     {"action": "run", "workflow_id": 1, "inputs_text": "project_name Website relaunch and goal New site live"}),
+    ("run the project management workflow with goal=Grow stock sales",
+     {"action": "run", "name": "project management", "inputs_text": "goal=Grow stock sales"}),
+    ("schedule workflow 1 every Monday at 9am", {"action": "schedule", "workflow_id": 1,
+                                                 "schedule": "every Monday at 9am"}),
+    ("schedule workflow 3 weekdays at 8:30 with report_topic=Sales, audience=the team",
+     {"action": "schedule", "workflow_id": 3, "schedule": "weekdays at 8:30",
+      "inputs_text": "report_topic=Sales, audience=the team"}),
+    ("unschedule workflow 1", {"action": "unschedule", "workflow_id": 1}),
+    ("remove the schedule of workflow 2", {"action": "unschedule", "workflow_id": 2}),
+    ("stop scheduling workflow 4", {"action": "unschedule", "workflow_id": 4}),
+])
+def test_workflow_inputs_and_schedules(text: str, args: dict[str, Any]) -> None:
+    assert understood(text) == ("workflows", args)
+
+
+@pytest.mark.parametrize("text, args", [
     ("help", {}), ("help scaling", {"topic": "scaling"}), ("how do I scale a pool?", {"topic": "scaling"}),
     ("help with workflows", {"topic": "workflows"}), ("how do demos work", {"topic": "demos"}), ("?", {}),
     ("", {}),

@@ -341,7 +341,8 @@ def test_a_workflow_is_automated_listed_shown_run_and_approved_from_the_cli(cli_
     assert shown.startswith(f"Workflow {workflow_id}: Project management, 6 steps, runs when started.")
     assert "approve_plan" in shown and "Approvals: approve_plan by project sponsor" in shown
 
-    ran = run_cli(f"run workflow {workflow_id}", env=cli_env)
+    ran = run_cli(f"run workflow {workflow_id} with project_name=Website relaunch, goal=New site live, "
+                  "deadline=2026-09-30", env=cli_env)
     assert ran.returncode == 0, ran.stdout + ran.stderr
     run_match = re.match(rf"Run (\d+) of workflow {workflow_id} \(Project management\): waiting, 1 of 6 steps finished",
                          ran.stdout)
@@ -364,10 +365,12 @@ def test_a_workflow_is_automated_listed_shown_run_and_approved_from_the_cli(cli_
     missing = json.loads(run_cli("--json", "show workflow 999", env=cli_env).stdout)
     assert missing["ok"] is False and missing["error"]["code"] == "not_found"
 
-    again = re.match(r"Run (\d+) ", run_cli(f"run workflow {workflow_id}", env=cli_env).stdout)
+    again = re.match(r"Run (\d+) ", run_cli(f"run workflow {workflow_id} with project_name Intranet, goal Search "
+                                          "works, deadline 2026-12-01", env=cli_env).stdout)
     assert again, "a second run"
     cancelled = run_cli(f"cancel run {again.group(1)}", env=cli_env)
     assert cancelled.returncode == 0 and cancelled.stdout.startswith(f"Cancelled run {again.group(1)}.")
+    assert "cancelled, 1 of 6 steps done, 5 cancelled" in cancelled.stdout
     ended = json.loads(run_cli("--json", f"cancel run {run_id}", env=cli_env).stdout)
     assert ended["ok"] is False and ended["error"]["code"] == "conflict"
     assert "already ended (succeeded)" in ended["error"]["message"]
@@ -375,6 +378,7 @@ def test_a_workflow_is_automated_listed_shown_run_and_approved_from_the_cli(cli_
 
 def test_the_workflow_modules_import_without_side_effects(tmp_path: Path) -> None:
     _assert_imports_leave_no_trace(
-        tmp_path, ["business_automation", "workflows.runs", "workflows.driver", "workflows.actions", "api.workflows",
+        tmp_path, ["business_automation", "workflows.runs", "workflows.driver", "workflows.actions", "workflows.intent",
+                   "api.workflows",
                    "demo_runner", "agent_master_controller"],
         then="import api_routes\nassert any(child.name == 'workflows' for child, _ in api_routes.bp._blueprints)\n")

@@ -165,7 +165,7 @@ def test_offline_reply_for_the_seed_request() -> None:
 
 def test_offline_reply_compares_over_the_requested_dates_and_names_missing_tickers() -> None:
     reply = ma.offline_reply("compare apple and MSFT from 2012-01-01 to 2012-12-31, and TSLA")
-    assert "No prices for TSLA in this data; it has AAPL, GOOG, IBM, MSFT." in reply
+    assert f"No data for TSLA: the {md.SAMPLE_SOURCE} has AAPL, GOOG, IBM, MSFT." in reply
     assert "Comparison, 2012-01-03 to 2012-12-31" in reply
     assert reply.endswith("AAPL, MSFT daily closes, 2012-01-03 to 2012-12-31.")
     raw = dict(_raw_sample("AAPL"))
@@ -211,3 +211,112 @@ def test_tools_through_run_tool(tmp_path: Path) -> None:
     assert out["total_return"] == pytest.approx(0.089)
     out = json.loads(run_tool(tools, "5", "list_market_data", {}).output)
     assert out["tickers"]["IBM"] == ["2011-03-01", "2013-03-01"]
+
+
+# -- issue 20: tickers, short windows, reasons, caveats, named CSVs -----------------------------------
+
+def test_tickers_come_from_the_data_or_an_explicit_symbol() -> None:
+    assert ma.tickers_in("SHOULD I SELL AAPL NOW") == ["AAPL"]
+    assert ma.tickers_in("Should I SELL AAPL NOW?") == ["AAPL"]
+    assert ma.tickers_in("analyze TSLA") == ["TSLA"]                 # a symbol in a lower-case text
+    assert ma.tickers_in("ANALYZE TSLA") == ["TSLA"]                 # a symbol right after 'analyze'
+    assert set(ma.tickers_in("WHAT ABOUT $NVDA AND IBM")) == {"NVDA", "IBM"}
+    assert ma.tickers_in("HOW IS XYZW DOING", known=["XYZW"]) == ["XYZW"]   # a ticker of the user's CSV
+
+
+def test_a_shouted_sell_question_is_answered_cleanly() -> None:
+    from domains import agents as domain_agents
+
+    reply = domain_agents.offline_answer("financial", "SHOULD I SELL AAPL NOW")
+    assert reply.startswith("AAPL: price analysis")
+    assert "[removed" not in reply and "SELL, NOW" not in reply and "No data for" not in reply
+    assert "Stance from these figures: cautious" in reply
+
+
+def _closes(n: int, start: float = 100.0) -> list[float]:
+    """n closes with alternating daily moves (+1.5%, -0.5%): a steady rise with some noise."""
+    closes = [start]
+    for i in range(n - 1):
+        closes.append(closes[-1] * (1.015 if i % 2 == 0 else 0.995))
+    return closes
+
+
+def test_a_short_window_is_not_annualised() -> None:
+    closes = _closes(21)                                           # 20 daily returns, about one month
+    a = ma.analyze(_series(closes, "SHORT"))
+    # what the old reply showed: compounding 20 returns to a year, and a Sharpe from 20 returns
+    compounded = (closes[-1] / closes[0]) ** (252 / 20) - 1
+    assert compounded > 1.0
+    assert a["annualised_return"] is None and a["volatility"] is None and a["sharpe"] is None
+    assert a["window_return"] == pytest.approx(closes[-1] / closes[0] - 1)
+    assert a["returns_count"] == 20 and len(a["caveats"]) == 2
+    stdev = math.sqrt(sum((r - sum(ma.simple_returns(closes)) / 20) ** 2 for r in ma.simple_returns(closes)) / 19)
+    assert a["daily_volatility"] == pytest.approx(stdev)
+
+    reply = ma.offline_reply("analyze AAPL from 2013-01-31 to 2013-03-01")
+    raw = [c for d, c in _raw_sample("AAPL") if "2013-01-31" <= d <= "2013-03-01"]
+    assert len(raw) == 21
+    assert f"{ma.annualised_return(raw):+.1%}" not in reply
+    assert f"{ma.sharpe_ratio(raw):.2f}" not in reply
+    assert "not annualised" in reply and "20 daily returns" in reply
+
+
+def test_windows_of_three_months_carry_a_caveat_and_a_year_none() -> None:
+    medium = ma.risk_figures(_closes(64))                          # 63 returns: annualised, with a caveat
+    assert medium["volatility"] is not None and medium["annualised_return"] is None
+    assert any("rough estimates" in c for c in medium["caveats"])
+    closes = _closes(253)
+    full = ma.risk_figures(closes)
+    returns = ma.simple_returns(closes)
+    mean = sum(returns) / len(returns)
+    sd = math.sqrt(sum((r - mean) ** 2 for r in returns) / (len(returns) - 1))
+    assert full["caveats"] == []
+    assert full["annualised_return"] == pytest.approx((closes[-1] / closes[0]) ** (252 / 252) - 1)
+    assert full["volatility"] == pytest.approx(sd * math.sqrt(252))
+    assert full["sharpe"] == pytest.approx(mean / sd * math.sqrt(252))
+
+
+def test_a_stance_always_has_reasons() -> None:
+    for closes in (_closes(21), [100.0] * 10 + [101.0] * 10, _closes(130)):
+        a = ma.analyze(_series(closes))
+        assert a["reasons"], closes
+    a = ma.analyze(_series(_closes(21)))
+    assert a["stance"] == "neutral" and any("too short" in r for r in a["reasons"])
+
+
+def test_every_finance_reply_states_the_data_caveats(tmp_path: Path) -> None:
+    from domains import agents as domain_agents
+
+    (tmp_path / "own.csv").write_text("date,close\n" + "".join(
+        f"{date(2024, 1, 1) + timedelta(days=i)},{c:.4f}\n" for i, c in enumerate(_closes(30))))
+    (tmp_path / "adj.csv").write_text("Date,Close,Adj Close\n" + "".join(
+        f"{date(2024, 1, 1) + timedelta(days=i)},{c:.4f},{c:.4f}\n" for i, c in enumerate(_closes(30))))
+    for request in ("Analyze AAPL", "compare AAPL and MSFT", "analyze TSLA", "allocate $10,000: 60% AAPL, 40% MSFT",
+                    "SHOULD I SELL AAPL NOW", "how are the markets"):
+        reply = domain_agents.offline_answer("financial", request, data_dir=tmp_path)
+        assert "Data caveat: unadjusted daily closes, dividends excluded" in reply, request
+    own = domain_agents.offline_answer("financial", "analyze own.csv", data_dir=tmp_path)
+    assert "dividends are excluded" in own and "column 'close'" in own
+    adjusted = domain_agents.offline_answer("financial", "analyze adj.csv", data_dir=tmp_path)
+    assert "Data caveat: adjusted closes from your file (column 'Adj Close')" in adjusted
+    assert "dividends excluded" in md.sample_note()
+
+
+def test_a_named_csv_is_analysed_in_the_financial_pool(tmp_path: Path) -> None:
+    import command_processor
+    from domains import routing
+
+    assert routing.route_pool("analyze xyz.csv") == "financial"
+    assert command_processor.parse("analyze xyz.csv")[0].args["pool"] == "financial"
+    (tmp_path / "xyz.csv").write_text("date,close\n" + "".join(
+        f"{date(2024, 1, 1) + timedelta(days=i)},{c:.4f}\n" for i, c in enumerate(_closes(30))))
+    reply = ma.offline_reply("analyze xyz.csv", data_dir=tmp_path)
+    assert reply.startswith("XYZ: price analysis") and "Stance from these figures" in reply
+    assert "your file xyz.csv in the data folder" in reply
+
+
+def test_a_ticker_without_data_gets_no_unasked_comparison() -> None:
+    reply = ma.offline_reply("analyze TSLA")
+    assert reply.startswith("TSLA: no price data") and "No data for TSLA" in reply
+    assert "Comparison" not in reply and "Sharpe" not in reply and "Stance" not in reply
+    assert "GOOG daily closes" not in reply and "GOOG" not in reply.split("Data caveat")[0].split("has ")[-1][12:]

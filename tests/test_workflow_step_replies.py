@@ -105,8 +105,8 @@ def test_no_reply_repeats_its_steps_instruction(template: str, step: dict[str, A
         for phrase in re.split(r"[.:;()]", literal):
             if len(phrase.strip()) >= 20:
                 assert phrase.strip() not in answer, (phrase, answer)
-    if given == "none":  # the placeholders are shown as missing, not echoed
-        assert "not given]" not in answer and "was skipped)" not in answer
+    if given == "none":  # missing inputs shown in the runs' one placeholder style, never another
+        assert ": not given>" not in answer and "was skipped)" not in answer
 
 
 def test_a_pattern_follows_the_format_it_is_derived_from() -> None:
@@ -300,16 +300,20 @@ def test_an_offline_project_run_from_the_cli_does_not_escalate(cli_env: dict[str
 
     created = cli("Help me automate my project management workflow")
     assert created.startswith("Saved workflow 1 'Project management'")
-    assert "waiting for project sponsor" in cli("run workflow 1").lower()
+    missing = run_cli("run workflow 1", env=cli_env)
+    assert missing.returncode == 1 and "Missing required input(s) project_name, goal, deadline" in missing.stdout
+    assert "waiting for project sponsor" in cli(
+        "run workflow 1 with project_name Website relaunch, goal New site live, deadline 2026-09-30").lower()
     approved = cli("approve run 1 step 2")
     assert "succeeded, 6 of 6 steps finished" in approved
-    assert re.search(r"^5\s+check_blockers\s+condition\s+done .*contains 'BLOCKED': false", approved, re.M)
+    assert re.search(r"^5\s+check_blockers\s+condition\s+done .*contains 'BLOCKED:': false", approved, re.M)
     assert re.search(r"^6\s+escalate\s+notify\s+skipped", approved, re.M), approved
 
     run = json.loads(cli("--json", "show run 1"))["data"]["run"]
     steps = {s["key"]: s for s in run["steps"]}
-    assert steps["plan"]["result"]["text"].startswith("Project plan: <project name: not given>\n" + wsr.NOTE)
-    assert steps["status_report"]["result"]["text"].startswith("Status report: <project name: not given>")
+    assert steps["plan"]["result"]["text"].startswith("Project plan: Website relaunch\n" + wsr.NOTE)
+    assert "Goal: New site live" in steps["plan"]["result"]["text"]
+    assert steps["status_report"]["result"]["text"].startswith("Status report: Website relaunch")
     assert steps["check_blockers"]["result"]["value"] is False
     assert steps["escalate"]["status"] == "skipped"
     engine = sa.create_engine(cli_env["DATABASE_URL"])

@@ -1,6 +1,7 @@
 """A workflow run's process killed with kill -9 mid-run; a restart finishes the run, each step done once."""
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -20,7 +21,7 @@ from models import AuditLog, Task
 from workflows.templates import step
 
 from . import fixtures
-from .conftest import ROOT, stop_processes
+from .conftest import ROOT, run_cli, stop_processes
 
 pytestmark = pytest.mark.slow
 
@@ -197,3 +198,31 @@ def test_serve_and_worker_fire_schedules_and_finish_runs_left_unfinished(world: 
     assert {s["status"] for s in finished["steps"]} == {"done"}
     assert len(fired) == 1 and ran["trigger"] == "schedule" and ran["scheduled_for"] == due.isoformat()
     assert workflows.get(alice, scheduled["id"])["next_run_at"] > utcnow().isoformat()
+
+
+def test_a_workflow_driven_from_the_cli_with_inputs_schedules_duplicates_and_a_cancel(cli_env: dict[str, str]) -> None:
+    """Issue 20, as a user types it: inputs given in words, required ones enforced, a schedule set and
+    removed after creation, a repeated request offered the saved workflow, a cancelled run called cancelled."""
+    def cli(*args: str, code: int = 0) -> str:
+        done = run_cli(*args, env=cli_env)
+        assert done.returncode == code, done.stdout + done.stderr
+        return done.stdout
+
+    assert cli("automate invoice approval").startswith("Saved workflow 1 'Invoice approval'")
+    assert cli("automate invoice approval").startswith("You already have this workflow: workflow 1")
+    refused = cli("run workflow 1", code=1)
+    assert "Missing required input(s) vendor, invoice_number, amount, due_date, purchase_order" in refused
+    run = json.loads(cli("--json", "run workflow 1 with vendor=Acme Ltd, invoice_number=INV-7, amount=1200, "
+                                   "due_date=2026-10-01, purchase_order=PO-9"))["data"]["run"]
+    assert run["status"] == "waiting" and run["inputs"]["vendor"] == "Acme Ltd" and run["missing_inputs"] == []
+    cancelled = cli("cancel run 1")
+    assert "cancelled, 3 of 6 steps done, 3 cancelled" in cancelled and "steps finished" not in cancelled
+
+    assert "needs vendor, invoice_number" in cli("schedule workflow 1 every Monday at 9am", code=1)
+    scheduled = cli("schedule workflow 1 every Monday at 9am with vendor=Acme Ltd, invoice_number=monthly, "
+                    "amount=1200, due_date=2026-10-01, purchase_order=PO-9")
+    assert scheduled.startswith("Scheduled workflow 1: '0 9 * * 1' (cron, UTC), next run ")
+    assert json.loads(cli("--json", "show workflow 1"))["data"]["workflow"]["schedule"] == "0 9 * * 1"
+    assert cli("unschedule workflow 1").startswith("Workflow 1 is no longer scheduled")
+    assert json.loads(cli("--json", "show workflow 1"))["data"]["workflow"]["next_run_at"] is None
+    assert len(json.loads(cli("--json", "list the workflows"))["data"]["workflows"]) == 1

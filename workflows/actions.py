@@ -16,7 +16,7 @@ from errors import Conflict, NotFound
 from models import AuditLog, utcnow
 from values import Caller
 from workflows import templates as workflow_templates
-from workflows.runs import RunState, S, StepError, StepState, StepStatus
+from workflows.runs import RunState, S, StepError, StepState, StepStatus, placeholder
 
 logger = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ def value(name: str, run: RunState) -> Any:
     """A run input's value, or an earlier step's result as text for '<step>.result'."""
     if name.endswith(".result"):
         return step_text(run.steps[name[:-len(".result")]])
-    return run.inputs.get(name, f"[{name} not given]")
+    return run.inputs.get(name, placeholder(name))
 
 
 def step_text(step: StepState) -> str:
@@ -77,8 +77,8 @@ def evaluate(condition: dict[str, Any], run: RunState) -> dict[str, Any]:
     if op in ("gt", "ge", "lt", "le"):
         left, right = _number(actual, name), _number(expected, "the condition's value")
         outcome = {"gt": left > right, "ge": left >= right, "lt": left < right, "le": left <= right}[op]
-    elif op == "contains":
-        outcome = str(expected) in str(actual)
+    elif op == "contains":  # case-insensitive: 'blocked' in a report is 'BLOCKED' to whoever reads it
+        outcome = str(expected).casefold() in str(actual).casefold()
     else:
         try:
             same = _number(actual, name) == _number(expected, "value")

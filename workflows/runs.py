@@ -8,6 +8,7 @@ rows; business_automation (the WorkflowEngine facade) reads them through this mo
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -32,6 +33,10 @@ MAX_ID = 2**63 - 1
 
 MAX_INPUT_VALUE_CHARS = 2000
 """Longest value of one run input."""
+
+PLACEHOLDER = "[{name} not given]"
+"""How a run shows an optional input that was not given: the one placeholder style, in the run's
+inputs, in every step text it is rendered into, and in the built-in replies (workflow_step_replies)."""
 
 W = Workflow.__table__
 """The workflows table."""
@@ -190,30 +195,80 @@ def insert_run(conn: sa.Connection, workflow: dict[str, Any], inputs: dict[str, 
                session_id: str | None = None) -> int:
     """Create a run of `workflow` (a workflows row) with all its steps pending, in the caller's transaction.
 
+    A scheduled run whose required inputs have no value (no default) is recorded failed, saying
+    which inputs and how to give them, instead of running on placeholders.
+
     Raises:
         Conflict: an input the workflow does not declare.
-        BadRequest: a value that is not text or a number, or too long.
+        BadRequest: a required input without a value (not for a schedule), a value that is not text
+            or a number, or too long.
     """
     definition = workflow["definition"]
-    values, missing = resolve_inputs(definition, inputs)
     now = utcnow()
+    status, error, finished = RunStatus.RUNNING, None, None
+    try:
+        values, missing = resolve_inputs(definition, inputs, workflow_id=workflow["id"])
+    except BadRequest as exc:
+        if trigger != "schedule" or "missing_inputs" not in exc.details:
+            raise
+        values, missing = {}, list(exc.details["missing_inputs"])
+        example = ", ".join(f"{name}=..." for name in missing)
+        status, finished = RunStatus.FAILED, now
+        error = (f"the scheduled run could not start: required input(s) {', '.join(missing)} have no value; "
+                 f"give them with the schedule: 'schedule workflow {workflow['id']} <when> with {example}'")
     run_id = conn.execute(sa.insert(R).values(
-        workflow_id=workflow["id"], user_id=workflow["user_id"], status=RunStatus.RUNNING.value, created_at=now,
+        workflow_id=workflow["id"], user_id=workflow["user_id"], status=status.value, created_at=now,
+        error=error, finished_at=finished,
     ).returning(R.c.id)).scalar_one()
     meta = {"inputs": values, "missing_inputs": missing, "definition": definition, "trigger": trigger,
             "scheduled_for": iso(scheduled_for), "session_id": session_id,
             "started_by": started_by.name if started_by else None}
     rows = [{"run_id": run_id, "key": META_KEY, "kind": "run", "status": StepStatus.DONE.value, "attempts": 0,
-             "result": meta, "started_at": now, "finished_at": now}]
-    rows += [{"run_id": run_id, "key": s["key"], "kind": s["kind"], "status": StepStatus.PENDING.value,
-              "attempts": 0, "result": None, "started_at": None, "finished_at": None}
+             "result": meta, "started_at": now, "finished_at": now, "error": None}]
+    step_status = StepStatus.PENDING if finished is None else StepStatus.CANCELLED
+    rows += [{"run_id": run_id, "key": s["key"], "kind": s["kind"], "status": step_status.value,
+              "attempts": 0, "result": None, "started_at": None, "finished_at": finished,
+              "error": "the run could not start" if finished else None}
              for s in definition["steps"]]
     conn.execute(sa.insert(S), rows)
     return int(run_id)
 
 
-def resolve_inputs(definition: dict[str, Any], given: Any) -> tuple[dict[str, Any], list[str]]:
-    """The run's input values (given, else the default, else a visible placeholder) and the names missing."""
+def placeholder(name: str) -> str:
+    """The text that stands for an optional input `name` not given ('[goal not given]')."""
+    return PLACEHOLDER.format(name=name)
+
+
+def required_inputs(definition: dict[str, Any]) -> list[str]:
+    """Names of the inputs a definition marks required ({"required": true}), in declared order."""
+    return [name for name, spec in (definition.get("inputs") or {}).items()
+            if isinstance(spec, dict) and spec.get("required") is True]
+
+
+def missing_required(definition: dict[str, Any], given: dict[str, Any] | None) -> list[str]:
+    """Required inputs with neither a value in `given` nor a default."""
+    declared = definition.get("inputs") or {}
+    return [name for name in required_inputs(definition)
+            if _blank((given or {}).get(name, declared[name].get("default")))]
+
+
+def missing_inputs_error(definition: dict[str, Any], missing: list[str], workflow_id: int | None = None) -> BadRequest:
+    """The 400 for a run started without its required inputs: which ones, and how to give them."""
+    which = f"workflow {workflow_id}" if workflow_id is not None else "the workflow"
+    example = ", ".join(f"{name}=..." for name in missing)
+    return BadRequest(f"Missing required input(s) {', '.join(missing)}: {which} needs them to run. Give them "
+                      f"as 'run {which} with {example}' (REST: \"inputs\": {{...}}).",
+                      details={"missing_inputs": missing, "inputs": list(definition.get("inputs") or {})})
+
+
+def resolve_inputs(definition: dict[str, Any], given: Any, *, workflow_id: int | None = None
+                   ) -> tuple[dict[str, Any], list[str]]:
+    """The run's input values (given, else the default, else a placeholder) and the optional names missing.
+
+    Raises:
+        BadRequest: a required input has no value (missing_inputs_error), or a value is not text or a number.
+        Conflict: an input the workflow does not declare.
+    """
     declared = definition.get("inputs") or {}
     given = given or {}
     if not isinstance(given, dict):
@@ -223,19 +278,64 @@ def resolve_inputs(definition: dict[str, Any], given: Any) -> tuple[dict[str, An
         # 409, not 400: the same inputs suit another workflow; they conflict with this one's definition.
         raise Conflict(f"Unknown input(s) {', '.join(unknown)}: this workflow takes "
                          f"{', '.join(declared) or 'no inputs'}.")
+    lacking = missing_required(definition, given)
+    if lacking:
+        raise missing_inputs_error(definition, lacking, workflow_id)
     values: dict[str, Any] = {}
     missing = []
     for name, spec in declared.items():
         value = given.get(name, (spec or {}).get("default") if isinstance(spec, dict) else None)
-        if value is None or value == "":
+        if _blank(value):
             missing.append(name)
-            value = f"[{name} not given]"
+            value = placeholder(name)
         if isinstance(value, bool) or not isinstance(value, (str, int, float)):
             raise BadRequest(f"Input {name!r} must be text or a number.")
         if isinstance(value, str) and len(value) > MAX_INPUT_VALUE_CHARS:
             raise BadRequest(f"Input {name!r} is limited to {MAX_INPUT_VALUE_CHARS} characters.")
         values[name] = value
     return values, missing
+
+
+def parse_inputs(text: str, declared: list[str]) -> dict[str, str]:
+    """Run inputs written in a request, against the names a workflow declares.
+
+    Two styles: 'project_name=Website relaunch, goal=New site live' (any name before '=' or ':'
+    counts, so an unknown one is reported), or 'project_name Website relaunch and goal New site
+    live' (a declared name, written with '_' or spaces, opening the text or after ',', ';' or 'and').
+    A value runs to the next name; quotes around it are dropped.
+
+    Raises:
+        BadRequest: text that names no input.
+    """
+    text = text.strip()
+    if not text:
+        return {}
+    spelled = "|".join(re.escape(n).replace("_", "[_ ]") for n in sorted(declared, key=len, reverse=True))
+    lead = r"(?:^|[,;]\s*|\s+and\s+)"
+    if re.search(r"^\s*[A-Za-z][\w ]{0,63}?\s*[=:]", text) or re.search(lead + r"[A-Za-z]\w*\s*=", text):
+        keys = re.compile(lead + rf"(?P<key>{spelled + '|' if spelled else ''}[A-Za-z]\w*)\s*[=:]\s*", re.I)
+    elif spelled:
+        keys = re.compile(lead + rf"(?P<key>{spelled})(?:\s*[=:]|\s+(?:is|as)\b|\s)\s*", re.I)
+    else:
+        keys = None
+    found = list(keys.finditer(text)) if keys else []
+    if not found or found[0].start() != 0:
+        raise BadRequest(f"Give the inputs as name=value, for example 'with {_example(declared)}'"
+                         + (f": this workflow takes {', '.join(declared)}." if declared else
+                            ": this workflow takes no inputs."))
+    values = {}
+    for match, after in zip(found, [*found[1:], None], strict=True):
+        raw = text[match.end():after.start() if after else len(text)].strip().rstrip(",;").strip()
+        values[re.sub(r"[ ]+", "_", match.group("key").strip().lower())] = raw.strip("'\"“”")
+    return values
+
+
+def _example(declared: list[str]) -> str:
+    return ", ".join(f"{n}=..." for n in declared[:3]) or "name=value"
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
 
 
 def active_run_ids(engine: Engine, limit: int) -> list[int]:
@@ -306,7 +406,8 @@ def run_dict(run: RunState) -> dict[str, Any]:
             "started_by": run.meta.get("started_by"), "inputs": run.inputs,
             "missing_inputs": run.meta.get("missing_inputs", []),
             "progress": {"finished": finished, "total": len(steps),
-                         "done": sum(1 for s in run.steps.values() if s.status.settled)},
+                         "done": sum(1 for s in run.steps.values() if s.status.settled),
+                         "cancelled": sum(1 for s in run.steps.values() if s.status is StepStatus.CANCELLED)},
             "task_ids": [s["task_id"] for s in steps if s["task_id"] is not None],
             "waiting_for": [{"step": s["n"], "key": s["key"], "title": s["title"], "approvers": s.get("approvers", [])}
                             for s in steps if s["status"] == StepStatus.WAITING.value],

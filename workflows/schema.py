@@ -4,8 +4,11 @@ A definition is a JSON-ready dict:
 
     {"version": 1, "name": str, "description": str, "template": str | None,
      "schedule": "<five-field cron>" | None,
-     "inputs": {name: {"description": str, "required": bool}},
+     "inputs": {name: {"description": str, "required": bool, "default"?: str | number}},
      "steps": [step, ...]}
+
+A run must be given every required input (or the input's default is used); an optional input not
+given shows as '[name not given]' (workflow_runs.PLACEHOLDER) wherever it is used.
 
 Each step has "key" (unique, [a-z][a-z0-9_]*, at most 64), "title", "kind", "owner",
 "inputs" (names of workflow inputs, or "<step key>.result" of an earlier step), "depends_on"
@@ -16,7 +19,7 @@ Each step has "key" (unique, [a-z][a-z0-9_]*, at most 64), "title", "kind", "own
     approval   "approvers" (who may approve; the run waits for one decision)
     notify     "to" (recipients) and "message" (placeholders as for a task)
     condition  "condition": {"input": a step input, "op": eq|ne|gt|ge|lt|le|contains, "value": x}
-               (gt/ge/lt/le compare as numbers; contains is a case-sensitive substring test)
+               (gt/ge/lt/le compare as numbers; contains is a case-insensitive substring test)
 
 Any step may have "run_if": {"step": <a condition step it depends on>, "is": true|false}; a step
 whose run_if does not hold is skipped, and a skipped step counts as done for the steps after it.

@@ -4,8 +4,8 @@ A task step reaches the business pool as its rendered `input` text. Each templat
 by a pattern derived from that very format (literal parts escaped, each '{name}' a lazy capture), so
 the templates and their recognition cannot drift apart; the captures are the inputs' values. No reply
 repeats the step's instruction, and the two replies a condition reads keep to it (both conditions are
-case-sensitive substring tests): a status report holds BLOCKED only when the plan marks an item
-blocked, a ticket classification holds 'P1' only when its severity is P1.
+case-insensitive substring tests): a status report holds 'BLOCKED:' only when the plan marks an item
+blocked, a ticket classification holds 'Severity: P1' only when its severity is P1.
 """
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from datetime import date, timedelta
 
 from domains import tickets as ticket_triage
 from workflows import templates as workflow_templates
+from workflows.runs import placeholder as _gap
 
 logger = logging.getLogger(__name__)
 
@@ -175,7 +176,7 @@ def _plan(v: Values, today: date) -> str:
                "not a date the templates can read, e.g. 2026-09-30")
         when, deadline = f"{v['deadline']} ({why})" if v["deadline"] else "not given", None
         when += "; milestone dates are shares of the time to it"
-    lines = [f"Goal: {v['goal'] or '<goal: not given; what does done look like?>'}", f"Deadline: {when}.",
+    lines = [f"Goal: {v['goal'] or _gap('goal') + ' (what does done look like?)'}", f"Deadline: {when}.",
              "Items in <angle brackets> are for the team to fill in.", "", "Milestones"]
     previous, since = 0.0, today
     for n, (share, title, owner, tasks) in enumerate(_MILESTONES, start=1):
@@ -185,7 +186,7 @@ def _plan(v: Values, today: date) -> str:
         lines += [f"  M{n} {title}, {window}", f"     owner: {owner}",
                   f"     tasks: {tasks}; <the project's own tasks> (estimate: <days>)"]
         previous, since = share, due or today
-    return _doc(f"Project plan: {v['project_name'] or '<project name: not given>'}", *lines, *_PLAN_TAIL)
+    return _doc(f"Project plan: {v['project_name'] or _gap('project_name')}", *lines, *_PLAN_TAIL)
 
 
 def _status_report(v: Values, today: date) -> str:
@@ -196,7 +197,7 @@ def _status_report(v: Values, today: date) -> str:
              or [_item(x) for x in plan if re.match(r"\s*(?:[-*\u2022]|\d+[.)])\s", x)])
     risks = re.search(r"^\s*risks:?\s*\n((?:[ \t]*[-*\u2022][ \t].*(?:\n|$))+)", "\n".join(plan), re.I | re.M)
     text = _doc(
-        f"Status report: {v['project_name'] or '<project name: not given>'}",
+        f"Status report: {v['project_name'] or _gap('project_name')}",
         *([f"BLOCKED: {len(blocked)} plan item(s) marked blocked need a decision."] if blocked else []),
         "Progress: the built-in templates see the plan, not the team's work; a person fills in Done and Next "
         "before this report goes out." if plan else "No plan was given to report against.", "",
@@ -207,8 +208,8 @@ def _status_report(v: Values, today: date) -> str:
         "Risks", *_bullets([_item(x) for x in risks[1].splitlines()][:4] if risks else _RISKS[:3]), "",
         "Blockers are read from the plan: an item marked blocked or on hold (at its start, after a colon or "
         "bracket, or as its status) counts; 'blocked by' in a dependency does not.")
-    # check_blockers tests for 'BLOCKED' in capitals: echoed plan text must not trip it without a blocker.
-    return text if blocked else text.replace("BLOCKED", "blocked")
+    # check_blockers looks for 'BLOCKED:' in any case: echoed plan text must not trip it without a blocker.
+    return text if blocked else re.sub(r"(?i)\b(blocked)\s*:", r"\1 -", text.replace("BLOCKED", "blocked"))
 
 
 # -- employee onboarding --------------------------------------------------------------------------
@@ -286,8 +287,8 @@ def _onboarding(template: str, title: str) -> Callable[[Values, date], str]:
         elif "start_date" in v:
             given = f"'{v['start_date']}' (not a date the templates read)" if v["start_date"] else "not given"
             first = [f"First day: {given}; dates count from day 1."]
-        who = v["employee_name"] or "<new hire: name not given>"
-        heading = f"{title}: {who}" + (f" ({role or '<role: not given>'})" if "role" in v else "")
+        who = v["employee_name"] or _gap("employee_name")
+        heading = f"{title}: {who}" + (f" ({role or _gap('role')})" if "role" in v else "")
         return _doc(heading, *first, template.format(family=family, systems=systems, docs=docs, name=who,
                                                      deliverable=deliverable, role=role or "<role>", **days))
     return answer
@@ -332,7 +333,8 @@ def _check_invoice(v: Values, today: date) -> str:
 
 def _schedule_payment(v: Values, today: date) -> str:
     due = parse_date(v["due_date"], today)
-    pay_on = (f"<before the due date: {v['due_date'] or 'not given'}>" if due is None else
+    pay_on = (f"<before the due date: {v['due_date']}>" if v["due_date"] and due is None else
+              f"<before the due date: {_gap('due_date')}>" if due is None else
               f"as soon as possible: the due date ({_day(due)}) has passed" if due < today else
               f"{_day(max(today, due - timedelta(days=PAYMENT_LEAD_DAYS)))} (due {_day(due)}; "
               f"{PAYMENT_LEAD_DAYS} days ahead for the bank to process it)")
@@ -410,7 +412,7 @@ def figures(text: str) -> list[Figure]:
 def _gather(v: Values, today: date) -> str:
     topic = (v["report_topic"] or "").lower()
     names = next(f for words, f in _TOPIC_FIGURES if not words or any(w in topic for w in words.split()))
-    return _doc(f"Figures to gather: {v['report_topic'] or '<report topic: not given>'}",
+    return _doc(f"Figures to gather: {v['report_topic'] or _gap('report_topic')}",
                 "No data source is connected to the built-in templates, so no figure is filled in: the "
                 "analyst fills each line from its source, in this form, for the comparison to read it.", "",
                 "Figures (this week, and last week's for the comparison)",
@@ -445,7 +447,7 @@ def _draft(v: Values, today: date) -> str:
     flagged = sorted((f for f in found if abs(_change(f) or 0) > CHANGE_FLAG_PERCENT),
                      key=lambda f: -abs(_change(f) or 0))
     monday = today - timedelta(days=today.weekday())
-    return _doc(f"Weekly report: {v['report_topic'] or '<report topic: not given>'}",
+    return _doc(f"Weekly report: {v['report_topic'] or _gap('report_topic')}",
                 f"Week of {_day(monday)} to {_day(monday + timedelta(days=6))}. One page; fill in what is in "
                 "<angle brackets> before the review step.", "",
                 "Highlights", *_bullets(["<the week's most important result, in one sentence>"]
@@ -465,13 +467,15 @@ def _classify(v: Values, today: date) -> str:
     c = ticket_triage.classify(v["ticket_text"] or "")
     meaning = ticket_triage.SEVERITY[c["severity"]] if v["ticket_text"] else "by default"
     text = _doc(f"Ticket classification: {v['ticket_id'] or '<ticket id>'}",
-                f"Customer tier: {v['customer_tier'] or '<not given>'}", f"Category: {c['category']}",
+                f"Customer tier: {v['customer_tier'] or _gap('customer_tier')}", f"Category: {c['category']}",
                 f"Product area: {c['area']}", f"Sentiment: {c['sentiment']}",
                 f"Severity: {c['severity']} ({meaning})",
                 "Why", *_bullets(c["reasons"]),
                 "A person confirms the severity: the rules read the ticket's words, not the systems' state.")
-    # is_p1 tests for 'P1' in capitals: an echoed id or tier holding it must not page anyone.
-    return text if c["severity"] == "P1" else re.sub(r"\S*P1\S*", lambda m: m[0].lower(), text)
+    # is_p1 looks for 'Severity: P1' in any case: an echoed id or tier holding 'P1' must not page anyone.
+    if c["severity"] == "P1":
+        return text
+    return re.sub(r"(?i)\b(severity)\s*:\s*(p1)", r"\1 \2", re.sub(r"\S*P1\S*", lambda m: m[0].lower(), text))
 
 
 def _draft_reply(v: Values, today: date) -> str:

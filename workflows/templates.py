@@ -26,9 +26,9 @@ from workflows.schema import (
     validate_workflow,
 )
 
-__all__ = ["CONDITION_OPS", "KINDS", "MAX_STEPS", "MAX_TEXT", "POOLS", "TEMPLATES", "TOOLS", "definition_from_reply",
-           "definition_json", "from_description", "match_template", "offline_reply", "schedule_from_text", "step",
-           "summary_lines", "template", "validate_cron", "validate_workflow"]
+__all__ = ["CONDITION_OPS", "KINDS", "MAX_STEPS", "MAX_TEXT", "POOLS", "TEMPLATES", "TOOLS", "cron_of",
+           "definition_from_reply", "definition_json", "from_description", "match_template", "offline_reply",
+           "schedule_from_text", "step", "summary_lines", "template", "validate_cron", "validate_workflow"]
 
 logger = logging.getLogger(__name__)
 
@@ -71,10 +71,10 @@ def project_management(schedule: str | None = None, owner: str = "project manage
         step("status_report", "Write the status report", "task", owner, depends_on=["kickoff"],
              inputs=["project_name", "plan.result"], pool="business",
              input="Write a status report for {project_name} against this plan: {plan.result}. Sections: "
-             "done, next, blocked, risks; say BLOCKED if anything is blocked."),
+             "done, next, blocked, risks; if anything is blocked, start a line with 'BLOCKED:'."),
         step("check_blockers", "Anything blocked?", "condition", owner, depends_on=["status_report"],
              inputs=["status_report.result"],
-             condition={"input": "status_report.result", "op": "contains", "value": "BLOCKED"}),
+             condition={"input": "status_report.result", "op": "contains", "value": "BLOCKED:"}),
         step("escalate", "Escalate blockers", "notify", owner, depends_on=["check_blockers"],
              inputs=["project_name"], run_if={"step": "check_blockers", "is": True}, to=approvers,
              message="{project_name} has blocked work that needs a decision."),
@@ -181,9 +181,10 @@ def support_ticket_triage(schedule: str | None = None, owner: str = "support lea
         step("classify", "Classify the ticket", "task", owner,
              inputs=["ticket_id", "ticket_text", "customer_tier"], pool="business",
              input="Classify ticket {ticket_id} ({customer_tier} customer): category, product area, "
-             "sentiment and severity P1-P4 (P1: outage or data loss). Text: {ticket_text}"),
+             "sentiment and severity P1-P4 (P1: outage or data loss), the severity on a line of its own as "
+             "'Severity: P<n>'. Text: {ticket_text}"),
         step("is_p1", "Severity P1?", "condition", owner, depends_on=["classify"], inputs=["classify.result"],
-             condition={"input": "classify.result", "op": "contains", "value": "P1"}),
+             condition={"input": "classify.result", "op": "contains", "value": "Severity: P1"}),
         step("page_oncall", "Page the on-call engineer", "notify", owner, depends_on=["is_p1"],
              inputs=["ticket_id"], run_if={"step": "is_p1", "is": True}, to=["on-call engineer"],
              message="P1 ticket {ticket_id} needs you now."),
@@ -284,8 +285,26 @@ def schedule_from_text(text: str) -> str | None:
     return None
 
 
-def summary_lines(definition: dict[str, Any]) -> list[str]:
-    """A plain-text table of a definition's steps, and its approvals, inputs and schedule."""
+def cron_of(schedule: str) -> str:
+    """A five-field cron expression (UTC) from cron ('0 9 * * 1') or words ('every Monday at 9am').
+
+    Raises:
+        BadRequest: neither.
+    """
+    if not isinstance(schedule, str) or not schedule.strip():
+        raise BadRequest("The schedule must be words such as 'every Monday at 9am' or cron such as '0 9 * * 1'.")
+    if len(schedule.split()) == 5 and not re.search(r"[a-z]{4,}", schedule.lower()):
+        return validate_cron(schedule)
+    cron = schedule_from_text(schedule)
+    if cron is None:
+        raise BadRequest(f"Cannot read the schedule {schedule!r}: say for example 'every Monday at 9am', "
+                         "'weekdays at 8:30', 'daily at 6pm', or give cron such as '0 9 * * 1' (UTC).")
+    return cron
+
+
+def summary_lines(definition: dict[str, Any], workflow_id: int | None = None) -> list[str]:
+    """A plain-text table of a definition's steps, and its approvals, inputs and schedule (how to set
+    or remove the schedule named with the saved workflow's number when there is one)."""
     rows = [["#", "key", "kind", "owner", "after", "does"]]
     for n, s in enumerate(definition["steps"], start=1):
         rows.append([str(n), s["key"], s["kind"], s["owner"], ", ".join(s["depends_on"]) or "-", _does(s)])
@@ -294,9 +313,14 @@ def summary_lines(definition: dict[str, Any]) -> list[str]:
     approvals = [f"{s['key']} by {' or '.join(s['approvers'])}"
                  for s in definition["steps"] if s["kind"] == "approval"]
     schedule = definition.get("schedule")
-    return [f"Schedule: {schedule} (cron: minute hour day month weekday)" if schedule else
-            "Schedule: none (runs when started); say e.g. 'every Monday at 9am' to schedule it.",
-            "Inputs to give when it runs: " + (", ".join(definition["inputs"]) or "none"),
+    which = f"workflow {workflow_id}" if workflow_id is not None else "workflow <n>"
+    inputs = [name + ("" if isinstance(spec, dict) and spec.get("required") else " (optional)")
+              + (f" = {spec['default']!r} by default" if isinstance(spec, dict) and "default" in spec else "")
+              for name, spec in (definition.get("inputs") or {}).items()]
+    return [f"Schedule: {schedule} (cron, UTC: minute hour day month weekday); say 'unschedule {which}' to "
+            "remove it." if schedule else
+            f"Schedule: none (runs when started); say 'schedule {which} every Monday at 9am' to schedule it.",
+            "Inputs to give when it runs: " + (", ".join(inputs) or "none"),
             "Steps", *table, "Approvals: " + ("; ".join(approvals) or "none")]
 
 
