@@ -136,7 +136,9 @@ def apply(cleaned: str, ctx: dict[str, Any], parse_clause: Parser, read_only: bo
         return None
     if not read_only and any(p.match(cleaned) for p in (QUOTED_TO_RE, ROUTE_RE, ASK_RE, SUBMIT_RE)):
         return None  # explicit routing: everything after it is the request's input
-    if not read_only and "negation" not in moods and all(c.intent == "submit" for c in parse_clause(cleaned, ctx)):
+    whole = parse_clause(cleaned, ctx)
+    if (not read_only and "negation" not in moods
+            and all(c.intent == "submit" and not _idle(c, cleaned) for c in whole)):
         return None  # a domain request, question or not, goes to its agents whole
     local = dict(ctx)
     kept: list[Command] = []
