@@ -83,6 +83,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from commands import agent_text, choices, mood, unavailable
 from commands.context import CONTEXT_KEYS, clean_context, update_context
 from commands.intent import (
     DEMO_DOMAINS,
@@ -140,10 +141,21 @@ def parse(text: str, context: dict[str, Any] | None = None) -> list[Command]:
         return [Command("help", {}, cleaned)]
     ctx = clean_context(context)
     try:
-        return _safety_first(cleaned, parse_request(cleaned, ctx))
+        return _safety_first(cleaned, _understand(cleaned, ctx))
     except Exception:  # noqa: BLE001 - a parser bug must not reach the user as a traceback
         logger.exception("could not parse %r", cleaned[:200])
         return [not_understood(cleaned)]
+
+
+def _understand(cleaned: str, ctx: dict[str, Any]) -> list[Command]:
+    """The commands of a request: an agent's framing reduced, and the rule that only an imperative,
+    affirmative request changes anything (commands/mood.py)."""
+    answered = choices.answer(cleaned, ctx, parse_request)
+    if answered is not None:
+        return answered
+    request, read_only = agent_text.reduce(cleaned)
+    commands = mood.apply(request, ctx, parse_request, read_only) or parse_request(request, ctx)
+    return unavailable.check(request, commands)
 
 
 def _safety_preface(text: str) -> str:

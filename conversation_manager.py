@@ -155,6 +155,12 @@ class ConversationManager:
             db.flush()
             return row.id
 
+    def latest_session(self, caller: Caller) -> str | None:
+        """The caller's most recently used session, or None (nothing is created)."""
+        with session_scope(self._sessions) as db:
+            return db.scalar(sa.select(ConversationSession.id).where(ConversationSession.user_id == caller.user_id)
+                             .order_by(ConversationSession.updated_at.desc()).limit(1))
+
     def context(self, session_id: str) -> dict[str, Any]:
         """The session's stored context (follow-ups, sign-in state)."""
         with session_scope(self._sessions) as db:

@@ -67,7 +67,8 @@ def _request_options(func):  # type: ignore[no-untyped-def]
         click.option("--dry-run", is_flag=True, help="Say what would be done; change nothing."),
         click.option("--background", is_flag=True, help="Queue a task and answer with its id at once."),
         click.option("--user", default=None, help="Whose conversation (default: OPERATOROS_USER or the OS user)."),
-        click.option("--session", "session_id", default=None, help="Conversation session id (default: latest)."),
+        click.option("--session", "session_id", default=None,
+                     help="Conversation session id (default: latest; 'new' starts a fresh one)."),
         click.option("--api", "api_url", default=None, envvar="OPERATOROS_API_URL",
                      help="Send the request to a running server at this URL."),
     ]
@@ -339,6 +340,7 @@ def _interactive(options: dict[str, Any]) -> int:
     click.echo("OperatorOS — ask in plain words. Type a number, 'help', or 'exit'.", err=as_json)
     for number, (request_text, _) in enumerate(MENU, start=1):
         click.echo(f"  {number}. {request_text}", err=as_json)
+    asking = False
     while True:
         click.echo("operatoros> ", nl=False, err=as_json)
         try:
@@ -352,10 +354,11 @@ def _interactive(options: dict[str, Any]) -> int:
             return 0
         if not line:
             continue
-        if line.isdigit() and 1 <= int(line) <= len(MENU):
-            line = MENU[int(line) - 1][0]
+        if line.isdigit() and 1 <= int(line) <= len(MENU) and not asking:
+            line = MENU[int(line) - 1][0]  # a number answers the question just asked, if there is one
         reply = _answer(line, options)
         _print_reply(reply, as_json)
+        asking = reply.get("intent") == "clarify" or any(s.get("intent") == "clarify" for s in reply.get("steps", []))
         options = {**options, "session_id": reply.get("session_id") or options.get("session_id")}
 
 

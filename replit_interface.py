@@ -7,6 +7,7 @@ from typing import IO, Any
 
 import command_processor
 from agent_master_controller import AgentMasterController
+from commands.vocabulary import STATUS_WORDS
 from conversation_manager import SESSION_STATE_KEYS, WITHHELD, ConversationManager
 from errors import OperatorOSError
 from values import Caller, Command
@@ -33,6 +34,18 @@ HELP_TOPICS: dict[str, tuple[str, list[str]]] = {
 }
 """What `help` explains, with examples."""
 
+NEW_SESSION = "new"
+"""The session id that asks for a fresh conversation (`--session new`, POST /api/command)."""
+
+_DECLINED_WHY = {
+    "question": "you asked a question, so I only looked",
+    "negation": "you said not to",
+    "hypothetical": "you described it as a possibility, so I only looked",
+    "explain": "you asked how it works, so here is how",
+    "read_only": "the request asked for no changes",
+}
+"""Why a changing command was not carried out (commands/mood.py), in the reply's words."""
+
 CONVERSATION_INTENTS = ("help", "history", "whoami", "login", "logout")
 """Intents the conversation answers itself, without the controller."""
 
@@ -54,9 +67,13 @@ class Interface:
         3. Parse with the session's context, run each command as the user the session acts as.
         4. Record both turns and the updated context.
         """
+        fresh = session_id == NEW_SESSION
+        session_id = None if fresh else session_id
         try:
-            if session_id or not dry_run:
-                session_id = self.conversations.open_session(caller, session_id)
+            if dry_run and not session_id:  # a dry run reads the latest conversation and creates none
+                session_id = None if fresh else self.conversations.latest_session(caller)
+            else:
+                session_id = self.conversations.open_session(caller, session_id, new=fresh)
         except OperatorOSError as exc:
             return failure_reply(exc, caller.name, session_id)
         context = self.conversations.context(session_id) if session_id else {}
@@ -65,6 +82,9 @@ class Interface:
         actor = self.conversations.acting_caller(caller, context)
         parse_context = {k: v for k, v in context.items() if k not in SESSION_STATE_KEYS}
         commands = command_processor.parse(text, parse_context)
+        if not dry_run and any(_starts_over(c) for c in commands):
+            session_id = self.conversations.open_session(caller, None, new=True)
+            parse_context = {}
         if not dry_run and any(c.intent in ("status", "health") for c in commands):
             import health_monitor
 
@@ -109,18 +129,20 @@ class Interface:
             if command.intent == "clarify":
                 return self._clarify(command, reply)
             if dry_run:
-                reply["response"] = (f"Dry run: I would run '{command.intent}'{_args_text(command.args)}. "
-                                     "Nothing was changed.")
+                shown = {k: v for k, v in command.args.items() if k != "declined"}
+                reply["response"] = (_declined_note(command) + f"Dry run: I would run '{command.intent}'"
+                                     f"{_args_text(shown)}. Nothing was changed.")
                 reply["data"] = {"dry_run": True}
                 return reply
             if command.intent in CONVERSATION_INTENTS:
                 reply["data"] = self._conversation(command, caller, owner, session_id)
-                reply["response"] = reply["data"].pop("text")
+                reply["response"] = _declined_note(command) + reply["data"].pop("text")
                 return reply
             outcome = self.controller.execute(command, caller, background=background, session_id=session_id,
                                               narrate_to=narrate_to)
             reply["data"] = outcome.data
-            reply["response"] = FORMATTERS.get(command.intent, _format_generic)(command, outcome.data)
+            reply["response"] = _declined_note(command) + FORMATTERS.get(command.intent, _format_generic)(
+                command, outcome.data)
             task = outcome.data.get("task")
             if task and task.get("status") == "failed":
                 reply.update(ok=False, error={"code": "task_failed", "message": task.get("error") or "failed"})
@@ -135,11 +157,17 @@ class Interface:
     def _clarify(command: Command, reply: dict[str, Any]) -> dict[str, Any]:
         question = command.args.get("question") or "What would you like to do?"
         choices = [str(c) for c in command.args.get("choices") or []]
-        reply["data"] = {"question": question, "choices": choices}
+        reason = command.args.get("reason")
+        reply["data"] = {"question": question, "choices": choices, "reason": reason}
+        how = ("" if not choices or reason == "not_available" else
+               "\nAnswer with a number of agents, or 'option N' for a choice." if reason == "missing_amount" else
+               "\nAnswer with a task number, or 'option N' for a choice." if reason == "missing_task" else
+               "\nAnswer with the number or the name of a choice.")
         reply["response"] = question + ("\n" + "\n".join(f"  {i}. {c}" for i, c in enumerate(choices, 1))
-                                        if choices else "")
-        if command.args.get("reason") in ("not_understood", "too_long"):
-            reply.update(ok=False, error={"code": "not_understood", "message": question})
+                                        if choices else "") + how
+        if reason in ("not_understood", "too_long", "not_available", "no_such_choice"):
+            code = "not_understood" if reason == "too_long" else reason
+            reply.update(ok=False, error={"code": code, "message": question})
         return reply
 
     def _conversation(self, command: Command, caller: Caller, owner: Caller,
@@ -153,6 +181,9 @@ class Interface:
             return {"text": format_help(command, {}), "topic": args.get("topic")}
         if session_id is None:
             raise OperatorOSError("This needs a conversation session.")
+        if intent == "history" and args.get("action") == "new":
+            return {"text": f"Started a new conversation (session {session_id}); nothing from the earlier one "
+                            "is carried over.", "session_id": session_id}
         if intent == "history":
             messages = self.conversations.history(owner, session_id, limit=20)
             return {"text": format_history(messages), "messages": messages}
@@ -229,12 +260,26 @@ def format_health(command: Command, data: dict[str, Any]) -> str:
 def format_pools(command: Command, data: dict[str, Any]) -> str:
     """Pool sizes and load."""
     pools = data["pools"]
-    head = f"{len(pools)} pool{'s' if len(pools) != 1 else ''}:"
+    window = next((p.get("window_seconds") for p in pools if p.get("window_seconds")), None)
+    over = f", performance over the last {round(window / 60)} minutes" if window else ""
+    head = f"{len(pools)} pool{'s' if len(pools) != 1 else ''}{over}:"
     return "\n".join([head, "", table(
-        ["pool", "desired", "min", "max", "live", "busy", "failed", "queued"],
+        ["pool", "desired", "min", "max", "live", "busy", "failed", "queued", "tasks/min", "p50 ms", "p95 ms",
+         "error rate"],
         [[p["name"], p["desired_size"], p["min_size"], p["max_size"], p["live_agents"], p["busy_agents"],
-          p["failed_agents"], p["queued_tasks"]] for p in pools],
-    )])
+          p["failed_agents"], p["queued_tasks"], _figure(p.get("throughput_per_minute")),
+          _figure(p.get("latency_p50_ms")), _figure(p.get("latency_p95_ms")), _rate(p.get("error_rate"))]
+         for p in pools],
+    ), "", "tasks/min: finished tasks per minute; p50/p95: task latency; error rate: failed share of finished "
+           "tasks ('-': none finished in the window)."])
+
+
+def _figure(value: Any) -> str:
+    return "-" if value is None else f"{value:g}"
+
+
+def _rate(value: Any) -> str:
+    return "-" if value is None else f"{value:.1%}"
 
 
 def format_task(command: Command, data: dict[str, Any]) -> str:
@@ -266,9 +311,14 @@ def format_task(command: Command, data: dict[str, Any]) -> str:
 def format_tasks(command: Command, data: dict[str, Any]) -> str:
     """A list of tasks."""
     tasks = data["tasks"]
+    status, pool = command.args.get("status"), command.args.get("pool")
+    what = (f"{status} " if status else "") + "task{s}" + (f" in the {pool} pool" if pool else "")
+    carried = ""
+    if status and not any(STATUS_WORDS.get(w) == status for w in command.text.lower().replace("?", " ").split()):
+        carried = f"\n(Still only {status} tasks, as in your last request; say 'all tasks' for every task.)"
     if not tasks:
-        return "No tasks match."
-    head = f"{len(tasks)} task{'s' if len(tasks) != 1 else ''}, newest first:"
+        return f"No {what.format(s='s')}." + carried
+    head = f"{len(tasks)} {what.format(s='s' if len(tasks) != 1 else '')}, newest first:" + carried
     return "\n".join([head, "", table(
         ["id", "pool", "status", "attempts", "created", "input"],
         [[t["id"], t["pool"], t["status"], t["attempts"], t["created_at"][:19].replace("T", " "),
@@ -457,6 +507,19 @@ def table(headers: list[str], rows: list[list[Any]]) -> str:
 
 
 _DECIDED = {"approve": "Approved", "reject": "Rejected", "cancel": "Cancelled"}
+
+
+def _starts_over(command: Command) -> bool:
+    return command.intent == "history" and command.args.get("action") == "new"
+
+
+def _declined_note(command: Command) -> str:
+    """'I did not scale the financial pool to 10: you asked a question, so I only looked.' or ''."""
+    declined = command.args.get("declined")
+    if not isinstance(declined, dict):
+        return ""
+    why = _DECLINED_WHY.get(str(declined.get("why")), "nothing was changed")
+    return f"I did not {declined.get('what')}: {why}. Nothing was changed.\n\n"
 
 
 def _format_generic(command: Command, data: dict[str, Any]) -> str:

@@ -5,10 +5,14 @@ JSON-serialisable dict kept in the session row; its keys are CONTEXT_KEYS.
 """
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from commands.intent import POOLS, is_not_understood
 from values import INTENTS, Command
+
+CHOOSE = "choose"
+"""``pending.intent`` of a question that only its choices answer (not a missing piece of one command)."""
 
 CONTEXT_KEYS: dict[str, str] = {
     "last_intent": "intent of the last command understood (a not-understood request leaves it)",
@@ -17,7 +21,8 @@ CONTEXT_KEYS: dict[str, str] = {
     "last_task_id": "task most recently submitted, shown or cancelled: 'cancel that task'",
     "last_workflow_id": "workflow most recently shown or run: 'run it'",
     "last_run_id": "workflow run most recently shown or decided: 'approve step 2'",
-    "pending": "{'intent', 'args'} of a clarify question awaiting one missing piece",
+    "pending": "{'intent', 'args', 'choices', 'reason', 'asked_at'} of the clarify question just asked: "
+               "answered by number or name on the next request, within PENDING_TTL_SECONDS",
 }
 """Keys of the session context that parse() reads and update_context() writes."""
 
@@ -27,8 +32,13 @@ _REMEMBERED_ARGS: dict[str, type] = {
 }
 """Arguments kept in ``last_args`` and pending questions, with their types (never free text)."""
 
-_PENDING_INTENTS = ("scale", "demo", "cancel", "task", "login", "pools", "restart", "tasks")
-"""Intents whose clarify question a bare answer can complete."""
+_PENDING_INTENTS = ("scale", "demo", "cancel", "task", "login", "pools", "restart", "tasks", CHOOSE)
+"""Intents whose clarify question a bare answer can complete (CHOOSE: only a choice can)."""
+
+PENDING_TTL_SECONDS = 600
+"""A clarifying question not answered within this time is forgotten (and so is any after one request)."""
+
+MAX_CHOICES = 12
 
 
 def update_context(context: dict[str, Any] | None, commands: list[Command],
@@ -51,9 +61,15 @@ def update_context(context: dict[str, Any] | None, commands: list[Command],
     if last is not None:
         new["last_intent"] = last.intent
         new["last_args"] = _clean_args(last.args)
-        pending = last.args.get("pending")
-        if last.intent == "clarify" and isinstance(pending, dict):
-            new["pending"] = {"intent": pending["intent"], "args": _clean_args(pending.get("args"))}
+    asked = commands[-1] if commands and commands[-1].intent == "clarify" else None
+    if asked is not None:
+        pending = asked.args.get("pending")
+        choices = [str(c)[:200] for c in asked.args.get("choices") or []][:MAX_CHOICES]
+        if isinstance(pending, dict) or choices:
+            new["pending"] = {"intent": pending["intent"] if isinstance(pending, dict) else CHOOSE,
+                              "args": _clean_args(pending.get("args")) if isinstance(pending, dict) else {},
+                              "choices": choices, "reason": str(asked.args.get("asked") or asked.args.get("reason")),
+                              "asked_at": int(time.time())}
     if _is_int(outcome_task_id):
         new["last_task_id"] = outcome_task_id
     return new
@@ -72,9 +88,21 @@ def clean_context(context: dict[str, Any] | None) -> dict[str, Any]:
     if isinstance(context.get("last_args"), dict):
         clean["last_args"] = _clean_args(context["last_args"])
     pending = context.get("pending")
-    if isinstance(pending, dict) and pending.get("intent") in _PENDING_INTENTS:
+    if isinstance(pending, dict) and pending.get("intent") in _PENDING_INTENTS and _fresh(pending):
         clean["pending"] = {"intent": pending["intent"], "args": _clean_args(pending.get("args"))}
+        choices = pending.get("choices")
+        if isinstance(choices, list) and all(isinstance(c, str) for c in choices):
+            clean["pending"]["choices"] = choices[:MAX_CHOICES]
+        for key in ("reason", "asked_at"):
+            if isinstance(pending.get(key), str if key == "reason" else int):
+                clean["pending"][key] = pending[key]
     return clean
+
+
+def _fresh(pending: dict[str, Any]) -> bool:
+    """Whether a question is young enough to answer (one without a time is from before times were kept)."""
+    asked_at = pending.get("asked_at")
+    return not _is_int(asked_at) or time.time() - asked_at <= PENDING_TTL_SECONDS
 
 
 def _remember(new: dict[str, Any], command: Command) -> None:

@@ -28,6 +28,7 @@ from commands.vocabulary import (
     CREATE_WORKFLOW_RE,
     DECISION_WORDS,
     DELTA_RES,
+    DEMO_MORE_RE,
     DEMO_WORDS,
     DISPLAY,
     DOWN_WORDS,
@@ -36,8 +37,10 @@ from commands.vocabulary import (
     HASH_ID_RE,
     HEALTH_WORDS,
     HELP_FILLER,
+    HELP_MORE_RE,
     HELP_RE,
     HELP_TOPIC_WORDS,
+    HISTORY_MORE_RE,
     HISTORY_OWNERS,
     HISTORY_RE,
     HOW_DO_I_RE,
@@ -48,6 +51,7 @@ from commands.vocabulary import (
     MACHINE_RE,
     MAKE_IT_RE,
     MORE_RE,
+    NEW_SESSION_RE,
     POOL_NOUN_AFTER_NAME,
     PRONOUNS,
     QUOTED_TO_RE,
@@ -76,6 +80,7 @@ from commands.vocabulary import (
     VIEW_WORDS,
     WANT_N_RE,
     WHAT_CAN_THEY_DO_RE,
+    WHOAMI_MORE_RE,
     WHOAMI_RE,
     word_set,
 )
@@ -181,7 +186,7 @@ def _ellipsis(seg: Segment, ctx: dict[str, Any], prev: Command | None) -> Comman
             intent, args = args["pending"]["intent"], dict(args["pending"]["args"])
     else:
         intent, args = ctx.get("last_intent"), dict(ctx.get("last_args", {}))
-        explicit = seg.joined or (intent == "scale" and seg.numbers)
+        explicit = seg.joined or (intent == "scale" and seg.numbers) or seg.has_any(_SAME_WORDS)
         if intent in ("scale", "restart", "cancel") and not explicit:
             return None  # changing things again needs an "and ..." or a number
         if intent in ("scale", "restart", "pools", "demo") and ctx.get("last_pool"):
@@ -226,7 +231,7 @@ def _inherit_scale(seg: Segment, args: dict[str, Any], pool: str | None) -> Comm
 
 
 def _account(seg: Segment, ctx: dict[str, Any], prev: Command | None) -> Command | None:
-    if WHOAMI_RE.search(seg.text):
+    if WHOAMI_RE.search(seg.text) or WHOAMI_MORE_RE.search(seg.text):
         return Command("whoami", {})
     if LOGOUT_RE.match(seg.text):
         return Command("logout", {})
@@ -249,7 +254,7 @@ def _help(seg: Segment, ctx: dict[str, Any], prev: Command | None) -> Command | 
         if seg.content_score or not REQUEST_OPENERS.isdisjoint(rest) or "automate" in rest:
             return None  # "help me write a letter" is work, not help
         return _help_command(rest)
-    if HELP_RE.search(seg.text):
+    if HELP_RE.search(seg.text) or HELP_MORE_RE.search(seg.text):
         return _help_command([])
     if HOW_DO_I_RE.match(seg.text) and not seg.content_score:
         command = _help_command(seg.tokens)
@@ -284,7 +289,9 @@ def _history(seg: Segment, ctx: dict[str, Any], prev: Command | None) -> Command
     mine = len(seg.tokens) <= 3 or seg.has_any(HISTORY_OWNERS)
     if seg.has("history") and not seg.has("history of") and not seg.content_score and mine:
         return Command("history", {})
-    return Command("history", {}) if HISTORY_RE.search(seg.text) else None
+    if NEW_SESSION_RE.search(seg.text):
+        return Command("history", {"action": "new"})
+    return Command("history", {}) if HISTORY_RE.search(seg.text) or HISTORY_MORE_RE.search(seg.text) else None
 
 
 def _workflows(seg: Segment, ctx: dict[str, Any], prev: Command | None) -> Command | None:
@@ -387,7 +394,7 @@ def _workflow_by_words(seg: Segment, run_verb: bool) -> Command | None:
 
 
 def _demo(seg: Segment, ctx: dict[str, Any], prev: Command | None) -> Command | None:
-    if not (seg.has_any(DEMO_WORDS) or WHAT_CAN_THEY_DO_RE.search(seg.text)):
+    if not (seg.has_any(DEMO_WORDS) or WHAT_CAN_THEY_DO_RE.search(seg.text) or DEMO_MORE_RE.search(seg.text)):
         return None
     if seg.content_score > 2 and not seg.pools:
         return None
@@ -436,7 +443,8 @@ def _restart(seg: Segment, ctx: dict[str, Any], prev: Command | None) -> Command
 
 def _scale(seg: Segment, ctx: dict[str, Any], prev: Command | None) -> Command | None:
     verb = seg.has_any(SCALE_VERBS)
-    if not verb and not _changes_size(seg):
+    set_it = bool(SET_SIZE_RE.search(seg.text) and seg.has_any(PRONOUNS) and _it_refers_to(ctx) == "pool")
+    if not verb and not _changes_size(seg) and not set_it:
         return None
     if seg.content_score and not (seg.pools or seg.pool_noun):
         return None  # "how do I scale my startup's sales team"
@@ -549,6 +557,8 @@ def _tasks(seg: Segment, ctx: dict[str, Any], prev: Command | None) -> Command |
         args["status"] = status
     if seg.pools:
         args["pool"] = seg.pools[0]
+    elif seg.has_any(_ITS_WORDS) and _it_refers_to(ctx) == "pool":
+        args["pool"] = ctx["last_pool"]  # "list its queued tasks" after a look at a pool
     match = LIMIT_RE.search(seg.text)
     if match:
         args["limit"] = int(match.group(1) or match.group(2))
@@ -562,7 +572,7 @@ def _pools(seg: Segment, ctx: dict[str, Any], prev: Command | None) -> Command |
         if seg.content_score and not seg.pools:
             return None  # "write an email to my sales agents"
         pool = seg.pools[0] if seg.pools else None
-        if pool is None and seg.has_any(word_set("its their")):
+        if pool is None and seg.has_any(_ITS_WORDS | word_set("that this")):
             pool = ctx.get("last_pool")
         return Command("pools", {"pool": pool} if pool else {})
     if seg.pools and seg.has_any(DISPLAY) and not seg.content_score:
@@ -591,6 +601,10 @@ def _status(seg: Segment, ctx: dict[str, Any], prev: Command | None) -> Command 
         return Command("pools", {"pool": ctx["last_pool"]})
     return Command("status", {})
 
+
+_SAME_WORDS = word_set("too same")
+"""'healthcare too', 'do the same for finance': the change before, again, on purpose."""
+_ITS_WORDS = word_set("its their")
 
 _MATCHERS = (_pending_answer, _ellipsis, _account, _help, explicit_submit, _history, _workflows, _demo,
              _cancel, _restart, _scale, _task, _task_followup, _tasks, _pools, _health, _status)

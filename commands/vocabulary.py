@@ -272,3 +272,26 @@ SUBMIT_RE = re.compile(
     rf"(?:(?P<pool>{_POOL_ALT})\s+)?(?:task|job|request|query|question)?\b"
     rf"(?:\s+to\s+(?:the\s+)?(?P<pool2>{_POOL_ALT})\b(?:\s+(?:pool|agents?|team))?)?"
     r"\s*[:,\-\u2013]?\s*(?:to\s+)?(?P<rest>.*)$", re.I | re.S)
+
+# --- issue 17: more ways people and agents ask (kept apart for the vocabulary merge) ---------------
+
+HELP_MORE_RE = re.compile(
+    r" what can (?:this|the|your) (?:platform|service|tool|system|app|thing) do | (?:the |a )?list of (?:the )?"
+    r"(?:commands|things i can (?:say|ask)) | what (?:commands|requests) (?:can|do) i ")
+"""More ways to ask what can be asked ("what can this platform do?", "show me the list of commands")."""
+HISTORY_MORE_RE = re.compile(
+    r" what (?:have|did) we (?:talked|talk|discussed|discuss|covered|cover|done|do)(?: about)?(?: so far)? |"
+    r" (?:recap|summary) of (?:this|our) (?:conversation|session|chat) ")
+"""'what have we talked about so far?' is this conversation's history."""
+WHOAMI_MORE_RE = re.compile(r" am i (?:an? )?(?:admin|administrator|superuser|root) | (?:my|which) role ")
+"""'am I an admin?' asks who the session acts as."""
+NEW_SESSION_RE = re.compile(
+    r"^ (?:start |open |begin |create )?(?:a )?(?:new|fresh) (?:session|conversation|chat) $|"
+    r"^ (?:start over|reset (?:the |this |my )?(?:session|conversation|chat)|clear (?:the |this |my )?"
+    r"(?:session|conversation|context)) $")
+"""A fresh conversation: 'new session', 'start a new conversation', 'start over'."""
+DEMO_MORE_RE = re.compile(
+    r" (?:walk (?:me|us) through|demonstrate|show (?:me|us) what) .*(?:capabilit\w*|features?|abilities|can do) |"
+    r"^ (?:run|show|give) (?:me )?(?:an?|the) (?:\w+ ){1,3}(?:example|sample run) $| demonstrate ")
+"""The brief's demo requests: 'Walk me through financial analysis capabilities', 'Demonstrate sports
+analytics features', 'Run a business automation example'."""

@@ -1,0 +1,137 @@
+"""Requests phrased by a coding agent reduced to the request: "The user wants...", "On behalf of the user".
+
+Part of command_processor. A preamble that frames the request, quoted user text and a closing
+instruction to the agent's tool ("Please perform this operation.") are taken off; what remains is
+read as if the user had typed it. An instruction that forbids any change ("do not cancel", "no
+changes", "they just want information") makes the whole request read-only, and an explicit look the
+agent asks for ("Please show the healthcare pool.") is preferred to the user's quoted question.
+"""
+from __future__ import annotations
+
+import re
+
+AGENT_RE = re.compile(
+    r"\b(?:the user|my user|a user|end user|user (?:request|says|said|wrote|instruction|input|message|asks|"
+    r"asked|approval)|user'?s (?:question|request|message|exact words|instructions|ask)|request from (?:the )?user|"
+    r"on (?:the user'?s )?behalf|acting for|per (?:the )?user|relaying|forwarding|passing along|operator note|"
+    r"coding (?:agent|assistant)|ai (?:agent|assistant)|automated agent|replit agent|\[agent\]|"
+    r"as requested by)", re.I)
+"""Words only an agent relaying a user's request writes."""
+
+_QUOTE_RE = re.compile(r"(?<![A-Za-z])'((?:[^']|(?<=[A-Za-z])'(?=[A-Za-z])){3,}?)'(?![A-Za-z])|"
+                       r"\"([^\"]{3,}?)\"|\u201c([^\u201d]{3,}?)\u201d")
+
+_SAYS_RE = re.compile(r"(?:^|:|asked|asks|says|said|wrote|request|message|words were|quoted\)?|verbatim\)?)\s*$",
+                      re.I)
+"""What comes just before a quote of the user's own words."""
+
+_PREAMBLE_RES = tuple(re.compile(p, re.I) for p in (
+    r"^\[agent\]\s*",
+    r"^(?:hi|hello)\b[^.!]*?(?:[.!]\s*|$)",
+    r"^(?:i'?m|i am) (?:an? )?(?:ai |automated |coding )*(?:agent|assistant)\b[^.:]*[.:]\s*",
+    r"^context:.*?\brequest:\s*",
+    r"^(?:please )?(?:execute|carry out|perform|handle)\b[^:]*:\s*",
+    r"^(?:the )?user(?:'s)? (?:request|says|said|wrote|instruction|input|message|question|exact words were|"
+    r"approval received)\b[^:]*:\s*",
+    r"^request from (?:the )?user\b[^:]*:\s*",
+    r"^(?:requesting |acting )?(?:on behalf of|for) (?:the|a|my) user\b[^,:]*[,:]\s*",
+    r"^acting for the user,?\s*",
+    r"^per (?:the )?user(?:'s)?(?: instructions)?[,:]\s*",
+    r"^as requested by the user,?\s*",
+    r"^(?:i'?m )?relaying(?: a user request| for the user)?[,:]\s*",
+    r"^forwarding (?:a user message|for the user)[,:]?\s*",
+    r"^passing along a user request[,:]\s*",
+    r"^operator note:\s*(?:user requested\s*)?",
+    r"^task for operatoros from my user:\s*",
+    r"^summary of the user'?s ask:\s*",
+    r"^instruction (?:received )?from (?:the )?(?:end )?user\s*(?:->|:)\s*",
+    r"^route to (?:the )?(\w+) (?:agents|pool) on the user'?s behalf:\s*",
+    r"^(?:the |my )?user (?:asks|asked|says|said|wrote)[:,]\s*",
+))
+"""Framing at the start of an agent's message."""
+
+_REFRAME_RES = tuple((re.compile(p, re.I), r) for p, r in (
+    (r"^(?:the user|my user|they) (?:is|are) asking (?:whether|if) (?:they|to) should\b", "should I"),
+    (r"^(?:the user|my user|they) (?:asked|asks|is asking|has asked) (?:me )?(?:whether|if) they should\b", "should I"),
+    (r"^(?:the user|my user|they) (?:is|are) asking (?:what would happen if|what happens if) they\b", "what if I"),
+    (r"^(?:the user|my user|they) (?:has asked|asked|asks|is asking|wants|would like|needs|'d like)(?: me)? to "
+     r"(?:see|know|view|find out)\b", "show"),
+    (r"^(?:the user|my user|they) (?:has asked|asked|asks|is asking|wants|would like|needs|'d like)(?: me)? to\b", ""),
+    (r"^(?:the user|my user|they) (?:is asking|asks|asked|has asked) for help with\b", "help with"),
+    (r"^(?:the user|my user|they) (?:has a question for|asks) (?:the )?(\w+) agents:", r"ask the \1 agents:"),
+    (r"^(?:the user|my user|they)(?: is| are)? (?:has asked|asked|asks|is asking|asking|requests|requested)"
+     r"(?: me)?(?: for)?\b", "show me"),
+    (r"^(?:the user|my user|they)(?:'d| would) like\b", "I would like"),
+    (r"^(?:the user|my user|they) (?:wants?)\b", "I want"),
+    (r"^(?:the user|my user|they) (?:needs?)\b", "I need"),
+    (r"^(?:I want|I would like|I need) an? (?:analysis|review) of\b", "analyze"),
+    (r"^(?:the user|my user) says\b", ""),
+    (r"^(?:the user|my user) has rejected\b", "reject"),
+    (r"^(?:i'?m|i am) (?:an? )?(?:agent|assistant) assisting a user who wants to\b", ""),
+))
+"""Third-person requests made first-person ("The user wants to restart X" is "restart X")."""
+
+_NOOP_RE = re.compile(
+    r"^(?:please )?(?:(?:perform|execute|do|run|handle|comply|proceed|carry out|respond|provide|record|answer|"
+    r"route|forward|hand|submit|pass|send)\b.*|(?:it|this) (?:accordingly|for them)|proceed)$", re.I)
+"""An agent's closing instruction that adds nothing to the request."""
+
+READ_ONLY_RE = re.compile(
+    r"\b(?:don'?t|do not|no)\s+(?:change|changes|cancel|scale|restart|touch|modify)\w*|not asking for any changes|"
+    r"just want information|no changes|read[- ]only|only (?:want to )?(?:show|see|look)", re.I)
+"""An agent's instruction that forbids any change."""
+
+_LOOK_RE = re.compile(r"\b(?:show|list|check|display|run a health check|give)\b.*", re.I)
+
+
+def reduce(text: str) -> tuple[str, bool]:
+    """(the request, whether the framing forbade any change)."""
+    if not AGENT_RE.search(text):
+        return text, False
+    quoted = next((next(g for g in m.groups() if g) for m in _QUOTE_RE.finditer(text)
+                   if len(next(g for g in m.groups() if g).split()) >= 2
+                   and _SAYS_RE.search(text[:m.start()])), None)
+    outside = _QUOTE_RE.sub(" ", text) if quoted else text
+    read_only = bool(READ_ONLY_RE.search(outside))
+    sentences = [s for s in (_strip(s) for s in re.split(r"(?<=[.!?;])\s+|\s+-\s+|\s*\(|\)\s*", outside)) if s]
+    looks = [m.group(0) for s in sentences if read_only or quoted
+             for m in [_LOOK_RE.search(s)] if m and not _NOOP_RE.match(s)]
+    rest = [s for s in sentences if not _NOOP_RE.match(s) and not READ_ONLY_RE.search(s)]
+    if looks and (read_only or _is_question(quoted or "")):
+        request = looks[-1]
+    elif quoted:
+        request = _strip(quoted)
+    else:
+        request = " ".join(rest) or text
+    return _cancelled(request.strip(" .")), read_only
+
+
+def _strip(sentence: str) -> str:
+    sentence = sentence.strip(" .:;,\"'")
+    previous = None
+    while previous != sentence:
+        previous = sentence
+        for pattern in _PREAMBLE_RES:
+            match = pattern.match(sentence)
+            if match:
+                route = match.groups()[0] if match.groups() else None
+                sentence = (f"ask the {route} agents: " if route else "") + sentence[match.end():].strip()
+        for pattern, replacement in _REFRAME_RES:
+            sentence = pattern.sub(replacement, sentence, count=1).strip()
+        sentence = re.sub(r"\b(?:for them|for the user|on the user'?s behalf)\b", "", sentence, flags=re.I)
+        sentence = re.sub(r"\btheir\b", "my", re.sub(r"\bthey(?:'re| are)\b", "I am", sentence, flags=re.I),
+                          flags=re.I).strip(" .:;,\"'")
+    return sentence
+
+
+def _is_question(text: str) -> bool:
+    return text.rstrip().endswith("?")
+
+
+def _cancelled(request: str) -> str:
+    """'show me all queued tasks cancelled' is 'cancel all queued tasks'."""
+    match = re.match(r"^(?:show me |i want )?(.+?) (cancelled|canceled|restarted)$", request, re.I)
+    if match:
+        verb = "cancel" if match.group(2).lower().startswith("cancel") else "restart"
+        return f"{verb} {match.group(1)}"
+    return request

