@@ -74,7 +74,7 @@ class McpMount:
     def _refusal(self, environ: Environ) -> tuple[str, str, str, list[tuple[str, str]]] | None:
         """The REST API's limits, in its order: rate limit (per key), then the key, then the body size."""
         from api_routes import RATE_LIMITER_KEY, caller_for_token
-        from app import services
+        from services import from_app as services
 
         svc = services(self.flask_app)
         header = environ.get("HTTP_AUTHORIZATION", "")
@@ -127,7 +127,7 @@ def _start(flask_app: Flask) -> Callable[..., Iterable[bytes]]:
 
     from api.mcp_tools import build_server
     from api_routes import caller_for_token
-    from app import services
+    from services import from_app as services
 
     svc = services(flask_app)
     hosts = allowed_hosts(flask_app.config.get(ALLOWED_HOSTS_SETTING) or os.environ.get(ALLOWED_HOSTS_SETTING))

@@ -38,7 +38,8 @@ def check(text: str, commands: list[Command]) -> list[Command]:
     if match is None:
         return commands
     verb, noun = match.group(1).lower(), match.group(2).lower().rstrip("s")
-    if any(c.args.get("action") == verb for c in commands) or any(c.intent == "submit" for c in commands):
+    done_by = {verb, "unschedule"} if noun == "schedule" else {verb}  # "remove the schedule" is unschedule
+    if any(c.args.get("action") in done_by for c in commands) or any(c.intent == "submit" for c in commands):
         return commands
     if verb in ("remove", "delete") and noun == "pool":
         return commands  # "remove 2 agents from the finance pool" is scaling

@@ -16,7 +16,8 @@ from errors import Conflict, NotFound
 from models import AuditLog, utcnow
 from values import Caller
 from workflows import templates as workflow_templates
-from workflows.runs import RunState, S, StepError, StepState, StepStatus, placeholder
+from workflows.runs import RunState, S, StepError, StepState, StepStatus
+from workflows.schema import placeholder
 
 logger = logging.getLogger(__name__)
 

@@ -22,6 +22,7 @@ from database import read_only
 from errors import BadRequest, Conflict
 from models import Workflow, WorkflowRun, WorkflowStep, utcnow
 from values import Caller
+from workflows.schema import placeholder
 
 logger = logging.getLogger(__name__)
 
@@ -34,9 +35,6 @@ MAX_ID = 2**63 - 1
 MAX_INPUT_VALUE_CHARS = 2000
 """Longest value of one run input."""
 
-PLACEHOLDER = "[{name} not given]"
-"""How a run shows an optional input that was not given: the one placeholder style, in the run's
-inputs, in every step text it is rendered into, and in the built-in replies (workflow_step_replies)."""
 
 W = Workflow.__table__
 """The workflows table."""
@@ -232,11 +230,6 @@ def insert_run(conn: sa.Connection, workflow: dict[str, Any], inputs: dict[str, 
              for s in definition["steps"]]
     conn.execute(sa.insert(S), rows)
     return int(run_id)
-
-
-def placeholder(name: str) -> str:
-    """The text that stands for an optional input `name` not given ('[goal not given]')."""
-    return PLACEHOLDER.format(name=name)
 
 
 def required_inputs(definition: dict[str, Any]) -> list[str]:

@@ -8,7 +8,7 @@ A definition is a JSON-ready dict:
      "steps": [step, ...]}
 
 A run must be given every required input (or the input's default is used); an optional input not
-given shows as '[name not given]' (workflow_runs.PLACEHOLDER) wherever it is used.
+given shows as '[name not given]' (PLACEHOLDER) wherever it is used.
 
 Each step has "key" (unique, [a-z][a-z0-9_]*, at most 64), "title", "kind", "owner",
 "inputs" (names of workflow inputs, or "<step key>.result" of an earlier step), "depends_on"
@@ -36,6 +36,10 @@ from errors import BadRequest
 from values import POOL_NAMES
 
 logger = logging.getLogger(__name__)
+
+PLACEHOLDER = "[{name} not given]"
+"""How a run shows an optional input that was not given: the one placeholder style, in the run's
+inputs, in every step text it is rendered into, and in the built-in replies (workflows.step_replies)."""
 
 POOLS = POOL_NAMES
 """Pools a task step may run in (values.Pool)."""
@@ -274,3 +278,7 @@ def _text(s: dict[str, Any], name: str, key: str, where: str) -> None:
 def _fail(message: str, path: str) -> NoReturn:
     raise BadRequest(message, details={"path": path})
 
+
+def placeholder(name: str) -> str:
+    """The text that stands for an optional input `name` not given ('[goal not given]')."""
+    return PLACEHOLDER.format(name=name)

@@ -18,7 +18,7 @@ from datetime import date, timedelta
 
 from domains import tickets as ticket_triage
 from workflows import templates as workflow_templates
-from workflows.runs import placeholder as _gap
+from workflows.schema import placeholder as _gap
 
 logger = logging.getLogger(__name__)
 
