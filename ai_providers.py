@@ -69,7 +69,7 @@ LOCAL_MODEL = "builtin-analyzers"
 """Model name the offline provider reports and records."""
 
 OFFLINE_NOTICE = "(Answered offline by OperatorOS's built-in analyzers, not by a language model.)"
-"""Ends every offline reply, as DESIGN.md requires."""
+"""Ends every offline reply, as the README promises."""
 
 class LocalProvider(Provider):
     """Offline and deterministic: answers with the domain agents' analyzer, never with a model."""

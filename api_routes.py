@@ -1,4 +1,4 @@
-"""The REST API under /api: JSON only, thin views over the controller (DESIGN.md: REST contract).
+"""The REST API under /api: JSON only, thin views over the controller (README: REST API).
 
 Requests and responses are validated by pydantic schemas (api_schemas.py) through spectree, chosen
 because it decorates plain Flask views (our blueprint and app factory stay as they are), speaks

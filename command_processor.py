@@ -1,4 +1,4 @@
-"""Turns a request's text into Commands of the fixed intent vocabulary (DESIGN.md: Intents).
+"""Turns a request's text into Commands of the fixed intent vocabulary (README: Use).
 
 Rules, not a model: standard library only, cheap to import, about a tenth of a millisecond per
 typical request. How a request is understood:
@@ -16,7 +16,7 @@ typical request. How a request is understood:
    follow-up ellipsis, account, help, explicit submit, history, workflows, demo, cancel,
    restart, scale, task, task follow-ups, tasks, pools, health, status), then domain routing
    (submit), and otherwise becomes ``clarify``.
-4. Safety first (DESIGN.md: Safety): a piece with a medical red flag or a mention of self-harm
+4. Safety first (README: Safety): a piece with a medical red flag or a mention of self-harm
    (safety.py's detectors) is a submit to the healthcare pool before the matchers have a say;
    only a command aimed at a pool, a task or a workflow stands over a lesser warning ("show the
    healthcare tasks about chest pain"), and nothing over an emergency or self-harm ("I want to
@@ -46,7 +46,7 @@ whoami     {}
 clarify    question, choices (requests the user can type), reason, pending?
 =========  ===================================================================================
 
-Decisions worth knowing (the vocabulary is fixed by DESIGN.md; these are its edges):
+Decisions worth knowing (the vocabulary is fixed by the CLI contract in README.md; these are its edges):
 
 * A domain request that names no command is ``submit`` to the pool its words point at
   (``general`` when none does), prompt-injection text and all. Explicit routing ("ask the

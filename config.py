@@ -1,4 +1,4 @@
-"""Configuration read from the environment (DESIGN.md: Configuration)."""
+"""Configuration read from the environment (README: Configuration)."""
 from __future__ import annotations
 
 import getpass

@@ -1,4 +1,4 @@
-"""REST endpoints of workflows, their runs and the demos (DESIGN.md: REST contract), JSON only.
+"""REST endpoints of workflows, their runs and the demos (README: REST API), JSON only.
 
 api_routes nests this blueprint under its /api blueprint, so these routes share its Bearer-key
 authentication, rate limit, JSON errors and OpenAPI document; this module knows nothing of api_routes.

@@ -1,6 +1,6 @@
 """The rule above the matchers: only an imperative, affirmative request may change anything.
 
-Part of command_processor (DESIGN.md: Intents). A request is read clause by clause. A negated clause
+Part of command_processor (README: Use). A request is read clause by clause. A negated clause
 ("don't cancel task 4", "no need to restart"), a hypothetical one ("if I scaled business to 10") and
 a question about an action ("should I scale up finance?", "is it safe to cancel task 41?") keep what
 they name but lose their effect: scale and restart become a look at the pool, cancel a look at the

@@ -1,7 +1,7 @@
 """The domain agents: one per pool, each with a system prompt and function tools, an offline answer
 built from the same tools, and the reply guard run once after whichever provider answered.
 
-How a task uses this module (DESIGN.md: Safety; agent_pools.DomainExecutor):
+How a task uses this module (README: Safety; agent_pools.DomainExecutor):
 
     decision = routing.decide(text, pool)           # once, when the task is submitted; kept with it
     if decision.short_circuit:

@@ -1,4 +1,4 @@
-"""Safety policies of the domain agents, applied before and after any provider (DESIGN.md: Safety).
+"""Safety policies of the domain agents, applied before and after any provider (README: Safety).
 
 The policies read only the request's text and the reply's text; nothing in either can switch
 them off. Matching is on normalised words, tolerant of small misspellings ("chset pian",
