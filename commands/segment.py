@@ -26,13 +26,14 @@ from commands.vocabulary import (
     TOKEN_RE,
     TRAILING_FILLER_RE,
 )
-from domains import calculator, sports_odds
 from domains.routing import TICKER_WEIGHT, content_scores, count_tickers
 
 _MAX_NUMBER_DIGITS = 9
 """Longer digit runs are not read as sizes or ids."""
 
 _ODDS_HINT = re.compile(r"[+-]\d{3}\b|\d\.\d|\d/\d|\bevens\b", re.I)
+_SUM_HINT = re.compile(r"\d")
+"""Only a text with a digit can be arithmetic: the calculator (and its import) is skipped otherwise."""
 """A cheap first look for prices: only a text with one is parsed as a slate of markets."""
 
 
@@ -115,9 +116,9 @@ def segment(raw: str, joined: bool) -> Segment:
     tickers = count_tickers(core)
     if tickers:
         content["financial"] = content.get("financial", 0) + TICKER_WEIGHT * tickers
-    if _ODDS_HINT.search(core) and any(len(g.outcomes) >= 2 for g in sports_odds.parse_slate(core)):
+    if _ODDS_HINT.search(core) and _priced_market(core):
         content["sports"] = content.get("sports", 0) + 3  # a priced market: "Giants -110 vs Jets -110"
-    if calculator.is_arithmetic(core):
+    if _SUM_HINT.search(core) and _arithmetic(core):
         content["general"] = content.get("general", 0) + 3  # "-3^2", "what is 7 / 0": the calculator's
     return Segment(raw, core, tokens, text, numbers, pools, pool_tokens, content, joined)
 
@@ -214,3 +215,17 @@ def _pools_named(tokens: list[str]) -> tuple[list[str], set[int]]:
         if pool not in pools:
             pools.append(pool)
     return pools, used
+
+
+def _priced_market(core: str) -> bool:
+    """Whether the text prices a market of two or more outcomes (imported here: most requests hold no odds)."""
+    from domains import sports_odds
+
+    return any(len(g.outcomes) >= 2 for g in sports_odds.parse_slate(core))
+
+
+def _arithmetic(core: str) -> bool:
+    """Whether the text is only arithmetic (imported here: most requests are not sums)."""
+    from domains import calculator
+
+    return calculator.is_arithmetic(core)
