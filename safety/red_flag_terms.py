@@ -112,7 +112,7 @@ SEPSIS_SIGN = phrases("confus*", "confussed", "muddled", "not making sense", "sl
 """NICE NG51 high-risk criteria, in plain words."""
 
 INGEST = phrases("swallow*", "swalow*", "ate", "eaten", "eating", "drank", "drunk", "drink*", "chew*", "licked",
-                 "took", "taken", "had", "downed", "got into", "got hold", "necked", "popped",
+                 "=took", "=taken", "had", "downed", "got into", "got hold", "necked", "popped",
                  "swolled|swollowed|swalled|swollowd")
 """Swallowing or taking something."""
 
