@@ -136,6 +136,7 @@ RULES: tuple[Rule, ...] = (
     Rule("dehydration", "fluids", _U, "signs of dehydration need care today",
          (phrases("not peed|urinated|weed", "no urine|pee", "cannot keep fluids|water|anything down",
                   "sunken eyes|soft spot", "soft spot sunken", "very dizzy", "dehydrat*", "fewer|no wet nappies",
+                  "fewer|no|not wet nappy|nappies|diaper*",
                   "not had wee|pee", "dry nappies", "no tears"),),
          ("Sip small amounts of water or oral rehydration fluid.",),
          "NICE NG143 traffic-light: amber (reduced urine output); NHS: dehydration"),
@@ -225,6 +226,15 @@ RULES: tuple[Rule, ...] = (
          "NHS: conjunctivitis (urgent if baby under 28 days)"),
     Rule("self_harm_injury", "mental health", _U, "a self-harm injury or urges to self-harm need help today",
          (phrases("cutting", "self harm*", "urges"),), (), "NHS: self-harm"),
+    Rule("uti_confusion", "urinary", _U, "urinary symptoms with new forgetfulness or confusion need a check "
+         "today", (_URINE + phrases("sting*|burn* wee*|pee*"), phrases("forgetful", "confus*", "muddled",
+                                                                         "not herself|himself")), (),
+         "NHS: urinary tract infections (confusion in older people: see a GP urgently)"),
+    Rule("head_injury_headache", "head", _U, "a headache that painkillers do not ease after a head injury needs "
+         "a check today", (phrases("head", "skull"), phrases("banged|bang|hit|bump*|knock*|fell|fall*"),
+                           phrases("headache* not go|going|stop*|help*|ease*", "headache* painkillers",
+                                   "headache* will not")), (),
+         "NHS: head injury and concussion (a headache that does not go away with painkillers)"),
     # --- soon: a GP appointment in the coming days to two weeks ---
     Rule("persistent_cough", "breathing", _S, f"a cough for {LONG_COUGH_DAYS} days or more needs a check",
          (phrases("persistent|chronic cough*", "cough* weeks|months"),), (),
@@ -294,7 +304,8 @@ CONCERNING: tuple[Rule, ...] = (
          (phrases("sever*", "agony", "excruciat*", "worst", "unbearable", "sudden* pain*"),), (),
          "NHS 111: severe pain"),
     Rule("concern_urine", "fluids", _U, "not passing urine needs care today",
-         (phrases("not peed|urinated|weed|pass* urine", "no wet nappies", "not had wee|pee"),), (),
+         (phrases("not peed|urinated|weed|pass* urine", "no wet nappies", "not had wee|pee",
+                  "fewer|no|not wet nappy|nappies|diaper*"),), (),
          "NICE NG51 / NHS: sepsis (not passed urine all day)"),
     Rule("concern_unwell", "general", _U, "feeling very unwell, shaking or shivering needs care today",
          (phrases("very unwell", "really unwell", "shak* uncontroll*", "rigors", "shivering", "shiver*"),), (),

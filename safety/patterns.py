@@ -67,7 +67,14 @@ _NO_FUZZ = frozenset({"fewer", "never", "lever", "sever", "chess", "prison", "br
                       "strike", "stoke", "bleeping", "paid", "fiver", "heat", "better", "letter"})
 _EXPAND = {"cant": ("cannot",), "wont": ("will", "not"), "dont": ("do", "not"), "doesnt": ("does", "not"),
            "didnt": ("did", "not"), "isnt": ("is", "not"), "im": ("i", "am"), "wanna": ("want", "to"),
-           "gonna": ("going", "to"), "ive": ("i", "have"), "cannot": ("cannot",)}
+           "gonna": ("going", "to"), "ive": ("i", "have"), "cannot": ("cannot",),
+           "hasnt": ("has", "not"), "havent": ("have", "not"), "hadnt": ("had", "not"), "wasnt": ("was", "not"),
+           "arent": ("are", "not"), "couldnt": ("could", "not"), "wouldnt": ("would", "not"),
+           "werent": ("were", "not"), "havnt": ("have", "not"), "hasent": ("has", "not"),
+           # misspellings of "cannot" too short for the fuzzy match
+           "cnat": ("cannot",), "carnt": ("cannot",), "cannt": ("cannot",),
+           "caint": ("cannot",), "cnt": ("cannot",),
+           "alot": ("a", "lot")}
 _LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s"})
 _ZERO_WIDTH = "\u200b\u200c\u200d"
 _CLAUSE_SPLIT = re.compile(r"[.!?;,:()\n]+|\bbut\b|\bhowever\b")

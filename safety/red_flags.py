@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from safety import readings
+from safety import red_flag_terms as t
 from safety.patterns import Doc, Phrase, phrases
 
 INFANT_RED_MONTHS = 3
@@ -99,7 +100,8 @@ _CHEST = phrases("chest pain*|pian|hurt*|ach*|discomfort|pressure|tight*|heav*",
 _CHEST_SEVERE = phrases("chest pressure|tight*|heav*|crush*|squeez*|=tite", "tight* chest", "pressure chest",
                         "heavy chest", "crush* chest|pain", "squeez* chest",
                         "pressure|tight*|heav*|crush* centre|center|middle chest",
-                        "something heavy sitting|on chest|me", "elephant chest")
+                        "something heavy sitting|on chest|me", "elephant chest",
+                        "sitting on chest")
 _CHEST_FEATURES = phrases("breathless*", "short* breath", "cannot breath*", "hard breath*",
                           "difficult* breath*", "struggl* breath*", "sweat*", "clammy", "nause*", "vomit*",
                           "throw* up", "sick", "spread*", "radiat*", "left arm",
@@ -211,7 +213,8 @@ _COLD_SIGNS = phrases("confus*", "slurr*", "drows*", "not shivering", "stopped s
 _FRACTURE_SEVERE = phrases("bone stick*|poking", "leg|arm shorter", "turned out", "looks bent|deformed",
                            "deformed", "wrong|odd|funny angle", "=bent", "hip fractur*",
                            "cannot get up")
-_FALL = phrases("fell", "fall*", "slipped", "tripped", "trampoline", "crash*", "accident")
+_FALL = phrases("fell", "fall*", "slipped", "tripped", "trampoline", "crash*", "accident", "came off",
+                "motorbike|motorcycle|horse")
 _SPINE = phrases("neck", "back", "spine")
 _SPINE_SIGNS = phrases("tingl*", "numb*", "pins needles", "cannot move legs|arms", "weak* legs|arms",
                        "high speed", "car crash", "motorbike")
@@ -286,6 +289,15 @@ def _overdose_count(doc: Doc) -> bool:
 def _chemo_fever(doc: Doc) -> bool:
     temp = readings.temperature_c(doc.text)
     return (temp is not None and temp >= FEVER_C) or doc.has(_FEVER)
+
+
+def _two_alarms(doc: Doc) -> bool:
+    """Alarm signs of two systems, or one with a minor sign of another (t.ALARMS, t.ALARM_MINOR)."""
+    major = {name for name, group in t.ALARMS if doc.has(group)}
+    if not major:
+        return False
+    minor = {name for name, group in t.ALARM_MINOR if doc.has(group)}
+    return len(major) >= 2 or bool(minor)
 
 
 def _low_sugar(doc: Doc) -> bool:
@@ -458,11 +470,115 @@ RED_FLAGS: tuple[RedFlag, ...] = (
 )
 """Emergency-level rules, and warnings that say when to call emergency services."""
 
+COMBINED: tuple[RedFlag, ...] = (
+    RedFlag("breathing_hard", "breathing that is hard work, with ribs pulling in, or blue or grey lips, skin or "
+            "fingers", _E, (t.BREATH_TROUBLE,), ("Sit upright; loosen tight clothing.", _ADVICE_CPR),
+            source="NHS: when to call 999 (severe difficulty breathing, blue lips); NICE NG143 red (chest "
+                   "indrawing)"),
+    RedFlag("breathless_severe", "breathlessness too bad to talk, lie down or sleep, or getting worse fast", _E,
+            (t.BREATHLESS, t.BREATHLESS_SEVERE), ("Sit upright; use a reliever inhaler if prescribed.",),
+            source="NHS: shortness of breath, asthma attack (999)"),
+    RedFlag("fits_or_not_waking", "repeated fits, or someone who will not wake or come round", _E, (t.FITS,),
+            ("If breathing, turn the person on their side.",), none_of=_NOT_MEDICAL_SEIZURE,
+            source="NHS: when to call 999 (fits, unconscious)"),
+    RedFlag("unresponsive", "someone who collapsed or is not responding", _E, (t.UNRESPONSIVE, t.PERSON_OR_BODY),
+            ("If breathing, turn the person on their side.", _ADVICE_CPR), none_of=t.NOT_MEDICAL_RESPONSE,
+            source="NHS: when to call 999 (collapse, unconscious); NICE NG143 red (not responding)"),
+    RedFlag("stroke_words", "slurred or strange speech, or one side numb, weak or drooping, are stroke signs", _E,
+            (t.STROKE_MORE,), _STROKE_ACTIONS, none_of=_NOT_MEDICAL_CONFUSION,
+            source="AHA / BE FAST stroke; NHS: stroke"),
+    RedFlag("sudden_neuro", "sudden numbness, weakness, loss of balance or vision, or speech trouble can be a "
+            "stroke", _E, (t.SUDDEN, t.NEURO), _STROKE_ACTIONS, none_of=_NOT_MEDICAL_CONFUSION,
+            source="AHA / BE FAST stroke (sudden balance, eyes, face, arm, speech)"),
+    RedFlag("sudden_severe_pain", "sudden, severe pain anywhere needs emergency care", _E,
+            (t.SUDDEN, t.SEVERE, t.PAIN), ("Do not eat or drink until you have been seen.",),
+            source="NHS: when to call 999 (sudden, severe pain); headaches (sudden, extremely painful)"),
+    RedFlag("worst_ever_pain", "the worst headache or pain ever can be bleeding in the brain or another emergency",
+            _E, (t.WORST_EVER, t.PAIN), ("Lie still and do not drive.",),
+            source="NHS: headaches (999 for a sudden, extremely painful headache)"),
+    RedFlag("anaphylaxis_signs", "breathing, throat, swallowing or fainting problems after an allergen can be "
+            "anaphylaxis", _E, (t.ALLERGEN, t.ALLERGY_SYSTEMIC), ("Use an adrenaline auto-injector now if one "
+            "has been prescribed.", "Lie down with legs raised, or sit up if breathing is hard."),
+            source="Resuscitation Council UK: anaphylaxis (airway, breathing or circulation problems)"),
+    RedFlag("sepsis_signs", "an infection or fever with confusion, fast breathing, mottled skin or no urine can "
+            "be sepsis", _E, (t.INFECTION, t.SEPSIS_SIGN), ("Do not wait for more signs.",),
+            none_of=_NOT_MEDICAL_CONFUSION, source="NICE NG51 sepsis high-risk criteria; NHS: sepsis (999)"),
+    RedFlag("skin_colour", "blotchy, mottled, ashen or blue skin with an illness can be sepsis", _E,
+            (t.SKIN_SEPSIS, t.INFECTION), ("Do not wait for more signs.",),
+            source="NICE NG51 high risk; NICE NG143 red (pale, mottled, ashen, blue)"),
+    RedFlag("overdose_amount", "more medicine than a dose, on purpose or by accident, is an overdose even if the "
+            "person feels well", _E, (t.INGEST, t.MEDICINE, t.AMOUNT), _POISON_ACTIONS,
+            source="NHS: overdose; paracetamol overdose (A&E even if you feel well)"),
+    RedFlag("medicine_alcohol", "pills taken with alcohol can be an overdose", _E,
+            (t.INGEST, t.MEDICINE, t.WITH_ALCOHOL), _POISON_ACTIONS, source="NHS: overdose"),
+    RedFlag("paracetamol_extra", "more paracetamol than the dose, even spread over days, needs A&E", _E,
+            (t.PARACETAMOL_EXTRA,), _POISON_ACTIONS,
+            source="NHS: paracetamol overdose (staggered overdose: A&E even if you feel well)"),
+    RedFlag("child_swallowed", "a child who swallowed a medicine or a chemical needs help at once", _E,
+            (t.CHILD, t.INGEST, t.MEDICINE + t.CHEMICAL), _POISON_ACTIONS, none_of=_FOOD_POISONING,
+            source="NHS: poisoning (children: A&E or 999), swallowed button batteries and magnets"),
+    RedFlag("burn_serious", "a large burn, one on the face, body or genitals, a white or charred burn, or any "
+            "chemical or electrical burn", _E, (t.BURN, t.BURN_EXTENT + t.ELECTRIC_OR_CHEMICAL),
+            ("Cool the burn under cool running water for 20 minutes; cover loosely with cling film.",),
+            source="NHS: burns and scalds (A&E)"),
+    RedFlag("chemical_burn", "a chemical on the skin that burns, stings or turns it white or blistered", _E,
+            (t.CHEMICAL_SPLASH, t.SKIN_HARM), ("Rinse with cool running water for 20 minutes; take off "
+            "soaked clothing.",), source="NHS: burns and scalds (chemical burns: A&E)"),
+    RedFlag("head_injury_signs", "a head injury with vomiting, confusion, drowsiness, memory loss or fluid from "
+            "the nose or ears", _E, (t.HEAD, t.MECHANISM, _HEAD_INJURY_SIGNS), ("Keep still; do not drive.",),
+            source="NHS: head injury and concussion (A&E)"),
+    RedFlag("knocked_out", "being knocked out by a blow needs A&E", _E, (t.KNOCKED_OUT,),
+            ("Keep still; do not drive.",), source="NHS: head injury and concussion (A&E)"),
+    RedFlag("clot_signs", "a swollen or painful leg with breathlessness or chest pain can be a clot in the lung",
+            _E, (_LEG_CLOT, t.CLOT_MORE), source="NHS: DVT (999 if breathless or chest pain)"),
+    RedFlag("pregnancy_severe", "severe pain or headache, vision changes, bleeding, a fit or a change in the "
+            "baby's movements in pregnancy", _E, (t.PREGNANT, t.PREGNANCY_SEVERE),
+            ("For fewer movements: call your maternity unit now; do not wait until the next day.",),
+            source="NHS: pre-eclampsia, ectopic pregnancy, bleeding in pregnancy (999); baby movements"),
+    RedFlag("movements_changed", "a change in the baby's movements in pregnancy", _E, (t.MOVEMENTS_MORE,),
+            ("Call your maternity unit now; do not wait until the next day.",),
+            source="NHS: baby movements in pregnancy (contact the maternity unit immediately)"),
+    RedFlag("paralysis_after_injury", "numbness or being unable to move the limbs after an injury can be a "
+            "spinal injury", _E, (_FALL, t.PARALYSIS), ("Do not move the person unless they are in danger.",),
+            source="NHS: neck and spinal injury (999)"),
+    RedFlag("alarm_signs", "alarm signs in two body systems at once (for example chest pain with fainting, "
+            "bleeding with dizziness, swelling lips with a cough)", _E, (), (_ADVICE_CPR,), check=_two_alarms,
+            none_of=_NOT_MEDICAL_CONFUSION + t.NOT_MEDICAL_RESPONSE,
+            source="NHS: when to call 999 (several serious signs together)"),
+    RedFlag("rash_glass", "a rash checked with a glass (the glass test) that does not fade can be meningitis or "
+            "sepsis", _E, (t.RASH, t.GLASS), ("Do not wait for other signs.",), source="NHS: meningitis (glass test)"),
+    RedFlag("scald_child", "a hot drink or water spilt over a child", _E, (t.CHILD, t.HOT_DRINK, t.SPILT),
+            ("Cool the burn under cool running water for 20 minutes; cover loosely with cling film.",),
+            source="NHS: burns and scalds (A&E for children's scalds beyond a small area)"),
+    RedFlag("head_injury_more", "a head injury with vomiting, double vision, a bad headache or slurring", _E,
+            (t.HEAD, t.MECHANISM, t.HEAD_SIGNS_MORE), ("Keep still; do not drive.",),
+            source="NHS: head injury and concussion (A&E)"),
+    RedFlag("testicle_sudden", "sudden or severe testicle pain can be torsion: hours count", _E,
+            (t.TESTIS_MORE, t.SUDDEN + t.SEVERE + phrases("loads +of +pain")),
+            source="NHS: testicular torsion (A&E / 999)"),
+    RedFlag("cold_exposure", "cold exposure with mumbling, confusion, drowsiness or shivering that will not stop",
+            _E, (t.COLD_WATER, t.COLD_SIGNS_MORE), ("Move the person somewhere warm and wrap them in blankets.",),
+            source="NHS: hypothermia (999)"),
+    RedFlag("waters_green", "waters that are green, brown, smelly or bloody", _E, (t.WATERS, t.WATERS_SIGN),
+            ("Call your maternity unit now.",), source="NHS: signs of labour (waters breaking: call the maternity "
+                                                        "unit now if green, brown or smelly)"),
+    RedFlag("snake_bite", "a snake bite needs emergency care", _E, (t.SNAKE, t.BITTEN),
+            ("Keep still and keep the bitten limb still.",), source="NHS: snake bites (999)"),
+)
+"""Rules that combine a sign with a qualifier (severity, onset, cause, who), for wordings no list holds."""
+
 
 def red_flags(doc: Doc) -> list[RedFlag]:
     """The red-flag rules a text meets, most specific first, superseded ones dropped."""
-    hits = [f for f in RED_FLAGS
-            if all(doc.has(group) for group in f.all_of) and not (f.none_of and doc.has(f.none_of))
-            and (f.check is None or f.check(doc))]
+    hits = [f for f in RED_FLAGS if _holds(f, doc)]
+    if not any(f.level is Urgency.EMERGENCY for f in hits):  # the combined rules add nothing to an emergency
+        hits += [f for f in COMBINED if _holds(f, doc)]
     dropped = {key for f in hits for key in f.supersedes}
+    if any(f.level is Urgency.EMERGENCY for f in hits):  # an emergency replaces the warnings it makes moot
+        dropped |= {f.key for f in hits if f.level is not Urgency.EMERGENCY and f.emergency_if}
     return [f for f in hits if f.key not in dropped]
+
+
+def _holds(flag: RedFlag, doc: Doc) -> bool:
+    return (all(doc.has(group) for group in flag.all_of) and not (flag.none_of and doc.has(flag.none_of))
+            and (flag.check is None or flag.check(doc)))
