@@ -195,7 +195,8 @@ class TaskQueue:
     def counts(self) -> dict[str, int]:
         """Number of tasks in each status."""
         with read_only(self.engine) as conn:
-            rows: dict[Any, int] = dict(conn.execute(sa.select(_T.c.status, sa.func.count()).group_by(_T.c.status)).all())
+            query = sa.select(_T.c.status, sa.func.count()).group_by(_T.c.status)
+            rows: dict[Any, int] = dict(conn.execute(query).all())
         return {s.value: int(rows.get(s, 0)) for s in TaskStatus}
 
     # -- the worker's side ------------------------------------------------------------------
