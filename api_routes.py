@@ -50,6 +50,7 @@ from api.schemas import (
     spec,
 )
 from api.workflows import bp as workflows_bp
+from config import ConfigError
 from errors import BadRequest, OperatorOSError, Unauthorized
 from models import Role
 from services import Services, from_app
@@ -299,7 +300,7 @@ def submit_task() -> Response:
     json = _body(TaskIn)
     task = _services().controller.submit(g.caller, json.input, pool=json.pool, priority=json.priority,
                                          idempotency_key=json.idempotency_key)
-    response = current_app.json.response(task)
+    response = jsonify(task)  # current_app.json.response, typed as Flask's Response
     response.status_code = 200 if task.get("idempotent_replay") else 201
     return response
 
@@ -388,8 +389,11 @@ class RateLimiter:
                  exempt: frozenset[str] = frozenset()) -> None:
         # Shortest window first: it is counted first and, unless another is exceeded, named in the headers.
         self.items: list[RateLimitItem] = sorted(parse_many(limits_text))
-        self.storage = (ProcessMemoryStorage() if storage_uri == "memory://"
-                        else storage_from_string(storage_uri))
+        storage = ProcessMemoryStorage() if storage_uri == "memory://" else storage_from_string(storage_uri)
+        if not isinstance(storage, Storage):  # an "async+..." URI: limits' asyncio storages return coroutines
+            raise ConfigError(f"OPERATOROS_RATE_LIMIT_STORAGE={storage_uri!r} is an asyncio storage; "
+                              "give its synchronous URI (without 'async+').")
+        self.storage: Storage = storage
         self.exempt = exempt
 
     def init_app(self, app: Flask) -> None:

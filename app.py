@@ -35,7 +35,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
             or `EXECUTOR` (the function, or its `module:function` spec, that works tasks instead of the
             domain agents).
     """
-    from flask import Flask
+    from flask import Flask, jsonify
 
     db = flask_sqlalchemy()
     config = dict(config or {})
@@ -61,7 +61,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     api_routes.init_app(app, rate_limit=settings.rate_limit, storage_uri=settings.rate_limit_storage)
     with app.app_context():  # the bytes the view's {"status": "ok"} becomes, as Flask serialises it
-        liveness = app.json.response({"status": "ok"}).get_data()
+        liveness = jsonify({"status": "ok"}).get_data()
     from mcp_server import McpMount
 
     app.wsgi_app = McpMount(app.wsgi_app, app)  # type: ignore[method-assign]  # MCP at /mcp, same port and keys

@@ -209,6 +209,7 @@ class ConversationManager:
         pending = context.pop("pending_auth", None) or {}
         self.save_context(session_id, context)
         name, key = str(pending.get("name", "")), key.strip()
+        user: Caller | None
         if pending.get("register"):
             if len(key) < MIN_API_KEY_LENGTH or any(c.isspace() for c in key):
                 raise BadRequest(f"An API key needs at least {MIN_API_KEY_LENGTH} characters and no spaces; "

@@ -95,7 +95,7 @@ def cli(ctx: click.Context, **options: Any) -> None:
 @click.pass_context
 def ask(ctx: click.Context, words: tuple[str, ...], **options: Any) -> None:
     """Answer one request."""
-    merged = {k: v or (ctx.obj or {}).get(k) for k, v in options.items()}
+    merged: dict[str, Any] = {k: v or (ctx.obj or {}).get(k) for k, v in options.items()}
     text = " ".join(words).strip()
     if not text:
         raise click.UsageError("Give a request, e.g. python main.py \"Show me the system status\".")

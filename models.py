@@ -8,7 +8,7 @@ Nothing here imports Flask, so the CLI reaches the database without loading the 
 import enum
 import uuid
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -85,6 +85,11 @@ class Base(DeclarativeBase):
     """Declarative base shared by every model and by Alembic."""
 
     metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+
+    if TYPE_CHECKING:
+        # SQLAlchemy types __table__ as any FromClause (a model may map a join or a select); every model
+        # here maps one Table, so the core insert/update/delete calls on Model.__table__ type-check.
+        __table__: ClassVar[sa.Table]
 
 
 _str_enum = {"native_enum": False, "validate_strings": True, "values_callable": lambda e: [m.value for m in e]}

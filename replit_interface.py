@@ -91,7 +91,7 @@ class Interface:
             health_monitor.start_cpu_sample()
         steps = [self._run(c, actor, session_id, dry_run=dry_run, background=background, owner=caller,
                            narrate_to=narrate_to) for c in commands]
-        reply = steps[0] if len(steps) == 1 else {
+        reply: dict[str, Any] = steps[0] if len(steps) == 1 else {
             "ok": all(s["ok"] for s in steps), "intent": "multi", "args": {},
             "response": "\n\n".join(s["response"] for s in steps), "data": {}, "steps": steps,
         }

@@ -1,6 +1,7 @@
 """The durable task queue: atomic claims under leases, retries with backoff, cancellation."""
 from __future__ import annotations
 
+import builtins  # TaskQueue.list shadows the builtin in the class body's annotations
 import json
 import logging
 import random
@@ -194,7 +195,8 @@ class TaskQueue:
     def counts(self) -> dict[str, int]:
         """Number of tasks in each status."""
         with read_only(self.engine) as conn:
-            rows = dict(conn.execute(sa.select(_T.c.status, sa.func.count()).group_by(_T.c.status)).all())
+            query = sa.select(_T.c.status, sa.func.count()).group_by(_T.c.status)
+            rows: dict[Any, int] = dict(conn.execute(query).all())
         return {s.value: int(rows.get(s, 0)) for s in TaskStatus}
 
     # -- the worker's side ------------------------------------------------------------------
@@ -224,7 +226,7 @@ class TaskQueue:
             logger.warning("task %s: lease of %s lost; result discarded", claim.task_id, claim.owner)
         return recorded, following
 
-    def renew(self, owners: list[str]) -> set[str]:
+    def renew(self, owners: builtins.list[str]) -> set[str]:
         """Extend the leases held by `owners`; returns the owners whose task asks to be cancelled."""
         if not owners:
             return set()
@@ -333,7 +335,7 @@ class TaskQueue:
             logger.warning("lease sweep: %d requeued, %d failed, %d cancelled", requeued, failed, cancelled)
         return {"requeued": requeued, "failed": failed, "cancelled": cancelled}
 
-    def stale_queued(self, older_than: float, limit: int = MAX_LIST_LIMIT) -> dict[str, list[int]]:
+    def stale_queued(self, older_than: float, limit: int = MAX_LIST_LIMIT) -> dict[str, builtins.list[int]]:
         """Per pool, the ids of queued tasks that have been ready for more than `older_than` seconds.
 
         Oldest first, at most `limit` in all: the candidates for a re-dispatch when a broker lost their message.
@@ -580,8 +582,10 @@ class DirectTaskQueue(TaskQueue):
         kept = getattr(self._local, "kept", None)
         if kept is None:
             raw = self.engine.raw_connection()
-            raw.driver_connection.autocommit = True
-            kept = self._local.kept = (raw, raw.driver_connection.cursor())
+            driver = raw.driver_connection
+            assert driver is not None  # None only once the pooled connection is invalidated; this one is new
+            driver.autocommit = True
+            kept = self._local.kept = (raw, driver.cursor())
         return kept
 
 

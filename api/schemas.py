@@ -5,7 +5,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictStr, model_validator
 from spectree import SecurityScheme
-from spectree.models import SecuritySchemeData
+from spectree.models import SecureType, SecuritySchemeData
 
 from api.openapi import OpenAPISpec
 from errors import BadRequest
@@ -422,7 +422,7 @@ def on_validation(req: Any, resp: Any, error: Any, instance: Any, *rest: Any) ->
 spec = OpenAPISpec(
     "flask", title="OperatorOS API", path="apidoc", page_templates={},
     validation_error_status=400, validation_error_model=ErrorBody, before=on_validation, annotations=True,
-    security_schemes=[SecurityScheme(name="bearer", data=SecuritySchemeData(type="http", scheme="bearer"))],
+    security_schemes=[SecurityScheme(name="bearer", data=SecuritySchemeData(type=SecureType.HTTP, scheme="bearer"))],
     security={"bearer": []},
 )
 """Schema registry: validates requests and responses and builds the OpenAPI document."""

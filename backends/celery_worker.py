@@ -307,6 +307,8 @@ def _autoscaler_class() -> type:
         processes are never cut short: a shrink refused while all are busy is tried again on the next round.
         """
 
+        max_concurrency: int  # set by Autoscaler.__init__ (celery ships no types)
+
         def __init__(self, pool: Any, max_concurrency: int, min_concurrency: int = 0, worker: Any = None,
                      keepalive: float = RECONCILE_SECONDS, mutex: Any = None) -> None:
             super().__init__(pool, max_concurrency, min_concurrency, worker=worker, keepalive=RECONCILE_SECONDS,

@@ -227,7 +227,8 @@ def sides(database_url: str, redis_url: str, home: Path, concurrency: int, stamp
         conn.execute(sa.update(AgentPool).where(AgentPool.name == "general").values(
             desired_size=concurrency, max_size=max(concurrency, 32)))
     config = CeleryConfig(redis_url, ours_ns)
-    queue = TaskQueue(engine, CeleryBackend(config))
+    backend = CeleryBackend(config)
+    queue = TaskQueue(engine, backend)
     ours_cmd = worker_command(config, f"general-bench@{stamp}", [config.queue("general")], concurrency=concurrency)
     # Whether an unfinished row is left: one index probe on a kept connection, as light a poll as the
     # bare side's (a count would read every unfinished row's index entry, 50 times a second).
@@ -247,7 +248,7 @@ def sides(database_url: str, redis_url: str, home: Path, concurrency: int, stamp
             "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
             "AND pid <> pg_backend_pid()"))]
 
-    ours = Side("OperatorOS on Celery", queue.dispatcher.app, config.queue("general"), ours_cmd, env,
+    ours = Side("OperatorOS on Celery", backend.app, config.queue("general"), ours_cmd, env,
                 ours_submit, ours_busy, backends)
 
     app = bare_app(redis_url, bare_ns)
@@ -264,7 +265,10 @@ def sides(database_url: str, redis_url: str, home: Path, concurrency: int, stamp
     def bare_busy() -> bool:
         # A late-acknowledged message leaves both the queue and the unacked hash once its task is done.
         with client.pipeline() as pipe:
-            waiting, unacked = pipe.llen(f"{bare_ns}:{bare_queue}").hlen(f"{bare_ns}:unacked").execute()
+            # Queued one by one: redis-py types a pipeline's commands as returning their reply, not the pipeline.
+            pipe.llen(f"{bare_ns}:{bare_queue}")
+            pipe.hlen(f"{bare_ns}:unacked")
+            waiting, unacked = pipe.execute()
         return waiting + unacked > 0
 
     bare = Side("bare Celery", app, bare_queue, bare_cmd, env, bare_submit, bare_busy)

@@ -34,7 +34,7 @@ def answer(cleaned: str, ctx: dict[str, Any], parse_request: Parser) -> list[Com
     pending = ctx.get("pending")
     choices = pending.get("choices") if isinstance(pending, dict) else None
     text = cleaned.strip(" .!?\"'").lower()
-    if not choices or not text or len(text.split()) > 6:
+    if not choices or not isinstance(pending, dict) or not text or len(text.split()) > 6:
         return None
     rest = {k: v for k, v in ctx.items() if k != "pending"}
     match = _INDEX_RE.match(text)

@@ -6,7 +6,7 @@ JSON-serialisable dict kept in the session row; its keys are CONTEXT_KEYS.
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, TypeGuard
 
 from commands.intent import POOLS, is_not_understood
 from values import INTENTS, Command
@@ -119,7 +119,7 @@ def _remember(new: dict[str, Any], command: Command) -> None:
             new["last_run_id"] = args["run_id"]
 
 
-def _is_int(value: Any) -> bool:
+def _is_int(value: Any) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 

@@ -180,6 +180,7 @@ def _ellipsis(seg: Segment, ctx: dict[str, Any], prev: Command | None) -> Comman
     gives = seg.pools or seg.numbers or not STATUS_WORD_SET.isdisjoint(seg.tokens)
     if not gives or not rest <= VIEW_WORDS:
         return None
+    intent: str | None  # None: no command before this one to repeat
     if prev is not None:
         intent, args = prev.intent, dict(prev.args)
         if intent == "clarify" and isinstance(args.get("pending"), dict):
@@ -218,7 +219,7 @@ def _inherit(seg: Segment, intent: str, args: dict[str, Any], pending: bool) -> 
 
 def _inherit_scale(seg: Segment, args: dict[str, Any], pool: str | None) -> Command:
     new: dict[str, Any] = {"pool": pool or args.get("pool")}
-    amount = _scale_amount(seg)
+    amount: dict[str, Any] = _scale_amount(seg)
     if not amount and seg.numbers:
         number = seg.numbers[0]
         amount = {"delta": number if args["delta"] >= 0 else -number} if "delta" in args else {"size": number}

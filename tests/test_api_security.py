@@ -56,7 +56,7 @@ def test_created_keys_are_shown_once_and_stored_hashed(app, client) -> None:  # 
     key = created.get_json()["api_key"]
     assert client.get("/api/tasks", headers={"Authorization": f"Bearer {key}"}).status_code == 200
     with services(app).engine.connect() as conn:
-        stored = conn.execute(sa.text("SELECT api_key_hash FROM users WHERE name='carol'")).scalar()
+        stored = conn.execute(sa.text("SELECT api_key_hash FROM users WHERE name='carol'")).scalar_one()
     assert key not in stored
     assert client.post("/api/users", json={"name": "carol"}, headers=ADMIN).status_code == 409
 
@@ -150,7 +150,9 @@ def _other_process_sql(app, sql: str) -> None:  # type: ignore[no-untyped-def]
     """Change the SQLite file as another process would (a second gunicorn worker, an operator)."""
     import sqlite3
 
-    conn = sqlite3.connect(services(app).engine.url.database, isolation_level=None)
+    path = services(app).engine.url.database
+    assert path is not None  # the app's SQLite file
+    conn = sqlite3.connect(path, isolation_level=None)
     try:
         conn.execute("PRAGMA busy_timeout=30000")
         conn.execute(sql)

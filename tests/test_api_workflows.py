@@ -110,10 +110,10 @@ def test_a_definition_is_validated_and_bad_bodies_are_400(app: Flask, client: Fl
                                     headers=ann).get_json()["error"]["message"]
     not_json = client.post("/api/workflows", data="{", headers={**ann, "Content-Type": "application/json"})
     assert not_json.status_code == 400
-    for body in ("[]", "null", "\x00"):
-        response = client.post(f"/api/workflows/{saved.get_json()['id']}/runs", data=body,
+    for raw in ("[]", "null", "\x00"):
+        response = client.post(f"/api/workflows/{saved.get_json()['id']}/runs", data=raw,
                                headers={**ann, "Content-Type": "application/json"})
-        assert response.status_code == 400, body
+        assert response.status_code == 400, raw
     assert client.get("/api/workflows?limit=0", headers=ann).status_code == 400
     assert client.get("/api/workflows/99999999999999999999999", headers=ann).status_code == 404
 
@@ -184,6 +184,7 @@ def test_a_user_never_sees_or_touches_another_users_workflows_and_an_admin_does(
     run = client.post(f"/api/workflows/{workflow['id']}/runs", json={"inputs": {"topic": "q3"}}, headers=ann).get_json()
     until_status(client, run["id"], ann, "waiting")
 
+    body: dict[str, Any] | None
     for method, path, body in [
             ("get", f"/api/workflows/{workflow['id']}", None),
             ("post", f"/api/workflows/{workflow['id']}/runs", {}),
@@ -247,6 +248,7 @@ def test_a_run_without_its_required_inputs_is_a_400_and_starts_nothing(app: Flas
     ann = user(app, "ann")
     workflow = client.post("/api/workflows", json={"definition": memo_flow()}, headers=ann).get_json()
     assert workflow["required_inputs"] == ["topic"]
+    body: dict[str, Any] | None
     for body in ({}, {"inputs": {}}, {"inputs": {"topic": ""}}, None):
         response = client.post(f"/api/workflows/{workflow['id']}/runs", json=body, headers=ann)
         assert response.status_code == 400, body

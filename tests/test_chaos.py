@@ -13,6 +13,7 @@ import sys
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -78,7 +79,7 @@ def test_tasks_survive_random_worker_kills(home: Path, sqlite_url: str, tmp_path
     assert killed >= CHAOS_SECONDS / 8 and len(accepted) >= CHAOS_SECONDS * 5
     assert counts == {"queued": 0, "running": 0, "succeeded": len(accepted), "failed": 0, "cancelled": 0}
     with engine.connect() as conn:
-        results = dict(conn.execute(sa.select(Task.id, Task.result)).all())
+        results: dict[int, Any] = dict(conn.execute(sa.select(Task.id, Task.result)).all())
     engine.dispose()
     executions = [line.split() for line in record.read_text().splitlines()]
     per_task = Counter(int(t) for t, _, _ in executions)

@@ -83,7 +83,7 @@ def test_sqlite_read_then_write_transactions_do_not_fail_with_locked(sqlite_url:
         barrier.wait()
         for _ in range(25):
             with engine.begin() as conn:
-                n = conn.exec_driver_sql("SELECT n FROM counter").scalar()
+                n = conn.exec_driver_sql("SELECT n FROM counter").scalar_one()
                 conn.exec_driver_sql("UPDATE counter SET n = ?", (n + 1,))
 
     assert run_in_threads(bump, [()] * 8) == []
@@ -160,7 +160,8 @@ def test_the_writer_lock_queues_concurrent_write_transactions(sqlite_url: str) -
     assert run_in_threads(write, [(n,) for n in range(8)]) == []
     with engine.connect() as conn:
         assert conn.execute(sa.text("SELECT count(*) FROM audit_log")).scalar() == 320
-    assert not database.writer_lock(engine).locked()
+    lock = database.writer_lock(engine)
+    assert lock is not None and not lock.locked()
     engine.dispose()
 
 
@@ -205,7 +206,9 @@ def test_direct_insert_stores_what_core_stores_and_raises_sqlalchemy_errors(sqli
     assert insert is not None
     direct_id = insert(row)
     with engine.begin() as conn:
-        core_id = conn.execute(sa.insert(table).values(**{**row, "idempotency_key": "k2"})).inserted_primary_key[0]
+        key = conn.execute(sa.insert(table).values(**{**row, "idempotency_key": "k2"})).inserted_primary_key
+    assert key is not None
+    core_id = key[0]
     with engine.connect() as conn:
         stored = conn.exec_driver_sql("SELECT * FROM tasks ORDER BY id").mappings().all()
     assert [r["id"] for r in stored] == [direct_id, core_id]
@@ -258,6 +261,7 @@ def test_the_connection_keeper_keeps_the_engines_connections_until_it_is_dispose
         return
     assert keeper is not None and keeper is database.connection_keeper(engine)  # one per engine
     taken = [keeper.take() for _ in range(3)]
+    assert isinstance(engine.pool, sa.pool.QueuePool)  # SQLite files get SQLAlchemy's default pool
     assert len({id(c) for c in taken}) == 3 and engine.pool.checkedout() == 0  # detached: not the pool's
     pragmas = {tuple(c.execute(f"PRAGMA {name}").fetchone()[0] for name in ("journal_mode", "busy_timeout"))
                for c in taken}

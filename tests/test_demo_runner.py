@@ -89,6 +89,7 @@ def test_each_demo_runs_offline_through_the_real_path_in_under_ten_seconds(svc_f
     assert f"Summary: {domain} demo, {len(report.steps)} steps" in summary
     for s in report.steps:
         if s.task_id is not None:
+            assert s.pool is not None
             assert f"  {s.task_id}  " in summary and s.pool in summary and f"{s.seconds:.2f}" in summary
     assert "built-in analyzers (offline" in summary
     assert report.providers == ["local"]
@@ -108,6 +109,7 @@ def test_business_demo_saves_runs_and_approves_a_workflow_and_reuses_it(svc_for:
     caller = svc.conversations.local_caller("tester")
     workflows = WorkflowEngine(svc.engine, svc.controller)
     report = demo_runner.run_demo("business", svc.controller, caller, workflows=workflows)
+    assert report.run_id is not None
     run = workflows.get_run(caller, report.run_id)
     assert run["status"] == "succeeded" and run["workflow_id"] == report.workflow_id
     approval = next(s for s in run["steps"] if s["kind"] == "approval")

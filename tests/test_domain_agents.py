@@ -142,7 +142,12 @@ def test_emergency_short_circuits_whatever_the_pool_and_the_provider() -> None:
     decision = routing.decide(text, "business", keep_pool=True)
     assert decision.short_circuit
     calls: list[str] = []
-    reply = run_task("business", text, provider=lambda t: calls.append(t) or "ok")
+
+    def provider(prompt: str) -> str:
+        calls.append(prompt)
+        return "ok"
+
+    reply = run_task("business", text, provider=provider)
     assert calls == [] and reply.startswith("EMERGENCY: call your local emergency number now.")
     assert safety.INJECTION_NOTE in reply and reply.endswith(safety.NOT_A_DIAGNOSIS)
 

@@ -193,7 +193,7 @@ class _Api:
         """The generated module of `tag.operation_id`."""
         return importlib.import_module(f"{self.package.__name__}.api.{operation}")
 
-    def call(self, operation: str, status: int, model: type, *, client: Any = None, **kwargs: Any) -> Any:
+    def call(self, operation: str, status: int, model: type[Any], *, client: Any = None, **kwargs: Any) -> Any:
         """Call `operation`; assert its status, that the body was parsed into `model`, and that nothing was lost."""
         response = self.module(operation).sync_detailed(client=client or self.admin, **kwargs)
         body = response.content.decode()

@@ -4,6 +4,7 @@ from __future__ import annotations
 import time
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -35,7 +36,7 @@ def test_a_calm_reading_raises_no_alert() -> None:
     (("database", "ok"), False, "database"),
 ])
 def test_each_threshold_raises_its_alert(path: tuple[str, str], value: object, check: str) -> None:
-    reading = {k: dict(v) if isinstance(v, dict) else v for k, v in CALM.items()}
+    reading: dict[str, Any] = {k: dict(v) if isinstance(v, dict) else v for k, v in CALM.items()}
     reading[path[0]][path[1]] = value
     assert [a["check"] for a in evaluate_alerts(reading)] == [check]
 

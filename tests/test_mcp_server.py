@@ -112,7 +112,8 @@ async def _check_tool_list(client: Client) -> None:
     scale = tools["scale_pool"].input_schema
     assert scale["required"] == ["pool"] and {"size", "delta"} <= set(scale["properties"])
     assert tools["get_task"].input_schema["properties"]["task_id"]["minimum"] == 1
-    assert tools["submit_task"].output_schema["properties"]["status"]["enum"] == [
+    submitted = tools["submit_task"].output_schema
+    assert submitted is not None and submitted["properties"]["status"]["enum"] == [
         "queued", "running", "succeeded", "failed", "cancelled"]
 
 

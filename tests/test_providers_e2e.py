@@ -124,7 +124,8 @@ def test_two_processes_of_one_session_continue_one_provider_conversation(
     other_id = next(c for c in fake_openai.conversations if c != conversation_id)
     assert fake_openai.model_requests()[-1].body["conversation"] == other_id
     with db.connect() as conn:
-        rows = dict(conn.execute(sa.text("SELECT id, provider_conversation_id FROM sessions")).all())
+        rows: dict[str, str | None] = dict(conn.execute(sa.text("SELECT id, provider_conversation_id FROM sessions"))
+                                           .all())
     assert rows == {session_id: conversation_id, other["session_id"]: other_id}
     assert no_assistants_api(fake_openai)
     assert all(r.headers["authorization"] == f"Bearer {SECRET}" for r in fake_openai.requests)

@@ -638,6 +638,7 @@ def test_an_over_long_request_about_self_harm_still_gets_crisis_resources_first(
     text = "Some background about my week at work. " * 120 + "Honestly I just want to end my life."
     run = one_shot(tmp_path, "--json", text)
     assert run.proc.returncode == 1, run.proc.stderr
+    assert run.reply is not None
     assert run.reply["error"]["code"] == "not_understood"
     assert run.reply["response"].startswith(CRISIS_FIRST), run.reply["response"][:200]
     assert "988" in run.reply["response"] and "limit is 4000" in run.reply["response"]
@@ -645,6 +646,7 @@ def test_an_over_long_request_about_self_harm_still_gets_crisis_resources_first(
 
 def test_an_over_long_request_with_no_concern_is_only_asked_to_be_shorter(tmp_path: Path) -> None:
     run = one_shot(tmp_path, "--json", "Some background about my week at work. " * 120)
+    assert run.reply is not None
     assert run.reply["response"].startswith("That request is"), run.reply["response"][:200]
 
 

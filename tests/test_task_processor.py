@@ -110,6 +110,7 @@ def test_a_task_that_always_fails_ends_failed_after_max_attempts(queue: TaskQueu
         assert claim is not None and claim.attempt == attempt
         outcomes.append(queue.fail(claim, f"error on attempt {attempt}"))
     assert outcomes == ["queued", "queued", "failed"]
+    assert claim is not None
     task = queue.get(claim.task_id)
     assert task["status"] == "failed" and task["attempts"] == 3
     assert task["error"] == "error on attempt 3" and task["finished_at"]
@@ -197,7 +198,7 @@ def test_the_same_idempotency_key_returns_the_same_task(queue: TaskQueue) -> Non
     ({"idempotency_key": "k" * 200}, "idempotency_key"),
 ])
 def test_bad_submissions_are_refused_and_change_nothing(queue: TaskQueue, kwargs: dict, message: str) -> None:
-    args = {"pool": "general", "text": "ok"}
+    args: dict[str, Any] = {"pool": "general", "text": "ok"}
     args.update(kwargs)
     with pytest.raises(BadRequest, match=message):
         queue.submit(args.pop("pool"), args.pop("text"), **args)
@@ -518,6 +519,7 @@ def test_a_named_claim_and_a_result_find_their_row_by_primary_key_on_stale_stati
     raw = engine.raw_connection()
     try:
         driver = raw.driver_connection
+        assert driver is not None
         driver.autocommit = True
         driver.execute("ANALYZE tasks")  # stale from here on: the table is empty
         driver.execute(
