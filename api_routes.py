@@ -113,6 +113,14 @@ def authenticate() -> None:
     g.caller = caller
 
 
+@bp.before_request
+def single_valued_query() -> None:
+    """Refuse a query parameter given twice: every one is a single value, and Flask would read the first."""
+    repeated = sorted(key for key in request.args if len(request.args.getlist(key)) > 1)
+    if repeated:
+        raise BadRequest(f"Query parameter {repeated[0]!r} is given more than once; give it once.")
+
+
 def caller_for_token(svc: Any, token: str) -> Caller | None:
     """The caller an API key authenticates (a user's key, or OPERATOROS_API_KEY as the admin), else None."""
     caller = svc.conversations.caller_for_key(token)
