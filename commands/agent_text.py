@@ -15,7 +15,7 @@ AGENT_RE = re.compile(
     r"asked|approval)|user'?s (?:question|request|message|exact words|instructions|ask)|request from (?:the )?user|"
     r"on (?:the user'?s )?behalf|acting for|per (?:the )?user|relaying|forwarding|passing along|operator note|"
     r"coding (?:agent|assistant)|ai (?:agent|assistant)|automated agent|replit agent|\[agent\]|"
-    r"as requested by)", re.I)
+    r"as requested by)|^\s*user\s*:", re.I)
 """Words only an agent relaying a user's request writes."""
 
 _QUOTE_RE = re.compile(r"(?<![A-Za-z])'((?:[^']|(?<=[A-Za-z])'(?=[A-Za-z])){3,}?)'(?![A-Za-z])|"

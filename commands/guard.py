@@ -29,9 +29,10 @@ NEGATION_RE = re.compile(r"\b(?:not|never|no need|nothing|without|rather|instead
                          re.I)
 """Words before an action verb that refuse it."""
 QUESTION_RE = re.compile(
-    r"\b(?:wh(?:ether|en|ich|y|o|at|ere)|how|if|should|shall|would|could|might|may|wonder\w*|think\w*|consider\w*|maybe|perhaps|before|after|case|"
+    r"\b(?:wh(?:ether|en|ich|y|o|at|ere)(?:['\u2019]?s)?|hows?|if|should|shall|would|could|might|may|wonder\w*|think\w*|consider\w*|maybe|perhaps|before|after|case|"
     r"assum\w*|suppos\w*|imagin\w*|hypothetic\w*|theory|tell me|explain\w*|describ\w*|reason|worth|idea|safe|"
-    r"plan\w*|later|tomorrow)\b", re.I)
+    r"plan\w*|later|tomorrow|harm|risk\w*|danger\w*|hope|nobody|no one|dare|curious|wish|i['\u2019]?ll|we['\u2019]?ll|"
+    r"(?:i|we) will|going to|gonna|(?:ok|okay|fine|alright) to|thoughts)\b", re.I)
 """Words before an action verb that ask, imagine or plan rather than order."""
 
 POLITE_RE = re.compile(

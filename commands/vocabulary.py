@@ -31,7 +31,7 @@ NUMBER_WORDS = {
 
 STATUS_WORDS = {
     "failed": "failed", "failing": "failed", "failures": "failed", "failure": "failed", "errored": "failed",
-    "error": "failed", "errors": "failed", "broken": "failed", "crashed": "failed",
+    "error": "failed", "errors": "failed", "broken": "failed", "broke": "failed", "crashed": "failed",
     "queued": "queued", "pending": "queued", "waiting": "queued", "backlog": "queued",
     "running": "running", "active": "running", "progress": "running",
     "succeeded": "succeeded", "successful": "succeeded", "completed": "succeeded", "complete": "succeeded",
@@ -189,9 +189,9 @@ WHOAMI_RE = re.compile(r" (who ?am ?i|whoami|(which|what) user|my user ?name|am 
 LOGOUT_RE = re.compile(
     r" (log ?out|sign ?out|sign off|log me out|sign me out|log off)( now| of operatoros)? $")
 LOGIN_RE = re.compile(
-    r"^(?:(?P<reg>register|sign\s*up|signup|create\s+(?:an?\s+)?(?:new\s+)?(?:account|user))|"
+    r"^(?:(?P<reg>register|sign\s*(?:me\s+)?up|signup|create\s+(?:an?\s+)?(?:new\s+)?(?:account|user))|"
     r"log\s*me\s*in|log\s*in|login|sign\s*me\s*in|sign\s*in|signin|switch\s+(?:to\s+)?(?:user|account)s?|"
-    r"switch\s+to)\b(?:\s+(?:as|for|to|user|with|named|called|me\s+as|me))*"
+    r"switch\s+to)\b(?:\s+(?:as|for|to|user|with|named|called|me\s+as|me)\b)*"
     r"(?:\s+(?P<name>[A-Za-z0-9_.@-]{1,64}))?", re.I)
 HELP_RE = re.compile(
     r"^ (what|which) (can|could|do) (you|i) (do|ask|say|type)( you)? |^ what can i ask |"
@@ -244,7 +244,13 @@ STATUS_RE = re.compile(
     r" whats? (is )?going on | how are things | how (is|s) everything | hows everything |"
     r" everything (ok|okay|alright|fine|good) | where are we | how(s| is| are) (it all|things|stuff) "
     r"(going|looking|running) | big picture | summary of (the )?(whole )?(system|operatoros|everything) |"
-    r" (system|operatoros) (summary|report) ")
+    r" (system|operatoros) (summary|report) | (overall|whole) picture |"
+    r" how(s| is) (the )?(system|operatoros|everything|it all) (doing|holding up|looking|going|coping) ")
+TASK_STATUS_QUESTION_RE = re.compile(
+    r"^ (?:whats|what is|what has|what have|which ones|anything|what) (?:is |are |has |have )?(?:been )?(?:still )?"
+    r"(finished|done|completed|complete|waiting|pending|queued|running|failed|broken|stuck|in progress)"
+    r"(?: so far| yet| now| right now| already| today| at the moment)? $")
+"""'what's finished so far?', 'what's still waiting?': the tasks of that status."""
 TASK_ID_RE = re.compile(r" (?:task|job|tasks|jobs|ticket) (?:number |no |id |num )?(\d{1,9}) ")
 ID_RE = re.compile(r" (?:id|number|no|num) (\d{1,9}) ")
 HASH_ID_RE = re.compile(r"#\s?(\d{1,9})\b")
