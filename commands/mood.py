@@ -121,6 +121,11 @@ def mood_of(clause: str) -> str:
     return "imperative"
 
 
+def imperative(text: str) -> bool:
+    """Whether every clause of a request is an order (no question, negation, condition or explanation)."""
+    return all(mood_of(c) == "imperative" for c in split_clauses(text)) and not text.rstrip().endswith("?")
+
+
 def apply(cleaned: str, ctx: dict[str, Any], parse_clause: Parser, read_only: bool = False) -> list[Command] | None:
     """The commands of a request that is not all imperative and affirmative, or None when it is.
 
