@@ -73,7 +73,7 @@ _REFRAME_RES = tuple((re.compile(p, re.I), r) for p, r in (
 
 _NOOP_RE = re.compile(
     r"^(?:please )?(?:(?:perform|execute|do|run|handle|comply|proceed|carry out|respond|provide|record|answer|"
-    r"route|forward|hand|submit|pass|send)\b.*|(?:it|this) (?:accordingly|for them)|proceed)$", re.I)
+    r"route|forward|hand|submit|pass|send)\b(?![^:]*:\s*\S).*|(?:it|this) (?:accordingly|for them)|proceed)$", re.I)
 """An agent's closing instruction that adds nothing to the request."""
 
 READ_ONLY_RE = re.compile(

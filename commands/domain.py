@@ -20,8 +20,8 @@ _OPENER_RE = re.compile(
     r"(?:(?:can|could|would|will) (?:you|u) (?:please )?|i (?:want|need|would like|'d like) (?:you )?to |"
     r"help me (?:to )?|let'?s |go ahead and )?", re.I)
 
-SYSTEM_VERB_RE = re.compile(r"^(scale|resize|restart|reboot|reset|cancel|list|show(?: me| us)?|display|give me|demo)\b\s*",
-                            re.I)
+SYSTEM_VERB_RE = re.compile(
+    r"^(scale|resize|restart|reboot|reset|cancel|list|show(?: me| us)?|display|give me|demo)\b\s*", re.I)
 """Verbs of a command whose object decides whether the request is a command."""
 
 WORK_VERB_RE = re.compile(
@@ -35,16 +35,23 @@ _POOL_NAMES = "|".join(sorted((re.escape(k) for k in _POOL_WORDS), key=len, reve
 SYSTEM_OBJECT_RE = re.compile(
     r"\b(?:task|job|run|workflow|ticket)s?\s*(?:number\s*|no\.?\s*|#)?\d|"
     rf"\b(?:{_POOL_NAMES})\b(?:\s+\w+)?\s+(?:pool|pools|agents?|team|tasks?|jobs?|queue|demo)\b|"
-    r"\b(?:the|my|our|all|every|failed|queued|running|pending|recent|last|latest) (?:\w+ )?(?:tasks|jobs|pools|agents)\b"
+    r"\b(?:the|my|our|all|every|failed|queued|running|pending|recent|last|latest) (?:\w+ )?"
+    r"(?:tasks|jobs|pools|agents)\b"
     r"(?! (?:involved|needed|required|to do|for each|for every|a |an |that a |that an ))|"
-    r"\b(?:workflows?|operatoros|the system|the queue|my queue|the pools?|agent pools?|the agents)\b", re.I)
+    r"\b(?:workflows?|operatoros|the system|the queue(?!\s+(?:systems?|lines?|times?|theory|management))|my queue|"
+    r"the pools?|agent pools?|the agents)\b", re.I)
+DOMAIN_TASKS_RE = re.compile(
+    r"\b(?:tasks|jobs)\s+(?:involved|needed|required|to do|for each|for every|(?:a|an|each|every|the new|new) \w+ "
+    r"(?:\w+ )?(?:should|must|needs?|has|have|can|will))", re.I)
+"""'the tasks involved in onboarding', 'the tasks a new manager should do': tasks of the world."""
 """A system object named anywhere in a request."""
 
-SYSTEM_HEADS = frozenset("""task tasks job jobs pool pools agent agents workflow workflows queue status health demo demos
-    system operatoros run runs history approvals everything all it them that this those one ones mine everyone
+SYSTEM_HEADS = frozenset("""task tasks job jobs pool pools agent agents workflow workflows queue status health demo
+    demos system operatoros run runs history approvals everything all it them that this those one ones mine everyone
     up down dashboard overview metrics performance result results output outputs answer answers command commands
     request requests backlog cpu ram disk memory account accounts user users picture summary report logs log
-    session sessions previous past last latest big whole current""".split()) | _POOL_WORDS
+    session sessions previous past last latest big whole current size sizes update updates check checks info details
+    numbers stats list lists count counts usage load""".split()) | _POOL_WORDS
 """Words that, as the object of a system verb, make the request a command."""
 
 _STOP_RE = re.compile(r"\b(?:for|in|of|at|to|from|with|by|about|on|into|so|up|down|that|which|who|please|"
@@ -72,6 +79,8 @@ _NEVER_WORK = frozenset({"help", "history", "login", "logout", "whoami", "task",
 def is_domain(text: str) -> bool:
     """Whether a piece that the matchers took for a command is a domain request holding system words."""
     body = _OPENER_RE.sub("", text.strip(), count=1)
+    if DOMAIN_TASKS_RE.search(body) and not re.search(r"\b(?:pool|agents|queued|failed|running)\b", body, re.I):
+        return True
     if SYSTEM_OBJECT_RE.search(body):
         return False
     verb = SYSTEM_VERB_RE.match(body)
@@ -81,7 +90,9 @@ def is_domain(text: str) -> bool:
             return False  # "show me what it's doing" asks about the system
         obj = _STOP_RE.split(rest, maxsplit=1)[0].split()
         words = [w.lower().strip("'\"") for w in obj if w.lower() not in _DETERMINERS]
-        if not words or re.fullmatch(r"\d+", words[0]) or any(w in SYSTEM_HEADS for w in words):
+        looked_at = words[-1:] if verb.group(1).lower() not in ("scale", "resize", "restart", "reboot", "reset",
+                                                                 "cancel") else words
+        if not words or re.fullmatch(r"\d+", words[0]) or any(w in SYSTEM_HEADS for w in looked_at):
             return False
         return verb.group(1).lower() != "cancel" or bool(_ARTEFACT_RE.search(" ".join(words)))
     return bool(WORK_VERB_RE.match(body)) and not re.search(r"\b(?:account|user|session)\b", body, re.I)

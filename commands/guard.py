@@ -25,8 +25,8 @@ ACTION_VERB_RE = re.compile(
     r"took|bring|bringing|raise|lower)\b", re.I)
 """The verbs that carry a change; the words before the first of them decide whether it is ordered."""
 
-NEGATION_RE = re.compile(r"\b(?:not|never|no need|nothing|without|rather|instead|avoid|refrain|leave|dont|cant|wont|didnt|shouldnt|wouldnt)\b|\wn['\u2019]t\b",
-                         re.I)
+NEGATION_RE = re.compile(r"\b(?:not|never|no need|nothing|without|rather|instead|avoid|refrain|leave|dont|cant|wont|"
+                         r"didnt|shouldnt|wouldnt)\b|\wn['\u2019]t\b", re.I)
 """Words before an action verb that refuse it."""
 QUESTION_RE = re.compile(
     r"\b(?:wh(?:ether|en|ich|y|o|at|ere)(?:['\u2019]?s)?|hows?|if|should|shall|would|could|might|may|wonder\w*|think\w*|consider\w*|maybe|perhaps|before|after|case|"
@@ -37,8 +37,8 @@ QUESTION_RE = re.compile(
 
 POLITE_RE = re.compile(
     r"^(?:(?:hey|hi|ok|okay|so|please|pls|kindly|now|then|and|also)\b[\s,]*)*"
-    r"(?:(?:can|could|would|will) (?:you|u|ya)(?: please| kindly| just)?|would you mind|please|i(?:'d| would) like you to|"
-    r"i (?:want|need) you to|go ahead and)\b", re.I)
+    r"(?:(?:can|could|would|will) (?:you|u|ya)(?: please| kindly| just)?|would you mind|please|"
+    r"i(?:'d| would) like you to|i (?:want|need) you to|go ahead and)\b", re.I)
 """A polite opening that still orders ("could you restart the sports pool?")."""
 
 EXPLAIN_RE = re.compile(r"\b(?:explain\w*|describ\w*|what would it take|how (?:does|do|would|is|are))\b", re.I)
@@ -52,8 +52,7 @@ def check(request: str, commands: list[Command]) -> list[Command]:
     if _unordered(request) and not any(p.match(request) for p in (QUOTED_TO_RE, ROUTE_RE, ASK_RE, SUBMIT_RE)):
         result = _no_work_about_the_system(request, result)
     if any(c.intent != "submit" for c in result):  # "... and show me what it's doing" is no work for an agent
-        result = [c for c in result if not (c.intent == "submit" and c.args.get("pool") == "general"
-                                            and mood._idle(c, c.text or c.args.get("input", ""), strict=True))] or result  # noqa: SLF001
+        result = [c for c in result if not _idle_work(c)] or result
     return _dedupe(result) if result != commands else commands
 
 
@@ -74,8 +73,16 @@ def _checked(request: str, command: Command) -> Command:
 SYSTEM_CHANGE_RE = re.compile(
     r"\b(?:scal\w*|restart\w*|reboot\w*|cancel\w*|kill\w*|abort\w*|approv\w*|reject\w*|add\w*|remov\w*|"
     r"submit\w*|spin\w*|shrink\w*|run|ran|trigger\w*)\b", re.I)
-SYSTEM_OBJECT_RE = re.compile(r"\b(?:agents?|pools?|tasks?|jobs?|queue[ds]?|workflows?|runs?|sessions?|operatoros)\b", re.I)
+SYSTEM_OBJECT_RE = re.compile(r"\b(?:agents?|pools?|tasks?|jobs?|queue[ds]?|workflows?|runs?|sessions?|operatoros)\b",
+                              re.I)
 LOG_OUT_RE = re.compile(r"\blog(?:ging|ged|s)?\s*(?:me\s+)?(?:out|off)\b|\blogout\b", re.I)
+
+
+def _idle_work(command: Command) -> bool:
+    """A general submit about 'it' or the system beside a command: no work for an agent."""
+    text = command.text or str(command.args.get("input", ""))
+    return command.intent == "submit" and command.args.get("pool") == "general" and mood._idle(  # noqa: SLF001
+        command, text, strict=True)
 
 
 def _unordered(request: str) -> bool:

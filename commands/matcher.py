@@ -153,10 +153,14 @@ def submit_command(seg: Segment, text: str, pool: str | None = None) -> Command:
         scores = dict(seg.content)
         for name in seg.pools:
             scores[name] = scores.get(name, 0) + 2
-        if seg.has_any(word_set("health healthy healthier unhealthy")):
+        if seg.has_any(word_set("health healthy healthier unhealthy")) and not _HEALTH_OF_RE.search(seg.text):
             scores["healthcare"] = scores.get("healthcare", 0) + 2
         pool = _routed_pool(scores)
     return Command("submit", {"pool": pool or "general", "input": text})
+
+
+_HEALTH_OF_RE = re.compile(r" health of (?:the|a|an|our|this|that|their) (?!body|heart|skin|patient|baby|child|kid)")
+"""'the health of the housing market' speaks of a market, not of medicine."""
 
 
 # --- the matchers, in the order of _MATCHERS ----------------------------------------------------
