@@ -157,7 +157,7 @@ def _understand(cleaned: str, ctx: dict[str, Any]) -> list[Command]:
     commands = mood.apply(request, ctx, parse_request, read_only) or parse_request(request, ctx)
     if not read_only and mood.imperative(request):
         commands = domain.fold(request, commands)
-    return unavailable.check(request, guard.check(request, commands))
+    return unavailable.check(request, guard.check(request, commands, ctx))
 
 
 def _safety_preface(text: str) -> str:

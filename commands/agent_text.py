@@ -39,6 +39,7 @@ _PREAMBLE_RES = tuple(re.compile(p, re.I) for p in (
     r"^per (?:the )?user(?:'s)?(?: instructions)?[,:]\s*",
     r"^as requested by the user,?\s*",
     r"^(?:i'?m )?relaying(?: a user request| for the user)?[,:]\s*",
+    r"^(?:please )?(?:relay|pass|send|forward)(?: this)? to operatoros[,:]\s*",
     r"^forwarding (?:a user message|for the user)[,:]?\s*",
     r"^passing along a user request[,:]\s*",
     r"^operator note:\s*(?:user requested\s*)?",
@@ -95,7 +96,7 @@ def reduce(text: str) -> tuple[str, bool]:
     read_only = bool(READ_ONLY_RE.search(outside))
     sentences = [s for s in (_strip(s) for s in re.split(r"(?<=[.!?;])\s+|\s+-\s+|\s*\(|\)\s*", outside)) if s]
     looks = [m.group(0) for s in sentences if read_only or quoted
-             for m in [_LOOK_RE.search(s)] if m and not _NOOP_RE.match(s)]
+             for m in [_LOOK_RE.search(s)] if m and not _NOOP_RE.match(s) and len(m.group(0).split()) > 2]
     rest = [s for s in sentences if not _NOOP_RE.match(s) and not READ_ONLY_RE.search(s)]
     if looks and (read_only or _is_question(quoted or "")):
         request = looks[-1]

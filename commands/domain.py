@@ -38,7 +38,7 @@ SYSTEM_OBJECT_RE = re.compile(
     r"\b(?:the|my|our|all|every|failed|queued|running|pending|recent|last|latest) (?:\w+ )?"
     r"(?:tasks|jobs|pools|agents)\b"
     r"(?! (?:involved|needed|required|to do|for each|for every|a |an |that a |that an ))|"
-    r"\b(?:workflows?|operatoros|the system|the queue(?!\s+(?:systems?|lines?|times?|theory|management))|my queue|"
+    r"\b(?:workflows?|operatoros|the system|the queue(?!\s+(?:systems?|lines?|times?|theory|management|at|outside)\b)|my queue|"
     r"the pools?|agent pools?|the agents)\b", re.I)
 DOMAIN_TASKS_RE = re.compile(
     r"\b(?:tasks|jobs)\s+(?:involved|needed|required|to do|for each|for every|(?:a|an|each|every|the new|new) \w+ "
@@ -87,11 +87,15 @@ def is_domain(text: str) -> bool:
     if verb is not None:
         rest = body[verb.end():]
         if verb.group(1).lower().startswith("show") and re.match(r"(?:what|how|which|who|when|where|if)\b", rest, re.I):
-            return False  # "show me what it's doing" asks about the system
+            words = {w.lower() for w in re.findall(r"[A-Za-z]+", rest)}
+            return bool(_ARTEFACT_RE.search(rest)) and not words & SYSTEM_HEADS  # "show me what it's doing": system
+        rest = re.sub(r"^(?:up|down)\s+", "", rest, flags=re.I)
         obj = _STOP_RE.split(rest, maxsplit=1)[0].split()
         words = [w.lower().strip("'\"") for w in obj if w.lower() not in _DETERMINERS]
         looked_at = words[-1:] if verb.group(1).lower() not in ("scale", "resize", "restart", "reboot", "reset",
                                                                  "cancel") else words
+        looked_at = [w for i, w in enumerate(looked_at) if w not in _POOL_WORDS or i == 0
+                     or any(v in SYSTEM_HEADS - _POOL_WORDS for v in words[i + 1:])]  # "my bakery business"
         if not words or re.fullmatch(r"\d+", words[0]) or any(w in SYSTEM_HEADS for w in looked_at):
             return False
         return verb.group(1).lower() != "cancel" or bool(_ARTEFACT_RE.search(" ".join(words)))

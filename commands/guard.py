@@ -12,6 +12,7 @@ mark after a verb that no polite "can you" opens, turns it into the read-only lo
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from commands import mood
 from commands.vocabulary import ASK_RE, QUOTED_TO_RE, ROUTE_RE, SUBMIT_RE
@@ -22,7 +23,7 @@ ACTION_VERB_RE = re.compile(
     r"cut\w*|doubl\w*|halv\w*|set|setting|restart\w*|reboot\w*|reset\w*|bounc\w*|cancel\w*|kill\w*|abort\w*|"
     r"terminat\w*|drop\w*|run|runs|running|ran|trigger\w*|launch\w*|start\w*|execut\w*|kick\w*|approv\w*|"
     r"reject\w*|deny|denying|log(?:ging)?(?:\s+(?:me\s+)?(?:out|in|off))|logout|sign\w*|register\w*|take|taking|"
-    r"took|bring|bringing|raise|lower)\b", re.I)
+    r"took|bring|bringing|raise|lower|make|making|put|get|retry\w*|rerun\w*)\b", re.I)
 """The verbs that carry a change; the words before the first of them decide whether it is ordered."""
 
 NEGATION_RE = re.compile(r"\b(?:not|never|no need|nothing|without|rather|instead|avoid|refrain|leave|dont|cant|wont|"
@@ -46,11 +47,11 @@ _CLAUSE_END_RE = re.compile(r"[,;:\u2013\u2014]|[.!?]+(?=\s)|\s-+\s|\bbut\b", re
 _SPECIFIC_RE = re.compile(r"\b(?:task|job|run|workflow)\s*#?\d", re.I)
 
 
-def check(request: str, commands: list[Command]) -> list[Command]:
-    """``commands`` with every change that its words do not order turned read-only."""
+def check(request: str, commands: list[Command], ctx: dict[str, Any] | None = None) -> list[Command]:
+    """``commands`` with every change that its words do not order turned read-only (``ctx``: what 'it' is)."""
     result = [_checked(request, c) for c in commands]
     if _unordered(request) and not any(p.match(request) for p in (QUOTED_TO_RE, ROUTE_RE, ASK_RE, SUBMIT_RE)):
-        result = _no_work_about_the_system(request, result)
+        result = _no_work_about_the_system(request, result, ctx or {})
     if any(c.intent != "submit" for c in result):  # "... and show me what it's doing" is no work for an agent
         result = [c for c in result if not _idle_work(c)] or result
     return _dedupe(result) if result != commands else commands
@@ -98,7 +99,7 @@ def _about_the_system(text: str) -> bool:
         SYSTEM_CHANGE_RE.search(text) or re.search(r"\b(?:agents?|pools?)\b", text, re.I))))
 
 
-def _no_work_about_the_system(request: str, commands: list[Command]) -> list[Command]:
+def _no_work_about_the_system(request: str, commands: list[Command], ctx: dict[str, Any]) -> list[Command]:
     """A question or refusal about the system's own actions ("should I log out?", "I don't want my analysis task
     cancelled", "imagine the healthcare agents were down...") is no work for an agent: the look it asks for."""
     from commands.matcher import safety_concern  # a red flag always reaches the healthcare agents
@@ -107,12 +108,41 @@ def _no_work_about_the_system(request: str, commands: list[Command]) -> list[Com
     others = any(c.intent != "submit" for c in commands)
     for command in commands:
         text = command.text or str(command.args.get("input", ""))
-        about = _about_the_system(text) or _about_the_system(request)
-        if command.intent != "submit" or not about or safety_concern(request):
+        about = _about_the_system(text) or _about_the_system(request) or _only_names_a_pool(request)
+        referred = _referred(request, ctx) if command.intent == "submit" and not about else None
+        if command.intent != "submit" or not (about or referred) or safety_concern(request):
             result.append(command)
         elif not others:
-            result.append(_look(request, refusal(request, request) or "question"))
+            result.append(referred or _look(request, refusal(request, request) or "question"))
     return result
+
+
+_PRONOUN_RE = re.compile(r"\b(?:it|its|them|they|their|that|this|those|the same)\b", re.I)
+
+
+def _only_names_a_pool(text: str) -> bool:
+    """'would healthcare need the same?': a pool named, and no work described."""
+    from commands.segment import segment
+
+    seg = segment(text, joined=False)
+    return bool(seg.pools) and not seg.content_score
+
+
+def _referred(text: str, ctx: dict[str, Any]) -> Command | None:
+    """A question about 'it' after a look at a pool, a task or a workflow: that thing again, read-only."""
+    if not _PRONOUN_RE.search(text) or re.search(r"\b(?:analy[sz]\w*|stock|price|market)\b", text, re.I):
+        return None
+    last = ctx.get("last_intent")
+    if last in ("task", "cancel") and ctx.get("last_task_id") is not None:
+        return Command("task", {"task_id": ctx["last_task_id"]}, text)
+    if last == "workflows" and ctx.get("last_workflow_id"):
+        return Command("workflows", {"action": "show", "workflow_id": ctx["last_workflow_id"]}, text)
+    if last == "tasks":
+        args = ctx.get("last_args") or {}
+        return Command("tasks", {k: v for k, v in args.items() if k in ("status", "pool")}, text)
+    if last in ("pools", "scale", "restart") and ctx.get("last_pool"):
+        return Command("pools", {"pool": ctx["last_pool"]}, text)
+    return None
 
 
 def _look(text: str, reason: str) -> Command:

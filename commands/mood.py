@@ -174,6 +174,10 @@ def apply(cleaned: str, ctx: dict[str, Any], parse_clause: Parser, read_only: bo
     result = kept or declined
     if any(m in ("question", "hypothetical", "explain") for m in moods) or read_only:
         result = [_read_only(c, c.text, "question" if not read_only else "read_only") or c for c in result]
+    if not result and "negation" in moods and not any(m == "imperative" for m in moods):
+        return [Command("clarify", {"reason": "not_understood", "question": (
+            "Understood: nothing was done. What would you like instead?"), "choices": [
+            "show the system status", "list my tasks", "show the pools"]}, cleaned)]
     return _dedupe(result) or None
 
 

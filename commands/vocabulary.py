@@ -287,9 +287,10 @@ HELP_MORE_RE = re.compile(
 """More ways to ask what can be asked ("what can this platform do?", "show me the list of commands")."""
 HISTORY_MORE_RE = re.compile(
     r" what (?:have|did) we (?:talked|talk|discussed|discuss|covered|cover|done|do)(?: about)?(?: so far)? |"
-    r" (?:recap|summary) of (?:this|our) (?:conversation|session|chat) ")
+    r" (?:recap|summary|history|log) of (?:this|our|the|my) (?:conversation|session|chat) ")
 """'what have we talked about so far?' is this conversation's history."""
-WHOAMI_MORE_RE = re.compile(r" am i (?:an? )?(?:admin|administrator|superuser|root) | (?:my|which) role ")
+WHOAMI_MORE_RE = re.compile(r" am i (?:an? )?(?:admin|administrator|superuser|root) | (?:my|which) role |"
+                            r" who (?:i am|im|am i|i m) (?:logged|signed) in | (?:logged|signed) in as $")
 """'am I an admin?' asks who the session acts as."""
 NEW_SESSION_RE = re.compile(
     r"^ (?:start |open |begin |create )?(?:a )?(?:new|fresh) (?:session|conversation|chat) $|"
