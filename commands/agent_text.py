@@ -56,7 +56,9 @@ _REFRAME_RES = tuple((re.compile(p, re.I), r) for p, r in (
     (r"^(?:the user|my user|they) (?:asked|asks|is asking|has asked) (?:me )?(?:whether|if) they should\b", "should I"),
     (r"^(?:the user|my user|they) (?:is|are) asking (?:what would happen if|what happens if) they\b", "what if I"),
     (r"^(?:the user|my user|they) (?:has asked|asked|asks|is asking|wants|would like|needs|'d like)(?: me)? to "
-     r"(?:see|know|view|find out)\b", "show"),
+     r"(?:see|know|view|find out)\b(?!\s*:)", "show"),
+    (r"^(?:the user|my user|they) (?:has asked|asked|asks|is asking|wants|would like|needs|'d like)(?: me)? to "
+     r"(?:see|know|view|find out)\s*:\s*", ""),
     (r"^(?:the user|my user|they) (?:has asked|asked|asks|is asking|wants|would like|needs|'d like)(?: me)? to\b", ""),
     (r"^(?:the user|my user|they) (?:is asking|asks|asked|has asked) for help with\b", "help with"),
     (r"^(?:the user|my user|they) (?:has a question for|asks) (?:the )?(\w+) agents:", r"ask the \1 agents:"),
@@ -103,7 +105,7 @@ def reduce(text: str) -> tuple[str, bool]:
     elif quoted:
         request = _strip(quoted)
     else:
-        request = " ".join(rest) or text
+        request = " ".join(rest) or " ".join(s for s in sentences if not _NOOP_RE.match(s)) or text
     return _cancelled(request.strip(" .")), read_only
 
 

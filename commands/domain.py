@@ -38,8 +38,8 @@ SYSTEM_OBJECT_RE = re.compile(
     r"\b(?:the|my|our|all|every|failed|queued|running|pending|recent|last|latest) (?:\w+ )?"
     r"(?:tasks|jobs|pools|agents)\b"
     r"(?! (?:involved|needed|required|to do|for each|for every|a |an |that a |that an ))|"
-    r"\b(?:workflows?|operatoros|the system|the queue(?!\s+(?:systems?|lines?|times?|theory|management|at|outside)\b)|my queue|"
-    r"the pools?|agent pools?|the agents)\b", re.I)
+    r"\b(?:workflows?|operatoros|the system|the queue(?!\s+(?:systems?|lines?|times?|theory|management|at|outside)\b)|"
+    r"my queue|the pools?|agent pools?|the agents)\b", re.I)
 DOMAIN_TASKS_RE = re.compile(
     r"\b(?:tasks|jobs)\s+(?:involved|needed|required|to do|for each|for every|(?:a|an|each|every|the new|new) \w+ "
     r"(?:\w+ )?(?:should|must|needs?|has|have|can|will))", re.I)

@@ -53,6 +53,11 @@ GENERIC_QUESTION_RE = re.compile(
     r"\w+ed\b|can (?:cancelled |failed |queued )?(?:tasks|agents|pools|workflows) be\b|is it safe to log ?out)", re.I)
 """A question about how the system behaves in general, not about one pool or task: help answers it."""
 
+FILLER_CLAUSE_RE = re.compile(
+    r"^(?:i (?:was|am|'m|m) (?:just )?(?:wondering|curious|asking)|i wonder|(?:just )?(?:wondering|curious)|"
+    r"(?:a |one )?(?:quick )?question|honestly|seriously|well|um+|uh+|hmm+|so|okay so|ok so|out of curiosity|"
+    r"just asking|genuine question|real quick)$", re.I)
+"""A clause that only opens a question ("I was wondering, ..."): it asks for nothing itself."""
 _FILLER_CLAUSES = frozenset({"stop", "wait", "no", "nope", "hold on", "ok", "okay", "hmm", "actually"})
 
 _HOW_VIEW_RE = re.compile(r"^how (?:is|are) (?!.*\b(?:handled|decided|chosen|done|made|work)\b)", re.I)
@@ -151,11 +156,11 @@ def apply(cleaned: str, ctx: dict[str, Any], parse_clause: Parser, read_only: bo
     kept: list[Command] = []
     declined: list[Command] = []
     for clause, mood in zip(clauses, moods, strict=True):
-        if clause.lower() in _FILLER_CLAUSES:
+        if clause.lower() in _FILLER_CLAUSES or FILLER_CLAUSE_RE.match(clause):
             continue
         plain = NEGATION_RE.sub("", clause).strip(" ,") if mood == "negation" else clause
         commands = parse_clause(plain or clause, local)
-        if mood != "imperative":
+        if mood != "imperative" or read_only or "negation" in moods:  # "don't cancel 44, what did it return?"
             commands = [c for c in commands if not (c.intent == "submit" and _idle(c, clause, strict=True))]
         local = update_context(local, commands)
         if mood == "imperative" and not read_only:

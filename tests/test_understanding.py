@@ -129,9 +129,9 @@ def test_the_tuned_half_never_changes_anything_on_a_question_negation_or_hypothe
     assert not result["unwanted"], [(r["text"], _shown(got)) for r, got in result["unwanted"]]
 
 
-@pytest.mark.xfail(reason="issue 17's targets (>= 95% on both halves, zero unwanted changes on the held-out "
-                          "half) are not reached yet; the figures are printed", strict=False)
-@pytest.mark.parametrize("part", [0, 1])
+@pytest.mark.parametrize("part", [0, pytest.param(1, marks=pytest.mark.xfail(
+    reason="issue 17's targets on the held-out half (>= 95%, zero unwanted changes) are not reached yet; "
+           "the figures are printed", strict=True))])
 def test_half_reaches_the_targets(part: int, halves: dict[int, dict[str, Any]],
                                   capsys: pytest.CaptureFixture[str]) -> None:
     result = halves[part]
