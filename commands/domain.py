@@ -87,8 +87,8 @@ def is_domain(text: str) -> bool:
     if verb is not None:
         rest = body[verb.end():]
         if verb.group(1).lower().startswith("show") and re.match(r"(?:what|how|which|who|when|where|if)\b", rest, re.I):
-            words = {w.lower() for w in re.findall(r"[A-Za-z]+", rest)}
-            return bool(_ARTEFACT_RE.search(rest)) and not words & SYSTEM_HEADS  # "show me what it's doing": system
+            said = {w.lower() for w in re.findall(r"[A-Za-z]+", rest)}
+            return bool(_ARTEFACT_RE.search(rest)) and not said & SYSTEM_HEADS  # "show me what it's doing": system
         rest = re.sub(r"^(?:up|down)\s+", "", rest, flags=re.I)
         obj = _STOP_RE.split(rest, maxsplit=1)[0].split()
         words = [w.lower().strip("'\"") for w in obj if w.lower() not in _DETERMINERS]
@@ -106,7 +106,9 @@ def _continues(piece: str) -> bool:
     """'... and the status of their payouts', '... and a list of tasks for each manager': more of the work."""
     match = re.match(r"^(?:(?:and|also|then)\s+)?(?:a|an|the|their|its|some)\s+(?:\w+\s+)?(?:list|status|health|state|"
                      r"summary|overview)\s+of\s+(.+)$", piece.strip(), re.I)
-    return bool(match) and not SYSTEM_OBJECT_RE.search(match.group(1)) and not any(
+    if match is None:
+        return False
+    return not SYSTEM_OBJECT_RE.search(match.group(1)) and not any(
         w.lower() in ("tasks", "jobs", "agents", "pools", "workflows", "system") and i == 0
         for i, w in enumerate(match.group(1).split()))
 
