@@ -83,7 +83,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from commands import agent_text, choices, mood, unavailable
+from commands import agent_text, choices, domain, guard, mood, unavailable
 from commands.context import CONTEXT_KEYS, clean_context, update_context
 from commands.intent import (
     DEMO_DOMAINS,
@@ -155,7 +155,9 @@ def _understand(cleaned: str, ctx: dict[str, Any]) -> list[Command]:
         return answered
     request, read_only = agent_text.reduce(cleaned)
     commands = mood.apply(request, ctx, parse_request, read_only) or parse_request(request, ctx)
-    return unavailable.check(request, commands)
+    if not read_only and mood.imperative(request):
+        commands = domain.fold(request, commands)
+    return unavailable.check(request, guard.check(request, commands, ctx))
 
 
 def _safety_preface(text: str) -> str:

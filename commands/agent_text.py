@@ -15,7 +15,7 @@ AGENT_RE = re.compile(
     r"asked|approval)|user'?s (?:question|request|message|exact words|instructions|ask)|request from (?:the )?user|"
     r"on (?:the user'?s )?behalf|acting for|per (?:the )?user|relaying|forwarding|passing along|operator note|"
     r"coding (?:agent|assistant)|ai (?:agent|assistant)|automated agent|replit agent|\[agent\]|"
-    r"as requested by)", re.I)
+    r"as requested by)|^\s*user\s*:", re.I)
 """Words only an agent relaying a user's request writes."""
 
 _QUOTE_RE = re.compile(r"(?<![A-Za-z])'((?:[^']|(?<=[A-Za-z])'(?=[A-Za-z])){3,}?)'(?![A-Za-z])|"
@@ -39,6 +39,7 @@ _PREAMBLE_RES = tuple(re.compile(p, re.I) for p in (
     r"^per (?:the )?user(?:'s)?(?: instructions)?[,:]\s*",
     r"^as requested by the user,?\s*",
     r"^(?:i'?m )?relaying(?: a user request| for the user)?[,:]\s*",
+    r"^(?:please )?(?:relay|pass|send|forward)(?: this)? to operatoros[,:]\s*",
     r"^forwarding (?:a user message|for the user)[,:]?\s*",
     r"^passing along a user request[,:]\s*",
     r"^operator note:\s*(?:user requested\s*)?",
@@ -55,7 +56,9 @@ _REFRAME_RES = tuple((re.compile(p, re.I), r) for p, r in (
     (r"^(?:the user|my user|they) (?:asked|asks|is asking|has asked) (?:me )?(?:whether|if) they should\b", "should I"),
     (r"^(?:the user|my user|they) (?:is|are) asking (?:what would happen if|what happens if) they\b", "what if I"),
     (r"^(?:the user|my user|they) (?:has asked|asked|asks|is asking|wants|would like|needs|'d like)(?: me)? to "
-     r"(?:see|know|view|find out)\b", "show"),
+     r"(?:see|know|view|find out)\b(?!\s*:)", "show"),
+    (r"^(?:the user|my user|they) (?:has asked|asked|asks|is asking|wants|would like|needs|'d like)(?: me)? to "
+     r"(?:see|know|view|find out)\s*:\s*", ""),
     (r"^(?:the user|my user|they) (?:has asked|asked|asks|is asking|wants|would like|needs|'d like)(?: me)? to\b", ""),
     (r"^(?:the user|my user|they) (?:is asking|asks|asked|has asked) for help with\b", "help with"),
     (r"^(?:the user|my user|they) (?:has a question for|asks) (?:the )?(\w+) agents:", r"ask the \1 agents:"),
@@ -73,7 +76,7 @@ _REFRAME_RES = tuple((re.compile(p, re.I), r) for p, r in (
 
 _NOOP_RE = re.compile(
     r"^(?:please )?(?:(?:perform|execute|do|run|handle|comply|proceed|carry out|respond|provide|record|answer|"
-    r"route|forward|hand|submit|pass|send)\b.*|(?:it|this) (?:accordingly|for them)|proceed)$", re.I)
+    r"route|forward|hand|submit|pass|send)\b(?![^:]*:\s*\S).*|(?:it|this) (?:accordingly|for them)|proceed)$", re.I)
 """An agent's closing instruction that adds nothing to the request."""
 
 READ_ONLY_RE = re.compile(
@@ -95,14 +98,14 @@ def reduce(text: str) -> tuple[str, bool]:
     read_only = bool(READ_ONLY_RE.search(outside))
     sentences = [s for s in (_strip(s) for s in re.split(r"(?<=[.!?;])\s+|\s+-\s+|\s*\(|\)\s*", outside)) if s]
     looks = [m.group(0) for s in sentences if read_only or quoted
-             for m in [_LOOK_RE.search(s)] if m and not _NOOP_RE.match(s)]
+             for m in [_LOOK_RE.search(s)] if m and not _NOOP_RE.match(s) and len(m.group(0).split()) > 2]
     rest = [s for s in sentences if not _NOOP_RE.match(s) and not READ_ONLY_RE.search(s)]
     if looks and (read_only or _is_question(quoted or "")):
         request = looks[-1]
     elif quoted:
         request = _strip(quoted)
     else:
-        request = " ".join(rest) or text
+        request = " ".join(rest) or " ".join(s for s in sentences if not _NOOP_RE.match(s)) or text
     return _cancelled(request.strip(" .")), read_only
 
 

@@ -21,6 +21,10 @@ _INDEX_RE = re.compile(
     r"^(?:(?:option|choice|number|no\.?|#|pick|take|go with|let'?s do|i'?ll take)\s*)?(\d{1,2})(?:\s*(?:please|pls))?$"
     r"|^(?:the\s+)?(first|second|third|fourth|fifth|sixth|seventh|last)(?:\s+(?:one|option|choice))?(?:\s+please)?$",
     re.I)
+_NOT_AN_ANSWER_RE = re.compile(
+    r"^(?:no|not|none|neither|don'?t|do not|never|nope|wait|stop|should|would|could|is|are|what|why|how|which|"
+    r"maybe|hmm)\b", re.I)
+"""The opening of a reply that refuses or asks instead of choosing."""
 _NUMBER_QUESTIONS = ("missing_amount", "missing_task")
 """Questions whose bare-number answer is the number asked for, not a choice."""
 
@@ -34,8 +38,9 @@ def answer(cleaned: str, ctx: dict[str, Any], parse_request: Parser) -> list[Com
     pending = ctx.get("pending")
     choices = pending.get("choices") if isinstance(pending, dict) else None
     text = cleaned.strip(" .!?\"'").lower()
-    if not choices or not isinstance(pending, dict) or not text or len(text.split()) > 6:
-        return None
+    if not choices or not isinstance(pending, dict) or not text or len(text.split()) > 6 \
+            or _NOT_AN_ANSWER_RE.match(text):
+        return None  # "not finance", "should it be finance?": no choice is made
     rest = {k: v for k, v in ctx.items() if k != "pending"}
     match = _INDEX_RE.match(text)
     if match:

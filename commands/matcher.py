@@ -74,6 +74,7 @@ from commands.vocabulary import (
     SYSTEM_WORDS,
     TASK_ID_RE,
     TASK_NOUNS,
+    TASK_STATUS_QUESTION_RE,
     TURN_UP_RE,
     UP_WORDS,
     USER_NAME_RE,
@@ -152,10 +153,14 @@ def submit_command(seg: Segment, text: str, pool: str | None = None) -> Command:
         scores = dict(seg.content)
         for name in seg.pools:
             scores[name] = scores.get(name, 0) + 2
-        if seg.has_any(word_set("health healthy healthier unhealthy")):
+        if seg.has_any(word_set("health healthy healthier unhealthy")) and not _HEALTH_OF_RE.search(seg.text):
             scores["healthcare"] = scores.get("healthcare", 0) + 2
         pool = _routed_pool(scores)
     return Command("submit", {"pool": pool or "general", "input": text})
+
+
+_HEALTH_OF_RE = re.compile(r" health of (?:the|a|an|our|this|that|their) (?!body|heart|skin|patient|baby|child|kid)")
+"""'the health of the housing market' speaks of a market, not of medicine."""
 
 
 # --- the matchers, in the order of _MATCHERS ----------------------------------------------------
@@ -303,7 +308,7 @@ def _workflows(seg: Segment, ctx: dict[str, Any], prev: Command | None) -> Comma
     if AUTOMATE_RE.search(seg.text):
         return Command("workflows", {"action": "create", "input": seg.raw})
     if seg.has_any(word_set("workflow workflows")):
-        command = _workflow_by_words(seg, run_verb)
+        command = _workflow_by_words(seg, run_verb, ctx)
         return None if command is None else _with_inputs(seg, command)
     inputs = _WITH_INPUTS_RE.search(seg.raw)
     if (ctx.get("last_workflow_id") and ctx.get("last_intent") == "workflows" and run_verb
@@ -385,11 +390,13 @@ def _workflow_by_number(seg: Segment, run_verb: bool) -> Command | None:
     return None
 
 
-def _workflow_by_words(seg: Segment, run_verb: bool) -> Command | None:
+def _workflow_by_words(seg: Segment, run_verb: bool, ctx: dict[str, Any]) -> Command | None:
     if CREATE_WORKFLOW_RE.search(seg.text):
         return Command("workflows", {"action": "create", "input": seg.raw})
     if run_verb:
         match = RUN_NAMED_RE.search(seg.text)
+        if match and match.group(1) in ("that", "this", "it", "same") and ctx.get("last_workflow_id"):
+            return Command("workflows", {"action": "run", "workflow_id": ctx["last_workflow_id"]})
         return Command("workflows", {"action": "run", "name": match.group(1)} if match else {"action": "run"})
     return None if seg.content_score else Command("workflows", {"action": "list"})
 
@@ -548,6 +555,8 @@ def _task_followup(seg: Segment, ctx: dict[str, Any], prev: Command | None) -> C
 
 
 def _tasks(seg: Segment, ctx: dict[str, Any], prev: Command | None) -> Command | None:
+    if TASK_STATUS_QUESTION_RE.search(seg.text):
+        return Command("tasks", {"status": _task_status(seg) or "running"})
     if not (seg.has_any(TASK_NOUNS) or RUNNING_RE.search(seg.text)):
         return None
     if seg.content_score and not seg.has_any(word_set("tasks jobs queue backlog")):

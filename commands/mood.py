@@ -16,22 +16,23 @@ from collections.abc import Callable
 from typing import Any
 
 from commands.context import update_context
-from commands.vocabulary import ASK_RE, QUOTED_TO_RE, ROUTE_RE, SUBMIT_RE
+from commands.vocabulary import ASK_RE, QUOTED_TO_RE, ROUTE_RE, STATUS_WORDS, SUBMIT_RE
 from values import Command
 
 NEGATION_RE = re.compile(
     r"^(?:(?:no|nope|ok|okay|please|pls|well|so|stop|wait|actually|hey)\b[\s,!.]*)*"
     r"(?:don'?t|dont|do not|never\s*mind|nevermind|no need|not asking|i'?m not asking|im not asking|"
     r"i'?m not trying|im not trying|i (?:do not|don'?t|dont) want (?:you )?to|hold off|"
-    r"no (?:\w+ing|restarts?|changes?|scale|cancel\w*)\b|without|not (?:the|now|yet)\b|skip|forget (?:about )?"
-    r"|the user is not asking|they (?:do not|don'?t) want)", re.I)
+    r"no (?:\w+ing|restarts?|changes?|scale|cancel\w*)\b|without|rather than|instead of|not (?:the|now|yet)\b|skip|"
+    r"forget (?:about )?|the user is not asking|they (?:do not|don'?t) want)", re.I)
 """A clause that says what is not wanted."""
 
 HYPOTHETICAL_RE = re.compile(
     r"^(?:just\s+)?(?:hypothetically|in theory|theoretically)?[\s,]*"
     r"(?:if (?:i|we|you|they)\b|suppose|supposing|imagine|(?:let'?s |lets )?say (?:i|we)\b|what if|assuming|"
     r"what (?:would|will|could) happen|"
-    r"(?:were|was) (?:i|we) to|in a world where|hypothetically|in theory)", re.I)
+    r"(?:were|was) (?:i|we) to|in a world where|hypothetically|in theory|(?:before|after|once|when) (?:i|we)\b|"
+    r"in case|assume|let'?s say|say we\b)", re.I)
 """A clause that imagines an action."""
 
 ADVICE_RE = re.compile(
@@ -52,6 +53,11 @@ GENERIC_QUESTION_RE = re.compile(
     r"\w+ed\b|can (?:cancelled |failed |queued )?(?:tasks|agents|pools|workflows) be\b|is it safe to log ?out)", re.I)
 """A question about how the system behaves in general, not about one pool or task: help answers it."""
 
+FILLER_CLAUSE_RE = re.compile(
+    r"^(?:i (?:was|am|'m|m) (?:just )?(?:wondering|curious|asking)|i wonder|(?:just )?(?:wondering|curious)|"
+    r"(?:a |one )?(?:quick )?question|honestly|seriously|well|um+|uh+|hmm+|so|okay so|ok so|out of curiosity|"
+    r"just asking|genuine question|real quick)$", re.I)
+"""A clause that only opens a question ("I was wondering, ..."): it asks for nothing itself."""
 _FILLER_CLAUSES = frozenset({"stop", "wait", "no", "nope", "hold on", "ok", "okay", "hmm", "actually"})
 
 _HOW_VIEW_RE = re.compile(r"^how (?:is|are) (?!.*\b(?:handled|decided|chosen|done|made|work)\b)", re.I)
@@ -59,6 +65,7 @@ _HOW_VIEW_RE = re.compile(r"^how (?:is|are) (?!.*\b(?:handled|decided|chosen|don
 
 CLAUSE_RE = re.compile(
     r"\s*(?:[.;!?]+(?=\s|$)|,|:(?=\s)|\s[-\u2013\u2014]+\s|[\u2013\u2014]|\s(?=but\s)|\s(?=instead\b)|"
+    r"\s(?=(?:without|rather than)\s)|"
     r"\s(?=(?:i )?(?:just|only) (?:want|show|tell|list|check|give|need|a |the |status|how|what))|"
     r"\s(?=i (?:just |only )?want to (?:see|know|look|check)))\s*", re.I)
 """Where one clause of a request ends."""
@@ -121,6 +128,11 @@ def mood_of(clause: str) -> str:
     return "imperative"
 
 
+def imperative(text: str) -> bool:
+    """Whether every clause of a request is an order (no question, negation, condition or explanation)."""
+    return all(mood_of(c) == "imperative" for c in split_clauses(text)) and not text.rstrip().endswith("?")
+
+
 def apply(cleaned: str, ctx: dict[str, Any], parse_clause: Parser, read_only: bool = False) -> list[Command] | None:
     """The commands of a request that is not all imperative and affirmative, or None when it is.
 
@@ -144,11 +156,11 @@ def apply(cleaned: str, ctx: dict[str, Any], parse_clause: Parser, read_only: bo
     kept: list[Command] = []
     declined: list[Command] = []
     for clause, mood in zip(clauses, moods, strict=True):
-        if clause.lower() in _FILLER_CLAUSES:
+        if clause.lower() in _FILLER_CLAUSES or FILLER_CLAUSE_RE.match(clause):
             continue
         plain = NEGATION_RE.sub("", clause).strip(" ,") if mood == "negation" else clause
         commands = parse_clause(plain or clause, local)
-        if mood != "imperative":
+        if mood != "imperative" or read_only or "negation" in moods:  # "don't cancel 44, what did it return?"
             commands = [c for c in commands if not (c.intent == "submit" and _idle(c, clause, strict=True))]
         local = update_context(local, commands)
         if mood == "imperative" and not read_only:
@@ -167,6 +179,10 @@ def apply(cleaned: str, ctx: dict[str, Any], parse_clause: Parser, read_only: bo
     result = kept or declined
     if any(m in ("question", "hypothetical", "explain") for m in moods) or read_only:
         result = [_read_only(c, c.text, "question" if not read_only else "read_only") or c for c in result]
+    if not result and "negation" in moods and not any(m == "imperative" for m in moods):
+        return [Command("clarify", {"reason": "not_understood", "question": (
+            "Understood: nothing was done. What would you like instead?"), "choices": [
+            "show the system status", "list my tasks", "show the pools"]}, cleaned)]
     return _dedupe(result) or None
 
 
@@ -213,8 +229,10 @@ def _read_only(command: Command, clause: str, reason: str) -> Command | None:
     if intent in ("scale", "restart"):
         view = Command("pools", {"pool": args["pool"]} if args.get("pool") else {}, clause)
     elif intent == "cancel":
+        status = next((STATUS_WORDS[w] for w in re.findall(r"[a-z]+", clause.lower()) if w in STATUS_WORDS), None)
         view = (Command("task", {"task_id": args["task_id"]}, clause) if "task_id" in args else
-                Command("tasks", {k: args[k] for k in ("status", "pool") if k in args}, clause))
+                Command("tasks", {k: v for k, v in (("status", args.get("status", status)), ("pool", args.get("pool")))
+                                  if v}, clause))
     elif intent == "workflows":
         view = _workflow_view(args, clause)
     elif intent in ("logout", "login"):
@@ -245,7 +263,7 @@ def _declined(view: Command, originals: list[Command], reason: str) -> Command:
 def _resolve_pronoun(command: Command, declined: list[Command]) -> Command:
     """'don't cancel task 4, just show it': 'it' is what the declined clause named."""
     words = set(re.findall(r"[a-z]+", command.text.lower()))
-    if not declined or not words & PRONOUN_WORDS:
+    if not declined or not words & (PRONOUN_WORDS | {"there"}):
         return command
     target = declined[-1]
     if command.intent == target.intent and all(target.args.get(k) == v for k, v in command.args.items()):
@@ -255,6 +273,8 @@ def _resolve_pronoun(command: Command, declined: list[Command]) -> Command:
         return target
     if command.intent == "tasks" and "pool" not in command.args and target.args.get("pool"):
         command.args["pool"] = target.args["pool"]
+    if command.intent == "tasks" == target.intent and "status" not in command.args and target.args.get("status"):
+        command.args["status"] = target.args["status"]
     return command
 
 

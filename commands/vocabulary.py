@@ -31,7 +31,7 @@ NUMBER_WORDS = {
 
 STATUS_WORDS = {
     "failed": "failed", "failing": "failed", "failures": "failed", "failure": "failed", "errored": "failed",
-    "error": "failed", "errors": "failed", "broken": "failed", "crashed": "failed",
+    "error": "failed", "errors": "failed", "broken": "failed", "broke": "failed", "crashed": "failed",
     "queued": "queued", "pending": "queued", "waiting": "queued", "backlog": "queued",
     "running": "running", "active": "running", "progress": "running",
     "succeeded": "succeeded", "successful": "succeeded", "completed": "succeeded", "complete": "succeeded",
@@ -189,9 +189,9 @@ WHOAMI_RE = re.compile(r" (who ?am ?i|whoami|(which|what) user|my user ?name|am 
 LOGOUT_RE = re.compile(
     r" (log ?out|sign ?out|sign off|log me out|sign me out|log off)( now| of operatoros)? $")
 LOGIN_RE = re.compile(
-    r"^(?:(?P<reg>register|sign\s*up|signup|create\s+(?:an?\s+)?(?:new\s+)?(?:account|user))|"
+    r"^(?:(?P<reg>register|sign\s*(?:me\s+)?up|signup|create\s+(?:an?\s+)?(?:new\s+)?(?:account|user))|"
     r"log\s*me\s*in|log\s*in|login|sign\s*me\s*in|sign\s*in|signin|switch\s+(?:to\s+)?(?:user|account)s?|"
-    r"switch\s+to)\b(?:\s+(?:as|for|to|user|with|named|called|me\s+as|me))*"
+    r"switch\s+to)\b(?:\s+(?:as|for|to|user|with|named|called|me\s+as|me)\b)*"
     r"(?:\s+(?P<name>[A-Za-z0-9_.@-]{1,64}))?", re.I)
 HELP_RE = re.compile(
     r"^ (what|which) (can|could|do) (you|i) (do|ask|say|type)( you)? |^ what can i ask |"
@@ -244,7 +244,13 @@ STATUS_RE = re.compile(
     r" whats? (is )?going on | how are things | how (is|s) everything | hows everything |"
     r" everything (ok|okay|alright|fine|good) | where are we | how(s| is| are) (it all|things|stuff) "
     r"(going|looking|running) | big picture | summary of (the )?(whole )?(system|operatoros|everything) |"
-    r" (system|operatoros) (summary|report) ")
+    r" (system|operatoros) (summary|report) | (overall|whole) picture |"
+    r" how(s| is) (the )?(system|operatoros|everything|it all) (doing|holding up|looking|going|coping) ")
+TASK_STATUS_QUESTION_RE = re.compile(
+    r"^ (?:whats|what is|what has|what have|which ones|anything|what) (?:is |are |has |have )?(?:been )?(?:still )?"
+    r"(finished|done|completed|complete|waiting|pending|queued|running|failed|broken|stuck|in progress)"
+    r"(?: so far| yet| now| right now| already| today| at the moment)? $")
+"""'what's finished so far?', 'what's still waiting?': the tasks of that status."""
 TASK_ID_RE = re.compile(r" (?:task|job|tasks|jobs|ticket) (?:number |no |id |num )?(\d{1,9}) ")
 ID_RE = re.compile(r" (?:id|number|no|num) (\d{1,9}) ")
 HASH_ID_RE = re.compile(r"#\s?(\d{1,9})\b")
@@ -281,9 +287,10 @@ HELP_MORE_RE = re.compile(
 """More ways to ask what can be asked ("what can this platform do?", "show me the list of commands")."""
 HISTORY_MORE_RE = re.compile(
     r" what (?:have|did) we (?:talked|talk|discussed|discuss|covered|cover|done|do)(?: about)?(?: so far)? |"
-    r" (?:recap|summary) of (?:this|our) (?:conversation|session|chat) ")
+    r" (?:recap|summary|history|log) of (?:this|our|the|my) (?:conversation|session|chat) ")
 """'what have we talked about so far?' is this conversation's history."""
-WHOAMI_MORE_RE = re.compile(r" am i (?:an? )?(?:admin|administrator|superuser|root) | (?:my|which) role ")
+WHOAMI_MORE_RE = re.compile(r" am i (?:an? )?(?:admin|administrator|superuser|root) | (?:my|which) role |"
+                            r" who (?:i am|im|am i|i m) (?:logged|signed) in | (?:logged|signed) in as $")
 """'am I an admin?' asks who the session acts as."""
 NEW_SESSION_RE = re.compile(
     r"^ (?:start |open |begin |create )?(?:a )?(?:new|fresh) (?:session|conversation|chat) $|"

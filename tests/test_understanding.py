@@ -23,6 +23,8 @@ from values import Command
 DATA = Path(__file__).parent / "data"
 CORPORA = (DATA / "utterances_external.jsonl", DATA / "utterances_agentic.jsonl")
 """Requests written from how people and coding agents phrase things: {text, expect, category, changes, turns?}."""
+TUNING = DATA / "utterances_tuning.jsonl"
+"""More requests written (before tuning on them) from how people and agents phrase things: tune side only."""
 
 MIN_ACCURACY = 0.95
 """Share of each half understood exactly as expected."""
@@ -39,10 +41,16 @@ def half(text: str) -> int:
     return int(hashlib.sha256(text.encode("utf-8")).hexdigest(), 16) % 2
 
 
-def load_rows() -> list[dict[str, Any]]:
-    """Every row of both corpora, with its file and line."""
+def split(rows: list[dict[str, Any]]) -> dict[int, list[dict[str, Any]]]:
+    """The rows of each half; the tuning file's rows are all on the tuned side."""
+    return {part: [r for r in rows if (0 if r["where"].startswith(TUNING.name) else half(r["text"])) == part]
+            for part in (0, 1)}
+
+
+def load_rows(tuning: bool = False) -> list[dict[str, Any]]:
+    """Every row of both corpora (and of the tuning file, which joins half 0 only), with its file and line."""
     rows = []
-    for path in CORPORA:
+    for path in (*CORPORA, TUNING) if tuning else CORPORA:
         for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
             if line.strip():
                 rows.append({**json.loads(line), "where": f"{path.name}:{number}"})
@@ -98,8 +106,7 @@ def report(part: int, result: dict[str, Any]) -> str:
 
 @pytest.fixture(scope="module")
 def halves() -> dict[int, dict[str, Any]]:
-    rows = load_rows()
-    return {part: measure([r for r in rows if half(r["text"]) == part]) for part in (0, 1)}
+    return {part: measure(rows) for part, rows in split(load_rows(tuning=True)).items()}
 
 
 def test_corpus_is_well_formed() -> None:
@@ -122,9 +129,9 @@ def test_the_tuned_half_never_changes_anything_on_a_question_negation_or_hypothe
     assert not result["unwanted"], [(r["text"], _shown(got)) for r, got in result["unwanted"]]
 
 
-@pytest.mark.xfail(reason="issue 17's targets (>= 95% on both halves, zero unwanted changes on the held-out "
-                          "half) are not reached yet; the figures are printed", strict=False)
-@pytest.mark.parametrize("part", [0, 1])
+@pytest.mark.parametrize("part", [0, pytest.param(1, marks=pytest.mark.xfail(
+    reason="issue 17's targets on the held-out half (>= 95%, zero unwanted changes) are not reached yet; "
+           "the figures are printed", strict=True))])
 def test_half_reaches_the_targets(part: int, halves: dict[int, dict[str, Any]],
                                   capsys: pytest.CaptureFixture[str]) -> None:
     result = halves[part]
@@ -140,10 +147,10 @@ def test_half_reaches_the_targets(part: int, halves: dict[int, dict[str, Any]],
 if __name__ == "__main__":
     import sys
 
-    everything = load_rows()
+    halves_of = split(load_rows(tuning=True))
     only = sys.argv[1] if len(sys.argv) > 1 else None
     for part in (0, 1):
-        result = measure([r for r in everything if half(r["text"]) == part])
+        result = measure(halves_of[part])
         print(report(part, result))
         if part == 0:  # the held-out half is measured only, never read
             for row, got in result["misses"]:

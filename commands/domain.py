@@ -1,0 +1,125 @@
+"""Domain requests that hold system words: work for an agent, not a command ("scale a lasagna recipe").
+
+Part of command_processor (DESIGN.md: Intents). A request that opens with a verb the system knows
+(scale, restart, cancel, list, show) is a command only when the verb's object is a system object:
+a pool, agents, a task or its id, a workflow, a demo, the system itself. "scale a lasagna recipe for
+4 people up to 10", "restart my running routine", "list the tasks involved in onboarding a new
+employee" and "show me a demo lesson plan" are domain requests; so is a request that opens with a
+verb of work ("write", "compare", "estimate", "plan", "analyze") and names no system object ("write a
+poem about a swimming pool", "compare the queue systems at Disneyland").
+"""
+from __future__ import annotations
+
+import re
+
+from commands.vocabulary import POOL_SYNONYMS
+from values import Command
+
+_OPENER_RE = re.compile(
+    r"^(?:(?:hey|hi|ok|okay|so|please|pls|kindly|now|also|and)\b[\s,]*)*"
+    r"(?:(?:can|could|would|will) (?:you|u) (?:please )?|i (?:want|need|would like|'d like) (?:you )?to |"
+    r"help me (?:to )?|let'?s |go ahead and )?", re.I)
+
+SYSTEM_VERB_RE = re.compile(
+    r"^(scale|resize|restart|reboot|reset|cancel|list|show(?: me| us)?|display|give me|demo)\b\s*", re.I)
+"""Verbs of a command whose object decides whether the request is a command."""
+
+WORK_VERB_RE = re.compile(
+    r"^(?:write|draft|compose|estimate|compare|plan|brainstorm|outline|design|create|generate|suggest|recommend|"
+    r"summari[sz]e|analy[sz]e|research|forecast|predict|calculate|prepare|evaluate|assess|translate|"
+    r"make me|give me (?:a|an|some) (?:list|plan|checklist|summary|breakdown|overview) of)\b", re.I)
+"""Verbs of work for an agent."""
+
+_POOL_WORDS = frozenset(w for names in POOL_SYNONYMS.values() for w in names) | frozenset(POOL_SYNONYMS)
+_POOL_NAMES = "|".join(sorted((re.escape(k) for k in _POOL_WORDS), key=len, reverse=True))
+SYSTEM_OBJECT_RE = re.compile(
+    r"\b(?:task|job|run|workflow|ticket)s?\s*(?:number\s*|no\.?\s*|#)?\d|"
+    rf"\b(?:{_POOL_NAMES})\b(?:\s+\w+)?\s+(?:pool|pools|agents?|team|tasks?|jobs?|queue|demo)\b|"
+    r"\b(?:the|my|our|all|every|failed|queued|running|pending|recent|last|latest) (?:\w+ )?"
+    r"(?:tasks|jobs|pools|agents)\b"
+    r"(?! (?:involved|needed|required|to do|for each|for every|a |an |that a |that an ))|"
+    r"\b(?:workflows?|operatoros|the system|the queue(?!\s+(?:systems?|lines?|times?|theory|management|at|outside)\b)|"
+    r"my queue|the pools?|agent pools?|the agents)\b", re.I)
+DOMAIN_TASKS_RE = re.compile(
+    r"\b(?:tasks|jobs)\s+(?:involved|needed|required|to do|for each|for every|(?:a|an|each|every|the new|new) \w+ "
+    r"(?:\w+ )?(?:should|must|needs?|has|have|can|will))", re.I)
+"""'the tasks involved in onboarding', 'the tasks a new manager should do': tasks of the world."""
+"""A system object named anywhere in a request."""
+
+SYSTEM_HEADS = frozenset("""task tasks job jobs pool pools agent agents workflow workflows queue status health demo
+    demos system operatoros run runs history approvals everything all it them that this those one ones mine everyone
+    up down dashboard overview metrics performance result results output outputs answer answers command commands
+    request requests backlog cpu ram disk memory account accounts user users picture summary report logs log
+    session sessions previous past last latest big whole current size sizes update updates check checks info details
+    numbers stats list lists count counts usage load""".split()) | _POOL_WORDS
+"""Words that, as the object of a system verb, make the request a command."""
+
+_STOP_RE = re.compile(r"\b(?:for|in|of|at|to|from|with|by|about|on|into|so|up|down|that|which|who|please|"
+                      r"and|then|but|if|because|after|before)\b|[,.;:!?]", re.I)
+_DETERMINERS = frozenset("a an the my our this that these those some his her their your its".split())
+
+
+def fold(text: str, commands: list[Command]) -> list[Command]:
+    """``commands``, or one submit of the whole request when every piece of it is domain work."""
+    if not commands or all(c.intent == "submit" for c in commands):
+        return commands
+    after_work = False
+    for command in commands:
+        piece = command.text or text
+        if command.intent == "submit":
+            after_work = True
+        elif command.intent in _NEVER_WORK or not (is_domain(piece) or (after_work and _continues(piece))):
+            return commands
+    return [_submit(text)]
+
+
+_NEVER_WORK = frozenset({"help", "history", "login", "logout", "whoami", "task", "workflows"})
+
+
+def is_domain(text: str) -> bool:
+    """Whether a piece that the matchers took for a command is a domain request holding system words."""
+    body = _OPENER_RE.sub("", text.strip(), count=1)
+    if DOMAIN_TASKS_RE.search(body) and not re.search(r"\b(?:pool|agents|queued|failed|running)\b", body, re.I):
+        return True
+    if SYSTEM_OBJECT_RE.search(body):
+        return False
+    verb = SYSTEM_VERB_RE.match(body)
+    if verb is not None:
+        rest = body[verb.end():]
+        if verb.group(1).lower().startswith("show") and re.match(r"(?:what|how|which|who|when|where|if)\b", rest, re.I):
+            said = {w.lower() for w in re.findall(r"[A-Za-z]+", rest)}
+            return bool(_ARTEFACT_RE.search(rest)) and not said & SYSTEM_HEADS  # "show me what it's doing": system
+        rest = re.sub(r"^(?:up|down)\s+", "", rest, flags=re.I)
+        obj = _STOP_RE.split(rest, maxsplit=1)[0].split()
+        words = [w.lower().strip("'\"") for w in obj if w.lower() not in _DETERMINERS]
+        looked_at = words[-1:] if verb.group(1).lower() not in ("scale", "resize", "restart", "reboot", "reset",
+                                                                 "cancel") else words
+        looked_at = [w for i, w in enumerate(looked_at) if w not in _POOL_WORDS or i == 0
+                     or any(v in SYSTEM_HEADS - _POOL_WORDS for v in words[i + 1:])]  # "my bakery business"
+        if not words or re.fullmatch(r"\d+", words[0]) or any(w in SYSTEM_HEADS for w in looked_at):
+            return False
+        return verb.group(1).lower() != "cancel" or bool(_ARTEFACT_RE.search(" ".join(words)))
+    return bool(WORK_VERB_RE.match(body)) and not re.search(r"\b(?:account|user|session)\b", body, re.I)
+
+
+def _continues(piece: str) -> bool:
+    """'... and the status of their payouts', '... and a list of tasks for each manager': more of the work."""
+    match = re.match(r"^(?:(?:and|also|then)\s+)?(?:a|an|the|their|its|some)\s+(?:\w+\s+)?(?:list|status|health|state|"
+                     r"summary|overview)\s+of\s+(.+)$", piece.strip(), re.I)
+    if match is None:
+        return False
+    return not SYSTEM_OBJECT_RE.search(match.group(1)) and not any(
+        w.lower() in ("tasks", "jobs", "agents", "pools", "workflows", "system") and i == 0
+        for i, w in enumerate(match.group(1).split()))
+
+
+_ARTEFACT_RE = re.compile(r"\b(?:letter|template|email|subscription|membership|order|reservation|booking|flight|"
+                          r"contract|policy|plan|appointment|meeting|account|trip|recipe|event)s?\b", re.I)
+"""Things people cancel in the world, not in OperatorOS."""
+
+
+def _submit(text: str) -> Command:
+    from commands.matcher import submit_command
+    from commands.segment import segment
+
+    return submit_command(segment(text, joined=False), text)

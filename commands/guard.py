@@ -1,0 +1,204 @@
+"""The last word of the read-only rule: a change stands only when its own words order it.
+
+Part of command_processor (DESIGN.md: Intents). commands/mood.py reads a request clause by clause;
+some refusals and questions sit inside a clause it took for an order: "tell me if I should cancel
+task 12", "when should I scale up finance?", "show me the pools instead of scaling them", "I'd rather
+not restart the finance agents", "scale healthcare to 6?". Here each command that would change
+something is checked once more against the words before its action verb and the sentence it ends
+in: a negation, a question word, a condition or a request for an explanation there, or a question
+mark after a verb that no polite "can you" opens, turns it into the read-only look (or help) with
+``declined`` saying what was not done. A missed change is recoverable; an unwanted one is not.
+"""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from commands import mood
+from commands.vocabulary import ASK_RE, QUOTED_TO_RE, ROUTE_RE, SUBMIT_RE
+from values import Command
+
+ACTION_VERB_RE = re.compile(
+    r"\b(?:scal\w*|resiz\w*|add|adding|added|bump\w*|grow\w*|shrink\w*|increas\w*|decreas\w*|reduc\w*|spin\w*|"
+    r"cut\w*|doubl\w*|halv\w*|set|setting|restart\w*|reboot\w*|reset\w*|bounc\w*|cancel\w*|kill\w*|abort\w*|"
+    r"terminat\w*|drop\w*|run|runs|running|ran|trigger\w*|launch\w*|start\w*|execut\w*|kick\w*|approv\w*|"
+    r"reject\w*|deny|denying|log(?:ging)?(?:\s+(?:me\s+)?(?:out|in|off))|logout|sign\w*|register\w*|take|taking|"
+    r"took|bring|bringing|raise|lower|make|making|put|get|retry\w*|rerun\w*)\b", re.I)
+"""The verbs that carry a change; the words before the first of them decide whether it is ordered."""
+
+NEGATION_RE = re.compile(r"\b(?:not|never|no need|nothing|without|rather|instead|avoid|refrain|leave|dont|cant|wont|"
+                         r"didnt|shouldnt|wouldnt)\b|\wn['\u2019]t\b", re.I)
+"""Words before an action verb that refuse it."""
+QUESTION_RE = re.compile(
+    r"\b(?:wh(?:ether|en|ich|y|o|at|ere)(?:['\u2019]?s)?|hows?|if|should|shall|would|could|might|may|wonder\w*|think\w*|consider\w*|maybe|perhaps|before|after|case|"
+    r"assum\w*|suppos\w*|imagin\w*|hypothetic\w*|theory|tell me|explain\w*|describ\w*|reason|worth|idea|safe|"
+    r"plan\w*|later|tomorrow|harm|risk\w*|danger\w*|hope|nobody|no one|dare|curious|wish|i['\u2019]?ll|we['\u2019]?ll|"
+    r"(?:i|we) will|going to|gonna|(?:ok|okay|fine|alright) to|thoughts)\b", re.I)
+"""Words before an action verb that ask, imagine or plan rather than order."""
+
+POLITE_RE = re.compile(
+    r"^(?:(?:hey|hi|ok|okay|so|please|pls|kindly|now|then|and|also)\b[\s,]*)*"
+    r"(?:(?:can|could|would|will) (?:you|u|ya)(?: please| kindly| just)?|would you mind|please|"
+    r"i(?:'d| would) like you to|i (?:want|need) you to|go ahead and)\b", re.I)
+"""A polite opening that still orders ("could you restart the sports pool?")."""
+
+EXPLAIN_RE = re.compile(r"\b(?:explain\w*|describ\w*|what would it take|how (?:does|do|would|is|are))\b", re.I)
+_CLAUSE_END_RE = re.compile(r"[,;:\u2013\u2014]|[.!?]+(?=\s)|\s-+\s|\bbut\b", re.I)
+_SPECIFIC_RE = re.compile(r"\b(?:task|job|run|workflow)\s*#?\d", re.I)
+
+
+def check(request: str, commands: list[Command], ctx: dict[str, Any] | None = None) -> list[Command]:
+    """``commands`` with every change that its words do not order turned read-only (``ctx``: what 'it' is)."""
+    result = [_checked(request, c) for c in commands]
+    if _unordered(request) and not any(p.match(request) for p in (QUOTED_TO_RE, ROUTE_RE, ASK_RE, SUBMIT_RE)):
+        result = _no_work_about_the_system(request, result, ctx or {})
+    if any(c.intent != "submit" for c in result):  # "... and show me what it's doing" is no work for an agent
+        result = [c for c in result if not _idle_work(c)] or result
+    return _dedupe(result) if result != commands else commands
+
+
+def _checked(request: str, command: Command) -> Command:
+    if not mood.changes(command) or "declined" in command.args:
+        return command
+    text = command.text or request
+    reason = refusal(text, request)
+    if reason is None:
+        return command
+    if reason == "explain" and not _SPECIFIC_RE.search(text):
+        topic = mood._topic(text)  # noqa: SLF001 - the same topic words as the clause rule
+        if topic:
+            return mood._declined(Command("help", {"topic": topic}, text), [command], "question")  # noqa: SLF001
+    return mood._read_only(command, text, reason) or command  # noqa: SLF001
+
+
+SYSTEM_CHANGE_RE = re.compile(
+    r"\b(?:scal\w*|restart\w*|reboot\w*|cancel\w*|kill\w*|abort\w*|approv\w*|reject\w*|add\w*|remov\w*|"
+    r"submit\w*|spin\w*|shrink\w*|run|ran|trigger\w*)\b", re.I)
+SYSTEM_OBJECT_RE = re.compile(r"\b(?:agents?|pools?|tasks?|jobs?|queue[ds]?|workflows?|runs?|sessions?|operatoros)\b",
+                              re.I)
+LOG_OUT_RE = re.compile(r"\blog(?:ging|ged|s)?\s*(?:me\s+)?(?:out|off)\b|\blogout\b", re.I)
+
+
+def _idle_work(command: Command) -> bool:
+    """A general submit about 'it' or the system beside a command: no work for an agent."""
+    text = command.text or str(command.args.get("input", ""))
+    return command.intent == "submit" and command.args.get("pool") == "general" and mood._idle(  # noqa: SLF001
+        command, text, strict=True)
+
+
+def _unordered(request: str) -> bool:
+    """Whether a request holds a question, a negation, a hypothetical or a request for an explanation."""
+    if (request.rstrip().endswith("?") and not POLITE_RE.match(request.strip())) or NEGATION_RE.search(request):
+        return True
+    return any(mood.mood_of(c) != "imperative" for c in mood.split_clauses(request))
+
+
+def _about_the_system(text: str) -> bool:
+    """Whether a text speaks of logging out, or of a change to the system's agents, pools, tasks or workflows."""
+    return bool(LOG_OUT_RE.search(text) or (SYSTEM_OBJECT_RE.search(text) and (
+        SYSTEM_CHANGE_RE.search(text) or re.search(r"\b(?:agents?|pools?)\b", text, re.I))))
+
+
+def _no_work_about_the_system(request: str, commands: list[Command], ctx: dict[str, Any]) -> list[Command]:
+    """A question or refusal about the system's own actions ("should I log out?", "I don't want my analysis task
+    cancelled", "imagine the healthcare agents were down...") is no work for an agent: the look it asks for."""
+    from commands.matcher import safety_concern  # a red flag always reaches the healthcare agents
+
+    result: list[Command] = []
+    others = any(c.intent != "submit" for c in commands)
+    for command in commands:
+        text = command.text or str(command.args.get("input", ""))
+        about = _about_the_system(text) or _about_the_system(request) or _only_names_a_pool(request)
+        referred = _referred(request, ctx) if command.intent == "submit" and not about else None
+        if command.intent != "submit" or not (about or referred) or safety_concern(request):
+            result.append(command)
+        elif not others:
+            result.append(referred or _look(request, refusal(request, request) or "question"))
+    return result
+
+
+_PRONOUN_RE = re.compile(r"\b(?:it|its|them|they|their|that|this|those|the same)\b", re.I)
+
+
+def _only_names_a_pool(text: str) -> bool:
+    """'would healthcare need the same?': a pool named, and no work described."""
+    from commands.segment import segment
+
+    seg = segment(text, joined=False)
+    return bool(seg.pools) and not seg.content_score
+
+
+def _referred(text: str, ctx: dict[str, Any]) -> Command | None:
+    """A question about 'it' after a look at a pool, a task or a workflow: that thing again, read-only."""
+    if not _PRONOUN_RE.search(text) or re.search(r"\b(?:analy[sz]\w*|stock|price|market)\b", text, re.I):
+        return None
+    last = ctx.get("last_intent")
+    if last in ("task", "cancel") and ctx.get("last_task_id") is not None:
+        return Command("task", {"task_id": ctx["last_task_id"]}, text)
+    if last == "workflows" and ctx.get("last_workflow_id"):
+        return Command("workflows", {"action": "show", "workflow_id": ctx["last_workflow_id"]}, text)
+    if last == "tasks":
+        args = ctx.get("last_args") or {}
+        return Command("tasks", {k: v for k, v in args.items() if k in ("status", "pool")}, text)
+    if last in ("pools", "scale", "restart") and ctx.get("last_pool"):
+        return Command("pools", {"pool": ctx["last_pool"]}, text)
+    return None
+
+
+def _look(text: str, reason: str) -> Command:
+    """The read-only answer to a question about the system that named no command."""
+    from commands.segment import find_pool
+
+    if LOG_OUT_RE.search(text):
+        command = Command("whoami" if reason == "negation" else "help", {} if reason == "negation" else
+                          {"topic": "account"}, text)
+        return command
+    task = re.search(r"\b(?:task|job)\s*#?(\d{1,9})\b", text, re.I)
+    if task:
+        return Command("task", {"task_id": int(task.group(1))}, text)
+    pool = find_pool(text)
+    if re.search(r"\b(?:tasks?|jobs?|queue)\b", text, re.I):
+        return Command("tasks", {"pool": pool} if pool else {}, text)
+    if pool:
+        return Command("pools", {"pool": pool}, text)
+    topic = mood._topic(text)  # noqa: SLF001
+    return Command("help", {"topic": topic} if topic else {}, text)
+
+
+def refusal(text: str, request: str) -> str | None:
+    """Why the change in ``text`` (a piece of ``request``) is not ordered: negation, question, explain; or None."""
+    body = POLITE_RE.sub("", text.strip(), count=1)
+    verb = ACTION_VERB_RE.search(body)
+    before = body[:verb.start()] if verb else body
+    before = _CLAUSE_END_RE.split(before)[-1]  # "we don't need so many agents, drop it to 2" orders
+    if EXPLAIN_RE.search(before):
+        return "explain"
+    if NEGATION_RE.search(before):
+        return "negation"
+    if QUESTION_RE.search(before):
+        return "question"
+    if verb and _ends_in_question(text, request) and not POLITE_RE.match(text.strip()):
+        return "question"
+    return None
+
+
+def _ends_in_question(text: str, request: str) -> bool:
+    """Whether the sentence holding ``text`` in ``request`` ends with a question mark."""
+    start = request.find(text)
+    rest = request[start:] if start >= 0 else text
+    end = re.search(r"[.!?]+(?=\s|$)", rest)
+    return bool(end and "?" in end.group(0))
+
+
+def _dedupe(commands: list[Command]) -> list[Command]:
+    """Commands without repeats; a look that now stands twice keeps what was declined."""
+    result: list[Command] = []
+    for command in commands:
+        plain = {k: v for k, v in command.args.items() if k != "declined"}
+        same = next((c for c in result if c.intent == command.intent
+                     and {k: v for k, v in c.args.items() if k != "declined"} == plain), None)
+        if same is None:
+            result.append(command)
+        elif "declined" in command.args:
+            same.args.setdefault("declined", command.args["declined"])
+    return result
