@@ -61,6 +61,14 @@ def phrases(*sources: str) -> tuple[Phrase, ...]:
     return tuple(Phrase(s, tuple(tuple(w.split("|")) for w in s.split())) for s in sources)
 
 
+def first_words_mask(patterns: Iterable[Phrase]) -> int:
+    """The bits of the first words of `patterns`: a text none of them can be found in has none of these."""
+    mask = 0
+    for pattern in patterns:
+        mask |= pattern.masks[0]
+    return mask
+
+
 _NEGATIONS = frozenset({"no", "not", "without", "denies", "deny", "nor"})
 _NOT_NEGATING_NEXT = frozenset({"just", "only", "sure", "certain", "able"})
 _NO_FUZZ = frozenset({"fewer", "never", "lever", "sever", "chess", "prison", "breeding", "swearing",
@@ -112,6 +120,11 @@ class Doc:
                 if self._in_a_clause(pattern, negatable):
                     found.append(pattern.source)
         return found
+
+    @property
+    def present(self) -> int:
+        """The bits of every word in the text: a phrase whose first_words_mask shares none is not in it."""
+        return self._present
 
     def has(self, patterns: Iterable[Phrase], *, negatable: bool = True) -> bool:
         """Whether any of the patterns is found."""

@@ -7,7 +7,14 @@ number next to a temperature word ("temp of 40"), never a bare age or score.
 """
 from __future__ import annotations
 
+import functools
 import re
+
+READINGS_CACHE = 512
+"""Texts whose readings are remembered (the red-flag checks read a text's age and temperature several
+times per assessment)."""
+
+_DIGIT = re.compile(r"\d")
 
 NEWBORN_MONTHS = 0.5
 """Age given to 'newborn' (NHS: a newborn is a baby in the first 28 days)."""
@@ -49,6 +56,7 @@ _TABLETS = re.compile(r"\b(?:took|taken|take|swallowed|had|ate|eaten|downed)\s+(
                       r"co-?codamol|codeine|sleeping|antidepressants?)\b")
 
 
+@functools.lru_cache(maxsize=READINGS_CACHE)  # pure; the rules ask several times per text
 def age_months(text: str) -> float | None:
     """The age of the person described, in months ('my 4 year old', '6 weeks old', 'newborn'), or None.
 
@@ -76,8 +84,11 @@ def infant_age_months(text: str) -> float | None:
     return months if months is not None and months < 12 else None
 
 
+@functools.lru_cache(maxsize=READINGS_CACHE)  # pure; the rules ask several times per text
 def temperature_c(text: str) -> float | None:
     """The highest body temperature written in a text, in Celsius ('38.5C', '102 F', 'temp of 40')."""
+    if not _DIGIT.search(text):
+        return None  # a reading is written in figures
     lowered = _without_ages(text.lower())
     readings = []
     for match in _TEMPERATURE.finditer(lowered):
@@ -96,6 +107,7 @@ def temperature_c(text: str) -> float | None:
     return max(readings) if readings else None
 
 
+@functools.lru_cache(maxsize=READINGS_CACHE)  # pure; the rules ask several times per text
 def duration_days(text: str) -> int | None:
     """The longest duration written in a text ('for 3 weeks', 'two days'), in days; ages and
     gestations ('my 4 year old', '32 weeks pregnant') are no durations."""
@@ -112,6 +124,8 @@ def duration_days(text: str) -> int | None:
 
 def blood_sugar_mmol(text: str) -> float | None:
     """A blood glucose reading in mmol/L ('sugar is 2.8'; mg/dL readings over 30 converted)."""
+    if not _DIGIT.search(text):
+        return None
     match = _SUGAR.search(text.lower())
     if not match:
         return None
@@ -121,6 +135,8 @@ def blood_sugar_mmol(text: str) -> float | None:
 
 def tablets_taken(text: str) -> int | None:
     """The number of tablets or pills someone took at once ('took 20 paracetamol'), if written."""
+    if not _DIGIT.search(text):
+        return None
     counts = [int(m.group(1)) for m in _TABLETS.finditer(text.lower())]
     return max(counts) if counts else None
 

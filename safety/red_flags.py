@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from safety import readings
 from safety import red_flag_terms as t
-from safety.patterns import Doc, Phrase, phrases
+from safety.patterns import Doc, Phrase, first_words_mask, phrases
 
 INFANT_RED_MONTHS = 3
 """NICE NG143 red: a baby under 3 months with a temperature of 38 C or more."""
@@ -261,19 +261,20 @@ _NOSEBLEED_LONG = phrases("not stop*", "will not stop", "hour*", "30 minutes", "
 
 def _infant_fever(doc: Doc) -> bool:
     """NICE NG143 red: under 3 months with a temperature of 38 C or more (or a fever, unmeasured)."""
-    months = readings.infant_age_months(doc.text)
     temp = readings.temperature_c(doc.text)
-    if months is None or months >= INFANT_RED_MONTHS:
-        return False
-    return (temp is not None and temp >= FEVER_C) or (temp is None and doc.has(_FEVER))
+    if not ((temp is not None and temp >= FEVER_C) or (temp is None and doc.has(_FEVER))):
+        return False  # no fever: the age (the dearer reading) need not be read
+    months = readings.infant_age_months(doc.text)
+    return months is not None and months < INFANT_RED_MONTHS
 
 
 def _infant_amber_fever(doc: Doc) -> bool:
     """NICE NG143 amber: 3 to 6 months with a temperature of 39 C or more."""
-    months = readings.infant_age_months(doc.text)
     temp = readings.temperature_c(doc.text)
-    return (months is not None and INFANT_RED_MONTHS <= months < INFANT_AMBER_MONTHS and temp is not None
-            and temp >= INFANT_AMBER_FEVER_C)
+    if temp is None or temp < INFANT_AMBER_FEVER_C:
+        return False
+    months = readings.infant_age_months(doc.text)
+    return months is not None and INFANT_RED_MONTHS <= months < INFANT_AMBER_MONTHS
 
 
 def _hypothermia(doc: Doc) -> bool:
@@ -570,9 +571,10 @@ COMBINED: tuple[RedFlag, ...] = (
 
 def red_flags(doc: Doc) -> list[RedFlag]:
     """The red-flag rules a text meets, most specific first, superseded ones dropped."""
-    hits = [f for f in RED_FLAGS if _holds(f, doc)]
+    present = doc.present
+    hits = [f for f, masks in _RULES if all(m & present for m in masks) and _holds(f, doc)]
     if not any(f.level is Urgency.EMERGENCY for f in hits):  # the combined rules add nothing to an emergency
-        hits += [f for f in COMBINED if _holds(f, doc)]
+        hits += [f for f, masks in _COMBINED_RULES if all(m & present for m in masks) and _holds(f, doc)]
     dropped = {key for f in hits for key in f.supersedes}
     if any(f.level is Urgency.EMERGENCY for f in hits):  # an emergency replaces the warnings it makes moot
         dropped |= {f.key for f in hits if f.level is not Urgency.EMERGENCY and f.emergency_if}
@@ -582,3 +584,12 @@ def red_flags(doc: Doc) -> list[RedFlag]:
 def _holds(flag: RedFlag, doc: Doc) -> bool:
     return (all(doc.has(group) for group in flag.all_of) and not (flag.none_of and doc.has(flag.none_of))
             and (flag.check is None or flag.check(doc)))
+
+
+
+_RULES = [(flag, tuple(first_words_mask(group) for group in flag.all_of)) for flag in RED_FLAGS]
+"""Each rule with the first-word bits of each of its groups: a text lacking all of one group's first words
+cannot meet the rule, so most rules are ruled out by a few integer ANDs before any phrase is matched."""
+
+_COMBINED_RULES = [(flag, tuple(first_words_mask(group) for group in flag.all_of)) for flag in COMBINED]
+"""COMBINED with the same pre-check bits."""
