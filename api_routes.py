@@ -8,11 +8,11 @@ the same model and 400s. Rate limits (RateLimiter) count in the `limits` library
 """
 from __future__ import annotations
 
-import hashlib
-import hmac
+import contextlib
 import logging
 import threading
 import time
+from collections.abc import Iterator
 from typing import Any, TypeVar
 
 from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
@@ -50,15 +50,13 @@ from api.schemas import (
     spec,
 )
 from api.workflows import bp as workflows_bp
+from config import DEFAULT_AUTH_FAILURE_LIMIT, DEFAULT_MAX_LONG_POLLS
 from errors import BadRequest, OperatorOSError, Unauthorized
 from models import Role
 from services import Services, from_app
 from values import Caller
 
 logger = logging.getLogger(__name__)
-
-ADMIN_USER_NAME = "admin"
-"""User that OPERATOROS_API_KEY authenticates as."""
 
 PUBLIC_ENDPOINTS = frozenset({"api.health"})
 """Endpoints that need no API key."""
@@ -96,39 +94,46 @@ def _services() -> Services:
 @bp.before_request
 @metrics_bp.before_request
 def authenticate() -> None:
-    """Require a Bearer API key on everything but liveness."""
+    """Require a Bearer API key on everything but liveness, then count the request against its user."""
     if request.endpoint in PUBLIC_ENDPOINTS:
         return
     if request.method in ("POST", "PUT", "PATCH") and (request.content_length or request.content_type) \
             and not request.is_json:
         raise BadRequest("Send the body as JSON with 'Content-Type: application/json'.")
-    header = request.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise Unauthorized("Send an API key as 'Authorization: Bearer <key>'.")
-    caller = caller_for_token(_services(), token.strip())
+    limiter: RateLimiter = current_app.extensions[RATE_LIMITER_KEY]
+    g.caller = authenticate_header(_services(), limiter, request.headers.get("Authorization", ""),
+                                   request.remote_addr or "unknown")
+    limiter.hit(g.caller)
+
+
+def authenticate_header(svc: Any, limiter: RateLimiter, header: str, address: str) -> Caller:
+    """The caller an Authorization header authenticates; each failure counts against the client address.
+
+    Raises:
+        TooManyRequests: the address has failed too often lately (checked before the key costs a database read).
+        Unauthorized: no Bearer key, or not a valid one.
+    """
+    if limiter.failures_exceeded(address):
+        raise TooManyRequests(description="Too many failed authentications from this address; try again later.")
+    token = bearer_token(header)
+    caller = caller_for_token(svc, token) if token else None
     if caller is None:
-        raise Unauthorized("Invalid API key.")
-    g.caller = caller
+        limiter.fail(address)
+        raise Unauthorized("Invalid API key." if token else "Send an API key as 'Authorization: Bearer <key>'.")
+    return caller
+
+
+def bearer_token(header: str) -> str | None:
+    """The key of an 'Authorization: Bearer <key>' header (scheme in any case, any spacing), else None."""
+    parts = header.split()
+    if len(parts) != 2 or parts[0].lower() != "bearer":
+        return None
+    return parts[1]
 
 
 def caller_for_token(svc: Any, token: str) -> Caller | None:
-    """The caller an API key authenticates (a user's key, or OPERATOROS_API_KEY as the admin), else None."""
-    caller = svc.conversations.caller_for_key(token)
-    if caller is not None:
-        return caller
-    admin_key = svc.settings.api_key
-    if admin_key and hmac.compare_digest(token.encode(), admin_key.encode()):
-        return svc.conversations.ensure_user_with_key(ADMIN_USER_NAME, token, Role.ADMIN)
-    return None
-
-
-def rate_limit_key() -> str:
-    """Rate limits count per API key (hashed; never kept in clear), else per client address."""
-    header = request.headers.get("Authorization", "")
-    if header:
-        return "key:" + hashlib.sha256(header.encode()).hexdigest()[:32]
-    return "addr:" + (request.remote_addr or "unknown")
+    """The user an API key belongs to (OPERATOROS_API_KEY is the admin's, set at start-up), else None."""
+    return svc.conversations.caller_for_key(token)
 
 
 def _body(model: type[_Body]) -> _Body:
@@ -320,7 +325,8 @@ def get_task(task_id: int, query: WaitQuery) -> tuple[dict[str, Any], int]:
     """One task; ?wait=seconds long-polls until it has ended."""
     controller = _services().controller
     if query.wait:
-        return controller.wait_for(g.caller, task_id, query.wait), 200
+        with current_app.extensions[RATE_LIMITER_KEY].long_poll(g.caller):
+            return controller.wait_for(g.caller, task_id, query.wait), 200
     return controller.get_task(g.caller, task_id), 200
 
 
@@ -342,7 +348,9 @@ def init_app(app: Flask, rate_limit: str | None = None, storage_uri: str = "memo
     # POST /api/tasks validates its own body; spectree's wrapper stays on the blueprint, where the
     # OpenAPI document is built from (openapi_document), and is not run per request.
     app.view_functions["api.submit_task"] = submit_task.__wrapped__  # type: ignore[attr-defined]
-    limiter = RateLimiter(rate_limit or DEFAULT_RATE_LIMIT, storage_uri, exempt=PUBLIC_ENDPOINTS)
+    settings = from_app(app).settings
+    limiter = RateLimiter(rate_limit or DEFAULT_RATE_LIMIT, storage_uri, exempt=PUBLIC_ENDPOINTS,
+                          failure_limit=settings.auth_failure_limit, max_long_polls=settings.max_long_polls)
     limiter.init_app(app)
     app.extensions[RATE_LIMITER_KEY] = limiter  # the MCP door (mcp_server) counts in the same windows
     register_error_handlers(app)
@@ -375,7 +383,7 @@ def register_error_handlers(app: Flask) -> None:
 
 
 class RateLimiter:
-    """Fixed-window limits per caller (rate_limit_key) and endpoint: 429 with Retry-After past any of them.
+    """Fixed-window limits per authenticated user and endpoint: 429 with Retry-After past any of them.
 
     What Flask-Limiter's default limits did for this API, counted in the same library's storage
     (`limits`: memory, Redis...) by the same fixed-window rule and answered with the same headers,
@@ -385,26 +393,61 @@ class RateLimiter:
     """
 
     def __init__(self, limits_text: str, storage_uri: str = "memory://", *,
-                 exempt: frozenset[str] = frozenset()) -> None:
+                 exempt: frozenset[str] = frozenset(), failure_limit: str = DEFAULT_AUTH_FAILURE_LIMIT,
+                 max_long_polls: int = DEFAULT_MAX_LONG_POLLS) -> None:
         # Shortest window first: it is counted first and, unless another is exceeded, named in the headers.
         self.items: list[RateLimitItem] = sorted(parse_many(limits_text))
+        self.failure_items: list[RateLimitItem] = sorted(parse_many(failure_limit))
         self.storage = (ProcessMemoryStorage() if storage_uri == "memory://"
                         else storage_from_string(storage_uri))
         self.exempt = exempt
+        self.max_long_polls = max_long_polls
+        self._polls: dict[int, int] = {}
+        self._polls_lock = threading.Lock()
 
     def init_app(self, app: Flask) -> None:
-        """Count every routed request before any view or blueprint hook; add the headers to every answer."""
-        app.before_request(self.hit)
+        """Add the headers of the limit that applied to every answer (authenticate counts the requests)."""
         app.after_request(self.add_headers)
 
-    def hit(self) -> None:
-        """Count this request in each limit's window; TooManyRequests (429) at the first one exceeded."""
+    def hit(self, caller: Caller) -> None:
+        """Count this request of the authenticated `caller` in each limit's window; 429 at the first exceeded.
+
+        Counted per user, not per header: 'bearer', 'BEARER' or two spaces in front of one key are one caller.
+        """
         endpoint = request.endpoint
         if endpoint is None or endpoint in self.exempt:
             return
-        g.applied_rate_limit, exceeded = self.count(rate_limit_key(), endpoint)
+        g.applied_rate_limit, exceeded = self.count(f"user:{caller.user_id}", endpoint)
         if exceeded:
             raise TooManyRequests(description=str(g.applied_rate_limit[0]))
+
+    def failures_exceeded(self, address: str) -> bool:
+        """Whether `address` has failed authentication more often than the failure limit allows."""
+        return any(self.storage.get(item.key_for("authfail", address)) >= item.amount for item in self.failure_items)
+
+    def fail(self, address: str) -> None:
+        """Count one failed authentication of `address`."""
+        for item in self.failure_items:
+            self.storage.incr(item.key_for("authfail", address), item.get_expiry())
+
+    @contextlib.contextmanager
+    def long_poll(self, caller: Caller) -> Iterator[None]:
+        """Hold one of the caller's long-poll places for the block; TooManyRequests (429) when all are taken."""
+        with self._polls_lock:
+            held = self._polls.get(caller.user_id, 0)
+            if held >= self.max_long_polls:
+                raise TooManyRequests(description=f"At most {self.max_long_polls} concurrent long polls per user; "
+                                                  "wait for one to end.")
+            self._polls[caller.user_id] = held + 1
+        try:
+            yield
+        finally:
+            with self._polls_lock:
+                left = self._polls.get(caller.user_id, 1) - 1
+                if left > 0:
+                    self._polls[caller.user_id] = left
+                else:
+                    self._polls.pop(caller.user_id, None)
 
     def count(self, caller: str, endpoint: str) -> tuple[tuple[RateLimitItem, str, int], bool]:
         """Count one request of `caller` at `endpoint` in each window, shortest first, up to the first
