@@ -27,6 +27,7 @@ from api.schemas import (
     CommandIn,
     CommandOut,
     HealthMetrics,
+    KeyList,
     Liveness,
     MessageList,
     MessagesQuery,
@@ -35,6 +36,8 @@ from api.schemas import (
     PoolOut,
     Readiness,
     RestartOut,
+    RevokedKey,
+    RotatedKey,
     ScaleIn,
     SessionList,
     SessionOut,
@@ -76,6 +79,9 @@ _Body = TypeVar("_Body", bound=BaseModel)
 POOL_PARAMETER = {"name": "A pool: healthcare, financial, sports, business or general."}
 """Description of the {name} path parameter of the pool operations."""
 
+USER_PARAMETER = {"name": "A user's name."}
+"""Description of the {name} path parameter of the key operations."""
+
 TASK_PARAMETER = {"task_id": "The task's id."}
 """Description of the {task_id} path parameter of the task operations."""
 
@@ -100,6 +106,8 @@ def authenticate() -> None:
     if request.method in ("POST", "PUT", "PATCH") and (request.content_length or request.content_type) \
             and not request.is_json:
         raise BadRequest("Send the body as JSON with 'Content-Type: application/json'.")
+    if "api_key" in request.args:
+        raise BadRequest("Send the API key as 'Authorization: Bearer <key>', never in the URL.")
     limiter: RateLimiter = current_app.extensions[RATE_LIMITER_KEY]
     g.caller = authenticate_header(_services(), limiter, request.headers.get("Authorization", ""),
                                    request.remote_addr or "unknown")
@@ -168,15 +176,24 @@ def ready() -> tuple[dict[str, Any], int]:
 @bp.get("/status")
 @spec.validate(resp=Resp(HTTP_200=StatusOut, **ERRORS), tags=["health"], operation_id="get_status")
 def status() -> tuple[dict[str, Any], int]:
-    """System overview, the same data as the CLI's status."""
-    return _services().controller.status(), 200
+    """System overview, the same data as the CLI's status (host figures and database URL for admins only)."""
+    return for_role(_services().controller.status(), g.caller), 200
 
 
 @bp.get("/metrics")
 @spec.validate(resp=Resp(HTTP_200=HealthMetrics, **ERRORS), tags=["health"], operation_id="get_metrics")
 def metrics_json() -> tuple[dict[str, Any], int]:
-    """Health metrics as JSON: machine, database, queue, pools, alerts."""
-    return _services().controller.health(), 200
+    """Health metrics as JSON: machine (admins only), database, queue, pools, alerts."""
+    return for_role(_services().controller.health(), g.caller), 200
+
+
+def for_role(reading: dict[str, Any], caller: Caller) -> dict[str, Any]:
+    """A status or health reading as `caller` may see it: no host figures or database URL for plain users."""
+    if caller.is_admin:
+        return reading
+    reading = {k: v for k, v in reading.items() if k != "system"}
+    reading["database"] = {k: v for k, v in reading.get("database", {}).items() if k != "url"}
+    return reading
 
 
 @metrics_bp.get("/metrics")
@@ -253,6 +270,29 @@ def session_messages(session_id: str, query: MessagesQuery) -> tuple[dict[str, A
 def create_user(json: UserIn) -> tuple[dict[str, Any], int]:
     """Create a user and its API key, shown once; admins only."""
     return _services().conversations.create_user(g.caller, json.name, Role(json.role)), 201
+
+
+@bp.get("/keys")
+@spec.validate(resp=Resp(HTTP_200=KeyList, **ERRORS), tags=["users"], operation_id="list_keys")
+def list_keys() -> tuple[dict[str, Any], int]:
+    """Every user's key by its prefix, never the key or its hash; admins only."""
+    return {"keys": _services().conversations.list_keys(g.caller)}, 200
+
+
+@bp.post("/users/<name>/key")
+@spec.validate(resp=Resp(HTTP_200=RotatedKey, **ERRORS), tags=["users"], operation_id="rotate_key",
+               path_parameter_descriptions=USER_PARAMETER)
+def rotate_key(name: str) -> tuple[dict[str, Any], int]:
+    """Give the user a new key, shown once; the old key and its sign-ins end now (own key, or an admin)."""
+    return _services().conversations.rotate_key(g.caller, name), 200
+
+
+@bp.delete("/users/<name>/key")
+@spec.validate(resp=Resp(HTTP_200=RevokedKey, **ERRORS), tags=["users"], operation_id="revoke_key",
+               path_parameter_descriptions=USER_PARAMETER)
+def revoke_key(name: str) -> tuple[dict[str, Any], int]:
+    """Revoke the user's key: it and its sign-ins end now (own key, or an admin)."""
+    return _services().conversations.revoke_key(g.caller, name), 200
 
 
 # -- pools ----------------------------------------------------------------------------------
@@ -372,6 +412,11 @@ def register_error_handlers(app: Flask) -> None:
         if valid_methods:
             response.headers["Allow"] = ", ".join(valid_methods)
         return response
+
+    @app.errorhandler(RecursionError)
+    def _too_deep(exc: RecursionError):  # type: ignore[no-untyped-def]
+        # json.loads recurses once per nesting level: '[[[[...' is bad input, not a server fault.
+        return jsonify(error={"code": "bad_request", "message": "The JSON body is nested too deeply."}), 400
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):  # type: ignore[no-untyped-def]

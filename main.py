@@ -393,19 +393,40 @@ def _controller(app):  # type: ignore[no-untyped-def]
 
 
 def _request_handler() -> type:
-    """Werkzeug's request handler; its access log without colour codes when stderr is not a terminal."""
+    """Werkzeug's request handler: JSON errors of its own (431...), keys withheld from the access log,
+    and the log without colour codes when stderr is not a terminal."""
     from werkzeug.serving import WSGIRequestHandler
 
-    if sys.stderr.isatty():
-        return WSGIRequestHandler
+    from conversation_manager import redact_keys
 
-    class PlainAccessLog(WSGIRequestHandler):
+    plain = not sys.stderr.isatty()
+
+    class JsonRequestHandler(WSGIRequestHandler):
+        def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+            # http.server answers a request it cannot parse (a header over 64 KB...) with an HTML page.
+            self.close_connection = True
+            short = self.responses.get(code, ("error", ""))[0]
+            body = json.dumps({"error": {"code": short.lower().replace(" ", "_"),
+                                         "message": message or short}}).encode()
+            self.log_error("code %d, message %s", code, message)
+            self.send_response(code, message)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Connection", "close")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            if self.command != "HEAD" and code >= 200 and code not in (204, 304):
+                self.wfile.write(body)
+
         def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-            # A client controls the request line: escape what it could use to forge or hide log lines.
-            line = self.requestline.encode("unicode_escape").decode("ascii")
-            self.log("info", '"%s" %s %s', line, getattr(code, "value", code), size)
+            line = redact_keys(self.requestline)  # a key sent in the URL (refused) is never written down
+            if plain:  # a client controls the request line: escape what it could use to forge or hide log lines
+                line = line.encode("unicode_escape").decode("ascii")
+                self.log("info", '"%s" %s %s', line, getattr(code, "value", code), size)
+                return
+            self.requestline = line
+            super().log_request(code, size)
 
-    return PlainAccessLog
+    return JsonRequestHandler
 
 
 def _stop_on_sigterm() -> None:
