@@ -408,7 +408,7 @@ def login(ctx: click.Context, name: str, **options: Any) -> None:
     if reply.get("ok"):
         merged["session_id"] = reply.get("session_id") or merged.get("session_id")
         reply = _answer(key.strip(), merged)
-    _print_reply(reply, merged["as_json"])
+    _print_reply(reply, bool(merged["as_json"]))
     sys.exit(0 if reply.get("ok") else 1)
 
 
