@@ -8,11 +8,11 @@ the same model and 400s. Rate limits (RateLimiter) count in the `limits` library
 """
 from __future__ import annotations
 
-import hashlib
-import hmac
+import contextlib
 import logging
 import threading
 import time
+from collections.abc import Iterator
 from typing import Any, TypeVar
 
 from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
@@ -27,6 +27,7 @@ from api.schemas import (
     CommandIn,
     CommandOut,
     HealthMetrics,
+    KeyList,
     Liveness,
     MessageList,
     MessagesQuery,
@@ -35,6 +36,8 @@ from api.schemas import (
     PoolOut,
     Readiness,
     RestartOut,
+    RevokedKey,
+    RotatedKey,
     ScaleIn,
     SessionList,
     SessionOut,
@@ -50,16 +53,13 @@ from api.schemas import (
     spec,
 )
 from api.workflows import bp as workflows_bp
-from config import ConfigError
+from config import DEFAULT_AUTH_FAILURE_LIMIT, DEFAULT_MAX_LONG_POLLS, ConfigError
 from errors import BadRequest, OperatorOSError, Unauthorized
 from models import Role
 from services import Services, from_app
 from values import Caller
 
 logger = logging.getLogger(__name__)
-
-ADMIN_USER_NAME = "admin"
-"""User that OPERATOROS_API_KEY authenticates as."""
 
 PUBLIC_ENDPOINTS = frozenset({"api.health"})
 """Endpoints that need no API key."""
@@ -79,6 +79,9 @@ _Body = TypeVar("_Body", bound=BaseModel)
 POOL_PARAMETER = {"name": "A pool: healthcare, financial, sports, business or general."}
 """Description of the {name} path parameter of the pool operations."""
 
+USER_PARAMETER = {"name": "A user's name."}
+"""Description of the {name} path parameter of the key operations."""
+
 TASK_PARAMETER = {"task_id": "The task's id."}
 """Description of the {task_id} path parameter of the task operations."""
 
@@ -97,20 +100,43 @@ def _services() -> Services:
 @bp.before_request
 @metrics_bp.before_request
 def authenticate() -> None:
-    """Require a Bearer API key on everything but liveness."""
+    """Require a Bearer API key on everything but liveness, then count the request against its user."""
     if request.endpoint in PUBLIC_ENDPOINTS:
         return
     if request.method in ("POST", "PUT", "PATCH") and (request.content_length or request.content_type) \
             and not request.is_json:
         raise BadRequest("Send the body as JSON with 'Content-Type: application/json'.")
-    header = request.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise Unauthorized("Send an API key as 'Authorization: Bearer <key>'.")
-    caller = caller_for_token(_services(), token.strip())
+    if "api_key" in request.args:
+        raise BadRequest("Send the API key as 'Authorization: Bearer <key>', never in the URL.")
+    limiter: RateLimiter = current_app.extensions[RATE_LIMITER_KEY]
+    g.caller = authenticate_header(_services(), limiter, request.headers.get("Authorization", ""),
+                                   request.remote_addr or "unknown")
+    limiter.hit(g.caller)
+
+
+def authenticate_header(svc: Any, limiter: RateLimiter, header: str, address: str) -> Caller:
+    """The caller an Authorization header authenticates; each failure counts against the client address.
+
+    Raises:
+        TooManyRequests: the address has failed too often lately (checked before the key costs a database read).
+        Unauthorized: no Bearer key, or not a valid one.
+    """
+    if limiter.failures_exceeded(address):
+        raise TooManyRequests(description="Too many failed authentications from this address; try again later.")
+    token = bearer_token(header)
+    caller = caller_for_token(svc, token) if token else None
     if caller is None:
-        raise Unauthorized("Invalid API key.")
-    g.caller = caller
+        limiter.fail(address)
+        raise Unauthorized("Invalid API key." if token else "Send an API key as 'Authorization: Bearer <key>'.")
+    return caller
+
+
+def bearer_token(header: str) -> str | None:
+    """The key of an 'Authorization: Bearer <key>' header (scheme in any case, any spacing), else None."""
+    parts = header.split()
+    if len(parts) != 2 or parts[0].lower() != "bearer":
+        return None
+    return parts[1]
 
 
 @bp.before_request
@@ -122,22 +148,8 @@ def single_valued_query() -> None:
 
 
 def caller_for_token(svc: Any, token: str) -> Caller | None:
-    """The caller an API key authenticates (a user's key, or OPERATOROS_API_KEY as the admin), else None."""
-    caller = svc.conversations.caller_for_key(token)
-    if caller is not None:
-        return caller
-    admin_key = svc.settings.api_key
-    if admin_key and hmac.compare_digest(token.encode(), admin_key.encode()):
-        return svc.conversations.ensure_user_with_key(ADMIN_USER_NAME, token, Role.ADMIN)
-    return None
-
-
-def rate_limit_key() -> str:
-    """Rate limits count per API key (hashed; never kept in clear), else per client address."""
-    header = request.headers.get("Authorization", "")
-    if header:
-        return "key:" + hashlib.sha256(header.encode()).hexdigest()[:32]
-    return "addr:" + (request.remote_addr or "unknown")
+    """The user an API key belongs to (OPERATOROS_API_KEY is the admin's, set at start-up), else None."""
+    return svc.conversations.caller_for_key(token)
 
 
 def _body(model: type[_Body]) -> _Body:
@@ -172,15 +184,24 @@ def ready() -> tuple[dict[str, Any], int]:
 @bp.get("/status")
 @spec.validate(resp=Resp(HTTP_200=StatusOut, **ERRORS), tags=["health"], operation_id="get_status")
 def status() -> tuple[dict[str, Any], int]:
-    """System overview, the same data as the CLI's status."""
-    return _services().controller.status(), 200
+    """System overview, the same data as the CLI's status (host figures and database URL for admins only)."""
+    return for_role(_services().controller.status(), g.caller), 200
 
 
 @bp.get("/metrics")
 @spec.validate(resp=Resp(HTTP_200=HealthMetrics, **ERRORS), tags=["health"], operation_id="get_metrics")
 def metrics_json() -> tuple[dict[str, Any], int]:
-    """Health metrics as JSON: machine, database, queue, pools, alerts."""
-    return _services().controller.health(), 200
+    """Health metrics as JSON: machine (admins only), database, queue, pools, alerts."""
+    return for_role(_services().controller.health(), g.caller), 200
+
+
+def for_role(reading: dict[str, Any], caller: Caller) -> dict[str, Any]:
+    """A status or health reading as `caller` may see it: no host figures or database URL for plain users."""
+    if caller.is_admin:
+        return reading
+    reading = {k: v for k, v in reading.items() if k != "system"}
+    reading["database"] = {k: v for k, v in reading.get("database", {}).items() if k != "url"}
+    return reading
 
 
 @metrics_bp.get("/metrics")
@@ -259,6 +280,29 @@ def create_user(json: UserIn) -> tuple[dict[str, Any], int]:
     return _services().conversations.create_user(g.caller, json.name, Role(json.role)), 201
 
 
+@bp.get("/keys")
+@spec.validate(resp=Resp(HTTP_200=KeyList, **ERRORS), tags=["users"], operation_id="list_keys")
+def list_keys() -> tuple[dict[str, Any], int]:
+    """Every user's key by its prefix, never the key or its hash; admins only."""
+    return {"keys": _services().conversations.list_keys(g.caller)}, 200
+
+
+@bp.post("/users/<name>/key")
+@spec.validate(resp=Resp(HTTP_200=RotatedKey, **ERRORS), tags=["users"], operation_id="rotate_key",
+               path_parameter_descriptions=USER_PARAMETER)
+def rotate_key(name: str) -> tuple[dict[str, Any], int]:
+    """Give the user a new key, shown once; the old key and its sign-ins end now (own key, or an admin)."""
+    return _services().conversations.rotate_key(g.caller, name), 200
+
+
+@bp.delete("/users/<name>/key")
+@spec.validate(resp=Resp(HTTP_200=RevokedKey, **ERRORS), tags=["users"], operation_id="revoke_key",
+               path_parameter_descriptions=USER_PARAMETER)
+def revoke_key(name: str) -> tuple[dict[str, Any], int]:
+    """Revoke the user's key: it and its sign-ins end now (own key, or an admin)."""
+    return _services().conversations.revoke_key(g.caller, name), 200
+
+
 # -- pools ----------------------------------------------------------------------------------
 
 
@@ -329,7 +373,8 @@ def get_task(task_id: int, query: WaitQuery) -> tuple[dict[str, Any], int]:
     """One task; ?wait=seconds long-polls until it has ended."""
     controller = _services().controller
     if query.wait:
-        return controller.wait_for(g.caller, task_id, query.wait), 200
+        with current_app.extensions[RATE_LIMITER_KEY].long_poll(g.caller):
+            return controller.wait_for(g.caller, task_id, query.wait), 200
     return controller.get_task(g.caller, task_id), 200
 
 
@@ -351,7 +396,9 @@ def init_app(app: Flask, rate_limit: str | None = None, storage_uri: str = "memo
     # POST /api/tasks validates its own body; spectree's wrapper stays on the blueprint, where the
     # OpenAPI document is built from (openapi_document), and is not run per request.
     app.view_functions["api.submit_task"] = submit_task.__wrapped__  # type: ignore[attr-defined]
-    limiter = RateLimiter(rate_limit or DEFAULT_RATE_LIMIT, storage_uri, exempt=PUBLIC_ENDPOINTS)
+    settings = from_app(app).settings
+    limiter = RateLimiter(rate_limit or DEFAULT_RATE_LIMIT, storage_uri, exempt=PUBLIC_ENDPOINTS,
+                          failure_limit=settings.auth_failure_limit, max_long_polls=settings.max_long_polls)
     limiter.init_app(app)
     app.extensions[RATE_LIMITER_KEY] = limiter  # the MCP door (mcp_server) counts in the same windows
     register_error_handlers(app)
@@ -374,6 +421,11 @@ def register_error_handlers(app: Flask) -> None:
             response.headers["Allow"] = ", ".join(valid_methods)
         return response
 
+    @app.errorhandler(RecursionError)
+    def _too_deep(exc: RecursionError):  # type: ignore[no-untyped-def]
+        # json.loads recurses once per nesting level: '[[[[...' is bad input, not a server fault.
+        return jsonify(error={"code": "bad_request", "message": "The JSON body is nested too deeply."}), 400
+
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):  # type: ignore[no-untyped-def]
         logger.exception("unhandled error on %s %s", request.method, request.path)
@@ -384,7 +436,7 @@ def register_error_handlers(app: Flask) -> None:
 
 
 class RateLimiter:
-    """Fixed-window limits per caller (rate_limit_key) and endpoint: 429 with Retry-After past any of them.
+    """Fixed-window limits per authenticated user and endpoint: 429 with Retry-After past any of them.
 
     What Flask-Limiter's default limits did for this API, counted in the same library's storage
     (`limits`: memory, Redis...) by the same fixed-window rule and answered with the same headers,
@@ -394,29 +446,64 @@ class RateLimiter:
     """
 
     def __init__(self, limits_text: str, storage_uri: str = "memory://", *,
-                 exempt: frozenset[str] = frozenset()) -> None:
+                 exempt: frozenset[str] = frozenset(), failure_limit: str = DEFAULT_AUTH_FAILURE_LIMIT,
+                 max_long_polls: int = DEFAULT_MAX_LONG_POLLS) -> None:
         # Shortest window first: it is counted first and, unless another is exceeded, named in the headers.
         self.items: list[RateLimitItem] = sorted(parse_many(limits_text))
+        self.failure_items: list[RateLimitItem] = sorted(parse_many(failure_limit))
         storage = ProcessMemoryStorage() if storage_uri == "memory://" else storage_from_string(storage_uri)
         if not isinstance(storage, Storage):  # an "async+..." URI: limits' asyncio storages return coroutines
             raise ConfigError(f"OPERATOROS_RATE_LIMIT_STORAGE={storage_uri!r} is an asyncio storage; "
                               "give its synchronous URI (without 'async+').")
         self.storage: Storage = storage
         self.exempt = exempt
+        self.max_long_polls = max_long_polls
+        self._polls: dict[int, int] = {}
+        self._polls_lock = threading.Lock()
 
     def init_app(self, app: Flask) -> None:
-        """Count every routed request before any view or blueprint hook; add the headers to every answer."""
-        app.before_request(self.hit)
+        """Add the headers of the limit that applied to every answer (authenticate counts the requests)."""
         app.after_request(self.add_headers)
 
-    def hit(self) -> None:
-        """Count this request in each limit's window; TooManyRequests (429) at the first one exceeded."""
+    def hit(self, caller: Caller) -> None:
+        """Count this request of the authenticated `caller` in each limit's window; 429 at the first exceeded.
+
+        Counted per user, not per header: 'bearer', 'BEARER' or two spaces in front of one key are one caller.
+        """
         endpoint = request.endpoint
         if endpoint is None or endpoint in self.exempt:
             return
-        g.applied_rate_limit, exceeded = self.count(rate_limit_key(), endpoint)
+        g.applied_rate_limit, exceeded = self.count(f"user:{caller.user_id}", endpoint)
         if exceeded:
             raise TooManyRequests(description=str(g.applied_rate_limit[0]))
+
+    def failures_exceeded(self, address: str) -> bool:
+        """Whether `address` has failed authentication more often than the failure limit allows."""
+        return any(self.storage.get(item.key_for("authfail", address)) >= item.amount for item in self.failure_items)
+
+    def fail(self, address: str) -> None:
+        """Count one failed authentication of `address`."""
+        for item in self.failure_items:
+            self.storage.incr(item.key_for("authfail", address), item.get_expiry())
+
+    @contextlib.contextmanager
+    def long_poll(self, caller: Caller) -> Iterator[None]:
+        """Hold one of the caller's long-poll places for the block; TooManyRequests (429) when all are taken."""
+        with self._polls_lock:
+            held = self._polls.get(caller.user_id, 0)
+            if held >= self.max_long_polls:
+                raise TooManyRequests(description=f"At most {self.max_long_polls} concurrent long polls per user; "
+                                                  "wait for one to end.")
+            self._polls[caller.user_id] = held + 1
+        try:
+            yield
+        finally:
+            with self._polls_lock:
+                left = self._polls.get(caller.user_id, 1) - 1
+                if left > 0:
+                    self._polls[caller.user_id] = left
+                else:
+                    self._polls.pop(caller.user_id, None)
 
     def count(self, caller: str, endpoint: str) -> tuple[tuple[RateLimitItem, str, int], bool]:
         """Count one request of `caller` at `endpoint` in each window, shortest first, up to the first

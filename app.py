@@ -24,6 +24,7 @@ _ENV_KEYS = (
     "OPERATOROS_PROVIDER", "TASK_BACKEND", "REDIS_URL", "CELERY_BROKER_URL", "OPERATOROS_API_KEY",
     "OPERATOROS_USER", "OPERATOROS_MAX_CONTENT_LENGTH", "OPERATOROS_RATE_LIMIT", "OPERATOROS_RATE_LIMIT_STORAGE",
     "OPERATOROS_CELERY_NAMESPACE", "OPERATOROS_SWEEP_SECONDS", "OPERATOROS_STALE_QUEUED_SECONDS",
+    "OPERATOROS_SIGN_IN_IDLE_SECONDS", "OPERATOROS_MAX_LONG_POLLS", "OPERATOROS_AUTH_FAILURE_LIMIT",
 )
 
 
@@ -65,8 +66,42 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from mcp_server import McpMount
 
     app.wsgi_app = McpMount(app.wsgi_app, app)  # type: ignore[method-assign]  # MCP at /mcp, same port and keys
+    app.wsgi_app = ChunkedBodyLimit(app.wsgi_app, settings.max_content_length)  # type: ignore[method-assign]
     app.wsgi_app = HealthFastPath(app.wsgi_app, liveness)  # type: ignore[method-assign]
     return app
+
+
+class ChunkedBodyLimit:
+    """WSGI middleware giving a chunked body (no Content-Length) the same limit, and 413, as a sized one.
+
+    Werkzeug cuts such a stream at MAX_CONTENT_LENGTH without saying so, and the cut JSON then fails
+    to parse as a 400; here the body is read up to the limit once, and passed on with its length.
+    """
+
+    def __init__(self, app: Callable[..., Iterable[bytes]], limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        """Read a length-less body up to the limit: 413 past it, else hand it on with its Content-Length."""
+        chunked = "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower()  # werkzeug then ignores the length
+        if not environ.get("wsgi.input_terminated") or not (chunked or not environ.get("CONTENT_LENGTH")):
+            return self.app(environ, start_response)
+        import io
+        import json
+
+        body = environ["wsgi.input"].read(self.limit + 1)
+        if len(body) > self.limit:
+            payload = json.dumps({"error": {"code": "request_entity_too_large",
+                                            "message": f"The request body is larger than {self.limit} bytes."}})
+            start_response("413 REQUEST ENTITY TOO LARGE", [("Content-Type", "application/json"),
+                                                            ("Content-Length", str(len(payload))),
+                                                            ("Connection", "close")])
+            return [payload.encode()]
+        environ = {**environ, "wsgi.input": io.BytesIO(body), "CONTENT_LENGTH": str(len(body))}
+        for name in ("wsgi.input_terminated", "HTTP_TRANSFER_ENCODING"):
+            environ.pop(name, None)
+        return self.app(environ, start_response)
 
 
 class HealthFastPath:
@@ -104,7 +139,8 @@ def flask_sqlalchemy() -> SQLAlchemy:
 services = from_app
 """The Services of an app built by create_app (services.from_app, under the name the app's callers use)."""
 
-__all__ = ["EXTENSION_KEY", "HealthFastPath", "Services", "build_services", "create_app", "flask_sqlalchemy",
+__all__ = ["EXTENSION_KEY", "ChunkedBodyLimit", "HealthFastPath", "Services", "build_services", "create_app",
+           "flask_sqlalchemy",
            "services"]
 
 

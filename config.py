@@ -12,6 +12,15 @@ from typing import Any
 DEFAULT_MAX_CONTENT_LENGTH = 1_000_000
 """Largest request body the API accepts, in bytes (413 past it)."""
 
+DEFAULT_SIGN_IN_IDLE_SECONDS = 1800
+"""A conversational sign-in unused this long ends (OPERATOROS_SIGN_IN_IDLE_SECONDS)."""
+
+DEFAULT_MAX_LONG_POLLS = 8
+"""Concurrent long polls per user (OPERATOROS_MAX_LONG_POLLS)."""
+
+DEFAULT_AUTH_FAILURE_LIMIT = "20 per minute"
+"""Failed authentications per client address before 429 (OPERATOROS_AUTH_FAILURE_LIMIT)."""
+
 DEFAULT_MODEL = "gpt-5-mini"
 """Model name used when OPERATOROS_MODEL is not set."""
 
@@ -58,6 +67,12 @@ class Settings:
     """Requests allowed per API key, e.g. "100 per minute" (the limits library's syntax); None: the default."""
     rate_limit_storage: str = "memory://"
     """Where rate-limit counters live; redis://... shares them between processes."""
+    sign_in_idle_seconds: int = DEFAULT_SIGN_IN_IDLE_SECONDS
+    """A conversational sign-in unused this long ends."""
+    max_long_polls: int = DEFAULT_MAX_LONG_POLLS
+    """Concurrent long polls (GET /api/tasks/N?wait=) allowed per user; 429 beyond."""
+    auth_failure_limit: str = DEFAULT_AUTH_FAILURE_LIMIT
+    """Failed authentications allowed per client address; 429 beyond."""
 
     def __post_init__(self) -> None:
         if self.provider not in PROVIDER_CHOICES:
@@ -108,6 +123,9 @@ class Settings:
             "max_content_length": _int(env, "OPERATOROS_MAX_CONTENT_LENGTH", DEFAULT_MAX_CONTENT_LENGTH),
             "rate_limit": env.get("OPERATOROS_RATE_LIMIT") or None,
             "rate_limit_storage": env.get("OPERATOROS_RATE_LIMIT_STORAGE") or "memory://",
+            "sign_in_idle_seconds": _int(env, "OPERATOROS_SIGN_IN_IDLE_SECONDS", DEFAULT_SIGN_IN_IDLE_SECONDS),
+            "max_long_polls": _int(env, "OPERATOROS_MAX_LONG_POLLS", DEFAULT_MAX_LONG_POLLS),
+            "auth_failure_limit": env.get("OPERATOROS_AUTH_FAILURE_LIMIT") or DEFAULT_AUTH_FAILURE_LIMIT,
         }
         values.update(overrides)
         settings = cls(**values)

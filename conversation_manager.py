@@ -29,11 +29,20 @@ HISTORY_LIMIT = 50
 API_KEY_PREFIX = "oos_"
 """Prefix of every API key OperatorOS issues, so leaked keys are recognisable."""
 
-MIN_API_KEY_LENGTH = 16
-"""Shortest API key accepted when a user registers with a key of their own."""
+ADMIN_USER_NAME = "admin"
+"""User that OPERATOROS_API_KEY authenticates as."""
 
 WITHHELD = "[API key withheld]"
 """What history keeps in place of a message that carried an API key."""
+
+KEY_SHAPE = re.compile(r"oos_[A-Za-z0-9_\-]{12,}")
+"""What an OperatorOS key looks like anywhere in a text: withheld before it is stored, logged or echoed."""
+
+DEFAULT_SIGN_IN_IDLE_SECONDS = 1800
+"""A conversational sign-in unused this long ends (OPERATOROS_SIGN_IN_IDLE_SECONDS overrides)."""
+
+KEY_FINGERPRINT_LENGTH = 16
+"""Hex digits of a key's hash that bind a sign-in to the key that made it (not enough to test keys against)."""
 
 SESSION_STATE_KEYS = ("acting_as", "pending_auth")
 """Keys of a session's context that belong to authentication, not to the command processor."""
@@ -60,27 +69,57 @@ def hash_api_key(key: str) -> str:
 
 
 def new_api_key() -> str:
-    """A fresh random API key."""
+    """A fresh random API key (256 bits: a plain hash of it stays sound)."""
     return API_KEY_PREFIX + secrets.token_urlsafe(32)
+
+
+def redact_keys(text: str, known: tuple[str, ...] = ()) -> str:
+    """`text` with every key-shaped string, and every `known` secret, replaced by WITHHELD."""
+    for secret in known:
+        if secret and secret in text:
+            text = text.replace(secret, WITHHELD)
+    return KEY_SHAPE.sub(WITHHELD, text)
 
 
 class ConversationManager:
     """Finds or creates users and sessions, and records the turns of a conversation."""
 
     def __init__(self, session_factory: sessionmaker[Session], *,
-                 auth_cache_ttl: float = AUTH_CACHE_TTL_SECONDS) -> None:
+                 auth_cache_ttl: float = AUTH_CACHE_TTL_SECONDS,
+                 sign_in_idle_seconds: float = DEFAULT_SIGN_IN_IDLE_SECONDS,
+                 known_secrets: tuple[str, ...] = ()) -> None:
         self._sessions = session_factory
         self.auth_cache_ttl = auth_cache_ttl
+        self.sign_in_idle_seconds = sign_in_idle_seconds
+        self.known_secrets = tuple(s for s in known_secrets if s)
+        """Secrets that are not key-shaped (an operator-chosen OPERATOROS_API_KEY) but must be withheld too."""
         self._callers = _CallerCache()
+
+    def redact(self, text: str) -> str:
+        """`text` with every key-shaped string and known secret withheld."""
+        return redact_keys(text, self.known_secrets)
 
     def local_caller(self, name: str) -> Caller:
         """The caller of the in-process CLI: the machine's operator, with admin rights."""
         _check_name(name)
         with session_scope(self._sessions) as db:
-            user = db.scalar(sa.select(User).where(User.name == name))
+            user = db.scalar(sa.select(User).where(sa.func.lower(User.name) == name.lower()))
             if user is None:
                 user = self._create_user(db, name, Role.ADMIN)
             return Caller(user.id, user.name, True)
+
+    def stored_role(self, caller: Caller) -> str:
+        """The role stored for the caller's user ('admin' or 'user')."""
+        with session_scope(self._sessions) as db:
+            user = db.get(User, caller.user_id)
+            return user.role.value if user is not None else "user"
+
+    def sync_admin_key(self, name: str, key: str) -> None:
+        """Make `key` the admin's key unless it is: a rotated OPERATOROS_API_KEY revokes the old one at once."""
+        with session_scope(self._sessions) as db:
+            current = db.scalar(sa.select(User.api_key_hash).where(User.name == name))
+        if current != hash_api_key(key):
+            self.ensure_user_with_key(name, key, Role.ADMIN)
 
     def caller_for_key(self, key: str) -> Caller | None:
         """The user an API key belongs to, or None; remembered for `auth_cache_ttl` seconds once verified."""
@@ -125,8 +164,9 @@ class ConversationManager:
         _check_name(name)
         key = new_api_key()
         with session_scope(self._sessions) as db:
-            if db.scalar(sa.select(User.id).where(User.name == name)) is not None:
-                raise Conflict(f"A user named {name!r} already exists.")
+            existing = db.scalar(sa.select(User.name).where(sa.func.lower(User.name) == name.lower()))
+            if existing is not None:
+                raise Conflict(f"A user named {existing!r} already exists (names ignore case).")
             db.add(User(name=name, role=role, api_key_hash=hash_api_key(key), api_key_prefix=key[:8]))
             db.add(AuditLog(actor_user_id=caller.user_id, actor=caller.name, action="create_user",
                             target=name, details={"role": role.value}))
@@ -174,57 +214,67 @@ class ConversationManager:
             if row is not None:
                 row.context = dict(context)
 
-    def acting_caller(self, caller: Caller, context: dict[str, Any]) -> Caller:
-        """Who the session acts as: the user it was signed in to, if any and still present, else the caller."""
+    def acting_caller(self, caller: Caller, context: dict[str, Any], session_id: str | None = None) -> Caller:
+        """Who the session acts as: the user it was signed in to, else the caller.
+
+        A sign-in holds while the key that made it is still that user's key (a revoked or rotated key
+        ends it) and while it is used at least every `sign_in_idle_seconds`; an ended one is dropped
+        from the stored context when `session_id` is given, and each use renews it.
+        """
         acting = context.get("acting_as")
         if not isinstance(acting, dict):
             return caller
         with session_scope(self._sessions) as db:
             user = db.get(User, acting.get("user_id"))
-            if user is None:
-                return caller
-            return Caller(user.id, user.name, user.role == Role.ADMIN)
+            fingerprint = (user.api_key_hash or "")[:KEY_FINGERPRINT_LENGTH] if user is not None else ""
+            idle = time.time() - float(acting.get("used_at") or 0)
+            holds = (user is not None and bool(fingerprint) and acting.get("key") == fingerprint
+                     and idle <= self.sign_in_idle_seconds)
+            acting_user = Caller(user.id, user.name, user.role == Role.ADMIN) if holds and user else None
+        if session_id is not None:
+            stored = self.context(session_id)
+            if acting_user is None:
+                stored.pop("acting_as", None)
+                context.pop("acting_as", None)
+            elif isinstance(stored.get("acting_as"), dict):
+                stored["acting_as"]["used_at"] = time.time()
+            self.save_context(session_id, stored)
+        return acting_user or caller
 
     def begin_sign_in(self, caller: Caller, session_id: str, name: str, register: bool) -> str:
-        """Ask for the API key in the next message; registering a new user needs an admin."""
+        """Ask for the API key in the next message; registering (admins only) creates the user and its key."""
         _check_name(name)
         with session_scope(self._sessions) as db:
-            exists = db.scalar(sa.select(User.id).where(User.name == name)) is not None
+            exists = db.scalar(sa.select(User.name).where(sa.func.lower(User.name) == name.lower()))
         if register and not caller.is_admin:
             raise Forbidden(f"Only an admin may register users; {caller.name} is not an admin.")
         if register and exists:
-            raise Conflict(f"A user named {name!r} already exists; say 'log in as {name}'.")
+            raise Conflict(f"A user named {exists!r} already exists (names ignore case); say 'log in as {exists}'.")
         if not register and not exists:
             raise NotFound(f"No user named {name!r}. An admin can say 'register {name}'.")
+        if register:
+            created = self.create_user(caller, name, Role.USER)
+            return (f"Registered {name} (user). Their API key, shown this once and never kept in the history: "
+                    f"{created['api_key']} — say 'log in as {name}' and send it to act as {name}.")
         context = self.context(session_id)
-        context["pending_auth"] = {"name": name, "register": register}
+        context["pending_auth"] = {"name": exists}
         self.save_context(session_id, context)
-        what = "the API key the new user will use (at least 16 characters)" if register else f"{name}'s API key"
-        return (f"Send {what} as your next message. It is checked, never stored in the history, "
+        return (f"Send {exists}'s API key as your next message. It is checked, never stored in the history, "
                 "echoed or logged.")
 
     def complete_sign_in(self, caller: Caller, session_id: str, key: str) -> str:
-        """Take the key that answers a pending sign-in; on success the session acts as that user."""
+        """Take the key that answers a pending sign-in; on success the session acts as that user, bound to that key."""
         context = self.context(session_id)
         pending = context.pop("pending_auth", None) or {}
         self.save_context(session_id, context)
         name, key = str(pending.get("name", "")), key.strip()
-        user: Caller | None
-        if pending.get("register"):
-            if len(key) < MIN_API_KEY_LENGTH or any(c.isspace() for c in key):
-                raise BadRequest(f"An API key needs at least {MIN_API_KEY_LENGTH} characters and no spaces; "
-                                 f"say 'register {name}' to try again.")
-            with session_scope(self._sessions) as db:
-                if db.scalar(sa.select(User.id).where(User.api_key_hash == hash_api_key(key))) is not None:
-                    raise Conflict("That key is already in use; choose another.")
-            user = self.ensure_user_with_key(name, key, Role.USER)
-            self._audit(caller, "register_user", name)
-        else:
-            user = self.caller_for_key(key)
-            if user is None or user.name != name:
-                raise Unauthorized(f"That is not {name}'s API key; nothing changed.")
-        context["acting_as"] = {"user_id": user.user_id, "name": user.name}
+        user = self.caller_for_key(key)
+        if user is None or user.name != name:
+            raise Unauthorized(f"That is not {name}'s API key; nothing changed.")
+        context["acting_as"] = {"user_id": user.user_id, "name": user.name,
+                                "key": hash_api_key(key)[:KEY_FINGERPRINT_LENGTH], "used_at": time.time()}
         self.save_context(session_id, context)
+        self._audit(caller, "sign_in", user.name)
         return f"Signed in as {user.name}; this session now acts as {user.name}."
 
     def sign_out(self, session_id: str) -> str:
@@ -234,6 +284,42 @@ class ConversationManager:
         context.pop("pending_auth", None)
         self.save_context(session_id, context)
         return f"Signed out of {acting['name']}." if acting else "This session was not signed in to anyone."
+
+    # -- key management ---------------------------------------------------------------------
+
+    def list_keys(self, caller: Caller) -> list[dict[str, Any]]:
+        """Every user's key by its prefix (never the key or its hash); admins only."""
+        _require_admin(caller, "list keys")
+        with session_scope(self._sessions) as db:
+            users = db.scalars(sa.select(User).order_by(User.id)).all()
+            return [{"name": u.name, "role": u.role.value, "key_prefix": u.api_key_prefix,
+                     "active": u.api_key_hash is not None} for u in users]
+
+    def rotate_key(self, caller: Caller, name: str) -> dict[str, Any]:
+        """Give `name` a fresh key, returned once; the old key, and every sign-in made with it, end at once.
+
+        A user may rotate their own key; an admin anyone's.
+        """
+        key = new_api_key()
+        self._set_key(caller, name, key, "rotate_key")
+        return {"name": name, "api_key": key, "key_prefix": key[:8]}
+
+    def revoke_key(self, caller: Caller, name: str) -> dict[str, Any]:
+        """Remove `name`'s key: it, and every sign-in made with it, stop working at once."""
+        self._set_key(caller, name, None, "revoke_key")
+        return {"name": name, "active": False}
+
+    def _set_key(self, caller: Caller, name: str, key: str | None, action: str) -> None:
+        if not caller.is_admin and caller.name != name:
+            raise Forbidden(f"Only an admin may change another user's key; {caller.name} is not an admin.")
+        with session_scope(self._sessions) as db:
+            user = db.scalar(sa.select(User).where(User.name == name))
+            if user is None:
+                raise NotFound(f"No user named {name!r}.")
+            user.api_key_hash = hash_api_key(key) if key else None
+            user.api_key_prefix = key[:8] if key else None
+            db.add(AuditLog(actor_user_id=caller.user_id, actor=caller.name, action=action, target=name))
+        self.forget_keys()
 
     def _audit(self, caller: Caller, action: str, target: str) -> None:
         with session_scope(self._sessions) as db:
@@ -248,7 +334,8 @@ class ConversationManager:
                 .order_by(ConversationSession.updated_at.desc())
             )
             return [
-                {"id": r.id, "title": r.title, "created_at": r.created_at.isoformat(),
+                {"id": r.id, "title": self.redact(r.title) if r.title else r.title,
+                 "created_at": r.created_at.isoformat(),
                  "updated_at": r.updated_at.isoformat()}
                 for r in rows
             ]
@@ -260,6 +347,7 @@ class ConversationManager:
             row = db.get(ConversationSession, session_id)
             if row is None:
                 raise NotFound(f"No such session: {session_id}")
+            content = self.redact(content)  # a key typed anywhere is never stored
             if row.title is None and role == "user":
                 row.title = content[:200]
             row.updated_at = utcnow()
@@ -330,6 +418,11 @@ class _CallerCache:
         with self._lock:
             self.generation += 1
             self._entries.clear()
+
+
+def _require_admin(caller: Caller, what: str) -> None:
+    if not caller.is_admin:
+        raise Forbidden(f"Only an admin may {what}; {caller.name} is not an admin.")
 
 
 def _check_name(name: str) -> None:

@@ -1,6 +1,7 @@
 """Engines, SQLite tuning, and the schema created or upgraded on first use (Alembic)."""
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
@@ -458,7 +459,18 @@ def _migration_lock(engine: Engine) -> Iterator[None]:
 
 
 def ensure_sqlite_folder(url: str) -> None:
-    """Create the folder that will hold a SQLite file."""
+    """Create the folder that will hold a SQLite file, and the file readable by its owner only (0600).
+
+    SQLite gives the -wal and -shm files the mode of the database file, so they are 0600 too: they
+    hold key hashes and conversation history.
+    """
     parsed = sa.make_url(url)
-    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
-        Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:") \
+            and not parsed.database.startswith("file:"):
+        path = Path(parsed.database).expanduser()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+        for name in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+            with contextlib.suppress(FileNotFoundError, PermissionError):
+                if name.stat().st_mode & 0o077:
+                    name.chmod(0o600)

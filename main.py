@@ -6,6 +6,7 @@ import functools
 import json
 import logging
 import os
+import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -52,8 +53,30 @@ PROGRESS_DELAY_SECONDS = 0.5
 """Work shorter than this shows no progress line."""
 
 
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+"""Characters stripped from text replies: a stored message must not drive the terminal (escape sequences)."""
+
+SIGN_IN_KEY_ENV = "OPERATOROS_SIGN_IN_KEY"
+"""Environment variable `main.py login NAME` reads the key from (else stdin, hidden on a terminal)."""
+
+
 class _RequestGroup(click.Group):
     """A group whose unknown first word is a request, not an error: `main.py "show status"`."""
+
+    def main(self, args: Any = None, prog_name: str | None = None, **extra: Any) -> Any:  # type: ignore[override]
+        """Click's main; with --json a usage error prints the JSON contract's object (exit 2)."""
+        argv = list(sys.argv[1:] if args is None else args)
+        if "--json" not in argv:
+            return super().main(args, prog_name, **extra)
+        extra.pop("standalone_mode", None)
+        try:
+            code = super().main(args, prog_name, standalone_mode=False, **extra)
+        except click.UsageError as exc:
+            click.echo(json.dumps(_failed({"code": "usage_error", "message": exc.format_message()}, {})))
+            sys.exit(2)
+        except click.Abort:
+            sys.exit(1)
+        sys.exit(code or 0)
 
     def resolve_command(self, ctx: click.Context, args: list[str]):  # type: ignore[no-untyped-def]
         if args and args[0] in self.commands:
@@ -258,7 +281,8 @@ def _answer_in_process(text: str, options: dict[str, Any]) -> dict[str, Any]:
     name = options.get("user") or svc.settings.user
     caller = svc.conversations.local_caller(name)
     return svc.interface.handle(text, caller, options.get("session_id"), dry_run=bool(options.get("dry_run")),
-                                background=bool(options.get("background")), narrate_to=_narration(options))
+                                background=bool(options.get("background")), narrate_to=_narration(options),
+                                local_operator=True)
 
 
 def _narration(options: dict[str, Any]) -> Any:
@@ -328,10 +352,8 @@ def _error_reply(exc: Exception, options: dict[str, Any]) -> dict[str, Any]:
 def _print_reply(reply: dict[str, Any], as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(reply, default=str))
-    elif reply.get("ok"):
-        click.echo(reply["response"])
     else:
-        click.echo(reply["response"] or "The request failed.", err=False)
+        click.echo(CONTROL_CHARACTERS.sub("", reply["response"] or ("" if reply.get("ok") else "The request failed.")))
 
 
 def _interactive(options: dict[str, Any]) -> int:
@@ -340,11 +362,13 @@ def _interactive(options: dict[str, Any]) -> int:
     click.echo("OperatorOS — ask in plain words. Type a number, 'help', or 'exit'.", err=as_json)
     for number, (request_text, _) in enumerate(MENU, start=1):
         click.echo(f"  {number}. {request_text}", err=as_json)
-    asking = False
+    import getpass
+
+    asking = awaiting_key = False
     while True:
-        click.echo("operatoros> ", nl=False, err=as_json)
+        click.echo("operatoros> " if not awaiting_key else "", nl=False, err=as_json)
         try:
-            line = input().strip()
+            line = (getpass.getpass("API key (hidden): ") if awaiting_key and sys.stdin.isatty() else input()).strip()
         except (EOFError, KeyboardInterrupt):
             click.echo("", err=as_json)
             return 0
@@ -359,7 +383,33 @@ def _interactive(options: dict[str, Any]) -> int:
         reply = _answer(line, options)
         _print_reply(reply, as_json)
         asking = reply.get("intent") == "clarify" or any(s.get("intent") == "clarify" for s in reply.get("steps", []))
+        awaiting_key = _awaits_key(reply)
         options = {**options, "session_id": reply.get("session_id") or options.get("session_id")}
+
+
+def _awaits_key(reply: dict[str, Any]) -> bool:
+    """Whether the reply asked for an API key as the next message (read hidden, then)."""
+    return any(step.get("data", {}).get("awaiting") == "api_key" for step in [reply, *reply.get("steps", [])])
+
+
+@cli.command("login")
+@click.argument("name")
+@_request_options
+@click.pass_context
+def login(ctx: click.Context, name: str, **options: Any) -> None:
+    """Sign this conversation in as NAME; the key comes from $OPERATOROS_SIGN_IN_KEY or stdin, never argv."""
+    merged = {k: v or (ctx.obj or {}).get(k) for k, v in options.items()}
+    key = os.environ.get(SIGN_IN_KEY_ENV)
+    if not key:
+        import getpass
+
+        key = getpass.getpass("API key (hidden): ") if sys.stdin.isatty() else sys.stdin.readline()
+    reply = _answer(f"log in as {name}", merged)
+    if reply.get("ok"):
+        merged["session_id"] = reply.get("session_id") or merged.get("session_id")
+        reply = _answer(key.strip(), merged)
+    _print_reply(reply, bool(merged["as_json"]))
+    sys.exit(0 if reply.get("ok") else 1)
 
 
 @functools.lru_cache(maxsize=1)
@@ -393,19 +443,40 @@ def _controller(app):  # type: ignore[no-untyped-def]
 
 
 def _request_handler() -> type:
-    """Werkzeug's request handler; its access log without colour codes when stderr is not a terminal."""
+    """Werkzeug's request handler: JSON errors of its own (431...), keys withheld from the access log,
+    and the log without colour codes when stderr is not a terminal."""
     from werkzeug.serving import WSGIRequestHandler
 
-    if sys.stderr.isatty():
-        return WSGIRequestHandler
+    from conversation_manager import redact_keys
 
-    class PlainAccessLog(WSGIRequestHandler):
+    plain = not sys.stderr.isatty()
+
+    class JsonRequestHandler(WSGIRequestHandler):
+        def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+            # http.server answers a request it cannot parse (a header over 64 KB...) with an HTML page.
+            self.close_connection = True
+            short = self.responses.get(code, ("error", ""))[0]
+            body = json.dumps({"error": {"code": short.lower().replace(" ", "_"),
+                                         "message": message or short}}).encode()
+            self.log_error("code %d, message %s", code, message)
+            self.send_response(code, message)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Connection", "close")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            if self.command != "HEAD" and code >= 200 and code not in (204, 304):
+                self.wfile.write(body)
+
         def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-            # A client controls the request line: escape what it could use to forge or hide log lines.
-            line = self.requestline.encode("unicode_escape").decode("ascii")
-            self.log("info", '"%s" %s %s', line, getattr(code, "value", code), size)
+            line = redact_keys(self.requestline)  # a key sent in the URL (refused) is never written down
+            if plain:  # a client controls the request line: escape what it could use to forge or hide log lines
+                line = line.encode("unicode_escape").decode("ascii")
+                self.log("info", '"%s" %s %s', line, getattr(code, "value", code), size)
+                return
+            self.requestline = line
+            super().log_request(code, size)
 
-    return PlainAccessLog
+    return JsonRequestHandler
 
 
 def _stop_on_sigterm() -> None:

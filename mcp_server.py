@@ -14,7 +14,6 @@ Two transports of the official SDK's MCPServer (the tools are in api/mcp_tools.p
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import threading
@@ -72,27 +71,28 @@ class McpMount:
         return self._asgi_app()(environ, start_response)
 
     def _refusal(self, environ: Environ) -> tuple[str, str, str, list[tuple[str, str]]] | None:
-        """The REST API's limits, in its order: rate limit (per key), then the key, then the body size."""
-        from api_routes import RATE_LIMITER_KEY, caller_for_token
+        """The REST API's checks in its order: failures per address, the key, the rate per user, the body size."""
+        from werkzeug.exceptions import TooManyRequests
+
+        from api_routes import RATE_LIMITER_KEY, authenticate_header
+        from errors import Unauthorized
         from services import from_app as services
 
         svc = services(self.flask_app)
         header = environ.get("HTTP_AUTHORIZATION", "")
-        limiter = self.flask_app.extensions.get(RATE_LIMITER_KEY)
-        if limiter is not None:
-            who = ("key:" + hashlib.sha256(header.encode()).hexdigest()[:32] if header
-                   else "addr:" + environ.get("REMOTE_ADDR", "unknown"))
-            (item, key, _), exceeded = limiter.count(who, RATE_LIMIT_ENDPOINT)
-            if exceeded:
-                retry = str(max(0, int(limiter.storage.get_expiry(key) + 1 - time.time())))
-                return ("429 Too Many Requests", "too_many_requests", f"Rate limit exceeded: {item}.",
-                        [("Retry-After", retry)])
-        scheme, _, token = header.partition(" ")
+        limiter = self.flask_app.extensions[RATE_LIMITER_KEY]
         challenge = [("WWW-Authenticate", 'Bearer realm="operatoros"')]
-        if scheme.lower() != "bearer" or not token.strip():
-            return "401 UNAUTHORIZED", "unauthorized", "Send an API key as 'Authorization: Bearer <key>'.", challenge
-        if caller_for_token(svc, token.strip()) is None:
-            return "401 UNAUTHORIZED", "unauthorized", "Invalid API key.", challenge
+        try:
+            caller = authenticate_header(svc, limiter, header, environ.get("REMOTE_ADDR", "unknown"))
+        except TooManyRequests as exc:
+            return "429 Too Many Requests", "too_many_requests", str(exc.description), [("Retry-After", "60")]
+        except Unauthorized as exc:
+            return "401 UNAUTHORIZED", "unauthorized", exc.message, challenge
+        (item, key, _), exceeded = limiter.count(f"user:{caller.user_id}", RATE_LIMIT_ENDPOINT)
+        if exceeded:
+            retry = str(max(0, int(limiter.storage.get_expiry(key) + 1 - time.time())))
+            return ("429 Too Many Requests", "too_many_requests", f"Rate limit exceeded: {item}.",
+                    [("Retry-After", retry)])
         length = environ.get("CONTENT_LENGTH") or "0"
         if length.isdigit() and int(length) > svc.settings.max_content_length:
             return ("413 REQUEST ENTITY TOO LARGE", "request_entity_too_large",

@@ -59,11 +59,12 @@ class Interface:
 
     def handle(self, text: str, caller: Caller, session_id: str | None = None, *,
                dry_run: bool = False, background: bool = False,
-               narrate_to: IO[str] | None = None) -> dict[str, Any]:
+               narrate_to: IO[str] | None = None, local_operator: bool = False) -> dict[str, Any]:
         """Understand `text`, carry it out (unless dry_run) and return the contract's JSON object.
 
         1. Open the session (the caller's latest unless one is named); a dry run opens nothing new.
-        2. A message answering a sign-in question is an API key: checked, never recorded or parsed.
+        2. A message answering a sign-in question is an API key: checked, never recorded or parsed;
+           any other message has its key-shaped strings withheld before anything reads it.
         3. Parse with the session's context, run each command as the user the session acts as.
         4. Record both turns and the updated context.
         """
@@ -79,7 +80,8 @@ class Interface:
         context = self.conversations.context(session_id) if session_id else {}
         if context.get("pending_auth") and session_id and not dry_run:
             return self._sign_in_answer(text, caller, session_id)
-        actor = self.conversations.acting_caller(caller, context)
+        text = self.conversations.redact(text)
+        actor = self.conversations.acting_caller(caller, context, None if dry_run else session_id)
         parse_context = {k: v for k, v in context.items() if k not in SESSION_STATE_KEYS}
         commands = command_processor.parse(text, parse_context)
         if not dry_run and any(_starts_over(c) for c in commands):
@@ -89,6 +91,7 @@ class Interface:
             import health_monitor
 
             health_monitor.start_cpu_sample()
+        self._local_operator = local_operator and actor == caller
         steps = [self._run(c, actor, session_id, dry_run=dry_run, background=background, owner=caller,
                            narrate_to=narrate_to) for c in commands]
         reply: dict[str, Any] = steps[0] if len(steps) == 1 else {
@@ -115,7 +118,7 @@ class Interface:
             reply["response"] = self.conversations.complete_sign_in(caller, session_id, key)
         except OperatorOSError as exc:
             reply.update(ok=False, response=exc.message, error={"code": exc.code, "message": exc.message})
-        actor = self.conversations.acting_caller(caller, self.conversations.context(session_id))
+        actor = self.conversations.acting_caller(caller, self.conversations.context(session_id), session_id)
         reply["user"] = actor.name
         self.conversations.record(session_id, "user", WITHHELD, intent="login")
         self.conversations.record(session_id, "assistant", reply["response"], intent="login")
@@ -189,6 +192,11 @@ class Interface:
             return {"text": format_history(messages), "messages": messages}
         if intent == "whoami":
             role = "admin" if caller.is_admin else "user"
+            if getattr(self, "_local_operator", False):  # the CLI on this machine: admin as its operator
+                stored = self.conversations.stored_role(caller)
+                return {"text": f"You are the local operator (admin), in the conversation of {caller.name} "
+                                f"(whose stored role is {stored}), session {session_id}.",
+                        "name": caller.name, "role": role, "local_operator": True, "stored_role": stored}
             return {"text": f"You are {caller.name} ({role}), in session {session_id}.", "name": caller.name,
                     "role": role}
         if intent == "login":

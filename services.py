@@ -20,7 +20,7 @@ from agent_pools import Executor, default_executor, load_executor
 from backends.base import QueueBackend
 from backends.local import LocalBackend
 from config import Settings
-from conversation_manager import ConversationManager
+from conversation_manager import ADMIN_USER_NAME, ConversationManager
 from replit_interface import Interface
 from task_processor import TaskQueue
 
@@ -66,7 +66,10 @@ def build_services(settings: Settings, *, env: Mapping[str, str] | None = None, 
     configure_engine(engine)
     ensure_schema(engine)
     sessions = make_session_factory(engine)
-    conversations = ConversationManager(sessions)
+    conversations = ConversationManager(sessions, sign_in_idle_seconds=settings.sign_in_idle_seconds,
+                                        known_secrets=(settings.api_key or "",))
+    if settings.api_key:  # a rotated OPERATOROS_API_KEY revokes the old one now, not at the new one's first use
+        conversations.sync_admin_key(ADMIN_USER_NAME, settings.api_key)
     backend = make_backend(settings, engine, os.environ if env is None else env)
     queue = TaskQueue(engine, backend)
     controller = AgentMasterController(settings, engine, sessions, queue, make_executor(settings, sessions, executor),

@@ -77,7 +77,7 @@ class DatabaseState(_Out):
     latency_ms: float | None = Field(default=None, description="Time that query took.", examples=[0.4])
     error: str | None = Field(default=None, description="Error class when it did not answer.",
                               examples=["OperationalError"])
-    url: str | None = Field(default=None, description="Database URL without its password.",
+    url: str | None = Field(default=None, description="Database URL without its password; admins only.",
                             examples=["sqlite:////srv/operatoros/instance/operatoros.db"])
 
 
@@ -328,7 +328,7 @@ class StatusOut(_Out):
 
     pools: list[PoolOut]
     tasks: TaskCounts
-    system: SystemMetrics
+    system: SystemMetrics | None = Field(default=None, description="Host figures; admins only.")
     database: DatabaseState
     task_backend: Literal["local", "celery"]
     provider: ProviderState
@@ -341,7 +341,7 @@ class HealthMetrics(_Out):
     """Machine, database (with latency), queue, pools and providers, and the alerts they raise."""
 
     ok: bool = Field(description="The database answers (and, with Celery, the broker).")
-    system: SystemMetrics
+    system: SystemMetrics | None = Field(default=None, description="Host figures; admins only.")
     database: DatabaseState
     tasks: TaskCounts | None = Field(default=None, description="Absent when the database is down.")
     pools: list[PoolOut] | None = Field(default=None, description="Absent when the database is down.")
@@ -360,6 +360,31 @@ class UserOut(_Out):
     name: str = Field(examples=["alice"])
     role: str = Field(examples=["user"])
     api_key: str = Field(description="Shown once; only its hash is stored.")
+
+
+class KeyOut(_Out):
+    """A user's key, by its prefix only (never the key or its hash)."""
+
+    name: str = Field(examples=["alice"])
+    role: str = Field(examples=["user"])
+    key_prefix: str | None = Field(description="First 8 characters of the key, to recognise it.",
+                                   examples=["oos_AbCd"])
+    active: bool = Field(description="The user has a key (false once revoked).")
+
+
+class KeyList(_Out):
+    keys: list[KeyOut]
+
+
+class RotatedKey(_Out):
+    name: str = Field(examples=["alice"])
+    api_key: str = Field(description="The new key, shown once; the old one stopped working.")
+    key_prefix: str = Field(examples=["oos_AbCd"])
+
+
+class RevokedKey(_Out):
+    name: str = Field(examples=["alice"])
+    active: Literal[False]
 
 
 class SessionOut(_Out):

@@ -26,7 +26,8 @@ AUTH = {"Authorization": f"Bearer {TEST_API_KEY}"}
 _HOME = Path(tempfile.mkdtemp(prefix="oos-schema-"))
 _APP: Flask = create_app({"OPERATOROS_HOME": str(_HOME), "DATABASE_URL": f"sqlite:///{_HOME / 'api.db'}",
                           "OPERATOROS_API_KEY": TEST_API_KEY, "EXECUTOR": fixtures.echo,
-                          "OPERATOROS_RATE_LIMIT": "100000 per minute"})
+                          "OPERATOROS_RATE_LIMIT": "100000 per minute",
+                          "OPERATOROS_AUTH_FAILURE_LIMIT": "100000 per minute"})
 schema = schemathesis.openapi.from_wsgi("/api/openapi.json", _APP, headers=AUTH)
 
 

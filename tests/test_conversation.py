@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -65,9 +66,17 @@ def test_help_on_one_topic(cli_env: dict[str, str]) -> None:
     assert reply["intent"] == "help" and "Scale up the healthcare agent pool" in reply["response"]
 
 
+def registered_key(env: dict[str, str], name: str) -> str:
+    """Register `name` (the server makes the key) and return the key the reply shows once."""
+    reply = ask(env, f"register {name}")
+    match = re.search(r"oos_[A-Za-z0-9_\-]+", reply["response"])
+    assert reply["ok"] and match, reply
+    return match.group(0)
+
+
 def test_sign_in_by_conversation_never_keeps_the_key(cli_env: dict[str, str], home: Path) -> None:
-    key = "bob-very-secret-key-123456"
-    assert "next message" in ask(cli_env, "register bob")["response"]
+    key = registered_key(cli_env, "bob")
+    assert "next message" in ask(cli_env, "log in as bob")["response"]
     result = run_cli("--json", key, env=cli_env)
     reply = json.loads(result.stdout)
     assert reply["ok"] and reply["user"] == "bob" and key not in result.stdout + result.stderr
@@ -85,9 +94,7 @@ def test_sign_in_by_conversation_never_keeps_the_key(cli_env: dict[str, str], ho
 
 
 def test_a_wrong_key_signs_in_no_one(cli_env: dict[str, str]) -> None:
-    ask(cli_env, "register carol")
-    ask(cli_env, "carol-correct-key-123456")
-    ask(cli_env, "log out")
+    registered_key(cli_env, "carol")
     ask(cli_env, "log in as carol")
     wrong = ask(cli_env, "not-carols-key-9999999")
     assert wrong["ok"] is False and wrong["error"]["code"] == "unauthorized"
