@@ -18,6 +18,8 @@ from sqlalchemy.exc import IntegrityError
 from database import RunStatement, direct_insert, direct_statements, read_only
 from errors import BadRequest, Conflict, NotFound
 from models import Task, TaskStatus, UTCDateTime, utcnow
+from telemetry import tracing
+from telemetry.events import EventKind, EventLog
 from values import POOL_NAMES, parse_pool
 
 logger = logging.getLogger(__name__)
@@ -129,6 +131,8 @@ class TaskQueue:
         self._insert = direct_insert(engine, _T, SUBMIT_COLUMNS)
         # On SQLite, claims and results skip SQLAlchemy's Connection, which cost twice what their SQL did.
         self._hot = direct_statements(engine, {n: self._sql[n] for n in ("claim", "claim_one", "complete")})
+        self.events = EventLog(engine)
+        """The tasks' events (queued here; claimed, calls and outcomes by whoever works them)."""
 
     # -- submitting and reading -------------------------------------------------------------
 
@@ -157,6 +161,9 @@ class TaskQueue:
             if existing is None:
                 raise
             return {**existing, "idempotent_replay": True}
+        # The trace context travels in the queued event: the process that works the task joins the trace.
+        self.events.record(task_id, EventKind.QUEUED,
+                           {"pool": pool, "priority": priority, "trace": tracing.carrier()})
         self.dispatcher.dispatch(task_id, pool)
         stamp = now.isoformat()
         return {**values, "id": task_id, "result": None, "error": None, "started_at": None,
@@ -269,18 +276,25 @@ class TaskQueue:
             changed = conn.execute(sa.update(_T).where(*self._held(claim)).values(**values)).rowcount
         if not changed:
             return None
-        if not final:
+        if final:
+            self.events.record(claim.task_id, EventKind.FAILED, {"error": values["error"], "attempt": claim.attempt})
+        else:
+            self.events.record(claim.task_id, EventKind.RETRY, {"error": values["error"], "attempt": claim.attempt,
+                                                                "delay_seconds": round(delay, 3)})
             self.dispatcher.dispatch(claim.task_id, claim.pool, delay)
         return values["status"].value
 
     def mark_cancelled(self, claim: Claim) -> bool:
         """End a running task whose cancellation was requested."""
         with self.engine.begin() as conn:
-            return bool(conn.execute(
+            ended = bool(conn.execute(
                 sa.update(_T).where(*self._held(claim))
                 .values(status=TaskStatus.CANCELLED, finished_at=utcnow(), lease_owner=None,
                         lease_expires_at=None, error="cancelled while running")
             ).rowcount)
+        if ended:
+            self.events.record(claim.task_id, EventKind.CANCELLED, {"error": "cancelled while running"})
+        return ended
 
     def cancel(self, task_id: int) -> dict[str, Any]:
         """Cancel a queued task at once, or ask a running one to stop at its next check."""
@@ -300,6 +314,8 @@ class TaskQueue:
                     if status is None:
                         raise NotFound(f"No such task: {task_id}")
                     raise Conflict(f"Task {task_id} has already ended ({status.value}); nothing to cancel.")
+        if stopped:
+            self.events.record(task_id, EventKind.CANCELLED, {"error": "cancelled before it ran"})
         return self.get(task_id)
 
     def requeue_expired(self) -> dict[str, int]:

@@ -1,0 +1,123 @@
+"""A task's life as events: each step recorded once (one insert), read back in order, and the hook workers use.
+
+The worker binds a sink for the task it works (`recording`); the providers and the executor below it
+call `emit`, which reaches that sink in the same thread (a context variable) or does nothing when no
+task is being worked. Recording never fails the work: a lost event is logged, the task goes on.
+"""
+from __future__ import annotations
+
+import enum
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from database import direct_insert, read_only
+from models import TaskEvent, utcnow
+
+logger = logging.getLogger(__name__)
+
+MAX_EVENTS_PER_READ = 500
+"""Most events one read returns; a reader pages on with the last id."""
+
+MAX_TEXT_CHARS = 4000
+"""Longest error or text kept in an event (the task row keeps the whole result)."""
+
+
+class EventKind(str, enum.Enum):
+    """What happened to a task."""
+
+    QUEUED = "queued"
+    CLAIMED = "claimed"
+    SAFETY = "safety"
+    PROVIDER_CALL = "provider_call"
+    TOOL_CALL = "tool_call"
+    RETRY = "retry"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+FINAL_KINDS = frozenset({EventKind.SUCCEEDED.value, EventKind.FAILED.value, EventKind.CANCELLED.value})
+"""Kinds after which a task has no more events."""
+
+Sink = Callable[[str, dict[str, Any]], None]
+"""Records one event (kind, data) of the task being worked."""
+
+_E = TaskEvent.__table__
+_COLUMNS = ("task_id", "kind", "data", "created_at")
+_sink: ContextVar[Sink | None] = ContextVar("operatoros_task_event_sink", default=None)
+
+
+def emit(kind: EventKind | str, data: dict[str, Any]) -> None:
+    """Record an event of the task this thread is working; nothing when none is."""
+    sink = _sink.get()
+    if sink is not None:
+        sink(EventKind(kind).value, data)
+
+
+@contextmanager
+def recording(sink: Sink) -> Iterator[None]:
+    """Send this thread's `emit` calls to `sink` while the block runs."""
+    token = _sink.set(sink)
+    try:
+        yield
+    finally:
+        _sink.reset(token)
+
+
+class EventLog:
+    """The task_events table: one insert per event (autocommit on SQLite), reads by task in id order."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._insert = direct_insert(engine, _E, _COLUMNS)
+
+    def record(self, task_id: int, kind: EventKind | str, data: dict[str, Any] | None = None) -> None:
+        """Store one event; a failure is logged, never raised (events must not fail the task)."""
+        values = {"task_id": task_id, "kind": EventKind(kind).value, "data": data or {}, "created_at": utcnow()}
+        try:
+            if self._insert is not None:
+                self._insert(values)
+            else:
+                with self.engine.begin() as conn:
+                    conn.execute(sa.insert(_E), values)
+        except Exception:
+            logger.warning("task %s: event %s not recorded", task_id, values["kind"], exc_info=True)
+
+    def sink(self, task_id: int) -> Sink:
+        """A sink recording the events of `task_id`."""
+        return lambda kind, data: self.record(task_id, kind, data)
+
+    def after(self, task_id: int, after_id: int = 0, limit: int = MAX_EVENTS_PER_READ) -> list[dict[str, Any]]:
+        """The task's events with an id above `after_id`, oldest first."""
+        query = (sa.select(_E).where(_E.c.task_id == task_id, _E.c.id > after_id).order_by(_E.c.id)
+                 .limit(max(1, min(limit, MAX_EVENTS_PER_READ))))
+        with read_only(self.engine) as conn:
+            return [event_dict(row) for row in conn.execute(query).mappings()]
+
+    def trace_context(self, task_id: int) -> dict[str, str] | None:
+        """The trace context the task was submitted under (kept in its queued event), if any."""
+        query = (sa.select(_E.c.data).where(_E.c.task_id == task_id, _E.c.kind == EventKind.QUEUED.value)
+                 .order_by(_E.c.id).limit(1))
+        with read_only(self.engine) as conn:
+            data = conn.execute(query).scalar()
+        trace = (data or {}).get("trace") if isinstance(data, dict) else None
+        return trace if isinstance(trace, dict) else None
+
+
+def event_dict(row: Any) -> dict[str, Any]:
+    """An event row as the JSON-ready dict of the API: id, task_id, kind, data, at."""
+    created = row["created_at"]
+    return {"id": row["id"], "task_id": row["task_id"], "kind": row["kind"], "data": row["data"] or {},
+            "at": created.isoformat() if isinstance(created, datetime) else created}
+
+
+def clip(text: str | None) -> str | None:
+    """A text cut to what an event keeps."""
+    return None if text is None else text[:MAX_TEXT_CHARS]
