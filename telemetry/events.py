@@ -49,7 +49,7 @@ FINAL_KINDS = frozenset({EventKind.SUCCEEDED.value, EventKind.FAILED.value, Even
 Sink = Callable[[str, dict[str, Any]], None]
 """Records one event (kind, data) of the task being worked."""
 
-_E = TaskEvent.__table__
+_E: sa.Table = TaskEvent.__table__  # type: ignore[assignment]  # a declarative class's table is a Table
 _COLUMNS = ("task_id", "kind", "data", "created_at")
 _sink: ContextVar[Sink | None] = ContextVar("operatoros_task_event_sink", default=None)
 

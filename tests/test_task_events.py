@@ -1,4 +1,4 @@
-"""A task's life as events: recorded at each step, streamed over SSE (in order, resumable, owned), followed by the CLI."""
+"""A task's life as events: recorded at each step, streamed over SSE (in order, resumable, owned), followed."""
 from __future__ import annotations
 
 import json
