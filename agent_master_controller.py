@@ -325,12 +325,12 @@ class AgentMasterController:
                 return task
             time.sleep(WAIT_POLL_SECONDS)
 
-    def task_events(self, caller: Caller, task_id: int, after_id: int = 0) -> list[dict[str, Any]]:
-        """The events of a task the caller may see (NotFound for another user's), after event `after_id`."""
+    def task_events(self, caller: Caller, task_id: int, after_id: int = -1) -> list[dict[str, Any]]:
+        """The events of a task the caller may see (NotFound for another user's), after event `after_id` (-1: all)."""
         self.get_task(caller, task_id)
         return self.queue.events.after(task_id, after_id)
 
-    def follow_events(self, task_id: int, *, after_id: int = 0, seconds: float = MAX_WAIT_SECONDS
+    def follow_events(self, task_id: int, *, after_id: int = -1, seconds: float = MAX_WAIT_SECONDS
                       ) -> Iterator[dict[str, Any]]:
         """Yield a task's events as they are recorded, until its final event or `seconds` have passed.
 

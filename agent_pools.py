@@ -19,7 +19,7 @@ from sqlalchemy.engine import Engine
 from models import Agent, AgentPool, AgentStatus, utcnow
 from task_processor import Claim, LocalDispatcher, TaskQueue
 from telemetry import tracing
-from telemetry.events import EventKind, clip, emit, recording
+from telemetry.events import EventKind, emit, recording
 from values import POOL_NAMES
 
 if TYPE_CHECKING:
@@ -320,61 +320,47 @@ def execute_claim(queue: TaskQueue, executor: Executor, claim: Claim, token: Can
                   next_for: str | None = None) -> tuple[str, Claim | None]:
     """Run `executor` on a claim and record the outcome: ('succeeded' | 'cancelled' | the error, next claim).
 
-    The claim is one event (which worker, which attempt); the executor's provider and tool calls are
-    recorded as events of this task while it runs, and, when tracing is on, run inside an
+    The queue recorded the claim's event and records the outcome's; the executor's provider and tool
+    calls are recorded as events of this task while it runs, and, when tracing is on, run inside an
     `invoke_agent {pool}` span joined to the trace the task was submitted under.
     """
     events = queue.events
-    events.record(claim.task_id, EventKind.CLAIMED, {"worker": claim.owner, "process": process_identity(),
-                                                     "attempt": claim.attempt, "max_attempts": claim.max_attempts})
     parent = events.trace_context(claim.task_id) if tracing.enabled() else None
     attributes = {"gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": claim.pool,
                   "gen_ai.conversation.id": claim.session_id, "operatoros.task.id": claim.task_id,
                   "operatoros.task.attempt": claim.attempt}
     with recording(events.sink(claim.task_id)), \
             tracing.span(f"invoke_agent {claim.pool}", attributes, parent=parent) as span:
-        outcome, following, result = _execute(queue, executor, claim, token, next_for)
+        outcome, following = _execute(queue, executor, claim, token, next_for)
         tracing.annotate(span, {"operatoros.task.outcome": outcome if outcome in ("succeeded", "cancelled")
                                 else "failed"})
-    if outcome == "succeeded" and result is not None:
-        events.record(claim.task_id, EventKind.SUCCEEDED, _result_event(result))
     return outcome, following
 
 
 def _execute(queue: TaskQueue, executor: Executor, claim: Claim, token: CancelToken,
-             next_for: str | None) -> tuple[str, Claim | None, ExecutionResult | None]:
+             next_for: str | None) -> tuple[str, Claim | None]:
     try:
         produced = executor(claim, token)
         if token.cancelled:
             raise TaskCancelled(token.reason)
     except TaskCancelled:
         if token.reason == "timeout":
-            return f"timed out after {claim.timeout_seconds:g} s", None, None
+            return f"timed out after {claim.timeout_seconds:g} s", None
         queue.mark_cancelled(claim)
-        return "cancelled", None, None
+        return "cancelled", None
     except PermanentTaskError as exc:
         queue.fail(claim, str(exc), retryable=False)
-        return str(exc) or "failed", None, None
+        return str(exc) or "failed", None
     except Exception as exc:
         error = f"{exc.__class__.__name__}: {exc}"
         logger.info("task %s attempt %d failed: %s", claim.task_id, claim.attempt, error)
         queue.fail(claim, error)
-        return error, None, None
+        return error, None
     result = produced if isinstance(produced, ExecutionResult) else ExecutionResult(dict(produced))
     recorded, following = queue.complete_and_claim(
         claim, result.result, tokens_in=result.tokens_in, tokens_out=result.tokens_out,
         provider=result.provider, next_for=next_for)
-    return ("succeeded" if recorded else "lease lost; result discarded"), following, result if recorded else None
-
-
-def _result_event(result: ExecutionResult) -> dict[str, Any]:
-    """The succeeded event: the answer (clipped), who gave it, and the triage level when there is one."""
-    data = result.result
-    triage = data.get("triage")
-    return {"text": clip(data.get("text")) if isinstance(data.get("text"), str) else None,
-            "provider": result.provider or data.get("provider"), "model": data.get("model"),
-            "tokens_in": result.tokens_in, "tokens_out": result.tokens_out,
-            "triage": triage.get("level") if isinstance(triage, dict) else None}
+    return ("succeeded" if recorded else "lease lost; result discarded"), following
 
 
 class PoolSupervisor:

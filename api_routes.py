@@ -349,7 +349,7 @@ def task_events(task_id: int) -> Response | tuple[dict[str, Any], int]:
     at most 300); resumes after the Last-Event-ID header (or ?last_event_id=). With Accept:
     application/json, the events recorded so far as one JSON object instead."""
     controller = _services().controller
-    after = _event_query_number("last_event_id", request.headers.get("Last-Event-ID"), 0)
+    after = _event_query_number("last_event_id", request.headers.get("Last-Event-ID"), -1)  # -1: from the start
     seconds = _event_query_number("seconds", None, EVENT_STREAM_SECONDS)
     if not 0 < seconds <= MAX_EVENT_STREAM_SECONDS:
         raise BadRequest(f"seconds must be more than 0 and at most {MAX_EVENT_STREAM_SECONDS:g}.")

@@ -19,7 +19,7 @@ from database import RunStatement, direct_insert, direct_statements, read_only
 from errors import BadRequest, Conflict, NotFound
 from models import Task, TaskStatus, UTCDateTime, utcnow
 from telemetry import tracing
-from telemetry.events import EventKind, EventLog
+from telemetry.events import EventKind, EventLog, claimed_data, event_row, insert_statement, result_data
 from values import POOL_NAMES, parse_pool
 
 logger = logging.getLogger(__name__)
@@ -130,7 +130,7 @@ class TaskQueue:
         self._sql = _hot_statements(engine.dialect.name)
         self._insert = direct_insert(engine, _T, SUBMIT_COLUMNS)
         # On SQLite, claims and results skip SQLAlchemy's Connection, which cost twice what their SQL did.
-        self._hot = direct_statements(engine, {n: self._sql[n] for n in ("claim", "claim_one", "complete")})
+        self._hot = direct_statements(engine, {n: self._sql[n] for n in ("claim", "claim_one", "complete", "event")})
         self.events = EventLog(engine)
         """The tasks' events (queued here; claimed, calls and outcomes by whoever works them)."""
 
@@ -161,9 +161,11 @@ class TaskQueue:
             if existing is None:
                 raise
             return {**existing, "idempotent_replay": True}
-        # The trace context travels in the queued event: the process that works the task joins the trace.
-        self.events.record(task_id, EventKind.QUEUED,
-                           {"pool": pool, "priority": priority, "trace": tracing.carrier()})
+        # With tracing on, the trace context travels in a stored queued event: the process that works the
+        # task joins the trace. Off, the queued event is read from the task's row (submission: one insert).
+        trace = tracing.carrier()
+        if trace is not None:
+            self.events.record(task_id, EventKind.QUEUED, {"pool": pool, "priority": priority, "trace": trace})
         self.dispatcher.dispatch(task_id, pool)
         stamp = now.isoformat()
         return {**values, "id": task_id, "result": None, "error": None, "started_at": None,
@@ -226,6 +228,9 @@ class TaskQueue:
                   "tokens_in": tokens_in, "tokens_out": tokens_out, "provider": provider}
         with self._write() as run:
             recorded = bool(run("complete", params).rowcount)
+            if recorded:  # the succeeded event in the result's own transaction: no commit of its own
+                run("event", event_row(claim.task_id, EventKind.SUCCEEDED,
+                                       result_data(result, tokens_in, tokens_out, provider)))
             following = self._claim_in(run, claim.pool, next_for) if next_for else None
         if not recorded:
             logger.warning("task %s: lease of %s lost; result discarded", claim.task_id, claim.owner)
@@ -261,7 +266,12 @@ class TaskQueue:
             rows = run("claim", params).fetchall()  # all: SQLite cannot commit while RETURNING has rows left
         else:
             rows = run("claim_one", {**params, "id": task_id}).fetchall()
-        return _claim_of(rows[0], pool) if rows else None
+        if not rows:
+            return None
+        claim = _claim_of(rows[0], pool)
+        run("event", event_row(claim.task_id, EventKind.CLAIMED,
+                               claimed_data(claim.owner, claim.attempt, claim.max_attempts)))
+        return claim
 
     def fail(self, claim: Claim, error: str, *, retryable: bool = True) -> str | None:
         """Record a failed attempt: back to queued after a backoff, or failed for good."""
@@ -272,15 +282,15 @@ class TaskQueue:
             values.update(status=TaskStatus.FAILED, finished_at=utcnow())
         else:
             values.update(status=TaskStatus.QUEUED, run_after=utcnow() + timedelta(seconds=delay))
+        event = {"error": values["error"], "attempt": claim.attempt} if final else \
+            {"error": values["error"], "attempt": claim.attempt, "delay_seconds": round(delay, 3)}
         with self.engine.begin() as conn:
             changed = conn.execute(sa.update(_T).where(*self._held(claim)).values(**values)).rowcount
+            if changed:
+                conn.execute(self._sql["event"], event_row(claim.task_id, "failed" if final else "retry", event))
         if not changed:
             return None
-        if final:
-            self.events.record(claim.task_id, EventKind.FAILED, {"error": values["error"], "attempt": claim.attempt})
-        else:
-            self.events.record(claim.task_id, EventKind.RETRY, {"error": values["error"], "attempt": claim.attempt,
-                                                                "delay_seconds": round(delay, 3)})
+        if not final:
             self.dispatcher.dispatch(claim.task_id, claim.pool, delay)
         return values["status"].value
 
@@ -292,8 +302,9 @@ class TaskQueue:
                 .values(status=TaskStatus.CANCELLED, finished_at=utcnow(), lease_owner=None,
                         lease_expires_at=None, error="cancelled while running")
             ).rowcount)
-        if ended:
-            self.events.record(claim.task_id, EventKind.CANCELLED, {"error": "cancelled while running"})
+            if ended:
+                conn.execute(self._sql["event"], event_row(claim.task_id, EventKind.CANCELLED,
+                                                           {"error": "cancelled while running"}))
         return ended
 
     def cancel(self, task_id: int) -> dict[str, Any]:
@@ -314,8 +325,9 @@ class TaskQueue:
                     if status is None:
                         raise NotFound(f"No such task: {task_id}")
                     raise Conflict(f"Task {task_id} has already ended ({status.value}); nothing to cancel.")
-        if stopped:
-            self.events.record(task_id, EventKind.CANCELLED, {"error": "cancelled before it ran"})
+            else:
+                conn.execute(self._sql["event"], event_row(task_id, EventKind.CANCELLED,
+                                                           {"error": "cancelled before it ran"}))
         return self.get(task_id)
 
     def requeue_expired(self) -> dict[str, int]:
@@ -430,6 +442,7 @@ def _hot_statements(dialect: str) -> dict[str, sa.TextClause]:
         "claim_one": sa.text(claim_one).bindparams(*times),
         "complete": sa.text(complete).bindparams(sa.bindparam("result", type_=sa.JSON),
                                                  sa.bindparam("now", type_=UTCDateTime)),
+        "event": insert_statement(),
     }
 
 
@@ -538,7 +551,12 @@ class DirectTaskQueue(TaskQueue):
         row = self._execute(self._direct["claim_one"], {
             "id": task_id, "pool": pool, "prefix": f"{agent_id}#", "now": _naive_utc(now),
             "expires": _naive_utc(now + timedelta(seconds=self.lease_seconds))}).fetchone()
-        return None if row is None else _claim_of(row, pool)
+        if row is None:
+            return None
+        claim = _claim_of(row, pool)
+        self.events.record(claim.task_id, EventKind.CLAIMED, claimed_data(claim.owner, claim.attempt,
+                                                                          claim.max_attempts))
+        return claim
 
     def complete_and_claim(self, claim: Claim, result: dict[str, Any], *, tokens_in: int = 0,
                            tokens_out: int = 0, provider: str | None = None,
@@ -551,7 +569,10 @@ class DirectTaskQueue(TaskQueue):
             "id": claim.task_id, "owner": claim.owner, "result": self._json(result),
             "now": _naive_utc(utcnow()), "tokens_in": tokens_in, "tokens_out": tokens_out,
             "provider": provider}).rowcount)
-        if not recorded:
+        if recorded:
+            self.events.record(claim.task_id, EventKind.SUCCEEDED,
+                               result_data(result, tokens_in, tokens_out, provider))
+        else:
             logger.warning("task %s: lease of %s lost; result discarded", claim.task_id, claim.owner)
         return recorded, None
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import enum
 import logging
+import os
+import socket
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -18,7 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from database import direct_insert, read_only
-from models import TaskEvent, utcnow
+from models import Task, TaskEvent, UTCDateTime, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -50,7 +52,12 @@ Sink = Callable[[str, dict[str, Any]], None]
 """Records one event (kind, data) of the task being worked."""
 
 _E: sa.Table = TaskEvent.__table__  # type: ignore[assignment]  # a declarative class's table is a Table
+_T: sa.Table = Task.__table__  # type: ignore[assignment]
 _COLUMNS = ("task_id", "kind", "data", "created_at")
+_HOST = socket.gethostname()
+
+INSERT_SQL = "INSERT INTO task_events (task_id, kind, data, created_at) VALUES (:task_id, :kind, :data, :created_at)"
+"""One event, as the queue's own transactions insert it beside a claim or a result (no commit of its own)."""
 _sink: ContextVar[Sink | None] = ContextVar("operatoros_task_event_sink", default=None)
 
 
@@ -71,6 +78,30 @@ def recording(sink: Sink) -> Iterator[None]:
         _sink.reset(token)
 
 
+def insert_statement() -> sa.TextClause:
+    """INSERT_SQL with its typed binds, for the queue's named statements; parameters from `event_row`."""
+    return sa.text(INSERT_SQL).bindparams(sa.bindparam("data", type_=sa.JSON),
+                                          sa.bindparam("created_at", type_=UTCDateTime))
+
+
+def event_row(task_id: int, kind: EventKind | str, data: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The values of one event row, stamped now."""
+    return {"task_id": task_id, "kind": EventKind(kind).value, "data": data or {}, "created_at": utcnow()}
+
+
+def claimed_data(owner: str, attempt: int, max_attempts: int) -> dict[str, Any]:
+    """The claimed event: which worker (lease owner), which process (host:pid), which attempt."""
+    return {"worker": owner, "process": f"{_HOST}:{os.getpid()}", "attempt": attempt, "max_attempts": max_attempts}
+
+
+def result_data(result: dict[str, Any], tokens_in: int, tokens_out: int, provider: str | None) -> dict[str, Any]:
+    """The succeeded event: the answer (clipped), who gave it, and the triage level when there is one."""
+    text, triage = result.get("text"), result.get("triage")
+    return {"text": clip(text) if isinstance(text, str) else None, "provider": provider or result.get("provider"),
+            "model": result.get("model"), "tokens_in": tokens_in, "tokens_out": tokens_out,
+            "triage": triage.get("level") if isinstance(triage, dict) else None}
+
+
 class EventLog:
     """The task_events table: one insert per event (autocommit on SQLite), reads by task in id order."""
 
@@ -80,7 +111,7 @@ class EventLog:
 
     def record(self, task_id: int, kind: EventKind | str, data: dict[str, Any] | None = None) -> None:
         """Store one event; a failure is logged, never raised (events must not fail the task)."""
-        values = {"task_id": task_id, "kind": EventKind(kind).value, "data": data or {}, "created_at": utcnow()}
+        values = event_row(task_id, kind, data)
         try:
             if self._insert is not None:
                 self._insert(values)
@@ -94,12 +125,24 @@ class EventLog:
         """A sink recording the events of `task_id`."""
         return lambda kind, data: self.record(task_id, kind, data)
 
-    def after(self, task_id: int, after_id: int = 0, limit: int = MAX_EVENTS_PER_READ) -> list[dict[str, Any]]:
-        """The task's events with an id above `after_id`, oldest first."""
+    def after(self, task_id: int, after_id: int = -1, limit: int = MAX_EVENTS_PER_READ) -> list[dict[str, Any]]:
+        """The task's events with an id above `after_id` (-1: all), oldest first.
+
+        A task submitted with tracing off has no stored queued event (its submission stays one insert):
+        its queued event, id 0, is read from the task's row.
+        """
         query = (sa.select(_E).where(_E.c.task_id == task_id, _E.c.id > after_id).order_by(_E.c.id)
                  .limit(max(1, min(limit, MAX_EVENTS_PER_READ))))
         with read_only(self.engine) as conn:
-            return [event_dict(row) for row in conn.execute(query).mappings()]
+            events = [event_dict(row) for row in conn.execute(query).mappings()]
+            if after_id < 0 and not (events and events[0]["kind"] == EventKind.QUEUED.value):
+                task = conn.execute(sa.select(_T.c.pool, _T.c.priority, _T.c.created_at)
+                                    .where(_T.c.id == task_id)).first()
+                if task is not None:
+                    events.insert(0, event_dict({"id": 0, "task_id": task_id, "kind": EventKind.QUEUED.value,
+                                                 "data": {"pool": task.pool, "priority": task.priority},
+                                                 "created_at": task.created_at}))
+        return events
 
     def trace_context(self, task_id: int) -> dict[str, str] | None:
         """The trace context the task was submitted under (kept in its queued event), if any."""

@@ -93,9 +93,8 @@ def test_provider_calls_and_retries_are_events(app, ann) -> None:  # type: ignor
     assert run_inline(queue, controller.executor, task["id"], "financial") == "succeeded"
     kinds = [(e["kind"], e["data"].get("attempt")) for e in controller.task_events(
         services(app).conversations.local_caller("admin"), task["id"])]
-    # (the first claim was taken by hand, not by a worker: workers record their claims)
-    assert kinds == [("queued", None), ("retry", 1), ("claimed", 2), ("safety", None), ("provider_call", None),
-                     ("succeeded", None)]
+    assert kinds == [("queued", None), ("claimed", 1), ("retry", 1), ("claimed", 2), ("safety", None),
+                     ("provider_call", None), ("succeeded", None)]
     events = client.get(f"/api/tasks/{task['id']}/events", headers={**ann, "Accept": "application/json"}).get_json()
     call = next(e for e in events["events"] if e["kind"] == "provider_call")["data"]
     assert call["provider"] == "local" and call["outcome"] == "ok"
