@@ -42,7 +42,7 @@ FOLLOW_POLL_SECONDS = 0.2
 """How often a follower looks for a task's new events."""
 
 FOLLOW_STATUS_SECONDS = 1.0
-"""How often a follower that saw no new events re-reads the task itself (ended without events, unserved)."""
+"""How often a follower that saw no new events checks whether a queued task has a worker to work it."""
 
 NO_WORKER_MESSAGE = ("Task {id} is queued, but no worker or server is running for the {pool} pool: start one with "
                      "`python main.py serve` (API and workers) or `python main.py worker`.")
@@ -332,12 +332,11 @@ class AgentMasterController:
 
     def follow_events(self, task_id: int, *, after_id: int = -1, seconds: float = MAX_WAIT_SECONDS
                       ) -> Iterator[dict[str, Any]]:
-        """Yield a task's events as they are recorded, until its final event or `seconds` have passed.
+        """Yield a task's events as they are recorded, until its end or `seconds` have passed.
 
-        The caller checks first that the task may be seen (get_task). Besides the stored events (each with
-        its id), a follower gets, without an id: a 'waiting' notice when the task is queued and no worker
-        serves its pool (once), and the task's end when it ended without a final event (a task queued
-        before events were kept).
+        The caller checks first that the task may be seen (get_task). Besides the task's events, a
+        follower gets once, without an id, a 'waiting' notice when the task is queued and no worker
+        serves its pool, with the command that starts one.
         """
         deadline = time.monotonic() + min(max(seconds, 0.0), MAX_WAIT_SECONDS)
         checked, warned = 0.0, False
@@ -345,23 +344,18 @@ class AgentMasterController:
             batch = self.queue.events.after(task_id, after_id)
             for event in batch:
                 yield event
-                after_id = event["id"]
                 if event["kind"] in FINAL_KINDS:
                     return
+                after_id = event["id"]
             now = time.monotonic()
             if batch:
                 continue
             if now >= deadline:
                 return
-            if now - checked >= FOLLOW_STATUS_SECONDS:
+            if not warned and now - checked >= FOLLOW_STATUS_SECONDS:
                 checked = now
                 task = self.queue.get(task_id)
-                if TaskStatus(task["status"]).finished:
-                    if not self.queue.events.after(task_id, after_id):
-                        yield _end_event(task)
-                        return
-                    continue
-                if not warned and task["status"] == TaskStatus.QUEUED.value and not self.pool_is_served(task["pool"]):
+                if task["status"] == TaskStatus.QUEUED.value and not self.pool_is_served(task["pool"]):
                     warned = True
                     yield {"id": None, "task_id": task_id, "kind": "waiting", "at": utcnow().isoformat(),
                            "data": {"message": NO_WORKER_MESSAGE.format(id=task_id, pool=task["pool"]),
@@ -411,13 +405,6 @@ class AgentMasterController:
     def pool_is_served(self, pool: str) -> bool:
         """True when a live worker of `pool` (in any process) will work its queued tasks."""
         return self.backend.serves(pool)
-
-
-def _end_event(task: dict[str, Any]) -> dict[str, Any]:
-    """The final event of a task that ended without one, from its row."""
-    result = task.get("result") or {}
-    return {"id": None, "task_id": task["id"], "kind": task["status"], "at": task.get("finished_at"),
-            "data": {"text": result.get("text") if isinstance(result, dict) else None, "error": task.get("error")}}
 
 
 def _pool_rows(db: Session, name: str | None) -> list[dict[str, Any]]:

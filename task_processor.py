@@ -19,7 +19,7 @@ from database import RunStatement, direct_insert, direct_statements, read_only
 from errors import BadRequest, Conflict, NotFound
 from models import Task, TaskStatus, UTCDateTime, utcnow
 from telemetry import tracing
-from telemetry.events import EventKind, EventLog, claimed_data, event_row, insert_statement, result_data
+from telemetry.events import EventKind, EventLog, claimed_data, event_row, insert_statement
 from values import POOL_NAMES, parse_pool
 
 logger = logging.getLogger(__name__)
@@ -228,9 +228,6 @@ class TaskQueue:
                   "tokens_in": tokens_in, "tokens_out": tokens_out, "provider": provider}
         with self._write() as run:
             recorded = bool(run("complete", params).rowcount)
-            if recorded:  # the succeeded event in the result's own transaction: no commit of its own
-                run("event", event_row(claim.task_id, EventKind.SUCCEEDED,
-                                       result_data(result, tokens_in, tokens_out, provider)))
             following = self._claim_in(run, claim.pool, next_for) if next_for else None
         if not recorded:
             logger.warning("task %s: lease of %s lost; result discarded", claim.task_id, claim.owner)
@@ -282,12 +279,11 @@ class TaskQueue:
             values.update(status=TaskStatus.FAILED, finished_at=utcnow())
         else:
             values.update(status=TaskStatus.QUEUED, run_after=utcnow() + timedelta(seconds=delay))
-        event = {"error": values["error"], "attempt": claim.attempt} if final else \
-            {"error": values["error"], "attempt": claim.attempt, "delay_seconds": round(delay, 3)}
         with self.engine.begin() as conn:
             changed = conn.execute(sa.update(_T).where(*self._held(claim)).values(**values)).rowcount
-            if changed:
-                conn.execute(self._sql["event"], event_row(claim.task_id, "failed" if final else "retry", event))
+            if changed and not final:  # a final failure is read from the row, as every task's end is
+                conn.execute(self._sql["event"], event_row(claim.task_id, EventKind.RETRY, {
+                    "error": values["error"], "attempt": claim.attempt, "delay_seconds": round(delay, 3)}))
         if not changed:
             return None
         if not final:
@@ -297,15 +293,11 @@ class TaskQueue:
     def mark_cancelled(self, claim: Claim) -> bool:
         """End a running task whose cancellation was requested."""
         with self.engine.begin() as conn:
-            ended = bool(conn.execute(
+            return bool(conn.execute(
                 sa.update(_T).where(*self._held(claim))
                 .values(status=TaskStatus.CANCELLED, finished_at=utcnow(), lease_owner=None,
                         lease_expires_at=None, error="cancelled while running")
             ).rowcount)
-            if ended:
-                conn.execute(self._sql["event"], event_row(claim.task_id, EventKind.CANCELLED,
-                                                           {"error": "cancelled while running"}))
-        return ended
 
     def cancel(self, task_id: int) -> dict[str, Any]:
         """Cancel a queued task at once, or ask a running one to stop at its next check."""
@@ -325,9 +317,6 @@ class TaskQueue:
                     if status is None:
                         raise NotFound(f"No such task: {task_id}")
                     raise Conflict(f"Task {task_id} has already ended ({status.value}); nothing to cancel.")
-            else:
-                conn.execute(self._sql["event"], event_row(task_id, EventKind.CANCELLED,
-                                                           {"error": "cancelled before it ran"}))
         return self.get(task_id)
 
     def requeue_expired(self) -> dict[str, int]:
@@ -569,10 +558,7 @@ class DirectTaskQueue(TaskQueue):
             "id": claim.task_id, "owner": claim.owner, "result": self._json(result),
             "now": _naive_utc(utcnow()), "tokens_in": tokens_in, "tokens_out": tokens_out,
             "provider": provider}).rowcount)
-        if recorded:
-            self.events.record(claim.task_id, EventKind.SUCCEEDED,
-                               result_data(result, tokens_in, tokens_out, provider))
-        else:
+        if not recorded:
             logger.warning("task %s: lease of %s lost; result discarded", claim.task_id, claim.owner)
         return recorded, None
 

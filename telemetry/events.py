@@ -128,20 +128,28 @@ class EventLog:
     def after(self, task_id: int, after_id: int = -1, limit: int = MAX_EVENTS_PER_READ) -> list[dict[str, Any]]:
         """The task's events with an id above `after_id` (-1: all), oldest first.
 
-        A task submitted with tracing off has no stored queued event (its submission stays one insert):
-        its queued event, id 0, is read from the task's row.
+        Two events come from the task's row, not from event rows, so that neither a submission nor a
+        result pays an insert: the queued event (id 0) of a task submitted with tracing off (traced
+        ones store theirs, with the trace context), and the end (succeeded, failed or cancelled; no id,
+        so that a stream resumed after the last stored event gives it again).
         """
         query = (sa.select(_E).where(_E.c.task_id == task_id, _E.c.id > after_id).order_by(_E.c.id)
                  .limit(max(1, min(limit, MAX_EVENTS_PER_READ))))
+        columns = (_T.c.pool, _T.c.priority, _T.c.created_at, _T.c.status, _T.c.result, _T.c.error,
+                   _T.c.provider, _T.c.tokens_in, _T.c.tokens_out, _T.c.attempts, _T.c.finished_at)
         with read_only(self.engine) as conn:
             events = [event_dict(row) for row in conn.execute(query).mappings()]
-            if after_id < 0 and not (events and events[0]["kind"] == EventKind.QUEUED.value):
-                task = conn.execute(sa.select(_T.c.pool, _T.c.priority, _T.c.created_at)
-                                    .where(_T.c.id == task_id)).first()
-                if task is not None:
-                    events.insert(0, event_dict({"id": 0, "task_id": task_id, "kind": EventKind.QUEUED.value,
-                                                 "data": {"pool": task.pool, "priority": task.priority},
-                                                 "created_at": task.created_at}))
+            task = conn.execute(sa.select(*columns).where(_T.c.id == task_id)).first()
+        if task is None:
+            return events
+        if after_id < 0 and not (events and events[0]["kind"] == EventKind.QUEUED.value):
+            events.insert(0, event_dict({"id": 0, "task_id": task_id, "kind": EventKind.QUEUED.value,
+                                         "data": {"pool": task.pool, "priority": task.priority},
+                                         "created_at": task.created_at}))
+        status = getattr(task.status, "value", task.status)
+        if status in FINAL_KINDS and len(events) < limit:
+            events.append(event_dict({"id": None, "task_id": task_id, "kind": status, "data": _end_data(task),
+                                      "created_at": task.finished_at}))
         return events
 
     def trace_context(self, task_id: int) -> dict[str, str] | None:
@@ -159,6 +167,14 @@ def event_dict(row: Any) -> dict[str, Any]:
     created = row["created_at"]
     return {"id": row["id"], "task_id": row["task_id"], "kind": row["kind"], "data": row["data"] or {},
             "at": created.isoformat() if isinstance(created, datetime) else created}
+
+
+def _end_data(task: Any) -> dict[str, Any]:
+    """The end event's data, from the task's row: the answer (clipped) and who gave it, or the error."""
+    if getattr(task.status, "value", task.status) == EventKind.SUCCEEDED.value:
+        return result_data(task.result if isinstance(task.result, dict) else {}, task.tokens_in, task.tokens_out,
+                           task.provider)
+    return {"error": clip(task.error), "attempts": task.attempts}
 
 
 def clip(text: str | None) -> str | None:

@@ -67,7 +67,7 @@ def test_the_stream_gives_a_task_s_life_in_order_and_resumes_after_last_event_id
     events = sse(response.get_data(as_text=True))
     assert [e["event"] for e in events] == ["queued", "claimed", "safety", "succeeded"]
     ids = [e["id"] for e in events]
-    assert ids == sorted(ids) and len(set(ids)) == len(ids)
+    assert ids[0] == 0 and ids[1] < ids[2] and ids[3] is None  # queued and the end are read from the task's row
     claimed, safety, done = (e["data"]["data"] for e in events[1:])
     assert claimed["attempt"] == 1 and claimed["worker"].startswith("inline-")
     assert "red_flag" in " ".join(safety["flags"]) or safety["short_circuit"]  # the decision made at submission
@@ -75,7 +75,10 @@ def test_the_stream_gives_a_task_s_life_in_order_and_resumes_after_last_event_id
     assert done["provider"] == "safety-policy" and "emergency" in done["text"].lower()
 
     resumed = client.get(f"/api/tasks/{task['id']}/events", headers={**ann, "Last-Event-ID": str(ids[1])})
-    assert [e["id"] for e in sse(resumed.get_data(as_text=True))] == ids[2:]
+    assert [(e["id"], e["event"]) for e in sse(resumed.get_data(as_text=True))] == [(ids[2], "safety"),
+                                                                                  (None, "succeeded")]
+    ended = client.get(f"/api/tasks/{task['id']}/events", headers={**ann, "Last-Event-ID": str(ids[2])})
+    assert [e["event"] for e in sse(ended.get_data(as_text=True))] == ["succeeded"]  # the end, again
     as_json = client.get(f"/api/tasks/{task['id']}/events?last_event_id={ids[0]}",
                          headers={**ann, "Accept": "application/json"}).get_json()
     assert [e["kind"] for e in as_json["events"]] == ["claimed", "safety", "succeeded"]
@@ -113,6 +116,10 @@ def test_another_user_s_task_is_not_found_and_bad_input_is_a_400(app, ann, bob) 
     admin = client.get(f"/api/tasks/{task['id']}/events", headers={"Authorization": f"Bearer {TEST_API_KEY}",
                                                                    "Accept": "application/json"})
     assert [e["kind"] for e in admin.get_json()["events"]] == ["queued"]
+    assert client.post(f"/api/tasks/{task['id']}/cancel", headers=ann).status_code == 200
+    ended = sse(client.get(f"/api/tasks/{task['id']}/events", headers=ann).get_data(as_text=True))
+    assert [e["event"] for e in ended] == ["queued", "cancelled"]
+    assert ended[1]["data"]["data"]["error"] == "cancelled before it ran"
 
 
 def test_the_stream_of_an_unserved_task_says_how_to_start_a_worker_and_ends_in_bounded_time(app, ann) -> None:  # type: ignore[no-untyped-def]
