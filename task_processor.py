@@ -19,7 +19,7 @@ from database import RunStatement, direct_insert, direct_statements, read_only
 from errors import BadRequest, Conflict, NotFound
 from models import Task, TaskStatus, UTCDateTime, utcnow
 from telemetry import tracing
-from telemetry.events import EventKind, EventLog, claimed_data, event_row, insert_statement
+from telemetry.events import EventKind, EventLog, claimed_data, event_row, insert_statement, process_name
 from values import POOL_NAMES, parse_pool
 
 logger = logging.getLogger(__name__)
@@ -538,14 +538,9 @@ class DirectTaskQueue(TaskQueue):
             return super().claim(pool, agent_id, task_id)
         now = utcnow()
         row = self._execute(self._direct["claim_one"], {
-            "id": task_id, "pool": pool, "prefix": f"{agent_id}#", "now": _naive_utc(now),
+            "id": task_id, "pool": pool, "prefix": f"{agent_id}#", "now": _naive_utc(now), "process": process_name(),
             "expires": _naive_utc(now + timedelta(seconds=self.lease_seconds))}).fetchone()
-        if row is None:
-            return None
-        claim = _claim_of(row, pool)
-        self.events.record(claim.task_id, EventKind.CLAIMED, claimed_data(claim.owner, claim.attempt,
-                                                                          claim.max_attempts))
-        return claim
+        return None if row is None else _claim_of(row, pool)
 
     def complete_and_claim(self, claim: Claim, result: dict[str, Any], *, tokens_in: int = 0,
                            tokens_out: int = 0, provider: str | None = None,
@@ -616,6 +611,12 @@ def _driver_statements(dialect: str) -> dict[str, str]:
     bind = re.compile(r"(?<![:\w]):(\w+)")  # :name, not a ::cast
     statements = {name: bind.sub(r"%(\1)s", sql[name].text.replace("%", "%%"))
                   for name in ("claim_one", "complete")}
+    # The claimed event in the claim's own statement: still one round trip, one autocommit.
+    statements["claim_one"] = (
+        f"WITH claimed AS ({statements['claim_one']}), event AS (INSERT INTO task_events (task_id, kind, data, "
+        "created_at) SELECT id, 'claimed', json_build_object('worker', lease_owner, 'process', "
+        "CAST(%(process)s AS TEXT), 'attempt', attempts, 'max_attempts', max_attempts), %(now)s FROM claimed) "
+        "SELECT * FROM claimed")
     statements["renew"] = ("UPDATE tasks SET lease_expires_at = %(expires)s WHERE status = 'running' "
                            "AND lease_owner = ANY(%(owners)s) RETURNING lease_owner, cancel_requested")
     return statements

@@ -89,9 +89,14 @@ def event_row(task_id: int, kind: EventKind | str, data: dict[str, Any] | None =
     return {"task_id": task_id, "kind": EventKind(kind).value, "data": data or {}, "created_at": utcnow()}
 
 
+def process_name() -> str:
+    """host:pid of this process, as claimed events name it."""
+    return f"{_HOST}:{os.getpid()}"
+
+
 def claimed_data(owner: str, attempt: int, max_attempts: int) -> dict[str, Any]:
     """The claimed event: which worker (lease owner), which process (host:pid), which attempt."""
-    return {"worker": owner, "process": f"{_HOST}:{os.getpid()}", "attempt": attempt, "max_attempts": max_attempts}
+    return {"worker": owner, "process": process_name(), "attempt": attempt, "max_attempts": max_attempts}
 
 
 def result_data(result: dict[str, Any], tokens_in: int, tokens_out: int, provider: str | None) -> dict[str, Any]:
