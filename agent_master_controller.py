@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import IO, TYPE_CHECKING, Any
@@ -19,6 +20,7 @@ from database import READ_ONLY_OPTION, session_scope
 from errors import BadRequest, Forbidden, NotAvailableYet, NotFound, Unprocessable
 from models import AgentPool, AuditLog, Task, TaskStatus, utcnow
 from task_processor import TaskQueue
+from telemetry.events import FINAL_KINDS
 from values import POOL_NAMES, Caller, Command
 
 if TYPE_CHECKING:
@@ -35,6 +37,16 @@ METRICS_SAMPLE = 1000
 
 WAIT_POLL_SECONDS = 0.05
 """How often a waiting caller re-reads its task."""
+
+FOLLOW_POLL_SECONDS = 0.2
+"""How often a follower looks for a task's new events."""
+
+FOLLOW_STATUS_SECONDS = 1.0
+"""How often a follower that saw no new events checks whether a queued task has a worker to work it."""
+
+NO_WORKER_MESSAGE = ("Task {id} is queued, but no worker or server is running for the {pool} pool: start one with "
+                     "`python main.py serve` (API and workers) or `python main.py worker`.")
+"""Said once by a follower of a queued task that nothing will work."""
 
 MAX_WAIT_SECONDS = 300.0
 """Longest a caller may wait for a task's result in one call."""
@@ -97,6 +109,9 @@ class AgentMasterController:
             return Outcome({"tasks": self.list_tasks(caller, status=args.get("status"), pool=args.get("pool"))})
         if intent == "task":
             task = self.get_task(caller, _task_id(args))
+            if task["status"] == TaskStatus.QUEUED.value and not self.pool_is_served(task["pool"]):
+                return Outcome({"task": task, "notice": NO_WORKER_MESSAGE.format(id=task["id"], pool=task["pool"])},
+                               task["id"])
             return Outcome({"task": task}, task["id"])
         if intent == "cancel":
             task = self.cancel_task(caller, _task_id(args))
@@ -309,6 +324,43 @@ class AgentMasterController:
             if TaskStatus(task["status"]).finished or time.monotonic() >= deadline:
                 return task
             time.sleep(WAIT_POLL_SECONDS)
+
+    def task_events(self, caller: Caller, task_id: int, after_id: int = -1) -> list[dict[str, Any]]:
+        """The events of a task the caller may see (NotFound for another user's), after event `after_id` (-1: all)."""
+        self.get_task(caller, task_id)
+        return self.queue.events.after(task_id, after_id)
+
+    def follow_events(self, task_id: int, *, after_id: int = -1, seconds: float = MAX_WAIT_SECONDS
+                      ) -> Iterator[dict[str, Any]]:
+        """Yield a task's events as they are recorded, until its end or `seconds` have passed.
+
+        The caller checks first that the task may be seen (get_task). Besides the task's events, a
+        follower gets once, without an id, a 'waiting' notice when the task is queued and no worker
+        serves its pool, with the command that starts one.
+        """
+        deadline = time.monotonic() + min(max(seconds, 0.0), MAX_WAIT_SECONDS)
+        checked, warned = 0.0, False
+        while True:
+            batch = self.queue.events.after(task_id, after_id)
+            for event in batch:
+                yield event
+                if event["kind"] in FINAL_KINDS:
+                    return
+                after_id = event["id"]
+            now = time.monotonic()
+            if batch:
+                continue
+            if now >= deadline:
+                return
+            if not warned and now - checked >= FOLLOW_STATUS_SECONDS:
+                checked = now
+                task = self.queue.get(task_id)
+                if task["status"] == TaskStatus.QUEUED.value and not self.pool_is_served(task["pool"]):
+                    warned = True
+                    yield {"id": None, "task_id": task_id, "kind": "waiting", "at": utcnow().isoformat(),
+                           "data": {"message": NO_WORKER_MESSAGE.format(id=task_id, pool=task["pool"]),
+                                    "start": "python main.py serve"}}
+            time.sleep(FOLLOW_POLL_SECONDS)
 
     def list_tasks(self, caller: Caller, *, status: str | None = None, pool: str | None = None,
                    limit: int = 50, before_id: int | None = None) -> list[dict[str, Any]]:

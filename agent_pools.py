@@ -18,6 +18,8 @@ from sqlalchemy.engine import Engine
 
 from models import Agent, AgentPool, AgentStatus, utcnow
 from task_processor import Claim, LocalDispatcher, TaskQueue
+from telemetry import tracing
+from telemetry.events import EventKind, emit, recording
 from values import POOL_NAMES
 
 if TYPE_CHECKING:
@@ -144,6 +146,7 @@ class DomainExecutor:
 
         decision = claim_decision(claim)
         triage = domain_agents.triage_of(decision, claim.input)  # once: the reply's level and result.triage
+        _note_safety(decision, triage)
         if decision.short_circuit:
             text = domain_agents.guard_reply(decision, domain_agents.emergency_reply(claim.input, triage), triage)
             return ExecutionResult({"text": text, "provider": "safety-policy", "safety": list(decision.flags),
@@ -160,11 +163,24 @@ class DomainExecutor:
             raise PermanentTaskError(exc.message) from exc
         token.check()
         text = domain_agents.guard_reply(decision, response.text, triage)
+        if tracing.content_enabled():  # prompts and answers only on an explicit opt-in
+            tracing.annotate(None, {"gen_ai.input.messages": tracing.messages_attribute("user", claim.input),
+                                    "gen_ai.output.messages": tracing.messages_attribute("assistant", text)})
         result = {"text": text, "provider": response.provider, "model": response.model,
                   "fallback_from": response.fallback_from, "safety": list(decision.flags),
                   **_triage_field(claim, triage)}
         return ExecutionResult(result, tokens_in=response.tokens_in, tokens_out=response.tokens_out,
                                provider=response.provider)
+
+
+def _note_safety(decision: SafetyDecision, triage: Any) -> None:
+    """The request's safety decision and triage level: an event of the task, and attributes of its span."""
+    level = getattr(triage, "level", None)
+    emit(EventKind.SAFETY, {"flags": list(decision.flags), "topic": decision.topic,
+                            "short_circuit": decision.short_circuit, "triage": level})
+    tracing.annotate(None, {"operatoros.safety.flags": list(decision.flags) or None,
+                            "operatoros.safety.short_circuit": decision.short_circuit,
+                            "operatoros.safety.topic": decision.topic, "operatoros.triage.level": level})
 
 
 def _triage_field(claim: Claim, triage: Any) -> dict[str, Any]:
@@ -302,7 +318,27 @@ class AgentWorker:
 
 def execute_claim(queue: TaskQueue, executor: Executor, claim: Claim, token: CancelToken,
                   next_for: str | None = None) -> tuple[str, Claim | None]:
-    """Run `executor` on a claim and record the outcome: ('succeeded' | 'cancelled' | the error, next claim)."""
+    """Run `executor` on a claim and record the outcome: ('succeeded' | 'cancelled' | the error, next claim).
+
+    The queue recorded the claim's event and records the outcome's; the executor's provider and tool
+    calls are recorded as events of this task while it runs, and, when tracing is on, run inside an
+    `invoke_agent {pool}` span joined to the trace the task was submitted under.
+    """
+    events = queue.events
+    parent = events.trace_context(claim.task_id) if tracing.enabled() else None
+    attributes = {"gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": claim.pool,
+                  "gen_ai.conversation.id": claim.session_id, "operatoros.task.id": claim.task_id,
+                  "operatoros.task.attempt": claim.attempt}
+    with recording(events.sink(claim.task_id)), \
+            tracing.span(f"invoke_agent {claim.pool}", attributes, parent=parent) as span:
+        outcome, following = _execute(queue, executor, claim, token, next_for)
+        tracing.annotate(span, {"operatoros.task.outcome": outcome if outcome in ("succeeded", "cancelled")
+                                else "failed"})
+    return outcome, following
+
+
+def _execute(queue: TaskQueue, executor: Executor, claim: Claim, token: CancelToken,
+             next_for: str | None) -> tuple[str, Claim | None]:
     try:
         produced = executor(claim, token)
         if token.cancelled:

@@ -52,6 +52,7 @@ from providers.faults import (
     RetryPolicy,
 )
 from providers.usage import BudgetExceeded, CallRecord, UsageLedger
+from telemetry.events import EventKind, emit
 
 __all__ = [
     "BreakerState", "BudgetExceeded", "CallOutcome", "CircuitBreaker", "LocalProvider", "OpenAIChatProvider",
@@ -92,6 +93,8 @@ class LocalProvider(Provider):
         latency_ms = (time.perf_counter() - started) * 1000
         self.ledger.record(CallRecord(self.name, self.model, request.request_id, CallOutcome.OK.value,
                                       latency_ms, user_id=request.user_id, task_id=request.task_id))
+        emit(EventKind.PROVIDER_CALL, {"provider": self.name, "model": self.model, "outcome": CallOutcome.OK.value,
+                                       "tokens_in": 0, "tokens_out": 0, "latency_ms": round(latency_ms, 1)})
         return ProviderResponse(text, [], 0, 0, latency_ms, self.name, self.model, 1,
                                 request_id=request.request_id)
 

@@ -131,11 +131,13 @@ class OpenAIResponsesProvider(RemoteProvider):
         first, rest = history[:CONVERSATION_ITEMS_PER_CALL], history[CONVERSATION_ITEMS_PER_CALL:]
         metadata = {"operatoros_session": str(state.request.session_id)[:512]}
         reply = self.attempt(state, lambda: _conversation_reply(
-            self.client.conversations.create(items=first, metadata=metadata, timeout=self.call_timeout(state))))
+            self.client.conversations.create(items=first, metadata=metadata, timeout=self.call_timeout(state))),
+            operation="create_conversation")
         conversation_id: str = reply.value
         for start in range(0, len(rest), CONVERSATION_ITEMS_PER_CALL):
             chunk = rest[start:start + CONVERSATION_ITEMS_PER_CALL]
-            self.attempt(state, functools.partial(self._add_items, conversation_id, chunk, self.call_timeout(state)))
+            self.attempt(state, functools.partial(self._add_items, conversation_id, chunk, self.call_timeout(state)),
+                         operation="add_conversation_items")
         return conversation_id
 
     def _add_items(self, conversation_id: str, items: list[dict[str, Any]], timeout: Any) -> ModelReply:
@@ -164,7 +166,8 @@ class OpenAIResponsesProvider(RemoteProvider):
     def _discard(self, state: CallState, conversation_id: str) -> None:
         try:
             self.attempt(state, lambda: _deleted_reply(self.client.conversations.delete(
-                conversation_id, timeout=self.call_timeout(state))), max_attempts=1)
+                conversation_id, timeout=self.call_timeout(state))), max_attempts=1,
+                operation="delete_conversation")
         except ProviderError:
             logger.info("%s: could not delete unused conversation %s", self.name, conversation_id)
 

@@ -9,7 +9,9 @@ the same model and 400s. Rate limits (RateLimiter) count in the `limits` library
 from __future__ import annotations
 
 import contextlib
+import json as json_module
 import logging
+import math
 import threading
 import time
 from collections.abc import Iterator
@@ -384,6 +386,54 @@ def get_task(task_id: int, query: WaitQuery) -> tuple[dict[str, Any], int]:
 def cancel_task(task_id: int) -> tuple[dict[str, Any], int]:
     """Cancel a queued task at once, or a running one at its next check."""
     return _services().controller.cancel_task(g.caller, task_id), 200
+
+
+EVENT_STREAM_SECONDS = 60.0
+"""How long an event stream stays open by default (?seconds= changes it, up to MAX_EVENT_STREAM_SECONDS)."""
+
+MAX_EVENT_STREAM_SECONDS = 300.0
+"""Longest an event stream stays open: a client reconnects with Last-Event-ID to go on."""
+
+
+@bp.get("/tasks/<int:task_id>/events")
+@spec.validate(resp=Resp(HTTP_200=None, **ERRORS), tags=["tasks"], operation_id="stream_task_events",
+               path_parameter_descriptions=TASK_PARAMETER, skip_validation=True)
+def task_events(task_id: int) -> Response | tuple[dict[str, Any], int]:
+    """A task's events as server-sent events, oldest first, until its final event or ?seconds= (default 60,
+    at most 300); resumes after the Last-Event-ID header (or ?last_event_id=). With Accept:
+    application/json, the events recorded so far as one JSON object instead."""
+    controller = _services().controller
+    after = _event_query_number("last_event_id", request.headers.get("Last-Event-ID"), -1)  # -1: from the start
+    seconds = _event_query_number("seconds", None, EVENT_STREAM_SECONDS)
+    if not 0 < seconds <= MAX_EVENT_STREAM_SECONDS:
+        raise BadRequest(f"seconds must be more than 0 and at most {MAX_EVENT_STREAM_SECONDS:g}.")
+    events = controller.task_events(g.caller, task_id, int(after))  # 404 for another user's task, before any stream
+    if request.accept_mimetypes.best_match(["text/event-stream", "application/json"]) == "application/json":
+        return {"task_id": task_id, "events": events}, 200
+
+    def stream() -> Any:
+        yield "retry: 2000\n\n"
+        for event in controller.follow_events(task_id, after_id=int(after), seconds=seconds):
+            lines = [] if event["id"] is None else [f"id: {event['id']}"]
+            lines += [f"event: {event['kind']}", f"data: {json_module.dumps(event, default=str)}"]
+            yield "\n".join(lines) + "\n\n"
+
+    return Response(stream(), mimetype="text/event-stream",
+                    headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+
+def _event_query_number(name: str, fallback: str | None, default: float) -> float:
+    """A non-negative number from the query (or the fallback header); BadRequest when it is not one."""
+    raw = request.args.get(name, fallback)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise BadRequest(f"{name} must be a number, not {raw[:40]!r}.") from None
+    if not math.isfinite(value) or value < 0:
+        raise BadRequest(f"{name} must be a finite number, not negative.")
+    return value
 
 
 # -- wiring ---------------------------------------------------------------------------------

@@ -61,6 +61,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     import api_routes
 
     api_routes.init_app(app, rate_limit=settings.rate_limit, storage_uri=settings.rate_limit_storage)
+    from telemetry import tracing
+
+    if tracing.setup_from_env():  # OTEL_* variables ask for traces: one server span per request
+        tracing.instrument_flask(app)
     with app.app_context():  # the bytes the view's {"status": "ok"} becomes, as Flask serialises it
         liveness = jsonify({"status": "ok"}).get_data()
     from mcp_server import McpMount

@@ -89,6 +89,8 @@ def _request_options(func):  # type: ignore[no-untyped-def]
         click.option("--json", "as_json", is_flag=True, help="Print exactly one JSON object."),
         click.option("--dry-run", is_flag=True, help="Say what would be done; change nothing."),
         click.option("--background", is_flag=True, help="Queue a task and answer with its id at once."),
+        click.option("--follow", is_flag=True,
+                     help="Show the task's events live (claimed, provider and tool calls, retries) until its answer."),
         click.option("--user", default=None, help="Whose conversation (default: OPERATOROS_USER or the OS user)."),
         click.option("--session", "session_id", default=None,
                      help="Conversation session id (default: latest; 'new' starts a fresh one)."),
@@ -107,6 +109,10 @@ def _request_options(func):  # type: ignore[no-untyped-def]
 def cli(ctx: click.Context, **options: Any) -> None:
     """OperatorOS: ask in plain words, e.g.  python main.py "Show me the system status"."""
     _configure_logging()
+    if any(name.startswith("OTEL_") for name in os.environ):  # else not even the tracing module is loaded
+        from telemetry import tracing
+
+        tracing.setup_from_env()
     ctx.obj = options
     if ctx.invoked_subcommand is None:
         sys.exit(_interactive(options))
@@ -122,10 +128,130 @@ def ask(ctx: click.Context, words: tuple[str, ...], **options: Any) -> None:
     text = " ".join(words).strip()
     if not text:
         raise click.UsageError("Give a request, e.g. python main.py \"Show me the system status\".")
-    with _progress(enabled=not merged["as_json"] and sys.stderr.isatty()):
+    with _progress(enabled=not merged["as_json"] and sys.stderr.isatty() and not merged["follow"]):
         reply = _answer(text, merged)
+    task = (reply.get("data") or {}).get("task")
+    if reply.get("ok") and task and (merged["follow"] or (reply.get("args") or {}).get("follow")):
+        reply = _follow(reply, task, merged)
+        if not merged["as_json"]:
+            sys.exit(0 if reply.get("ok") else 1)
     _print_reply(reply, merged["as_json"])
     sys.exit(0 if reply.get("ok") else 1)
+
+
+FOLLOW_SECONDS = 300.0
+"""Longest `follow task N` watches a task before it stops (the task goes on; follow it again)."""
+
+
+def _follow(reply: dict[str, Any], task: dict[str, Any], options: dict[str, Any]) -> dict[str, Any]:
+    """Show a task's events as they come and end with its answer; with --json, the reply gains data.events."""
+    as_json = bool(options.get("as_json"))
+    status_line = not as_json and _is_terminal(sys.stderr)
+    if not as_json:
+        click.echo(f"Following task {task['id']} ({task['pool']} pool):")
+    events: list[dict[str, Any]] = []
+    try:
+        for event in _task_events(task["id"], options):
+            events.append(event)
+            if not as_json:
+                _show_event(event, status_line)
+            if event["kind"] == "waiting":
+                break
+        final = _final_task(task["id"], options)
+    except Exception as exc:  # the stream or the server went away: say so, never a traceback
+        logger.debug("follow failed", exc_info=True)
+        failed = _error_reply(exc, options)
+        if not as_json:
+            click.echo(failed["response"])
+        return failed
+    if status_line:
+        click.echo("\r" + " " * 60 + "\r", err=True, nl=False)
+    ok = final["status"] == "succeeded"
+    if not as_json:
+        result = final.get("result") or {}
+        if ok:
+            click.echo("\n" + str(result.get("text") or result))
+        elif final["status"] in ("failed", "cancelled"):
+            click.echo(f"\nTask {final['id']} {final['status']}: {final.get('error') or ''}".rstrip())
+        else:
+            click.echo(f"\nTask {final['id']} is still {final['status']}; follow it again with "
+                       f"python main.py \"follow task {final['id']}\".")
+    data = {**(reply.get("data") or {}), "task": final, "events": events}
+    # Still running when the watch ended is no failure; queued with nothing to work it is.
+    return {**reply, "ok": ok or final["status"] == "running", "data": data}
+
+
+def _task_events(task_id: int, options: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """The task's events as they are recorded: in-process from the database, or the API's event stream."""
+    if options.get("api_url"):
+        yield from _stream_over_http(task_id, options)
+        return
+    svc = _local_services()
+    caller = svc.conversations.local_caller(options.get("user") or svc.settings.user)
+    svc.controller.get_task(caller, task_id)
+    yield from svc.controller.follow_events(task_id, seconds=FOLLOW_SECONDS)
+
+
+def _stream_over_http(task_id: int, options: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    import requests
+
+    url = f"{options['api_url'].rstrip('/')}/api/tasks/{task_id}/events"
+    headers = {"Accept": "text/event-stream", **_auth_header()}
+    with requests.get(url, headers=headers, params={"seconds": FOLLOW_SECONDS}, stream=True,
+                      timeout=(10, FOLLOW_SECONDS + 30)) as response:
+        if response.status_code != 200:
+            from errors import ServiceUnavailable
+
+            raise ServiceUnavailable(f"The API answered HTTP {response.status_code} for task {task_id}'s events.")
+        for line in response.iter_lines(decode_unicode=True):
+            if line and line.startswith("data: "):
+                yield json.loads(line[6:])
+
+
+def _final_task(task_id: int, options: dict[str, Any]) -> dict[str, Any]:
+    if options.get("api_url"):
+        import requests
+
+        response = requests.get(f"{options['api_url'].rstrip('/')}/api/tasks/{task_id}", headers=_auth_header(),
+                                timeout=30)
+        return response.json()  # type: ignore[no-any-return]
+    svc = _local_services()
+    caller = svc.conversations.local_caller(options.get("user") or svc.settings.user)
+    return svc.controller.get_task(caller, task_id)  # type: ignore[no-any-return]
+
+
+def _auth_header() -> dict[str, str]:
+    key = os.environ.get("OPERATOROS_API_KEY")
+    return {"Authorization": f"Bearer {key}"} if key else {}
+
+
+def _show_event(event: dict[str, Any], status_line: bool) -> None:
+    """One event as a line on stdout; on a terminal, a progress line on stderr under it."""
+    data = event.get("data") or {}
+    kind = event["kind"]
+    when = str(event.get("at") or "")[11:19]
+    described = {
+        "queued": lambda: f"queued in the {data.get('pool')} pool",
+        "claimed": lambda: (f"claimed by worker {data.get('worker')} on {data.get('process')} "
+                            f"(attempt {data.get('attempt')}/{data.get('max_attempts')})"),
+        "safety": lambda: (f"safety: {', '.join(data.get('flags') or []) or 'no flags'}"
+                           + (f", triage {data['triage']}" if data.get("triage") else "")),
+        "provider_call": lambda: (f"{data.get('provider')} {data.get('model')}: {data.get('outcome')}, "
+                                  f"{data.get('tokens_in')} in / {data.get('tokens_out')} out tokens, "
+                                  f"{data.get('latency_ms')} ms"),
+        "tool_call": lambda: f"tool {data.get('tool')} ({'ok' if data.get('ok') else data.get('error')})",
+        "retry": lambda: f"retry after: {data.get('error')} (in {data.get('delay_seconds')} s)",
+        "succeeded": lambda: f"succeeded ({data.get('provider')})",
+        "failed": lambda: f"failed: {data.get('error')}",
+        "cancelled": lambda: f"cancelled: {data.get('error')}",
+        "waiting": lambda: str(data.get("message")),
+    }.get(kind, lambda: kind)()
+    if status_line:
+        click.echo("\r" + " " * 60 + "\r", err=True, nl=False)
+    click.echo(f"  {when} {described}" if when else f"  {described}")
+    if status_line and kind not in ("succeeded", "failed", "cancelled", "waiting"):
+        click.echo(f"\r... task {event.get('task_id')}: {kind.replace('_', ' ')}, waiting for the next step",
+                   err=True, nl=False)
 
 
 _executor_option = click.option(

@@ -337,3 +337,17 @@ class AuditLog(Base):
     target: Mapped[str | None] = mapped_column(sa.String(200))
     details: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class TaskEvent(Base):
+    """One step of a task's life (queued, claimed, a provider or tool call, a retry, the result), in order."""
+
+    __tablename__ = "task_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    task_id: Mapped[int] = mapped_column(sa.ForeignKey("tasks.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(sa.String(32))
+    data: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (sa.Index("ix_task_events_task_id", "task_id", "id"),)

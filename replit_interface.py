@@ -312,7 +312,10 @@ def format_task(command: Command, data: dict[str, Any]) -> str:
     elif status == "failed" and task.get("error"):
         lines.append(f"Error: {task['error']}")
     elif status in ("queued", "running"):
-        lines.append(f"Check on it with: python main.py \"show task {task['id']}\"")
+        if data.get("notice"):
+            lines.append(data["notice"])
+        lines.append(f"Check on it with: python main.py \"show task {task['id']}\", or watch it live with "
+                     f"python main.py \"follow task {task['id']}\"")
     return "\n".join(lines)
 
 

@@ -19,6 +19,8 @@ from sqlalchemy.exc import IntegrityError
 from database import RunStatement, direct_insert, direct_statements, read_only
 from errors import BadRequest, Conflict, NotFound
 from models import Task, TaskStatus, UTCDateTime, utcnow
+from telemetry import tracing
+from telemetry.events import EventKind, EventLog, claimed_data, event_row, insert_statement, process_name
 from values import POOL_NAMES, parse_pool
 
 logger = logging.getLogger(__name__)
@@ -129,7 +131,9 @@ class TaskQueue:
         self._sql = _hot_statements(engine.dialect.name)
         self._insert = direct_insert(engine, _T, SUBMIT_COLUMNS)
         # On SQLite, claims and results skip SQLAlchemy's Connection, which cost twice what their SQL did.
-        self._hot = direct_statements(engine, {n: self._sql[n] for n in ("claim", "claim_one", "complete")})
+        self._hot = direct_statements(engine, {n: self._sql[n] for n in ("claim", "claim_one", "complete", "event")})
+        self.events = EventLog(engine)
+        """The tasks' events (queued here; claimed, calls and outcomes by whoever works them)."""
 
     # -- submitting and reading -------------------------------------------------------------
 
@@ -158,6 +162,11 @@ class TaskQueue:
             if existing is None:
                 raise
             return {**existing, "idempotent_replay": True}
+        # With tracing on, the trace context travels in a stored queued event: the process that works the
+        # task joins the trace. Off, the queued event is read from the task's row (submission: one insert).
+        trace = tracing.carrier()
+        if trace is not None:
+            self.events.record(task_id, EventKind.QUEUED, {"pool": pool, "priority": priority, "trace": trace})
         self.dispatcher.dispatch(task_id, pool)
         stamp = now.isoformat()
         return {**values, "id": task_id, "result": None, "error": None, "started_at": None,
@@ -256,7 +265,12 @@ class TaskQueue:
             rows = run("claim", params).fetchall()  # all: SQLite cannot commit while RETURNING has rows left
         else:
             rows = run("claim_one", {**params, "id": task_id}).fetchall()
-        return _claim_of(rows[0], pool) if rows else None
+        if not rows:
+            return None
+        claim = _claim_of(rows[0], pool)
+        run("event", event_row(claim.task_id, EventKind.CLAIMED,
+                               claimed_data(claim.owner, claim.attempt, claim.max_attempts)))
+        return claim
 
     def fail(self, claim: Claim, error: str, *, retryable: bool = True) -> str | None:
         """Record a failed attempt: back to queued after a backoff, or failed for good."""
@@ -269,6 +283,9 @@ class TaskQueue:
             values.update(status=TaskStatus.QUEUED, run_after=utcnow() + timedelta(seconds=delay))
         with self.engine.begin() as conn:
             changed = conn.execute(sa.update(_T).where(*self._held(claim)).values(**values)).rowcount
+            if changed and not final:  # a final failure is read from the row, as every task's end is
+                conn.execute(self._sql["event"], event_row(claim.task_id, EventKind.RETRY, {
+                    "error": values["error"], "attempt": claim.attempt, "delay_seconds": round(delay, 3)}))
         if not changed:
             return None
         if not final:
@@ -416,6 +433,7 @@ def _hot_statements(dialect: str) -> dict[str, sa.TextClause]:
         "claim_one": sa.text(claim_one).bindparams(*times),
         "complete": sa.text(complete).bindparams(sa.bindparam("result", type_=sa.JSON),
                                                  sa.bindparam("now", type_=UTCDateTime)),
+        "event": insert_statement(),
     }
 
 
@@ -522,7 +540,7 @@ class DirectTaskQueue(TaskQueue):
             return super().claim(pool, agent_id, task_id)
         now = utcnow()
         row = self._execute(self._direct["claim_one"], {
-            "id": task_id, "pool": pool, "prefix": f"{agent_id}#", "now": _naive_utc(now),
+            "id": task_id, "pool": pool, "prefix": f"{agent_id}#", "now": _naive_utc(now), "process": process_name(),
             "expires": _naive_utc(now + timedelta(seconds=self.lease_seconds))}).fetchone()
         return None if row is None else _claim_of(row, pool)
 
@@ -597,6 +615,12 @@ def _driver_statements(dialect: str) -> dict[str, str]:
     bind = re.compile(r"(?<![:\w]):(\w+)")  # :name, not a ::cast
     statements = {name: bind.sub(r"%(\1)s", sql[name].text.replace("%", "%%"))
                   for name in ("claim_one", "complete")}
+    # The claimed event in the claim's own statement: still one round trip, one autocommit.
+    statements["claim_one"] = (
+        f"WITH claimed AS ({statements['claim_one']}), event AS (INSERT INTO task_events (task_id, kind, data, "
+        "created_at) SELECT id, 'claimed', json_build_object('worker', lease_owner, 'process', "
+        "CAST(%(process)s AS TEXT), 'attempt', attempts, 'max_attempts', max_attempts), %(now)s FROM claimed) "
+        "SELECT * FROM claimed")
     statements["renew"] = ("UPDATE tasks SET lease_expires_at = %(expires)s WHERE status = 'running' "
                            "AND lease_owner = ANY(%(owners)s) RETURNING lease_owner, cancel_requested")
     return statements

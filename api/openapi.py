@@ -5,7 +5,7 @@ generators (openapi-python-client) cannot resolve those names, so components are
 (a name used by two different classes is refused when the second is declared) and a nested model is one
 component shared by every parent. finish_document() then fixes what spectree writes but OpenAPI 3.1
 tools reject or read poorly: `"default": null` on fields that are never null (an absent optional
-field), empty descriptions, and the Prometheus endpoint's text/plain body.
+field), empty descriptions, the Prometheus endpoint's text/plain body and the task event stream's.
 """
 from __future__ import annotations
 
@@ -24,6 +24,20 @@ UNKNOWN_VERSION = "0.0.0+unknown"
 
 PROMETHEUS_OPERATION = "get_prometheus_metrics"
 """The one operation whose 200 body is text (the Prometheus exposition format), not JSON."""
+
+SSE_EVENT_SCHEMA = {
+    "type": "object", "required": ["data"],
+    "properties": {"id": {"type": "string", "description": "The event's id, for Last-Event-ID."},
+                   "event": {"type": "string",
+                             "description": "Its kind: queued, claimed, safety, provider_call, tool_call, retry, "
+                                            "succeeded, failed, cancelled, waiting."},
+                   "data": {"type": "string", "contentMediaType": "application/json",
+                            "description": "The event as JSON: id, task_id, kind, data, at."}},
+}
+"""One server-sent event of a task's event stream (OpenAPI 3.2's reading of a text/event-stream schema)."""
+
+EVENT_STREAM_OPERATION = "stream_task_events"
+"""The operation whose 200 body is a stream of server-sent events (or, on request, JSON)."""
 
 TAG_DESCRIPTIONS = {
     "health": "Liveness, readiness, the system overview and its metrics.",
@@ -103,6 +117,8 @@ def _tidy_operation(operation: dict[str, Any]) -> None:
         _drop_null_defaults(parameter.get("schema", {}))
     if operation.get("operationId") == PROMETHEUS_OPERATION:
         operation["responses"]["200"]["content"] = {"text/plain": {"schema": {"type": "string"}}}
+    if operation.get("operationId") == EVENT_STREAM_OPERATION:
+        operation["responses"]["200"]["content"] = {"text/event-stream": {"schema": SSE_EVENT_SCHEMA}}
 
 
 def _drop_null_defaults(schema: dict[str, Any]) -> None:

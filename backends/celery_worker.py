@@ -207,7 +207,10 @@ class _Runtime:
         from config import Settings
         from services import make_executor
         from task_processor import DirectTaskQueue
+        from telemetry import tracing
 
+        if tracing.setup_from_env():  # per process, after the fork: the exporter's thread is this child's
+            tracing.instrument_celery()
         self.settings = Settings.from_env()
         # Two engines: the queue's (see _worker_engine), and ordinary transactions for the schema
         # check and the executor's own records.

@@ -535,9 +535,16 @@ def _scale_words(args: dict[str, Any]) -> str:
     return ""
 
 
+FOLLOW_RE = re.compile(r"\b(follow|watch|tail|stream)\b", re.IGNORECASE)
+"""'follow task 12', 'watch task 12': show the task's events live (args.follow)."""
+
+
 def _task(seg: Segment, ctx: dict[str, Any], prev: Command | None) -> Command | None:
     task_id = _task_id(seg)
-    return Command("task", {"task_id": task_id}) if task_id is not None else None
+    if task_id is None:
+        return None
+    return Command("task", {"task_id": task_id, "follow": True} if FOLLOW_RE.search(seg.text) else
+                   {"task_id": task_id})
 
 
 def _task_followup(seg: Segment, ctx: dict[str, Any], prev: Command | None) -> Command | None:

@@ -6,6 +6,7 @@ Conversations) both build on this module; neither imports the other at import ti
 """
 from __future__ import annotations
 
+import json
 import logging
 import time
 import uuid
@@ -29,6 +30,8 @@ from providers.faults import (
 )
 from providers.tools import ToolCall, ToolSpec, run_tool
 from providers.usage import DEFAULT_USER_COST_BUDGET_USD, DEFAULT_USER_TOKEN_BUDGET, CallRecord, UsageLedger
+from telemetry import tracing
+from telemetry.events import EventKind, emit
 from values import parse_pool
 
 if TYPE_CHECKING:
@@ -254,8 +257,8 @@ class RemoteProvider(Provider):
         if self._owns_client:
             self.client.close()
 
-    def attempt(self, state: CallState, send: Callable[[], ModelReply], max_attempts: int | None = None
-                ) -> ModelReply:
+    def attempt(self, state: CallState, send: Callable[[], ModelReply], max_attempts: int | None = None,
+                operation: str = "chat") -> ModelReply:
         """Make one model (or Conversations API) call, retrying it within the policy.
 
         1. Refuse when the user's budget is spent (BudgetExceeded), or when the breaker is open.
@@ -278,7 +281,11 @@ class RemoteProvider(Provider):
                                     outcome=CallOutcome.BREAKER_OPEN, attempts=state.attempts)
             started = time.perf_counter()
             try:
-                reply = send()
+                with tracing.span(f"{operation} {self.model}", self._span_attributes(state, operation),
+                                  client=True) as span:
+                    reply = send()
+                    tracing.annotate(span, {"gen_ai.usage.input_tokens": reply.tokens_in,
+                                            "gen_ai.usage.output_tokens": reply.tokens_out})
             except Exception as exc:
                 error = classify(exc, self.name)
                 if error is None:
@@ -303,7 +310,21 @@ class RemoteProvider(Provider):
                 logger.warning("%s: giving up, the task's deadline comes before the next attempt", self.name)
                 error.attempts = state.attempts
                 raise error
+            emit(EventKind.RETRY, {"scope": "provider", "provider": self.name, "attempt": number,
+                                   "error": error.message, "delay_seconds": round(pause, 3)})
             time.sleep(pause)
+
+    def _span_attributes(self, state: CallState, operation: str) -> dict[str, Any]:
+        """The GenAI conventions' attributes of one model call (`chat {model}` span)."""
+        request = state.request
+        attributes: dict[str, Any] = {
+            "gen_ai.operation.name": operation, "gen_ai.provider.name": "openai", "gen_ai.request.model": self.model,
+            "gen_ai.request.max_tokens": request.max_output_tokens, "gen_ai.conversation.id": request.session_id,
+            "server.address": self.client.base_url.host if hasattr(self.client, "base_url") else None,
+            "operatoros.provider": self.name, "operatoros.task.id": request.task_id}
+        if tracing.content_enabled():
+            attributes["gen_ai.input.messages"] = json.dumps(request.messages)
+        return attributes
 
     def call_timeout(self, state: CallState) -> Any:
         """The timeout of one HTTP call: the client's, cut to the time left before the request's deadline."""
@@ -320,9 +341,23 @@ class RemoteProvider(Provider):
 
     def run_tools(self, state: CallState, calls: list[tuple[str, str, str]]) -> list[ToolCall]:
         """Run the (call_id, name, arguments) the model asked for with our handlers."""
-        results = [run_tool(state.request.tools, call_id, name, args) for call_id, name, args in calls]
+        results = [self._run_tool(state, call_id, name, args) for call_id, name, args in calls]
         state.tool_calls.extend(results)
         return results
+
+    def _run_tool(self, state: CallState, call_id: str, name: str, args: str) -> ToolCall:
+        """One tool call: an `execute_tool {tool}` span and a tool_call event of the task."""
+        attributes = {"gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": name,
+                      "gen_ai.tool.call.id": call_id, "gen_ai.tool.type": "function"}
+        with tracing.span(f"execute_tool {name}", attributes) as span:
+            result = run_tool(state.request.tools, call_id, name, args)
+            if result.error:
+                tracing.annotate(span, {"error.type": "tool_error"})
+            if tracing.content_enabled():
+                tracing.annotate(span, {"gen_ai.tool.call.arguments": args, "gen_ai.tool.call.result": result.output})
+        emit(EventKind.TOOL_CALL, {"tool": name, "call_id": call_id, "ok": result.error is None,
+                                   "error": result.error})
+        return result
 
     def tool_loop_error(self, state: CallState) -> ProviderError:
         """The error when a model keeps asking for tools after they were forbidden."""
@@ -342,6 +377,9 @@ class RemoteProvider(Provider):
         self.ledger.record(CallRecord(
             self.name, self.model, request.request_id, outcome.value, latency_ms, tokens_in, tokens_out, cost,
             request.user_id, request.task_id, error))
+        emit(EventKind.PROVIDER_CALL, {"provider": self.name, "model": self.model, "outcome": outcome.value,
+                                       "tokens_in": tokens_in, "tokens_out": tokens_out,
+                                       "latency_ms": round(latency_ms, 1), "error": error})
 
 
 def make_openai_client(api_key: str | None, base_url: str, options: ProviderOptions) -> Any:

@@ -529,7 +529,7 @@ def test_a_named_claim_and_a_result_find_their_row_by_primary_key_on_stale_stati
         statements = _driver_statements("postgresql")
         params = {"id": 4000, "pool": "general", "prefix": "a#", "now": datetime(2026, 6, 1),
                   "expires": datetime(2026, 6, 1), "owner": "a#1", "result": "{}", "tokens_in": 0,
-                  "tokens_out": 0, "provider": None}
+                  "tokens_out": 0, "provider": None, "process": "host:1"}
         for mode in ("force_generic_plan", "force_custom_plan"):
             driver.execute(f"SET plan_cache_mode = {mode}")
             for name in ("claim_one", "complete"):
