@@ -60,12 +60,18 @@ SIGN_IN_KEY_ENV = "OPERATOROS_SIGN_IN_KEY"
 """Environment variable `main.py login NAME` reads the key from (else stdin, hidden on a terminal)."""
 
 
+_NEGATIVE_TEXT = re.compile(r"-[\d.(]")
+"""An argument starting like '-3', '-.5' or '-(': a request, not an option."""
+
+
 class _RequestGroup(click.Group):
     """A group whose unknown first word is a request, not an error: `main.py "show status"`."""
 
     def main(self, args: Any = None, prog_name: str | None = None, **extra: Any) -> Any:  # type: ignore[override]
         """Click's main; with --json a usage error prints the JSON contract's object (exit 2)."""
-        argv = list(sys.argv[1:] if args is None else args)
+        # A request that starts like a negative number ("-3^2") is text, not an option.
+        argv = [f" {arg}" if _NEGATIVE_TEXT.match(arg) else arg for arg in (sys.argv[1:] if args is None else args)]
+        args = argv
         if "--json" not in argv:
             return super().main(args, prog_name, **extra)
         extra.pop("standalone_mode", None)

@@ -382,3 +382,11 @@ def test_the_workflow_modules_import_without_side_effects(tmp_path: Path) -> Non
                    "api.workflows",
                    "demo_runner", "agent_master_controller"],
         then="import api_routes\nassert any(child.name == 'workflows' for child, _ in api_routes.bp._blueprints)\n")
+
+
+def test_a_request_that_starts_like_a_negative_number_is_text_not_an_option(cli_env: dict[str, str]) -> None:
+    """`main.py "-3^2"` was 'No such option: -3' (exit 2); it is arithmetic for the general agent."""
+    result = run_cli("--json", "-3^2", env=cli_env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    reply = json.loads(result.stdout)
+    assert reply["ok"] and "-3^2 = -9" in reply["response"]
