@@ -195,6 +195,6 @@ def _run_pg(argv: list[str]) -> None:
 def _audit(engine: Engine, actor: str, actor_user_id: int | None, action: str, target: str,
            details: dict[str, Any]) -> None:
     with engine.begin() as conn:
-        conn.execute(sa.insert(AuditLog.__table__).values(actor=actor, actor_user_id=actor_user_id, action=action,
+        conn.execute(sa.insert(AuditLog).values(actor=actor, actor_user_id=actor_user_id, action=action,
                                                           target=target[:200], details=details,
                                                           created_at=utcnow()))

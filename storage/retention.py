@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -55,8 +55,8 @@ PURGE_ACTION = "db.purge"
 """audit_log.action of every purge that deleted rows (or was asked for by a person)."""
 
 _FINISHED = (TaskStatus.SUCCEEDED, TaskStatus.FAILED, TaskStatus.CANCELLED)
-_T, _M, _P, _A = Task.__table__, Message.__table__, ProviderCall.__table__, AuditLog.__table__
-_S, _D = ConversationSession.__table__, DailyTotal.__table__
+_T, _M, _P, _A, _S, _D = (cast(sa.Table, m.__table__) for m in (Task, Message, ProviderCall, AuditLog,
+                                                                 ConversationSession, DailyTotal))
 
 
 @dataclass
@@ -166,8 +166,7 @@ class Purger:
             messages = sa.select(_M.c.id).where(_M.c.session_id == session_id).order_by(_M.c.id)
             self._drain("messages", messages, lambda ids: self._delete_plain(_M, ids))
         for start in range(0, len(sessions), self.batch_size):
-            self._write("sessions", lambda conn, ids=sessions[start:start + self.batch_size]: conn.execute(
-                sa.delete(_S).where(_S.c.id.in_(ids))).rowcount)
+            self._write("sessions", self._delete_sessions(sessions[start:start + self.batch_size]))
 
     # -- batching --------------------------------------------------------------------------
 
@@ -219,6 +218,10 @@ class Purger:
     @staticmethod
     def _delete_plain(table: sa.Table, ids: list[int]) -> Callable[[sa.Connection], int]:
         return lambda conn: conn.execute(sa.delete(table).where(table.c.id.in_(ids))).rowcount
+
+    @staticmethod
+    def _delete_sessions(ids: list[str]) -> Callable[[sa.Connection], int]:
+        return lambda conn: conn.execute(sa.delete(_S).where(_S.c.id.in_(ids))).rowcount
 
     def _delete_tasks(self, ids: list[int]) -> Callable[[sa.Connection], int]:
         def work(conn: sa.Connection) -> int:
