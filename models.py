@@ -228,10 +228,10 @@ class Task(Base):
 # predicate is not repeated here: postgresql_where would load SQLAlchemy's PostgreSQL dialect (30 ms)
 # into every command, and the schema comes from the migrations, never from this metadata.
 sa.Index("ix_tasks_claim", Task.pool, Task.priority.desc(), Task.id)
-# Migration 0004, partial like the claim index (predicates in the migration only): a pool's recent
+# Migration 0004, partial like the claim index (predicates in the migration only): the status counts, a pool's recent
 # metrics and the retention purge (WHERE finished_at IS NOT NULL), a user's task list newest first,
 # and the lookups of the foreign-key actions when a purge deletes a task or a session.
-sa.Index("ix_tasks_pool_finished", Task.pool, Task.finished_at)
+sa.Index("ix_tasks_pool_finished", Task.pool, Task.finished_at, Task.status)
 sa.Index("ix_tasks_user_id", Task.user_id, Task.id)
 sa.Index("ix_tasks_session_id", Task.session_id)
 

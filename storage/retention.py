@@ -36,13 +36,13 @@ DEFAULT_DAYS: Mapping[str, int] = {"tasks": 90, "messages": 180, "provider_calls
 ENV_DAYS = "OPERATOROS_RETENTION_{}_DAYS"
 """Environment variable of a kind's days, e.g. OPERATOROS_RETENTION_TASKS_DAYS."""
 
-DEFAULT_BATCH_SIZE = 500
+DEFAULT_BATCH_SIZE = 200
 """Rows deleted per write transaction at most."""
 
 MIN_BATCH_SIZE = 20
 """Smallest batch the adaptive halving goes down to."""
 
-LOCK_TARGET_MS = 50.0
+LOCK_TARGET_MS = 25.0
 """A batch that held the write transaction open longer than this halves the next one."""
 
 RETENTION_INTERVAL_SECONDS = 3600.0

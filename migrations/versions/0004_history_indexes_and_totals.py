@@ -1,6 +1,7 @@
 """history indexes and daily totals: reads and purges that stay flat as history grows
 
-Query plans at 1,000,000 finished tasks showed scans in: a pool's recent metrics (finished_at had no
+Query plans at 1,000,000 finished tasks showed scans in: the status counts (every task, grouped by
+status: now the queued and running ones and those finished in the last day), a pool's recent metrics (finished_at had no
 index), a user's task list (ordered by id, found through user_id and created_at, then sorted), and the
 foreign-key actions of a purge (deleting a task or a session looks up the rows that point at it:
 messages, provider calls, workflow steps by task_id; tasks by session_id). daily_totals keeps what
@@ -27,7 +28,7 @@ HAS_SESSION = sa.text("session_id IS NOT NULL")
 
 def upgrade() -> None:
     # Partial indexes: queued and running tasks, and rows without a task, add no entry.
-    op.create_index('ix_tasks_pool_finished', 'tasks', ['pool', 'finished_at'],
+    op.create_index('ix_tasks_pool_finished', 'tasks', ['pool', 'finished_at', 'status'],
                     postgresql_where=FINISHED, sqlite_where=FINISHED)
     op.create_index('ix_tasks_user_id', 'tasks', ['user_id', 'id'])
     op.create_index('ix_tasks_session_id', 'tasks', ['session_id'],
