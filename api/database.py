@@ -4,7 +4,7 @@ api_routes nests this blueprint under its /api blueprint: its authentication, er
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from flask import Blueprint, current_app, g
 from pydantic import BaseModel, ConfigDict, Field
@@ -19,6 +19,10 @@ from values import Caller
 
 bp = Blueprint("database", __name__)
 """Nested by api_routes under its bp: the '/api' prefix, its authentication and error handling."""
+
+
+Kind = Literal["tasks", "messages", "provider_calls", "audit"]
+"""The kinds of storage.retention.KINDS."""
 
 
 class BackupOut(BaseModel):
@@ -36,7 +40,7 @@ class PurgeIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     older_than_days: int = Field(ge=1, le=36_500)
-    kinds: list[str] = Field(default_factory=lambda: list(KINDS), min_length=1)
+    kinds: list[Kind] = Field(default_factory=lambda: list(KINDS), min_length=1)
 
 
 class PurgeOut(BaseModel):
