@@ -24,6 +24,7 @@ from pydantic import BaseModel, ValidationError
 from spectree import Response as Resp
 from werkzeug.exceptions import HTTPException, TooManyRequests
 
+from api.database import bp as database_bp
 from api.schemas import (
     ERRORS,
     CommandIn,
@@ -89,6 +90,7 @@ TASK_PARAMETER = {"task_id": "The task's id."}
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 bp.register_blueprint(workflows_bp)  # nested: the '/api' prefix, its authentication, errors and OpenAPI document
+bp.register_blueprint(database_bp)  # backups and purges (admins), a user's own data
 metrics_bp = Blueprint("metrics", __name__)
 
 

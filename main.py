@@ -284,6 +284,7 @@ def serve(host: str, port: int, executor: str | None) -> None:
 
     health = health_monitor.HealthLoop(controller.engine, controller.health, controller.sweep_stuck_tasks)
     health.start()
+    retention = _start_retention(controller.engine)
     # Fires cron schedules and drives runs, resuming those a crashed process left; safe beside other loops.
     controller.workflows.start()
     server = make_server(host, port, app, threaded=True, request_handler=_request_handler())
@@ -297,6 +298,7 @@ def serve(host: str, port: int, executor: str | None) -> None:
         server.server_close()
         controller.workflows.stop()
         health.stop()
+        retention.stop()
         click.echo("Draining agents (busy ones finish their task)...", err=True)
         controller.stop_pools()
 
@@ -336,6 +338,7 @@ def worker(executor: str | None, pool_names: str | None, beat: bool) -> None:
     controller = svc.controller
     process = controller.start_pools()
     controller.workflows.start()  # with Celery, beat ticks the workflows instead (see _celery_worker)
+    retention = _start_retention(controller.engine)
     _stop_on_sigterm()
     click.echo(f"OperatorOS worker {process or ''} started; Ctrl-C to stop.", err=True)
     try:
@@ -344,8 +347,24 @@ def worker(executor: str | None, pool_names: str | None, beat: bool) -> None:
         pass
     finally:
         controller.workflows.stop()
+        retention.stop()
         click.echo("Draining agents (busy ones finish their task)...", err=True)
         controller.stop_pools()
+
+
+def _start_retention(engine):  # type: ignore[no-untyped-def]
+    """Apply the retention policy (OPERATOROS_RETENTION_*_DAYS) in the background, in small batches."""
+    from errors import BadRequest
+    from storage.retention import RetentionLoop, RetentionPolicy
+
+    try:
+        policy = RetentionPolicy.from_env()
+    except BadRequest as exc:
+        click.echo(f"error: {exc.message}", err=True)
+        sys.exit(1)
+    loop = RetentionLoop(engine, policy)
+    loop.start()
+    return loop
 
 
 def _celery_worker(svc: Any, executor: str | None, pool_names: str | None, beat: bool) -> int:
@@ -364,6 +383,124 @@ def _celery_worker(svc: Any, executor: str | None, pool_names: str | None, beat:
                        loglevel="INFO" if os.environ.get("OPERATOROS_DEBUG") else "WARNING")
     click.echo("Celery workers stopped.", err=True)
     return code
+
+
+@cli.group("db")
+def db() -> None:
+    """Database management: backup, restore, status, purge, a user's data."""
+
+
+@db.command("backup")
+@click.argument("path", required=False, type=click.Path(dir_okay=False, path_type=Path))
+def db_backup(path: Path | None) -> None:
+    """Back up the database to PATH (default: backups/ in the instance folder), while it serves."""
+    from storage.backup import backup, default_backup_path
+
+    settings, engine = _db_engine()
+    with _db_errors():
+        result = backup(engine, path or default_backup_path(settings.home, engine), actor=settings.user)
+    click.echo(f"Backed up the database to {result.path} ({result.size_bytes} bytes, {result.seconds:.1f} s).")
+
+
+@db.command("restore")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def db_restore(path: Path, yes: bool) -> None:
+    """Replace the database's contents with a backup (refused while serve or worker runs on it)."""
+    from database import ensure_schema
+    from storage.backup import restore
+
+    settings, engine = _db_engine(migrate=False)
+    if not yes:
+        click.confirm(f"This replaces everything in {settings.safe_database_url} with the backup {path}. "
+                      "Continue?", abort=True, err=True)
+    with _db_errors():
+        restore(engine, path, actor=settings.user)
+        ensure_schema(engine)  # an older backup is brought to this code's schema revision
+    click.echo(f"Restored the database from {path}.")
+
+
+@db.command("status")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def db_status(as_json: bool) -> None:
+    """Size, rows and oldest row per table, last backup, last purge, migration revision."""
+    from storage.stats import database_status, format_status
+
+    _, engine = _db_engine()
+    with _db_errors():
+        status = database_status(engine)
+    click.echo(json.dumps(status, default=str) if as_json else format_status(status))
+
+
+@db.command("purge")
+@click.option("--older-than", "days", required=True, type=click.IntRange(1), metavar="DAYS",
+              help="Delete rows older than this many days.")
+@click.option("--kind", "kinds", multiple=True, type=click.Choice(["tasks", "messages", "provider_calls", "audit"]),
+              help="What to purge (repeat; default: all four).")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def db_purge(days: int, kinds: tuple[str, ...], yes: bool) -> None:
+    """Delete finished tasks, messages, provider calls and audit rows older than DAYS, in small batches."""
+    from storage.retention import KINDS, purge_older_than
+
+    settings, engine = _db_engine()
+    kinds = kinds or KINDS
+    if not yes:
+        click.confirm(f"Delete {', '.join(kinds)} older than {days} days?", abort=True, err=True)
+    with _db_errors():
+        report = purge_older_than(engine, days, kinds, actor=settings.user)
+    click.echo(f"Deleted {_counts(report.deleted)} in {report.batches} batches.")
+
+
+@db.command("forget-user")
+@click.argument("name")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def db_forget_user(name: str, yes: bool) -> None:
+    """Delete a user's sessions, messages and tasks on their request (running tasks stay until they end)."""
+    import sqlalchemy as sa
+
+    from models import User
+    from storage.retention import delete_user_data
+
+    settings, engine = _db_engine()
+    with engine.connect() as conn:
+        user_id = conn.execute(sa.select(User.id).where(User.name == name)).scalar()
+    if user_id is None:
+        click.echo(f"error: no user named {name!r}.", err=True)
+        sys.exit(1)
+    if not yes:
+        click.confirm(f"Delete every session, message and task of {name}?", abort=True, err=True)
+    with _db_errors():
+        report = delete_user_data(engine, user_id, actor=settings.user)
+    click.echo(f"Deleted {_counts(report.deleted)} of {name}.")
+
+
+def _db_engine(migrate: bool = True):  # type: ignore[no-untyped-def]
+    """The settings and an engine on their database (schema brought up to date unless `migrate` is False)."""
+    from config import Settings
+    from database import ensure_schema, make_engine
+
+    with _db_errors():
+        settings = Settings.from_env()
+        settings.home.mkdir(parents=True, exist_ok=True)
+        engine = make_engine(settings.database_url)
+        if migrate:
+            ensure_schema(engine)
+    return settings, engine
+
+
+@contextlib.contextmanager
+def _db_errors() -> Iterator[None]:
+    """A db command's failure as one line on stderr and exit status 1, never a traceback."""
+    try:
+        yield
+    except Exception as exc:
+        logger.debug("db command failed", exc_info=True)
+        click.echo(f"error: {_error_reply(exc, {})['response']}", err=True)
+        sys.exit(1)
+
+
+def _counts(deleted: dict[str, int]) -> str:
+    return ", ".join(f"{count} {kind}" for kind, count in deleted.items() if count) or "nothing"
 
 
 @contextlib.contextmanager

@@ -7,7 +7,7 @@ Nothing here imports Flask, so the CLI reaches the database without loading the 
 
 import enum
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import sqlalchemy as sa
@@ -140,7 +140,8 @@ class Message(Base):
     task_id: Mapped[int | None] = mapped_column(sa.ForeignKey("tasks.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    __table_args__ = (sa.Index("ix_messages_session_id_id", "session_id", "id"),)
+    __table_args__ = (sa.Index("ix_messages_session_id_id", "session_id", "id"),
+                      sa.Index("ix_messages_task_id", "task_id"))
 
 
 class AgentPool(Base):
@@ -232,6 +233,12 @@ class Task(Base):
 # predicate is not repeated here: postgresql_where would load SQLAlchemy's PostgreSQL dialect (30 ms)
 # into every command, and the schema comes from the migrations, never from this metadata.
 sa.Index("ix_tasks_claim", Task.pool, Task.priority.desc(), Task.id)
+# Migration 0004, partial like the claim index (predicates in the migration only): the status counts, a pool's recent
+# metrics and the retention purge (WHERE finished_at IS NOT NULL), a user's task list newest first,
+# and the lookups of the foreign-key actions when a purge deletes a task or a session.
+sa.Index("ix_tasks_pool_finished", Task.pool, Task.finished_at, Task.status)
+sa.Index("ix_tasks_user_id", Task.user_id, Task.id)
+sa.Index("ix_tasks_session_id", Task.session_id)
 
 
 class Workflow(Base):
@@ -286,7 +293,8 @@ class WorkflowStep(Base):
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
-    __table_args__ = (sa.UniqueConstraint("run_id", "key", name="uq_workflow_steps_run_key"),)
+    __table_args__ = (sa.UniqueConstraint("run_id", "key", name="uq_workflow_steps_run_key"),
+                      sa.Index("ix_workflow_steps_task_id", "task_id"))
 
 
 class ProviderCall(Base):
@@ -311,6 +319,7 @@ class ProviderCall(Base):
     __table_args__ = (
         sa.Index("ix_provider_calls_provider_created", "provider", "created_at"),
         sa.Index("ix_provider_calls_user_created", "user_id", "created_at"),
+        sa.Index("ix_provider_calls_task_id", "task_id"),
     )
 
 
@@ -351,3 +360,21 @@ class TaskEvent(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     __table_args__ = (sa.Index("ix_task_events_task_id", "task_id", "id"),)
+
+
+class DailyTotal(Base):
+    """What the metrics keep of finished tasks and provider calls that retention deleted, per day and name."""
+
+    __tablename__ = "daily_totals"
+
+    day: Mapped[date] = mapped_column(sa.Date, primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
+    """'tasks' (name: the pool) or 'provider_calls' (name: the provider)."""
+    name: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    rows: Mapped[int] = mapped_column()
+    failed: Mapped[int] = mapped_column()
+    tokens_in: Mapped[int] = mapped_column(sa.BigInteger)
+    tokens_out: Mapped[int] = mapped_column(sa.BigInteger)
+    cost_usd: Mapped[float] = mapped_column(sa.Float)
+    latency_ms: Mapped[float] = mapped_column(sa.Float)
+    """Sum of the latencies (tasks: finished - started), to divide by rows."""

@@ -1,0 +1,1 @@
+"""Database management for operators: backup and restore, retention, and the database's statistics."""
