@@ -9,6 +9,7 @@ the same model and 400s. Rate limits (RateLimiter) count in the `limits` library
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json as json_module
 import logging
 import math
@@ -450,7 +451,8 @@ def init_app(app: Flask, rate_limit: str | None = None, storage_uri: str = "memo
     app.view_functions["api.submit_task"] = submit_task.__wrapped__  # type: ignore[attr-defined]
     settings = from_app(app).settings
     limiter = RateLimiter(rate_limit or DEFAULT_RATE_LIMIT, storage_uri, exempt=PUBLIC_ENDPOINTS,
-                          failure_limit=settings.auth_failure_limit, max_long_polls=settings.max_long_polls)
+                          failure_limit=settings.auth_failure_limit, max_long_polls=settings.max_long_polls,
+                          scope=hashlib.sha256(settings.database_url.encode()).hexdigest()[:12] + ":")
     limiter.init_app(app)
     app.extensions[RATE_LIMITER_KEY] = limiter  # the MCP door (mcp_server) counts in the same windows
     register_error_handlers(app)
@@ -499,7 +501,7 @@ class RateLimiter:
 
     def __init__(self, limits_text: str, storage_uri: str = "memory://", *,
                  exempt: frozenset[str] = frozenset(), failure_limit: str = DEFAULT_AUTH_FAILURE_LIMIT,
-                 max_long_polls: int = DEFAULT_MAX_LONG_POLLS) -> None:
+                 max_long_polls: int = DEFAULT_MAX_LONG_POLLS, scope: str = "") -> None:
         # Shortest window first: it is counted first and, unless another is exceeded, named in the headers.
         self.items: list[RateLimitItem] = sorted(parse_many(limits_text))
         self.failure_items: list[RateLimitItem] = sorted(parse_many(failure_limit))
@@ -510,6 +512,8 @@ class RateLimiter:
         self.storage: Storage = storage
         self.exempt = exempt
         self.max_long_polls = max_long_polls
+        self.scope = scope
+        """Prefix of the per-user counters: user ids are per database, a shared Redis is not."""
         self._polls: dict[int, int] = {}
         self._polls_lock = threading.Lock()
 
@@ -525,7 +529,7 @@ class RateLimiter:
         endpoint = request.endpoint
         if endpoint is None or endpoint in self.exempt:
             return
-        g.applied_rate_limit, exceeded = self.count(f"user:{caller.user_id}", endpoint)
+        g.applied_rate_limit, exceeded = self.count(f"{self.scope}user:{caller.user_id}", endpoint)
         if exceeded:
             raise TooManyRequests(description=str(g.applied_rate_limit[0]))
 
