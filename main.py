@@ -125,7 +125,7 @@ def ask(ctx: click.Context, words: tuple[str, ...], **options: Any) -> None:
     with _progress(enabled=not merged["as_json"] and sys.stderr.isatty()):
         reply = _answer(text, merged)
     _print_reply(reply, merged["as_json"])
-    sys.exit(0 if reply.get("ok") else 1)
+    sys.exit(_exit_code(reply))
 
 
 _executor_option = click.option(
@@ -178,8 +178,9 @@ def mcp_command() -> None:
         svc = _local_services()
     except Exception as exc:
         logger.debug("start-up failed", exc_info=True)
-        click.echo(f"error: {_error_reply(exc, {})['response']}", err=True)
-        sys.exit(1)
+        failed = _error_reply(exc, {})
+        click.echo(f"error: {failed['response']}", err=True)
+        sys.exit(_exit_code(failed))
     run_stdio(svc, svc.settings.user)
 
 
@@ -340,6 +341,10 @@ def _error_reply(exc: Exception, options: dict[str, Any]) -> dict[str, Any]:
         error = exc.to_dict()
     elif isinstance(exc, ConfigError):
         error = {"code": "bad_configuration", "message": str(exc)}
+    elif _is_database_error(exc):
+        error = {"code": "database_unavailable",
+                 "message": f"Cannot use the database ({exc.__class__.__name__}): check DATABASE_URL and that "
+                            "its server is running."}
     elif isinstance(exc, ModuleNotFoundError):
         error = {"code": "missing_dependency", "message": MISSING_DEPENDENCY.format(name=exc.name)}
     else:
@@ -347,6 +352,23 @@ def _error_reply(exc: Exception, options: dict[str, Any]) -> dict[str, Any]:
                  "message": f"OperatorOS could not answer ({exc.__class__.__name__}). "
                             "Run with OPERATOROS_DEBUG=1 for details."}
     return _failed(error, options)
+
+
+CONFIGURATION_ERRORS = ("bad_configuration", "database_unavailable", "usage_error")
+"""Error codes the CLI exits 2 for: fix the command or the environment, not a failed request."""
+
+
+def _exit_code(reply: dict[str, Any]) -> int:
+    """0 for a reply that succeeded, 2 for a configuration error, 1 otherwise."""
+    if reply.get("ok"):
+        return 0
+    return 2 if (reply.get("error") or {}).get("code") in CONFIGURATION_ERRORS else 1
+
+
+def _is_database_error(exc: Exception) -> bool:
+    """Whether `exc` is SQLAlchemy's word that the database cannot be reached or opened."""
+    sa_exc = sys.modules.get("sqlalchemy.exc")  # loaded whenever such an error could have been raised
+    return sa_exc is not None and isinstance(exc, (sa_exc.OperationalError, sa_exc.InterfaceError))
 
 
 def _print_reply(reply: dict[str, Any], as_json: bool) -> None:
@@ -409,7 +431,7 @@ def login(ctx: click.Context, name: str, **options: Any) -> None:
         merged["session_id"] = reply.get("session_id") or merged.get("session_id")
         reply = _answer(key.strip(), merged)
     _print_reply(reply, bool(merged["as_json"]))
-    sys.exit(0 if reply.get("ok") else 1)
+    sys.exit(_exit_code(reply))
 
 
 @functools.lru_cache(maxsize=1)
@@ -432,8 +454,9 @@ def _build_app_or_exit(executor: str | None = None):  # type: ignore[no-untyped-
         return _build_app(executor)
     except Exception as exc:
         logger.debug("start-up failed", exc_info=True)
-        click.echo(f"error: {_error_reply(exc, {})['response']}", err=True)
-        sys.exit(1)
+        failed = _error_reply(exc, {})
+        click.echo(f"error: {failed['response']}", err=True)
+        sys.exit(_exit_code(failed))
 
 
 def _controller(app):  # type: ignore[no-untyped-def]

@@ -21,6 +21,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import ToolAnnotations
 from pydantic import Field
 
+import health_monitor
 from api.schemas import (
     VISIBLE,
     CommandOut,
@@ -114,16 +115,16 @@ class OperatorTools:
     def status(self, ctx: Context) -> dict[str, Any]:
         """System overview: every pool with its size and live agents, tasks by status, machine (CPU,
         memory, disk), database, task backend, AI provider and any alerts. Start here."""
-        self.caller(ctx)
+        caller = self.caller(ctx)
         with _tool_errors():
-            return self.controller.status()
+            return health_monitor.for_role(self.controller.status(), caller)
 
     def health(self, ctx: Context) -> dict[str, Any]:
         """Health check with detail: ok flag, machine metrics, database reachability and latency, queue,
         pools, provider circuit breakers and alerts. Use when something seems wrong."""
-        self.caller(ctx)
+        caller = self.caller(ctx)
         with _tool_errors():
-            return self.controller.health()
+            return health_monitor.for_role(self.controller.health(), caller)
 
     def list_pools(self, ctx: Context, pool: Pool | None = None) -> PoolList:
         """Agent pools with desired size, limits, live/busy/failed agents, queued tasks, throughput,

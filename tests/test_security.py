@@ -335,3 +335,114 @@ def test_api8_errors_are_json_without_stack_traces(client: Any, auth: dict[str, 
 @pytest.mark.parametrize("header", ["Basic abc", "Bearer", "Token x"])
 def test_api2_malformed_credentials_are_401(client: Any, header: str) -> None:
     assert client.get("/api/pools", headers={"Authorization": header}).status_code == 401
+
+
+# -- (9) workflows: approvers, limits, deletion ----------------------------------------------------
+
+
+def _spend_flow(approvers: list[str], schedule: str | None = None, tasks: int = 0) -> dict[str, Any]:
+    """A workflow whose first step waits for one of `approvers`, after `tasks` task steps in parallel."""
+    from workflows.templates import step
+
+    steps = [step(f"t{n}", f"Task {n}", "task", "clerk", pool="business", input="Summarise the spend")
+             for n in range(tasks)]
+    steps.append(step("sign_off", "Sign off", "approval", "cfo", approvers=approvers))
+    return {"version": 1, "name": "Spend", "description": "sign off the spend", "template": None,
+            "schedule": schedule, "inputs": {}, "steps": steps}
+
+
+def _waiting_run(client: Any, key: str, approvers: list[str]) -> int:
+    """Save a spend workflow as `key`'s user and start a run, waiting for approval; its id."""
+    workflow = client.post("/api/workflows", json={"definition": _spend_flow(approvers)}, headers=bearer(key))
+    assert workflow.status_code == 201, workflow.get_json()
+    run = client.post(f"/api/workflows/{workflow.get_json()['id']}/runs", json={}, headers=bearer(key)).get_json()
+    assert run["status"] == "waiting", run
+    return int(run["id"])
+
+
+def test_only_a_listed_approver_or_an_admin_decides_an_approval(app: Any, client: Any, cli_env: dict[str, str]) -> None:
+    ann, cfo, eve = new_user(client, "ann"), new_user(client, "CFO"), new_user(client, "eve")
+    run = _waiting_run(client, ann, ["cfo"])
+    for verb in ("approve", "reject"):
+        refused = client.post(f"/api/workflow-runs/{run}/{verb}", json={}, headers=bearer(ann))  # the owner
+        assert refused.status_code == 403 and "only by cfo or an admin" in refused.get_json()["error"]["message"]
+    assert say(client, ann, f"approve run {run}")["error"]["code"] == "forbidden"  # the conversational door too
+    assert client.post(f"/api/workflow-runs/{run}/approve", json={}, headers=bearer(eve)).status_code == 404
+    approved = client.post(f"/api/workflow-runs/{run}/approve", json={}, headers=bearer(cfo))  # names: any case
+    assert approved.status_code == 200 and approved.get_json()["steps"][0]["result"]["by"] == "CFO"
+    second = _waiting_run(client, ann, ["cfo"])
+    assert client.post(f"/api/workflow-runs/{second}/reject", json={}, headers=bearer(TEST_API_KEY)).status_code == 200
+
+
+def test_a_schedule_fires_at_most_once_per_the_minimum_interval(app: Any, client: Any) -> None:
+    ann = new_user(client, "ann")
+    every_minute = client.post("/api/workflows", json={"definition": _spend_flow(["ann"], "* * * * *")},
+                               headers=bearer(ann))
+    assert every_minute.status_code == 400
+    assert "at most once every 15 minutes" in every_minute.get_json()["error"]["message"]
+    saved = client.post("/api/workflows", json={"definition": _spend_flow(["ann"])}, headers=bearer(ann)).get_json()
+    for often in ("*/5 * * * *", "0,10 9 * * *"):
+        refused = client.put(f"/api/workflows/{saved['id']}/schedule", json={"schedule": often}, headers=bearer(ann))
+        assert refused.status_code == 400
+        assert "OPERATOROS_MIN_SCHEDULE_MINUTES" in refused.get_json()["error"]["message"]
+    hourly = client.put(f"/api/workflows/{saved['id']}/schedule", json={"schedule": "0 * * * *"}, headers=bearer(ann))
+    assert hourly.status_code == 200
+
+
+def test_active_runs_per_user_and_task_steps_per_run_are_capped(home: Path, sqlite_url: str) -> None:
+    client = make_app(home, sqlite_url, OPERATOROS_MAX_ACTIVE_RUNS="2", OPERATOROS_MAX_RUN_TASK_STEPS="3",
+                      OPERATOROS_RATE_LIMIT="100000 per minute").test_client()
+    ann, bob = new_user(client, "ann"), new_user(client, "bob")
+    first = _waiting_run(client, ann, ["ann"])
+    workflow = client.get(f"/api/workflow-runs/{first}", headers=bearer(ann)).get_json()["workflow_id"]
+    _waiting_run(client, ann, ["ann"])
+    third = client.post(f"/api/workflows/{workflow}/runs", json={}, headers=bearer(ann))
+    assert third.status_code == 409 and "OPERATOROS_MAX_ACTIVE_RUNS" in third.get_json()["error"]["message"]
+    _waiting_run(client, bob, ["bob"])  # the limit is per user
+    assert client.post(f"/api/workflow-runs/{first}/cancel", headers=bearer(ann)).status_code == 200
+    assert client.post(f"/api/workflows/{workflow}/runs", json={}, headers=bearer(ann)).status_code == 202
+    big = client.post("/api/workflows", json={"definition": _spend_flow(["ann"], tasks=4)}, headers=bearer(ann))
+    assert big.status_code == 400 and "at most 3" in big.get_json()["error"]["message"]
+
+
+def test_a_workflow_is_deleted_over_rest_and_the_cli_with_its_runs_cancelled(app: Any, client: Any,
+                                                                            cli_env: dict[str, str]) -> None:
+    ann, bob = new_user(client, "ann"), new_user(client, "bob")
+    run = _waiting_run(client, ann, ["ann"])
+    workflow = client.get(f"/api/workflow-runs/{run}", headers=bearer(ann)).get_json()["workflow_id"]
+    assert client.delete(f"/api/workflows/{workflow}", headers=bearer(bob)).status_code == 404  # not bob's
+    deleted = client.delete(f"/api/workflows/{workflow}", headers=bearer(ann))
+    assert deleted.status_code == 200 and deleted.get_json() == {"id": workflow, "deleted": True,
+                                                                  "runs_cancelled": [run]}
+    assert client.get(f"/api/workflows/{workflow}", headers=bearer(ann)).status_code == 404
+    assert client.get(f"/api/workflow-runs/{run}", headers=bearer(ann)).status_code == 404
+    other = client.post("/api/workflows", json={"definition": _spend_flow(["ann"])}, headers=bearer(ann)).get_json()
+    by_admin = client.delete(f"/api/workflows/{other['id']}", headers=bearer(TEST_API_KEY))
+    assert by_admin.status_code == 200
+
+    run_cli("--json", "automate invoice approval", env=cli_env)
+    listed = json.loads(run_cli("--json", "list the workflows", env=cli_env).stdout)["data"]["workflows"]
+    said = json.loads(run_cli("--json", f"delete workflow {listed[0]['id']}", env=cli_env).stdout)
+    assert said["ok"] and said["data"]["deleted"] is True and "Deleted workflow" in said["response"]
+    after = json.loads(run_cli("--json", "list the workflows", env=cli_env).stdout)["data"]["workflows"]
+    assert listed[0]["id"] not in [w["id"] for w in after]
+
+
+def test_status_and_health_by_command_mcp_and_prometheus_hide_host_figures_from_users(
+        app: Any, client: Any, home: Path) -> None:
+    from api.mcp_tools import OperatorTools
+
+    ann = new_user(client, "ann")
+    for text in ("status", "health"):
+        seen = say(client, ann, text)
+        assert "system" not in seen["data"] and "url" not in seen["data"]["database"], text
+        assert str(home) not in json.dumps(seen)
+        assert "system" in say(client, TEST_API_KEY, text)["data"]
+    prometheus = client.get("/metrics", headers=bearer(ann)).get_data(as_text=True)
+    assert "operatoros_database_up" in prometheus and "operatoros_cpu_percent" not in prometheus
+    assert "operatoros_cpu_percent" in client.get("/metrics", headers=bearer(TEST_API_KEY)).get_data(as_text=True)
+    svc = app.extensions["operatoros"]
+    tools = OperatorTools(svc, local_caller=svc.conversations.caller_for_key(ann))
+    for tool in (tools.status, tools.health):
+        reading = tool(None)  # type: ignore[arg-type]
+        assert "system" not in reading and "url" not in reading["database"]
