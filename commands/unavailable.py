@@ -44,7 +44,8 @@ def check(text: str, commands: list[Command]) -> list[Command]:
     verb, noun = match.group(1).lower(), match.group(2).lower().rstrip("s")
     done_by = {verb, "unschedule"} if noun == "schedule" else {verb}  # "remove the schedule" is unschedule
     if noun == "workflow" and verb in _DELETE_VERBS:
-        done_by.add("delete")
+        if re.search(r"\bworkflows?\s*#?\d", text, re.I):
+            return commands  # 'delete workflow 2' is a workflows action; "don't delete workflow 2" a look at it
         if not any(c.args.get("action") == "delete" for c in commands):
             return [clarify("which_workflow", "Say which workflow to delete, by its number: 'delete workflow N' "
                             "(its unfinished runs are cancelled first).", ["list the workflows"], text=text)]

@@ -446,3 +446,37 @@ def test_status_and_health_by_command_mcp_and_prometheus_hide_host_figures_from_
     for tool in (tools.status, tools.health):
         reading = tool(None)  # type: ignore[arg-type]
         assert "system" not in reading and "url" not in reading["database"]
+
+
+# -- (10) configuration errors and paths ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("url", ["notaurl", "foo://bar"])
+def test_a_bad_database_url_is_a_configuration_error(cli_env: dict[str, str], url: str) -> None:
+    result = run_cli("--json", "status", env={**cli_env, "DATABASE_URL": url})
+    reply = json.loads(result.stdout)
+    assert result.returncode == 2 and reply["ok"] is False, result.stdout
+    assert reply["error"]["code"] == "bad_configuration" and "DATABASE_URL" in reply["error"]["message"]
+    assert "Traceback" not in result.stderr
+
+
+def test_an_unreachable_database_is_not_an_internal_error(cli_env: dict[str, str], app: Any) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    result = run_cli("--json", "status", env={**cli_env, "DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none"})
+    reply = json.loads(result.stdout)
+    assert result.returncode == 2 and reply["error"]["code"] == "database_unavailable", result.stdout
+    with app.test_request_context("/api/pools"):  # the server, when its database stops answering
+        answer = app.make_response(app.handle_user_exception(
+            OperationalError("SELECT 1", {}, Exception("server closed"))))
+    assert answer.status_code == 503 and answer.get_json()["error"]["code"] == "unavailable"
+
+
+def test_error_messages_never_show_the_instance_folder(home: Path) -> None:
+    from domains.market_data import resolve_data_file
+    from errors import NotFound
+
+    (home / "data").mkdir()
+    with pytest.raises(NotFound) as missing:
+        resolve_data_file(home / "data", "prices.csv")
+    assert str(home) not in missing.value.message and "prices.csv" in missing.value.message
