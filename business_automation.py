@@ -34,7 +34,7 @@ from workflows import actions as workflow_actions
 from workflows import templates as workflow_templates
 from workflows.driver import IDEMPOTENCY_PREFIX, RunDriver, TaskController, result_text
 from workflows.intent import WORKFLOW_ACTIONS
-from workflows.limits import WorkflowLimits, check_approver, is_approver
+from workflows.limits import WorkflowLimits, check_approver, run_to_decide
 from workflows.runs import (
     MAX_ID,
     R,
@@ -503,10 +503,7 @@ class WorkflowEngine:
 
     def _decide(self, caller: Caller, run_id: int, step_ref: int | str | None, *, approved: bool,
                 note: str | None, wait: bool, on_step: StepListener | None) -> dict[str, Any]:
-        run = load_run(self.engine, run_id)
-        approver = run is not None and any(is_approver(caller, s) for s in run.ordered() if s.kind == "approval")
-        if run is None or not (visible(caller, run.user_id) or approver):
-            raise NotFound(f"No such workflow run: {run_id}")
+        run = run_to_decide(self.engine, caller, run_id)
         if run.status.finished:
             raise Conflict(f"Run {run_id} has already ended ({run.status.value}); there is nothing to decide.")
         step = workflow_actions.approval_step(run, step_ref)

@@ -434,6 +434,64 @@ def login(ctx: click.Context, name: str, **options: Any) -> None:
     sys.exit(_exit_code(reply))
 
 
+@cli.group("keys")
+def keys_group() -> None:
+    """API keys, as the local operator (admin): list (never a key or its hash), rotate NAME, revoke NAME."""
+
+
+@keys_group.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print exactly one JSON object.")
+@click.pass_context
+def keys_list(ctx: click.Context, as_json: bool) -> None:
+    """Every user's key by name, role and prefix, and whether it is active."""
+    _keys(ctx, "list", None, as_json)
+
+
+@keys_group.command("rotate")
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True, help="Print exactly one JSON object.")
+@click.pass_context
+def keys_rotate(ctx: click.Context, name: str, as_json: bool) -> None:
+    """Give NAME a fresh key, shown once; the old key and its sign-ins stop working at once."""
+    _keys(ctx, "rotate", name, as_json)
+
+
+@keys_group.command("revoke")
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True, help="Print exactly one JSON object.")
+@click.pass_context
+def keys_revoke(ctx: click.Context, name: str, as_json: bool) -> None:
+    """Remove NAME's key: it and its sign-ins stop working at once."""
+    _keys(ctx, "revoke", name, as_json)
+
+
+def _keys(ctx: click.Context, action: str, name: str | None, as_json: bool) -> None:
+    """Carry out one `keys` command through conversation_manager (the REST endpoints' owner) and exit."""
+    options = {**(ctx.find_root().obj or {})}
+    options["as_json"] = bool(as_json or options.get("as_json"))
+    try:
+        svc = _local_services()
+        operator = svc.conversations.local_caller(svc.settings.user)
+        if action == "list":
+            data: dict[str, Any] = {"keys": svc.conversations.list_keys(operator)}
+            text = "\n".join([f"{len(data['keys'])} users:"] + [
+                f"  {k['name']:<20} {k['role']:<6} {(k['key_prefix'] or '-') + '...' if k['active'] else 'no key'}"
+                for k in data["keys"]])
+        elif action == "rotate":
+            data = svc.conversations.rotate_key(operator, str(name))
+            text = (f"New key for {name} (shown once; the old one stopped working): {data['api_key']}")
+        else:
+            data = svc.conversations.revoke_key(operator, str(name))
+            text = f"Revoked {name}'s key: it, and every sign-in made with it, stopped working."
+        reply = {"ok": True, "intent": "keys", "args": {"action": action, **({"name": name} if name else {})},
+                 "response": text, "data": data, "session_id": None, "user": operator.name}
+    except Exception as exc:
+        logger.debug("keys %s failed", action, exc_info=True)
+        reply = _error_reply(exc, options)
+    _print_reply(reply, options["as_json"])
+    sys.exit(_exit_code(reply))
+
+
 @functools.lru_cache(maxsize=1)
 def _local_services():  # type: ignore[no-untyped-def]
     """The services of an in-process request, without the web layer (built once per process)."""

@@ -480,3 +480,48 @@ def test_error_messages_never_show_the_instance_folder(home: Path) -> None:
     with pytest.raises(NotFound) as missing:
         resolve_data_file(home / "data", "prices.csv")
     assert str(home) not in missing.value.message and "prices.csv" in missing.value.message
+
+
+# -- (11) key management from the CLI and MCP ---------------------------------------------------------
+
+
+def test_keys_are_listed_rotated_and_revoked_from_the_cli(cli_env: dict[str, str]) -> None:
+    created = json.loads(run_cli("--json", "register bob", env=cli_env).stdout)
+    first = KEY.search(created["response"]).group(0)  # type: ignore[union-attr]
+    listed = run_cli("keys", "list", "--json", env=cli_env)
+    keys = {k["name"]: k for k in json.loads(listed.stdout)["data"]["keys"]}
+    assert listed.returncode == 0 and keys["bob"]["active"] and first not in listed.stdout
+    rotated = json.loads(run_cli("--json", "keys", "rotate", "bob", env=cli_env).stdout)
+    second = rotated["data"]["api_key"]
+    assert rotated["ok"] and second != first and second in rotated["response"]
+    with sa.create_engine(cli_env["DATABASE_URL"]).connect() as conn:
+        stored = conn.execute(sa.text("SELECT api_key_hash FROM users WHERE name = 'bob'")).scalar_one()
+    from conversation_manager import hash_api_key
+
+    assert stored == hash_api_key(second)
+    revoked = run_cli("keys", "revoke", "bob", env=cli_env)
+    assert revoked.returncode == 0 and "Revoked bob's key" in revoked.stdout
+    assert "bob" in run_cli("keys", "list", env=cli_env).stdout
+    missing = run_cli("keys", "revoke", "nobody", "--json", env=cli_env)
+    assert missing.returncode == 1 and json.loads(missing.stdout)["error"]["code"] == "not_found"
+
+
+def test_key_tools_over_mcp_are_for_admins_only(app: Any, client: Any) -> None:
+    from mcp.server.mcpserver.exceptions import ToolError
+
+    from api.mcp_tools import OperatorTools
+
+    ann = new_user(client, "ann")
+    svc = app.extensions["operatoros"]
+    as_ann = OperatorTools(svc, local_caller=svc.conversations.caller_for_key(ann))
+    for call in (lambda: as_ann.list_keys(None), lambda: as_ann.rotate_key(None, "ann"),  # type: ignore[arg-type]
+                 lambda: as_ann.revoke_key(None, "admin")):  # type: ignore[arg-type]
+        with pytest.raises(ToolError, match="forbidden"):
+            call()
+    as_admin = OperatorTools(svc, local_caller=svc.conversations.caller_for_key(TEST_API_KEY))
+    assert "ann" in {k.name for k in as_admin.list_keys(None).keys}  # type: ignore[arg-type]
+    rotated = as_admin.rotate_key(None, "ann")  # type: ignore[arg-type]
+    assert client.get("/api/tasks", headers=bearer(ann)).status_code == 401
+    assert client.get("/api/tasks", headers=bearer(rotated.api_key)).status_code == 200
+    assert as_admin.revoke_key(None, "ann").active is False  # type: ignore[arg-type]
+    assert client.get("/api/tasks", headers=bearer(rotated.api_key)).status_code == 401

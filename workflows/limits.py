@@ -12,11 +12,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Engine
 
 from config import DEFAULT_MAX_ACTIVE_RUNS, DEFAULT_MAX_RUN_TASK_STEPS, DEFAULT_MIN_SCHEDULE_MINUTES
-from errors import BadRequest, Conflict, Forbidden
+from errors import BadRequest, Conflict, Forbidden, NotFound
 from values import Caller
-from workflows.runs import R, RunStatus, StepState
+from workflows.runs import R, RunState, RunStatus, StepState, load_run, visible
 
 SCHEDULE_SAMPLES = 200
 """Successive fire times looked at to find a schedule's shortest interval (covers a day of hourly lists)."""
@@ -95,6 +96,19 @@ def is_approver(caller: Caller, step: StepState) -> bool:
     """Whether the step's approvers name the caller (case-insensitive)."""
     wanted = caller.name.strip().casefold()
     return any(str(name).strip().casefold() == wanted for name in step.spec.get("approvers") or [])
+
+
+def run_to_decide(engine: Engine, caller: Caller, run_id: int) -> RunState:
+    """A run the caller owns (or, as an admin, sees) or is an approver of.
+
+    Raises:
+        NotFound: no such run, or neither (404: another user's run is not revealed).
+    """
+    run = load_run(engine, run_id)
+    approver = run is not None and any(is_approver(caller, s) for s in run.ordered() if s.kind == "approval")
+    if run is None or not (visible(caller, run.user_id) or approver):
+        raise NotFound(f"No such workflow run: {run_id}")
+    return run
 
 
 def check_approver(caller: Caller, run_id: int, step: StepState) -> None:
