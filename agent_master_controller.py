@@ -100,9 +100,9 @@ class AgentMasterController:
         args = command.args
         intent = command.intent
         if intent == "status":
-            return Outcome(self.status())
+            return Outcome(health_monitor.for_role(self.status(), caller))
         if intent == "health":
-            return Outcome(self.health())
+            return Outcome(health_monitor.for_role(self.health(), caller))
         if intent == "pools":
             return Outcome({"pools": self.pool_status(args.get("pool"))})
         if intent == "tasks":

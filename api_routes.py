@@ -23,6 +23,7 @@ from limits import RateLimitItem, parse_many
 from limits.storage import Storage, storage_from_string
 from pydantic import BaseModel, ValidationError
 from spectree import Response as Resp
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException, TooManyRequests
 
 from api.database import bp as database_bp
@@ -59,6 +60,7 @@ from api.schemas import (
 from api.workflows import bp as workflows_bp
 from config import DEFAULT_AUTH_FAILURE_LIMIT, DEFAULT_MAX_LONG_POLLS, ConfigError
 from errors import BadRequest, OperatorOSError, Unauthorized
+from health_monitor import for_role
 from models import Role
 from services import Services, from_app
 from values import Caller
@@ -200,23 +202,14 @@ def metrics_json() -> tuple[dict[str, Any], int]:
     return for_role(_services().controller.health(), g.caller), 200
 
 
-def for_role(reading: dict[str, Any], caller: Caller) -> dict[str, Any]:
-    """A status or health reading as `caller` may see it: no host figures or database URL for plain users."""
-    if caller.is_admin:
-        return reading
-    reading = {k: v for k, v in reading.items() if k != "system"}
-    reading["database"] = {k: v for k, v in reading.get("database", {}).items() if k != "url"}
-    return reading
-
-
 @metrics_bp.get("/metrics")
 @spec.validate(resp=Resp(HTTP_200=None, **ERRORS), tags=["health"],
                operation_id="get_prometheus_metrics")
 def metrics_prometheus() -> Response:
-    """Health metrics in Prometheus text format."""
-    import health_monitor
+    """Health metrics in Prometheus text format (host figures for admins only)."""
+    from health_monitor import prometheus_text
 
-    body, content_type = health_monitor.prometheus_text(_services().controller.health())
+    body, content_type = prometheus_text(for_role(_services().controller.health(), g.caller))
     return Response(body, content_type=content_type)
 
 
@@ -479,6 +472,14 @@ def register_error_handlers(app: Flask) -> None:
     def _too_deep(exc: RecursionError):  # type: ignore[no-untyped-def]
         # json.loads recurses once per nesting level: '[[[[...' is bad input, not a server fault.
         return jsonify(error={"code": "bad_request", "message": "The JSON body is nested too deeply."}), 400
+
+    @app.errorhandler(DBAPIError)
+    def _database_down(exc: DBAPIError):  # type: ignore[no-untyped-def]
+        if not exc.connection_invalidated and not isinstance(exc, (OperationalError, InterfaceError)):
+            return _unexpected(exc)
+        logger.error("database error on %s %s: %s", request.method, request.path, exc.__class__.__name__)
+        return jsonify(error={"code": "unavailable", "message": "The database is not answering; try again "
+                              "shortly (operators: check DATABASE_URL and the database server)."}), 503
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):  # type: ignore[no-untyped-def]

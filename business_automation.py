@@ -30,9 +30,11 @@ from database import read_only
 from errors import BadRequest, Conflict, NotFound
 from models import utcnow
 from values import Caller
+from workflows import actions as workflow_actions
 from workflows import templates as workflow_templates
 from workflows.driver import IDEMPOTENCY_PREFIX, RunDriver, TaskController, result_text
 from workflows.intent import WORKFLOW_ACTIONS
+from workflows.limits import WorkflowLimits, check_approver, run_to_decide
 from workflows.runs import (
     MAX_ID,
     R,
@@ -110,12 +112,14 @@ class WorkflowEngine:
         engine: the database engine.
         controller: the facade tasks are submitted through (see workflow_driver.TaskController).
         task_wait_seconds: longest a waiting driver waits for one task step.
+        limits: schedules, unfinished runs and task steps allowed (default: the controller's settings).
     """
 
     def __init__(self, engine: Engine, controller: TaskController, *,
-                 task_wait_seconds: float = TASK_WAIT_SECONDS) -> None:
+                 task_wait_seconds: float = TASK_WAIT_SECONDS, limits: WorkflowLimits | None = None) -> None:
         self.engine = engine
         self.controller = controller
+        self.limits = limits or WorkflowLimits.of(getattr(controller, "settings", None))
         self.driver = RunDriver(engine, controller, task_wait_seconds)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -138,6 +142,9 @@ class WorkflowEngine:
             checked["name"] = _clean_name(name)
         schedule = checked.get("schedule")
         now = utcnow()
+        self.limits.check_task_steps(checked)
+        if schedule:
+            self.limits.check_schedule(schedule, now)
         values = {"user_id": caller.user_id, "name": checked["name"], "description": checked.get("description"),
                   "definition": checked, "schedule": schedule, "created_at": now, "updated_at": now,
                   "next_run_at": next_fire_time(schedule, now) if schedule else None}
@@ -229,6 +236,8 @@ class WorkflowEngine:
         row = self._workflow_row(caller, workflow_id)
         now = utcnow()
         expr = workflow_templates.cron_of(schedule) if schedule is not None else None
+        if expr:
+            self.limits.check_schedule(expr, now)
         definition = dict(row["definition"])
         if inputs:
             resolve_inputs({"inputs": {k: {} for k in definition.get("inputs") or {}}}, inputs)  # names, types
@@ -249,14 +258,20 @@ class WorkflowEngine:
         return self.get(caller, workflow_id)
 
     def delete(self, caller: Caller, workflow_id: int) -> dict[str, Any]:
-        """Delete a workflow and its runs."""
+        """Delete a workflow (its owner or an admin) and its runs, the unfinished ones cancelled first."""
         self._workflow_row(caller, workflow_id)
+        cancelled = []
+        for run_id in active_run_ids(self.engine, MAX_LIST, workflow_id=workflow_id):
+            run = load_run(self.engine, run_id)
+            if run is not None and self.driver.finish(run, RunStatus.CANCELLED, f"workflow deleted by {caller.name}"):
+                cancelled.append(run_id)
         with self.engine.begin() as conn:
             runs = sa.select(R.c.id).where(R.c.workflow_id == workflow_id)
             conn.execute(sa.delete(S).where(S.c.run_id.in_(runs)))
             conn.execute(sa.delete(R).where(R.c.workflow_id == workflow_id))
             conn.execute(sa.delete(W).where(W.c.id == workflow_id))
-        return {"id": workflow_id, "deleted": True}
+        logger.info("%s deleted workflow %s (runs cancelled: %s)", caller.name, workflow_id, cancelled)
+        return {"id": workflow_id, "deleted": True, "runs_cancelled": cancelled}
 
     # -- runs -----------------------------------------------------------------------------------
 
@@ -273,7 +288,9 @@ class WorkflowEngine:
             BadRequest: a value that is not text or a number.
         """
         row = self._workflow_row(caller, workflow_id)
+        self.limits.check_task_steps(row["definition"], workflow_id)
         with self.engine.begin() as conn:
+            self.limits.check_active_runs(conn, row["user_id"])
             run_id = insert_run(conn, row, inputs, trigger="manual", started_by=caller, session_id=session_id)
         logger.info("%s started run %s of workflow %s", caller.name, run_id, workflow_id)
         return self.get_run(caller, run_id)
@@ -486,11 +503,15 @@ class WorkflowEngine:
 
     def _decide(self, caller: Caller, run_id: int, step_ref: int | str | None, *, approved: bool,
                 note: str | None, wait: bool, on_step: StepListener | None) -> dict[str, Any]:
-        run = self._visible_run(caller, run_id)
+        run = run_to_decide(self.engine, caller, run_id)
         if run.status.finished:
             raise Conflict(f"Run {run_id} has already ended ({run.status.value}); there is nothing to decide.")
-        self.driver.decide(caller, run, step_ref, approved=approved, note=note, wait=wait, on_step=on_step)
-        return self.get_run(caller, run_id)
+        step = workflow_actions.approval_step(run, step_ref)
+        check_approver(caller, run_id, step)
+        self.driver.decide(caller, run, step.n, approved=approved, note=note, wait=wait, on_step=on_step)
+        decided = load_run(self.engine, run_id)
+        assert decided is not None  # runs are deleted only with their workflow
+        return run_dict(decided)
 
     def _fire(self, workflow_id: int, now: datetime) -> list[int]:
         with self.engine.begin() as conn:
@@ -506,6 +527,10 @@ class WorkflowEngine:
             moved = conn.execute(sa.update(W).where(W.c.id == workflow_id, W.c.next_run_at == row["next_run_at"])
                                  .values(next_run_at=following)).rowcount
             if not moved:
+                return []
+            if self.limits.active_runs_left(conn, row["user_id"]) <= 0:
+                logger.warning("schedule of workflow %s skipped at %s: its owner has %s runs unfinished",
+                               workflow_id, row["next_run_at"], self.limits.max_active_runs)
                 return []
             run_id = insert_run(conn, dict(row), None, trigger="schedule", scheduled_for=row["next_run_at"])
         logger.info("schedule %r of workflow %s started run %s", row["schedule"], workflow_id, run_id)

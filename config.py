@@ -21,6 +21,15 @@ DEFAULT_MAX_LONG_POLLS = 8
 DEFAULT_AUTH_FAILURE_LIMIT = "20 per minute"
 """Failed authentications per client address before 429 (OPERATOROS_AUTH_FAILURE_LIMIT)."""
 
+DEFAULT_MIN_SCHEDULE_MINUTES = 15
+"""Shortest interval between two runs of a workflow's schedule (OPERATOROS_MIN_SCHEDULE_MINUTES)."""
+
+DEFAULT_MAX_ACTIVE_RUNS = 5
+"""Unfinished workflow runs one user may have at once (OPERATOROS_MAX_ACTIVE_RUNS); 409 beyond."""
+
+DEFAULT_MAX_RUN_TASK_STEPS = 50
+"""Task steps (model calls) one workflow run may start (OPERATOROS_MAX_RUN_TASK_STEPS)."""
+
 DEFAULT_MODEL = "gpt-5-mini"
 """Model name used when OPERATOROS_MODEL is not set."""
 
@@ -73,6 +82,12 @@ class Settings:
     """Concurrent long polls (GET /api/tasks/N?wait=) allowed per user; 429 beyond."""
     auth_failure_limit: str = DEFAULT_AUTH_FAILURE_LIMIT
     """Failed authentications allowed per client address; 429 beyond."""
+    min_schedule_minutes: int = DEFAULT_MIN_SCHEDULE_MINUTES
+    """A workflow schedule may fire at most once per this many minutes."""
+    max_active_runs: int = DEFAULT_MAX_ACTIVE_RUNS
+    """Unfinished workflow runs allowed per user; 409 beyond."""
+    max_run_task_steps: int = DEFAULT_MAX_RUN_TASK_STEPS
+    """Task steps one workflow run may start; a larger workflow is refused."""
 
     def __post_init__(self) -> None:
         if self.provider not in PROVIDER_CHOICES:
@@ -126,6 +141,9 @@ class Settings:
             "sign_in_idle_seconds": _int(env, "OPERATOROS_SIGN_IN_IDLE_SECONDS", DEFAULT_SIGN_IN_IDLE_SECONDS),
             "max_long_polls": _int(env, "OPERATOROS_MAX_LONG_POLLS", DEFAULT_MAX_LONG_POLLS),
             "auth_failure_limit": env.get("OPERATOROS_AUTH_FAILURE_LIMIT") or DEFAULT_AUTH_FAILURE_LIMIT,
+            "min_schedule_minutes": _int(env, "OPERATOROS_MIN_SCHEDULE_MINUTES", DEFAULT_MIN_SCHEDULE_MINUTES),
+            "max_active_runs": _int(env, "OPERATOROS_MAX_ACTIVE_RUNS", DEFAULT_MAX_ACTIVE_RUNS),
+            "max_run_task_steps": _int(env, "OPERATOROS_MAX_RUN_TASK_STEPS", DEFAULT_MAX_RUN_TASK_STEPS),
         }
         values.update(overrides)
         settings = cls(**values)

@@ -57,7 +57,10 @@ def engine_options(url: str) -> dict[str, Any]:
 def make_engine(url: str) -> Engine:
     """Create an engine for the URL with the project's SQLite tuning applied."""
     ensure_sqlite_folder(url)
-    engine = sa.create_engine(url, **engine_options(url))
+    try:
+        engine = sa.create_engine(url, **engine_options(url))
+    except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError, ValueError) as exc:
+        raise bad_url(url, exc) from None
     configure_engine(engine)
     return engine
 
@@ -458,17 +461,36 @@ def _migration_lock(engine: Engine) -> Iterator[None]:
         yield
 
 
+def bad_url(url: str | sa.URL, exc: Exception) -> Exception:
+    """The configuration error for a DATABASE_URL that cannot be opened (its password masked)."""
+    from config import ConfigError, redact_url
+
+    return ConfigError(f"DATABASE_URL={redact_url(str(url))!r} is not a database URL OperatorOS can open "
+                       f"({exc.__class__.__name__}): use sqlite:///path/to/file.db or "
+                       "postgresql://user:password@host:5432/name.")
+
+
 def ensure_sqlite_folder(url: str) -> None:
     """Create the folder that will hold a SQLite file, and the file readable by its owner only (0600).
 
     SQLite gives the -wal and -shm files the mode of the database file, so they are 0600 too: they
     hold key hashes and conversation history.
+
+    Raises:
+        ConfigError: the URL cannot be read, names no installed driver, or its folder cannot be made.
     """
-    parsed = sa.make_url(url)
+    try:
+        parsed = sa.make_url(url)
+        parsed.get_dialect()  # an unknown scheme or driver is a configuration error, found before any engine
+    except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError) as exc:
+        raise bad_url(url, exc) from None
     if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:") \
             and not parsed.database.startswith("file:"):
         path = Path(parsed.database).expanduser()
-        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise bad_url(url, exc) from None
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
         for name in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
             with contextlib.suppress(FileNotFoundError, PermissionError):

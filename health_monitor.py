@@ -13,6 +13,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from values import Caller
+
 logger = logging.getLogger(__name__)
 
 CPU_SAMPLE_SECONDS = 0.05
@@ -96,6 +98,18 @@ def database_check(engine: Engine) -> dict[str, Any]:
         "dialect": engine.dialect.name,
         "latency_ms": round((time.perf_counter() - start) * 1000, 2),
     }
+
+
+def for_role(reading: dict[str, Any], caller: Caller) -> dict[str, Any]:
+    """A status or health reading as `caller` may see it: no host figures or database URL for plain users.
+
+    The one filter every door uses (REST status and metrics, Prometheus, POST /api/command, MCP).
+    """
+    if caller.is_admin:
+        return reading
+    reading = {k: v for k, v in reading.items() if k != "system"}
+    reading["database"] = {k: v for k, v in reading.get("database", {}).items() if k != "url"}
+    return reading
 
 
 def prometheus_text(health: dict[str, Any]) -> tuple[bytes, str]:

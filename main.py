@@ -142,7 +142,7 @@ def ask(ctx: click.Context, words: tuple[str, ...], **options: Any) -> None:
         if not merged["as_json"]:
             sys.exit(0 if reply.get("ok") else 1)
     _print_reply(reply, merged["as_json"])
-    sys.exit(0 if reply.get("ok") else 1)
+    sys.exit(_exit_code(reply))
 
 
 FOLLOW_SECONDS = 300.0
@@ -312,8 +312,9 @@ def mcp_command() -> None:
         svc = _local_services()
     except Exception as exc:
         logger.debug("start-up failed", exc_info=True)
-        click.echo(f"error: {_error_reply(exc, {})['response']}", err=True)
-        sys.exit(1)
+        failed = _error_reply(exc, {})
+        click.echo(f"error: {failed['response']}", err=True)
+        sys.exit(_exit_code(failed))
     run_stdio(svc, svc.settings.user)
 
 
@@ -609,6 +610,10 @@ def _error_reply(exc: Exception, options: dict[str, Any]) -> dict[str, Any]:
         error = exc.to_dict()
     elif isinstance(exc, ConfigError):
         error = {"code": "bad_configuration", "message": str(exc)}
+    elif _is_database_error(exc):
+        error = {"code": "database_unavailable",
+                 "message": f"Cannot use the database ({exc.__class__.__name__}): check DATABASE_URL and that "
+                            "its server is running."}
     elif isinstance(exc, ModuleNotFoundError):
         error = {"code": "missing_dependency", "message": MISSING_DEPENDENCY.format(name=exc.name)}
     else:
@@ -616,6 +621,23 @@ def _error_reply(exc: Exception, options: dict[str, Any]) -> dict[str, Any]:
                  "message": f"OperatorOS could not answer ({exc.__class__.__name__}). "
                             "Run with OPERATOROS_DEBUG=1 for details."}
     return _failed(error, options)
+
+
+CONFIGURATION_ERRORS = ("bad_configuration", "database_unavailable", "usage_error")
+"""Error codes the CLI exits 2 for: fix the command or the environment, not a failed request."""
+
+
+def _exit_code(reply: dict[str, Any]) -> int:
+    """0 for a reply that succeeded, 2 for a configuration error, 1 otherwise."""
+    if reply.get("ok"):
+        return 0
+    return 2 if (reply.get("error") or {}).get("code") in CONFIGURATION_ERRORS else 1
+
+
+def _is_database_error(exc: Exception) -> bool:
+    """Whether `exc` is SQLAlchemy's word that the database cannot be reached or opened."""
+    sa_exc = sys.modules.get("sqlalchemy.exc")  # loaded whenever such an error could have been raised
+    return sa_exc is not None and isinstance(exc, (sa_exc.OperationalError, sa_exc.InterfaceError))
 
 
 def _print_reply(reply: dict[str, Any], as_json: bool) -> None:
@@ -678,7 +700,65 @@ def login(ctx: click.Context, name: str, **options: Any) -> None:
         merged["session_id"] = reply.get("session_id") or merged.get("session_id")
         reply = _answer(key.strip(), merged)
     _print_reply(reply, bool(merged["as_json"]))
-    sys.exit(0 if reply.get("ok") else 1)
+    sys.exit(_exit_code(reply))
+
+
+@cli.group("keys")
+def keys_group() -> None:
+    """API keys, as the local operator (admin): list (never a key or its hash), rotate NAME, revoke NAME."""
+
+
+@keys_group.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print exactly one JSON object.")
+@click.pass_context
+def keys_list(ctx: click.Context, as_json: bool) -> None:
+    """Every user's key by name, role and prefix, and whether it is active."""
+    _keys(ctx, "list", None, as_json)
+
+
+@keys_group.command("rotate")
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True, help="Print exactly one JSON object.")
+@click.pass_context
+def keys_rotate(ctx: click.Context, name: str, as_json: bool) -> None:
+    """Give NAME a fresh key, shown once; the old key and its sign-ins stop working at once."""
+    _keys(ctx, "rotate", name, as_json)
+
+
+@keys_group.command("revoke")
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True, help="Print exactly one JSON object.")
+@click.pass_context
+def keys_revoke(ctx: click.Context, name: str, as_json: bool) -> None:
+    """Remove NAME's key: it and its sign-ins stop working at once."""
+    _keys(ctx, "revoke", name, as_json)
+
+
+def _keys(ctx: click.Context, action: str, name: str | None, as_json: bool) -> None:
+    """Carry out one `keys` command through conversation_manager (the REST endpoints' owner) and exit."""
+    options = {**(ctx.find_root().obj or {})}
+    options["as_json"] = bool(as_json or options.get("as_json"))
+    try:
+        svc = _local_services()
+        operator = svc.conversations.local_caller(svc.settings.user)
+        if action == "list":
+            data: dict[str, Any] = {"keys": svc.conversations.list_keys(operator)}
+            text = "\n".join([f"{len(data['keys'])} users:"] + [
+                f"  {k['name']:<20} {k['role']:<6} {(k['key_prefix'] or '-') + '...' if k['active'] else 'no key'}"
+                for k in data["keys"]])
+        elif action == "rotate":
+            data = svc.conversations.rotate_key(operator, str(name))
+            text = (f"New key for {name} (shown once; the old one stopped working): {data['api_key']}")
+        else:
+            data = svc.conversations.revoke_key(operator, str(name))
+            text = f"Revoked {name}'s key: it, and every sign-in made with it, stopped working."
+        reply = {"ok": True, "intent": "keys", "args": {"action": action, **({"name": name} if name else {})},
+                 "response": text, "data": data, "session_id": None, "user": operator.name}
+    except Exception as exc:
+        logger.debug("keys %s failed", action, exc_info=True)
+        reply = _error_reply(exc, options)
+    _print_reply(reply, options["as_json"])
+    sys.exit(_exit_code(reply))
 
 
 @functools.lru_cache(maxsize=1)
@@ -701,8 +781,9 @@ def _build_app_or_exit(executor: str | None = None):  # type: ignore[no-untyped-
         return _build_app(executor)
     except Exception as exc:
         logger.debug("start-up failed", exc_info=True)
-        click.echo(f"error: {_error_reply(exc, {})['response']}", err=True)
-        sys.exit(1)
+        failed = _error_reply(exc, {})
+        click.echo(f"error: {failed['response']}", err=True)
+        sys.exit(_exit_code(failed))
 
 
 def _controller(app):  # type: ignore[no-untyped-def]

@@ -215,7 +215,7 @@ def failure_reply(exc: OperatorOSError, user: str | None, session_id: str | None
 def format_status(command: Command, data: dict[str, Any]) -> str:
     """The status overview: one line first, then aligned tables."""
     tasks = data["tasks"]
-    system = data["system"]
+    system = data.get("system")  # host figures and the database URL are for admins only
     pools = data["pools"]
     live = sum(p["live_agents"] for p in pools)
     desired = sum(p["desired_size"] for p in pools)
@@ -230,8 +230,9 @@ def format_status(command: Command, data: dict[str, Any]) -> str:
     system_line = (f"Machine: CPU {system['cpu_percent']:.0f}% of {system['cpu_count']} cores, "
                    f"memory {system['memory_percent']:.0f}% ({system['memory_used_mb']} of "
                    f"{system['memory_total_mb']} MB), disk {system['disk_percent']:.0f}% used, "
-                   f"load {system['load_average'][0]}")
-    db_line = f"Database: {data['database']['dialect']} at {data['database']['url']}"
+                   f"load {system['load_average'][0]}") if system else "Machine: shown to admins only"
+    url = data["database"].get("url")
+    db_line = f"Database: {data['database']['dialect']}" + (f" at {url}" if url else "")
     provider = data.get("provider", {})
     backend = (f"Task backend: {data['task_backend']}; AI provider: {provider.get('configured', 'local')}"
                + (" (built-in analyzers, offline)" if provider.get("configured") == "local" else
@@ -245,15 +246,16 @@ def format_status(command: Command, data: dict[str, Any]) -> str:
 
 def format_health(command: Command, data: dict[str, Any]) -> str:
     """Machine and database health."""
-    system, database = data["system"], data["database"]
+    system, database = data.get("system"), data["database"]  # host figures and URL: admins only
     head = "Healthy." if data["ok"] else "Unhealthy: the database does not answer."
     rows = [
         ["cpu", f"{system['cpu_percent']:.0f}%", f"{system['cpu_count']} cores, load {system['load_average'][0]}"],
         ["memory", f"{system['memory_percent']:.0f}%", f"{system['memory_used_mb']} of {system['memory_total_mb']} MB"],
         ["disk", f"{system['disk_percent']:.0f}%", f"{system['disk_free_gb']} GB free"],
-        ["database", "ok" if database["ok"] else "down",
-         f"{database['dialect']}, {database.get('latency_ms', '-')} ms, {database['url']}"],
-    ]
+    ] if system else []
+    rows.append(["database", "ok" if database["ok"] else "down",
+                 f"{database['dialect']}, {database.get('latency_ms', '-')} ms"
+                 + (f", {database['url']}" if database.get("url") else "")])
     provider = data.get("provider")
     if provider:
         states = ", ".join(f"{k} {v}" for k, v in provider["breakers"].items()) or "not called yet"
@@ -393,6 +395,10 @@ def format_workflow_reply(data: dict[str, Any], args: dict[str, Any] | None = No
                 f"{workflow['next_run_at']} UTC." if action == "schedule" and workflow.get("schedule") else
                 f"Workflow {workflow['id']} is no longer scheduled: it runs only when started.")
         return head + "\n" + format_workflow(workflow)
+    if action == "delete":
+        cancelled = data.get("runs_cancelled") or []
+        return (f"Deleted workflow {data['workflow']['id']} ({data['workflow']['name']}) and its runs"
+                + (f"; unfinished runs cancelled first: {', '.join(map(str, cancelled))}." if cancelled else "."))
     if action in _DECIDED and "run" in data:
         step = (args or {}).get("step")
         head = f"{_DECIDED[action]} run {data['run']['id']}" + (f" step {step}" if step is not None else "") + "."

@@ -21,13 +21,17 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import ToolAnnotations
 from pydantic import Field
 
+import health_monitor
 from api.schemas import (
     VISIBLE,
     CommandOut,
+    KeyList,
     MessageOut,
     PoolList,
     PoolOut,
     RestartOut,
+    RevokedKey,
+    RotatedKey,
     TaskList,
     TaskOut,
     TaskState,
@@ -39,6 +43,9 @@ from models import TaskStatus
 from values import Caller, Pool
 
 logger = logging.getLogger(__name__)
+
+USER_NAME = r"^[A-Za-z0-9_.@\-]{1,64}$"
+"""A user name, as POST /api/users takes it."""
 
 SERVER_NAME = "operatoros"
 """Name the server gives itself in the MCP handshake."""
@@ -114,16 +121,16 @@ class OperatorTools:
     def status(self, ctx: Context) -> dict[str, Any]:
         """System overview: every pool with its size and live agents, tasks by status, machine (CPU,
         memory, disk), database, task backend, AI provider and any alerts. Start here."""
-        self.caller(ctx)
+        caller = self.caller(ctx)
         with _tool_errors():
-            return self.controller.status()
+            return health_monitor.for_role(self.controller.status(), caller)
 
     def health(self, ctx: Context) -> dict[str, Any]:
         """Health check with detail: ok flag, machine metrics, database reachability and latency, queue,
         pools, provider circuit breakers and alerts. Use when something seems wrong."""
-        self.caller(ctx)
+        caller = self.caller(ctx)
         with _tool_errors():
-            return self.controller.health()
+            return health_monitor.for_role(self.controller.health(), caller)
 
     def list_pools(self, ctx: Context, pool: Pool | None = None) -> PoolList:
         """Agent pools with desired size, limits, live/busy/failed agents, queued tasks, throughput,
@@ -149,6 +156,36 @@ class OperatorTools:
         caller = self.caller(ctx)
         with _tool_errors():
             return RestartOut.model_validate(self.controller.restart(caller, _name(pool)))
+
+    # -- keys (admins) ----------------------------------------------------------------------------
+
+    def list_keys(self, ctx: Context) -> KeyList:
+        """Every user's API key by name, role and 8-character prefix, and whether it is active; never a
+        key or its hash. Admin only."""
+        caller = self._admin(ctx, "list keys")
+        with _tool_errors():
+            return KeyList.model_validate({"keys": self.svc.conversations.list_keys(caller)})
+
+    def rotate_key(self, ctx: Context, name: Annotated[str, Field(pattern=USER_NAME, description="The user.")],
+                   ) -> RotatedKey:
+        """Give a user a fresh API key, returned once; the old key and every sign-in made with it stop
+        working at once. Admin only."""
+        caller = self._admin(ctx, "rotate keys")
+        with _tool_errors():
+            return RotatedKey.model_validate(self.svc.conversations.rotate_key(caller, name))
+
+    def revoke_key(self, ctx: Context, name: Annotated[str, Field(pattern=USER_NAME, description="The user.")],
+                   ) -> RevokedKey:
+        """Remove a user's API key: it and every sign-in made with it stop working at once. Admin only."""
+        caller = self._admin(ctx, "revoke keys")
+        with _tool_errors():
+            return RevokedKey.model_validate(self.svc.conversations.revoke_key(caller, name))
+
+    def _admin(self, ctx: Context, what: str) -> Caller:
+        caller = self.caller(ctx)
+        if not caller.is_admin:
+            raise ToolError(f"forbidden: only an admin may {what}; {caller.name} is not an admin.")
+        return caller
 
     # -- tasks ----------------------------------------------------------------------------------
 
@@ -358,6 +395,8 @@ class OperatorTools:
             (self.reject_step, _changes(destructive=True, idempotent=False)),
             (self.cancel_run, _changes(destructive=True, idempotent=True)),
             (self.history, READ), (self.ask, _changes(destructive=True, idempotent=False)),
+            (self.list_keys, READ), (self.rotate_key, _changes(destructive=True, idempotent=False)),
+            (self.revoke_key, _changes(destructive=True, idempotent=True)),
         ]
         for function, hints in table:
             server.add_tool(function, annotations=hints, structured_output=True)

@@ -125,6 +125,14 @@ class WorkflowDetail(WorkflowOut):
     last_run: RunSummary | None
 
 
+class WorkflowDeleted(_Out):
+    """A deleted workflow: its id, and its unfinished runs cancelled before it went."""
+
+    id: int
+    deleted: bool
+    runs_cancelled: list[int]
+
+
 class WorkflowDraft(_Out):
     """How the business agent drafted a workflow from a description."""
 
@@ -310,6 +318,14 @@ def create_workflow(json: WorkflowIn) -> tuple[dict[str, Any], int]:
 def get_workflow(workflow_id: int) -> tuple[dict[str, Any], int]:
     """One workflow with its definition and recent runs."""
     return _controller().workflows.get(g.caller, workflow_id), 200
+
+
+@bp.delete("/workflows/<int:workflow_id>")
+@spec.validate(resp=Resp(HTTP_200=WorkflowDeleted, **ERRORS), tags=["workflows"], operation_id="delete_workflow",
+               path_parameter_descriptions=WORKFLOW_PARAMETER)
+def delete_workflow(workflow_id: int) -> tuple[dict[str, Any], int]:
+    """Delete a workflow (its owner or an admin) and its runs; unfinished runs are cancelled first."""
+    return _controller().workflows.delete(g.caller, workflow_id), 200
 
 
 @bp.put("/workflows/<int:workflow_id>/schedule")

@@ -23,7 +23,8 @@ ACTION_VERB_RE = re.compile(
     r"cut\w*|doubl\w*|halv\w*|set|setting|restart\w*|reboot\w*|reset\w*|bounc\w*|cancel\w*|kill\w*|abort\w*|"
     r"terminat\w*|drop\w*|run|runs|running|ran|trigger\w*|launch\w*|start\w*|execut\w*|kick\w*|approv\w*|"
     r"reject\w*|deny|denying|log(?:ging)?(?:\s+(?:me\s+)?(?:out|in|off))|logout|sign\w*|register\w*|take|taking|"
-    r"took|bring|bringing|raise|lower|make|making|put|get|retry\w*|rerun\w*)\b", re.I)
+    r"took|bring|bringing|raise|lower|make|making|put|get|retry\w*|rerun\w*|delet\w*|remov\w*|eras\w*|destroy\w*)\b",
+    re.I)
 """The verbs that carry a change; the words before the first of them decide whether it is ordered."""
 
 NEGATION_RE = re.compile(r"\b(?:not|never|no need|nothing|without|rather|instead|avoid|refrain|leave|dont|cant|wont|"

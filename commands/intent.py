@@ -18,7 +18,8 @@ DEMO_DOMAINS = ("healthcare", "financial", "sports", "business")
 TASK_STATUSES = ("queued", "running", "succeeded", "failed", "cancelled")
 """Values of ``args.status`` for ``tasks`` (models.TaskStatus)."""
 
-WORKFLOW_ACTIONS = ("list", "show", "run", "create", "approve", "reject", "cancel", "schedule", "unschedule")
+WORKFLOW_ACTIONS = ("list", "show", "run", "create", "approve", "reject", "cancel", "schedule", "unschedule",
+                    "delete")
 """Values of ``args.action`` for ``workflows``."""
 
 HELP_TOPICS = ("scaling", "status", "health", "pools", "tasks", "demos", "workflows", "history", "account")

@@ -300,7 +300,14 @@ def _history(seg: Segment, ctx: dict[str, Any], prev: Command | None) -> Command
     return Command("history", {}) if HISTORY_RE.search(seg.text) or HISTORY_MORE_RE.search(seg.text) else None
 
 
+_DELETE_WORKFLOW_RE = re.compile(r"\b(?:delete|remove|erase|destroy)\s+(?:(?:the|my)\s+)?"
+                                 r"(?:workflow|wf)\s*(?:number\s*|no\.?\s*|#)?(\d{1,9})\b", re.I)
+"""'delete workflow 2', 'remove workflow 2': the workflow and its runs go (unfinished runs cancelled first)."""
+
+
 def _workflows(seg: Segment, ctx: dict[str, Any], prev: Command | None) -> Command | None:
+    if deleted := _DELETE_WORKFLOW_RE.search(seg.raw):
+        return Command("workflows", {"action": "delete", "workflow_id": int(deleted.group(1))})
     run_verb = seg.has_any(RUN_VERBS)
     for command in (_workflow_schedule(seg, ctx), _workflow_decision(seg, ctx), _workflow_by_number(seg, run_verb)):
         if command is not None:

@@ -1,4 +1,4 @@
-"""Actions OperatorOS does not have, on objects it knows ("delete workflow 2", "unschedule workflow 1").
+"""Actions OperatorOS does not have, on objects it knows ("rename workflow 2", "delete session 1").
 
 Part of command_processor. When a request asks for such an action and no command carries it out,
 the reply says plainly that it is not available and that nothing was changed, instead of doing
@@ -29,6 +29,10 @@ _VERB_NOUNS = {"delete": "Deleting", "remove": "Removing", "erase": "Erasing", "
                "export": "Exporting", "pause": "Pausing", "resume": "Resuming"}
 
 
+_DELETE_VERBS = {"delete", "remove", "erase", "destroy"}
+"""Verbs that delete a workflow ('delete workflow N' is a workflows action)."""
+
+
 def check(text: str, commands: list[Command]) -> list[Command]:
     """``commands``, or one ``clarify`` saying the action asked for is not available."""
     task = REMOVE_TASK_RE.match(text.strip())
@@ -39,6 +43,12 @@ def check(text: str, commands: list[Command]) -> list[Command]:
         return commands
     verb, noun = match.group(1).lower(), match.group(2).lower().rstrip("s")
     done_by = {verb, "unschedule"} if noun == "schedule" else {verb}  # "remove the schedule" is unschedule
+    if noun == "workflow" and verb in _DELETE_VERBS:
+        if re.search(r"\bworkflows?\s*#?\d", text, re.I):
+            return commands  # 'delete workflow 2' is a workflows action; "don't delete workflow 2" a look at it
+        if not any(c.args.get("action") == "delete" for c in commands):
+            return [clarify("which_workflow", "Say which workflow to delete, by its number: 'delete workflow N' "
+                            "(its unfinished runs are cancelled first).", ["list the workflows"], text=text)]
     if any(c.args.get("action") in done_by for c in commands) or any(c.intent == "submit" for c in commands):
         return commands
     if verb in ("remove", "delete") and noun == "pool":

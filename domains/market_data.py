@@ -157,7 +157,7 @@ def resolve_data_file(data_dir: Path | str | None, name: str) -> Path:
     if not path.is_relative_to(root):
         raise BadRequest(f"Only files inside the data folder can be read: {name!r} leads outside it")
     if not path.is_file():
-        raise NotFound(f"No file {name!r} in the data folder ({root})")
+        raise NotFound(f"No file {name!r} in the data folder (data/ in the instance folder)")
     return path
 
 

@@ -25,7 +25,7 @@ def memo_flow(name: str = "Memo") -> dict[str, Any]:
             "schedule": None, "inputs": {"topic": {"description": "what about", "required": True}}, "steps": [
                 step("draft", "Draft", "task", "writer", inputs=["topic"], pool="business",
                      input="Draft a memo on {topic}"),
-                step("sign_off", "Sign off", "approval", "boss", depends_on=["draft"], approvers=["boss"]),
+                step("sign_off", "Sign off", "approval", "boss", depends_on=["draft"], approvers=["boss", "ann"]),
                 step("announce", "Announce", "notify", "writer", depends_on=["sign_off"], inputs=["topic"],
                      to=["team"], message="Memo on {topic} is out"),
             ]}
@@ -128,7 +128,7 @@ def test_a_run_starts_at_once_waits_for_approval_and_is_approved(app: Flask, cli
     assert run["status"] in ("running", "waiting") and run["inputs"] == {"topic": "pricing"}
 
     waiting = until_status(client, run["id"], ann, "waiting")
-    assert waiting["waiting_for"] == [{"step": 2, "key": "sign_off", "title": "Sign off", "approvers": ["boss"]}]
+    assert waiting["waiting_for"] == [{"step": 2, "key": "sign_off", "title": "Sign off", "approvers": ["boss", "ann"]}]
     assert waiting["steps"][0]["status"] == "done" and waiting["task_ids"] == [waiting["steps"][0]["task_id"]]
     pending = client.get("/api/workflows", headers=ann).get_json()["pending_approvals"]
     assert [(p["run_id"], p["step"]) for p in pending] == [(run["id"], 2)]

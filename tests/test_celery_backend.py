@@ -99,7 +99,7 @@ def test_the_celery_backend_needs_a_redis_url(cli_env: dict[str, str], home: Pat
                     "REDIS_URL": "", "CELERY_BROKER_URL": ""})
     env = {k: v for k, v in cli_env.items() if k not in ("REDIS_URL", "CELERY_BROKER_URL")}
     result = run_cli("--json", "status", env={**env, "TASK_BACKEND": "celery"})
-    assert result.returncode == 1
+    assert result.returncode == 2
     reply = json.loads(result.stdout)
     assert reply["error"]["code"] == "bad_configuration" and "REDIS_URL" in reply["error"]["message"]
 

@@ -96,9 +96,9 @@ def test_new_session_starts_a_fresh_conversation(cli_env: dict[str, str]) -> Non
 
 
 def test_an_action_that_does_not_exist_is_said_plainly(cli_env: dict[str, str]) -> None:
-    result = run_cli("delete workflow 2", env=cli_env)
+    result = run_cli("rename workflow 2", env=cli_env)
     assert result.returncode == 1
-    assert result.stdout.startswith("Deleting a workflow is not available in OperatorOS, so nothing was changed.")
+    assert result.stdout.startswith("Renaming a workflow is not available in OperatorOS, so nothing was changed.")
 
 
 # --- POST /api/command ---------------------------------------------------------------------------

@@ -100,7 +100,7 @@ def test_bad_usage_exits_2(cli_env: dict[str, str]) -> None:
 
 def test_bad_configuration_is_a_clear_error_not_a_traceback(cli_env: dict[str, str]) -> None:
     result = run_cli("--json", "status", env={**cli_env, "OPERATOROS_PROVIDER": "magic"})
-    assert result.returncode == 1
+    assert result.returncode == 2  # configuration, like usage: fix the command's environment
     reply = json.loads(result.stdout)
     assert reply["error"]["code"] == "bad_configuration" and "OPERATOROS_PROVIDER" in reply["error"]["message"]
     assert "Traceback" not in result.stdout + result.stderr
@@ -109,10 +109,10 @@ def test_bad_configuration_is_a_clear_error_not_a_traceback(cli_env: dict[str, s
 def test_an_unreachable_database_is_a_clear_error(cli_env: dict[str, str]) -> None:
     env = {**cli_env, "DATABASE_URL": "postgresql://postgres:hunter2@127.0.0.1:1/nope"}
     result = run_cli("--json", "status", env=env, timeout=60)
-    assert result.returncode == 1
+    assert result.returncode == 2
     assert "hunter2" not in result.stdout + result.stderr
     assert "Traceback" not in result.stdout + result.stderr
-    assert json.loads(result.stdout)["ok"] is False
+    assert json.loads(result.stdout)["error"]["code"] == "database_unavailable"
 
 
 def test_interactive_session_has_a_menu_help_and_exit(cli_env: dict[str, str]) -> None:

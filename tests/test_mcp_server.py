@@ -28,10 +28,11 @@ EMERGENCY_FIRST = "EMERGENCY: call your local emergency number now."
 CHEST_PAIN = "I have crushing chest pain spreading to my left arm and I am sweating"
 TOOLS = {"status", "health", "list_pools", "scale_pool", "restart_pool", "submit_task", "get_task", "list_tasks",
          "cancel_task", "run_demo", "list_workflows", "show_workflow", "create_workflow", "run_workflow", "show_run",
-         "approve_step", "reject_step", "cancel_run", "history", "ask"}
+         "approve_step", "reject_step", "cancel_run", "history", "ask", "list_keys", "rotate_key", "revoke_key"}
 READ_ONLY = {"status", "health", "list_pools", "get_task", "list_tasks", "list_workflows", "show_workflow", "show_run",
-             "history"}
-DESTRUCTIVE = {"scale_pool", "restart_pool", "cancel_task", "reject_step", "cancel_run", "ask"}
+             "history", "list_keys"}
+DESTRUCTIVE = {"scale_pool", "restart_pool", "cancel_task", "reject_step", "cancel_run", "ask", "rotate_key",
+               "revoke_key"}
 INITIALIZE = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
     "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}}
 MCP_HEADERS = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}

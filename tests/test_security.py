@@ -335,3 +335,193 @@ def test_api8_errors_are_json_without_stack_traces(client: Any, auth: dict[str, 
 @pytest.mark.parametrize("header", ["Basic abc", "Bearer", "Token x"])
 def test_api2_malformed_credentials_are_401(client: Any, header: str) -> None:
     assert client.get("/api/pools", headers={"Authorization": header}).status_code == 401
+
+
+# -- (9) workflows: approvers, limits, deletion ----------------------------------------------------
+
+
+def _spend_flow(approvers: list[str], schedule: str | None = None, tasks: int = 0) -> dict[str, Any]:
+    """A workflow whose first step waits for one of `approvers`, after `tasks` task steps in parallel."""
+    from workflows.templates import step
+
+    steps = [step(f"t{n}", f"Task {n}", "task", "clerk", pool="business", input="Summarise the spend")
+             for n in range(tasks)]
+    steps.append(step("sign_off", "Sign off", "approval", "cfo", approvers=approvers))
+    return {"version": 1, "name": "Spend", "description": "sign off the spend", "template": None,
+            "schedule": schedule, "inputs": {}, "steps": steps}
+
+
+def _waiting_run(client: Any, key: str, approvers: list[str]) -> int:
+    """Save a spend workflow as `key`'s user and start a run, waiting for approval; its id."""
+    workflow = client.post("/api/workflows", json={"definition": _spend_flow(approvers)}, headers=bearer(key))
+    assert workflow.status_code == 201, workflow.get_json()
+    run = client.post(f"/api/workflows/{workflow.get_json()['id']}/runs", json={}, headers=bearer(key)).get_json()
+    assert run["status"] == "waiting", run
+    return int(run["id"])
+
+
+def test_only_a_listed_approver_or_an_admin_decides_an_approval(app: Any, client: Any, cli_env: dict[str, str]) -> None:
+    ann, cfo, eve = new_user(client, "ann"), new_user(client, "CFO"), new_user(client, "eve")
+    run = _waiting_run(client, ann, ["cfo"])
+    for verb in ("approve", "reject"):
+        refused = client.post(f"/api/workflow-runs/{run}/{verb}", json={}, headers=bearer(ann))  # the owner
+        assert refused.status_code == 403 and "only by cfo or an admin" in refused.get_json()["error"]["message"]
+    assert say(client, ann, f"approve run {run}")["error"]["code"] == "forbidden"  # the conversational door too
+    assert client.post(f"/api/workflow-runs/{run}/approve", json={}, headers=bearer(eve)).status_code == 404
+    approved = client.post(f"/api/workflow-runs/{run}/approve", json={}, headers=bearer(cfo))  # names: any case
+    assert approved.status_code == 200 and approved.get_json()["steps"][0]["result"]["by"] == "CFO"
+    second = _waiting_run(client, ann, ["cfo"])
+    assert client.post(f"/api/workflow-runs/{second}/reject", json={}, headers=bearer(TEST_API_KEY)).status_code == 200
+
+
+def test_a_schedule_fires_at_most_once_per_the_minimum_interval(app: Any, client: Any) -> None:
+    ann = new_user(client, "ann")
+    every_minute = client.post("/api/workflows", json={"definition": _spend_flow(["ann"], "* * * * *")},
+                               headers=bearer(ann))
+    assert every_minute.status_code == 400
+    assert "at most once every 15 minutes" in every_minute.get_json()["error"]["message"]
+    saved = client.post("/api/workflows", json={"definition": _spend_flow(["ann"])}, headers=bearer(ann)).get_json()
+    for often in ("*/5 * * * *", "0,10 9 * * *"):
+        refused = client.put(f"/api/workflows/{saved['id']}/schedule", json={"schedule": often}, headers=bearer(ann))
+        assert refused.status_code == 400
+        assert "OPERATOROS_MIN_SCHEDULE_MINUTES" in refused.get_json()["error"]["message"]
+    hourly = client.put(f"/api/workflows/{saved['id']}/schedule", json={"schedule": "0 * * * *"}, headers=bearer(ann))
+    assert hourly.status_code == 200
+
+
+def test_active_runs_per_user_and_task_steps_per_run_are_capped(home: Path, sqlite_url: str) -> None:
+    client = make_app(home, sqlite_url, OPERATOROS_MAX_ACTIVE_RUNS="2", OPERATOROS_MAX_RUN_TASK_STEPS="3",
+                      OPERATOROS_RATE_LIMIT="100000 per minute").test_client()
+    ann, bob = new_user(client, "ann"), new_user(client, "bob")
+    first = _waiting_run(client, ann, ["ann"])
+    workflow = client.get(f"/api/workflow-runs/{first}", headers=bearer(ann)).get_json()["workflow_id"]
+    _waiting_run(client, ann, ["ann"])
+    third = client.post(f"/api/workflows/{workflow}/runs", json={}, headers=bearer(ann))
+    assert third.status_code == 409 and "OPERATOROS_MAX_ACTIVE_RUNS" in third.get_json()["error"]["message"]
+    _waiting_run(client, bob, ["bob"])  # the limit is per user
+    assert client.post(f"/api/workflow-runs/{first}/cancel", headers=bearer(ann)).status_code == 200
+    assert client.post(f"/api/workflows/{workflow}/runs", json={}, headers=bearer(ann)).status_code == 202
+    big = client.post("/api/workflows", json={"definition": _spend_flow(["ann"], tasks=4)}, headers=bearer(ann))
+    assert big.status_code == 400 and "at most 3" in big.get_json()["error"]["message"]
+
+
+def test_a_workflow_is_deleted_over_rest_and_the_cli_with_its_runs_cancelled(app: Any, client: Any,
+                                                                            cli_env: dict[str, str]) -> None:
+    ann, bob = new_user(client, "ann"), new_user(client, "bob")
+    run = _waiting_run(client, ann, ["ann"])
+    workflow = client.get(f"/api/workflow-runs/{run}", headers=bearer(ann)).get_json()["workflow_id"]
+    assert client.delete(f"/api/workflows/{workflow}", headers=bearer(bob)).status_code == 404  # not bob's
+    deleted = client.delete(f"/api/workflows/{workflow}", headers=bearer(ann))
+    assert deleted.status_code == 200 and deleted.get_json() == {"id": workflow, "deleted": True,
+                                                                  "runs_cancelled": [run]}
+    assert client.get(f"/api/workflows/{workflow}", headers=bearer(ann)).status_code == 404
+    assert client.get(f"/api/workflow-runs/{run}", headers=bearer(ann)).status_code == 404
+    other = client.post("/api/workflows", json={"definition": _spend_flow(["ann"])}, headers=bearer(ann)).get_json()
+    by_admin = client.delete(f"/api/workflows/{other['id']}", headers=bearer(TEST_API_KEY))
+    assert by_admin.status_code == 200
+
+    run_cli("--json", "automate invoice approval", env=cli_env)
+    listed = json.loads(run_cli("--json", "list the workflows", env=cli_env).stdout)["data"]["workflows"]
+    said = json.loads(run_cli("--json", f"delete workflow {listed[0]['id']}", env=cli_env).stdout)
+    assert said["ok"] and said["data"]["deleted"] is True and "Deleted workflow" in said["response"]
+    after = json.loads(run_cli("--json", "list the workflows", env=cli_env).stdout)["data"]["workflows"]
+    assert listed[0]["id"] not in [w["id"] for w in after]
+
+
+def test_status_and_health_by_command_mcp_and_prometheus_hide_host_figures_from_users(
+        app: Any, client: Any, home: Path) -> None:
+    from api.mcp_tools import OperatorTools
+
+    ann = new_user(client, "ann")
+    for text in ("status", "health"):
+        seen = say(client, ann, text)
+        assert "system" not in seen["data"] and "url" not in seen["data"]["database"], text
+        assert str(home) not in json.dumps(seen)
+        assert "system" in say(client, TEST_API_KEY, text)["data"]
+    prometheus = client.get("/metrics", headers=bearer(ann)).get_data(as_text=True)
+    assert "operatoros_database_up" in prometheus and "operatoros_cpu_percent" not in prometheus
+    assert "operatoros_cpu_percent" in client.get("/metrics", headers=bearer(TEST_API_KEY)).get_data(as_text=True)
+    svc = app.extensions["operatoros"]
+    tools = OperatorTools(svc, local_caller=svc.conversations.caller_for_key(ann))
+    for tool in (tools.status, tools.health):
+        reading = tool(None)  # type: ignore[arg-type]
+        assert "system" not in reading and "url" not in reading["database"]
+
+
+# -- (10) configuration errors and paths ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("url", ["notaurl", "foo://bar"])
+def test_a_bad_database_url_is_a_configuration_error(cli_env: dict[str, str], url: str) -> None:
+    result = run_cli("--json", "status", env={**cli_env, "DATABASE_URL": url})
+    reply = json.loads(result.stdout)
+    assert result.returncode == 2 and reply["ok"] is False, result.stdout
+    assert reply["error"]["code"] == "bad_configuration" and "DATABASE_URL" in reply["error"]["message"]
+    assert "Traceback" not in result.stderr
+
+
+def test_an_unreachable_database_is_not_an_internal_error(cli_env: dict[str, str], app: Any) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    result = run_cli("--json", "status", env={**cli_env, "DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none"})
+    reply = json.loads(result.stdout)
+    assert result.returncode == 2 and reply["error"]["code"] == "database_unavailable", result.stdout
+    with app.test_request_context("/api/pools"):  # the server, when its database stops answering
+        answer = app.make_response(app.handle_user_exception(
+            OperationalError("SELECT 1", {}, Exception("server closed"))))
+    assert answer.status_code == 503 and answer.get_json()["error"]["code"] == "unavailable"
+
+
+def test_error_messages_never_show_the_instance_folder(home: Path) -> None:
+    from domains.market_data import resolve_data_file
+    from errors import NotFound
+
+    (home / "data").mkdir()
+    with pytest.raises(NotFound) as missing:
+        resolve_data_file(home / "data", "prices.csv")
+    assert str(home) not in missing.value.message and "prices.csv" in missing.value.message
+
+
+# -- (11) key management from the CLI and MCP ---------------------------------------------------------
+
+
+def test_keys_are_listed_rotated_and_revoked_from_the_cli(cli_env: dict[str, str]) -> None:
+    created = json.loads(run_cli("--json", "register bob", env=cli_env).stdout)
+    first = KEY.search(created["response"]).group(0)  # type: ignore[union-attr]
+    listed = run_cli("keys", "list", "--json", env=cli_env)
+    keys = {k["name"]: k for k in json.loads(listed.stdout)["data"]["keys"]}
+    assert listed.returncode == 0 and keys["bob"]["active"] and first not in listed.stdout
+    rotated = json.loads(run_cli("--json", "keys", "rotate", "bob", env=cli_env).stdout)
+    second = rotated["data"]["api_key"]
+    assert rotated["ok"] and second != first and second in rotated["response"]
+    with sa.create_engine(cli_env["DATABASE_URL"]).connect() as conn:
+        stored = conn.execute(sa.text("SELECT api_key_hash FROM users WHERE name = 'bob'")).scalar_one()
+    from conversation_manager import hash_api_key
+
+    assert stored == hash_api_key(second)
+    revoked = run_cli("keys", "revoke", "bob", env=cli_env)
+    assert revoked.returncode == 0 and "Revoked bob's key" in revoked.stdout
+    assert "bob" in run_cli("keys", "list", env=cli_env).stdout
+    missing = run_cli("keys", "revoke", "nobody", "--json", env=cli_env)
+    assert missing.returncode == 1 and json.loads(missing.stdout)["error"]["code"] == "not_found"
+
+
+def test_key_tools_over_mcp_are_for_admins_only(app: Any, client: Any) -> None:
+    from mcp.server.mcpserver.exceptions import ToolError
+
+    from api.mcp_tools import OperatorTools
+
+    ann = new_user(client, "ann")
+    svc = app.extensions["operatoros"]
+    as_ann = OperatorTools(svc, local_caller=svc.conversations.caller_for_key(ann))
+    for call in (lambda: as_ann.list_keys(None), lambda: as_ann.rotate_key(None, "ann"),  # type: ignore[arg-type]
+                 lambda: as_ann.revoke_key(None, "admin")):  # type: ignore[arg-type]
+        with pytest.raises(ToolError, match="forbidden"):
+            call()
+    as_admin = OperatorTools(svc, local_caller=svc.conversations.caller_for_key(TEST_API_KEY))
+    assert "ann" in {k.name for k in as_admin.list_keys(None).keys}  # type: ignore[arg-type]
+    rotated = as_admin.rotate_key(None, "ann")  # type: ignore[arg-type]
+    assert client.get("/api/tasks", headers=bearer(ann)).status_code == 401
+    assert client.get("/api/tasks", headers=bearer(rotated.api_key)).status_code == 200
+    assert as_admin.revoke_key(None, "ann").active is False  # type: ignore[arg-type]
+    assert client.get("/api/tasks", headers=bearer(rotated.api_key)).status_code == 401

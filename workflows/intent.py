@@ -4,7 +4,8 @@ Actions: list; show (workflow_id, run_id or name); run (workflow_id, name, or th
 workflow; inputs as an object, or written in words as inputs_text: 'project_name=Website relaunch,
 goal=...'); create (input: the process description; the caller's identical workflow is offered
 instead of a duplicate); schedule (schedule: words or cron, optional inputs_text saved as the
-scheduled runs' values) and unschedule; approve / reject (run_id, optional step, note); cancel (run_id).
+scheduled runs' values) and unschedule; approve / reject (run_id, optional step, note); cancel (run_id);
+delete (workflow_id: the workflow and its runs, unfinished ones cancelled first).
 """
 from __future__ import annotations
 
@@ -17,7 +18,8 @@ from workflows.runs import parse_inputs
 
 logger = logging.getLogger(__name__)
 
-WORKFLOW_ACTIONS = ("list", "show", "run", "create", "approve", "reject", "cancel", "schedule", "unschedule")
+WORKFLOW_ACTIONS = ("list", "show", "run", "create", "approve", "reject", "cancel", "schedule", "unschedule",
+                    "delete")
 """Actions of the `workflows` intent that execute() understands."""
 
 
@@ -28,6 +30,7 @@ class WorkflowEngine(Protocol):
                 wait: bool = False) -> dict[str, Any]: ...
     def cancel_run(self, caller: Caller, run_id: int) -> dict[str, Any]: ...
     def create(self, caller: Caller, definition: Any, *, name: str | None = None) -> dict[str, Any]: ...
+    def delete(self, caller: Caller, workflow_id: int) -> dict[str, Any]: ...
     def draft(self, caller: Caller, text: str, *, session_id: str | None = None) -> dict[str, Any]: ...
     def find(self, caller: Caller, name: str) -> dict[str, Any]: ...
     def find_same(self, caller: Caller, definition: dict[str, Any]) -> dict[str, Any] | None: ...
@@ -77,6 +80,9 @@ def execute(engine: WorkflowEngine, caller: Caller, args: dict[str, Any], *, ses
     workflow = resolve(engine, caller, args)
     if action == "show":
         return {"action": action, "workflow": workflow}
+    if action == "delete":
+        brief = {k: workflow[k] for k in ("id", "name")}
+        return {"action": action, "workflow": brief, **engine.delete(caller, workflow["id"])}
     inputs = inputs_of(workflow, args)
     if action in ("schedule", "unschedule"):
         when = args.get("schedule") if action == "schedule" else None

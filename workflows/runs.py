@@ -331,12 +331,13 @@ def _blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
-def active_run_ids(engine: Engine, limit: int) -> list[int]:
-    """Unfinished runs (running or waiting), oldest first."""
+def active_run_ids(engine: Engine, limit: int, *, workflow_id: int | None = None) -> list[int]:
+    """Unfinished runs (running or waiting), oldest first; of one workflow when given."""
+    query = sa.select(R.c.id).where(R.c.status.in_([RunStatus.RUNNING.value, RunStatus.WAITING.value]))
+    if workflow_id is not None:
+        query = query.where(R.c.workflow_id == workflow_id)
     with read_only(engine) as conn:
-        return list(conn.execute(sa.select(R.c.id).where(
-            R.c.status.in_([RunStatus.RUNNING.value, RunStatus.WAITING.value]))
-            .order_by(R.c.id).limit(limit)).scalars())
+        return list(conn.execute(query.order_by(R.c.id).limit(limit)).scalars())
 
 
 def ready(run: RunState, step: StepState) -> bool:
