@@ -31,6 +31,7 @@ def test_a_calm_reading_raises_no_alert() -> None:
 
 @pytest.mark.parametrize("path, value, check", [
     (("system", "cpu_percent"), 97, "cpu_percent"),
+    (("system", "memory_percent"), 91, "memory_percent"),
     (("system", "disk_percent"), 95, "disk_percent"),
     (("database", "latency_ms"), 900.0, "database_latency"),
     (("database", "ok"), False, "database"),
