@@ -17,17 +17,7 @@ from task_processor import Claim
 from values import Caller
 
 from . import fixtures
-
-
-def wait_until(predicate: Callable[[], Any], timeout: float = 5.0, step: float = 0.05) -> Any:
-    """Poll until predicate() is truthy; return its value or fail after `timeout`."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(step)
-    raise AssertionError(f"condition not met within {timeout} s")
+from .conftest import wait_until
 
 
 @pytest.fixture
