@@ -199,3 +199,26 @@ def test_waiting_on_a_task_whose_worker_died_requeues_and_works_it_here(svc: Ser
     assert done["status"] == "succeeded" and done["attempts"] == 2
     assert done["result"] == {"text": "echo: hello"}
     assert not queue.complete(dead, {"text": "too late"})  # the dead holder's result would be discarded
+
+
+def test_the_cli_resumes_a_run_whose_task_a_dead_process_held(svc: Services, admin: Caller) -> None:
+    """What `python main.py` does with no server (WorkflowEngine.resume): the fast twin of the kill -9 test of
+    tests/test_workflows_e2e.py in its inline mode."""
+    from workflows.templates import step
+
+    flow = {"version": 1, "name": "One step", "description": "", "template": None, "schedule": None, "inputs": {},
+            "steps": [step("a", "A", "task", "ops", pool="general", input="step a")]}
+    workflows = svc.controller.workflows
+    run = workflows.start_run(admin, workflows.create(admin, flow)["id"])
+    workflows.advance(run["id"])  # submits step a's task without working it
+    task_id = workflows.get_run(admin, run["id"])["steps"][0]["task_id"]
+    queue = svc.controller.queue
+    queue.lease_seconds = 0.05
+    dead = queue.claim("general", "agent-of-a-killed-cli")
+    assert dead is not None and dead.task_id == task_id
+    time.sleep(0.1)
+    workflows.resume()
+    finished = workflows.get_run(admin, run["id"])
+    assert finished["status"] == "succeeded", finished
+    task = queue.get(task_id)
+    assert task["status"] == "succeeded" and task["attempts"] == 2 and task["result"] == {"text": "echo: step a"}
