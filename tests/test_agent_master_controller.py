@@ -195,7 +195,7 @@ def test_waiting_on_a_task_whose_worker_died_requeues_and_works_it_here(svc: Ser
     dead = queue.claim("general", "agent-of-a-killed-process")
     assert dead is not None and dead.task_id == task["id"]
     time.sleep(0.1)  # the lease runs out; its holder never comes back
-    done = svc.controller.see_through(admin, queue.get(task["id"]), timeout=10)
+    done = svc.controller.see_through(admin, queue.get(task["id"]), timeout=3)
     assert done["status"] == "succeeded" and done["attempts"] == 2
     assert done["result"] == {"text": "echo: hello"}
     assert not queue.complete(dead, {"text": "too late"})  # the dead holder's result would be discarded
@@ -209,6 +209,7 @@ def test_the_cli_resumes_a_run_whose_task_a_dead_process_held(svc: Services, adm
     flow = {"version": 1, "name": "One step", "description": "", "template": None, "schedule": None, "inputs": {},
             "steps": [step("a", "A", "task", "ops", pool="general", input="step a")]}
     workflows = svc.controller.workflows
+    workflows.driver.task_wait_seconds = 5  # without the recovery the step would wait out its lease-less task
     run = workflows.start_run(admin, workflows.create(admin, flow)["id"])
     workflows.advance(run["id"])  # submits step a's task without working it
     task_id = workflows.get_run(admin, run["id"])["steps"][0]["task_id"]
