@@ -112,10 +112,9 @@ def auth() -> dict[str, str]:
 @pytest.fixture
 def cli_env(home: Path, sqlite_url: str) -> dict[str, str]:
     """Environment for running `python main.py` against this test's database."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "OPERATOROS_"))}
+    env = scrubbed_env()
     env.update(OPERATOROS_HOME=str(home), DATABASE_URL=sqlite_url, OPERATOROS_USER="tester",
                PYTHONUNBUFFERED="1")
-    env.pop("TASK_BACKEND", None)
     return env
 
 
