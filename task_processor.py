@@ -341,14 +341,15 @@ class TaskQueue:
         now = utcnow()
         expired = (_T.c.status == TaskStatus.RUNNING, _T.c.lease_expires_at < now)
         with self.engine.begin() as conn:
+            # A cancel asked of a running task is honoured first, whatever attempt it was on.
+            cancelled = conn.execute(
+                sa.update(_T).where(*expired, _T.c.cancel_requested.is_(True))
+                .values(status=TaskStatus.CANCELLED, finished_at=now, lease_owner=None, lease_expires_at=None)
+            ).rowcount
             failed = conn.execute(
                 sa.update(_T).where(*expired, _T.c.attempts >= _T.c.max_attempts)
                 .values(status=TaskStatus.FAILED, finished_at=now, lease_owner=None, lease_expires_at=None,
                         error="the worker stopped (lease expired) on the last allowed attempt")
-            ).rowcount
-            cancelled = conn.execute(
-                sa.update(_T).where(*expired, _T.c.cancel_requested.is_(True))
-                .values(status=TaskStatus.CANCELLED, finished_at=now, lease_owner=None, lease_expires_at=None)
             ).rowcount
             back = conn.execute(
                 sa.update(_T).where(*expired)

@@ -112,10 +112,9 @@ def auth() -> dict[str, str]:
 @pytest.fixture
 def cli_env(home: Path, sqlite_url: str) -> dict[str, str]:
     """Environment for running `python main.py` against this test's database."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "OPERATOROS_"))}
+    env = scrubbed_env()
     env.update(OPERATOROS_HOME=str(home), DATABASE_URL=sqlite_url, OPERATOROS_USER="tester",
                PYTHONUNBUFFERED="1")
-    env.pop("TASK_BACKEND", None)
     return env
 
 
@@ -155,6 +154,69 @@ def stop_processes(procs: list[subprocess.Popen[str]], timeout: float = 15) -> N
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.communicate()
+
+
+def scrubbed_env() -> dict[str, str]:
+    """This process's environment without any OPENAI_/OPERATOROS_ setting, DATABASE_URL or TASK_BACKEND."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "OPERATOROS_"))}
+    for name in ("DATABASE_URL", "TASK_BACKEND", "CELERY_BROKER_URL"):
+        env.pop(name, None)
+    return env
+
+
+def free_port() -> int:
+    """A TCP port of 127.0.0.1 free at this moment."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_until(predicate: Callable[[], Any], timeout: float = 5.0, step: float = 0.05) -> Any:
+    """Poll until predicate() is truthy; return its value or fail after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(step)
+    raise AssertionError(f"condition not met within {timeout} s")
+
+
+def bearer(key: str) -> dict[str, str]:
+    """Authorization header for `key`."""
+    return {"Authorization": f"Bearer {key}"}
+
+
+def new_user(client: Any, name: str, role: str = "user") -> str:
+    """Create a user through the API (as the test admin) and return its key."""
+    created = client.post("/api/users", json={"name": name, "role": role}, headers=bearer(TEST_API_KEY))
+    assert created.status_code == 201, created.get_json()
+    return str(created.get_json()["api_key"])
+
+
+def say(client: Any, key: str, text: str, session_id: str | None = None) -> dict[str, Any]:
+    """POST /api/command as the holder of `key` and return the reply."""
+    body = {"text": text, **({"session_id": session_id} if session_id else {})}
+    response = client.post("/api/command", json=body, headers=bearer(key))
+    assert response.status_code == 200, response.get_json()
+    return dict(response.get_json())
+
+
+@pytest.fixture
+def live_server(app: Any) -> Iterator[str]:
+    """The app fixture served over HTTP on a free port of 127.0.0.1, in this process; its base URL."""
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
 
 
 # -- the celery backend: a Redis namespace per test, and a deployment with its worker processes ---------

@@ -17,17 +17,7 @@ from task_processor import Claim
 from values import Caller
 
 from . import fixtures
-
-
-def wait_until(predicate: Callable[[], Any], timeout: float = 5.0, step: float = 0.05) -> Any:
-    """Poll until predicate() is truthy; return its value or fail after `timeout`."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(step)
-    raise AssertionError(f"condition not met within {timeout} s")
+from .conftest import wait_until
 
 
 @pytest.fixture
@@ -155,11 +145,23 @@ def test_a_running_task_stops_at_its_next_check_when_cancelled(make_services) ->
 
 
 def test_a_task_past_its_timeout_is_failed_and_its_late_result_discarded(make_services) -> None:  # type: ignore[no-untyped-def]
-    svc = make_services(fixtures.wait_for_cancel)
+    returned = threading.Event()
+
+    def late(claim: Claim, token: CancelToken) -> dict[str, Any]:
+        while not token.cancelled:  # runs until the supervisor times it out, then answers all the same
+            time.sleep(0.02)
+        returned.set()
+        return {"text": "a late answer"}
+
+    svc = make_services(late)
     svc.controller.start_pools()
     task = svc.controller.queue.submit("general", "too slow", timeout_seconds=0.3, max_attempts=1)
     done = svc.controller.wait_for(admin(svc), task["id"], timeout=5)
     assert done["status"] == "failed" and "timed out" in done["error"]
+    assert returned.wait(5)
+    time.sleep(0.3)  # the agent records (or not) what the executor returned
+    after = svc.controller.queue.get(task["id"])
+    assert after["status"] == "failed" and after["result"] is None and "timed out" in after["error"]
 
 
 def test_agents_record_heartbeats_and_counters(make_services) -> None:  # type: ignore[no-untyped-def]
@@ -191,12 +193,18 @@ def test_inline_runs_a_task_without_any_server(make_services) -> None:  # type: 
 
 
 def test_two_supervisors_share_the_queue(make_services) -> None:  # type: ignore[no-untyped-def]
-    first, second = make_services(), make_services()
+    def slowish(claim: Claim, token: CancelToken) -> dict[str, Any]:
+        time.sleep(0.02)  # long enough that one process's two agents cannot drain the queue alone
+        return {"text": "done"}
+
+    first, second = make_services(slowish), make_services(slowish)
     first.controller.start_pools()
     second.controller.start_pools()
     ids = [first.controller.queue.submit("general", f"t{i}")["id"] for i in range(50)]
-    wait_until(lambda: first.controller.queue.counts()["succeeded"] == 50, timeout=10)
+    wait_until(lambda: first.controller.queue.counts()["succeeded"] == 50, timeout=20)
     assert {first.controller.queue.get(i)["status"] for i in ids} == {"succeeded"}
+    done = [sum(a.tasks_done for a in svc.backend.supervisor.agents["general"]) for svc in (first, second)]
+    assert sum(done) == 50 and min(done) > 0, done  # each supervisor's agents worked some of them
 
 
 def test_supervisor_stop_drains_and_marks_agents_stopped(make_services) -> None:  # type: ignore[no-untyped-def]

@@ -6,7 +6,7 @@ requests each, mixing task submission and reads, pool and status views and the c
 """
 from __future__ import annotations
 
-import os
+import contextlib
 import signal
 import subprocess
 import sys
@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 import requests
 
-from .conftest import ROOT
+from .conftest import ROOT, free_port, scrubbed_env
 
 pytestmark = pytest.mark.slow
 
@@ -77,26 +77,15 @@ class ClientLog:
     latencies: list[tuple[str, float]] = field(default_factory=list)
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """`python main.py serve` on a fresh SQLite file, with an admin key and a rate limit out of the way."""
-    folder = tmp_path_factory.mktemp("concurrency")
+@contextlib.contextmanager
+def _serving(folder: Path) -> Iterator[Server]:
+    """`python main.py serve` on a fresh SQLite file in `folder`, with an admin key and a rate limit out of the way."""
     home = folder / "instance"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "OPERATOROS_"))}
-    env.pop("TASK_BACKEND", None)
-    env.pop("DATABASE_URL", None)
+    env = scrubbed_env()
     env.update(OPERATOROS_HOME=str(home), DATABASE_URL=f"sqlite:///{folder / 'load.db'}",
                OPERATOROS_API_KEY=API_KEY, OPERATOROS_RATE_LIMIT=RATE_LIMIT, OPERATOROS_USER="tester",
                PYTHONUNBUFFERED="1")
-    port = _free_port()
+    port = free_port()
     stderr_path = folder / "serve.stderr"
     with open(folder / "serve.stdout", "wb") as out, open(stderr_path, "wb") as err:
         process = subprocess.Popen([sys.executable, str(ROOT / "main.py"), "serve", "--port", str(port)],
@@ -113,6 +102,20 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """The module's server, shared by the tests that only send it requests (none stops it)."""
+    with _serving(tmp_path_factory.mktemp("concurrency")) as running:
+        yield running
+
+
+@pytest.fixture
+def own_server(tmp_path: Path) -> Iterator[Server]:
+    """A server of this test's own, for a test that stops it."""
+    with _serving(tmp_path) as running:
+        yield running
 
 
 def _wait_until_up(server: Server) -> None:
@@ -252,7 +255,8 @@ def test_eight_clients_of_500_requests_get_no_5xx_and_no_database_locked(
     assert "Traceback" not in err, err[-3000:]
 
 
-def test_sigterm_stops_serve_cleanly(server: Server) -> None:
+def test_sigterm_stops_serve_cleanly(own_server: Server) -> None:
+    server = own_server
     server.process.send_signal(signal.SIGTERM)
     code = server.process.wait(timeout=30)
     err = server.stderr()

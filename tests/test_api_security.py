@@ -256,10 +256,16 @@ def test_limits_can_be_counted_in_redis_shared_by_processes(home: Path, sqlite_u
         redis.Redis.from_url(url, socket_connect_timeout=2).ping()
     except redis.exceptions.RedisError as exc:
         service_missing(f"Redis at {url}", exc)
-    key = f"oos_{uuid.uuid4().hex}"  # counters are per key: this test's own
+    key = f"oos_{uuid.uuid4().hex}"
     config = {"OPERATOROS_HOME": str(home), "DATABASE_URL": sqlite_url, "OPERATOROS_API_KEY": key,
               "OPERATOROS_RATE_LIMIT": "3 per minute", "OPERATOROS_RATE_LIMIT_STORAGE": url}
-    first, second = create_app(config).test_client(), create_app(config).test_client()  # two "processes"
+    apps = create_app(config), create_app(config)  # two "processes"
+    # Counters are per user id, and every test database's admin is user 1: without a namespace of this
+    # test's own, any other run on this Redis within the minute (another test, another worktree) counts too.
+    namespace = f"oostest-limits-{uuid.uuid4().hex[:10]}"
+    for app in apps:
+        app.extensions["operatoros_rate_limiter"].storage.key_prefix = namespace
+    first, second = (app.test_client() for app in apps)
     headers = {"Authorization": f"Bearer {key}"}
     assert [c.get("/api/pools", headers=headers).status_code for c in (first, second, first)] == [200] * 3
     limited = second.get("/api/pools", headers=headers)

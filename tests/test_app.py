@@ -7,6 +7,8 @@ import pytest
 
 from app import create_app, services
 
+from .conftest import bearer, new_user, say
+
 
 def test_liveness_needs_no_key(client) -> None:  # type: ignore[no-untyped-def]
     response = client.get("/api/health")
@@ -115,9 +117,14 @@ def test_command_endpoint_gives_the_cli_json(client, auth) -> None:  # type: ign
 
 
 def test_command_endpoint_refuses_another_users_session(client, auth) -> None:  # type: ignore[no-untyped-def]
-    response = client.post("/api/command", json={"text": "status", "session_id": "f" * 32}, headers=auth)
+    bob, ann = new_user(client, "bob"), new_user(client, "ann")
+    bobs = say(client, bob, "status")["session_id"]
+    response = client.post("/api/command", json={"text": "status", "session_id": bobs}, headers=bearer(ann))
     assert response.get_json()["ok"] is False
     assert response.get_json()["error"]["code"] == "not_found"
+    history = client.get(f"/api/sessions/{bobs}/messages", headers=bearer(bob)).get_json()
+    assert [m["content"] for m in history["messages"] if m["role"] == "user"] == ["status"]  # ann's never reached it
+    assert say(client, bob, "status", bobs)["session_id"] == bobs  # the session itself works for its owner
 
 
 def test_an_unexpected_error_is_a_json_500_without_a_traceback(app, client, auth, monkeypatch) -> None:  # type: ignore[no-untyped-def]

@@ -31,6 +31,7 @@ def test_a_calm_reading_raises_no_alert() -> None:
 
 @pytest.mark.parametrize("path, value, check", [
     (("system", "cpu_percent"), 97, "cpu_percent"),
+    (("system", "memory_percent"), 91, "memory_percent"),
     (("system", "disk_percent"), 95, "disk_percent"),
     (("database", "latency_ms"), 900.0, "database_latency"),
     (("database", "ok"), False, "database"),
@@ -92,7 +93,13 @@ def test_metrics_endpoints(client, auth) -> None:  # type: ignore[no-untyped-def
     assert body["database"]["ok"] is True and "alerts" in body and len(body["pools"]) == 5
 
 
-def test_status_shows_alerts_and_the_provider(client, auth) -> None:  # type: ignore[no-untyped-def]
+def test_status_shows_alerts_and_the_provider(app, client, auth) -> None:  # type: ignore[no-untyped-def]
+    from models import Agent, AgentStatus
+
+    with services(app).engine.begin() as conn:
+        conn.execute(sa.insert(Agent).values(id="dead-agent", pool="sports", process="gone@host",
+                                             status=AgentStatus.FAILED))
     body = client.get("/api/status", headers=auth).get_json()
     assert body["provider"]["configured"] == "local"
-    assert isinstance(body["alerts"], list)
+    failed = [a for a in body["alerts"] if a["check"] == "pool:sports:failed_agents"]
+    assert len(failed) == 1 and "restart the sports pool" in failed[0]["message"], body["alerts"]

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from .conftest import TEST_API_KEY, run_cli
+from .conftest import TEST_API_KEY, bearer, new_user, run_cli, say
 
 KEY = re.compile(r"oos_[A-Za-z0-9_\-]{20,}")
 
@@ -29,26 +29,6 @@ def make_app(home: Path, sqlite_url: str, **env: str) -> Any:
 
     return create_app({"OPERATOROS_HOME": str(home), "DATABASE_URL": sqlite_url,
                        "OPERATOROS_API_KEY": TEST_API_KEY, "TESTING": True, **env})
-
-
-def bearer(key: str) -> dict[str, str]:
-    """Authorization header for `key`."""
-    return {"Authorization": f"Bearer {key}"}
-
-
-def new_user(client: Any, name: str, role: str = "user") -> str:
-    """Create a user through the API and return its key."""
-    created = client.post("/api/users", json={"name": name, "role": role}, headers=bearer(TEST_API_KEY))
-    assert created.status_code == 201, created.get_json()
-    return str(created.get_json()["api_key"])
-
-
-def say(client: Any, key: str, text: str, session_id: str | None = None) -> dict[str, Any]:
-    """POST /api/command and return the reply."""
-    body = {"text": text, **({"session_id": session_id} if session_id else {})}
-    response = client.post("/api/command", json=body, headers=bearer(key))
-    assert response.status_code == 200, response.get_json()
-    return dict(response.get_json())
 
 
 def sign_in(client: Any, as_key: str, name: str, key: str) -> str:

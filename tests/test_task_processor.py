@@ -169,6 +169,22 @@ def test_an_expired_lease_on_the_last_attempt_fails_the_task(queue: TaskQueue) -
     assert task["status"] == "failed" and "lease expired" in task["error"]
 
 
+@pytest.mark.parametrize("max_attempts", [3, 1])
+def test_a_task_asked_to_cancel_whose_lease_expired_is_cancelled_not_requeued(
+        queue: TaskQueue, max_attempts: int) -> None:
+    queue.lease_seconds = 0.01
+    queue.submit("general", "its worker dies after the cancel", max_attempts=max_attempts)
+    other = queue.submit("general", "its worker dies too")
+    claim, dying = _claim(queue), _claim(queue, agent="a2")
+    queue.cancel(claim.task_id)
+    time.sleep(0.05)
+    assert queue.requeue_expired() == {"requeued": 1, "failed": 0, "cancelled": 1}
+    task = queue.get(claim.task_id)
+    assert task["status"] == "cancelled" and task["lease_owner"] is None and task["finished_at"]
+    assert queue.get(other["id"])["status"] == "queued" and dying.task_id == other["id"]
+    assert queue.claim("general", "a3") is not None and queue.claim("general", "a4") is None  # only the other
+
+
 def test_renewing_keeps_a_lease_alive(queue: TaskQueue) -> None:
     queue.lease_seconds = 0.2
     queue.submit("general", "long")
