@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import re
 import socket
 import stat
@@ -87,7 +88,9 @@ def test_a_rotated_admin_key_revokes_the_old_one_at_start_up(home: Path, sqlite_
 # -- (2) keys withheld -------------------------------------------------------------------------
 
 
-def test_a_key_anywhere_in_a_message_is_never_stored_or_echoed(app: Any, client: Any, sqlite_url: str) -> None:
+def test_a_key_anywhere_in_a_message_is_never_stored_or_echoed(app: Any, client: Any, sqlite_url: str,
+                                                               caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)  # every record of every logger, as a verbose deployment would write
     bob = new_user(client, "bob")
     ann = new_user(client, "ann")
     first = say(client, ann, f"log in as bob with key {bob}")
@@ -100,6 +103,7 @@ def test_a_key_anywhere_in_a_message_is_never_stored_or_echoed(app: Any, client:
     history = client.get(f"/api/sessions/{asked['session_id']}/messages", headers=bearer(ann)).get_data(as_text=True)
     assert bob not in replies + sessions + history
     assert "[API key withheld]" in sessions + history
+    assert bob not in caplog.text and "oos_a_wrong_key_for_bob" not in caplog.text  # nor in the logs
     _assert_not_in_files(bob, sqlite_url)
 
 
