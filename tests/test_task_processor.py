@@ -185,6 +185,30 @@ def test_a_task_asked_to_cancel_whose_lease_expired_is_cancelled_not_requeued(
     assert queue.claim("general", "a3") is not None and queue.claim("general", "a4") is None  # only the other
 
 
+def test_the_sweep_leaves_live_leases_alone_and_clears_the_expired_ones(queue: TaskQueue) -> None:
+    queue.submit("general", "asked to cancel, its worker alive")
+    live = _claim(queue)
+    queue.cancel(live.task_id)
+    queue.lease_seconds = 0.01
+    queue.submit("general", "dead worker, attempts left")
+    queue.submit("general", "dead worker, last attempt", max_attempts=1)
+    queue.submit("general", "dead worker, asked to cancel")
+    retried, last, cancelled = _claim(queue, agent="a2"), _claim(queue, agent="a3"), _claim(queue, agent="a4")
+    queue.cancel(cancelled.task_id)
+    time.sleep(0.05)
+    assert queue.requeue_expired() == {"requeued": 1, "failed": 1, "cancelled": 1}
+    still = queue.get(live.task_id)  # its lease holds: the cancel waits for its worker's next check
+    assert still["status"] == "running" and still["lease_owner"] == live.owner and still["cancel_requested"]
+    back, failed, stopped = (queue.get(c.task_id) for c in (retried, last, cancelled))
+    assert (back["status"], back["lease_owner"], back["lease_expires_at"], back["finished_at"]) == \
+        ("queued", None, None, None)
+    assert back["error"] == "the worker stopped (lease expired); retrying"
+    assert (failed["status"], failed["lease_owner"], failed["lease_expires_at"]) == ("failed", None, None)
+    assert failed["finished_at"] and failed["error"] == "the worker stopped (lease expired) on the last allowed attempt"
+    assert (stopped["status"], stopped["lease_owner"], stopped["lease_expires_at"]) == ("cancelled", None, None)
+    assert stopped["finished_at"]
+
+
 def test_renewing_keeps_a_lease_alive(queue: TaskQueue) -> None:
     queue.lease_seconds = 0.2
     queue.submit("general", "long")
