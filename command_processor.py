@@ -17,7 +17,7 @@ typical request. How a request is understood:
    restart, scale, task, task follow-ups, tasks, pools, health, status), then domain routing
    (submit), and otherwise becomes ``clarify``.
 4. Safety first (README: Safety): a piece with a medical red flag or a mention of self-harm
-   (safety.py's detectors) is a submit to the healthcare pool before the matchers have a say;
+   (the detectors of safety/) is a submit to the healthcare pool before the matchers have a say;
    only a command aimed at a pool, a task or a workflow stands over a lesser warning ("show the
    healthcare tasks about chest pain"), and nothing over an emergency or self-harm ("I want to
    kill myself" is no cancel). A submit whose text has one goes to healthcare whatever pool its
@@ -69,14 +69,22 @@ JSON-serialisable and small, for the session row's JSON column.
 
 This module is the public face; import every name from here. The work is done in:
 
-==================  ================================================================================
-command_intent      Command, the intents and the values of their arguments (POOLS, TASK_STATUSES...)
-command_vocabulary  the words and patterns: pool synonyms, domain words, typo tables, regexes
-command_segment     one piece of a request: cleaning, tokens, typo correction, pools, domain scores
-command_matcher     the matchers, one per intent, in order of precedence, and domain routing
-command_request     splitting a request into pieces and gathering the pieces into commands
-command_context     the session context: CONTEXT_KEYS, update_context
-==================  ================================================================================
+=====================  =============================================================================
+commands/intent        the intents and the values of their arguments (POOLS, TASK_STATUSES...);
+                       Command itself is in values.py
+commands/vocabulary    the words and patterns: pool synonyms, typo tables, regexes (the domain words
+                       are domains/routing.py's, shared with the controller)
+commands/segment       one piece of a request: cleaning, tokens, typo correction, pools, domain scores
+commands/matcher       the matchers, one per intent, in order of precedence
+commands/request       splitting a request into pieces and gathering the pieces into commands
+commands/context       the session context: CONTEXT_KEYS, update_context, the pending question
+commands/agent_text    a request relayed by an agent ("The user wants ...") reduced to the request
+commands/mood, guard   only an imperative, affirmative request changes anything; questions,
+                       negations and hypotheticals get the read-only answer and say so
+commands/choices       answers to a clarifying question, by number or by name
+commands/domain        domain work holding system words ("scale a lasagna recipe") goes to the agents
+commands/unavailable   actions OperatorOS does not have, said plainly
+=====================  =============================================================================
 """
 from __future__ import annotations
 

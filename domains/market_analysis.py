@@ -2,7 +2,7 @@
 averages and crossovers, RSI, comparisons, allocation and rebalancing, and the offline reply.
 
 Every figure comes with its dates, every reply names its data source and date range, and the
-financial policy (safety.py) closes it with 'not investment advice'.
+financial policy (safety/policies.py) closes it with 'not investment advice'.
 """
 from __future__ import annotations
 

@@ -3,7 +3,7 @@ margin removal (fair odds), expected value, Kelly and fractional-Kelly stakes, b
 a strategy for a slate of games built from odds the user gives.
 
 No bet is ever called certain; stakes are always a small fraction of a bankroll, and the betting
-policy (safety.py) closes every reply with responsible-gambling guidance.
+policy (safety/policies.py) closes every reply with responsible-gambling guidance.
 """
 from __future__ import annotations
 

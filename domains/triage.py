@@ -1,6 +1,6 @@
 """Symptom triage to an urgency level, from red-flag rules grounded in public triage guidance.
 
-Emergency-level rules live in safety.py (they guard every pool); this module adds the urgent,
+Emergency-level rules live in safety/red_flags.py (they guard every pool); this module adds the urgent,
 soon and self-care rules, reads temperatures, durations and infant ages, and writes the reply:
 the urgency and why, what to do now, questions a clinician would ask, what to watch for. It
 never names a diagnosis or a dose.
