@@ -150,7 +150,7 @@ class DomainExecutor:
         if decision.short_circuit:
             text = domain_agents.guard_reply(decision, domain_agents.emergency_reply(claim.input, triage), triage)
             return ExecutionResult({"text": text, "provider": "safety-policy", "safety": list(decision.flags),
-                                    **_triage_field(claim, triage)}, provider="safety-policy")
+                                    **triage_field(claim.pool, triage)}, provider="safety-policy")
         agent = domain_agents.get_agent(claim.pool, data_dir=self.settings.data_dir)
         token.check()
         request = ProviderRequest(messages=[{"role": "user", "content": claim.input}], system=agent.system_prompt,
@@ -168,7 +168,7 @@ class DomainExecutor:
                                     "gen_ai.output.messages": tracing.messages_attribute("assistant", text)})
         result = {"text": text, "provider": response.provider, "model": response.model,
                   "fallback_from": response.fallback_from, "safety": list(decision.flags),
-                  **_triage_field(claim, triage)}
+                  **triage_field(claim.pool, triage)}
         return ExecutionResult(result, tokens_in=response.tokens_in, tokens_out=response.tokens_out,
                                provider=response.provider)
 
@@ -183,9 +183,9 @@ def _note_safety(decision: SafetyDecision, triage: Any) -> None:
                             "operatoros.safety.topic": decision.topic, "operatoros.triage.level": level})
 
 
-def _triage_field(claim: Claim, triage: Any) -> dict[str, Any]:
+def triage_field(pool: str, triage: Any) -> dict[str, Any]:
     """`{"triage": {level, reasons, sources}}` for a healthcare task's result, else nothing."""
-    return {"triage": triage.as_data()} if triage is not None and claim.pool == "healthcare" else {}
+    return {"triage": triage.as_data()} if triage is not None and pool == "healthcare" else {}
 
 
 def claim_decision(claim: Claim) -> SafetyDecision:

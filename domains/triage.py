@@ -434,11 +434,6 @@ def format_reply(result: TriageResult) -> str:
     return "\n".join(lines)
 
 
-def triage_data(pool: str, text: str) -> dict[str, Any]:
-    """`{"triage": {...}}` for a healthcare task's result (TriageResult.as_data), `{}` for other pools."""
-    return {"triage": triage(text).as_data()} if pool == "healthcare" else {}
-
-
 def pin_level(result: TriageResult, reply: str) -> str:
     """A reply that keeps the level the rules gave: a provider's reply can never lower it.
 

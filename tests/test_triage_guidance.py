@@ -96,9 +96,11 @@ def test_a_symptom_description_is_never_split() -> None:
 
 
 def test_triage_data_is_for_healthcare_tasks() -> None:
-    data = ht.triage_data("healthcare", "My 4 month old has a temperature of 39.2")["triage"]
+    from agent_pools import triage_field
+
+    data = triage_field("healthcare", ht.triage("My 4 month old has a temperature of 39.2"))["triage"]
     assert data["level"] == "urgent" and data["reasons"] and any("NG143" in s for s in data["sources"])
-    assert ht.triage_data("financial", "Analyze AAPL") == {}
+    assert triage_field("financial", ht.triage("Analyze AAPL")) == {}
 
 
 @pytest.mark.parametrize("model_reply", [
