@@ -14,9 +14,8 @@ import requests
 
 from agent_pools import run_inline
 from app import create_app, services
-from models import Role
 
-from .conftest import ROOT, TEST_API_KEY, run_cli, stop_processes
+from .conftest import ROOT, TEST_API_KEY, bearer, new_user, run_cli, stop_processes
 
 
 @pytest.fixture
@@ -30,14 +29,12 @@ def app(home: Path, sqlite_url: str):  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 def ann(app) -> dict[str, str]:  # type: ignore[no-untyped-def]
-    services(app).conversations.ensure_user_with_key("ann", "oos_ann_key_123456", Role.USER)
-    return {"Authorization": "Bearer oos_ann_key_123456"}
+    return bearer(new_user(app.test_client(), "ann"))
 
 
 @pytest.fixture
 def bob(app) -> dict[str, str]:  # type: ignore[no-untyped-def]
-    services(app).conversations.ensure_user_with_key("bob", "oos_bob_key_123456", Role.USER)
-    return {"Authorization": "Bearer oos_bob_key_123456"}
+    return bearer(new_user(app.test_client(), "bob"))
 
 
 def sse(body: str) -> list[dict[str, Any]]:
