@@ -764,10 +764,13 @@ def _keys(ctx: click.Context, action: str, name: str | None, as_json: bool) -> N
 @functools.lru_cache(maxsize=1)
 def _local_services():  # type: ignore[no-untyped-def]
     """The services of an in-process request, without the web layer (built once per process)."""
-    from config import Settings
-    from services import build_services
+    from startup import fast_start
 
-    return build_services(Settings.from_env())
+    with fast_start():
+        from config import Settings
+        from services import build_services
+
+        return build_services(Settings.from_env())
 
 
 def _build_app(executor: str | None = None):  # type: ignore[no-untyped-def]
