@@ -131,14 +131,26 @@ def content_scores(tokens: list[str], text: str, skip: Collection[int] = ()) -> 
     for i, token in enumerate(tokens):
         if i in skip:
             continue
-        for pool, words in DOMAIN_WORDS.items():
-            if token in words:
-                scores[pool] = scores.get(pool, 0) + words[token]
-    for pool, phrases in DOMAIN_PHRASES.items():
-        for phrase, weight in phrases.items():
+        for pool, weight in _WORD_WEIGHTS.get(token, ()):
+            scores[pool] = scores.get(pool, 0) + weight
+    for first in set(tokens) & _PHRASES_BY_FIRST.keys():
+        for pool, phrase, weight in _PHRASES_BY_FIRST[first]:
             if f" {phrase} " in text:
                 scores[pool] = scores.get(pool, 0) + weight
     return scores
+
+
+_WORD_WEIGHTS: dict[str, tuple[tuple[str, int], ...]] = {}
+"""DOMAIN_WORDS turned round: word -> (pool, weight) of each pool that knows it (one lookup per word)."""
+for _pool, _words in DOMAIN_WORDS.items():
+    for _word, _weight in _words.items():
+        _WORD_WEIGHTS[_word] = (*_WORD_WEIGHTS.get(_word, ()), (_pool, _weight))
+
+_PHRASES_BY_FIRST: dict[str, list[tuple[str, str, int]]] = {}
+"""DOMAIN_PHRASES by their first word: a phrase can only be in a text that holds its first word."""
+for _pool, _phrases in DOMAIN_PHRASES.items():
+    for _phrase, _weight in _phrases.items():
+        _PHRASES_BY_FIRST.setdefault(_phrase.split()[0], []).append((_pool, _phrase, _weight))
 
 
 _CSV_NAME = re.compile(r"\S\.csv\b", re.I)
@@ -162,7 +174,7 @@ def topic(text: str) -> str:
     tickers = count_tickers(text)
     if tickers:
         scores["financial"] = scores.get("financial", 0) + TICKER_WEIGHT * tickers
-    if any(ch.isdigit() for ch in text):
+    if any(map(str.isdigit, text)):
         from domains import sports_odds  # only a text with numbers can hold a slate of odds
 
         games = sum(1 for g in sports_odds.parse_slate(text) if len(g.outcomes) >= 2)

@@ -111,7 +111,10 @@ class Doc:
 
     def find(self, patterns: Iterable[Phrase], *, negatable: bool = True) -> list[str]:
         """Sources of the patterns found (not negated, when negatable)."""
-        found, present = [], self._present
+        found: list[str] = []
+        present = self._present
+        if not _first_words(patterns) & present:
+            return found
         for pattern in patterns:
             for mask in pattern.masks:
                 if not mask & present:
@@ -129,6 +132,8 @@ class Doc:
     def has(self, patterns: Iterable[Phrase], *, negatable: bool = True) -> bool:
         """Whether any of the patterns is found."""
         present = self._present
+        if not _first_words(patterns) & present:
+            return False
         for pattern in patterns:
             for mask in pattern.masks:
                 if not mask & present:
@@ -143,11 +148,37 @@ class Doc:
                    for clause, bits in zip(self.clauses, self._bits, strict=True))
 
 
+_RAW_TOKEN = re.compile(r"[a-z0-9@$]+")
+_LETTER = re.compile(r"[a-z]")
+_NUMBER_AND_UNIT = re.compile(r"\d+[a-z]{1,3}")
+
+
+_FIRST_WORDS: dict[int, tuple[tuple[Phrase, ...], int]] = {}
+"""id of a tuple of phrases -> (the tuple, its first_words_mask); the tuple is kept so its id stays its own."""
+
+_ANY_WORDS = -1
+"""The mask of a collection that cannot be remembered (not a tuple): every bit, so nothing is ruled out."""
+
+
+def _first_words(patterns: Iterable[Phrase]) -> int:
+    """first_words_mask of a tuple of phrases, worked out once (the policies pass the same tuples each time)."""
+    if not isinstance(patterns, tuple):
+        return _ANY_WORDS
+    known = _FIRST_WORDS.get(id(patterns))
+    if known is not None and known[0] is patterns:
+        return known[1]
+    mask = first_words_mask(patterns)
+    if len(_FIRST_WORDS) >= MAX_CACHED_WORDS:
+        _FIRST_WORDS.clear()
+    _FIRST_WORDS[id(patterns)] = (patterns, mask)
+    return mask
+
+
 def _tokens(text: str) -> list[str]:
     out: list[str] = []
-    for raw in re.findall(r"[a-z0-9@$]+", text):
-        mixed = re.search(r"[a-z]", raw) and re.search(r"[0-9@$]", raw)
-        if mixed and not re.fullmatch(r"\d+[a-z]{1,3}", raw):
+    for raw in _RAW_TOKEN.findall(text):
+        # letters mixed with digits, '@' or '$' may be leetspeak ("su1c1de"), unless a number and its unit ("5mg")
+        if not raw.isalpha() and _LETTER.search(raw) and not _NUMBER_AND_UNIT.fullmatch(raw):
             raw = raw.translate(_LEET)
         raw = raw.strip("@$")
         if raw:

@@ -10,7 +10,7 @@ emergency guidance first, whatever it asks for.
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from safety import readings
@@ -572,9 +572,10 @@ COMBINED: tuple[RedFlag, ...] = (
 def red_flags(doc: Doc) -> list[RedFlag]:
     """The red-flag rules a text meets, most specific first, superseded ones dropped."""
     present = doc.present
-    hits = [f for f, masks in _RULES if all(m & present for m in masks) and _holds(f, doc)]
+    hits = [f for f, masks in _RULES.candidates(present) if all(m & present for m in masks) and _holds(f, doc)]
     if not any(f.level is Urgency.EMERGENCY for f in hits):  # the combined rules add nothing to an emergency
-        hits += [f for f, masks in _COMBINED_RULES if all(m & present for m in masks) and _holds(f, doc)]
+        hits += [f for f, masks in _COMBINED_RULES.candidates(present)
+                 if all(m & present for m in masks) and _holds(f, doc)]
     dropped = {key for f in hits for key in f.supersedes}
     if any(f.level is Urgency.EMERGENCY for f in hits):  # an emergency replaces the warnings it makes moot
         dropped |= {f.key for f in hits if f.level is not Urgency.EMERGENCY and f.emergency_if}
@@ -587,9 +588,41 @@ def _holds(flag: RedFlag, doc: Doc) -> bool:
 
 
 
-_RULES = [(flag, tuple(first_words_mask(group) for group in flag.all_of)) for flag in RED_FLAGS]
-"""Each rule with the first-word bits of each of its groups: a text lacking all of one group's first words
-cannot meet the rule, so most rules are ruled out by a few integer ANDs before any phrase is matched."""
+class _RuleIndex:
+    """Rules with the first-word bits of each of their groups, found from the bits a text holds.
 
-_COMBINED_RULES = [(flag, tuple(first_words_mask(group) for group in flag.all_of)) for flag in COMBINED]
-"""COMBINED with the same pre-check bits."""
+    A text lacking every first word of one of a rule's groups cannot meet the rule, so most rules
+    are ruled out by integer ANDs before any phrase is matched; and rather than testing each of
+    the ~100 rules, the index looks up the rules whose first group shares a bit with the text
+    (a request holds a handful of the words the rules know, often none).
+    """
+
+    def __init__(self, flags: Sequence[RedFlag]) -> None:
+        self.rules = [(flag, tuple(first_words_mask(group) for group in flag.all_of)) for flag in flags]
+        self._always = frozenset(i for i, (_, masks) in enumerate(self.rules) if not masks)
+        self._by_bit: dict[int, list[int]] = {}
+        for i, (_, masks) in enumerate(self.rules):
+            for bit in _bits(masks[0] if masks else 0):
+                self._by_bit.setdefault(bit, []).append(i)
+
+    def candidates(self, present: int) -> list[tuple[RedFlag, tuple[int, ...]]]:
+        """The rules whose first group may be in a text with these bits, in the rules' order."""
+        found = set(self._always)
+        for bit in _bits(present):
+            found.update(self._by_bit.get(bit, ()))
+        return [self.rules[i] for i in sorted(found)]
+
+
+def _bits(mask: int) -> Iterator[int]:
+    """The single bits set in `mask`, lowest first."""
+    while mask:
+        low = mask & -mask
+        yield low
+        mask ^= low
+
+
+_RULES = _RuleIndex(RED_FLAGS)
+"""The rules of RED_FLAGS, indexed."""
+
+_COMBINED_RULES = _RuleIndex(COMBINED)
+"""COMBINED, indexed the same way."""
