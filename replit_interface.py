@@ -536,7 +536,8 @@ def _starts_over(command: Command) -> bool:
 
 
 def _declined_note(command: Command) -> str:
-    """'I did not scale the financial pool to 10: you asked a question, so I only looked.' or ''."""
+    """The model's reading (commands/resolver.py), then 'I did not scale the financial pool to 10: you asked a
+    question, so I only looked.'; or ''."""
     declined = command.args.get("declined")
     if not isinstance(declined, dict):
         return interpreted_note(command)

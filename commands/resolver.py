@@ -240,7 +240,7 @@ def note(command: Command) -> str:
         return ""
     shown = {k: v for k, v in command.args.items() if k not in ("interpreted", "declined", "input")}
     what = command.intent + ("" if not shown else " " + ", ".join(f"{k}={v}" for k, v in shown.items()))
-    return (f"The rules did not understand this request; the model ({by.get('by')}, {by.get('model')}) "
+    return (f"The rules could not resolve this request; the model ({by.get('by')}, {by.get('model')}) "
             f"read it as: {what}.\n\n")
 
 

@@ -194,7 +194,7 @@ def test_cli_dry_run_and_real_run_show_the_models_command(fake_openai: FakeOpenA
     assert command_of(dry) == command_of(real) == ("scale", {"pool": "financial", "delta": 1, "interpreted": {
         "by": "openai-chat", "model": "gpt-5-mini"}})
     for reply in (dry, real):
-        assert reply["response"].startswith("The rules did not understand this request; the model (openai-chat")
+        assert reply["response"].startswith("The rules could not resolve this request; the model (openai-chat")
     assert "Dry run: I would run 'scale' with pool=financial, delta=1." in dry["response"]
     assert financial_size(env) == before + 1
     engine = sa.create_engine(sqlite_url)
