@@ -7,6 +7,8 @@ from typing import IO, Any
 
 import command_processor
 from agent_master_controller import AgentMasterController
+from commands.resolver import ModelResolver
+from commands.resolver import note as interpreted_note
 from commands.vocabulary import STATUS_WORDS
 from conversation_manager import SESSION_STATE_KEYS, WITHHELD, ConversationManager
 from errors import OperatorOSError
@@ -56,6 +58,8 @@ class Interface:
     def __init__(self, controller: AgentMasterController, conversations: ConversationManager) -> None:
         self.controller = controller
         self.conversations = conversations
+        self.resolver = ModelResolver(controller.settings, getattr(controller.executor, "chain", None))
+        """Offers what the rules cannot resolve to a function-calling model (commands/resolver.py)."""
 
     def handle(self, text: str, caller: Caller, session_id: str | None = None, *,
                dry_run: bool = False, background: bool = False,
@@ -83,7 +87,8 @@ class Interface:
         text = self.conversations.redact(text)
         actor = self.conversations.acting_caller(caller, context, None if dry_run else session_id)
         parse_context = {k: v for k, v in context.items() if k not in SESSION_STATE_KEYS}
-        commands = command_processor.parse(text, parse_context)
+        commands = self.resolver.resolve(text, parse_context, command_processor.parse(text, parse_context),
+                                         actor.user_id)
         if not dry_run and any(_starts_over(c) for c in commands):
             session_id = self.conversations.open_session(caller, None, new=True)
             parse_context = {}
@@ -132,7 +137,7 @@ class Interface:
             if command.intent == "clarify":
                 return self._clarify(command, reply)
             if dry_run:
-                shown = {k: v for k, v in command.args.items() if k != "declined"}
+                shown = {k: v for k, v in command.args.items() if k not in ("declined", "interpreted")}
                 reply["response"] = (_declined_note(command) + f"Dry run: I would run '{command.intent}'"
                                      f"{_args_text(shown)}. Nothing was changed.")
                 reply["data"] = {"dry_run": True}
@@ -531,12 +536,13 @@ def _starts_over(command: Command) -> bool:
 
 
 def _declined_note(command: Command) -> str:
-    """'I did not scale the financial pool to 10: you asked a question, so I only looked.' or ''."""
+    """The model's reading (commands/resolver.py), then 'I did not scale the financial pool to 10: you asked a
+    question, so I only looked.'; or ''."""
     declined = command.args.get("declined")
     if not isinstance(declined, dict):
-        return ""
+        return interpreted_note(command)
     why = _DECLINED_WHY.get(str(declined.get("why")), "nothing was changed")
-    return f"I did not {declined.get('what')}: {why}. Nothing was changed.\n\n"
+    return interpreted_note(command) + f"I did not {declined.get('what')}: {why}. Nothing was changed.\n\n"
 
 
 def _format_generic(command: Command, data: dict[str, Any]) -> str:

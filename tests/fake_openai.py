@@ -39,8 +39,8 @@ class Reply:
     """text | tool_calls | status | slow | malformed | disconnect | stall."""
     text: str | None = None
     """Answer text; None means the default echo of the request."""
-    tool_calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
-    """(name, arguments) of each function call asked for."""
+    tool_calls: list[tuple[str, dict[str, Any] | str]] = field(default_factory=list)
+    """(name, arguments) of each function call asked for; a str is sent as it is (malformed JSON, say)."""
     status: int = 200
     """HTTP status of a `status` reply."""
     headers: dict[str, str] = field(default_factory=dict)
@@ -55,7 +55,7 @@ class Reply:
         return cls("text", text=text, on=on)
 
     @classmethod
-    def tool_call(cls, name: str, arguments: dict[str, Any], *more: tuple[str, dict[str, Any]]) -> Reply:
+    def tool_call(cls, name: str, arguments: dict[str, Any] | str, *more: tuple[str, dict[str, Any] | str]) -> Reply:
         return cls("tool_calls", tool_calls=[(name, arguments), *more])
 
     @classmethod
@@ -274,7 +274,7 @@ class _Exchange:
         usage = {"prompt_tokens": tokens_in, "completion_tokens": tokens_out,
                  "total_tokens": tokens_in + tokens_out}
         tool_calls = [{"id": self.app.new_id("call"), "type": "function",
-                       "function": {"name": name, "arguments": json.dumps(args)}} for name, args in calls]
+                       "function": {"name": name, "arguments": _arguments(args)}} for name, args in calls]
         if self.body.get("stream"):
             self.stream_chat(text or "", tool_calls, usage)
             return
@@ -363,7 +363,7 @@ class _Exchange:
     def response_output(self, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if self.reply is not None and self.reply.kind == "tool_calls":
             return [{"type": "function_call", "id": self.app.new_id("fc"), "call_id": self.app.new_id("call"),
-                     "name": name, "arguments": json.dumps(args), "status": "completed"}
+                     "name": name, "arguments": _arguments(args), "status": "completed"}
                     for name, args in self.reply.tool_calls]
         if self.reply is not None and self.reply.text is not None:
             text = self.reply.text
@@ -514,6 +514,10 @@ def _text_of(content: Any) -> str:
 def _pieces(text: str) -> list[str]:
     words = text.split(" ")
     return [word + (" " if i < len(words) - 1 else "") for i, word in enumerate(words)] if text else []
+
+
+def _arguments(args: dict[str, Any] | str) -> str:
+    return args if isinstance(args, str) else json.dumps(args)
 
 
 def _tokens(text: str) -> int:
