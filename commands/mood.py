@@ -41,7 +41,8 @@ ADVICE_RE = re.compile(
 """A yes/no question (not a polite "can you ..."): it asks, it does not order."""
 
 EXPLAIN_RE = re.compile(
-    r"^(?:how (?:do|does|would|can|could|should|is|are|will) |what happens|what (?:does|do|would) .+ "
+    r"^(?:how (?:do|does|would|can|could|should|is|are|will) |what happens|what would it take|"
+    r"(?:explain|tell me|describe) (?:how|what|why|when)\b|what (?:does|do|would) .+ "
     r"(?:do|show|mean)\b|why (?:would|should|do|does|is|are)|what'?s the (?:difference|biggest|max|largest|"
     r"limit|point)|what is the (?:difference|biggest|max|largest|limit|point)|how many agents can)", re.I)
 """A question about how something works: it gets help on its topic."""
@@ -123,6 +124,9 @@ def mood_of(clause: str) -> str:
         return "imperative"
     if (EXPLAIN_RE.match(plain) or GENERIC_QUESTION_RE.match(plain)) and not _HOW_VIEW_RE.match(plain):
         return "explain"
+    if re.match(r"^do\s+(?!(?:i|we|you|u|they|it|he|she|the|my|our|any|all|these|those|this|that|"
+                r"tasks?|agents?|pools?|workflows?|cancelled|failed|queued)\b)\w", plain, re.I) and "?" not in clause:
+        return "imperative"  # "now do healthcare": an order that repeats the last one
     if ADVICE_RE.match(plain) or re.match(r"^(?:would you|do you think)\b", plain, re.I):
         return "question"
     return "imperative"
@@ -155,26 +159,36 @@ def apply(cleaned: str, ctx: dict[str, Any], parse_clause: Parser, read_only: bo
     local = dict(ctx)
     kept: list[Command] = []
     declined: list[Command] = []
+    imagined: list[tuple[str, str, list[Command]]] = []  # (mood, commands) of each clause, for _imagined_answer
     for clause, mood in zip(clauses, moods, strict=True):
         if clause.lower() in _FILLER_CLAUSES or FILLER_CLAUSE_RE.match(clause):
             continue
-        plain = NEGATION_RE.sub("", clause).strip(" ,") if mood == "negation" else clause
+        plain = (NEGATION_RE.sub("", clause).strip(" ,") if mood == "negation" else
+                 unconditional(clause) if mood == "hypothetical" else clause)
         commands = parse_clause(plain or clause, local)
         if mood != "imperative" or read_only or "negation" in moods:  # "don't cancel 44, what did it return?"
             commands = [c for c in commands if not (c.intent == "submit" and _idle(c, clause, strict=True))]
         local = update_context(local, commands)
         if mood == "imperative" and not read_only:
             kept += [c for c in commands if not _idle(c, clause)]
+            imagined.append((mood, clause, [c for c in commands if not _idle(c, clause)]))
             continue
         reason = mood if mood != "imperative" else "read_only"
         if mood == "explain":
             topic = _topic(clause)
-            if topic and all(c.intent != "submit" or _idle(c, clause) for c in commands):
+            specific = _SPECIFIC_RE.search(clause) and any(changes(c) for c in commands)
+            if topic and not specific and all(c.intent != "submit" or _idle(c, clause) for c in commands):
                 declined.append(_declined(Command("help", {"topic": topic}, clause), commands, reason))
+                imagined.append((mood, clause, [declined[-1]]))
                 continue
         converted = [_read_only(c, clause, reason) for c in commands]
+        imagined.append((mood, clause, [c for c in converted if c is not None and not _idle(c, clause)]))
         target = declined if mood in ("negation", "hypothetical") else kept
         target += [c for c in converted if c is not None]
+    if "hypothetical" in moods and not read_only:
+        answer = _imagined_answer(cleaned, clauses, moods, imagined)
+        if answer:
+            return answer
     kept = [_resolve_pronoun(c, declined) for c in kept]
     result = kept or declined
     if any(m in ("question", "hypothetical", "explain") for m in moods) or read_only:
@@ -184,6 +198,86 @@ def apply(cleaned: str, ctx: dict[str, Any], parse_clause: Parser, read_only: bo
             "Understood: nothing was done. What would you like instead?"), "choices": [
             "show the system status", "list my tasks", "show the pools"]}, cleaned)]
     return _dedupe(result) or None
+
+
+_SPECIFIC_RE = re.compile(r"\b(?:task|job|run|workflow)\s*#?\d", re.I)
+HARDWARE_WORDS = frozenset("cpu memory ram disk server servers machine box database db resources hardware".split())
+"""A question about the consequence of an imagined change that names these asks about the machine."""
+
+_CONDITION_RE = re.compile(
+    r"^(?:just\s+)?(?:(?:hypothetically|in theory|theoretically)\b[\s,]*)?"
+    r"(?:what (?:would|will|could) happen (?:if|when)|what if|if|suppose|supposing|imagine|assuming|assume|"
+    r"(?:let'?s |lets )?say|in case|in a world where|before|after|once|when|were|was)?\s*(?:that\s+)?"
+    r"(?:i|we|you|they|the user|someone)?\s*"
+    r"(?:(?:were|was|had|did|do|went ahead and|decided? to|wanted to|want to|ever|just|now|actually)\s+)*"
+    r"(?:to\s+)?", re.I)
+_PAST_FORMS = {
+    "restarted": "restart", "rebooted": "reboot", "cancelled": "cancel", "canceled": "cancel", "scaled": "scale",
+    "ran": "run", "approved": "approve", "rejected": "reject", "doubled": "double", "halved": "halve",
+    "added": "add", "removed": "remove", "killed": "kill", "aborted": "abort", "deleted": "delete",
+    "triggered": "trigger", "launched": "launch", "bumped": "bump", "logged": "log", "signed": "sign",
+    "restarting": "restart", "cancelling": "cancel", "canceling": "cancel", "scaling": "scale", "running": "run",
+    "approving": "approve", "rejecting": "reject", "logging": "log", "killing": "kill", "deleting": "delete",
+}
+_PAST_RE = re.compile(r"\b(" + "|".join(_PAST_FORMS) + r")\b(?!\s+(?:tasks?|jobs?|ones?)\b)", re.I)
+
+
+def unconditional(clause: str) -> str:
+    """The action an imagined clause names, as an order ('if we restarted the finance pool' is 'restart the
+    finance pool'): it is only ever read, never done, so it is read the way an order is."""
+    body = _CONDITION_RE.sub("", clause.strip(), count=1).strip(" ,")
+    body = _PAST_RE.sub(lambda m: _PAST_FORMS[m.group(1).lower()], body, count=1)
+    return body or clause
+
+
+def _imagined_answer(cleaned: str, clauses: list[str], moods: list[str],
+                     imagined: list[tuple[str, str, list[Command]]]) -> list[Command] | None:
+    """One answer to 'if I <change X>, <what would follow>?': the look at X, whatever the consequence asks.
+
+    The consequence names the machine ("would the RAM be ok?"): a health check. The change names one task,
+    run, workflow or pool: the look at it (help on the action when "what happens" asks about a whole
+    pool). It names nothing specific ("if I restart everything, ..."): help on the action. An order or a
+    question about the present beside it ("..., show me its tasks", "..., how many are queued now?") is
+    answered instead, 'it' being the thing imagined.
+    """
+    looks = [c for mood, _, commands in imagined if mood == "hypothetical" for c in commands]
+    present = [c for mood, clause, commands in imagined if mood != "hypothetical"
+               and (mood == "imperative" or not CONSEQUENCE_RE.search(clause)) for c in commands]
+    words = set(re.findall(r"[a-z]+", cleaned.lower()))
+    undone = next((c.args["declined"] for c in looks if "declined" in c.args), None)
+    hypothetical_text = " ".join(c for c, m in zip(clauses, moods, strict=True) if m == "hypothetical")
+
+    def noted(view: Command) -> Command:
+        if undone and "declined" not in view.args:
+            view.args["declined"] = dict(undone)
+        return view
+
+    if words & HARDWARE_WORDS and (looks or undone):
+        answer = noted(Command("health", {}, cleaned))
+    else:
+        specific = next((c for c in looks if _is_specific(c)), None)
+        if specific is not None and not (specific.intent == "pools" and "explain" in moods):
+            answer = specific
+        else:
+            topic = _topic(unconditional(hypothetical_text)) or _topic(cleaned)
+            if topic is None or not (looks or undone):
+                return None
+            answer = noted(Command("help", {"topic": topic}, cleaned))
+    if present:
+        return _dedupe([_resolve_pronoun(c, [answer]) for c in present])
+    return [answer]
+
+
+CONSEQUENCE_RE = re.compile(r"\b(?:would|will|could|might|going to|gonna|happens?|afterwards?|then)\b|\w'(?:ll|d)\b",
+                            re.I)
+"""Words of a question about what an imagined change would bring (not about the present)."""
+
+
+def _is_specific(command: Command) -> bool:
+    """Whether a look names one pool, task, run or workflow."""
+    args = command.args
+    return (command.intent == "task" or (command.intent == "pools" and bool(args.get("pool")))
+            or (command.intent == "workflows" and ("run_id" in args or "workflow_id" in args)))
 
 
 def _idle(command: Command, clause: str, strict: bool = False) -> bool:

@@ -21,7 +21,7 @@ from command_processor import parse, update_context
 from values import Command
 
 DATA = Path(__file__).parent / "data"
-CORPORA = (DATA / "utterances_external.jsonl", DATA / "utterances_agentic.jsonl")
+CORPORA = (DATA / "utterances_external.jsonl", DATA / "utterances_agentic.jsonl", DATA / "utterances_fresh.jsonl")
 """Requests written from how people and coding agents phrase things: {text, expect, category, changes, turns?}."""
 TUNING = DATA / "utterances_tuning.jsonl"
 """More requests written (before tuning on them) from how people and agents phrase things: tune side only."""
