@@ -27,7 +27,7 @@ ACTION_VERB_RE = re.compile(
     re.I)
 """The verbs that carry a change; the words before the first of them decide whether it is ordered."""
 
-NEGATION_RE = re.compile(r"\b(?:not|never|no need|nothing|without|rather|instead|avoid|refrain|leave|dont|cant|wont|"
+NEGATION_RE = re.compile(r"\b(?:not|never|no|nothing|without|rather|instead|avoid|refrain|leave|dont|cant|wont|"
                          r"didnt|shouldnt|wouldnt)\b|\wn['\u2019]t\b", re.I)
 """Words before an action verb that refuse it."""
 QUESTION_RE = re.compile(
@@ -174,8 +174,9 @@ def refusal(text: str, request: str) -> str | None:
     before = _CLAUSE_END_RE.split(before)[-1]  # "we don't need so many agents, drop it to 2" orders
     if EXPLAIN_RE.search(before):
         return "explain"
-    if NEGATION_RE.search(before):
-        return "negation"
+    if NEGATION_RE.search(before) or (verb and verb.group(0).lower().endswith("ing")
+                                       and re.search(r"\b(?:stop|quit|cease)\s*$", before, re.I)):
+        return "negation"  # "stop restarting the agents" is no order to restart them
     if QUESTION_RE.search(before):
         return "question"
     if verb and _ends_in_question(text, request) and not POLITE_RE.match(text.strip()):

@@ -24,7 +24,8 @@ NEGATION_RE = re.compile(
     r"(?:don'?t|dont|do not|never\s*mind|nevermind|no need|not asking|i'?m not asking|im not asking|"
     r"i'?m not trying|im not trying|i (?:do not|don'?t|dont) want (?:you )?to|hold off|"
     r"no (?:\w+ing|restarts?|changes?|scale|cancel\w*)\b|without|rather than|instead of|not (?:the|now|yet)\b|skip|"
-    r"forget (?:about )?|the user is not asking|they (?:do not|don'?t) want)", re.I)
+    r"forget (?:about )?|the user is not asking|they (?:do not|don'?t) want|scratch that|just kidding|"
+    r"(?:on )?second thought|wait no|actually no|no wait|no,? don'?t)", re.I)
 """A clause that says what is not wanted."""
 
 HYPOTHETICAL_RE = re.compile(
@@ -114,8 +115,7 @@ def split_clauses(text: str) -> list[str]:
 
 def mood_of(clause: str) -> str:
     """imperative, negation, hypothetical, explain or question."""
-    plain = re.sub(r"^(?:(?:ok|okay|so|and|also|hey|please|but|actually|now|then|just)\b[\s,]*)+", "",
-                   clause.strip(), flags=re.I)
+    plain = _unprefixed(clause)
     if NEGATION_RE.match(plain):
         return "negation"
     if HYPOTHETICAL_RE.match(plain):
@@ -130,6 +130,12 @@ def mood_of(clause: str) -> str:
     if ADVICE_RE.match(plain) or re.match(r"^(?:would you|do you think)\b", plain, re.I):
         return "question"
     return "imperative"
+
+
+def _unprefixed(clause: str) -> str:
+    """A clause without the small words that open it ("but", "ok so", "and then")."""
+    return re.sub(r"^(?:(?:ok|okay|so|and|also|hey|please|but|actually|now|then|just)\b[\s,]*)+", "",
+                  clause.strip(), flags=re.I)
 
 
 def imperative(text: str) -> bool:
@@ -163,8 +169,11 @@ def apply(cleaned: str, ctx: dict[str, Any], parse_clause: Parser, read_only: bo
     for clause, mood in zip(clauses, moods, strict=True):
         if clause.lower() in _FILLER_CLAUSES or FILLER_CLAUSE_RE.match(clause):
             continue
-        plain = (NEGATION_RE.sub("", clause).strip(" ,") if mood == "negation" else
+        plain = (NEGATION_RE.sub("", _unprefixed(clause)).strip(" ,") if mood == "negation" else
                  unconditional(clause) if mood == "hypothetical" else clause)
+        if mood == "negation" and retracts(plain) and any(changes(c) for c in kept):
+            kept = [_read_only(c, c.text or clause, "negation") or c for c in kept]  # "cancel task 9. no, don't"
+            continue
         commands = parse_clause(plain or clause, local)
         if mood != "imperative" or read_only or "negation" in moods:  # "don't cancel 44, what did it return?"
             commands = [c for c in commands if not (c.intent == "submit" and _idle(c, clause, strict=True))]
@@ -197,6 +206,8 @@ def apply(cleaned: str, ctx: dict[str, Any], parse_clause: Parser, read_only: bo
         return [Command("clarify", {"reason": "not_understood", "question": (
             "Understood: nothing was done. What would you like instead?"), "choices": [
             "show the system status", "list my tasks", "show the pools"]}, cleaned)]
+    if not result and _about_system(cleaned) and _topic(cleaned):
+        return [Command("help", {"topic": _topic(cleaned)}, cleaned)]  # a question about the system is no task
     return _dedupe(result) or None
 
 
@@ -215,11 +226,22 @@ _PAST_FORMS = {
     "restarted": "restart", "rebooted": "reboot", "cancelled": "cancel", "canceled": "cancel", "scaled": "scale",
     "ran": "run", "approved": "approve", "rejected": "reject", "doubled": "double", "halved": "halve",
     "added": "add", "removed": "remove", "killed": "kill", "aborted": "abort", "deleted": "delete",
-    "triggered": "trigger", "launched": "launch", "bumped": "bump", "logged": "log", "signed": "sign",
+    "triggered": "trigger", "registered": "register", "launched": "launch", "bumped": "bump", "logged": "log", "signed": "sign",
     "restarting": "restart", "cancelling": "cancel", "canceling": "cancel", "scaling": "scale", "running": "run",
     "approving": "approve", "rejecting": "reject", "logging": "log", "killing": "kill", "deleting": "delete",
 }
 _PAST_RE = re.compile(r"\b(" + "|".join(_PAST_FORMS) + r")\b(?!\s+(?:tasks?|jobs?|ones?)\b)", re.I)
+
+
+_RETRACT_WORDS = frozenset("""do doing it that this so yet now anything ahead go proceed proceeding with bother after
+    all actually please then today either the same one mind about thing that's thats but and or wait no just ok okay
+    hold on""".split())
+
+
+def retracts(rest: str) -> bool:
+    """Whether what follows a negation names nothing of its own ("don't", "no, don't do that", "not yet",
+    "never mind"): it takes back the order before it."""
+    return set(re.findall(r"[a-z']+", rest.lower())) <= _RETRACT_WORDS
 
 
 def unconditional(clause: str) -> str:
@@ -297,7 +319,12 @@ def _idle(command: Command, clause: str, strict: bool = False) -> bool:
 
 def _about_system(clause: str) -> bool:
     words = set(re.findall(r"[a-z]+", clause.lower()))
-    return bool(words & (PRONOUN_WORDS | MACHINE_WORDS | SYSTEM_NOUNS)) or " log out" in f" {clause.lower()}"
+    return bool(words & (PRONOUN_WORDS | MACHINE_WORDS | SYSTEM_NOUNS) or ACCOUNT_ACTION_RE.search(clause))
+
+
+ACCOUNT_ACTION_RE = re.compile(r"\b(?:log(?:s|ged|ging)?\s*(?:me\s+)?(?:in|out|off)|sign(?:s|ed|ing)?\s*(?:me\s+)?"
+                               r"(?:up|in|out)|regist(?:er|ered|ering)\b)", re.I)
+"""Logging in or out, signing up: the account, not work for an agent."""
 
 
 SYSTEM_NOUNS = frozenset("""many agent agents pool pools task tasks job jobs busy now workflow workflows queue queued
