@@ -136,8 +136,10 @@ TOKEN_RE = re.compile(r"[^\W_]+")
 LEADING_FILLER_RE = re.compile(
     r"^(?:(?:hey|hi|hello|ok|okay|please|pls|plz|kindly|just|so|um+|uh+|yo|alright|well|now|oh|and|also|then|"
     r"never\s*mind|thanks|actually|quick(?:ly)?)\b|(?:could|can|would|will)\s+(?:you|u|ya)(?:\s+please)?\b|"
-    r"i\s+(?:want|wanna|would\s+like|'d\s+like|d\s+like)\s+you\s+to\b|go\s+ahead\s+and\b|"
-    r"(?:i\s+(?:want|wanna|would\s+like|'d\s+like|d\s+like)\s+to|let\s+me|let'?s)\b)[\s,.!:;-]*", re.I)
+    r"i\s+(?:want|wanna|need|would\s+like|'d\s+like|d\s+like)\s+you\s+to\b|go\s+ahead\s+and\b|"
+    r"(?:i'?d|i\s+would)\s+(?:appreciate\s+it|be\s+grateful)\s+if\s+you\s+(?:could|would|can)\b|"
+    r"(?:would|do)\s+you\s+mind\b|be\s+so\s+kind\s+as\s+to\b|"
+    r"(?:i\s+(?:want|wanna|need|would\s+like|'d\s+like|d\s+like)\s+to|let\s+me|let'?s)\b)[\s,.!:;-]*", re.I)
 TRAILING_FILLER_RE = re.compile(
     r"[\s,]*\b(?:please|pls|plz|thanks|thank\s+you|thx|ty|for\s+me)\b[\s.!?]*$", re.I)
 SEPARATOR_RE = re.compile(
