@@ -163,7 +163,7 @@ def _understand(cleaned: str, ctx: dict[str, Any]) -> list[Command]:
         return answered
     request, read_only = agent_text.reduce(cleaned)
     commands = mood.apply(request, ctx, parse_request, read_only) or parse_request(request, ctx)
-    if not read_only and mood.imperative(request):
+    if not read_only and not any(mood.mood_of(c) == "negation" for c in mood.split_clauses(request)):
         commands = domain.fold(request, commands)
     return unavailable.check(request, guard.check(request, commands, ctx))
 
