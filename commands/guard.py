@@ -197,7 +197,8 @@ def refusal(text: str, request: str) -> str | None:
         return "negation"  # "stop restarting the agents" is no order to restart them
     if QUESTION_RE.search(before):
         return "question"
-    if verb and _ends_in_question(text, request) and not POLITE_RE.match(text.strip()):
+    asks_to_do = verb or re.match(r"^\s*(?:(?:ok(?:ay)?|and|so|now|then)\s+)*do\b", body, re.I)  # "do the same for X?"
+    if asks_to_do and _ends_in_question(text, request) and not POLITE_RE.match(text.strip()):
         return "question"
     return None
 
