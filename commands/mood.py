@@ -206,8 +206,10 @@ def apply(cleaned: str, ctx: dict[str, Any], parse_clause: Parser, read_only: bo
         return [Command("clarify", {"reason": "not_understood", "question": (
             "Understood: nothing was done. What would you like instead?"), "choices": [
             "show the system status", "list my tasks", "show the pools"]}, cleaned)]
-    if not result and _about_system(cleaned) and _topic(cleaned):
-        return [Command("help", {"topic": _topic(cleaned)}, cleaned)]  # a question about the system is no task
+    named = set(re.findall(r"[a-z]+", cleaned.lower())) & (MACHINE_WORDS | SYSTEM_NOUNS)
+    if not result and (named or ACCOUNT_ACTION_RE.search(cleaned)):  # a question about the system is no task
+        topic = _topic(cleaned)
+        return [Command("help", {"topic": topic}, cleaned) if topic else Command("status", {}, cleaned)]
     return _dedupe(result) or None
 
 
