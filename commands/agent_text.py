@@ -15,7 +15,8 @@ AGENT_RE = re.compile(
     r"asked|approval)|user'?s (?:question|request|message|exact words|instructions|ask)|request from (?:the )?user|"
     r"on (?:the user'?s )?behalf|acting for|per (?:the )?user|relaying|forwarding|passing along|operator note|"
     r"coding (?:agent|assistant)|ai (?:agent|assistant)|automated agent|replit agent|\[agent\]|"
-    r"as requested by|(?:from|for|by) (?:the |my |a )?user\b|my human|(?:person|people|someone) i'?m (?:assisting|helping)|"
+    r"as requested by|(?:from|for|by) (?:the |my |a )?user\b|my human|"
+    r"(?:person|people|someone) i'?m (?:assisting|helping)|"
     r"the user i'?m (?:assisting|helping)|tell (?:the system|operatoros)\b)|^\s*(?:user|human)\s*(?:>|:)|"
     r"^\s*(?:instruction|request|task|query|prompt)\s*:", re.I)
 """Words only an agent relaying a user's request writes."""

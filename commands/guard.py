@@ -172,8 +172,8 @@ AFTER_REFUSAL_RE = re.compile(
     r"\bnot (?:needed|necessary|required|wanted|what|a good idea|an option)\b|\bunnecessary\b|\bno longer\b|"
     r"\bnot (?:yet|now)\b", re.I)
 """Words after an action verb that refuse it."""
-DEFERRED_RE = re.compile(r"\b(?:later|tomorrow|tonight|next (?:week|month|time)|some ?time|eventually|in a (?:bit|while))\b",
-                         re.I)
+DEFERRED_RE = re.compile(
+    r"\b(?:later|tomorrow|tonight|next (?:week|month|time)|some ?time|eventually|in a (?:bit|while))\b", re.I)
 """Words after an action verb that put it off: not an order to do it now."""
 
 

@@ -43,7 +43,8 @@ ADVICE_RE = re.compile(
 
 EXPLAIN_RE = re.compile(
     r"^(?:how (?:do|does|would|can|could|should|is|are|will) |what happens|what would it take|"
-    r"(?:explain|tell me|describe) (?:how|what|why|when)\b|what (?:does|do|would) .+ "
+    r"(?:explain|describe) (?:how|what|why|when)\b|tell me (?:how (?:to|do|does|i|we|you)|why)\b|"
+    r"what (?:does|do|would) .+ "
     r"(?:do|show|mean)\b|why (?:would|should|do|does|is|are)|what'?s the (?:difference|biggest|max|largest|"
     r"limit|point)|what is the (?:difference|biggest|max|largest|limit|point)|how many agents can)", re.I)
 """A question about how something works: it gets help on its topic."""
@@ -191,6 +192,9 @@ def apply(cleaned: str, ctx: dict[str, Any], parse_clause: Parser, read_only: bo
                 imagined.append((mood, clause, [declined[-1]]))
                 continue
         converted = [_read_only(c, clause, reason) for c in commands]
+        if set(re.findall(r"[a-z]+", clause.lower())) & HARDWARE_WORDS:  # "can the server handle 12 finance agents?"
+            converted = [Command("health", {k: v for k, v in c.args.items() if k == "declined"}, clause)
+                         if c and c.intent == "pools" else c for c in converted]
         imagined.append((mood, clause, [c for c in converted if c is not None and not _idle(c, clause)]))
         target = declined if mood in ("negation", "hypothetical") else kept
         target += [c for c in converted if c is not None]
@@ -228,7 +232,8 @@ _PAST_FORMS = {
     "restarted": "restart", "rebooted": "reboot", "cancelled": "cancel", "canceled": "cancel", "scaled": "scale",
     "ran": "run", "approved": "approve", "rejected": "reject", "doubled": "double", "halved": "halve",
     "added": "add", "removed": "remove", "killed": "kill", "aborted": "abort", "deleted": "delete",
-    "triggered": "trigger", "registered": "register", "launched": "launch", "bumped": "bump", "logged": "log", "signed": "sign",
+    "triggered": "trigger", "registered": "register", "launched": "launch", "bumped": "bump", "logged": "log",
+    "signed": "sign",
     "restarting": "restart", "cancelling": "cancel", "canceling": "cancel", "scaling": "scale", "running": "run",
     "approving": "approve", "rejecting": "reject", "logging": "log", "killing": "kill", "deleting": "delete",
 }
@@ -266,7 +271,8 @@ def _imagined_answer(cleaned: str, clauses: list[str], moods: list[str],
     """
     looks = [c for mood, _, commands in imagined if mood == "hypothetical" for c in commands]
     present = [c for mood, clause, commands in imagined if mood != "hypothetical"
-               and (mood == "imperative" or not CONSEQUENCE_RE.search(clause)) for c in commands]
+               and not (CONSEQUENCE_RE.search(clause) and (mood != "imperative" or _WH_RE.match(clause)))
+               for c in commands]
     words = set(re.findall(r"[a-z]+", cleaned.lower()))
     undone = next((c.args["declined"] for c in looks if "declined" in c.args), None)
     hypothetical_text = " ".join(c for c, m in zip(clauses, moods, strict=True) if m == "hypothetical")
@@ -292,8 +298,9 @@ def _imagined_answer(cleaned: str, clauses: list[str], moods: list[str],
     return [answer]
 
 
-CONSEQUENCE_RE = re.compile(r"\b(?:would|will|could|might|going to|gonna|happens?|afterwards?|then)\b|\w'(?:ll|d)\b",
-                            re.I)
+_WH_RE = re.compile(r"^(?:what|which|who|how|when|where|why)\b", re.I)
+CONSEQUENCE_RE = re.compile(
+    r"\b(?:would|will|could|might|going to|gonna|happens?|afterwards?|then|next)\b|\w'(?:ll|d)\b", re.I)
 """Words of a question about what an imagined change would bring (not about the present)."""
 
 
