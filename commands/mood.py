@@ -7,7 +7,9 @@ they name but lose their effect: scale and restart become a look at the pool, ca
 task, run/approve/reject a look at the workflow or run, and a question about the machine a health
 check. A question about how something works ("how do I scale a pool?", "what happens if I cancel a
 running task?") is help on its topic. Each command turned read-only carries ``declined``: what was not
-done and why, for the reply to say.
+done and why, for the reply to say. An imagined change with a question about what would follow ("if
+we restarted the finance pool, would tasks be lost?") is answered once, by the look at what it names;
+a later "no, don't" / "not yet" takes back the order before it.
 """
 from __future__ import annotations
 
