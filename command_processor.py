@@ -84,6 +84,7 @@ commands/mood, guard   only an imperative, affirmative request changes anything;
 commands/choices       answers to a clarifying question, by number or by name
 commands/domain        domain work holding system words ("scale a lasagna recipe") goes to the agents
 commands/unavailable   actions OperatorOS does not have, said plainly
+commands/own_work      a question about the user's own earlier request is a look at their tasks
 =====================  =============================================================================
 """
 from __future__ import annotations
@@ -91,7 +92,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from commands import agent_text, choices, domain, guard, mood, unavailable
+from commands import agent_text, choices, domain, guard, mood, own_work, unavailable
 from commands.context import CONTEXT_KEYS, clean_context, update_context
 from commands.intent import (
     DEMO_DOMAINS,
@@ -163,9 +164,9 @@ def _understand(cleaned: str, ctx: dict[str, Any]) -> list[Command]:
         return answered
     request, read_only = agent_text.reduce(cleaned)
     commands = mood.apply(request, ctx, parse_request, read_only) or parse_request(request, ctx)
-    if not read_only and mood.imperative(request):
+    if not read_only and not any(mood.mood_of(c) == "negation" for c in mood.split_clauses(request)):
         commands = domain.fold(request, commands)
-    return unavailable.check(request, guard.check(request, commands, ctx))
+    return unavailable.check(request, own_work.check(request, guard.check(request, commands, ctx)))
 
 
 def _safety_preface(text: str) -> str:

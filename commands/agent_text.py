@@ -15,7 +15,10 @@ AGENT_RE = re.compile(
     r"asked|approval)|user'?s (?:question|request|message|exact words|instructions|ask)|request from (?:the )?user|"
     r"on (?:the user'?s )?behalf|acting for|per (?:the )?user|relaying|forwarding|passing along|operator note|"
     r"coding (?:agent|assistant)|ai (?:agent|assistant)|automated agent|replit agent|\[agent\]|"
-    r"as requested by)|^\s*user\s*:", re.I)
+    r"as requested by|(?:from|for|by) (?:the |my |a )?user\b|my human|"
+    r"(?:person|people|someone) i'?m (?:assisting|helping)|"
+    r"the user i'?m (?:assisting|helping)|tell (?:the system|operatoros)\b)|^\s*(?:user|human)\s*(?:>|:)|"
+    r"^\s*(?:instruction|request|task|query|prompt)\s*:", re.I)
 """Words only an agent relaying a user's request writes."""
 
 _QUOTE_RE = re.compile(r"(?<![A-Za-z])'((?:[^']|(?<=[A-Za-z])'(?=[A-Za-z])){3,}?)'(?![A-Za-z])|"
@@ -48,6 +51,13 @@ _PREAMBLE_RES = tuple(re.compile(p, re.I) for p in (
     r"^instruction (?:received )?from (?:the )?(?:end )?user\s*(?:->|:)\s*",
     r"^route to (?:the )?(\w+) (?:agents|pool) on the user'?s behalf:\s*",
     r"^(?:the |my )?user (?:asks|asked|says|said|wrote)[:,]\s*",
+    r"^(?:user|human)\s*>\s*",
+    r"^(?:please )?(?:tell|instruct) (?:the system|operatoros)(?: to)?[,:]?\s*",
+    r"^(?:instruction|request|task|query|prompt)\s*:\s*",
+    # any other label that names the user, up to its colon ("Acting as the user's assistant: ...");
+    # not a routing one ("ask the finance agents on the user's behalf: ...")
+    r"^(?![^:]*\b(?:agents?|pools?|route|ask|send|submit)\b)[^:\"\u201c]{0,80}?\b(?:user|human|client|customer|person)"
+    r"\b[^:\"\u201c]{0,40}?:\s*",
 ))
 """Framing at the start of an agent's message."""
 
@@ -122,6 +132,7 @@ def _strip(sentence: str) -> str:
         for pattern, replacement in _REFRAME_RES:
             sentence = pattern.sub(replacement, sentence, count=1).strip()
         sentence = re.sub(r"\b(?:for them|for the user|on the user'?s behalf)\b", "", sentence, flags=re.I)
+        sentence = re.sub(r"\blog (?:them|him|her) (out|in|off)\b", r"log me \1", sentence, flags=re.I)
         sentence = re.sub(r"\btheir\b", "my", re.sub(r"\bthey(?:'re| are)\b", "I am", sentence, flags=re.I),
                           flags=re.I).strip(" .:;,\"'")
     return sentence

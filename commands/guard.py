@@ -27,7 +27,7 @@ ACTION_VERB_RE = re.compile(
     re.I)
 """The verbs that carry a change; the words before the first of them decide whether it is ordered."""
 
-NEGATION_RE = re.compile(r"\b(?:not|never|no need|nothing|without|rather|instead|avoid|refrain|leave|dont|cant|wont|"
+NEGATION_RE = re.compile(r"\b(?:not|never|no|nothing|without|rather|instead|avoid|refrain|leave|dont|cant|wont|"
                          r"didnt|shouldnt|wouldnt)\b|\wn['\u2019]t\b", re.I)
 """Words before an action verb that refuse it."""
 QUESTION_RE = re.compile(
@@ -166,19 +166,39 @@ def _look(text: str, reason: str) -> Command:
     return Command("help", {"topic": topic} if topic else {}, text)
 
 
+_LIGHT_VERBS = frozenset("make making get put take taking took bring bringing set setting".split())
+AFTER_REFUSAL_RE = re.compile(
+    r"^\s*(?:nothing|none|no \w+|zero \w+)\b|\b(?:is|are|was|'s)\s+(?:not|never)\b|\b(?:isn'?t|aren'?t|wasn'?t)\b|"
+    r"\bnot (?:needed|necessary|required|wanted|what|a good idea|an option)\b|\bunnecessary\b|\bno longer\b|"
+    r"\bnot (?:yet|now)\b", re.I)
+"""Words after an action verb that refuse it."""
+DEFERRED_RE = re.compile(
+    r"\b(?:later|tomorrow|tonight|next (?:week|month|time)|some ?time|eventually|in a (?:bit|while))\b", re.I)
+"""Words after an action verb that put it off: not an order to do it now."""
+
+
 def refusal(text: str, request: str) -> str | None:
     """Why the change in ``text`` (a piece of ``request``) is not ordered: negation, question, explain; or None."""
     body = POLITE_RE.sub("", text.strip(), count=1)
-    verb = ACTION_VERB_RE.search(body)
+    verbs = list(ACTION_VERB_RE.finditer(body))
+    # "make sure you don't restart X": the verb of the change, not a light verb before it, decides
+    verb = next((v for v in verbs if v.group(0).lower() not in _LIGHT_VERBS), verbs[0] if verbs else None)
     before = body[:verb.start()] if verb else body
     before = _CLAUSE_END_RE.split(before)[-1]  # "we don't need so many agents, drop it to 2" orders
+    after = _CLAUSE_END_RE.split(body[verb.end():])[0] if verb else ""
+    if AFTER_REFUSAL_RE.search(after):
+        return "negation"  # "restarting is not what I want", "cancel nothing"
+    if verb and DEFERRED_RE.search(after):
+        return "question"  # "cancel task 6 later": not now
     if EXPLAIN_RE.search(before):
         return "explain"
-    if NEGATION_RE.search(before):
-        return "negation"
+    if NEGATION_RE.search(before) or (verb and verb.group(0).lower().endswith("ing")
+                                       and re.search(r"\b(?:stop|quit|cease)\s*$", before, re.I)):
+        return "negation"  # "stop restarting the agents" is no order to restart them
     if QUESTION_RE.search(before):
         return "question"
-    if verb and _ends_in_question(text, request) and not POLITE_RE.match(text.strip()):
+    asks_to_do = verb or re.match(r"^\s*(?:(?:ok(?:ay)?|and|so|now|then)\s+)*do\b", body, re.I)  # "do the same for X?"
+    if asks_to_do and _ends_in_question(text, request) and not POLITE_RE.match(text.strip()):
         return "question"
     return None
 

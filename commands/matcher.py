@@ -199,6 +199,8 @@ def _ellipsis(seg: Segment, ctx: dict[str, Any], prev: Command | None) -> Comman
             args.setdefault("pool", ctx["last_pool"])
     if intent is None or (rest and intent not in ("pools", "tasks", "demo", "task")):
         return None
+    if intent in ("pools", "restart", "scale", "demo") and seg.has_any(TASK_NOUNS):
+        return None  # "list the sports tasks" after a look at a pool names its own object
     return _inherit(seg, intent, args, pending=False)
 
 

@@ -7,7 +7,9 @@ they name but lose their effect: scale and restart become a look at the pool, ca
 task, run/approve/reject a look at the workflow or run, and a question about the machine a health
 check. A question about how something works ("how do I scale a pool?", "what happens if I cancel a
 running task?") is help on its topic. Each command turned read-only carries ``declined``: what was not
-done and why, for the reply to say.
+done and why, for the reply to say. An imagined change with a question about what would follow ("if
+we restarted the finance pool, would tasks be lost?") is answered once, by the look at what it names;
+a later "no, don't" / "not yet" takes back the order before it.
 """
 from __future__ import annotations
 
@@ -24,7 +26,8 @@ NEGATION_RE = re.compile(
     r"(?:don'?t|dont|do not|never\s*mind|nevermind|no need|not asking|i'?m not asking|im not asking|"
     r"i'?m not trying|im not trying|i (?:do not|don'?t|dont) want (?:you )?to|hold off|"
     r"no (?:\w+ing|restarts?|changes?|scale|cancel\w*)\b|without|rather than|instead of|not (?:the|now|yet)\b|skip|"
-    r"forget (?:about )?|the user is not asking|they (?:do not|don'?t) want)", re.I)
+    r"forget (?:about )?|the user is not asking|they (?:do not|don'?t) want|scratch that|just kidding|"
+    r"(?:on )?second thought|wait no|actually no|no wait|no,? don'?t)", re.I)
 """A clause that says what is not wanted."""
 
 HYPOTHETICAL_RE = re.compile(
@@ -41,7 +44,9 @@ ADVICE_RE = re.compile(
 """A yes/no question (not a polite "can you ..."): it asks, it does not order."""
 
 EXPLAIN_RE = re.compile(
-    r"^(?:how (?:do|does|would|can|could|should|is|are|will) |what happens|what (?:does|do|would) .+ "
+    r"^(?:how (?:do|does|would|can|could|should|is|are|will) |what happens|what would it take|"
+    r"(?:explain|describe) (?:how|what|why|when)\b|tell me (?:how (?:to|do|does|i|we|you)|why)\b|"
+    r"what (?:does|do|would) .+ "
     r"(?:do|show|mean)\b|why (?:would|should|do|does|is|are)|what'?s the (?:difference|biggest|max|largest|"
     r"limit|point)|what is the (?:difference|biggest|max|largest|limit|point)|how many agents can)", re.I)
 """A question about how something works: it gets help on its topic."""
@@ -113,8 +118,7 @@ def split_clauses(text: str) -> list[str]:
 
 def mood_of(clause: str) -> str:
     """imperative, negation, hypothetical, explain or question."""
-    plain = re.sub(r"^(?:(?:ok|okay|so|and|also|hey|please|but|actually|now|then|just)\b[\s,]*)+", "",
-                   clause.strip(), flags=re.I)
+    plain = _unprefixed(clause)
     if NEGATION_RE.match(plain):
         return "negation"
     if HYPOTHETICAL_RE.match(plain):
@@ -123,9 +127,18 @@ def mood_of(clause: str) -> str:
         return "imperative"
     if (EXPLAIN_RE.match(plain) or GENERIC_QUESTION_RE.match(plain)) and not _HOW_VIEW_RE.match(plain):
         return "explain"
+    if re.match(r"^do\s+(?!(?:i|we|you|u|they|it|he|she|the|my|our|any|all|these|those|this|that|"
+                r"tasks?|agents?|pools?|workflows?|cancelled|failed|queued)\b)\w", plain, re.I) and "?" not in clause:
+        return "imperative"  # "now do healthcare": an order that repeats the last one
     if ADVICE_RE.match(plain) or re.match(r"^(?:would you|do you think)\b", plain, re.I):
         return "question"
     return "imperative"
+
+
+def _unprefixed(clause: str) -> str:
+    """A clause without the small words that open it ("but", "ok so", "and then")."""
+    return re.sub(r"^(?:(?:ok|okay|so|and|also|hey|please|but|actually|now|then|just)\b[\s,]*)+", "",
+                  clause.strip(), flags=re.I)
 
 
 def imperative(text: str) -> bool:
@@ -155,26 +168,42 @@ def apply(cleaned: str, ctx: dict[str, Any], parse_clause: Parser, read_only: bo
     local = dict(ctx)
     kept: list[Command] = []
     declined: list[Command] = []
+    imagined: list[tuple[str, str, list[Command]]] = []  # (mood, commands) of each clause, for _imagined_answer
     for clause, mood in zip(clauses, moods, strict=True):
         if clause.lower() in _FILLER_CLAUSES or FILLER_CLAUSE_RE.match(clause):
             continue
-        plain = NEGATION_RE.sub("", clause).strip(" ,") if mood == "negation" else clause
+        plain = (NEGATION_RE.sub("", _unprefixed(clause)).strip(" ,") if mood == "negation" else
+                 unconditional(clause) if mood == "hypothetical" else clause)
+        if mood == "negation" and retracts(plain) and any(changes(c) for c in kept):
+            kept = [_read_only(c, c.text or clause, "negation") or c for c in kept]  # "cancel task 9. no, don't"
+            continue
         commands = parse_clause(plain or clause, local)
         if mood != "imperative" or read_only or "negation" in moods:  # "don't cancel 44, what did it return?"
             commands = [c for c in commands if not (c.intent == "submit" and _idle(c, clause, strict=True))]
         local = update_context(local, commands)
         if mood == "imperative" and not read_only:
             kept += [c for c in commands if not _idle(c, clause)]
+            imagined.append((mood, clause, [c for c in commands if not _idle(c, clause)]))
             continue
         reason = mood if mood != "imperative" else "read_only"
         if mood == "explain":
             topic = _topic(clause)
-            if topic and all(c.intent != "submit" or _idle(c, clause) for c in commands):
+            specific = _SPECIFIC_RE.search(clause) and any(changes(c) for c in commands)
+            if topic and not specific and all(c.intent != "submit" or _idle(c, clause) for c in commands):
                 declined.append(_declined(Command("help", {"topic": topic}, clause), commands, reason))
+                imagined.append((mood, clause, [declined[-1]]))
                 continue
         converted = [_read_only(c, clause, reason) for c in commands]
+        if set(re.findall(r"[a-z]+", clause.lower())) & HARDWARE_WORDS:  # "can the server handle 12 finance agents?"
+            converted = [Command("health", {k: v for k, v in c.args.items() if k == "declined"}, clause)
+                         if c and c.intent == "pools" else c for c in converted]
+        imagined.append((mood, clause, [c for c in converted if c is not None and not _idle(c, clause)]))
         target = declined if mood in ("negation", "hypothetical") else kept
         target += [c for c in converted if c is not None]
+    if "hypothetical" in moods and not read_only:
+        answer = _imagined_answer(cleaned, clauses, moods, imagined)
+        if answer:
+            return answer
     kept = [_resolve_pronoun(c, declined) for c in kept]
     result = kept or declined
     if any(m in ("question", "hypothetical", "explain") for m in moods) or read_only:
@@ -183,7 +212,105 @@ def apply(cleaned: str, ctx: dict[str, Any], parse_clause: Parser, read_only: bo
         return [Command("clarify", {"reason": "not_understood", "question": (
             "Understood: nothing was done. What would you like instead?"), "choices": [
             "show the system status", "list my tasks", "show the pools"]}, cleaned)]
+    named = set(re.findall(r"[a-z]+", cleaned.lower())) & (MACHINE_WORDS | SYSTEM_NOUNS)
+    if not result and (named or ACCOUNT_ACTION_RE.search(cleaned)):  # a question about the system is no task
+        topic = _topic(cleaned)
+        return [Command("help", {"topic": topic}, cleaned) if topic else Command("status", {}, cleaned)]
     return _dedupe(result) or None
+
+
+_SPECIFIC_RE = re.compile(r"\b(?:task|job|run|workflow)\s*#?\d", re.I)
+HARDWARE_WORDS = frozenset("cpu memory ram disk server servers machine box database db resources hardware".split())
+"""A question about the consequence of an imagined change that names these asks about the machine."""
+
+_CONDITION_RE = re.compile(
+    r"^(?:just\s+)?(?:(?:hypothetically|in theory|theoretically)\b[\s,]*)?"
+    r"(?:what (?:would|will|could) happen (?:if|when)|what if|if|suppose|supposing|imagine|assuming|assume|"
+    r"(?:let'?s |lets )?say|in case|in a world where|before|after|once|when|were|was)?\s*(?:that\s+)?"
+    r"(?:i|we|you|they|the user|someone)?\s*"
+    r"(?:(?:were|was|had|did|do|went ahead and|decided? to|wanted to|want to|ever|just|now|actually)\s+)*"
+    r"(?:to\s+)?", re.I)
+_PAST_FORMS = {
+    "restarted": "restart", "rebooted": "reboot", "cancelled": "cancel", "canceled": "cancel", "scaled": "scale",
+    "ran": "run", "approved": "approve", "rejected": "reject", "doubled": "double", "halved": "halve",
+    "added": "add", "removed": "remove", "killed": "kill", "aborted": "abort", "deleted": "delete",
+    "triggered": "trigger", "registered": "register", "launched": "launch", "bumped": "bump", "logged": "log",
+    "signed": "sign",
+    "restarting": "restart", "cancelling": "cancel", "canceling": "cancel", "scaling": "scale", "running": "run",
+    "approving": "approve", "rejecting": "reject", "logging": "log", "killing": "kill", "deleting": "delete",
+}
+_PAST_RE = re.compile(r"\b(" + "|".join(_PAST_FORMS) + r")\b(?!\s+(?:tasks?|jobs?|ones?)\b)", re.I)
+
+
+_RETRACT_WORDS = frozenset("""do doing it that this so yet now anything ahead go proceed proceeding with bother after
+    all actually please then today either the same one mind about thing that's thats but and or wait no just ok okay
+    hold on""".split())
+
+
+def retracts(rest: str) -> bool:
+    """Whether what follows a negation names nothing of its own ("don't", "no, don't do that", "not yet",
+    "never mind"): it takes back the order before it."""
+    return set(re.findall(r"[a-z']+", rest.lower())) <= _RETRACT_WORDS
+
+
+def unconditional(clause: str) -> str:
+    """The action an imagined clause names, as an order ('if we restarted the finance pool' is 'restart the
+    finance pool'): it is only ever read, never done, so it is read the way an order is."""
+    body = _CONDITION_RE.sub("", clause.strip(), count=1).strip(" ,")
+    body = _PAST_RE.sub(lambda m: _PAST_FORMS[m.group(1).lower()], body, count=1)
+    return body or clause
+
+
+def _imagined_answer(cleaned: str, clauses: list[str], moods: list[str],
+                     imagined: list[tuple[str, str, list[Command]]]) -> list[Command] | None:
+    """One answer to 'if I <change X>, <what would follow>?': the look at X, whatever the consequence asks.
+
+    The consequence names the machine ("would the RAM be ok?"): a health check. The change names one task,
+    run, workflow or pool: the look at it (help on the action when "what happens" asks about a whole
+    pool). It names nothing specific ("if I restart everything, ..."): help on the action. An order or a
+    question about the present beside it ("..., show me its tasks", "..., how many are queued now?") is
+    answered instead, 'it' being the thing imagined.
+    """
+    looks = [c for mood, _, commands in imagined if mood == "hypothetical" for c in commands]
+    present = [c for mood, clause, commands in imagined if mood != "hypothetical"
+               and not (CONSEQUENCE_RE.search(clause) and (mood != "imperative" or _WH_RE.match(clause)))
+               for c in commands]
+    words = set(re.findall(r"[a-z]+", cleaned.lower()))
+    undone = next((c.args["declined"] for c in looks if "declined" in c.args), None)
+    hypothetical_text = " ".join(c for c, m in zip(clauses, moods, strict=True) if m == "hypothetical")
+
+    def noted(view: Command) -> Command:
+        if undone and "declined" not in view.args:
+            view.args["declined"] = dict(undone)
+        return view
+
+    if words & HARDWARE_WORDS and (looks or undone):
+        answer = noted(Command("health", {}, cleaned))
+    else:
+        specific = next((c for c in looks if _is_specific(c)), None)
+        if specific is not None and not (specific.intent == "pools" and "explain" in moods):
+            answer = specific
+        else:
+            topic = _topic(unconditional(hypothetical_text)) or _topic(cleaned)
+            if topic is None or not (looks or undone):
+                return None
+            answer = noted(Command("help", {"topic": topic}, cleaned))
+    if present:
+        return _dedupe([_resolve_pronoun(c, [answer]) for c in present])
+    return [answer]
+
+
+_WH_RE = re.compile(r"^(?:what|which|who|how|when|where|why)\b", re.I)
+CONSEQUENCE_RE = re.compile(
+    r"\b(?:would|will|could|might|going to|gonna|happens?|afterwards?|then|next)\b|\w'(?:ll|d)\b", re.I)
+"""Words of a question about what an imagined change would bring (not about the present)."""
+
+
+def _is_specific(command: Command) -> bool:
+    """Whether a look names one pool, task, run or workflow."""
+    args = command.args
+    return (command.intent == "task" or (command.intent == "pools" and bool(args.get("pool")))
+            or (command.intent == "workflows" and ("run_id" in args or "workflow_id" in args)))
 
 
 def _idle(command: Command, clause: str, strict: bool = False) -> bool:
@@ -203,7 +330,12 @@ def _idle(command: Command, clause: str, strict: bool = False) -> bool:
 
 def _about_system(clause: str) -> bool:
     words = set(re.findall(r"[a-z]+", clause.lower()))
-    return bool(words & (PRONOUN_WORDS | MACHINE_WORDS | SYSTEM_NOUNS)) or " log out" in f" {clause.lower()}"
+    return bool(words & (PRONOUN_WORDS | MACHINE_WORDS | SYSTEM_NOUNS) or ACCOUNT_ACTION_RE.search(clause))
+
+
+ACCOUNT_ACTION_RE = re.compile(r"\b(?:log(?:s|ged|ging)?\s*(?:me\s+)?(?:in|out|off)|sign(?:s|ed|ing)?\s*(?:me\s+)?"
+                               r"(?:up|in|out)|regist(?:er|ered|ering)\b)", re.I)
+"""Logging in or out, signing up: the account, not work for an agent."""
 
 
 SYSTEM_NOUNS = frozenset("""many agent agents pool pools task tasks job jobs busy now workflow workflows queue queued

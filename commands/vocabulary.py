@@ -136,8 +136,10 @@ TOKEN_RE = re.compile(r"[^\W_]+")
 LEADING_FILLER_RE = re.compile(
     r"^(?:(?:hey|hi|hello|ok|okay|please|pls|plz|kindly|just|so|um+|uh+|yo|alright|well|now|oh|and|also|then|"
     r"never\s*mind|thanks|actually|quick(?:ly)?)\b|(?:could|can|would|will)\s+(?:you|u|ya)(?:\s+please)?\b|"
-    r"i\s+(?:want|wanna|would\s+like|'d\s+like|d\s+like)\s+you\s+to\b|go\s+ahead\s+and\b|"
-    r"(?:i\s+(?:want|wanna|would\s+like|'d\s+like|d\s+like)\s+to|let\s+me|let'?s)\b)[\s,.!:;-]*", re.I)
+    r"i\s+(?:want|wanna|need|would\s+like|'d\s+like|d\s+like)\s+you\s+to\b|go\s+ahead\s+and\b|"
+    r"(?:i'?d|i\s+would)\s+(?:appreciate\s+it|be\s+grateful)\s+if\s+you\s+(?:could|would|can)\b|"
+    r"(?:would|do)\s+you\s+mind\b|be\s+so\s+kind\s+as\s+to\b|"
+    r"(?:i\s+(?:want|wanna|need|would\s+like|'d\s+like|d\s+like)\s+to|let\s+me|let'?s)\b)[\s,.!:;-]*", re.I)
 TRAILING_FILLER_RE = re.compile(
     r"[\s,]*\b(?:please|pls|plz|thanks|thank\s+you|thx|ty|for\s+me)\b[\s.!?]*$", re.I)
 SEPARATOR_RE = re.compile(
@@ -214,7 +216,7 @@ WHAT_CAN_THEY_DO_RE = re.compile(r" what (?:can )?(?:the )?\w+ (?:agents?|pool|t
 CANCEL_NUMBER_RE = re.compile(r" (?:cancel|abort|stop|kill|terminate|halt) (\d{1,9}) ")
 BRING_BACK_RE = re.compile(r" bring (\w+ ){0,4}back | start (\w+ ){0,3}again ")
 MORE_RE = re.compile(r" (more|fewer|another|less) ")
-SET_SIZE_RE = re.compile(r" (set|want|need|make|give) .*(\d+|size)")
+SET_SIZE_RE = re.compile(r" (set|want|need|make|give) .*(\d+|size(?!s))")
 TURN_UP_RE = re.compile(r" (bump|turn|spin|ramp|take|bring|dial|knock) (\w+ ){0,4}(up|down) ")
 MAKE_IT_RE = re.compile(r" make (it|them|that) \d+ ")
 SIZE_TO_RE = re.compile(r" (?:to|size of|size|at|make (?:it|them|that)|be) (\d{1,9}) ")

@@ -1,7 +1,7 @@
 """Request understanding on requests no one here wrote: a tuned half and a held-out half (issue 17).
 
-The external corpus (tests/data/utterances_external.jsonl) and the one added before tuning
-(tests/data/utterances_agentic.jsonl) are split once by a hash of each text: half 0 is tuned on,
+The external corpus (tests/data/utterances_external.jsonl) and those added before tuning
+(tests/data/utterances_agentic.jsonl, utterances_fresh.jsonl) are split once by a hash of each text: half 0 is tuned on,
 half 1 is only measured. Rows with ``turns`` run the earlier requests of the conversation through the
 same parse + update_context the interface runs. Two figures per half: accuracy, and the number of
 questions, negations and hypotheticals that produced a changing command (must be zero).
@@ -21,7 +21,7 @@ from command_processor import parse, update_context
 from values import Command
 
 DATA = Path(__file__).parent / "data"
-CORPORA = (DATA / "utterances_external.jsonl", DATA / "utterances_agentic.jsonl")
+CORPORA = (DATA / "utterances_external.jsonl", DATA / "utterances_agentic.jsonl", DATA / "utterances_fresh.jsonl")
 """Requests written from how people and coding agents phrase things: {text, expect, category, changes, turns?}."""
 TUNING = DATA / "utterances_tuning.jsonl"
 """More requests written (before tuning on them) from how people and agents phrase things: tune side only."""
@@ -111,7 +111,7 @@ def halves() -> dict[int, dict[str, Any]]:
 
 def test_corpus_is_well_formed() -> None:
     rows = load_rows()
-    assert len(rows) >= 600
+    assert len(rows) >= 800  # issue 17: at least 800 in the categories below
     categories = {r["category"] for r in rows}
     assert {"negation", "question", "hypothetical", "agent_phrased", "domain_with_system_words", "follow_up",
             "clarify_answer", "brief"} <= categories
