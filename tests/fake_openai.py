@@ -168,6 +168,11 @@ class FakeOpenAI:
         with self._lock:
             self._script.extend(replies)
 
+    def unscript(self) -> None:
+        """Drop the queued replies that no request has used."""
+        with self._lock:
+            self._script.clear()
+
     def chaos(self, **probabilities: Any) -> None:
         """Fail model calls at random (see Chaos); chaos() with no arguments turns it off."""
         self.chaos_mode = Chaos(**probabilities) if probabilities else None

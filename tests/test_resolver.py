@@ -266,6 +266,7 @@ def test_api_command_resolves_through_the_model_and_refuses_what_the_rule_refuse
     dry, real = (post(model_client, "if I bumped the bean counters would that help?", dry_run=flag)
                  for flag in (True, False))
     assert command_of(dry) == command_of(real) and real["intent"] == "pools"
-    assert real["args"]["declined"]["why"] == "hypothetical"
+    assert real["args"]["declined"]["why"] == "hypothetical"  # by the rules themselves, or the model's reading refused
+    fake_openai.unscript()  # the rules may have answered that one without the model
     fake_openai.script(Reply.tool_call(TOOL_NAME, "not json"))
     assert post(model_client, VAGUE)["error"]["code"] == "not_understood"
