@@ -193,7 +193,8 @@ PREGNANCY_SEVERE = phrases("severe|bad|terrible|worst headache", "headache sever
                            "severe|bad|really bad|terrible|sharp pain*", "pain one side", "shoulder tip",
                            "sudden* swell*", "pain under ribs", "agony", "bleed*", "=fit", "seizure*",
                            "fluid leak*|gush*", "baby mov*", "movement*", "not moved|moving",
-                           "waters green|brown|smell*|blood*", "green|brown waters")
+                           "waters green|brown|smell*|blood*", "green|brown waters", "=cord", "hanging down|out",
+                           "something coming out", "baby coming", "urge push", "cannot stop push*")
 """NHS pregnancy: pre-eclampsia, ectopic pregnancy, bleeding, fewer movements (999 / maternity now)."""
 
 MOVEMENTS_MORE = phrases("movement* slow*|slowed|less|fewer|reduced|stopped|changed|different|weak*",
@@ -202,7 +203,9 @@ MOVEMENTS_MORE = phrases("movement* slow*|slowed|less|fewer|reduced|stopped|chan
                          "hardly|barely|no|not any movement*|kicks|kicking", "baby quiet|quieter|still")
 """NHS: baby movements in pregnancy (any change: the maternity unit now)."""
 
-PREGNANT = phrases("pregnan*", "pregnent", "weeks gone", "midwife", "expecting", "my waters", "waters gone|broke")
+PREGNANT = phrases("pregnan*", "pregnent", "preggo", "weeks gone|along", "midwife", "expecting", "my waters",
+                   "waters gone|broke|broken|went|burst|leak*|came", "trimester", "due date", "=labour|labor",
+                   "contraction*", "=bump", "antenatal", "baby due")
 """Pregnancy."""
 
 PARALYSIS = phrases("cannot feel|move +his|+her|+my|+their legs|arms|feet|hands|body|anything",

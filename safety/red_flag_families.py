@@ -1,0 +1,330 @@
+"""Red flags built from families of words (a body part, a sign, a qualifier), each from named guidance.
+
+Part of safety (safety.red_flags adds FAMILY_FLAGS to its combined rules). Where safety.red_flags
+lists phrasings, a family rule asks for one word of each family anywhere in the text, in any order:
+"pain in the middle of my chest going up into my jaw" holds a chest word, a pain word and a spread
+word, which is what the AHA list describes, however it is worded. Fail safe: families err towards
+matching, so a family rule over-triages rather than misses.
+"""
+from __future__ import annotations
+
+from safety import red_flag_terms as t
+from safety.flag_types import RedFlag, Urgency
+from safety.patterns import phrases
+
+_E = Urgency.EMERGENCY
+
+CHEST_PART = phrases("chest", "breastbone", "sternum", "ribcage", "heart hurt*|pain*|ach*")
+"""The chest."""
+
+CHEST_DISCOMFORT = t.PAIN + phrases("discomfort", "pressure", "tight*", "heavy", "heaviness", "squeez*", "crush*",
+                                    "burning", "weight", "band", "elephant", "vice", "clutch*", "grip*")
+"""Any chest discomfort (AHA: pain, pressure, squeezing, fullness)."""
+
+CARDIAC_FEATURE = phrases(
+    "breath*", "breathless*", "sweat*", "sweaty", "clammy", "sick", "nause*", "vomit*", "throw* up", "jaw", "arm",
+    "arms", "neck", "shoulder*", "back", "spread*", "radiat*", "going|goes|moving|travel* up|down|into|through",
+    "faint*", "dizz*", "lightheaded", "light headed", "grey|gray", "pale", "=ashen", "minutes", "mins", "not go* away",
+    "will not go", "at rest", "sitting still", "tingl*", "numb*", "collaps*", "heart attack", "cold sweat")
+"""AHA: the signs that come with chest discomfort in a heart attack."""
+
+FACE_PART = phrases("face", "mouth", "smile", "lip|lips", "eyelid", "cheek", "side +of +face|mouth")
+"""Parts of the face (BE FAST: face)."""
+
+FACE_ASYMMETRY = phrases("droop*", "drooping", "droopy", "wonky", "lopsided", "crooked", "fallen", "dropped", "sagg*",
+                         "slipped", "uneven", "twisted", "slanted", "hanging", "one side", "dribbl*", "drool*")
+"""A face that has fallen on one side (BE FAST: face drooping)."""
+
+SPEECH_WRONG = phrases("speech|speaking|talking|words|voice slurr*|slurred|muddled|jumbled|garbled|strange|funny|"
+                       "weird|wrong|gibberish|nonsense|rubbish|drunk|mixed|off",
+                       "slurr*", "cannot|hardly get|find +my|+the|+her|+his words", "cannot|hardly get|find words",
+                       "words right|out|wrong|mixed",
+                       "cannot speak|talk|understand", "talking|speaking rubbish|nonsense|gibberish|drunk|funny",
+                       "not understand* +what|+me|+us|+anything")
+"""Speech trouble (BE FAST: speech)."""
+
+LIMB_WEAK = phrases("arm|leg|hand|foot|side stopped|not working|gone|went funny|weird|dead|limp|floppy",
+                    "hand|arm|leg stopped working", "arm|leg|hand|side weak*|numb*|dead|heavy|useless|floppy",
+                    "weak*|numb*|dead arm|leg|hand|side", "cannot lift|raise|hold|keep|move arm*|leg*|hand*",
+                    "cannot lift|raise|hold|keep +her|+his|+my|+one",
+                    "drop* things", "arm* drift*|fall*|drop*")
+"""One-sided weakness (BE FAST: arm)."""
+
+BREATH = t.BREATHLESS + phrases("breath*", "breathing", "breathe", "air", "asthma*", "inhaler*", "puffer", "pump")
+"""Breathing of any kind."""
+
+BREATH_SEVERE = t.SEVERE + phrases("cannot talk|speak|finish|say|get", "sentence*", "words out", "word +at +a +time",
+                                   "gasp*", "fighting", "struggl*", "laboured|labored", "worse +and +worse",
+                                   "really|very|so fast", "not working|helping", "not doing anything",
+                                   "doing nothing", "not help*", "blue|grey|gray", "drowning", "so bad",
+                                   "hard work", "very hard", "really hard", "exhausted")
+"""What makes breathing trouble an emergency (NHS: severe difficulty breathing, too breathless to speak,
+the reliever not helping)."""
+
+ALLERGEN_MORE = t.ALLERGEN + phrases(
+    "cashew*", "almond*", "walnut*", "hazelnut*", "pistachio*", "pecan*", "nut allerg*", "egg*", "milk", "dairy",
+    "fish", "seafood", "crab", "lobster", "mussel*", "kiwi", "wheat", "soya", "mustard", "celery", "lupin", "hornet",
+    "insect sting", "injection", "jab", "vaccine", "contrast", "dye", "new medicine|tablet*|pill*", "ibuprofen",
+    "aspirin", "reaction")
+"""Allergens (Resuscitation Council UK: food, stings, medicines are the common triggers)."""
+
+ALLERGY_SIGN_MORE = t.ALLERGY_SYSTEMIC + phrases(
+    "sick", "throw* up", "threw up", "puff*", "mouth|throat|tongue|lips funny|tingl*|itchy|strange|weird|burning",
+    "tingl* mouth|lips|tongue", "lips|tongue|face|eyes|eyelids big|fat|huge|massive|swell*|swollen|puff*",
+    "croaky", "raspy", "squeaky", "gasp*", "pass out", "passing out", "floppy", "pale", "clammy",
+    "tummy pain", "drool*")
+"""RCUK anaphylaxis: airway, breathing or circulation problems, and sickness or tummy pain with them."""
+
+NECK_STIFF = phrases("neck stiff*|rigid", "stiff|rigid neck", "cannot bend|move|turn|touch|put neck|chin|head",
+                     "hurts|pain* bend*|move*|turn* neck|head", "neck hurts|pain* bend*|move*|turn*|look* down",
+                     "chin chest", "look* down hurts|pain*")
+"""A stiff neck in plain words (NHS: meningitis)."""
+
+MENINGITIS_WITH = phrases("fever*", "feverish", "temperature", "=temp", "high temp*", "headache*", "vomit*", "sick",
+                          "light", "rash", "spots", "drows*", "sleepy", "confus*", "burning up", "hot")
+"""Other meningitis signs (NHS: meningitis)."""
+
+CO_SOURCE = phrases("boiler", "gas fire|heater|leak|cooker|smell|appliance", "heater", "generator", "flue",
+                    "carbon monoxide", "=co alarm|detector", "exhaust", "fumes", "barbecue|bbq inside|indoors|tent",
+                    "stove", "wood burner", "log burner", "chimney")
+"""Sources of carbon monoxide (NHS: carbon monoxide poisoning)."""
+
+CO_SIGN = phrases("headache*", "dizz*", "sick", "nause*", "vomit*", "drows*", "sleepy", "confus*", "breathless*",
+                  "short* breath", "collaps*", "faint*", "tired", "weak*")
+"""Its signs."""
+
+HEAVY_BLEED_PLACE = phrases("period*", "bleed*", "blood", "flow", "pad|pads|tampon*", "miscarr*", "after birth",
+                            "postpartum", "vaginal*")
+"""Heavy bleeding from the womb, or bleeding anywhere."""
+
+HEAVY_BLEED_AMOUNT = phrases("heavy", "heavily", "soak*", "flood*", "pouring", "gushing", "clots", "loads", "lot",
+                             "pad|pads|tampon* every|each|an|half|hour|minutes", "through +a pad|pads|tampon*",
+                             "changing pad*|tampon*", "will not stop", "not stop*")
+"""More than a usual bleed."""
+
+FAINTNESS = phrases("dizz*", "faint*", "lightheaded", "light headed", "pale", "passing|pass|passed out",
+                    "woozy", "collaps*", "heart racing", "clammy", "cold sweat", "weak*", "shaky")
+"""Signs of losing a lot of blood (NHS: heavy bleeding with feeling faint: 999)."""
+
+HEAD_MEMORY = phrases("forget*", "forgot*", "memory", "cannot remember", "does not remember", "not remember",
+                      "repeat* +herself|+himself|+myself|+the +same", "same question*", "confus*", "dazed",
+                      "not making sense", "blank", "vague", "drows*", "sleepy", "vomit*", "sick", "throw* up",
+                      "seeing double", "blurr*", "fit", "seizure*", "clear fluid", "blood ear*|nose",
+                      "warfarin", "blood thinner*", "anticoagul*", "headache worse|getting worse", "worse headache")
+"""NHS head injury: signs that need A&E."""
+
+HEAD_BLOW = t.MECHANISM + phrases("banged|bang*", "bonk*", "smack*", "walked into", "head butt*", "headbutt*",
+                                  "hit +his|+her|+my|+their head", "off bike|horse|ladder|trampoline|swing")
+"""How a head was hurt."""
+
+URINE_NONE = phrases("cannot pee|wee|urinate|piss", "unable pee|wee|urinate", "not pee*|weed|urinated|passed",
+                     "cannot pass urine|water", "nothing coming out", "not able +to pee|wee|urinate",
+                     "no pee|wee|urine")
+"""Not passing urine (NHS: urinary retention; NICE NG51: no urine in 18 hours)."""
+
+URINE_RETENTION_WITH = phrases("belly|tummy|bladder|abdomen swollen|swell*|bloated|hard|full|pain*|hurt*|ach*",
+                               "swollen|painful|full belly|tummy|bladder|abdomen", "at all", "all day",
+                               "since +this +morning|+yesterday|+last", "hours", "bursting", "agony")
+"""NHS urinary retention: unable to pee with a swollen, painful tummy: A&E."""
+
+THROAT_SEVERE = phrases("hardly|barely|cannot open +my|+his|+her|+the mouth", "cannot open mouth",
+                        "throat|tonsil one side", "one side +of +my|+the|+his|+her throat", "cannot swallow +my",
+                        "muffled|hot potato voice", "jaw locked|stiff")
+"""NHS: quinsy and throat swelling (urgent; 999 if breathing is hard)."""
+
+SADDLE = phrases("bum", "bottom", "buttock*", "groin", "genital*", "privates", "saddle", "between +my|+his|+her legs",
+                 "back +passage")
+"""The saddle area (NHS: cauda equina syndrome)."""
+
+NUMB = phrases("numb*", "cannot feel", "no feeling", "lost feeling", "tingl*", "dead", "pins needles")
+"""Lost or changed feeling."""
+
+BACK = phrases("back", "spine", "sciatica", "lower back", "back pain*")
+"""The back."""
+
+CONTINENCE_LOST = phrases("wet +my|+him|+her|+them self|selves", "wet myself|himself|herself", "wetting myself",
+                          "soiled", "pooed myself", "cannot control|hold bladder|bowel*|wee|pee|poo",
+                          "lost control bladder|bowel*", "incontinen*", "cannot feel +when +i need", "leak* urine|wee")
+"""Loss of bladder or bowel control (NHS: cauda equina: A&E)."""
+
+SEVERED = phrases("cut|chopped|sliced|ripped|torn|came off", "amputat*", "sever*ed", "severed", "hanging off",
+                  "tip off")
+"""A part of the body cut off."""
+
+DIGIT = phrases("finger*", "thumb*", "toe|toes", "hand", "ear", "foot", "arm", "leg", "fingertip*", "nose")
+"""Parts that can be cut off."""
+
+OPEN_FRACTURE = phrases("bone stick*|poking|showing|through|out|visible", "see +the bone", "see bone",
+                        "bone +is +out", "bone through skin")
+"""A bone through the skin (NHS: broken arm or leg: 999)."""
+
+DROWSY = phrases("falling asleep", "fall* asleep", "drows*", "very|really|so|super sleepy", "cannot keep eyes open",
+                 "hard|difficult wake|rouse", "will not wake", "cannot wake", "not waking", "not wake",
+                 "out +of +it", "zonked", "barely conscious", "semi conscious", "not responding", "unresponsive",
+                 "not making sense", "confus*", "talking rubbish|nonsense|gibberish", "acting drunk|strange|weird",
+                 "aggressive", "passed out")
+"""Drowsiness or confusion (NICE NG143 red: does not wake or stay awake; NHS: hypoglycaemia 999)."""
+
+SUGAR = phrases("sugar*", "glucose", "=bm", "=bg", "hypo", "hypoglyc*", "diabet*", "insulin")
+"""Blood sugar and diabetes."""
+
+ALL_OF_THEM = phrases("all +her|+his|+my|+their|+the|+of", "every", "entire", "whole", "rest +of")
+"""Every tablet of a pack (NHS: overdose)."""
+
+CROUP = phrases("bark*", "seal", "croup", "noisy breath*|breathing", "breathing noisy", "stridor",
+                "whistl* breath*|breathing", "rasping breath*")
+"""NHS: croup and noisy breathing (urgent; 999 if breathing is hard)."""
+
+SPEECH_STROKE = phrases("speech|speaking|talking|words slurr*|slurred|muddled|jumbled|garbled|strange|funny|weird|"
+                        "wrong|gibberish|nonsense|mixed", "slurring", "slurred words|speech",
+                        "words coming out wrong|funny|jumbled")
+"""Speech that went wrong: a stroke or TIA sign on its own (NHS: stroke and TIA, call 999 even if it passes)."""
+
+NECK = phrases("neck")
+"""The neck."""
+
+NECK_MOVE = phrases("stiff*", "rigid", "will not|cannot|not bend|move|turn|go", "bend*", "hurts move|turn|bend",
+                    "cannot look down")
+"""A neck that will not move."""
+
+MENINGITIS_STRONG = phrases("fever*", "feverish", "temperature", "=temp", "high temp*", "burning up", "rash", "spots",
+                            "dots", "vomit*", "throw* up", "light hurt*|hurts|bright", "bright light*", "drows*",
+                            "confus*")
+"""Signs that make a sore neck meningitis (NHS: meningitis)."""
+
+RASH_DARK = phrases("purple|dark red|maroon|bruise|bruising|bruised|blood|blackish spots|dots|rash|marks|blotches|"
+                    "pinpricks|patches", "spots|dots|rash|marks purple|dark|bruis*",
+                    "spots|rash +that +look like bruis*")
+"""A dark, bruise-like rash (NHS: meningitis; NICE NG143 red: non-blanching rash)."""
+
+ILL = phrases("fever*", "temperature", "=temp", "hot", "burning up", "unwell", "ill", "headache*", "vomit*", "sick",
+              "sleepy", "drows*", "floppy", "baby", "child", "toddler", "son", "daughter", "kid", "irritable",
+              "shiver*", "cold hands|feet")
+"""Being ill (the context of a rash)."""
+
+FROST_PART = phrases("finger*", "toe|toes", "nose", "ear|ears", "feet", "foot", "hand|hands", "fingertip*", "cheek*")
+FROST_LOOK = phrases("white", "waxy", "hard", "black", "blue", "grey|gray", "blister*", "cannot feel", "numb*",
+                     "solid")
+FROST_COLD = phrases("ski*", "snow*", "mountain*", "freez*", "frozen", "ice", "icy", "frost*", "climb*", "cold",
+                     "below zero", "minus")
+"""NHS frostbite: white, hard or blue-grey skin after the cold (A&E)."""
+
+DEFORMED = phrases("turned|pointing|facing out*|wrong|sideways|backwards", "wrong +way", "odd|funny|wrong|weird angle",
+                   "deform*", "bent wrong|backwards|sideways", "misshapen", "twisted round")
+"""A limb out of shape (NHS: broken arm or leg, hip fracture: 999)."""
+
+CANNOT_STAND = phrases("cannot stand|get up|walk|move|get off", "not able stand|get up|walk",
+                       "unable stand|get up|walk", "stuck floor", "still on floor|ground")
+OLDER = phrases("grandma|grandad|grandpa|granny|grandmother|grandfather|nan|nana|gran|elderly|older|old",
+                "mum|mom|dad|father|mother +is +in +her|+his 70s|80s|90s", "pensioner")
+"""NHS hip fracture: an older person who fell and cannot get up (999)."""
+
+LIMB_OR_INJURY = t.PAIN + CANNOT_STAND + t.MECHANISM + phrases("ankle", "leg", "arm", "wrist", "hip", "knee", "elbow",
+                                                               "shoulder", "foot", "finger*")
+"""A limb, or an injury to one."""
+
+EXPEL = phrases("cough*", "vomit*", "throw* up|blood", "threw up|blood", "bring*|brought|bringing up|blood",
+                "spit*", "spitting", "sick", "puk*", "retch*", "heav*")
+BLOOD = phrases("blood", "bloody", "blood stained", "coffee grounds")
+"""NHS: coughing or vomiting blood (999 / A&E)."""
+
+FITTING = phrases("=fitting", "=fits", "convuls*", "seizing", "jerking", "twitching all over", "eyes roll*",
+                  "having +a +fit", "had +a +fit", "fit +and", "seizure*")
+"""A fit in any words (NHS: call 999 for a first fit, or one over 5 minutes)."""
+
+FAMILY_FLAGS: tuple[RedFlag, ...] = (
+    RedFlag("chest_family", "chest pain, pressure or tightness with breathlessness, sweating, sickness, faintness or "
+            "pain spreading to the arm, jaw, neck or back can be a heart attack", _E,
+            (CHEST_PART, CHEST_DISCOMFORT, CARDIAC_FEATURE), ("Stop and sit down; do not drive yourself.",
+            "If the person collapses and is not breathing normally, start CPR; the call handler will guide you."),
+            supersedes=("chest_pain",), source="AHA warning signs of a heart attack; NHS: heart attack (999)"),
+    RedFlag("face_family", "a face drooping or fallen on one side is a stroke sign (BE FAST)", _E,
+            (FACE_PART, FACE_ASYMMETRY), ("Note the time the signs started.", "Do not give food or drink."),
+            source="AHA / BE FAST stroke (face); NHS: stroke (999)"),
+    RedFlag("speech_family", "speech that is slurred, muddled or not understood, with weakness, numbness or a "
+            "drooping face, is a stroke sign (BE FAST)", _E, (SPEECH_WRONG, LIMB_WEAK + FACE_ASYMMETRY + t.SUDDEN),
+            ("Note the time the signs started.", "Do not give food or drink."),
+            source="AHA / BE FAST stroke (speech, arm)"),
+    RedFlag("limb_family", "sudden weakness or numbness of an arm, leg or one side is a stroke sign (BE FAST)", _E,
+            (LIMB_WEAK, t.SUDDEN + FACE_ASYMMETRY + phrases("one side", "left|right side")),
+            ("Note the time the signs started.", "Do not give food or drink."),
+            source="AHA / BE FAST stroke (arm: sudden weakness on one side)"),
+    RedFlag("breathing_family", "breathing trouble that is severe, getting worse, or too bad to talk, or a reliever "
+            "that does not help", _E, (BREATH, BREATH_SEVERE), ("Sit upright; use a reliever inhaler if prescribed.",),
+            none_of=phrases("not severe", "mild*"),
+            source="NHS: shortness of breath, asthma attack (999: severe difficulty breathing)"),
+    RedFlag("anaphylaxis_family", "swelling, breathing, throat or faintness signs after a food, sting or medicine "
+            "can be anaphylaxis", _E, (ALLERGEN_MORE, ALLERGY_SIGN_MORE),
+            ("Use an adrenaline auto-injector now if one has been prescribed.",
+             "Lie down with legs raised, or sit up if breathing is hard."),
+            none_of=phrases("hay fever", "hayfever", "runny nose", "sneez*"),
+            source="Resuscitation Council UK: anaphylaxis"),
+    RedFlag("meningitis_family", "a stiff neck with fever, headache, vomiting, a rash or dislike of light can be "
+            "meningitis", _E, (NECK_STIFF, MENINGITIS_WITH), ("Do not wait for a rash to appear.",),
+            source="NHS: meningitis"),
+    RedFlag("carbon_monoxide", "headaches, dizziness or sickness near a boiler, heater, fire or fumes can be carbon "
+            "monoxide poisoning", _E, (CO_SOURCE, CO_SIGN), ("Get into fresh air now; turn off the appliance if "
+            "safe and do not go back in.",), source="NHS: carbon monoxide poisoning (999 / A&E if symptoms)"),
+    RedFlag("heavy_bleed_faint", "heavy bleeding with dizziness, faintness or paleness", _E,
+            (HEAVY_BLEED_PLACE, HEAVY_BLEED_AMOUNT, FAINTNESS), ("Lie down with your legs raised.",),
+            source="NHS: heavy periods, heavy bleeding (999 if dizzy or faint)"),
+    RedFlag("head_injury_family", "a blow to the head followed by memory loss, confusion, drowsiness, vomiting, "
+            "vision trouble, or on blood thinners", _E, (t.HEAD + phrases("concuss*"), HEAD_BLOW + phrases("concuss*"),
+                                                         HEAD_MEMORY), ("Keep still; do not drive.",),
+            source="NHS: head injury and concussion (A&E)"),
+    RedFlag("speech_alone", "speech that suddenly went slurred, muddled or strange is a stroke or TIA sign, even if "
+            "it passes", _E, (SPEECH_STROKE,), ("Note the time the signs started.", "Do not give food or drink."),
+            none_of=phrases("drunk", "alcohol", "pints", "beer", "wine", "tired"),
+            source="NHS: stroke, transient ischaemic attack (999 even if symptoms pass); BE FAST"),
+    RedFlag("neck_meningitis", "a stiff neck that will not bend, with fever, a rash, vomiting or dislike of light", _E,
+            (NECK, NECK_MOVE, MENINGITIS_STRONG), ("Do not wait for a rash to appear.",), source="NHS: meningitis"),
+    RedFlag("dark_rash", "a purple or dark, bruise-like rash in someone unwell can be meningitis or sepsis", _E,
+            (RASH_DARK, ILL), ("Do the glass test, but do not wait for it: get help now.",),
+            source="NHS: meningitis; NICE NG143 red (non-blanching rash)"),
+    RedFlag("frostbite_family", "skin that is white, hard, numb or blue-grey after the cold can be frostbite", _E,
+            (FROST_PART, FROST_LOOK, FROST_COLD), ("Do not rub the area; warm it gently.",),
+            source="NHS: frostbite (A&E)"),
+    RedFlag("deformed_limb", "a limb out of shape after a fall or injury", _E, (DEFORMED, LIMB_OR_INJURY),
+            ("Keep the limb still; do not try to straighten it.",),
+            source="NHS: broken arm or leg, hip fracture (999 / A&E)"),
+    RedFlag("older_fall", "an older person who fell and cannot get up or stand", _E, (OLDER, t.MECHANISM, CANNOT_STAND),
+            ("Do not try to lift them; keep them warm.",), source="NHS: falls, hip fracture (999)"),
+    RedFlag("blood_expelled", "coughing, vomiting or bringing up blood", _E, (EXPEL, BLOOD),
+            none_of=phrases("blood test*", "blood pressure", "blood sugar", "nose bleed*", "nosebleed*", "gums"),
+            source="NHS: coughing up blood, vomiting blood (999 / A&E)"),
+    RedFlag("fitting", "a fit or seizure, or someone fitting now", _E, (FITTING,),
+            ("During a seizure, do not hold the person down or put anything in their mouth; time it.",),
+            none_of=phrases("fitting room|in|kitchen|bathroom|carpet|wardrobe", "fits +in|+me|+well|+perfectly",
+                            "seizure* asset*|property|goods|funds|drugs|cash|vehicle*|bank*"),
+            source="NHS: when to call 999 (a fit)"),
+    RedFlag("cauda_equina", "back pain with numbness around the bottom or genitals, or loss of bladder or bowel "
+            "control", _E, (BACK + SADDLE, SADDLE + CONTINENCE_LOST, NUMB + CONTINENCE_LOST),
+            ("Do not wait to see if it gets better.",), source="NHS: cauda equina syndrome (A&E)"),
+    RedFlag("severed_part", "a finger, toe or other body part cut off", _E, (SEVERED, DIGIT),
+            ("Press on the wound; wrap the part in cling film, keep it cool, not touching ice.",),
+            none_of=phrases("hair", "nail", "nails", "skin +off", "cut off +from", "cut off +the"),
+            source="NHS: when to call 999 (severe injuries)"),
+    RedFlag("open_fracture", "a bone showing through the skin", _E, (OPEN_FRACTURE,),
+            ("Cover the wound with a clean dressing; do not push the bone back.",),
+            source="NHS: broken arm or leg (999 if the bone is sticking out)"),
+    RedFlag("hypo_drowsy", "low blood sugar or diabetes with drowsiness, confusion or not waking", _E,
+            (SUGAR, DROWSY), ("If the person can swallow safely, give a sugary drink; never give food or drink to "
+            "someone drowsy or unconscious.",), source="NHS: low blood sugar (hypoglycaemia): call 999"),
+    RedFlag("whole_pack", "every tablet of a pack or bottle taken is an overdose", _E,
+            (t.INGEST, ALL_OF_THEM, t.MEDICINE), ("Do not make the person vomit.",
+            "Keep the container or packet to show the responders."), source="NHS: overdose (A&E even if well)"),
+    RedFlag("urine_retention_family", "being unable to pass urine at all, or with a swollen, painful tummy", _E,
+            (URINE_NONE, URINE_RETENTION_WITH), source="NHS: urinary retention (A&E)"),
+)
+"""Emergency rules from families of words (AHA, BE FAST, NHS, RCUK)."""
+
+THROAT_FLAG = RedFlag("throat_one_side", "a one-sided sore throat, or being unable to open the mouth, needs care "
+                      "today", Urgency.URGENT, (THROAT_SEVERE,),
+                      emergency_if="breathing is hard, or the person cannot swallow their spit",
+                      source="NHS: quinsy (urgent)")
+"""An urgent warning from a family."""
+
+CROUP_FLAG = RedFlag("croup_noisy", "a barking cough or noisy breathing needs a check today", Urgency.URGENT,
+                     (CROUP,), emergency_if="the skin between the ribs pulls in, the lips go blue or grey, or "
+                     "the child is very drowsy", source="NHS: croup (urgent GP or 111; 999 if breathing is hard)")
+"""NHS croup: urgent."""
