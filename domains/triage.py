@@ -14,6 +14,7 @@ from typing import Any
 from domains.triage_topics import TOPICS
 from providers.tools import ToolSpec
 from safety import policies as safety
+from safety import red_flag_terms as terms
 from safety.policies import Doc, Phrase, Urgency, phrases
 
 # re-exported ("as"): the readings were read here first, and callers still ask this module
@@ -313,6 +314,13 @@ CONCERNING: tuple[Rule, ...] = (
     Rule("concern_blood", "general", _U, "blood that is not expected needs care today",
          (phrases("bleed* lot", "blood clots", "bloody diarrh*", "diarrh* blood"),), (),
          "NHS: diarrhoea and vomiting (urgent if bloody diarrhoea)"),
+    Rule("concern_feeding", "general", _U, "not eating, drinking or feeding needs a clinician today",
+         (phrases("not|refus* eat*|drink*|feed*|bottle", "off food|feeds|drinks|milk", "feeding less|poorly",
+                  "drinking less"),), (), "NICE NG143 traffic-light: amber (poor feeding); NHS: dehydration"),
+    Rule("concern_sudden", "general", _U, "a sudden or severe symptom needs care today", (terms.SUDDEN + terms.SEVERE,),
+         (), "NHS 111: get help today for sudden or severe symptoms"),
+    *(Rule(f"concern_{name}", "general", _U, f"an alarm sign ({name.replace('_', ' ')}) rules out self-care",
+           (group,), (), "NHS: when to call 999 / 111 (alarm signs by body system)") for name, group in terms.ALARMS),
 )
 """Features that rule out self-care: each raises the level to at least urgent (NHS 111 / NICE)."""
 
@@ -399,6 +407,11 @@ def triage(text: str) -> TriageResult:
             if all(doc.has(group) for group in rule.all_of):
                 found.append((rule.level, rule.reason, rule.source))
                 result.topics.append(rule.topic)
+    if not found and any(doc.has(group) for _, group in terms.ALARMS):
+        # fail safe: an alarm sign in a text no rule could place is treated as the emergency it may be
+        found.append((Urgency.EMERGENCY, "an alarm sign that the rules could not place: treated as an emergency "
+                      "to be safe", "NHS: when to call 999 (fail safe for unplaced alarm signs)"))
+        result.actions.append(_SAFETY_NET)
     if found:
         result.urgency = min((level for level, _, _ in found), key=lambda u: u.rank)
         top = [(reason, source) for level, reason, source in found if level is result.urgency]

@@ -133,6 +133,21 @@ def blood_sugar_mmol(text: str) -> float | None:
     return round(value / 18, 1) if value > 30 else value
 
 
+_WEEKS_ALONE = re.compile(r"(?<!for )(?<!last )(?<!past )\b(\d{2})\s*(?:weeks?|wks?)\b(?![\s-]*(?:old|ago))")
+GESTATION_MIN_WEEKS = 12
+"""'35 weeks' with no 'for' or 'old' is a gestation from this many weeks: nobody counts a symptom's
+days in dozens of weeks."""
+
+
+def gestation_weeks(text: str) -> int | None:
+    """Weeks of pregnancy written as a bare '35 weeks' or '35 weeks pregnant', if any."""
+    if not _DIGIT.search(text):
+        return None
+    weeks = [int(m.group(1)) for m in _WEEKS_ALONE.finditer(text.lower())]
+    weeks = [w for w in weeks if GESTATION_MIN_WEEKS <= w <= 43]
+    return max(weeks) if weeks else None
+
+
 def tablets_taken(text: str) -> int | None:
     """The number of tablets or pills someone took at once ('took 20 paracetamol'), if written."""
     if not _DIGIT.search(text):

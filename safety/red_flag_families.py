@@ -8,9 +8,10 @@ matching, so a family rule over-triages rather than misses.
 """
 from __future__ import annotations
 
+from safety import readings
 from safety import red_flag_terms as t
 from safety.flag_types import RedFlag, Urgency
-from safety.patterns import phrases
+from safety.patterns import Doc, phrases
 
 _E = Urgency.EMERGENCY
 
@@ -43,7 +44,8 @@ SPEECH_WRONG = phrases("speech|speaking|talking|words|voice slurr*|slurred|muddl
                        "not understand* +what|+me|+us|+anything")
 """Speech trouble (BE FAST: speech)."""
 
-LIMB_WEAK = phrases("arm|leg|hand|foot|side stopped|not working|gone|went funny|weird|dead|limp|floppy",
+LIMB_WEAK = phrases("arm|leg|hand|foot|side stopped|gone|went", "arm|leg|hand|foot|side not working",
+                    "arm|leg|hand|foot|side funny|weird|limp",
                     "hand|arm|leg stopped working", "arm|leg|hand|side weak*|numb*|dead|heavy|useless|floppy",
                     "weak*|numb*|dead arm|leg|hand|side", "cannot lift|raise|hold|keep|move arm*|leg*|hand*",
                     "cannot lift|raise|hold|keep +her|+his|+my|+one",
@@ -110,7 +112,7 @@ HEAD_MEMORY = phrases("forget*", "forgot*", "memory", "cannot remember", "does n
                       "repeat* +herself|+himself|+myself|+the +same", "same question*", "confus*", "dazed",
                       "not making sense", "blank", "vague", "drows*", "sleepy", "vomit*", "sick", "throw* up",
                       "seeing double", "blurr*", "fit", "seizure*", "clear fluid", "blood ear*|nose",
-                      "warfarin", "blood thinner*", "anticoagul*", "headache worse|getting worse", "worse headache")
+                      "warfarin", "blood thinner*", "anticoagul*", "headache worse", "worse headache")
 """NHS head injury: signs that need A&E."""
 
 HEAD_BLOW = t.MECHANISM + phrases("banged|bang*", "bonk*", "smack*", "walked into", "head butt*", "headbutt*",
@@ -183,7 +185,7 @@ SPEECH_STROKE = phrases("speech|speaking|talking|words slurr*|slurred|muddled|ju
 NECK = phrases("neck")
 """The neck."""
 
-NECK_MOVE = phrases("stiff*", "rigid", "will not|cannot|not bend|move|turn|go", "bend*", "hurts move|turn|bend",
+NECK_MOVE = phrases("stiff*", "rigid", "cannot|not bend|move|turn", "bend*", "hurts move|turn|bend",
                     "cannot look down")
 """A neck that will not move."""
 
@@ -192,8 +194,9 @@ MENINGITIS_STRONG = phrases("fever*", "feverish", "temperature", "=temp", "high 
                             "confus*")
 """Signs that make a sore neck meningitis (NHS: meningitis)."""
 
-RASH_DARK = phrases("purple|dark red|maroon|bruise|bruising|bruised|blood|blackish spots|dots|rash|marks|blotches|"
-                    "pinpricks|patches", "spots|dots|rash|marks purple|dark|bruis*",
+RASH_DARK = phrases("purple|maroon|bruise|bruising|bruised|blood|blackish|dark spots|dots|rash|marks|blotches|"
+                    "pinpricks|patches", "dark red spots|dots|rash|marks|blotches",
+                    "spots|dots|rash|marks purple|dark|bruis*",
                     "spots|rash +that +look like bruis*")
 """A dark, bruise-like rash (NHS: meningitis; NICE NG143 red: non-blanching rash)."""
 
@@ -213,8 +216,8 @@ DEFORMED = phrases("turned|pointing|facing out*|wrong|sideways|backwards", "wron
                    "deform*", "bent wrong|backwards|sideways", "misshapen", "twisted round")
 """A limb out of shape (NHS: broken arm or leg, hip fracture: 999)."""
 
-CANNOT_STAND = phrases("cannot stand|get up|walk|move|get off", "not able stand|get up|walk",
-                       "unable stand|get up|walk", "stuck floor", "still on floor|ground")
+CANNOT_STAND = phrases("cannot stand|walk|move", "cannot get up|off", "not able stand|walk", "not able get up",
+                       "unable stand|walk", "unable get up", "stuck floor", "still on floor|ground")
 OLDER = phrases("grandma|grandad|grandpa|granny|grandmother|grandfather|nan|nana|gran|elderly|older|old",
                 "mum|mom|dad|father|mother +is +in +her|+his 70s|80s|90s", "pensioner")
 """NHS hip fracture: an older person who fell and cannot get up (999)."""
@@ -231,6 +234,85 @@ BLOOD = phrases("blood", "bloody", "blood stained", "coffee grounds")
 FITTING = phrases("=fitting", "=fits", "convuls*", "seizing", "jerking", "twitching all over", "eyes roll*",
                   "having +a +fit", "had +a +fit", "fit +and", "seizure*")
 """A fit in any words (NHS: call 999 for a first fit, or one over 5 minutes)."""
+
+BABY_BREATH = phrases("breath*|breathing fast|quick*|rapid*|hard|heavy|struggl*|laboured|noisy|funny|weird",
+                      "fast|quick|rapid|hard breathing|breaths", "wheez*", "panting", "nostrils flar*")
+"""Breathing harder than normal, in a baby (NHS bronchiolitis; NICE NG143 red and amber)."""
+
+FEEDING_POOR = phrases("not|refus* feed*|drink*|eat*|milk|breastfeed*|bottle",
+                       "not take bottle|milk|feeds", "off feeds|food|milk",
+                       "not interested feed*|milk|bottle", "feeding less|poorly|badly", "less feeds|milk")
+"""Poor feeding (NICE NG143 amber; with breathing trouble in a baby, an emergency)."""
+
+SICKLE = phrases("sickle")
+SICKLE_CRISIS = t.PAIN + t.SEVERE + phrases("fever*", "temperature", "=temp", "breath*", "chest", "crisis",
+                                            "priapism", "erection", "yellow", "weak*", "numb*")
+"""NHS sickle cell disease: a painful crisis, a fever or chest symptoms need A&E."""
+
+SHARP = phrases("pin", "pins", "needle*", "glass", "blade*", "razor*", "nail", "tack*", "toothpick*", "fish bone",
+                "fishbone", "bone", "earring*", "staple*", "screw*", "battery|batteries", "magnet*", "coin battery")
+"""Sharp or dangerous objects that can be swallowed (NHS: swallowed objects, A&E)."""
+
+ABDOMEN = phrases("tummy", "belly", "stomach", "abdomen", "abdominal", "gut")
+RIGID = phrases("rigid", "rock hard", "hard +as", "=board", "solid", "very|really|so hard", "hard swollen",
+                "swollen hard", "distended")
+"""NHS: call 999 for a rigid, hard tummy (peritonitis) with pain."""
+
+HOUSEHOLD = t.CHEMICAL + phrases("powder", "washing", "fabric", "conditioner", "softener", "cleaning", "spray",
+                                 "polish", "glue", "paint", "white spirit", "turps", "lighter fluid", "fuel",
+                                 "descaler", "rat poison", "slug pellets", "fertiliser", "plant food",
+                                 "shampoo", "soap", "toilet", "limescale", "unblocker", "disinfectant", "dettol",
+                                 "sanitiser|sanitizer", "hand gel", "pesticide", "insecticide", "fly spray",
+                                 "windscreen", "wash", "essential oil*", "eucalyptus", "nail varnish", "superglue",
+                                 "gas", "solvent*", "aerosol*")
+"""More household poisons (NHS: poisoning)."""
+
+HERNIA = phrases("hernia", "lump|bulge|swelling groin|tummy|navel|scrotum", "lump|bulge|swelling belly button",
+                 "groin|tummy|navel lump|bulge|swelling", "belly button lump|bulge|swelling")
+HERNIA_DANGER = phrases("vomit*", "sick", "cannot push", "will not go back", "gone|turned hard|red|dark|purple",
+                        "cannot poo|fart", "not poo*", "agony", "sever*")
+"""NHS hernia: A&E if it becomes painful and hard, cannot be pushed back, or with vomiting."""
+
+UPPER_BODY = phrases("jaw", "upper back", "between +my|+his|+her shoulder*", "shoulder*", "left arm", "arms",
+                     "neck", "upper tummy|stomach|belly")
+UPPER_DISCOMFORT = t.PAIN + phrases("discomfort", "pressure", "heavy", "heaviness", "tight*", "squeez*", "ach*")
+BREATH_SWEAT = phrases("breathless*", "short* breath", "out +of +breath", "sweat*", "clammy", "cold sweat",
+                       "grey|gray", "faint*", "lightheaded")
+"""AHA: discomfort in the arms, back, neck, jaw or stomach with breathlessness or a cold sweat (a heart attack
+without chest pain, commoner in women, older people and people with diabetes)."""
+
+THREAT = phrases("will|going|gonna|wants|want|threaten*|threatening hurt|kill|harm|attack|stab|hit|strangle",
+                 "threaten*|threatening", "wants +to hurt|kill|harm", "violent", "weapon", "knife")
+OTHERS = phrases("us", "them", "someone", "people", "others", "family", "me", "kids", "children", "mum|mom|dad",
+                 "wife|husband|partner", "neighbour*", "baby", "everyone", "anybody", "anyone")
+"""NHS: a mental health emergency when someone is a danger to others (999)."""
+
+COLD_HANDS = phrases("cold|icy|freezing|ice|blue hands|feet|fingers|toes|legs",
+                     "hands|feet|fingers|toes|legs cold|icy|freezing|blue", "hands|feet like ice")
+"""NHS sepsis and meningitis: cold hands and feet with a fever."""
+
+HOT_SUBSTANCE = phrases("hot|boiling|burning oil|fat|water|tea|coffee|steam|soup|milk|iron|pan|grill|oven|metal",
+                        "kettle", "steam", "chip pan", "=fryer", "flames", "fire", "on fire", "firework*")
+"""Burns from hot things (NHS: burns and scalds)."""
+
+SWELL_HOT = phrases("swollen|swelling|swell*", "red", "hot", "warm")
+JOINT = phrases("knee", "joint", "ankle", "hip", "elbow", "wrist", "shoulder")
+"""NHS septic arthritis: a hot, swollen, painful joint with a fever (urgent; concerning)."""
+
+
+_BABY_WORDS = phrases("baby", "babies", "infant*", "newborn*")
+
+
+def _baby(doc: Doc) -> bool:
+    """A baby under 1 year by a written age, or named a baby (NHS: babies and bronchiolitis)."""
+    months = readings.age_months(doc.text)
+    return (months is not None and months < 12) or (months is None and doc.has(_BABY_WORDS))
+
+
+def _pregnant_weeks(doc: Doc) -> bool:
+    """A bare gestation ('35 weeks') counts as pregnancy (NHS pregnancy warning signs)."""
+    return readings.gestation_weeks(doc.text) is not None
+
 
 FAMILY_FLAGS: tuple[RedFlag, ...] = (
     RedFlag("chest_family", "chest pain, pressure or tightness with breathlessness, sweating, sickness, faintness or "
@@ -297,6 +379,43 @@ FAMILY_FLAGS: tuple[RedFlag, ...] = (
             none_of=phrases("fitting room|in|kitchen|bathroom|carpet|wardrobe", "fits +in|+me|+well|+perfectly",
                             "seizure* asset*|property|goods|funds|drugs|cash|vehicle*|bank*"),
             source="NHS: when to call 999 (a fit)"),
+    RedFlag("baby_breathing", "a baby breathing fast or hard, wheezing or panting, with poor feeding or drowsiness",
+            _E, (BABY_BREATH, FEEDING_POOR + DROWSY + phrases("floppy", "pale", "grunt*", "pauses")),
+            ("Keep the baby upright and calm while you wait.",), check=_baby,
+            source="NHS: bronchiolitis (999 for breathing difficulty, pauses, grunting); NICE NG143 red and amber"),
+    RedFlag("sickle_crisis", "sickle cell disease with severe pain, a fever or chest symptoms", _E,
+            (SICKLE, SICKLE_CRISIS), source="NHS: sickle cell disease (A&E for a crisis, fever or chest pain)"),
+    RedFlag("swallowed_sharp", "a swallowed sharp object, battery or magnet", _E, (t.INGEST, SHARP),
+            ("Do not make the person vomit; do not give food or drink.",),
+            none_of=phrases("swallow* pills|tablets", "fish +and +chips"),
+            source="NHS: swallowed objects (A&E for sharp objects, batteries, magnets)"),
+    RedFlag("rigid_abdomen", "a hard, rigid tummy with pain", _E, (ABDOMEN, RIGID, t.PAIN + t.SEVERE),
+            ("Do not eat or drink until you have been seen.",), source="NHS: when to call 999 (severe stomach pain, "
+            "hard tummy); peritonitis"),
+    RedFlag("household_poison", "a child who swallowed a household product", _E, (t.CHILD, t.INGEST, HOUSEHOLD),
+            ("Do not make the child vomit.", "Keep the container to show."),
+            none_of=phrases("food poisoning", "drink* water|milk|juice"),
+            source="NHS: poisoning (children: A&E or 999)"),
+    RedFlag("hernia_stuck", "a lump in the groin or tummy that is painful, hard, will not go back or comes with "
+            "vomiting", _E, (HERNIA, HERNIA_DANGER), source="NHS: hernia (A&E if painful, hard or vomiting)"),
+    RedFlag("upper_body_heart", "discomfort in the jaw, arm, upper back or neck with breathlessness or a cold "
+            "sweat can be a heart attack", _E, (UPPER_BODY, UPPER_DISCOMFORT, BREATH_SWEAT),
+            ("Stop and sit down; do not drive yourself.",),
+            source="AHA warning signs of a heart attack (other upper body areas; women's symptoms)"),
+    RedFlag("danger_others_family", "someone threatening to hurt others", _E, (THREAT, OTHERS),
+            ("Keep yourself and others safe; do not try to take a weapon.",),
+            none_of=phrases("joke", "game", "film", "movie", "book", "story"),
+            source="NHS: mental health emergency (999 if someone is in danger)"),
+    RedFlag("fever_cold_hands", "a fever with cold hands and feet can be sepsis or meningitis", _E,
+            (MENINGITIS_STRONG, COLD_HANDS), ("Do not wait for a rash.",),
+            source="NHS: meningitis and sepsis signs (cold hands and feet with a fever)"),
+    RedFlag("hot_burn_extent", "a burn from something hot on the face, a large area, or a child", _E,
+            (HOT_SUBSTANCE + t.BURN, t.BURN_EXTENT + phrases("splash* face|eye*", "toddler", "baby")),
+            ("Cool the burn under cool running water for 20 minutes; cover loosely with cling film.",),
+            source="NHS: burns and scalds (A&E: face, large area, children)"),
+    RedFlag("pregnancy_weeks", "a symptom of danger in pregnancy (a gestation given in weeks)", _E,
+            (t.PREGNANCY_SEVERE + phrases("tummy|stomach|belly|abdominal pain*|ache*|cramp*"),),
+            check=_pregnant_weeks, source="NHS: bleeding and pain in pregnancy (999 / maternity unit now)"),
     RedFlag("cauda_equina", "back pain with numbness around the bottom or genitals, or loss of bladder or bowel "
             "control", _E, (BACK + SADDLE, SADDLE + CONTINENCE_LOST, NUMB + CONTINENCE_LOST),
             ("Do not wait to see if it gets better.",), source="NHS: cauda equina syndrome (A&E)"),
@@ -328,3 +447,8 @@ CROUP_FLAG = RedFlag("croup_noisy", "a barking cough or noisy breathing needs a 
                      (CROUP,), emergency_if="the skin between the ribs pulls in, the lips go blue or grey, or "
                      "the child is very drowsy", source="NHS: croup (urgent GP or 111; 999 if breathing is hard)")
 """NHS croup: urgent."""
+
+JOINT_FLAG = RedFlag("hot_joint", "a hot, swollen, painful joint needs care today", Urgency.URGENT,
+                     (JOINT, SWELL_HOT, t.PAIN + SWELL_HOT), emergency_if="there is a high temperature and you feel "
+                     "very unwell", source="NHS: septic arthritis, gout (urgent)")
+"""NHS: a hot swollen joint."""

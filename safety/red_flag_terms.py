@@ -44,7 +44,7 @@ BREATHLESS_SEVERE = phrases("cannot talk|speak|finish|lie|lay|sleep", "unable ta
 """What makes breathlessness an emergency (NHS: too breathless to speak, eat or sleep; sudden; worsening)."""
 
 FITS = phrases("fits|seizures one after|another|again|back", "keep*|kept|having|had|several|repeated fits|seizures",
-               "another fit|seizure", "without waking|coming round", "not woken|waking|come round|came round",
+               "another fit|seizure", "without waking|coming round", "not woken|waking", "not come|came round",
                "will not wake", "not wake up", "not come round")
 """Fits and not waking, in other words (NHS: call 999)."""
 
@@ -177,7 +177,7 @@ SPILT = phrases("down|over|all", "spilt|spilled|spill*|grabbed|pulled|poured|kno
 """A hot liquid over someone."""
 
 HEAD_SIGNS_MORE = phrases("throw* up", "threw up", "keeps being sick", "double vision", "seeing double", "bad headache",
-                          "headache bad|worse|getting worse", "slurr*", "fit", "not right")
+                          "headache bad|worse", "slurr*", "fit", "not right")
 """More NHS head injury signs (A&E)."""
 
 KNOCKED_OUT = phrases("knocked|knock* +myself|+himself|+herself|+him|+her|+me|+them out", "knocked out cold",
@@ -190,7 +190,7 @@ CLOT_MORE = phrases("chest hurt*|ach*|tight*|sore", "pain* breath*", "hurt* when
 
 PREGNANCY_SEVERE = phrases("severe|bad|terrible|worst headache", "headache severe|bad", "flash* light*",
                            "vision blurr*|spots|flash*", "blurr* vision", "spots before|in eyes",
-                           "severe|bad|really bad|terrible|sharp pain*", "pain one side", "shoulder tip",
+                           "severe|bad|terrible|sharp pain*", "really bad pain*", "pain one side", "shoulder tip",
                            "sudden* swell*", "pain under ribs", "agony", "bleed*", "=fit", "seizure*",
                            "fluid leak*|gush*", "baby mov*", "movement*", "not moved|moving",
                            "waters green|brown|smell*|blood*", "green|brown waters", "=cord", "hanging down|out",

@@ -14,7 +14,7 @@ from safety import red_flag_terms as t
 from safety.flag_types import RedFlag as RedFlag  # re-exported: callers ask this module for it
 from safety.flag_types import Urgency as Urgency
 from safety.patterns import Doc, first_words_mask, phrases
-from safety.red_flag_families import CROUP_FLAG, FAMILY_FLAGS, THROAT_FLAG
+from safety.red_flag_families import CROUP_FLAG, FAMILY_FLAGS, JOINT_FLAG, THROAT_FLAG
 
 INFANT_RED_MONTHS = 3
 """NICE NG143 red: a baby under 3 months with a temperature of 38 C or more."""
@@ -539,5 +539,5 @@ _RULES = [(flag, tuple(first_words_mask(group) for group in flag.all_of)) for fl
 cannot meet the rule, so most rules are ruled out by a few integer ANDs before any phrase is matched."""
 
 _COMBINED_RULES = [(flag, tuple(first_words_mask(group) for group in flag.all_of))
-                   for flag in (*COMBINED, *FAMILY_FLAGS, THROAT_FLAG, CROUP_FLAG)]
+                   for flag in (*COMBINED, *FAMILY_FLAGS, THROAT_FLAG, CROUP_FLAG, JOINT_FLAG)]
 """COMBINED with the same pre-check bits."""
