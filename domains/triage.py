@@ -169,13 +169,15 @@ RULES: tuple[Rule, ...] = (
     Rule("infection_signs", "fever", _U, "a fever with shivering, shaking or feeling very unwell needs a "
          "clinician today", (_FEVER, phrases("shak*", "shiver*", "rigors", "very unwell", "awful",
                                              "generally unwell", "not herself|himself|themselves|yourself",
-                                             "not usual self", "irritable", "off food|feeds", "not feeding",
+                                             "not usual self", "irritable", "miserable", "grizzly", "inconsolable",
+                                             "crying lot|nonstop", "floppy", "sleepy", "drowsy",
+                                             "off food|feeds", "not feeding",
                                              "refus* feed*|bottle*|food|drink*", "lethargic", "pale")),
          (), "NICE NG143 traffic-light: amber (rigors, poor feeding); NHS: sepsis, fever in children "
              "(urgent if not their usual self)"),
     Rule("pregnancy_symptoms", "pregnancy", _U, "a new symptom in pregnancy needs a midwife or maternity unit "
-         "today", (phrases("pregnan*", "midwife"), _SYMPTOM + phrases(
-             "tighten*", "contraction*", "waters", "puffy", "chickenpox", "leak*", "blurr*")), (),
+         "today", (terms.PREGNANT, _SYMPTOM + _URINE + phrases(
+             "tighten*", "contraction*", "waters", "puffy", "chickenpox", "leak*", "blurr*", "=uti", "itch*")), (),
          "NHS: pregnancy warning signs (contact your midwife or maternity unit)"),
     Rule("psychosis", "mental health", _U, "hearing voices or beliefs that others are spying or plotting need "
          "mental health help today", (phrases("hearing voices", "voices", "spying", "plotting", "paranoi*",
@@ -283,6 +285,10 @@ RULES: tuple[Rule, ...] = (
     Rule("fever", "fever", _C, "a mild fever in an adult usually settles in a few days", (_FEVER,),
          ("Rest, drink plenty of fluids, and dress in light layers.",),
          "NHS: high temperature (fever) in adults"),
+    Rule("everyday_aches", "general", _C, "muscle soreness after exercise and teething usually settle with "
+         "self-care", (phrases("sore|aching|achy muscles", "muscles sore|ache*|aching", "after gym|workout|exercise",
+                               "teething", "doms"),), ("Rest and keep gently active.",),
+         "NHS: sprains and strains (muscle soreness); NHS: teething"),
     Rule("minor_injury", "injury", _C, "sprains, strains and bruises usually heal with self-care",
          (phrases("sprain*", "strain*", "bruise*", "graze*", "twist* ankle|knee|wrist", "minor cut",
                   "cut finger", "pulled muscle"),),
@@ -299,7 +305,7 @@ RULES: tuple[Rule, ...] = (
 
 CONCERNING: tuple[Rule, ...] = (
     Rule("concern_breathing", "breathing", _U, "fast or hard breathing needs a clinician today",
-         (phrases("breath* fast|quick*|hard", "fast breath*", "nostril* flar*", "struggl* breath*",
+         (phrases("breath* fast*|quick*|hard|rapid*", "fast* breath*", "nostril* flar*", "struggl* breath*",
                   "short* breath", "breathless*"),), (), "NICE NG143 amber (tachypnoea); NHS: shortness of breath"),
     Rule("concern_severe_pain", "general", _U, "severe, sudden or worst-ever pain needs care today",
          (phrases("sever*", "agony", "excruciat*", "worst", "unbearable", "sudden* pain*"),), (),

@@ -39,7 +39,7 @@ FACE_ASYMMETRY = phrases("droop*", "drooping", "droopy", "wonky", "lopsided", "c
 SPEECH_WRONG = phrases("speech|speaking|talking|words|voice slurr*|slurred|muddled|jumbled|garbled|strange|funny|"
                        "weird|wrong|gibberish|nonsense|rubbish|drunk|mixed|off",
                        "slurr*", "cannot|hardly get|find +my|+the|+her|+his words", "cannot|hardly get|find words",
-                       "words right|out|wrong|mixed",
+                       "words right|out|wrong|mixed", "came|coming|comes out nonsense|gibberish|wrong|jumbled|garbled",
                        "cannot speak|talk|understand", "talking|speaking rubbish|nonsense|gibberish|drunk|funny",
                        "not understand* +what|+me|+us|+anything")
 """Speech trouble (BE FAST: speech)."""
@@ -78,7 +78,8 @@ ALLERGY_SIGN_MORE = t.ALLERGY_SYSTEMIC + phrases(
 """RCUK anaphylaxis: airway, breathing or circulation problems, and sickness or tummy pain with them."""
 
 NECK_STIFF = phrases("neck stiff*|rigid", "stiff|rigid neck", "cannot bend|move|turn|touch|put neck|chin|head",
-                     "hurts|pain* bend*|move*|turn* neck|head", "neck hurts|pain* bend*|move*|turn*|look* down",
+                     "hurts|pain* bend*|move*|turn* neck|head", "neck hurts|pain* bend*|move*|turn*",
+                     "neck hurts|pain* look* down",
                      "chin chest", "look* down hurts|pain*")
 """A stiff neck in plain words (NHS: meningitis)."""
 
@@ -177,7 +178,8 @@ CROUP = phrases("bark*", "seal", "croup", "noisy breath*|breathing", "breathing 
                 "whistl* breath*|breathing", "rasping breath*")
 """NHS: croup and noisy breathing (urgent; 999 if breathing is hard)."""
 
-SPEECH_STROKE = phrases("speech|speaking|talking|words slurr*|slurred|muddled|jumbled|garbled|strange|funny|weird|"
+SPEECH_STROKE = phrases("came|coming|comes out nonsense|gibberish|wrong|jumbled|garbled|funny|muddled",
+                        "speech|speaking|talking|words slurr*|slurred|muddled|jumbled|garbled|strange|funny|weird|"
                         "wrong|gibberish|nonsense|mixed", "slurring", "slurred words|speech",
                         "words coming out wrong|funny|jumbled")
 """Speech that went wrong: a stroke or TIA sign on its own (NHS: stroke and TIA, call 999 even if it passes)."""
@@ -197,7 +199,7 @@ MENINGITIS_STRONG = phrases("fever*", "feverish", "temperature", "=temp", "high 
 RASH_DARK = phrases("purple|maroon|bruise|bruising|bruised|blood|blackish|dark spots|dots|rash|marks|blotches|"
                     "pinpricks|patches", "dark red spots|dots|rash|marks|blotches",
                     "spots|dots|rash|marks purple|dark|bruis*",
-                    "spots|rash +that +look like bruis*")
+                    "spots|rash +that +look* like bruis*", "rash|spots|dots|marks bruis*")
 """A dark, bruise-like rash (NHS: meningitis; NICE NG143 red: non-blanching rash)."""
 
 ILL = phrases("fever*", "temperature", "=temp", "hot", "burning up", "unwell", "ill", "headache*", "vomit*", "sick",
@@ -309,10 +311,65 @@ def _baby(doc: Doc) -> bool:
     return (months is not None and months < 12) or (months is None and doc.has(_BABY_WORDS))
 
 
+def _young_baby(doc: Doc) -> bool:
+    """A baby under 3 months by a written age (NICE NG143: the youngest band)."""
+    months = readings.age_months(doc.text)
+    return months is not None and months < 3
+
+
 def _pregnant_weeks(doc: Doc) -> bool:
     """A bare gestation ('35 weeks') counts as pregnancy (NHS pregnancy warning signs)."""
     return readings.gestation_weeks(doc.text) is not None
 
+
+PALPITATION = phrases("heart racing|pounding|fluttering|thumping|jumping", "heart beating fast", "heart going mad",
+                      "racing|pounding|thumping heart", "palpitat*", "heartbeat fast|irregular")
+PALP_DANGER = phrases("faint*", "pass* out", "passed out", "blacked out", "black out", "dizz*", "lightheaded",
+                      "chest pain*|tight*|pressure", "breathless*", "short* breath", "collaps*")
+"""NHS heart palpitations: 999 with chest pain, breathlessness, fainting or feeling faint."""
+
+POSTPARTUM = phrases("had +a +baby", "gave|given birth", "after birth|delivery|labour", "postpartum", "post natal",
+                     "postnatal", "c section", "caesarean", "cesarean", "since +the birth", "new mum|mom")
+POSTPARTUM_ILL = phrases("fever*", "temperature", "=temp", "shiver*", "shaking", "smelly", "very|really unwell",
+                         "heart racing", "breathless*", "confus*", "feel* awful|terrible")
+"""NHS / NICE NG51: sepsis after childbirth (a fever with feeling very unwell after giving birth)."""
+
+HEIGHT = phrases("window", "roof", "balcony", "ladder", "scaffold*", "tree", "first|second|upper floor", "storey",
+                 "cliff", "height", "horse", "wall", "bunk bed", "loft")
+"""NHS: call 999 after a fall from a height."""
+
+FELL = phrases("fell|fall*|fallen|jumped|tumbled", "came off")
+"""A fall."""
+
+BRUISE_LIKE = phrases("bruis*", "purple", "dark red", "pinprick*", "petechia*", "blood spots", "blood under skin")
+"""A rash that looks like bruising (NHS: meningitis)."""
+
+YOUNG_BABY_SIGN = phrases("stopped|not|refus* feed*|feeding|milk|bottle", "off feeds|milk", "very|really|so cold",
+                          "cold touch", "floppy", "limp", "blue", "grey|gray", "pale", "drows*", "sleepy", "hard wake",
+                          "vomit*", "throw* up", "sick", "breath*", "grunt*", "fit", "seizure*", "jaundice*", "yellow",
+                          "rash", "high|weak* cry", "not responding", "dry nappies", "no wet nappies")
+"""NICE NG143 / NHS: a baby under 3 months with a sign of illness needs to be seen now."""
+
+BOWEL_STOPPED = phrases("not pooed|opened|been|gone", "not opened bowels", "cannot poo|fart|pass wind|go toilet",
+                        "constipat*", "no poo", "bowels not")
+BOWEL_WITH = phrases("vomit*", "sick", "throw* up", "swollen|bloated|distended belly|tummy|stomach|abdomen",
+                     "belly|tummy|stomach|abdomen swollen|bloated|distended")
+"""NHS: bowel obstruction (A&E): no poo or wind, a swollen tummy and vomiting."""
+
+CRUSHED = phrases("crush*", "mangled", "trapped|caught|stuck in|under machine*|machinery|press|roller|car|lorry",
+                  "run over", "ran over", "pinned under")
+MACHINE = phrases("machine*", "machinery", "press", "roller", "car", "lorry", "forklift", "tractor", "door", "weight*",
+                  "under", "heavy", "wall", "wheel*")
+"""NHS: when to call 999 (crush injuries)."""
+
+EYE_BLOW = phrases("punched|hit|struck|elbowed|poked|kicked|whacked|ball|blow|smacked eye", "eye hit|punched|struck")
+EYE_HARM = phrases("double vision", "seeing double", "see double", "cannot see", "vision blurr*|gone|dark",
+                   "blurr*", "blood in|inside eye", "eye bleed*", "pupil", "sight")
+"""NHS eye injuries: A&E for a blow with changed vision or blood in the eye."""
+
+FROTH = phrases("froth*", "foam*", "pink sputum|phlegm|spit")
+LIE_FLAT = phrases("cannot lie flat|down", "cannot lay flat|down", "sit up breathe", "propped up")
+"""NHS: 999 for frothy pink sputum or breathlessness lying flat getting worse fast (heart failure)."""
 
 FAMILY_FLAGS: tuple[RedFlag, ...] = (
     RedFlag("chest_family", "chest pain, pressure or tightness with breathlessness, sweating, sickness, faintness or "
@@ -361,7 +418,8 @@ FAMILY_FLAGS: tuple[RedFlag, ...] = (
     RedFlag("neck_meningitis", "a stiff neck that will not bend, with fever, a rash, vomiting or dislike of light", _E,
             (NECK, NECK_MOVE, MENINGITIS_STRONG), ("Do not wait for a rash to appear.",), source="NHS: meningitis"),
     RedFlag("dark_rash", "a purple or dark, bruise-like rash in someone unwell can be meningitis or sepsis", _E,
-            (RASH_DARK, ILL), ("Do the glass test, but do not wait for it: get help now.",),
+            (RASH_DARK + t.RASH, BRUISE_LIKE + RASH_DARK, ILL),
+            ("Do the glass test, but do not wait for it: get help now.",),
             source="NHS: meningitis; NICE NG143 red (non-blanching rash)"),
     RedFlag("frostbite_family", "skin that is white, hard, numb or blue-grey after the cold can be frostbite", _E,
             (FROST_PART, FROST_LOOK, FROST_COLD), ("Do not rub the area; warm it gently.",),
@@ -416,6 +474,30 @@ FAMILY_FLAGS: tuple[RedFlag, ...] = (
     RedFlag("pregnancy_weeks", "a symptom of danger in pregnancy (a gestation given in weeks)", _E,
             (t.PREGNANCY_SEVERE + phrases("tummy|stomach|belly|abdominal pain*|ache*|cramp*"),),
             check=_pregnant_weeks, source="NHS: bleeding and pain in pregnancy (999 / maternity unit now)"),
+    RedFlag("palpitations_faint", "a racing or pounding heart with faintness, chest pain or breathlessness", _E,
+            (PALPITATION, PALP_DANGER), ("Sit or lie down.",),
+            source="NHS: heart palpitations (999 with chest pain, breathlessness or fainting)"),
+    RedFlag("postpartum_sepsis", "a fever or shivering and feeling very unwell after giving birth can be sepsis", _E,
+            (POSTPARTUM, POSTPARTUM_ILL, t.INFECTION + POSTPARTUM_ILL), ("Do not wait for more signs.",),
+            source="NICE NG51 (recently pregnant); NHS: sepsis"),
+    RedFlag("fall_from_height", "a fall from a height", _E, (FELL, HEIGHT),
+            ("Do not move the person unless they are in danger.",),
+            none_of=phrases("fell asleep", "fall asleep", "fell +for"),
+            source="NHS: when to call 999 (serious injury, fall from a height)"),
+    RedFlag("young_baby_ill", "a baby under 3 months who is feeding poorly, cold, floppy, drowsy, breathing hard or "
+            "being sick needs to be seen now", _E, (YOUNG_BABY_SIGN,), ("Keep the baby warm and with you.",),
+            check=_young_baby, source="NICE NG143 red (under 3 months); NHS: your baby (999 / A&E)"),
+    RedFlag("bowel_obstruction", "no poo or wind with a swollen tummy or vomiting", _E, (BOWEL_STOPPED, BOWEL_WITH),
+            source="NHS: bowel obstruction (A&E)"),
+    RedFlag("crush_injury", "a crush injury", _E, (CRUSHED, MACHINE + t.PAIN + phrases("hand", "arm", "leg", "foot",
+                                                                                       "chest")),
+            ("Do not move the person unless they are in danger.",), none_of=phrases("crush* on", "crushing it"),
+            source="NHS: when to call 999 (severe injuries, crush injuries)"),
+    RedFlag("eye_blow_vision", "a blow to the eye with double or blurred vision, or blood in the eye", _E,
+            (EYE_BLOW, EYE_HARM), source="NHS: eye injuries (A&E)"),
+    RedFlag("frothy_breathless", "pink frothy phlegm, or breathlessness lying flat with a cough", _E,
+            (FROTH + LIE_FLAT, phrases("cough*", "breath*", "spit*", "phlegm", "sputum")), ("Sit upright.",),
+            source="NHS: heart failure (999 for sudden breathlessness, pink frothy sputum)"),
     RedFlag("cauda_equina", "back pain with numbness around the bottom or genitals, or loss of bladder or bowel "
             "control", _E, (BACK + SADDLE, SADDLE + CONTINENCE_LOST, NUMB + CONTINENCE_LOST),
             ("Do not wait to see if it gets better.",), source="NHS: cauda equina syndrome (A&E)"),

@@ -118,7 +118,14 @@ INGEST = phrases("swallow*", "swalow*", "ate", "eaten", "eating", "drank", "drun
 
 MEDICINE = phrases("pill|pills", "tablet*", "capsule*", "medicine*", "medication*", "meds", "paracetamol",
                    "ibuprofen", "aspirin", "antidepress*", "painkiller*", "sleeping", "codeine", "co codamol",
-                   "iron", "insulin", "vitamins")
+                   "iron", "insulin", "vitamins",
+                   # common names and classes, as people write them (NHS: overdose; medicines A to Z)
+                   "tylenol", "advil", "nurofen", "calpol", "xanax", "valium", "diazepam", "benzo*", "oxy*",
+                   "morphine", "tramadol", "fentanyl", "heroin", "methadone", "lithium", "amitriptyline",
+                   "sertraline", "fluoxetine", "citalopram", "propranolol", "beta blocker*", "warfarin", "metformin",
+                   "zopiclone", "pregabalin", "gabapentin", "quetiapine", "olanzapine", "antihistamine*", "opioid*",
+                   "drugs", "=ket", "ketamine", "mdma", "ecstasy", "cocaine", "pills", "prescription*", "inhaler*",
+                   "heart|blood pressure tablets|pills|meds", "contraceptive*", "statins", "laxative*")
 """Medicines."""
 
 CHEMICAL = phrases("bleach", "cleaner", "detergent", "chemical*", "antifreeze", "battery|batteries", "magnet*",
@@ -194,7 +201,10 @@ PREGNANCY_SEVERE = phrases("severe|bad|terrible|worst headache", "headache sever
                            "sudden* swell*", "pain under ribs", "agony", "bleed*", "=fit", "seizure*",
                            "fluid leak*|gush*", "baby mov*", "movement*", "not moved|moving",
                            "waters green|brown|smell*|blood*", "green|brown waters", "=cord", "hanging down|out",
-                           "something coming out", "baby coming", "urge push", "cannot stop push*")
+                           "something coming out", "baby coming", "urge push", "cannot stop push*",
+                           # an accident or a faint in pregnancy (NHS: A&E / maternity unit now; ectopic pregnancy)
+                           "faint*", "passed out", "collaps*", "fell", "fall*", "accident", "crash*", "kicked",
+                           "punched", "hit +in +the|+my|+her tummy|bump|stomach")
 """NHS pregnancy: pre-eclampsia, ectopic pregnancy, bleeding, fewer movements (999 / maternity now)."""
 
 MOVEMENTS_MORE = phrases("movement* slow*|slowed|less|fewer|reduced|stopped|changed|different|weak*",
@@ -271,5 +281,5 @@ COLD_SIGNS_MORE = phrases("mumbl*", "shivering like mad|uncontroll*", "stopped s
 WATERS = phrases("waters")
 """Waters breaking."""
 
-WATERS_SIGN = phrases("green", "brown", "smell*", "blood*")
+WATERS_SIGN = phrases("green*", "brown*", "smell*", "blood*", "dark", "murky")
 """NHS: waters green, brown or smelly: call the maternity unit now."""

@@ -189,7 +189,7 @@ _HEAVY_PERIOD_FAINT = phrases("faint*", "dizzy", "lightheaded")
 _NHS_999 = phrases(
     # NHS: when to call 999 / go to A&E (adults and children), in the words people use
     "cannot get words out", "gasping", "spraying|spurting blood", "puddle blood", "serious accident",
-    "hit by car|van|bus|lorry", "fell from height|roof|ladder|balcony", "stabbed", "stab wound", "gunshot",
+    "hit by car|van|bus|lorry", "fell from height|roof|ladder|balcony", "=stabbed", "stab wound", "gunshot",
     "impaled", "amputat*", "cut off finger|toe|hand", "crush* injur*", "nearly =drowned", "=drown*",
     "pulled out +of +the +water|sea|river", "sudden* severe|extreme pain*", "sudden* agony", "rapid* swell*",
     "swell* rapid*", "lips|face|skin|fingers turning|went|gone|going blue|grey", "feel* like dying",
