@@ -330,6 +330,17 @@ CONCERNING: tuple[Rule, ...] = (
 )
 """Features that rule out self-care: each raises the level to at least urgent (NHS 111 / NICE)."""
 
+_UNPLACED_ALARM = phrases(
+    # the words of the NHS "when to call 999" list: in a text no rule could place, they fail safe to emergency
+    "collaps*", "unconscious*", "unrespons*", "not breathing", "chok*", "seizure*", "convuls*", "overdos*", "poison*",
+    "swallow*", "blue", "suffocat*", "drown*", "=stabbed", "=shot", "crush*", "electrocut*", "bleed*", "blood*",
+    "agony", "excruciat*", "worst", "sudden*", "numb*", "paralys*", "slurr*", "confus*", "delirious", "drows*",
+    "faint*", "passed out", "blacked out", "anaphyla*", "epipen", "ambulance", "=999", "=911", "emergency",
+    "dying", "=die", "=fit", "=fitting", "floppy", "=limp", "not waking", "will not wake", "cannot breath*", "gasp*",
+    "grey", "mottled", "blotchy", "purple", "newborn", "chemo*", "crash*", "broken", "burn*", "=scald*", "bitten",
+    "stung", "severe*", "terrible", "unbearable")
+"""Alarm words (NHS: when to call 999) for the fail-safe on texts no rule placed."""
+
 _TOPIC_FOR_FLAG = {"chest_pain_red_flags": "chest", "chest_pressure": "chest", "chest_pain": "chest",
                    "named_emergency": "chest", "stroke": "stroke", "stroke_speech": "stroke",
                    "severe_bleeding": "injury", "poisoning": "poisoning", "anaphylaxis": "allergy",
@@ -413,7 +424,7 @@ def triage(text: str) -> TriageResult:
             if all(doc.has(group) for group in rule.all_of):
                 found.append((rule.level, rule.reason, rule.source))
                 result.topics.append(rule.topic)
-    if not found and any(doc.has(group) for _, group in terms.ALARMS):
+    if not found and (doc.has(_UNPLACED_ALARM) or any(doc.has(group) for _, group in terms.ALARMS)):
         # fail safe: an alarm sign in a text no rule could place is treated as the emergency it may be
         found.append((Urgency.EMERGENCY, "an alarm sign that the rules could not place: treated as an emergency "
                       "to be safe", "NHS: when to call 999 (fail safe for unplaced alarm signs)"))
