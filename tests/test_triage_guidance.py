@@ -98,7 +98,8 @@ def test_an_alarm_word_no_rule_places_fails_safe_to_emergency() -> None:
 
 def test_an_alarm_family_rules_self_care_out() -> None:
     assert ht.triage("runny nose and a cough").urgency is Urgency.SELF_CARE
-    assert ht.triage("runny nose and a cough, and I feel faint").urgency.rank <= Urgency.URGENT.rank
+    raised = ht.triage("runny nose and a cough, and I feel faint").urgency
+    assert raised is not None and raised.rank <= Urgency.URGENT.rank
 
 
 @pytest.mark.parametrize("text,celsius", [
