@@ -233,7 +233,9 @@ EXPEL = phrases("cough*", "vomit*", "throw* up|blood", "threw up|blood", "bring*
 BLOOD = phrases("blood", "bloody", "blood stained", "coffee grounds")
 """NHS: coughing or vomiting blood (999 / A&E)."""
 
-FITTING = phrases("=fitting", "=fits", "convuls*", "seizing", "jerking", "twitching all over", "eyes roll*",
+FITTING = phrases("is|was|keeps|started|still|and =fitting", "=fitting +and|+now|+again",
+                  "having|had|keeps|several =fits",
+                  "convuls*", "seizing", "jerking", "twitching all over", "eyes roll*",
                   "having +a +fit", "had +a +fit", "fit +and", "seizure*")
 """A fit in any words (NHS: call 999 for a first fit, or one over 5 minutes)."""
 
@@ -251,8 +253,9 @@ SICKLE_CRISIS = t.PAIN + t.SEVERE + phrases("fever*", "temperature", "=temp", "b
                                             "priapism", "erection", "yellow", "weak*", "numb*")
 """NHS sickle cell disease: a painful crisis, a fever or chest symptoms need A&E."""
 
-SHARP = phrases("pin", "pins", "needle*", "glass", "blade*", "razor*", "nail", "tack*", "toothpick*", "fish bone",
-                "fishbone", "bone", "earring*", "staple*", "screw*", "battery|batteries", "magnet*", "coin battery")
+SHARP = phrases("=pin", "=pins", "=needle*", "=glass", "=blade*", "=razor*", "=nail", "=tack*", "=toothpick*",
+                "fish bone", "=fishbone", "=bone", "=earring*", "=staple*", "=screw*", "=battery|batteries", "=magnet*",
+                "safety pin")
 """Sharp or dangerous objects that can be swallowed (NHS: swallowed objects, A&E)."""
 
 ABDOMEN = phrases("tummy", "belly", "stomach", "abdomen", "abdominal", "gut")
