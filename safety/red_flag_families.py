@@ -374,6 +374,19 @@ FROTH = phrases("froth*", "foam*", "pink sputum|phlegm|spit")
 LIE_FLAT = phrases("cannot lie flat|down", "cannot lay flat|down", "sit up breathe", "propped up")
 """NHS: 999 for frothy pink sputum or breathlessness lying flat getting worse fast (heart failure)."""
 
+OPEN_WATER = phrases("river", "sea", "lake", "canal", "swimming pool", "bath", "reservoir", "quarry", "under water",
+                     "underwater", "went under", "pulled out")
+WATER_IN = phrases("swallow*|inhaled|breathed lot|load|mouthful water", "swallow* water", "went under", "under water",
+                   "underwater", "nearly|almost drown*", "drown*", "pulled out")
+DROWNING_SIGN = phrases("breath*", "cough*", "chest", "sleepy", "drows*", "confus*", "vomit*", "sick", "blue")
+"""NHS: drowning and near-drowning (A&E even if the person seems well; 999 if breathing is affected)."""
+
+PSYCHOSIS = phrases("psychosis", "psychotic", "paranoi*", "hearing voices", "hallucinat*", "seeing things",
+                    "delusion*", "schizophreni*", "manic", "mania")
+PSYCHOSIS_DANGER = phrases("kill*", "hurt*", "weapon*", "knife", "barricad*", "attack*", "danger*", "threat*",
+                           "suicid*", "jump*", "run* into road|traffic")
+"""NHS: a mental health emergency when psychosis comes with danger to the person or others (999)."""
+
 FAMILY_FLAGS: tuple[RedFlag, ...] = (
     RedFlag("chest_family", "chest pain, pressure or tightness with breathlessness, sweating, sickness, faintness or "
             "pain spreading to the arm, jaw, neck or back can be a heart attack", _E,
@@ -501,6 +514,16 @@ FAMILY_FLAGS: tuple[RedFlag, ...] = (
     RedFlag("frothy_breathless", "pink frothy phlegm, or breathlessness lying flat with a cough", _E,
             (FROTH + LIE_FLAT, phrases("cough*", "breath*", "spit*", "phlegm", "sputum")), ("Sit upright.",),
             source="NHS: heart failure (999 for sudden breathlessness, pink frothy sputum)"),
+    RedFlag("near_drowning", "water breathed in or swallowed in a near-drowning, with breathing, cough or "
+            "drowsiness after", _E, (OPEN_WATER + WATER_IN, WATER_IN, DROWNING_SIGN),
+            ("Keep the person warm and watch their breathing.",),
+            source="NHS: drowning (A&E after a near-drowning, 999 if breathing is affected)"),
+    RedFlag("psychosis_danger", "psychosis with danger to the person or others", _E, (PSYCHOSIS, PSYCHOSIS_DANGER),
+            ("Keep yourself and others safe; do not try to take a weapon.",),
+            source="NHS: mental health emergency (999); psychosis"),
+    RedFlag("pregnancy_severe_pain", "severe pain in pregnancy", _E, (t.PREGNANT, t.SEVERE, t.PAIN),
+            ("Call your maternity unit now if you are not calling 999.",),
+            source="NHS: pregnancy (999 for severe tummy pain; ectopic pregnancy, placental abruption)"),
     RedFlag("cauda_equina", "back pain with numbness around the bottom or genitals, or loss of bladder or bowel "
             "control", _E, (BACK + SADDLE, SADDLE + CONTINENCE_LOST, NUMB + CONTINENCE_LOST),
             ("Do not wait to see if it gets better.",), source="NHS: cauda equina syndrome (A&E)"),
