@@ -14,6 +14,7 @@ from typing import Any
 from domains.triage_topics import TOPICS
 from providers.tools import ToolSpec
 from safety import policies as safety
+from safety import red_flag_terms as terms
 from safety.policies import Doc, Phrase, Urgency, phrases
 
 # re-exported ("as"): the readings were read here first, and callers still ask this module
@@ -168,13 +169,15 @@ RULES: tuple[Rule, ...] = (
     Rule("infection_signs", "fever", _U, "a fever with shivering, shaking or feeling very unwell needs a "
          "clinician today", (_FEVER, phrases("shak*", "shiver*", "rigors", "very unwell", "awful",
                                              "generally unwell", "not herself|himself|themselves|yourself",
-                                             "not usual self", "irritable", "off food|feeds", "not feeding",
+                                             "not usual self", "irritable", "miserable", "grizzly", "inconsolable",
+                                             "crying lot|nonstop", "floppy", "sleepy", "drowsy",
+                                             "off food|feeds", "not feeding",
                                              "refus* feed*|bottle*|food|drink*", "lethargic", "pale")),
          (), "NICE NG143 traffic-light: amber (rigors, poor feeding); NHS: sepsis, fever in children "
              "(urgent if not their usual self)"),
     Rule("pregnancy_symptoms", "pregnancy", _U, "a new symptom in pregnancy needs a midwife or maternity unit "
-         "today", (phrases("pregnan*", "midwife"), _SYMPTOM + phrases(
-             "tighten*", "contraction*", "waters", "puffy", "chickenpox", "leak*", "blurr*")), (),
+         "today", (terms.PREGNANT, _SYMPTOM + _URINE + phrases(
+             "tighten*", "contraction*", "waters", "puffy", "chickenpox", "leak*", "blurr*", "=uti", "itch*")), (),
          "NHS: pregnancy warning signs (contact your midwife or maternity unit)"),
     Rule("psychosis", "mental health", _U, "hearing voices or beliefs that others are spying or plotting need "
          "mental health help today", (phrases("hearing voices", "voices", "spying", "plotting", "paranoi*",
@@ -282,6 +285,10 @@ RULES: tuple[Rule, ...] = (
     Rule("fever", "fever", _C, "a mild fever in an adult usually settles in a few days", (_FEVER,),
          ("Rest, drink plenty of fluids, and dress in light layers.",),
          "NHS: high temperature (fever) in adults"),
+    Rule("everyday_aches", "general", _C, "muscle soreness after exercise and teething usually settle with "
+         "self-care", (phrases("sore|aching|achy muscles", "muscles sore|ache*|aching", "after gym|workout|exercise",
+                               "teething", "doms"),), ("Rest and keep gently active.",),
+         "NHS: sprains and strains (muscle soreness); NHS: teething"),
     Rule("minor_injury", "injury", _C, "sprains, strains and bruises usually heal with self-care",
          (phrases("sprain*", "strain*", "bruise*", "graze*", "twist* ankle|knee|wrist", "minor cut",
                   "cut finger", "pulled muscle"),),
@@ -298,7 +305,7 @@ RULES: tuple[Rule, ...] = (
 
 CONCERNING: tuple[Rule, ...] = (
     Rule("concern_breathing", "breathing", _U, "fast or hard breathing needs a clinician today",
-         (phrases("breath* fast|quick*|hard", "fast breath*", "nostril* flar*", "struggl* breath*",
+         (phrases("breath* fast*|quick*|hard|rapid*", "fast* breath*", "nostril* flar*", "struggl* breath*",
                   "short* breath", "breathless*"),), (), "NICE NG143 amber (tachypnoea); NHS: shortness of breath"),
     Rule("concern_severe_pain", "general", _U, "severe, sudden or worst-ever pain needs care today",
          (phrases("sever*", "agony", "excruciat*", "worst", "unbearable", "sudden* pain*"),), (),
@@ -313,8 +320,26 @@ CONCERNING: tuple[Rule, ...] = (
     Rule("concern_blood", "general", _U, "blood that is not expected needs care today",
          (phrases("bleed* lot", "blood clots", "bloody diarrh*", "diarrh* blood"),), (),
          "NHS: diarrhoea and vomiting (urgent if bloody diarrhoea)"),
+    Rule("concern_feeding", "general", _U, "not eating, drinking or feeding needs a clinician today",
+         (phrases("not|refus* eat*|drink*|feed*|bottle", "off food|feeds|drinks|milk", "feeding less|poorly",
+                  "drinking less"),), (), "NICE NG143 traffic-light: amber (poor feeding); NHS: dehydration"),
+    Rule("concern_sudden", "general", _U, "a sudden or severe symptom needs care today", (terms.SUDDEN + terms.SEVERE,),
+         (), "NHS 111: get help today for sudden or severe symptoms"),
+    *(Rule(f"concern_{name}", "general", _U, f"an alarm sign ({name.replace('_', ' ')}) rules out self-care",
+           (group,), (), "NHS: when to call 999 / 111 (alarm signs by body system)") for name, group in terms.ALARMS),
 )
 """Features that rule out self-care: each raises the level to at least urgent (NHS 111 / NICE)."""
+
+_UNPLACED_ALARM = phrases(
+    # the words of the NHS "when to call 999" list: in a text no rule could place, they fail safe to emergency
+    "collaps*", "unconscious*", "unrespons*", "not breathing", "chok*", "seizure*", "convuls*", "overdos*", "poison*",
+    "swallow*", "blue", "suffocat*", "drown*", "=stabbed", "=shot", "crush*", "electrocut*", "bleed*", "blood*",
+    "agony", "excruciat*", "worst", "sudden*", "numb*", "paralys*", "slurr*", "confus*", "delirious", "drows*",
+    "faint*", "passed out", "blacked out", "anaphyla*", "epipen", "ambulance", "=999", "=911", "emergency",
+    "dying", "=die", "=fit", "=fitting", "floppy", "=limp", "not waking", "will not wake", "cannot breath*", "gasp*",
+    "grey", "mottled", "blotchy", "purple", "newborn", "chemo*", "crash*", "broken", "burn*", "=scald*", "bitten",
+    "stung", "severe*", "terrible", "unbearable")
+"""Alarm words (NHS: when to call 999) for the fail-safe on texts no rule placed."""
 
 _TOPIC_FOR_FLAG = {"chest_pain_red_flags": "chest", "chest_pressure": "chest", "chest_pain": "chest",
                    "named_emergency": "chest", "stroke": "stroke", "stroke_speech": "stroke",
@@ -399,6 +424,11 @@ def triage(text: str) -> TriageResult:
             if all(doc.has(group) for group in rule.all_of):
                 found.append((rule.level, rule.reason, rule.source))
                 result.topics.append(rule.topic)
+    if not found and (doc.has(_UNPLACED_ALARM) or any(doc.has(group) for _, group in terms.ALARMS)):
+        # fail safe: an alarm sign in a text no rule could place is treated as the emergency it may be
+        found.append((Urgency.EMERGENCY, "an alarm sign that the rules could not place: treated as an emergency "
+                      "to be safe", "NHS: when to call 999 (fail safe for unplaced alarm signs)"))
+        result.actions.append(_SAFETY_NET)
     if found:
         result.urgency = min((level for level, _, _ in found), key=lambda u: u.rank)
         top = [(reason, source) for level, reason, source in found if level is result.urgency]

@@ -109,7 +109,15 @@ _SELF_HARM = phrases("suicid*", "kill*|=kil myself", "kill*|=kil +my +self", "=k
                      "way +to +end it|things|my", "self injur*", "cut*|burn*|hurt* +my +arms|+legs|+wrists|+thighs",
                      "cut*|cutting again cope", "tired living|being alive", "cannot go on anymore|like this",
                      "jump* off bridge|building|roof|cliff", "in front train|bus", "=kys", "disappear forever",
-                     "not be here tomorrow", "give up on life", "no way out")
+                     "not be here tomorrow", "give up on life", "no way out",
+                     # a place people go to end their life (NHS: mental health emergency, 999)
+                     "standing|stood|sitting|sat on|at edge|ledge|railing*|parapet|top bridge|cliff|roof|tracks",
+                     "on +the edge|ledge +of +a|+the bridge|cliff|roof|building|platform",
+                     "suicide|goodbye note|notes|letter|letters", "saying|say goodbye tonight|forever|everyone",
+                     "notes|letters +are written",
+                     # collecting the means (NHS: suicide warning signs)
+                     "collecting|collected|stockpil*|hoarding|saving pills|tablets|meds|paracetamol",
+                     "saved up pills|tablets|meds")
 _LIFE_COMPOUND = re.compile(r"\b(life)[\s-]+(savings|insurance|expectancy|story|stories|cycle|coach|goals|"
                             r"style|lessons|partner|support|back)\b", re.I)
 """'my life savings' is no 'my life': joined into one word before the self-harm phrases are looked for."""
@@ -117,7 +125,10 @@ _IMMINENT = phrases("tonight", "right now", "have plan", "made plan", "suicide n
                     "goodbye note|letter", "said goodbye", "took|taken|swallowed pills|tablets",
                     "already hurt|cut*", *_METHOD_QUESTIONS, "written letters|notes|will", "=ready",
                     "all her|his|my pills|tablets", "whole packet|bottle|box", "texted|text* goodbye",
-                    "have|got pills|rope|gun|knife")
+                    "have|got pills|rope|gun|knife", "standing|stood|sitting|sat on|at edge|ledge|railing*|parapet|top",
+                    "on +the edge|ledge", "goodbye tonight|forever",
+                    "collecting|collected|stockpil*|hoarding|saving pills|tablets|meds|paracetamol",
+                    "saved up pills|tablets|meds")
 _PROBLEM_GAMBLING = phrases("chas* loss*", "win back", "cannot stop bet*|gambl*", "addict* bet*|gambl*",
                             "gambling addict*|problem", "borrow* bet*|gambl*",
                             "lost everything bet*|gambl*", "bet*|gambl* rent|savings|mortgage",

@@ -34,9 +34,9 @@ _AGE_PATTERNS = (
     re.compile(r"\b(\d{1,3})\s*(yo|y/o|yr|yrs)\b"),                              # 4yo, 7 yrs
     re.compile(r"\b(?:aged?|age of)\s+(\d{1,3})\b()"),                             # aged 70
     # not a decimal or a reading: "baby is 38.1" and "she is 39 degrees" are temperatures
-    re.compile(rf"\b{_PERSON}(?:'s| is| was|,)?\s*\(?\s*(\d{{1,3}})\s*(months?|weeks?)?\s*\)?"
+    re.compile(rf"\b{_PERSON}(?:'s| is| was| of| aged|,)?\s*\(?\s*(\d{{1,3}})\s*(months?|weeks?)?\s*\)?"
                r"(?!\s*(?:°|º|deg|c\b|f\b))(?=[\s,;)]|\.(?!\d)|$)"),
-    re.compile(r"\b(?:i'?m|i am|he'?s|she'?s|he is|she is)\s+(\d{1,3})\b(?!\s*(?:weeks?|wks?|days?|"
+    re.compile(r"\b(?:i'?m|i am|he'?s|she'?s|he is|she is)\s+(\d{1,3})\b(?![.,]\d)(?!\s*(?:weeks?|wks?|days?|"
                r"months?|%|c\b|f\b|°|degrees|kg|lb|stone|mmol|mg))()"),           # I'm 77, he's 65
 )
 _JUST_TURNED = re.compile(rf"\bjust turned\s+{_NUM}\s*{_UNIT}\b")
@@ -131,6 +131,21 @@ def blood_sugar_mmol(text: str) -> float | None:
         return None
     value = float(match.group(1))
     return round(value / 18, 1) if value > 30 else value
+
+
+_WEEKS_ALONE = re.compile(r"(?<!for )(?<!last )(?<!past )\b(\d{2})\s*(?:weeks?|wks?)\b(?![\s-]*(?:old|ago))")
+GESTATION_MIN_WEEKS = 12
+"""'35 weeks' with no 'for' or 'old' is a gestation from this many weeks: nobody counts a symptom's
+days in dozens of weeks."""
+
+
+def gestation_weeks(text: str) -> int | None:
+    """Weeks of pregnancy written as a bare '35 weeks' or '35 weeks pregnant', if any."""
+    if not _DIGIT.search(text):
+        return None
+    weeks = [int(m.group(1)) for m in _WEEKS_ALONE.finditer(text.lower())]
+    weeks = [w for w in weeks if GESTATION_MIN_WEEKS <= w <= 43]
+    return max(weeks) if weeks else None
 
 
 def tablets_taken(text: str) -> int | None:

@@ -44,7 +44,7 @@ BREATHLESS_SEVERE = phrases("cannot talk|speak|finish|lie|lay|sleep", "unable ta
 """What makes breathlessness an emergency (NHS: too breathless to speak, eat or sleep; sudden; worsening)."""
 
 FITS = phrases("fits|seizures one after|another|again|back", "keep*|kept|having|had|several|repeated fits|seizures",
-               "another fit|seizure", "without waking|coming round", "not woken|waking|come round|came round",
+               "another fit|seizure", "without waking|coming round", "not woken|waking", "not come|came round",
                "will not wake", "not wake up", "not come round")
 """Fits and not waking, in other words (NHS: call 999)."""
 
@@ -118,7 +118,14 @@ INGEST = phrases("swallow*", "swalow*", "ate", "eaten", "eating", "drank", "drun
 
 MEDICINE = phrases("pill|pills", "tablet*", "capsule*", "medicine*", "medication*", "meds", "paracetamol",
                    "ibuprofen", "aspirin", "antidepress*", "painkiller*", "sleeping", "codeine", "co codamol",
-                   "iron", "insulin", "vitamins")
+                   "iron", "insulin", "vitamins",
+                   # common names and classes, as people write them (NHS: overdose; medicines A to Z)
+                   "tylenol", "advil", "nurofen", "calpol", "xanax", "valium", "diazepam", "benzo*", "oxy*",
+                   "morphine", "tramadol", "fentanyl", "heroin", "methadone", "lithium", "amitriptyline",
+                   "sertraline", "fluoxetine", "citalopram", "propranolol", "beta blocker*", "warfarin", "metformin",
+                   "zopiclone", "pregabalin", "gabapentin", "quetiapine", "olanzapine", "antihistamine*", "opioid*",
+                   "drugs", "=ket", "ketamine", "mdma", "ecstasy", "cocaine", "pills", "prescription*", "inhaler*",
+                   "heart|blood pressure tablets|pills|meds", "contraceptive*", "statins", "laxative*")
 """Medicines."""
 
 CHEMICAL = phrases("bleach", "cleaner", "detergent", "chemical*", "antifreeze", "battery|batteries", "magnet*",
@@ -177,7 +184,7 @@ SPILT = phrases("down|over|all", "spilt|spilled|spill*|grabbed|pulled|poured|kno
 """A hot liquid over someone."""
 
 HEAD_SIGNS_MORE = phrases("throw* up", "threw up", "keeps being sick", "double vision", "seeing double", "bad headache",
-                          "headache bad|worse|getting worse", "slurr*", "fit", "not right")
+                          "headache bad|worse", "slurr*", "fit", "not right")
 """More NHS head injury signs (A&E)."""
 
 KNOCKED_OUT = phrases("knocked|knock* +myself|+himself|+herself|+him|+her|+me|+them out", "knocked out cold",
@@ -190,10 +197,14 @@ CLOT_MORE = phrases("chest hurt*|ach*|tight*|sore", "pain* breath*", "hurt* when
 
 PREGNANCY_SEVERE = phrases("severe|bad|terrible|worst headache", "headache severe|bad", "flash* light*",
                            "vision blurr*|spots|flash*", "blurr* vision", "spots before|in eyes",
-                           "severe|bad|really bad|terrible|sharp pain*", "pain one side", "shoulder tip",
+                           "severe|bad|terrible|sharp pain*", "really bad pain*", "pain one side", "shoulder tip",
                            "sudden* swell*", "pain under ribs", "agony", "bleed*", "=fit", "seizure*",
                            "fluid leak*|gush*", "baby mov*", "movement*", "not moved|moving",
-                           "waters green|brown|smell*|blood*", "green|brown waters")
+                           "waters green|brown|smell*|blood*", "green|brown waters", "=cord", "hanging down|out",
+                           "something coming out", "baby coming", "urge push", "cannot stop push*",
+                           # an accident or a faint in pregnancy (NHS: A&E / maternity unit now; ectopic pregnancy)
+                           "faint*", "passed out", "collaps*", "fell", "fall*", "accident", "crash*", "kicked",
+                           "punched", "hit +in +the|+my|+her tummy|bump|stomach")
 """NHS pregnancy: pre-eclampsia, ectopic pregnancy, bleeding, fewer movements (999 / maternity now)."""
 
 MOVEMENTS_MORE = phrases("movement* slow*|slowed|less|fewer|reduced|stopped|changed|different|weak*",
@@ -202,7 +213,9 @@ MOVEMENTS_MORE = phrases("movement* slow*|slowed|less|fewer|reduced|stopped|chan
                          "hardly|barely|no|not any movement*|kicks|kicking", "baby quiet|quieter|still")
 """NHS: baby movements in pregnancy (any change: the maternity unit now)."""
 
-PREGNANT = phrases("pregnan*", "pregnent", "weeks gone", "midwife", "expecting", "my waters", "waters gone|broke")
+PREGNANT = phrases("pregnan*", "pregnent", "preggo", "weeks gone|along", "midwife", "expecting", "my waters",
+                   "waters gone|broke|broken|went|burst|leak*|came", "trimester", "due date", "=labour|labor",
+                   "contraction*", "=bump", "antenatal", "baby due")
 """Pregnancy."""
 
 PARALYSIS = phrases("cannot feel|move +his|+her|+my|+their legs|arms|feet|hands|body|anything",
@@ -268,5 +281,5 @@ COLD_SIGNS_MORE = phrases("mumbl*", "shivering like mad|uncontroll*", "stopped s
 WATERS = phrases("waters")
 """Waters breaking."""
 
-WATERS_SIGN = phrases("green", "brown", "smell*", "blood*")
+WATERS_SIGN = phrases("green*", "brown*", "smell*", "blood*", "dark", "murky")
 """NHS: waters green, brown or smelly: call the maternity unit now."""

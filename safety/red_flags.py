@@ -9,13 +9,14 @@ emergency guidance first, whatever it asks for.
 """
 from __future__ import annotations
 
-import enum
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
 
 from safety import readings
 from safety import red_flag_terms as t
-from safety.patterns import Doc, Phrase, first_words_mask, phrases
+from safety.flag_types import RedFlag as RedFlag  # re-exported: callers ask this module for it
+from safety.flag_types import Urgency as Urgency
+from safety.patterns import Doc, first_words_mask, phrases
+from safety.red_flag_families import CROUP_FLAG, FAMILY_FLAGS, JOINT_FLAG, THROAT_FLAG
 
 INFANT_RED_MONTHS = 3
 """NICE NG143 red: a baby under 3 months with a temperature of 38 C or more."""
@@ -37,59 +38,6 @@ HYPO_MMOL = 4.0
 
 MAX_DAILY_TABLETS = 8
 """NHS paracetamol: an adult's most in 24 hours is 8 tablets of 500 mg; more at once is an overdose."""
-
-
-class Urgency(str, enum.Enum):
-    """Triage levels, most urgent first."""
-
-    EMERGENCY = "emergency"
-    URGENT = "urgent"
-    SOON = "soon"
-    SELF_CARE = "self_care"
-
-    @property
-    def label(self) -> str:
-        """The level in plain words."""
-        return _URGENCY_LABELS[self]
-
-    @property
-    def rank(self) -> int:
-        """0 for the most urgent level."""
-        return list(Urgency).index(self)
-
-
-_URGENCY_LABELS = {
-    Urgency.EMERGENCY: "call emergency services now",
-    Urgency.URGENT: "urgent care today",
-    Urgency.SOON: "see a doctor soon",
-    Urgency.SELF_CARE: "self-care",
-}
-
-
-@dataclass(frozen=True)
-class RedFlag:
-    """A rule from public triage guidance: when every group matches, the level applies."""
-
-    key: str
-    """Short identifier."""
-    reason: str
-    """Why it matters, in plain words."""
-    level: Urgency
-    """EMERGENCY, or URGENT for a warning that becomes an emergency on the signs in `emergency_if`."""
-    all_of: tuple[tuple[Phrase, ...], ...]
-    """Groups of alternatives; one phrase of every group must be found."""
-    actions: tuple[str, ...] = ()
-    """What to do now, first aid that needs no medicine or dose."""
-    emergency_if: str = ""
-    """For a warning: the signs that make it an emergency."""
-    supersedes: tuple[str, ...] = ()
-    """Keys of less specific flags this one replaces."""
-    none_of: tuple[Phrase, ...] = ()
-    """Phrases that cancel the rule ("food poisoning" is not a poisoning emergency)."""
-    source: str = ""
-    """The published guidance the rule follows."""
-    check: Callable[[Doc], bool] | None = None
-    """A test of the readings (age, temperature...) that must hold as well."""
 
 
 _PERSON = ("he|she|i|someone|somebody|friend|dad|mom|mum|father|mother|wife|husband|son|daughter|child|kid|"
@@ -221,7 +169,8 @@ _SPINE_SIGNS = phrases("tingl*", "numb*", "pins needles", "cannot move legs|arms
 _EYE_HAZARD = phrases("bleach|cleaner|chemical*|acid|cement|lime|spray* eye*", "splash* eye*",
                       "flew|shot|went into eye*", "metal|glass eye", "grinding", "eye hit high speed")
 _EYE = phrases("eye*")
-_URINE_RETENTION = phrases("cannot pee|urinate|wee|pass urine|pass water", "unable pee|urinate|wee|pass urine",
+_URINE_RETENTION = phrases("cannot pee|urinate|wee", "cannot pass urine|water", "unable pee|urinate|wee",
+                           "unable pass urine",
                            "cannot go at all", "not able pee|wee")
 _TESTIS = phrases("testic*|testicle*|testes|scrotum")
 _SUDDEN_SEVERE = phrases("sudden*", "sever*", "agony", "really bad", "excruciat*", "worst")
@@ -242,7 +191,7 @@ _HEAVY_PERIOD_FAINT = phrases("faint*", "dizzy", "lightheaded")
 _NHS_999 = phrases(
     # NHS: when to call 999 / go to A&E (adults and children), in the words people use
     "cannot get words out", "gasping", "spraying|spurting blood", "puddle blood", "serious accident",
-    "hit by car|van|bus|lorry", "fell from height|roof|ladder|balcony", "stabbed", "stab wound", "gunshot",
+    "hit by car|van|bus|lorry", "fell from height|roof|ladder|balcony", "=stabbed", "stab wound", "gunshot",
     "impaled", "amputat*", "cut off finger|toe|hand", "crush* injur*", "nearly =drowned", "=drown*",
     "pulled out +of +the +water|sea|river", "sudden* severe|extreme pain*", "sudden* agony", "rapid* swell*",
     "swell* rapid*", "lips|face|skin|fingers turning|went|gone|going blue|grey", "feel* like dying",
@@ -624,5 +573,5 @@ def _bits(mask: int) -> Iterator[int]:
 _RULES = _RuleIndex(RED_FLAGS)
 """The rules of RED_FLAGS, indexed."""
 
-_COMBINED_RULES = _RuleIndex(COMBINED)
-"""COMBINED, indexed the same way."""
+_COMBINED_RULES = _RuleIndex((*COMBINED, *FAMILY_FLAGS, THROAT_FLAG, CROUP_FLAG, JOINT_FLAG))
+"""COMBINED and the word-family rules (red_flag_families.py), indexed the same way."""

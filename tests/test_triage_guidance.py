@@ -55,6 +55,7 @@ def test_a_concerning_feature_rules_self_care_out() -> None:
     ("My 4 year old is unusually sleepy", 48.0), ("my 2 month old", 2.0), ("newborn with a sticky eye", 0.5),
     ("im 77 and cant pee", 77 * 12.0), ("my son, 7, got bleach in his eyes", 84.0), ("baby (7 months)", 7.0),
     ("I'm 35 weeks pregnant", None), ("My wife is 35 weeks and the baby hasn't moved", None),
+    ("a baby of 4 weeks who has stopped feeding", 4 * 7 / 30.44), ("she is 38.5 and shivering", None),
 ])
 def test_ages_are_read_as_ages(text: str, months: float | None) -> None:
     assert readings.age_months(text) == (pytest.approx(months) if months is not None else None)
@@ -66,6 +67,39 @@ def test_ages_are_read_as_ages(text: str, months: float | None) -> None:
 ])
 def test_an_age_or_a_gestation_is_no_duration(text: str, days: int | None) -> None:
     assert readings.duration_days(text) == days
+
+
+@pytest.mark.parametrize("text,weeks", [
+    ("35 weeks, tummy pain and some bleeding", 35), ("cough for 14 weeks", None), ("my 12 week old", None),
+    ("it happened 20 weeks ago", None),
+])
+def test_a_bare_gestation_is_read(text: str, weeks: int | None) -> None:
+    assert readings.gestation_weeks(text) == weeks
+
+
+@pytest.mark.parametrize("text", [
+    "pain in the middle of my chest going up into my jaw, feel sick",   # chest + discomfort + spread, any order
+    "mums face looks wonky and shes dribbling",                         # BE FAST face, in other words
+    "the boiler is leaking and we all have headaches and feel sick",    # carbon monoxide
+    "cant pee at all since this morning and my belly is swollen",       # urinary retention
+    "a baby of 4 weeks who has stopped feeding and is very cold",       # NICE NG143: under 3 months
+    "he's 66, fell on ice, ankle is pointing the wrong way",            # a deformed limb
+])
+def test_word_families_meet_wordings_no_list_holds(text: str) -> None:
+    assert ht.triage(text).urgency is Urgency.EMERGENCY
+
+
+def test_an_alarm_word_no_rule_places_fails_safe_to_emergency() -> None:
+    result = ht.triage("grandpa just keeled sideways at dinner, mumbling, one eye half shut")
+    assert result.urgency is Urgency.EMERGENCY
+    assert any("could not place" in reason for reason in result.reasons)
+    assert ht.triage("something feels off with me").urgency is None  # no alarm word: the safety net, not 999
+
+
+def test_an_alarm_family_rules_self_care_out() -> None:
+    assert ht.triage("runny nose and a cough").urgency is Urgency.SELF_CARE
+    raised = ht.triage("runny nose and a cough, and I feel faint").urgency
+    assert raised is not None and raised.rank <= Urgency.URGENT.rank
 
 
 @pytest.mark.parametrize("text,celsius", [
