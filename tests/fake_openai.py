@@ -49,10 +49,12 @@ class Reply:
     """Seconds to wait before answering (slow) or in the middle of a stream (stall)."""
     on: str = "model"
     """Which requests this reply may answer: 'model' (chat and responses) or a path prefix."""
+    pace: float = 0.0
+    """Seconds between the words of a streamed answer (a model writing at a human-visible speed)."""
 
     @classmethod
-    def answer(cls, text: str, on: str = "model") -> Reply:
-        return cls("text", text=text, on=on)
+    def answer(cls, text: str, on: str = "model", pace: float = 0.0) -> Reply:
+        return cls("text", text=text, on=on, pace=pace)
 
     @classmethod
     def tool_call(cls, name: str, arguments: dict[str, Any], *more: tuple[str, dict[str, Any]]) -> Reply:
@@ -323,8 +325,11 @@ class _Exchange:
         self.handler.send_header("Content-Type", "text/event-stream")
         self.handler.send_header("Transfer-Encoding", "chunked")
         self.handler.end_headers()
+        pace = self.reply.pace if self.reply is not None else 0.0
         for number, event in enumerate(events):
             if number == stall_at and self.app.stopping.wait(self.reply.delay if self.reply else 0):
+                return
+            if pace and 1 < number <= len(text.split(" ")) and self.app.stopping.wait(pace):
                 return
             self.write_chunk(f"data: {json.dumps(event)}\n\n".encode())
         self.write_chunk(b"data: [DONE]\n\n")
