@@ -165,9 +165,12 @@ def instrument_celery() -> None:
 
 def _exporter(name: str) -> Any:
     if name == "console":
+        import sys
+
         from opentelemetry.sdk.trace.export import ConsoleSpanExporter
 
-        return ConsoleSpanExporter()
+        # stderr: stdout is the answer (`--json` prints one object there) or MCP's stdio channel.
+        return ConsoleSpanExporter(out=sys.stderr)
     if name == "otlp":
         # HTTP/protobuf: the exporter reads OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT and _HEADERS itself.
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
