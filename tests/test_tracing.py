@@ -20,7 +20,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from app import create_app, services
 from telemetry import tracing
 
-from .conftest import ROOT, TEST_API_KEY, stop_processes
+from .conftest import ROOT, TEST_API_KEY, Deployment, stop_processes
 from .fake_openai import FakeOpenAI, Reply, fake_openai_fixture  # noqa: F401 (the fake_openai fixture)
 
 AUTH = {"Authorization": f"Bearer {TEST_API_KEY}"}
@@ -176,3 +176,29 @@ def test_an_mcp_tool_call_is_a_span_the_task_s_work_joins(fake_openai: FakeOpenA
     joined = [names[n] for n in ("invoke_agent financial", "chat gpt-5-mini", "execute_tool list_market_data")]
     assert {s["context"]["trace_id"] for s in joined} == {call["context"]["trace_id"]}
     assert joined[0]["attributes"]["operatoros.task.id"] == task["id"]
+
+
+def test_a_celery_worker_s_spans_join_the_trace_the_task_was_submitted_under(
+        exporter: InMemorySpanExporter, deployment: Deployment) -> None:
+    """Real Redis and a real `main.py worker` (Celery prefork child): the message carries the trace context
+    in its headers, Celery's instrumentation makes the run span from them, and invoke_agent hangs from it."""
+    deployment.env.update(OTEL_TRACES_EXPORTER="console", OTEL_SERVICE_NAME="operatoros-celery",
+                          OTEL_BSP_SCHEDULE_DELAY="50")
+    worker = deployment.start_worker("--pools", "general", "--no-beat")
+    deployment.wait_node(worker, "general", lambda n: n["processes"] >= 1)
+    with tracing.span("POST /api/tasks") as request:
+        task = deployment.queue.submit("general", "traced work")
+    deployment.wait_finished(1, timeout=60)
+    log = deployment.logs / "worker-0.log"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and "invoke_agent general" not in log.read_text(errors="replace"):
+        time.sleep(0.1)
+    spans = {s["name"]: s for s in console_spans(log.read_text(errors="replace")) if "name" in s}
+    run, agent = spans["run/operatoros.run_task"], spans["invoke_agent general"]
+    trace_id = f"0x{request.get_span_context().trace_id:032x}"
+    assert run["context"]["trace_id"] == agent["context"]["trace_id"] == trace_id
+    assert run["parent_id"] == f"0x{request.get_span_context().span_id:016x}"  # from the message's headers
+    assert agent["parent_id"] == run["context"]["span_id"]  # and the agent inside Celery's run span
+    assert run["kind"] == "SpanKind.CONSUMER"
+    assert agent["attributes"]["operatoros.task.id"] == task["id"]
+    assert agent["resource"]["attributes"]["service.name"] == "operatoros-celery"
