@@ -27,11 +27,19 @@ TIPS = ("Form favours the home side this season. Their defence has conceded few 
         "Odds of 1.8 imply about a 55% chance. That is not far from what the form suggests.")
 
 
-@pytest.fixture
-def app(home: Path, sqlite_url: str, fake_openai: FakeOpenAI) -> Iterator[Any]:
-    """The app on a fresh SQLite file, answering through openai-chat against the fake server."""
+@pytest.fixture(params=["openai-chat", "openai-responses"])
+def app(request: pytest.FixtureRequest, home: Path, sqlite_url: str, fake_openai: FakeOpenAI) -> Iterator[Any]:
+    """The app on a fresh SQLite file, answering through each streaming provider against the fake server."""
+    if request.param == "openai-responses":
+        import openai
+
+        # The SDK builds its stream event types on first use (seconds on this machine): done here, so that
+        # the test's deltas are read as they are sent.
+        with openai.OpenAI(api_key="sk-warm", base_url=fake_openai.base_url).responses.create(
+                model="warm", input="warm", stream=True) as warm:
+            list(warm)
     app = create_app({"OPERATOROS_HOME": str(home), "DATABASE_URL": sqlite_url, "OPERATOROS_API_KEY": TEST_API_KEY,
-                      "OPERATOROS_PROVIDER": "openai-chat", "OPENAI_BASE_URL": fake_openai.base_url,
+                      "OPERATOROS_PROVIDER": request.param, "OPENAI_BASE_URL": fake_openai.base_url,
                       "OPENAI_API_KEY": "sk-test-drafts"})
     yield app
     services(app).controller.stop_pools(timeout=5)
@@ -70,7 +78,7 @@ def test_streamed_text_is_coalesced_draft_events_screened_and_the_answer_is_the_
     assert events[-1]["data"]["text"] == answer  # the end event carries the guarded answer, not a draft
     call = next(e["data"] for e in events if e["kind"] == "provider_call")
     assert call["tokens_out"] > 0 and call["tokens_in"] > 0  # usage from the stream's last chunk
-    assert fake_openai.requests[-1].body.get("stream") is True
+    assert fake_openai.model_requests()[-1].body.get("stream") is True
 
 
 def test_drafts_of_a_reply_that_must_open_with_crisis_resources_show_no_words(
