@@ -113,9 +113,8 @@ class DraftStream:
         """Characters streamed so far (all of them, shown or not)."""
         self.events = 0
         """Text events recorded so far."""
-        self._unscreened = ""
-        self._ready: list[str] = []
-        self._ready_chars = 0
+        self._waiting: list[str] = []
+        self._waiting_chars = 0
         self._due: float | None = None
 
     def __call__(self, delta: str) -> None:
@@ -126,31 +125,26 @@ class DraftStream:
         if self._due is None:
             self._due = now + self.interval
         self.chars += len(delta)
-        if self.screen is not None:
-            self._take(delta)
+        self._waiting.append(delta)
+        self._waiting_chars += len(delta)
         # Size counts only once streaming has shown itself: one delta with a whole answer is no stream.
-        if now >= self._due or (self.events and self._ready_chars >= self.max_chars):
+        if now >= self._due or (self.events and self._waiting_chars >= self.max_chars):
             self._flush(now)
 
-    def _take(self, delta: str) -> None:
-        assert self.screen is not None
-        self._unscreened += delta
-        cut = max((m.end() for m in _SENTENCE_END.finditer(self._unscreened)), default=0)
-        if cut:
-            done, self._unscreened = self._unscreened[:cut], self._unscreened[cut:]
-            screened = self.screen(done)
-            # _remove_sentences may drop the whitespace after the last sentence; keep the draft readable.
-            screened += done[len(done.rstrip()):] if not screened[-1:].isspace() else ""
-            self._ready.append(screened)
-            self._ready_chars += len(screened)
-
     def _flush(self, now: float) -> None:
-        if self.screen is not None and not self._ready:
-            return
         data: dict[str, Any] = {"chars": self.chars, "draft": True}
         if self.screen is not None:
-            data["text"] = clip("".join(self._ready))
-            self._ready, self._ready_chars = [], 0
+            waiting = "".join(self._waiting)
+            cut = max((m.end() for m in _SENTENCE_END.finditer(waiting)), default=0)
+            if not cut:  # no sentence has ended yet: nothing to judge, nothing to show
+                return
+            done, rest = waiting[:cut], waiting[cut:]
+            shown = self.screen(done)
+            # The screen may drop the whitespace after the last sentence; keep the draft readable.
+            data["text"] = clip(shown + (done[len(done.rstrip()):] if not shown[-1:].isspace() else ""))
+            self._waiting, self._waiting_chars = [rest], len(rest)
+        else:
+            self._waiting, self._waiting_chars = [], 0
         self._due = now + self.interval
         self.events += 1
         emit(EventKind.TEXT, data)

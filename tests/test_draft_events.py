@@ -14,7 +14,7 @@ from domains import routing
 from safety.policies import REMOVED_CERTAINTY, RESPONSIBLE_GAMBLING
 from telemetry.events import DRAFT_FLUSH_SECONDS, DraftStream, recording
 
-from .conftest import TEST_API_KEY, bearer, new_user
+from .conftest import TEST_API_KEY, bearer, new_user, run_cli
 from .fake_openai import FakeOpenAI, Reply, fake_openai_fixture  # noqa: F401 (the fake_openai fixture)
 from .test_task_events import sse
 
@@ -79,6 +79,19 @@ def test_streamed_text_is_coalesced_draft_events_screened_and_the_answer_is_the_
     call = next(e["data"] for e in events if e["kind"] == "provider_call")
     assert call["tokens_out"] > 0 and call["tokens_in"] > 0  # usage from the stream's last chunk
     assert fake_openai.model_requests()[-1].body.get("stream") is True
+
+
+def test_follow_task_says_the_model_is_writing_and_prints_only_the_guarded_answer(
+        app: Any, fake_openai: FakeOpenAI, cli_env: dict[str, str]) -> None:
+    fake_openai.script(Reply.answer(TIPS, pace=PACE))
+    task, events = work(app, "Which team should I back this weekend?", "sports")
+    assert any(e["kind"] == "text" for e in events)
+    followed = run_cli(f"follow task {task['id']}", env=cli_env)
+    assert followed.returncode == 0, followed.stdout + followed.stderr[-2000:]
+    out = followed.stdout
+    assert out.count("the model is writing (a draft") == 1  # one line, not one per draft event
+    assert out.count("Form favours the home side") == 1 and out.rstrip().endswith(task["result"]["text"].rstrip())
+    assert "guaranteed" not in out
 
 
 def test_drafts_of_a_reply_that_must_open_with_crisis_resources_show_no_words(
