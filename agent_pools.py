@@ -18,6 +18,7 @@ from sqlalchemy.engine import Engine
 
 from models import Agent, AgentPool, AgentStatus, utcnow
 from task_processor import Claim, LocalDispatcher, TaskQueue
+from telemetry import events as task_events
 from telemetry import tracing
 from telemetry.events import EventKind, emit, recording
 from values import POOL_NAMES
@@ -156,7 +157,8 @@ class DomainExecutor:
         request = ProviderRequest(messages=[{"role": "user", "content": claim.input}], system=agent.system_prompt,
                                   tools=list(agent.tools), pool=claim.pool, user_id=claim.user_id,
                                   task_id=claim.task_id, session_id=claim.session_id,
-                                  deadline=provider_deadline(claim.timeout_seconds), safety=decision)
+                                  deadline=provider_deadline(claim.timeout_seconds), safety=decision,
+                                  on_delta=_draft_stream(decision, triage))
         try:
             response = self.chain().complete(request)
         except OperatorOSError as exc:  # a spent budget or a bad request: retrying cannot help
@@ -171,6 +173,16 @@ class DomainExecutor:
                   **triage_field(claim.pool, triage)}
         return ExecutionResult(result, tokens_in=response.tokens_in, tokens_out=response.tokens_out,
                                provider=response.provider)
+
+
+def _draft_stream(decision: SafetyDecision, triage: Any) -> task_events.DraftStream | None:
+    """The model's text as draft events of the task while it streams (when its events are recorded);
+    the request's safety decides whether a draft's words may be shown (domains.agents.draft_screen)."""
+    if not task_events.active():
+        return None
+    from domains import agents as domain_agents
+
+    return task_events.DraftStream(domain_agents.draft_screen(decision, triage))
 
 
 def _note_safety(decision: SafetyDecision, triage: Any) -> None:

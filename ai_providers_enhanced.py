@@ -44,7 +44,7 @@ class _Binding:
 class OpenAIResponsesProvider(RemoteProvider):
     """The Responses API, with a persistent conversation per session and function tools run by us.
 
-    Not streamed: when the request has on_delta, the answer is passed to it whole at the end.
+    Streamed when the request has on_delta (text deltas as they come; the answer from the final event).
     """
 
     name = "openai-responses"
@@ -103,7 +103,25 @@ class OpenAIResponsesProvider(RemoteProvider):
         if request.tools:
             kwargs.update(tools=[tool.openai_responses_schema() for tool in request.tools],
                           tool_choice="none" if final else "auto")
+        if state.emit is not None:
+            return self.attempt(state, functools.partial(self._streamed_send, state, kwargs))
         return self.attempt(state, lambda: _parse_response(self.client.responses.create(**kwargs)))
+
+    def _streamed_send(self, state: CallState, kwargs: dict[str, Any]) -> ModelReply:
+        """One streamed call: text deltas go to on_delta as they come; the answer (text, function calls,
+        usage) is read from the final response.completed event, exactly as from an unstreamed reply."""
+        assert state.emit is not None
+        final = None
+        with self.client.responses.create(**kwargs, stream=True) as stream:
+            for event in stream:
+                kind = getattr(event, "type", None)
+                if kind == "response.output_text.delta":
+                    state.emit(event.delta)
+                elif kind in ("response.completed", "response.failed", "response.incomplete"):
+                    final = event.response
+        if final is None:
+            raise MalformedReply("openai-responses: the stream ended without its response")
+        return _parse_response(final)
 
     # -- conversations ------------------------------------------------------------------------
     def _bind(self, state: CallState, history: list[dict[str, Any]]) -> _Binding:

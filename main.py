@@ -157,9 +157,14 @@ def _follow(reply: dict[str, Any], task: dict[str, Any], options: dict[str, Any]
         click.echo(f"Following task {task['id']} ({task['pool']} pool):")
     events: list[dict[str, Any]] = []
     try:
+        drafted = 0
         for event in _task_events(task["id"], options):
             events.append(event)
-            if not as_json:
+            if as_json:
+                pass
+            elif event["kind"] == "text":  # a draft, never printed as the answer (that comes at the end)
+                drafted = _show_draft(event, status_line, drafted)
+            else:
                 _show_event(event, status_line)
             if event["kind"] == "waiting":
                 break
@@ -171,7 +176,7 @@ def _follow(reply: dict[str, Any], task: dict[str, Any], options: dict[str, Any]
             click.echo(failed["response"])
         return failed
     if status_line:
-        click.echo("\r" + " " * 60 + "\r", err=True, nl=False)
+        click.echo("\r" + " " * STATUS_LINE_WIDTH + "\r", err=True, nl=False)
     ok = final["status"] == "succeeded"
     if not as_json:
         result = final.get("result") or {}
@@ -253,11 +258,35 @@ def _show_event(event: dict[str, Any], status_line: bool) -> None:
         "waiting": lambda: str(data.get("message")),
     }.get(kind, lambda: kind)()
     if status_line:
-        click.echo("\r" + " " * 60 + "\r", err=True, nl=False)
+        click.echo("\r" + " " * STATUS_LINE_WIDTH + "\r", err=True, nl=False)
     click.echo(f"  {when} {described}" if when else f"  {described}")
     if status_line and kind not in ("succeeded", "failed", "cancelled", "waiting"):
         click.echo(f"\r... task {event.get('task_id')}: {kind.replace('_', ' ')}, waiting for the next step",
                    err=True, nl=False)
+
+
+DRAFT_TAIL_CHARS = 40
+"""How much of the draft's latest text the progress line shows."""
+
+STATUS_LINE_WIDTH = 100
+"""Widest progress line `follow` writes on stderr (cleared with as many spaces)."""
+
+
+def _show_draft(event: dict[str, Any], status_line: bool, drafted: int) -> int:
+    """The model's text as it streams: on a terminal, the progress line shows the draft's latest words
+    (a draft: the guarded answer is printed at the end); elsewhere, one line when the writing starts.
+    Returns how many draft events have been shown."""
+    data = event.get("data") or {}
+    if status_line:
+        tail = " ".join(str(data.get("text") or "").split())[-DRAFT_TAIL_CHARS:]
+        click.echo("\r" + " " * STATUS_LINE_WIDTH + "\r", err=True, nl=False)
+        line = (f"... task {event.get('task_id')}: the model is writing ({data.get('chars')} chars, draft)"
+                + (f": ...{tail}" if tail else ""))
+        click.echo("\r" + line[:STATUS_LINE_WIDTH], err=True, nl=False)
+    elif not drafted:
+        when = str(event.get("at") or "")[11:19]
+        click.echo(f"  {when} the model is writing (a draft; the answer follows when it is done)")
+    return drafted + 1
 
 
 _executor_option = click.option(

@@ -40,6 +40,7 @@ from api.schemas import (
 from api.workflows import DemoOut, RunOut, WorkflowCreated, WorkflowDetail, WorkflowList
 from errors import OperatorOSError
 from models import TaskStatus
+from telemetry import tracing
 from values import Caller, Pool
 
 logger = logging.getLogger(__name__)
@@ -105,8 +106,13 @@ class OperatorTools:
         self.caller_for_token = caller_for_token
 
     def caller(self, ctx: Context) -> Caller:
-        """Who calls: the local operator over stdio; over HTTP the user of the request's Bearer key."""
+        """Who calls: the local operator over stdio; over HTTP the user of the request's Bearer key.
+
+        When tracing is on, the SDK's `tools/call {tool}` span (current here) gains the transport and
+        the user; a task the tool submits keeps that span's context, so its worker joins the trace.
+        """
         if self.local_caller is not None:
+            tracing.annotate(None, {"network.transport": "pipe", "operatoros.user.id": self.local_caller.user_id})
             return self.local_caller
         headers = ctx.headers or {}
         scheme, _, token = (headers.get("authorization") or "").partition(" ")
@@ -114,6 +120,7 @@ class OperatorTools:
             else None
         if caller is None:  # the HTTP mount refuses such requests first; this is the second lock
             raise ToolError("unauthorized: send an API key as 'Authorization: Bearer <key>'.")
+        tracing.annotate(None, {"network.transport": "tcp", "operatoros.user.id": caller.user_id})
         return caller
 
     # -- system ---------------------------------------------------------------------------------

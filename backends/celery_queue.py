@@ -50,6 +50,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from backends.base import PoolServed, PoolView, RestartReport, unreachable
+from telemetry import tracing
 from values import POOL_NAMES
 
 if TYPE_CHECKING:
@@ -234,6 +235,9 @@ class CeleryBackend:
         again once the broker is back.
         """
         options: dict[str, Any] = {"countdown": delay} if delay > 0 else {}
+        trace = tracing.carrier()
+        if trace:  # W3C headers on the message: the worker's run span (Celery instrumentation) joins the trace
+            options["headers"] = trace
         try:
             self.app.send_task(RUN_TASK, args=(task_id, pool), queue=self.config.queue(pool), **options)
         except Exception as exc:  # the broker is down: the sweep re-sends once it is back

@@ -121,6 +121,19 @@ def _register_tasks(app: Celery) -> None:
         return workflow_tick()
 
     register_inspect_command()
+    from celery.signals import worker_process_init
+
+    # Each prefork child traces from its start, so that its first task already has Celery's run span.
+    worker_process_init.connect(_trace_this_process, weak=False)
+
+
+def _trace_this_process(**_: Any) -> None:
+    """Tracing on (when the OTEL_* variables ask) in this process, after the fork: the exporter's thread
+    is this child's; Celery's prerun and postrun signals give each task a run span from its headers."""
+    from telemetry import tracing
+
+    if not tracing.enabled() and tracing.setup_from_env():
+        tracing.instrument_celery()
 
 
 def run_task(task_id: int, pool: str, runtime: _Runtime | None = None) -> str | None:
@@ -207,10 +220,7 @@ class _Runtime:
         from config import Settings
         from services import make_executor
         from task_processor import DirectTaskQueue
-        from telemetry import tracing
-
-        if tracing.setup_from_env():  # per process, after the fork: the exporter's thread is this child's
-            tracing.instrument_celery()
+        _trace_this_process()  # the solo pool's process (the ops node) has no worker_process_init
         self.settings = Settings.from_env()
         # Two engines: the queue's (see _worker_engine), and ordinary transactions for the schema
         # check and the executor's own records.

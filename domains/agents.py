@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -150,6 +151,22 @@ def guard_reply(decision: SafetyDecision, reply: str, triage: TriageResult | Non
     return safety.enforce_reply(decision, reply, medical="healthcare" in subjects, finance=finance,
                                 sports="sports" in subjects,
                                 data_note=market_data.sample_note() if finance else "")
+
+
+def draft_screen(decision: SafetyDecision, triage: TriageResult | None = None) -> Callable[[str], str] | None:
+    """How a streamed draft of the reply to this request may be shown before the guard has run, or None
+    when its text must not be shown at all.
+
+    None when the guard puts text first (emergency guidance, crisis resources: a draft would show the
+    model's words before them) or when there is a triage level (a draft could state a lower one before
+    `pin_level` corrects it). Otherwise complete sentences pass through the guard's sentence rules
+    (`safety.screen_draft`): a sentence the final answer will not keep is never shown.
+    """
+    if decision.preamble or decision.short_circuit or triage is not None:
+        return None
+    subjects = decision.subjects
+    return functools.partial(safety.screen_draft, decision, medical="healthcare" in subjects,
+                             finance="financial" in subjects, sports="sports" in subjects)
 
 
 def offline_answer(pool: str, text: str, *, topic: str | None = None, data_dir: Path | str | None = None,

@@ -349,16 +349,7 @@ def enforce_reply(decision: SafetyDecision, reply: str, *, medical: bool, financ
     for fixed in (decision.preamble, NOT_A_DIAGNOSIS, FINANCE_DISCLAIMER, RESPONSIBLE_GAMBLING):
         if fixed:
             body = body.replace(fixed, "")
-    rules: list[tuple[list[re.Pattern[str]], str]] = [(_CERTAINTY, REMOVED_CERTAINTY)]
-    if medical or decision.urgency is not None:
-        rules.append((_DOSING, REMOVED_DOSING))
-    if decision.urgency in (Urgency.EMERGENCY, Urgency.URGENT):
-        rules.append((_DOWNPLAY, REMOVED_DOWNPLAY))
-    if sports or FLAG_PROBLEM_GAMBLING in decision.flags:
-        rules.append((_STAKES, REMOVED_STAKE))
-    if finance:
-        rules.append((_ADVICE, REMOVED_ADVICE))
-    body = _remove_sentences(body, rules).strip()
+    body = _remove_sentences(body, _reply_rules(decision, medical, finance, sports)).strip()
     tail: list[str] = []
     if medical or decision.urgency is not None:
         tail.append(NOT_A_DIAGNOSIS)
@@ -369,6 +360,28 @@ def enforce_reply(decision: SafetyDecision, reply: str, *, medical: bool, financ
     if sports:
         tail.append(RESPONSIBLE_GAMBLING)
     return "\n\n".join(p for p in (decision.preamble, body, *tail) if p)
+
+
+def screen_draft(decision: SafetyDecision, text: str, *, medical: bool, finance: bool, sports: bool) -> str:
+    """Complete sentences of a streamed draft with the sentences `enforce_reply` would remove replaced by
+    its markers; the lines it adds are not (the final answer carries them). Not an evaluation: the reply
+    guard still runs once, on the whole answer."""
+    return _remove_sentences(text.replace("\r\n", "\n"), _reply_rules(decision, medical, finance, sports))
+
+
+def _reply_rules(decision: SafetyDecision, medical: bool, finance: bool,
+                 sports: bool) -> list[tuple[list[re.Pattern[str]], str]]:
+    """Which sentences a reply may not keep, and the marker that stands in for each."""
+    rules: list[tuple[list[re.Pattern[str]], str]] = [(_CERTAINTY, REMOVED_CERTAINTY)]
+    if medical or decision.urgency is not None:
+        rules.append((_DOSING, REMOVED_DOSING))
+    if decision.urgency in (Urgency.EMERGENCY, Urgency.URGENT):
+        rules.append((_DOWNPLAY, REMOVED_DOWNPLAY))
+    if sports or FLAG_PROBLEM_GAMBLING in decision.flags:
+        rules.append((_STAKES, REMOVED_STAKE))
+    if finance:
+        rules.append((_ADVICE, REMOVED_ADVICE))
+    return rules
 
 
 def remove_downplay(text: str) -> str:

@@ -9,7 +9,9 @@ from __future__ import annotations
 import enum
 import logging
 import os
+import re
 import socket
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -30,6 +32,14 @@ MAX_EVENTS_PER_READ = 500
 MAX_TEXT_CHARS = 4000
 """Longest error or text kept in an event (the task row keeps the whole result)."""
 
+DRAFT_FLUSH_SECONDS = 0.1
+"""Streamed model text becomes at most one text event per this many seconds (one row, not one per token)."""
+
+DRAFT_FLUSH_CHARS = 2000
+"""...or sooner, once this much text waits after the first event (events stay under MAX_TEXT_CHARS)."""
+
+_SENTENCE_END = re.compile(r"[.!?]\s+|\n")
+
 
 class EventKind(str, enum.Enum):
     """What happened to a task."""
@@ -40,6 +50,7 @@ class EventKind(str, enum.Enum):
     PROVIDER_CALL = "provider_call"
     TOOL_CALL = "tool_call"
     RETRY = "retry"
+    TEXT = "text"
     SUCCEEDED = "succeeded"
     FAILED = "failed"
     CANCELLED = "cancelled"
@@ -68,6 +79,11 @@ def emit(kind: EventKind | str, data: dict[str, Any]) -> None:
         sink(EventKind(kind).value, data)
 
 
+def active() -> bool:
+    """True while this thread works a task whose events are recorded."""
+    return _sink.get() is not None
+
+
 @contextmanager
 def recording(sink: Sink) -> Iterator[None]:
     """Send this thread's `emit` calls to `sink` while the block runs."""
@@ -76,6 +92,62 @@ def recording(sink: Sink) -> Iterator[None]:
         yield
     finally:
         _sink.reset(token)
+
+
+class DraftStream:
+    """Streamed model text as `text` events of the task being worked: a draft, coalesced and screened.
+
+    Each event is `{"text": ..., "chars": n, "draft": true}` (`text` absent when `screen` is None: the
+    request's drafts are withheld and only the count of characters written so far is shown). Only text
+    up to the last sentence end goes through `screen` (the reply guard's sentence rules), so a sentence
+    is judged whole. Events come at most every DRAFT_FLUSH_SECONDS, the first one that long after the
+    first text, so an answer that arrives at once (offline, or not streamed) makes no event; the part
+    still waiting when the answer is complete is never sent, since the succeeded event follows with the
+    answer itself, guarded. A draft is never the answer: the succeeded event's text is.
+    """
+
+    def __init__(self, screen: Callable[[str], str] | None, *, interval: float = DRAFT_FLUSH_SECONDS,
+                 max_chars: int = DRAFT_FLUSH_CHARS, clock: Callable[[], float] = time.monotonic) -> None:
+        self.screen, self.interval, self.max_chars, self.clock = screen, interval, max_chars, clock
+        self.chars = 0
+        """Characters streamed so far (all of them, shown or not)."""
+        self.events = 0
+        """Text events recorded so far."""
+        self._waiting: list[str] = []
+        self._waiting_chars = 0
+        self._due: float | None = None
+
+    def __call__(self, delta: str) -> None:
+        """Take one piece of streamed text; record an event when one is due."""
+        if not delta:
+            return
+        now = self.clock()
+        if self._due is None:
+            self._due = now + self.interval
+        self.chars += len(delta)
+        self._waiting.append(delta)
+        self._waiting_chars += len(delta)
+        # Size counts only once streaming has shown itself: one delta with a whole answer is no stream.
+        if now >= self._due or (self.events and self._waiting_chars >= self.max_chars):
+            self._flush(now)
+
+    def _flush(self, now: float) -> None:
+        data: dict[str, Any] = {"chars": self.chars, "draft": True}
+        if self.screen is not None:
+            waiting = "".join(self._waiting)
+            cut = max((m.end() for m in _SENTENCE_END.finditer(waiting)), default=0)
+            if not cut:  # no sentence has ended yet: nothing to judge, nothing to show
+                return
+            done, rest = waiting[:cut], waiting[cut:]
+            shown = self.screen(done)
+            # The screen may drop the whitespace after the last sentence; keep the draft readable.
+            data["text"] = clip(shown + (done[len(done.rstrip()):] if not shown[-1:].isspace() else ""))
+            self._waiting, self._waiting_chars = [rest], len(rest)
+        else:
+            self._waiting, self._waiting_chars = [], 0
+        self._due = now + self.interval
+        self.events += 1
+        emit(EventKind.TEXT, data)
 
 
 def insert_statement() -> sa.TextClause:

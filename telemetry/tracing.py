@@ -98,7 +98,11 @@ def content_enabled() -> bool:
 @contextmanager
 def span(name: str, attributes: Mapping[str, Any] | None = None, *, parent: Mapping[str, str] | None = None,
          client: bool = False) -> Iterator[Any]:
-    """A span around the block (None when tracing is off); `parent` is a carrier from `carrier()`."""
+    """A span around the block (None when tracing is off); `parent` is a carrier from `carrier()`.
+
+    With a `parent`, the span hangs from the current span when that one is already in the parent's
+    trace (a Celery worker's run span, started from the message's headers), else from the parent's.
+    """
     if _tracer is None:
         yield None
         return
@@ -106,9 +110,13 @@ def span(name: str, attributes: Mapping[str, Any] | None = None, *, parent: Mapp
 
     context = None
     if parent:
+        from opentelemetry import trace
         from opentelemetry.propagate import extract
 
         context = extract(dict(parent))
+        current = trace.get_current_span().get_span_context()
+        if current.is_valid and current.trace_id == trace.get_current_span(context).get_span_context().trace_id:
+            context = None
     attrs = {k: v for k, v in (attributes or {}).items() if v is not None}
     with _tracer.start_as_current_span(name, context=context, attributes=attrs,
                                        kind=SpanKind.CLIENT if client else SpanKind.INTERNAL) as current:
@@ -165,9 +173,12 @@ def instrument_celery() -> None:
 
 def _exporter(name: str) -> Any:
     if name == "console":
+        import sys
+
         from opentelemetry.sdk.trace.export import ConsoleSpanExporter
 
-        return ConsoleSpanExporter()
+        # stderr: stdout is the answer (`--json` prints one object there) or MCP's stdio channel.
+        return ConsoleSpanExporter(out=sys.stderr)
     if name == "otlp":
         # HTTP/protobuf: the exporter reads OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT and _HEADERS itself.
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter

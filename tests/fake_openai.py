@@ -1,6 +1,6 @@
 """An OpenAI-compatible HTTP server for tests: scripted replies, fault modes, a log of every request.
 
-It speaks enough of /v1/chat/completions (plain and streamed), /v1/responses, /v1/conversations and
+It speaks enough of /v1/chat/completions and /v1/responses (plain and streamed), /v1/conversations and
 /v1/conversations/{id}/items for the real `openai` SDK, on 127.0.0.1 and a free port, in a
 background thread. A test scripts what the next model calls get (`script`), or turns on random
 faults (`chaos`), and reads back every request received (`requests`). Any other path answers 404
@@ -49,10 +49,12 @@ class Reply:
     """Seconds to wait before answering (slow) or in the middle of a stream (stall)."""
     on: str = "model"
     """Which requests this reply may answer: 'model' (chat and responses) or a path prefix."""
+    pace: float = 0.0
+    """Seconds between the words of a streamed answer (a model writing at a human-visible speed)."""
 
     @classmethod
-    def answer(cls, text: str, on: str = "model") -> Reply:
-        return cls("text", text=text, on=on)
+    def answer(cls, text: str, on: str = "model", pace: float = 0.0) -> Reply:
+        return cls("text", text=text, on=on, pace=pace)
 
     @classmethod
     def tool_call(cls, name: str, arguments: dict[str, Any] | str, *more: tuple[str, dict[str, Any] | str]) -> Reply:
@@ -328,8 +330,11 @@ class _Exchange:
         self.handler.send_header("Content-Type", "text/event-stream")
         self.handler.send_header("Transfer-Encoding", "chunked")
         self.handler.end_headers()
+        pace = self.reply.pace if self.reply is not None else 0.0
         for number, event in enumerate(events):
             if number == stall_at and self.app.stopping.wait(self.reply.delay if self.reply else 0):
+                return
+            if pace and 1 < number <= len(text.split(" ")) and self.app.stopping.wait(pace):
                 return
             self.write_chunk(f"data: {json.dumps(event)}\n\n".encode())
         self.write_chunk(b"data: [DONE]\n\n")
@@ -354,7 +359,7 @@ class _Exchange:
         if conv_id is not None:
             with self.app._lock:
                 self.app.conversations[conv_id].extend(self.stored(items) + output)
-        self.send_json(200, {
+        body = {
             "id": self.app.new_id("resp"), "object": "response", "created_at": time.time(),
             "status": "completed", "model": self.body.get("model", "fake"), "output": output,
             "parallel_tool_calls": True, "tool_choice": self.body.get("tool_choice", "auto"),
@@ -363,7 +368,32 @@ class _Exchange:
             "previous_response_id": self.body.get("previous_response_id"),
             "usage": {"input_tokens": tokens_in, "output_tokens": tokens_out,
                       "total_tokens": tokens_in + tokens_out, "input_tokens_details": {"cached_tokens": 0},
-                      "output_tokens_details": {"reasoning_tokens": 0}}})
+                      "output_tokens_details": {"reasoning_tokens": 0}}}
+        if self.body.get("stream"):
+            self.stream_response(body)
+        else:
+            self.send_json(200, body)
+
+    def stream_response(self, body: dict[str, Any]) -> None:
+        """The Responses API's server-sent events: created, a text delta per word, completed."""
+        events: list[dict[str, Any]] = [{"type": "response.created",
+                                         "response": {**body, "status": "in_progress", "output": []}}]
+        for index, item in enumerate(body["output"]):
+            for part in item.get("content") or []:
+                events += [{"type": "response.output_text.delta", "item_id": item["id"], "output_index": index,
+                            "content_index": 0, "delta": piece, "logprobs": []} for piece in _pieces(part["text"])]
+        events.append({"type": "response.completed", "response": body})
+        self.handler.send_response(200)
+        self.handler.send_header("Content-Type", "text/event-stream")
+        self.handler.send_header("Transfer-Encoding", "chunked")
+        self.handler.end_headers()
+        pace = self.reply.pace if self.reply is not None else 0.0
+        for number, event in enumerate(events):
+            if pace and event["type"].endswith(".delta") and self.app.stopping.wait(pace):
+                return
+            data = json.dumps({**event, "sequence_number": number})
+            self.write_chunk(f"event: {event['type']}\ndata: {data}\n\n".encode())
+        self.write_chunk(b"")
 
     def response_output(self, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if self.reply is not None and self.reply.kind == "tool_calls":

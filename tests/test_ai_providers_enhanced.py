@@ -216,8 +216,12 @@ def test_without_a_session_tool_rounds_follow_the_previous_response(fake_openai:
                                  options=FAST) as provider:
         response = provider.complete(ProviderRequest(messages=turn("MSFT?"), tools=[LOOKUP],
                                                      on_delta=pieces.append))
-    assert response.conversation_id is None and pieces == [response.text]
+    # Streamed: the text as it came, and the answer, tool calls and usage from each stream's final event.
+    assert response.conversation_id is None and len(pieces) > 1 and "".join(pieces) == response.text
+    assert response.tool_calls[0].arguments == {"ticker": "MSFT"}
+    assert response.tokens_in > 0 and response.tokens_out > 0
     first, second = (r.body for r in fake_openai.model_requests())
+    assert first["stream"] is True and second["stream"] is True
     assert "conversation" not in first and second["previous_response_id"].startswith("resp_")
     assert fake_openai.conversations == {}
 
