@@ -28,7 +28,13 @@ from models import (
     utcnow,
 )
 from storage.backup import backup, restore
-from storage.retention import RetentionPolicy, apply_policy, delete_user_data, purge_older_than
+from storage.retention import (
+    RetentionLoop,
+    RetentionPolicy,
+    apply_policy,
+    delete_user_data,
+    purge_older_than,
+)
 from storage.stats import database_status, status_summary
 from task_processor import TaskQueue
 from tests.conftest import TEST_API_KEY, bearer, new_user, run_cli, say
@@ -262,6 +268,42 @@ def test_a_users_data_goes_on_request_and_nobody_elses(engine: Engine) -> None:
         sessions = set(conn.execute(sa.select(ConversationSession.id)).scalars())
     assert dict(left) == {ann: 1, bob: 10} and sessions == {bob_session}
     assert _count(engine, Message) == 10
+
+
+def test_the_retention_loop_of_serve_and_worker_purges_in_the_background(engine: Engine) -> None:
+    _history(engine, [200] * 40 + [5] * 10)
+    loop = RetentionLoop(engine, RetentionPolicy(), interval=3600, first_delay=0.01)
+    loop.start()
+    try:
+        for _ in range(200):  # the first round runs after first_delay, in the loop's thread
+            if _count(engine, Task) == 10:
+                break
+            threading.Event().wait(0.05)
+    finally:
+        loop.stop()
+    assert _count(engine, Task) == 10 and _count(engine, ProviderCall) == 10
+    assert status_summary(engine)["last_purge"]["target"] == "retention policy"
+
+
+def test_cli_purge_and_forget_user_ask_first_and_say_what_went(cli_env: dict[str, str]) -> None:
+    eng = make_engine(cli_env["DATABASE_URL"])
+    ensure_schema(eng)
+    ann, ann_session = _user(eng, "ann")
+    _history(eng, [100] * 6 + [1] * 4)
+    _history(eng, [1] * 3, ann, ann_session)
+    declined = run_cli("db", "purge", "--older-than", "30", env=cli_env, input="n\n")
+    assert declined.returncode != 0 and _count(eng, Task) == 13
+    purged = run_cli("db", "purge", "--older-than", "30", "--kind", "tasks", "--yes", env=cli_env)
+    assert purged.returncode == 0 and "6 tasks" in purged.stdout, purged.stdout + purged.stderr
+    assert _count(eng, Task) == 7 and _count(eng, ProviderCall) == 13  # only the kind asked for
+    nobody = run_cli("db", "forget-user", "zed", "--yes", env=cli_env)
+    assert nobody.returncode == 1 and "no user named" in nobody.stderr and "Traceback" not in nobody.stderr
+    forgot = run_cli("db", "forget-user", "ann", "--yes", env=cli_env)
+    assert forgot.returncode == 0, forgot.stderr
+    with eng.connect() as conn:
+        sessions = set(conn.execute(sa.select(ConversationSession.id)).scalars())
+    assert _count(eng, Task) == 4 and _count(eng, Message) == 0 and ann_session not in sessions
+    eng.dispose()
 
 
 def test_policy_from_the_environment() -> None:
