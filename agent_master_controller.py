@@ -19,6 +19,7 @@ from config import Settings
 from database import READ_ONLY_OPTION, session_scope
 from errors import BadRequest, Forbidden, NotAvailableYet, NotFound, Unprocessable
 from models import AgentPool, AuditLog, Task, TaskStatus, utcnow
+from storage.stats import status_summary
 from task_processor import TaskQueue
 from telemetry.events import FINAL_KINDS
 from values import POOL_NAMES, Caller, Command
@@ -138,7 +139,7 @@ class AgentMasterController:
     # -- status and pools -------------------------------------------------------------------
 
     def status(self) -> dict[str, Any]:
-        """System overview: pools and their sizes, tasks by status, machine, database, provider, workers, alerts."""
+        """System overview: pools, tasks by status, machine, database and its storage, provider, workers, alerts."""
         view = self.backend.pool_view()
         reading: dict[str, Any] = {
             "pools": self._pool_status(None, view),
@@ -148,6 +149,7 @@ class AgentMasterController:
             "task_backend": self.backend.name,
             "provider": self.provider_status(),
             "backend": self._backend_reading(view),
+            "storage": status_summary(self.engine),
         }
         reading["providers"] = reading["provider"]["breakers"]
         reading["alerts"] = health_monitor.evaluate_alerts(reading)

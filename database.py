@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 logger = logging.getLogger(__name__)
 
-SCHEMA_REVISION = "0005"
+SCHEMA_REVISION = "0006"
 """Alembic head this code expects; checked cheaply so start-up skips Alembic when current."""
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000

@@ -43,6 +43,9 @@ class Thresholds:
 
 _MB = 1024 * 1024
 
+ADMIN_ONLY = ("system", "storage")
+"""Keys of a status or health reading that only admins see: host figures, the database's size and history."""
+
 
 MIN_CPU_SAMPLE_SECONDS = 0.02
 """Shortest window over which a primed CPU reading is trusted."""
@@ -101,13 +104,13 @@ def database_check(engine: Engine) -> dict[str, Any]:
 
 
 def for_role(reading: dict[str, Any], caller: Caller) -> dict[str, Any]:
-    """A status or health reading as `caller` may see it: no host figures or database URL for plain users.
+    """A status or health reading as `caller` may see it: no host figures, storage or database URL for plain users.
 
     The one filter every door uses (REST status and metrics, Prometheus, POST /api/command, MCP).
     """
     if caller.is_admin:
         return reading
-    reading = {k: v for k, v in reading.items() if k != "system"}
+    reading = {k: v for k, v in reading.items() if k not in ADMIN_ONLY}
     reading["database"] = {k: v for k, v in reading.get("database", {}).items() if k != "url"}
     return reading
 

@@ -347,6 +347,8 @@ class AuditLog(Base):
     details: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
+    __table_args__ = (sa.Index("ix_audit_log_action_id", "action", "id"),)
+
 
 class TaskEvent(Base):
     """One step of a task's life (queued, claimed, a provider or tool call, a retry, the result), in order."""

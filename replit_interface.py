@@ -12,6 +12,7 @@ from commands.resolver import note as interpreted_note
 from commands.vocabulary import STATUS_WORDS
 from conversation_manager import SESSION_STATE_KEYS, WITHHELD, ConversationManager
 from errors import OperatorOSError
+from storage.stats import format_summary
 from values import Caller, Command
 from workflows import templates as workflow_templates
 from workflows.runs import step_note
@@ -243,6 +244,8 @@ def format_status(command: Command, data: dict[str, Any]) -> str:
                + (" (built-in analyzers, offline)" if provider.get("configured") == "local" else
                   f" ({provider.get('model')})"))
     lines = [head, "", pool_table, "", task_line, system_line, db_line, backend]
+    if data.get("storage"):  # admins only
+        lines += format_summary(data["storage"])
     alerts = data.get("alerts") or []
     if alerts:
         lines += ["", f"Alerts ({len(alerts)}):"] + [f"  [{a['severity']}] {a['message']}" for a in alerts]

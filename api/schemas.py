@@ -323,6 +323,17 @@ class CeleryState(_Out):
     nodes: list[dict[str, Any]]
 
 
+class StorageSummary(_Out):
+    """The database's size and history, as `db status` shows them but estimated so that reading stays cheap."""
+
+    size_bytes: int = Field(description="Database size (file and WAL on SQLite).", examples=[52_428_800])
+    tables: dict[str, Any] = Field(description="Per history table: rows (estimated by key span), oldest row.")
+    last_backup: dict[str, Any] | None = Field(default=None, description="The newest backup's audit row.")
+    last_purge: dict[str, Any] | None = Field(default=None, description="The newest purge's audit row.")
+    revision: str | None = Field(description="Migration revision of the database.", examples=["0006"])
+    revision_current: bool = Field(description="The revision is the one this code expects.")
+
+
 class StatusOut(_Out):
     """System overview, the same data as the CLI's status."""
 
@@ -330,6 +341,7 @@ class StatusOut(_Out):
     tasks: TaskCounts
     system: SystemMetrics | None = Field(default=None, description="Host figures; admins only.")
     database: DatabaseState
+    storage: StorageSummary | None = Field(default=None, description="Size and history; admins only.")
     task_backend: Literal["local", "celery"]
     provider: ProviderState
     providers: dict[str, Any] = Field(description="Circuit state per provider.")

@@ -1,6 +1,7 @@
 """Database management: backup and restore under load, retention by policy in short batches, db status."""
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator
 from datetime import timedelta
@@ -27,10 +28,16 @@ from models import (
     utcnow,
 )
 from storage.backup import backup, restore
-from storage.retention import RetentionPolicy, apply_policy, delete_user_data, purge_older_than
-from storage.stats import database_status
+from storage.retention import (
+    RetentionLoop,
+    RetentionPolicy,
+    apply_policy,
+    delete_user_data,
+    purge_older_than,
+)
+from storage.stats import database_status, status_summary
 from task_processor import TaskQueue
-from tests.conftest import TEST_API_KEY, run_cli
+from tests.conftest import TEST_API_KEY, bearer, new_user, run_cli, say
 
 LOCK_LIMIT_MS = 100.0
 """The longest a purge's write transaction may hold SQLite's writer lock (issue #23)."""
@@ -263,6 +270,42 @@ def test_a_users_data_goes_on_request_and_nobody_elses(engine: Engine) -> None:
     assert _count(engine, Message) == 10
 
 
+def test_the_retention_loop_of_serve_and_worker_purges_in_the_background(engine: Engine) -> None:
+    _history(engine, [200] * 40 + [5] * 10)
+    loop = RetentionLoop(engine, RetentionPolicy(), interval=3600, first_delay=0.01)
+    loop.start()
+    try:
+        for _ in range(200):  # the first round runs after first_delay, in the loop's thread
+            if _count(engine, Task) == 10:
+                break
+            threading.Event().wait(0.05)
+    finally:
+        loop.stop()
+    assert _count(engine, Task) == 10 and _count(engine, ProviderCall) == 10
+    assert status_summary(engine)["last_purge"]["target"] == "retention policy"
+
+
+def test_cli_purge_and_forget_user_ask_first_and_say_what_went(cli_env: dict[str, str]) -> None:
+    eng = make_engine(cli_env["DATABASE_URL"])
+    ensure_schema(eng)
+    ann, ann_session = _user(eng, "ann")
+    _history(eng, [100] * 6 + [1] * 4)
+    _history(eng, [1] * 3, ann, ann_session)
+    declined = run_cli("db", "purge", "--older-than", "30", env=cli_env, input="n\n")
+    assert declined.returncode != 0 and _count(eng, Task) == 13
+    purged = run_cli("db", "purge", "--older-than", "30", "--kind", "tasks", "--yes", env=cli_env)
+    assert purged.returncode == 0 and "6 tasks" in purged.stdout, purged.stdout + purged.stderr
+    assert _count(eng, Task) == 7 and _count(eng, ProviderCall) == 13  # only the kind asked for
+    nobody = run_cli("db", "forget-user", "zed", "--yes", env=cli_env)
+    assert nobody.returncode == 1 and "no user named" in nobody.stderr and "Traceback" not in nobody.stderr
+    forgot = run_cli("db", "forget-user", "ann", "--yes", env=cli_env)
+    assert forgot.returncode == 0, forgot.stderr
+    with eng.connect() as conn:
+        sessions = set(conn.execute(sa.select(ConversationSession.id)).scalars())
+    assert _count(eng, Task) == 4 and _count(eng, Message) == 0 and ann_session not in sessions
+    eng.dispose()
+
+
 def test_policy_from_the_environment() -> None:
     policy = RetentionPolicy.from_env({"OPERATOROS_RETENTION_TASKS_DAYS": "30",
                                        "OPERATOROS_RETENTION_AUDIT_DAYS": "0"})
@@ -271,3 +314,53 @@ def test_policy_from_the_environment() -> None:
         RetentionPolicy.from_env({"OPERATOROS_RETENTION_MESSAGES_DAYS": "soon"})
     with pytest.raises(BadRequest, match="Unknown kind"):
         purge_older_than(sa.create_engine("sqlite://"), 10, ["everything"])
+
+
+# -- the status reply's storage figures ------------------------------------------------------
+
+
+def test_status_summary_reads_the_history_through_keys(engine: Engine, tmp_path: Path) -> None:
+    user_id, session_id = _user(engine, "ann")
+    _history(engine, [300, 300, 200, 120, 10], user_id, session_id)
+    assert status_summary(engine)["last_backup"] is None
+    made = backup(engine, tmp_path / "copy.bak")
+    purge_older_than(engine, 250, ["tasks", "provider_calls"])  # the oldest go first, as retention deletes
+
+    summary = status_summary(engine)
+
+    tables = summary["tables"]
+    assert set(tables) == {"tasks", "messages", "provider_calls", "audit_log"}
+    for name, model in (("tasks", Task), ("messages", Message), ("provider_calls", ProviderCall),
+                        ("audit_log", AuditLog)):
+        assert tables[name]["rows"] == _count(engine, model) and tables[name]["estimated"], name
+    assert tables["tasks"]["rows"] == 3 and tables["messages"]["rows"] == 5
+    assert tables["tasks"]["oldest"][:10] == (utcnow() - timedelta(days=200)).date().isoformat()
+    assert summary["last_backup"]["target"] == str(made.path)
+    assert summary["last_purge"]["details"]["deleted"]["tasks"] == 2
+    assert summary["revision"] == SCHEMA_REVISION and summary["revision_current"]
+    assert 0 < summary["size_bytes"]
+
+
+def test_status_shows_storage_to_admins_only(client: Any, auth: dict[str, str]) -> None:
+    admin = client.get("/api/status", headers=auth)
+    assert admin.status_code == 200
+    assert admin.json["storage"]["revision"] == SCHEMA_REVISION and "tasks" in admin.json["storage"]["tables"]
+    key = new_user(client, "ann")
+    plain = client.get("/api/status", headers=bearer(key))
+    assert plain.status_code == 200 and "storage" not in plain.json and "system" not in plain.json
+    assert "Storage:" in say(client, TEST_API_KEY, "Show me the system status")["response"]
+    reply = say(client, key, "Show me the system status")
+    assert "storage" not in reply["data"] and "Storage:" not in reply["response"]
+    assert "Last backup" not in reply["response"] and reply["response"].startswith("OperatorOS is up")
+
+
+def test_cli_status_tells_admins_of_backups(cli_env: dict[str, str]) -> None:
+    assert "Last backup: never" in run_cli("Show me the system status", env=cli_env).stdout
+    assert run_cli("db", "backup", env=cli_env).returncode == 0
+    text = run_cli("Show me the system status", env=cli_env)
+    assert text.returncode == 0 and "Last backup: 20" in text.stdout
+    assert f"revision {SCHEMA_REVISION}" in text.stdout and "provider calls" in text.stdout
+    data = run_cli("--json", "Show me the system status", env=cli_env)
+    storage = json.loads(data.stdout)["data"]["storage"]
+    assert storage["last_backup"]["at"].startswith("20") and storage["revision"] == SCHEMA_REVISION
+    assert storage["tables"]["messages"]["rows"] >= 2  # the two status requests before this one
