@@ -459,3 +459,55 @@ def test_the_median_of_an_odd_count_is_its_middle_value(svc: Services) -> None:
     assert general["latency_p95_ms"] == pytest.approx(90.0, abs=0.2)
     sports = _pool(svc.controller, "sports")
     assert sports["latency_p50_ms"] == sports["latency_p95_ms"] == pytest.approx(40.0, abs=0.2)
+
+
+def test_metrics_keep_a_tenth_of_a_millisecond_and_a_thousandth_of_the_error_rate(svc: Services) -> None:
+    _finished(svc, "general", TaskStatus.SUCCEEDED, [12.345, 12.345])
+    _finished(svc, "general", TaskStatus.FAILED, [1.0])
+    general = _pool(svc.controller, "general")
+    assert (general["latency_p50_ms"], general["latency_p95_ms"]) == (12.3, 12.3)
+    assert general["error_rate"] == 0.333 and general["window_seconds"] == 300
+    assert general["throughput_per_minute"] == 0.6
+
+
+def test_metrics_count_only_the_tasks_that_ended_well_or_badly_within_the_window(svc: Services) -> None:
+    _finished(svc, "general", TaskStatus.SUCCEEDED, [10.0])
+    _finished(svc, "general", TaskStatus.CANCELLED, [5000.0] * 3)  # cancelled: neither a success nor an error
+    old = utcnow() - timedelta(seconds=600)
+    with svc.engine.begin() as conn:  # failed ten minutes ago, before the window
+        conn.execute(sa.insert(Task).values(pool="general", input="x", status=TaskStatus.FAILED, attempts=1,
+                                            started_at=old, finished_at=old, created_at=old, run_after=old))
+    general = _pool(svc.controller, "general")
+    assert (general["throughput_per_minute"], general["error_rate"]) == (0.2, 0.0)
+    assert general["latency_p95_ms"] == 10.0
+
+
+def test_metrics_read_the_latest_thousand_tasks_only(svc: Services) -> None:
+    end = utcnow() - timedelta(seconds=30)
+    with svc.engine.begin() as conn:  # the oldest of 1001 failed; the 1000 after it succeeded
+        conn.execute(sa.insert(Task), [
+            {"pool": "general", "input": "x", "status": TaskStatus.FAILED if i == 0 else TaskStatus.SUCCEEDED,
+             "attempts": 1, "started_at": end + timedelta(milliseconds=i) - timedelta(milliseconds=10),
+             "finished_at": end + timedelta(milliseconds=i), "created_at": end, "run_after": end}
+            for i in range(1001)])
+    general = _pool(svc.controller, "general")
+    assert (general["throughput_per_minute"], general["error_rate"]) == (200.0, 0.0)
+
+
+def test_unknown_pools_and_other_users_tasks_are_refused_by_name(svc: Services, admin: Caller) -> None:
+    task = svc.controller.submit(admin, "x", pool="general")
+    with pytest.raises(NotFound, match=f"No such task: {task['id']}"):
+        svc.controller.get_task(_user(svc, admin, "bob"), task["id"])
+    with pytest.raises(NotFound, match="No such pool: 'nonsense'. Pools are " + ", ".join(POOL_NAMES)):
+        svc.controller.pool_status("nonsense")
+    bob = Caller(99, "bob", False)
+    with pytest.raises(Forbidden, match="Only an admin may restart agents; bob is not an admin"):
+        svc.controller.restart(bob)
+    with pytest.raises(Forbidden, match="Only an admin may scale pools; bob is not an admin"):
+        svc.controller.scale(bob, "general", size=2)
+
+
+def test_the_provider_status_names_the_configured_provider_and_model(svc: Services) -> None:
+    provider = svc.controller.status()["provider"]
+    assert (provider["configured"], provider["model"]) == (svc.settings.chosen_provider, svc.settings.model)
+    assert provider["breakers"] == {}  # the echo executor has no provider chain
