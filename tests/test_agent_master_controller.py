@@ -141,11 +141,12 @@ def test_a_pool_without_finished_tasks_has_no_latency_and_no_errors(svc: Service
     assert (general["latency_p50_ms"], general["latency_p95_ms"], general["error_rate"]) == (None, None, 0.0)
 
 
-def test_the_status_raises_an_alert_for_a_failing_pool(svc: Services) -> None:
+def test_the_status_and_health_raise_an_alert_for_a_failing_pool(svc: Services) -> None:
     _finished(svc, "sports", TaskStatus.FAILED, [10.0] * 3)
     _finished(svc, "sports", TaskStatus.SUCCEEDED, [10.0] * 1)
-    checks = {a["check"] for a in svc.controller.status()["alerts"]}
-    assert "pool:sports:errors" in checks and "pool:general:errors" not in checks
+    for reading in (svc.controller.status(), svc.controller.health()):
+        checks = {a["check"] for a in reading["alerts"]}
+        assert "pool:sports:errors" in checks and "pool:general:errors" not in checks
 
 
 # -- ownership ------------------------------------------------------------------------------
@@ -310,6 +311,8 @@ def test_execute_carries_out_each_intent_for_its_caller(svc: Services, admin: Ca
     assert shown.data["notice"] == NO_WORKER_MESSAGE.format(id=task_id, pool="general")
     assert [t["id"] for t in run(Command("tasks", {"status": "queued", "pool": "general"}), ann).data["tasks"]] \
         == [task_id + 1, task_id]
+    run(Command("cancel", {"task_id": task_id + 1}), ann)
+    assert [t["id"] for t in run(Command("tasks", {"status": "queued"}), ann).data["tasks"]] == [task_id]
     assert run(Command("tasks", {"pool": "sports"}), ann).data["tasks"] == []
     assert [p["name"] for p in run(Command("pools", {"pool": "sports"}), ann).data["pools"]] == ["sports"]
     assert len(run(Command("pools"), ann).data["pools"]) == len(POOL_NAMES)
@@ -329,7 +332,8 @@ def test_execute_carries_out_each_intent_for_its_caller(svc: Services, admin: Ca
 def test_a_queued_task_in_a_served_pool_has_no_notice(svc: Services, admin: Caller) -> None:
     _live(svc, "general", idle=1)
     task = svc.controller.submit(admin, "x", pool="general")
-    assert "notice" not in svc.controller.execute(Command("task", {"task_id": task["id"]}), admin).data
+    shown = svc.controller.execute(Command("task", {"task_id": task["id"]}), admin)
+    assert shown.data == {"task": svc.controller.queue.get(task["id"])} and shown.task_id == task["id"]
 
 
 @pytest.mark.parametrize("args", [{}, {"task_id": 0}, {"task_id": -3}, {"task_id": True}, {"task_id": "1"}])
@@ -394,6 +398,9 @@ def test_waiting_on_a_task_no_one_works_returns_it_queued_when_the_time_is_up(sv
                                                                            admin: Caller) -> None:
     _live(svc, "general", idle=1)  # a worker that never claims: nothing works the task here
     task = svc.controller.submit(admin, "x", pool="general")
+    started = time.monotonic()
+    assert svc.controller.wait_for(admin, task["id"], timeout=0)["status"] == "queued"
+    assert time.monotonic() - started < 0.9  # no wait asked, none made
     started = time.monotonic()
     assert svc.controller.wait_for(admin, task["id"], timeout=0.3)["status"] == "queued"
     assert svc.controller.see_through(admin, task, timeout=0.3)["status"] == "queued"
@@ -511,3 +518,19 @@ def test_the_provider_status_names_the_configured_provider_and_model(svc: Servic
     provider = svc.controller.status()["provider"]
     assert (provider["configured"], provider["model"]) == (svc.settings.chosen_provider, svc.settings.model)
     assert provider["breakers"] == {}  # the echo executor has no provider chain
+
+
+def test_health_and_readiness_fail_when_the_queue_backend_is_unreachable(home: Path, sqlite_url: str) -> None:
+    """Celery over a Redis that does not answer (nothing listens on port 1): the database alone is not enough."""
+    services = build_services(Settings.from_env({"OPERATOROS_HOME": str(home), "DATABASE_URL": sqlite_url,
+                                                 "TASK_BACKEND": "celery", "REDIS_URL": "redis://127.0.0.1:1/0"}),
+                              env={}, executor=fixtures.echo)
+    try:
+        ready = services.controller.readiness()
+        assert ready["ready"] is False and ready["database"]["ok"] is True
+        assert ready["backend"]["name"] == "celery" and ready["backend"]["ok"] is False and ready["backend"]["detail"]
+        health = services.controller.health()
+        assert health["ok"] is False and health["database"]["ok"] is True and health["backend"]["error"]
+        assert health["database"]["url"] == services.settings.safe_database_url
+    finally:
+        services.engine.dispose()
