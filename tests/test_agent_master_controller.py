@@ -322,6 +322,12 @@ def test_execute_carries_out_each_intent_for_its_caller(svc: Services, admin: Ca
     assert done.data["task"]["status"] == "succeeded" and done.data["task"]["result"] == {"text": "echo: now"}
     scaled = run(Command("scale", {"pool": "general", "delta": 1}), admin).data["pool"]
     assert scaled["desired_size"] == scaled["previous_size"] + 1
+    assert run(Command("scale", {"pool": "general", "size": scaled["min_size"]}), admin
+               ).data["pool"]["desired_size"] == scaled["min_size"]
+    session = svc.conversations.open_session(ann)
+    placed = run(Command("submit", {"input": "hello", "pool": "sports"}), ann, background=True, session_id=session)
+    assert (placed.data["task"]["pool"], placed.data["task"]["session_id"]) == ("sports", session)
+    assert svc.controller.queue.get(placed.task_id or 0)["session_id"] == session
     assert run(Command("restart", {"pool": "general"}), admin).data["pool"] == "general"
     for intent in ("help", "clarify"):
         assert (run(Command(intent), ann).data, run(Command(intent), ann).task_id) == ({}, None)
