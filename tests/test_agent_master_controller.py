@@ -433,11 +433,22 @@ def test_a_retry_due_later_is_waited_for_and_worked_here(svc: Services, admin: C
 
 def test_a_follower_is_told_once_that_no_worker_serves_the_pool(svc: Services, admin: Caller) -> None:
     task = svc.controller.submit(admin, "x", pool="sports")
-    events = list(svc.controller.follow_events(task["id"], seconds=0.5))
+    events = list(svc.controller.follow_events(task["id"], seconds=2.5))  # more than two status checks
     waiting = [e for e in events if e["kind"] == "waiting"]
     assert len(waiting) == 1 and waiting[0]["id"] is None and waiting[0]["task_id"] == task["id"]
-    assert waiting[0]["data"]["message"] == NO_WORKER_MESSAGE.format(id=task["id"], pool="sports")
+    assert waiting[0]["data"] == {"message": NO_WORKER_MESSAGE.format(id=task["id"], pool="sports"),
+                                  "start": "python main.py serve"}
+    assert waiting[0]["at"]
     assert [e["kind"] for e in events if e["kind"] != "waiting"] == ["queued"]
+    started = time.monotonic()
+    assert [e["kind"] for e in svc.controller.follow_events(task["id"], seconds=0)] == ["queued"]
+    assert time.monotonic() - started < 0.9  # no wait asked, none made
+
+
+def test_a_follower_of_a_task_a_live_worker_serves_is_not_warned(svc: Services, admin: Caller) -> None:
+    _live(svc, "general", idle=1)  # a worker that never claims it: the task stays queued
+    task = svc.controller.submit(admin, "x", pool="general")
+    assert [e["kind"] for e in svc.controller.follow_events(task["id"], seconds=1.5)] == ["queued"]
 
 
 def test_a_follower_of_an_ended_task_gets_its_events_up_to_the_end(svc: Services, admin: Caller) -> None:
