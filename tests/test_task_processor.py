@@ -631,3 +631,27 @@ def test_a_renewal_moves_the_lease_forward_by_the_lease_time(queue: TaskQueue) -
     assert before + timedelta(seconds=3590) < expires < utcnow() + timedelta(seconds=3610)
     other = queue.submit("general", "y")["id"]
     assert queue.get(other)["lease_expires_at"] is None  # a queued task has no lease to move
+
+
+def test_stale_queued_lists_the_ready_tasks_waiting_longer_than_asked_oldest_first(queue: TaskQueue) -> None:
+    """What a sweep re-sends when a broker lost a message: queued and ready for a while, not fresh, not ended."""
+    old, sport, older_too, _fresh, ended = (queue.submit(pool, "x")["id"] for pool in
+                                           ("general", "sports", "general", "general", "general"))
+    queue.cancel(ended)
+    with queue.engine.begin() as conn:
+        conn.execute(sa.update(Task).where(Task.id.in_([old, sport, older_too, ended]))
+                     .values(run_after=utcnow() - timedelta(seconds=60)))
+    assert queue.stale_queued(30) == {"general": [old, older_too], "sports": [sport]}
+    assert queue.stale_queued(30, limit=1) == {"general": [old]}
+    assert queue.stale_queued(120) == {}
+
+
+def test_expiring_a_dead_process_leases_touches_only_that_process(queue: TaskQueue) -> None:
+    first, second = queue.submit("general", "a")["id"], queue.submit("general", "b")["id"]
+    dead = _claim(queue, agent="proc1-agent")
+    alive = _claim(queue, agent="proc2-agent")
+    assert {dead.task_id, alive.task_id} == {first, second}
+    assert queue.expire_leases_of("proc1") == 1
+    assert queue.expire_leases_of("proc9") == 0
+    assert queue.requeue_expired() == {"requeued": 1, "failed": 0, "cancelled": 0}
+    assert queue.get(dead.task_id)["status"] == "queued" and queue.get(alive.task_id)["status"] == "running"
