@@ -5,9 +5,9 @@
 
 The tracked files are copied to a scratch folder (mutmut writes its mutants/ next to the code, and
 its settings go in a setup.cfg there, so the worktree is left alone); the tests run on SQLite only
-(`-m "not postgres and not slow and not chaos"`), in a fixed order. Prints killed, survived, the
-other outcomes and the score (killed / (killed + survived)); the survivors are listed with
-`mutmut results` in the scratch folder, which is printed.
+(`-m "not postgres and not slow and not chaos"`), or with `--postgres` on PostgreSQL too, in a fixed
+order. Prints killed, survived, the other outcomes and the score (killed / (killed + survived)); the
+survivors are listed with `mutmut results` in the scratch folder, which is printed.
 """
 from __future__ import annotations
 
@@ -22,8 +22,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 MUTMUT = Path(sys.executable).with_name("mutmut")
 
-SELECTION = ["-m", "not postgres and not slow and not chaos", "-p", "no:randomly", "-q", "-x"]
-"""What each mutant's test run is: SQLite only, the fast tests, in file order, stopping at the first kill."""
+SELECTION = ["-p", "no:randomly", "-q", "-x"]
+"""Each mutant's test run: in file order, stopping at the first kill."""
+
+SQLITE_ONLY = "not postgres and not slow and not chaos"
+"""The fast tests on SQLite only (the default)."""
+
+WITH_POSTGRES = "not slow and not chaos"
+"""The fast tests on SQLite and on PostgreSQL (127.0.0.1:5432): reaches the PostgreSQL statements too."""
 
 
 def scratch_copy(target: Path) -> None:
@@ -36,13 +42,13 @@ def scratch_copy(target: Path) -> None:
             shutil.copy2(source, target / name)
 
 
-def write_settings(target: Path, module: str, tests: list[str]) -> None:
-    """mutmut's settings: mutate `module`, copy every other module and package, run `tests`."""
+def write_settings(target: Path, module: str, tests: list[str], markers: str = SQLITE_ONLY) -> None:
+    """mutmut's settings: mutate `module`, copy every other module and package, run `tests` selected by `markers`."""
     others = sorted(p.name for p in target.iterdir()
                     if p.name != module and not p.name.startswith(".") and (p.suffix == ".py" or p.is_dir()))
     lines = ["[mutmut]", f"source_paths={module}", "also_copy=", *(f"    {name}" for name in others),
              "pytest_add_cli_args_test_selection=", *(f"    {t}" for t in tests),
-             "pytest_add_cli_args=", *(f"    {a}" for a in SELECTION)]
+             "pytest_add_cli_args=", *(f"    {a}" for a in ["-m", markers, *SELECTION])]
     (target / "setup.cfg").write_text("\n".join(lines) + "\n")
 
 
@@ -61,21 +67,24 @@ def main() -> int:
     parser.add_argument("module", nargs="?", default="task_processor.py")
     parser.add_argument("tests", nargs="*", default=["tests/test_task_processor.py"])
     parser.add_argument("--max-children", type=int, default=2)
+    parser.add_argument("--postgres", action="store_true",
+                        help="run the tests' PostgreSQL variants too (they reach the PostgreSQL-only code)")
     parser.add_argument("--timeout", type=float, default=3600.0, help="seconds before the run is stopped")
     parser.add_argument("--keep", type=Path, help="work in this folder (kept) instead of a temporary one")
     args = parser.parse_args()
     target = args.keep or Path(tempfile.mkdtemp(prefix="oos-mutation-"))
     target.mkdir(parents=True, exist_ok=True)
     scratch_copy(target)
-    write_settings(target, args.module, args.tests or ["tests/test_task_processor.py"])
+    write_settings(target, args.module, args.tests or ["tests/test_task_processor.py"],
+                   WITH_POSTGRES if args.postgres else SQLITE_ONLY)
     try:
         subprocess.run([str(MUTMUT), "run", "--max-children", str(args.max_children)], cwd=target,
                        timeout=args.timeout, stdout=subprocess.DEVNULL, check=False)
         timed_out = False
     except subprocess.TimeoutExpired:
         timed_out = True  # the mutants already run are counted; the others stay "not checked"
-    figures = {"module": args.module, "tests": args.tests, "timed_out": timed_out, **score(target),
-               "folder": str(target)}
+    figures = {"module": args.module, "tests": args.tests, "postgres": args.postgres, "timed_out": timed_out,
+               **score(target), "folder": str(target)}
     print(json.dumps(figures, indent=2))
     return 0
 

@@ -24,11 +24,20 @@ from task_processor import Claim, RetryPolicy, TaskQueue
 from .conftest import run_in_threads
 
 
-@pytest.fixture
-def queue(database_url: str) -> Iterator[TaskQueue]:
-    engine = database.make_engine(database_url)
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres),
+                        pytest.param("postgres-direct", marks=pytest.mark.postgres)])
+def queue(request: pytest.FixtureRequest) -> Iterator[TaskQueue]:
+    """The queue on SQLite and PostgreSQL; and, on PostgreSQL, the Celery worker's DirectTaskQueue, whose claim
+    by id, result and renewal run their own statements on a kept connection (the same tests hold for them)."""
+    direct = request.param == "postgres-direct"
+    url = request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "postgres_url")
+    engine = database.make_engine(url)
     database.ensure_schema(engine)
-    yield TaskQueue(engine, retry=RetryPolicy(base_seconds=0.01, cap_seconds=0.05, rng=random.Random(1)))
+    kind = task_processor.DirectTaskQueue if direct else TaskQueue
+    made = kind(engine, retry=RetryPolicy(base_seconds=0.01, cap_seconds=0.05, rng=random.Random(1)))
+    yield made
+    if isinstance(made, task_processor.DirectTaskQueue):
+        made.close()
     engine.dispose()
 
 
@@ -582,3 +591,67 @@ def test_a_named_claim_and_a_result_find_their_row_by_primary_key_on_stale_stati
     finally:
         raw.close()
         engine.dispose()
+
+
+def test_a_named_task_is_claimed_only_while_it_is_queued_due_and_in_the_pool_named(queue: TaskQueue) -> None:
+    """The claim a Celery message makes (by id); on PostgreSQL-direct, DirectTaskQueue's one-statement claim."""
+    first, second = queue.submit("general", "a")["id"], queue.submit("general", "b")["id"]
+    assert queue.claim("sports", "x", first) is None  # another pool's message cannot take it
+    claim = queue.claim("general", "x", second)
+    assert claim is not None and (claim.task_id, claim.attempt, claim.input, claim.pool) == (second, 1, "b", "general")
+    running = queue.get(second)
+    assert running["status"] == "running" and running["lease_owner"] == claim.owner
+    assert claim.owner.startswith("x#") and running["lease_expires_at"] and running["started_at"]
+    assert queue.claim("general", "y", second) is None  # already taken
+    assert [e["kind"] for e in queue.events.after(second)][-1] == "claimed"
+    queue.cancel(first)
+    assert queue.claim("general", "x", first) is None  # cancelled
+    later = queue.submit("general", "c")["id"]
+    with queue.engine.begin() as conn:
+        conn.execute(sa.update(Task).where(Task.id == later).values(run_after=utcnow() + timedelta(hours=1)))
+    assert queue.claim("general", "x", later) is None  # not due yet
+    assert queue.renew([claim.owner]) == set()
+    queue.cancel(second)
+    assert queue.renew([claim.owner, "nobody#1"]) == {claim.owner}
+    assert queue.renew([]) == set()
+    assert queue.complete(claim, {"text": "done"}, tokens_in=1, tokens_out=2, provider="p")
+    done = queue.get(second)
+    assert (done["status"], done["result"], done["tokens_in"], done["tokens_out"], done["provider"]) == (
+        "succeeded", {"text": "done"}, 1, 2, "p")
+    assert done["lease_owner"] is None and done["lease_expires_at"] is None and done["finished_at"]
+
+
+def test_a_renewal_moves_the_lease_forward_by_the_lease_time(queue: TaskQueue) -> None:
+    queue.submit("general", "x")
+    claim = _claim(queue)
+    queue.lease_seconds = 3600
+    before = utcnow()
+    assert queue.renew([claim.owner]) == set()
+    expires = datetime.fromisoformat(queue.get(claim.task_id)["lease_expires_at"])
+    assert before + timedelta(seconds=3590) < expires < utcnow() + timedelta(seconds=3610)
+    other = queue.submit("general", "y")["id"]
+    assert queue.get(other)["lease_expires_at"] is None  # a queued task has no lease to move
+
+
+def test_stale_queued_lists_the_ready_tasks_waiting_longer_than_asked_oldest_first(queue: TaskQueue) -> None:
+    """What a sweep re-sends when a broker lost a message: queued and ready for a while, not fresh, not ended."""
+    old, sport, older_too, _fresh, ended = (queue.submit(pool, "x")["id"] for pool in
+                                           ("general", "sports", "general", "general", "general"))
+    queue.cancel(ended)
+    with queue.engine.begin() as conn:
+        conn.execute(sa.update(Task).where(Task.id.in_([old, sport, older_too, ended]))
+                     .values(run_after=utcnow() - timedelta(seconds=60)))
+    assert queue.stale_queued(30) == {"general": [old, older_too], "sports": [sport]}
+    assert queue.stale_queued(30, limit=1) == {"general": [old]}
+    assert queue.stale_queued(120) == {}
+
+
+def test_expiring_a_dead_process_leases_touches_only_that_process(queue: TaskQueue) -> None:
+    first, second = queue.submit("general", "a")["id"], queue.submit("general", "b")["id"]
+    dead = _claim(queue, agent="proc1-agent")
+    alive = _claim(queue, agent="proc2-agent")
+    assert {dead.task_id, alive.task_id} == {first, second}
+    assert queue.expire_leases_of("proc1") == 1
+    assert queue.expire_leases_of("proc9") == 0
+    assert queue.requeue_expired() == {"requeued": 1, "failed": 0, "cancelled": 0}
+    assert queue.get(dead.task_id)["status"] == "queued" and queue.get(alive.task_id)["status"] == "running"
