@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import queue as queue_module
 import statistics
@@ -96,7 +97,11 @@ class ModelServer:
     def close(self) -> None:
         assert self.proc.stdin is not None
         self.proc.stdin.close()
-        self.proc.wait(10)
+        try:
+            self.proc.wait(2)
+        except subprocess.TimeoutExpired:  # handler threads waiting out idle keep-alive connections
+            self.proc.kill()
+            self.proc.wait()
 
 
 def _aware(moment: datetime) -> datetime:
@@ -197,6 +202,7 @@ def operatoros(base_url: str, size: int, tasks: int, stream: bool, home: Path) -
     elapsed = time.perf_counter() - start
     cpu_used, memory_used = time.process_time() - cpu, rss() - memory
     controller.stop_pools()
+    chain.close()
     with svc.engine.connect() as conn:
         rows = conn.execute(sa.select(Task.status, Task.finished_at)).all()
     svc.engine.dispose()
@@ -288,7 +294,7 @@ def main() -> None:
     parser.add_argument("--latencies", default="0.2,2")
     parser.add_argument("--modes", default="plain,stream")
     parser.add_argument("--tasks-per-agent", default="0.2:8,2:2",
-                        help="latency:tasks per agent (at least 20 tasks per run)")
+                        help="latency:tasks per agent (and at least 8 s of model time per run)")
     parser.add_argument("--celery", default="", help="sizes for the Celery backend, e.g. 32,64 (plain mode)")
     parser.add_argument("--redis-url", default=os.environ.get("OPERATOROS_TEST_REDIS", "redis://127.0.0.1:6379/0"))
     parser.add_argument("--postgres-admin-url", default=os.environ.get(
@@ -311,7 +317,7 @@ def main() -> None:
                     print(f"\nmodel latency {latency * 1000:.0f} ms, {mode}")
                     print(f"{'size':>4} {'tasks':>5} | {'floor':^33} | {'OperatorOS local':^33} | ratio")
                     for size in sizes:
-                        tasks = max(20, size * per_agent.get(latency, 4))
+                        tasks = max(math.ceil(8 / latency), size * per_agent.get(latency, 4))
                         bare = floor(server.base_url, size, tasks, stream)
                         ours = operatoros(server.base_url, size, tasks, stream, Path(tmp))
                         ratio = ours.rate / bare.rate
@@ -320,7 +326,7 @@ def main() -> None:
                                         "floor": bare.rate, "ours": ours.rate, "ratio": ratio,
                                         "floor_p95": bare.p95, "ours_p95": ours.p95})
                     for size in celery_sizes if not stream else []:
-                        tasks = max(20, size * per_agent.get(latency, 4))
+                        tasks = max(math.ceil(8 / latency), size * per_agent.get(latency, 4))
                         bare = floor(server.base_url, size, tasks, stream)
                         ours = celery(server.base_url, size, tasks, Path(tmp), args.redis_url,
                                       args.postgres_admin_url)
