@@ -8,7 +8,8 @@ answering every chat completion after `latency` seconds, plainly or as a stream 
 pool size, latency and mode, two sides drain the same number of tasks:
 
 - floor: `size` threads taking prompts from a queue.Queue and calling the server through one shared
-  openai client (connection pool sized to the threads), streamed or not; nothing else.
+  openai client (connection pool sized to the threads), streamed or not, with the same request body
+  as the pool's agent (its prompt and tools); nothing else.
 - OperatorOS: the general pool at `size` agents working tasks queued through TaskQueue (with the
   safety decision made at submission, as the controller does) on a SQLite file: claims under
   leases, DomainExecutor with its safety policies, the openai-chat provider (provider_calls and
@@ -104,7 +105,8 @@ class ModelServer:
             self.proc.wait()
 
 
-def _aware(moment: datetime) -> datetime:
+def _aware(moment: datetime | None) -> datetime:
+    assert moment is not None, "a finished task has its finish time"
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
@@ -115,25 +117,34 @@ def rss() -> int:
 
 def floor(base_url: str, size: int, tasks: int, stream: bool) -> Figures:
     """`size` threads calling the model through one openai client until `tasks` prompts are answered."""
-    import httpx
     import openai
 
-    client = openai.OpenAI(api_key="bench-key", base_url=base_url, max_retries=0, http_client=httpx.Client(
-        limits=httpx.Limits(max_connections=size, max_keepalive_connections=size), timeout=60.0))
+    from config import DEFAULT_MODEL
+    from domains.agents import get_agent
+    from providers.base import DEFAULT_MAX_OUTPUT_TOKENS
+
+    # The SDK's own HTTP client (its socket options and defaults), with a connection per thread.
+    limits = type(openai.DEFAULT_CONNECTION_LIMITS)(max_connections=size, max_keepalive_connections=size)
+    client = openai.OpenAI(api_key="bench-key", base_url=base_url, max_retries=0,
+                           http_client=openai.DefaultHttpxClient(limits=limits))
     prompts: queue_module.Queue[str] = queue_module.Queue()
     for i in range(tasks):
         prompts.put(f"Summarise item {i} in one line")
     done: list[float] = []
     lock = threading.Lock()
+    # The same request body as the general pool's agent sends (its prompt and tools), so that the server
+    # does the same work for both sides; the tools in wire form, as the provider sends them.
+    agent = get_agent("general")
+    extra = {"tools": [tool.openai_chat_schema() for tool in agent.tools], "tool_choice": "auto",
+             "max_completion_tokens": DEFAULT_MAX_OUTPUT_TOKENS}
 
     def call(text: str) -> str:
-        messages: Any = [{"role": "system", "content": "You are a helpful assistant."},
-                         {"role": "user", "content": text}]
+        messages: Any = [{"role": "system", "content": agent.system_prompt}, {"role": "user", "content": text}]
         if not stream:
-            reply = client.chat.completions.create(model="gpt-4o-mini", messages=messages)
+            reply = client.chat.completions.create(model=DEFAULT_MODEL, messages=messages, extra_body=extra)
             return reply.choices[0].message.content or ""
-        parts = []
-        with client.chat.completions.create(model="gpt-4o-mini", messages=messages, stream=True,
+        parts: list[str] = []
+        with client.chat.completions.create(model=DEFAULT_MODEL, messages=messages, stream=True, extra_body=extra,
                                             stream_options={"include_usage": True}) as chunks:
             for chunk in chunks:
                 parts.extend(c.delta.content or "" for c in chunk.choices)

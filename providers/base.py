@@ -6,6 +6,8 @@ Conversations) both build on this module; neither imports the other at import ti
 """
 from __future__ import annotations
 
+import contextlib
+import functools
 import json
 import logging
 import time
@@ -390,15 +392,30 @@ class RemoteProvider(Provider):
 
 def make_openai_client(api_key: str | None, base_url: str, options: ProviderOptions) -> Any:
     """An openai.OpenAI client with the SDK's retries off (ours count and record each attempt)."""
-    import httpx
     import openai  # ~0.5 s to import: only paid for when a remote provider is built
 
     timeout = openai.Timeout(options.timeout, connect=min(options.connect_timeout, options.timeout))
     # One client per provider serves every agent of the process: keep a connection per agent alive
     # (the SDK's default keeps 100, so a larger pool would reconnect on every call past them).
-    limits = httpx.Limits(max_connections=options.max_connections, max_keepalive_connections=options.max_connections)
+    # The Limits class of the HTTP library the SDK is built on (httpx, or httpx2 in newer releases).
+    limits = type(openai.DEFAULT_CONNECTION_LIMITS)(max_connections=options.max_connections,
+                                                    max_keepalive_connections=options.max_connections)
     return openai.OpenAI(api_key=api_key or NO_KEY_PLACEHOLDER, base_url=base_url, max_retries=0,
-                         timeout=timeout, http_client=openai.DefaultHttpxClient(limits=limits, timeout=timeout))
+                         timeout=timeout, http_client=_closing_http_client()(limits=limits, timeout=timeout))
+
+
+@functools.cache
+def _closing_http_client() -> Any:
+    """The SDK's default HTTP client class, closing its connections when collected as the SDK's own client does."""
+    import openai
+
+    class ClosingHttpClient(openai.DefaultHttpxClient):  # type: ignore[misc,valid-type]
+        def __del__(self) -> None:
+            if not self.is_closed:
+                with contextlib.suppress(Exception):
+                    self.close()
+
+    return ClosingHttpClient
 
 
 def estimate_tokens(text: str) -> int:
