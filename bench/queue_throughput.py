@@ -107,7 +107,8 @@ def main() -> None:
             ours, ours_cpu = operatoros(engine, args.tasks, size)
             engine.dispose()
             print(f"OperatorOS local backend, pool size {size}:      {ours:8.0f} tasks/s"
-                  f"   CPU {ours_cpu * 1e6:4.0f} us/task   ratio to floor {ours / bare:.2f} (CPU ratio, floor / ours: {bare_cpu / ours_cpu:.2f})")
+                  f"   CPU {ours_cpu * 1e6:4.0f} us/task   ratio to floor {ours / bare:.2f}"
+                  f" (CPU ratio, floor / ours: {bare_cpu / ours_cpu:.2f})")
 
 
 if __name__ == "__main__":
