@@ -141,7 +141,9 @@ class OpenAIChatProvider(RemoteProvider):
         kwargs: dict[str, Any] = {"model": self.model, "messages": messages, "timeout": self.call_timeout(state),
                                   self.max_tokens_param: state.request.max_output_tokens}
         if tools:
-            kwargs.update(tools=tools, tool_choice="none" if final else "auto")
+            # Sent as they are: they are already in wire form, and the SDK would walk every schema against
+            # its typed dicts on each call (0.4 ms of CPU per call with a domain agent's tools).
+            kwargs["extra_body"] = {"tools": tools, "tool_choice": "none" if final else "auto"}
         if state.emit is not None:
             return self._streamed_round(state, kwargs, messages)
         return _parse_completion(self.client.chat.completions.create(**kwargs))

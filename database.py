@@ -30,8 +30,9 @@ PG_MIGRATION_LOCK_ID = 7_430_001
 READ_ONLY_OPTION = "operatoros_read_only"
 """Execution option marking a connection that never writes (see read_only())."""
 
-DIRECT_CONNECTIONS = 16
-"""Most idle SQLite connections an engine keeps for direct statements (more are closed after use)."""
+DIRECT_CONNECTIONS = 64
+"""Most idle SQLite connections an engine keeps for direct statements (more are closed after use): enough
+for the agents writing an event or a provider call at once, so a large pool does not reopen them."""
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 """Alembic script folder."""
@@ -120,7 +121,8 @@ class WriterLock:
         self._holder: int | None = None
 
     def take(self, raw_connection: Any) -> None:
-        """Wait for the lock on behalf of the DBAPI connection about to begin a write transaction."""
+        """Wait for the lock on behalf of the DBAPI connection about to begin a write transaction (or of any
+        object the caller then releases it with)."""
         # Bounded by the busy timeout: a thread that opens a second write transaction while holding
         # one would otherwise wait for itself forever; past it, SQLite's own timeout decides as before.
         if self._lock.acquire(timeout=SQLITE_BUSY_TIMEOUT_MS / 1000):
@@ -130,7 +132,7 @@ class WriterLock:
                            SQLITE_BUSY_TIMEOUT_MS)
 
     def release(self, raw_connection: Any) -> None:
-        """Let the next writer in, if this DBAPI connection holds the lock (else nothing)."""
+        """Let the next writer in, if this DBAPI connection (or object) holds the lock (else nothing)."""
         if self._holder is not None and self._holder == id(raw_connection):
             self._holder = None
             self._lock.release()
@@ -253,12 +255,15 @@ def direct_insert(engine: Engine, table: sa.Table, columns: Sequence[str]
     itself. Errors are SQLAlchemy's, as Core raises them. None where connection_keeper() gives no keeper
     (other databases, in-memory SQLite): use a Core statement there.
 
-    The WriterLock is not taken: it exists to queue transactions that hold SQLite's lock across
-    Python code; this statement holds it only while SQLite runs it, and a thread holding the
-    WriterLock would keep it until it got the GIL back, making the writers behind it wait longer.
+    The file's WriterLock is taken around the statement (its values bound before): a statement that
+    finds SQLite's lock held by a transaction gets SQLITE_BUSY and SQLite's busy handler sleeps 1, 2,
+    5, 10... ms before each new try, so with many agents writing (128 agents: events, provider calls,
+    claims and results several hundred times a second) an insert could wait tens of milliseconds, where
+    queued on the lock it is woken as soon as the transaction before it has committed.
     """
     keeper = connection_keeper(engine)
-    if keeper is None:
+    lock = writer_lock(engine)
+    if keeper is None or lock is None:
         return None
     dialect = engine.dialect
     dbapi_error = dialect.loaded_dbapi.Error
@@ -269,19 +274,24 @@ def direct_insert(engine: Engine, table: sa.Table, columns: Sequence[str]
 
     def insert(values: Mapping[str, Any]) -> int:
         params = [values[name] for name in names]
-        connection = keeper.take()
+        turn = object()
+        lock.take(turn)
         try:
-            for i, process in binds:
-                params[i] = process(params[i])
-            cursor = connection.execute(sql, params)
-            if connection.in_transaction:  # pysqlite's implicit BEGIN was turned back on
-                connection.commit()
-        except Exception as exc:
-            connection.close()  # never reused after an error, whatever its state
-            raise sa.exc.DBAPIError.instance(sql, params, exc, dbapi_error, dialect=dialect) from exc
-        except BaseException:
-            connection.close()
-            raise
+            connection = keeper.take()
+            try:
+                for i, process in binds:
+                    params[i] = process(params[i])
+                cursor = connection.execute(sql, params)
+                if connection.in_transaction:  # pysqlite's implicit BEGIN was turned back on
+                    connection.commit()
+            except Exception as exc:
+                connection.close()  # never reused after an error, whatever its state
+                raise sa.exc.DBAPIError.instance(sql, params, exc, dbapi_error, dialect=dialect) from exc
+            except BaseException:
+                connection.close()
+                raise
+        finally:
+            lock.release(turn)
         keeper.give_back(connection)
         return cursor.lastrowid  # type: ignore[no-any-return]
 
@@ -316,17 +326,21 @@ class DirectStatements:
     @contextmanager
     def begin(self) -> Iterator[RunStatement]:
         """A write transaction: yields run(name, params); commits at the end, rolls back on any error."""
-        connection = self._keeper.take()
+        # The lock first, then a connection: writers queued for the lock hold no connection, so a pool
+        # of many agents does not open (and, past DIRECT_CONNECTIONS, close) one per waiting writer.
+        turn = object()
+        self._lock.take(turn)
         try:
-            self._lock.take(connection)
-            self._execute(connection, "BEGIN IMMEDIATE", ())
-            yield partial(self._run, connection)
-            self._execute(connection, "COMMIT", ())
-        except BaseException:
-            _discard(connection)
-            raise
+            connection = self._keeper.take()
+            try:
+                self._execute(connection, "BEGIN IMMEDIATE", ())
+                yield partial(self._run, connection)
+                self._execute(connection, "COMMIT", ())
+            except BaseException:
+                _discard(connection)
+                raise
         finally:
-            self._lock.release(connection)
+            self._lock.release(turn)
         self._keeper.give_back(connection)
 
     def _run(self, connection: Any, name: str, params: Mapping[str, Any]) -> Any:

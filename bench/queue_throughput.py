@@ -6,7 +6,9 @@ The floor is the least any SQLite queue must do per task: one BEGIN IMMEDIATE tr
 claims the best queued task (UPDATE ... RETURNING) and one that records its result, with the same
 schema, indexes and pragmas (WAL, synchronous=NORMAL), in one thread with no framework. OperatorOS
 runs the same work through TaskQueue, agent threads and the pool supervisor (leases, heartbeats).
-Both run in the same process one after the other, on fresh database files, and the ratio is printed.
+Both run in the same process one after the other, on fresh database files, and the ratio is printed,
+with each side's CPU per task: on a loaded machine the single-threaded floor loses more of its time
+slices than the pool, and the CPU ratio is the steadier figure.
 """
 from __future__ import annotations
 
@@ -42,8 +44,8 @@ def fresh_database(folder: Path, name: str, tasks: int) -> sa.Engine:
     return engine
 
 
-def floor(path: Path, tasks: int) -> float:
-    """Tasks per second of a bare sqlite3 claim-and-complete loop."""
+def floor(path: Path, tasks: int) -> tuple[float, float]:
+    """Tasks per second of a bare sqlite3 claim-and-complete loop, and its CPU seconds per task."""
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")
@@ -53,7 +55,7 @@ def floor(path: Path, tasks: int) -> float:
              "AND status='queued' AND run_after<=? ORDER BY priority DESC, id LIMIT 1) RETURNING id")
     done = ("UPDATE tasks SET status='succeeded', result='{\"ok\": true}', finished_at=?, lease_owner=NULL "
             "WHERE id=? AND lease_owner='bare#1' AND status='running'")
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     completed = 0
     while True:
         now = datetime.now(UTC).replace(tzinfo=None).isoformat(" ")
@@ -66,26 +68,27 @@ def floor(path: Path, tasks: int) -> float:
         conn.execute(done, (now, row[0]))
         conn.execute("COMMIT")
         completed += 1
-    elapsed = time.perf_counter() - start
+    elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
     conn.close()
     assert completed == tasks
-    return tasks / elapsed
+    return tasks / elapsed, cpu / tasks
 
 
-def operatoros(engine: sa.Engine, tasks: int, size: int) -> float:
-    """Tasks per second through TaskQueue and a pool of `size` agent threads."""
+def operatoros(engine: sa.Engine, tasks: int, size: int) -> tuple[float, float]:
+    """Tasks per second through TaskQueue and a pool of `size` agent threads, and the process's CPU seconds
+    per task (agents, supervisor and this thread's polling)."""
     queue = TaskQueue(engine)
     supervisor = PoolSupervisor(engine, queue, lambda claim, token: {"ok": True})
     with engine.begin() as conn:
         conn.execute(sa.update(AgentPool).where(AgentPool.name == "general").values(desired_size=size))
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     supervisor.start()
     while queue.counts()["succeeded"] < tasks:
         time.sleep(0.05)
-    elapsed = time.perf_counter() - start
+    elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
     supervisor.stop()
     assert queue.counts()["succeeded"] == tasks
-    return tasks / elapsed
+    return tasks / elapsed, cpu / tasks
 
 
 def main() -> None:
@@ -97,14 +100,15 @@ def main() -> None:
         folder = Path(tmp)
         floor_engine = fresh_database(folder, "floor.db", args.tasks)
         floor_engine.dispose()
-        bare = floor(folder / "floor.db", args.tasks)
-        print(f"floor (bare sqlite3 claim+complete, 1 thread): {bare:8.0f} tasks/s")
+        bare, bare_cpu = floor(folder / "floor.db", args.tasks)
+        print(f"floor (bare sqlite3 claim+complete, 1 thread): {bare:8.0f} tasks/s   CPU {bare_cpu * 1e6:4.0f} us/task")
         for size in (2, 8):
             engine = fresh_database(folder, f"pool{size}.db", args.tasks)
-            ours = operatoros(engine, args.tasks, size)
+            ours, ours_cpu = operatoros(engine, args.tasks, size)
             engine.dispose()
             print(f"OperatorOS local backend, pool size {size}:      {ours:8.0f} tasks/s"
-                  f"   ratio to floor {ours / bare:.2f}")
+                  f"   CPU {ours_cpu * 1e6:4.0f} us/task   ratio to floor {ours / bare:.2f}"
+                  f" (CPU ratio, floor / ours: {bare_cpu / ours_cpu:.2f})")
 
 
 if __name__ == "__main__":

@@ -6,6 +6,8 @@ Conversations) both build on this module; neither imports the other at import ti
 """
 from __future__ import annotations
 
+import contextlib
+import functools
 import json
 import logging
 import time
@@ -54,6 +56,10 @@ DEFAULT_TIMEOUT_SECONDS = 60.0
 DEFAULT_CONNECT_TIMEOUT_SECONDS = 5.0
 """Timeout of opening a connection: an unreachable host fails fast and the chain falls back."""
 
+DEFAULT_MAX_CONNECTIONS = 512
+"""HTTP connections a provider's client keeps to its server: more than every agent of a process calling at
+once (an agent makes one call at a time; idle connections close after the SDK's keep-alive expiry)."""
+
 DEFAULT_MAX_TOOL_ROUNDS = 4
 """Rounds of tool calls a model may ask for per request; the call after the last round forbids tools."""
 
@@ -87,10 +93,12 @@ class ProviderOptions:
     """Tokens per user before paid calls are refused."""
     cost_budget_usd: float = DEFAULT_USER_COST_BUDGET_USD
     """Estimated USD per user before paid calls are refused."""
+    max_connections: int = DEFAULT_MAX_CONNECTIONS
+    """HTTP connections each provider's client keeps open (one per agent calling at once)."""
 
     def __post_init__(self) -> None:
-        if self.timeout <= 0 or self.connect_timeout <= 0 or self.max_tool_rounds < 0:
-            raise ValueError("timeouts must be > 0 and max_tool_rounds >= 0")
+        if self.timeout <= 0 or self.connect_timeout <= 0 or self.max_tool_rounds < 0 or self.max_connections < 1:
+            raise ValueError("timeouts must be > 0, max_tool_rounds >= 0 and max_connections >= 1")
 
 
 @dataclass
@@ -387,8 +395,27 @@ def make_openai_client(api_key: str | None, base_url: str, options: ProviderOpti
     import openai  # ~0.5 s to import: only paid for when a remote provider is built
 
     timeout = openai.Timeout(options.timeout, connect=min(options.connect_timeout, options.timeout))
+    # One client per provider serves every agent of the process: keep a connection per agent alive
+    # (the SDK's default keeps 100, so a larger pool would reconnect on every call past them).
+    # The Limits class of the HTTP library the SDK is built on (httpx, or httpx2 in newer releases).
+    limits = type(openai.DEFAULT_CONNECTION_LIMITS)(max_connections=options.max_connections,
+                                                    max_keepalive_connections=options.max_connections)
     return openai.OpenAI(api_key=api_key or NO_KEY_PLACEHOLDER, base_url=base_url, max_retries=0,
-                         timeout=timeout)
+                         timeout=timeout, http_client=_closing_http_client()(limits=limits, timeout=timeout))
+
+
+@functools.cache
+def _closing_http_client() -> Any:
+    """The SDK's default HTTP client class, closing its connections when collected as the SDK's own client does."""
+    import openai
+
+    class ClosingHttpClient(openai.DefaultHttpxClient):  # type: ignore[misc,valid-type]
+        def __del__(self) -> None:
+            if not self.is_closed:
+                with contextlib.suppress(Exception):
+                    self.close()
+
+    return ClosingHttpClient
 
 
 def estimate_tokens(text: str) -> int:
