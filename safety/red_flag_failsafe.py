@@ -39,8 +39,8 @@ ALARM = t.SUDDEN + t.WORST_EVER + t.BREATH_TROUBLE + t.UNRESPONSIVE + phrases(
     "=fitting", "=fit", "=fits", "had|having +a fit", "seizure*", "convuls*", "passed|pass* out", "blacked|black* out",
     "face|tongue|lips|lip|throat|mouth|eyes swell*|swollen|puff*|closing",
     "swell*|swollen|puff* face|tongue|lips|lip|throat|mouth", "vomit*|throw*|threw|sick|cough* blood",
-    "blood +in vomit|sick", "coffee grounds", "poison*", "overdos*", "suicid*", "want* +to die", "end +my +life",
-    "kill +myself", "antifreeze", "bleach", "gone|going|turned|turning|went blue|grey|gray|white|purple|pale",
+    "blood +in vomit|sick", "coffee grounds", "poison*", "overdos*", "end +my +life",
+    "antifreeze", "bleach", "gone|going|turned|turning|went blue|grey|gray|white|purple|pale",
     "blue|grey|gray|white|purple|pale lips|skin|face|fingers|toes|fingertips",
     "lips|skin|face|fingers|toes|fingertips blue|grey|gray|purple|white|mottl*", "cannot stand|walk|move|feel",
     # NHS 999 / A&E list in other words: drowsiness, stroke signs, a rash that does not fade, a limb out of shape,
@@ -55,12 +55,12 @@ ALARM = t.SUDDEN + t.WORST_EVER + t.BREATH_TROUBLE + t.UNRESPONSIVE + phrases(
 """NHS "When to call 999" and NHS 111 "Go to A&E" alarm qualifiers, in plain and casual words."""
 
 SELF_EVIDENT = phrases(
-    "overdos*", "suicid*", "not stop* bleed*", "bleed* not stop*", "unconscious*", "not breathing",
+    "overdos*", "not stop* bleed*", "bleed* not stop*", "unconscious*", "not breathing",
     "stopped breathing", "vomit*|cough* blood", "throw*|threw|bring*|cough* +up blood", "heart attack", "stroke",
     "anaphyla*",
-    "sepsis", "septic", "meningitis", "want* +to die", "end +my +life", "end +it +all", "kill +myself",
+    "sepsis", "septic", "meningitis",
     "cut +myself deep",
-    "=fitting", "=fits", "seizure*", "convuls*", "better off without me", "end things", "painless* way",
+    "=fitting", "=fits", "seizure*", "convuls*",
     "saying|said|texted goodbye", "written|wrote +the|+my notes|letters|note", "all her|his|my pills|tablets")
 """Alarm words that are a symptom description by themselves (NHS: When to call 999)."""
 
@@ -70,7 +70,8 @@ CONFUSED = phrases("confus*", "confussed", "delirious", "not making sense", "see
 NOT_MEDICAL = t.NOT_MEDICAL_RESPONSE + phrases("sudden* death +mode", "worst case", "worst +part",
                                                "kill +the|+a +process",
                                                "overdose +of +coffee", "severe* level|bug|issue|incident|rating",
-                                               "cache|dns|data|model poison*", "stroke +of +luck|genius",
+                                               "cache|dns|data|model poison*", "poison pill", "unconscious bias",
+                                               "stroke +of +luck|genius",
                                                "brush stroke*", "key* stroke*", "=fits +in|+me|+well|+the")
 """Things said of systems, markets or work, not of a body."""
 
@@ -100,7 +101,15 @@ INFANT_ALARM = phrases("drows*", "sleepy", "breath* fast|quick*|hard|times", "st
 CHEST = phrases("chest pain*|hurt*|tight*|pressure|heav*|squeez*|crush*|ach*|odd|weird|sore",
                 "pain*|pressure|tight*|tightnes*|squeez*|crush*|heav* +in|+on|+across|+my|+his|+her chest",
                 "chest pian", "clutch* +his|+her|+my chest", "sitting +on +my|+his|+her chest")
-"""NHS 999: signs of a heart attack (chest pain, pressure, heaviness, tightness or squeezing)."""
+"""Chest pain, pressure, heaviness, tightness or squeezing."""
+
+CHEST_WITH = t.SUDDEN + t.SEVERE + phrases(
+    "breath*", "breathles", "sweat*", "clammy", "sick", "nause*", "throw* up", "arm|arms", "jaw", "neck", "back",
+    "shoulder*", "spread*", "going|goes into|up|down", "dizz*", "faint*", "pale", "grey|gray", "minutes|mins|hour*",
+    "stairs", "at rest", "not go* away", "will not stop", "tingl*", "numb*", "pregnan*", "pregnent", "cocaine",
+    "electric*", "crash*", "steering wheel", "elephant", "like +an", "heart attack")
+"""NHS chest pain / AHA: 999 when chest pain is sudden, spreads, lasts, or comes with breathlessness, sweating,
+sickness or faintness (a heart attack's signs)."""
 
 BREATH_ALARM = phrases("suffocat*", "cannot get enough air", "cannot get +my|+his|+her words|+a sentence",
                        "cannot finish|talk|speak", "cannot lie flat|down", "froth*", "stuck +in +his|+her|+my throat",
@@ -166,10 +175,10 @@ ALLERGY_ALARM = phrases("wheez*", "faint*", "dizz*", "hoarse", "throat", "tongue
                         "swell*", "sweling", "swollen", "huge", "sick", "vomit*", "breath*", "mouth funny|tingl*")
 """RCUK anaphylaxis: a trigger with airway, breathing, circulation, skin or gut signs."""
 
-MIND = phrases("not want +to +be alive", "have +a plan", "collecting|saving|stockpil* pills|tablets",
-               "edge +of +a|+the bridge|cliff|roof", "kill +him|+her|+me|+us|+them", "psychosis", "psychotic",
-               "barricad*", "everything|life +is pointless", "no point +in living|+going +on")
-"""NHS: mental health emergency; help for suicidal thoughts (999 if in danger now)."""
+MIND = phrases("collecting|saving|stockpil* pills|tablets", "edge +of +a|+the bridge|cliff|roof",
+               "kill +him|+her|+us|+them", "psychosis", "psychotic", "barricad*")
+"""NHS: mental health emergency (999 if someone is in danger now). Suicidal thoughts in words alone are
+safety.self_harm's to judge (crisis resources; an emergency when imminent), as NHS help for suicidal thoughts does."""
 
 BELLY = phrases("rock|board hard", "belly|tummy|stomach hard|rigid|swollen|tight", "green vomit|sick|stuff|bile",
                 "vomit*|sick green", "black sticky|tarry",
@@ -196,7 +205,7 @@ PREGNANCY_ALARM = phrases("bleed*", "bleedin", "pain*", "cramp*", "hurt*", "fain
 PREGNANT = t.PREGNANT + phrases("had +a +baby", "gave birth", "giving birth", "after birth")
 """Pregnant or recently pregnant."""
 
-YOUNG_BABY_MONTHS = phrases("1|2|3|one|two|three month|months|mth|mths old", "month|months old", "turned 3 months")
+YOUNG_BABY_MONTHS = phrases("1|2|3|one|two|three month|months|mth|mths old", "turned 3 months")
 """A baby of 3 months or under, in months (NICE NG143)."""
 
 
@@ -217,7 +226,7 @@ FAILSAFE_FLAGS: tuple[RedFlag, ...] = (
             none_of=NOT_MEDICAL + NOT_MEDICAL_CONFUSION, source=_SOURCE),
     *(RedFlag(f"failsafe_{name}", _WHY, Urgency.EMERGENCY, groups, none_of=NOT_MEDICAL, source=src)
       for name, groups, src in (
-          ("chest", (CHEST,), "NHS: When to call 999 (heart attack signs)"),
+          ("chest", (CHEST, CHEST_WITH), "NHS: When to call 999 (heart attack signs); NHS: chest pain"),
           ("breathing", (BREATH_ALARM, SYMPTOM_TEXT), "NHS: When to call 999 (breathing); NHS: smoke inhalation"),
           ("breathless", (BREATHLESS, BREATHLESS_WITH), "NHS: shortness of breath (999 if sudden, severe, "
            "or with chest pain); NHS: DVT and pulmonary embolism"),
