@@ -557,11 +557,13 @@ class _RuleIndex:
         for i, (_, masks) in enumerate(self.rules):
             for bit in _bits(masks[0] if masks else 0):
                 self._by_bit.setdefault(bit, []).append(i)
+        self._keys = sum(self._by_bit)
+        """Every first-word bit of the rules: a text's other bits need no look-up."""
 
     def candidates(self, present: int) -> list[tuple[RedFlag, tuple[int, ...]]]:
         """The rules whose first group may be in a text with these bits, in the rules' order."""
         found = set(self._always)
-        for bit in _bits(present):
+        for bit in _bits(present & self._keys):
             found.update(self._by_bit.get(bit, ()))
         return [self.rules[i] for i in sorted(found)]
 
