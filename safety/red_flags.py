@@ -16,6 +16,7 @@ from safety import red_flag_terms as t
 from safety.flag_types import RedFlag as RedFlag  # re-exported: callers ask this module for it
 from safety.flag_types import Urgency as Urgency
 from safety.patterns import Doc, first_words_mask, phrases
+from safety.red_flag_failsafe import FAILSAFE_FLAGS
 from safety.red_flag_families import CROUP_FLAG, FAMILY_FLAGS, JOINT_FLAG, THROAT_FLAG
 
 INFANT_RED_MONTHS = 3
@@ -525,6 +526,9 @@ def red_flags(doc: Doc) -> list[RedFlag]:
     if not any(f.level is Urgency.EMERGENCY for f in hits):  # the combined rules add nothing to an emergency
         hits += [f for f, masks in _COMBINED_RULES.candidates(present)
                  if all(m & present for m in masks) and _holds(f, doc)]
+    if not any(f.level is Urgency.EMERGENCY for f in hits):  # fail safe: alarm signs no specific rule placed
+        hits += [f for f, masks in _FAILSAFE_RULES.candidates(present)
+                 if all(m & present for m in masks) and _holds(f, doc)][:1]
     dropped = {key for f in hits for key in f.supersedes}
     if any(f.level is Urgency.EMERGENCY for f in hits):  # an emergency replaces the warnings it makes moot
         dropped |= {f.key for f in hits if f.level is not Urgency.EMERGENCY and f.emergency_if}
@@ -553,11 +557,13 @@ class _RuleIndex:
         for i, (_, masks) in enumerate(self.rules):
             for bit in _bits(masks[0] if masks else 0):
                 self._by_bit.setdefault(bit, []).append(i)
+        self._keys = sum(self._by_bit)
+        """Every first-word bit of the rules: a text's other bits need no look-up."""
 
     def candidates(self, present: int) -> list[tuple[RedFlag, tuple[int, ...]]]:
         """The rules whose first group may be in a text with these bits, in the rules' order."""
         found = set(self._always)
-        for bit in _bits(present):
+        for bit in _bits(present & self._keys):
             found.update(self._by_bit.get(bit, ()))
         return [self.rules[i] for i in sorted(found)]
 
@@ -575,3 +581,6 @@ _RULES = _RuleIndex(RED_FLAGS)
 
 _COMBINED_RULES = _RuleIndex((*COMBINED, *FAMILY_FLAGS, THROAT_FLAG, CROUP_FLAG, JOINT_FLAG))
 """COMBINED and the word-family rules (red_flag_families.py), indexed the same way."""
+
+_FAILSAFE_RULES = _RuleIndex(FAILSAFE_FLAGS)
+"""The fail-safe rules (red_flag_failsafe.py): consulted only when no rule above found an emergency."""
