@@ -28,6 +28,9 @@ _NOT_AN_ANSWER_RE = re.compile(
 _NUMBER_QUESTIONS = ("missing_amount", "missing_task")
 """Questions whose bare-number answer is the number asked for, not a choice."""
 
+_ONE_RE = re.compile(r"(?:the )?[a-z]+ one")
+"""An answer shaped as a choice ("the lasagna one") that names none of them."""
+
 _VERBS = frozenset("show list scale restart cancel run check display view get give demo stop kill".split())
 
 Parser = Callable[[str, dict[str, Any]], list[Command]]
@@ -54,6 +57,8 @@ def answer(cleaned: str, ctx: dict[str, Any], parse_request: Parser) -> list[Com
     named = _by_name(cleaned, choices)
     if named is not None:
         return _chosen(named, rest, parse_request)
+    if _ONE_RE.fullmatch(text):
+        return [_no_such_choice(cleaned, pending)]  # "the lasagna one": picks a choice that is not there
     commands = parse_request(cleaned, ctx)
     if len(commands) == 1 and commands[0].intent == "clarify" and commands[0].args.get("reason") in (
             "not_understood", "ambiguous"):

@@ -85,6 +85,7 @@ from commands.vocabulary import (
     WHOAMI_RE,
     word_set,
 )
+from domains.routing import best_pool
 from safety import policies as safety
 from values import Command
 
@@ -638,12 +639,8 @@ _MATCHERS = (_pending_answer, _ellipsis, _account, _help, explicit_submit, _hist
 
 
 def _routed_pool(scores: dict[str, int]) -> str | None:
-    """The pool with the highest score (ties go to the first in POOLS), or None."""
-    best, best_score = None, 0
-    for pool in POOLS:
-        if scores.get(pool, 0) > best_score:
-            best, best_score = pool, scores[pool]
-    return best
+    """The specialised pool the scores point at (domains.routing.best_pool), or None for the general pool."""
+    return best_pool(scores)
 
 
 def _pool_only(seg: Segment) -> Command | None:

@@ -63,7 +63,7 @@ FILLER_CLAUSE_RE = re.compile(
     r"(?:a |one )?(?:quick )?question|honestly|seriously|well|um+|uh+|hmm+|so|okay so|ok so|out of curiosity|"
     r"just asking|genuine question|real quick)$", re.I)
 """A clause that only opens a question ("I was wondering, ..."): it asks for nothing itself."""
-_FILLER_CLAUSES = frozenset({"stop", "wait", "no", "nope", "hold on", "ok", "okay", "hmm", "actually"})
+_FILLER_CLAUSES = frozenset({"stop", "wait", "no", "nope", "hold on", "ok", "okay", "hmm", "actually", "not now"})
 
 _HOW_VIEW_RE = re.compile(r"^how (?:is|are) (?!.*\b(?:handled|decided|chosen|done|made|work)\b)", re.I)
 """'how are the agent pools performing?' asks for figures, not for help."""
@@ -157,6 +157,10 @@ def apply(cleaned: str, ctx: dict[str, Any], parse_clause: Parser, read_only: bo
     """
     clauses = split_clauses(cleaned)
     moods = [mood_of(c) for c in clauses]
+    for i in range(1, len(clauses)):  # "not now: scale sports to 5": a bare "not now" negates what follows
+        if moods[i - 1] == "negation" and moods[i] == "imperative" and _bare_negation(clauses[i - 1]):
+            moods[i] = "negation"
+            clauses[i - 1] = "not now"  # _FILLER_CLAUSES: it says nothing more itself
     if not read_only and all(m == "imperative" for m in moods):
         return None
     if not read_only and any(p.match(cleaned) for p in (QUOTED_TO_RE, ROUTE_RE, ASK_RE, SUBMIT_RE)):
@@ -245,6 +249,15 @@ _PAST_RE = re.compile(r"\b(" + "|".join(_PAST_FORMS) + r")\b(?!\s+(?:tasks?|jobs
 _RETRACT_WORDS = frozenset("""do doing it that this so yet now anything ahead go proceed proceeding with bother after
     all actually please then today either the same one mind about thing that's thats but and or wait no just ok okay
     hold on""".split())
+
+
+def _bare_negation(clause: str) -> bool:
+    """A clause that is only a "not now", "don't" or "no need", naming nothing it refuses."""
+    return bool(_BARE_NEGATION_RE.fullmatch(clause.strip(" ,.!-").lower()))
+
+
+_BARE_NEGATION_RE = re.compile(r"(?:(?:no|ok|okay|please|wait|actually),? )*(?:not (?:now|yet|today)|don'?t|dont|"
+                               r"do not|no need|not needed|never ?mind|hold off)(?: please| thanks| for now)?")
 
 
 def retracts(rest: str) -> bool:

@@ -26,7 +26,7 @@ from commands.vocabulary import (
     TOKEN_RE,
     TRAILING_FILLER_RE,
 )
-from domains.routing import TICKER_WEIGHT, content_scores, count_tickers
+from domains.routing import MIN_TOPIC_SCORE, TICKER_WEIGHT, content_scores, count_tickers
 
 _MAX_NUMBER_DIGITS = 9
 """Longer digit runs are not read as sizes or ids."""
@@ -67,7 +67,9 @@ class Segment:
 
     @property
     def content_score(self) -> int:
-        return sum(self.content.values())
+        """How much domain content the piece holds; one weak word alone ("is it safe to restart?") is none."""
+        total = sum(self.content.values())
+        return total if total >= MIN_TOPIC_SCORE else 0
 
     @property
     def pool_noun(self) -> bool:

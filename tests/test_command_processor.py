@@ -573,3 +573,16 @@ def test_cancel_that_run_uses_the_last_run_and_cancel_that_task_the_last_task() 
     assert context["last_run_id"] == 7
     assert understood("cancel that run", context) == ("workflows", {"action": "cancel", "run_id": 7})
     assert understood("cancel that task", context) == ("cancel", {"task_id": 12})
+
+
+@pytest.mark.parametrize("text", ["not now: scale the sports pool to 5", "Not yet - restart the healthcare agents",
+                                  "don't. cancel task 12", "hold off: run workflow 2"])
+def test_a_bare_not_now_negates_the_clause_after_it(text: str) -> None:
+    commands = cp.parse(text, {})
+    assert commands and not any(c.intent in ("scale", "restart", "cancel", "submit") for c in commands), commands
+    assert not any(c.intent == "workflows" and c.args.get("action") == "run" for c in commands), commands
+
+
+def test_one_weak_domain_word_does_not_make_a_system_question_a_task() -> None:
+    commands = cp.parse("is it safe to restart everything?", {})
+    assert [c.intent for c in commands] != ["submit"] and not any(c.intent == "restart" for c in commands), commands

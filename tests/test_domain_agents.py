@@ -66,6 +66,16 @@ def test_the_agents_are_built_once_per_data_folder(tmp_path: Path) -> None:
     ("is private equity a good investment?", "financial"),
     ("what's the capital of France?", "general"),
     ("", "general"),
+    # one ambiguous word does not leave the general pool; the general vocabulary keeps recipes and games there
+    ("halve this cookie recipe: 2 cups flour, 1 cup sugar", "general"),
+    ("what's a good board game for a family of four?", "general"),
+    ("which team should I root for?", "general"),
+    # word families: plurals and the words people use for each domain
+    ("help me grow my Etsy shop from 10 to 100 orders a week", "business"),
+    ("draft a refund policy for my online store", "business"),
+    ("compare high-yield savings accounts with money market funds", "financial"),
+    ("is my resting heart rate of 52 too low?", "healthcare"),
+    ("which NHL goalies have the best save percentage?", "sports"),
 ])
 def test_route_pool(text: str, pool: str) -> None:
     assert routing.route_pool(text) == pool
@@ -213,6 +223,14 @@ def test_policies_follow_the_subject_in_the_general_pool() -> None:
     out = guard("general", "odds for the Lakers game", "Lakers.")
     assert out.endswith(safety.RESPONSIBLE_GAMBLING)
     assert guard("general", "capital of France?", "Paris.") == "Paris."
+
+
+def test_best_pool_needs_a_minimum_score_and_to_beat_the_general_vocabulary() -> None:
+    assert routing.best_pool({"sports": 1}) is None
+    assert routing.best_pool({"sports": routing.MIN_TOPIC_SCORE}) == "sports"
+    assert routing.best_pool({"business": 3, "general": 4}) is None
+    assert routing.best_pool({"business": 3, "general": 3}) == "business"
+    assert routing.best_pool({"financial": 2, "business": 2}) == "financial"  # ties: the first in POOL_NAMES
 
 
 def test_unknown_pool_is_refused() -> None:
