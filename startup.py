@@ -35,6 +35,9 @@ logger = logging.getLogger(__name__)
 CACHE_DIR = Path(__file__).resolve().parent / "__pycache__"
 """Where the kept patterns live: beside the root modules' bytecode."""
 
+MAX_PATTERNS = 4096
+"""Most patterns the file keeps (about ten times what the CLI compiles)."""
+
 _CODE_TYPE = "I"
 """array type code of the engine's code words (unsigned 32-bit, as `_sre.CODESIZE` is 4)."""
 
@@ -114,9 +117,16 @@ class PatternCache:
         return self._sre.compile(pattern, flags, array(_CODE_TYPE, words).tolist(), groups, groupindex, indexgroup)
 
     def save(self) -> None:
-        """Write the patterns used in this run when some were new (atomically; a read-only folder is fine)."""
+        """Write the file when this run compiled new patterns (atomically; a read-only folder is fine).
+
+        The file keeps what it held as well as this run's patterns, so a run that loads fewer modules
+        does not shrink it for the next; past MAX_PATTERNS (old patterns of edited code) it keeps this run's.
+        """
         if not self.misses:
             return
+        kept = {**self.loaded, **self.used}
+        if len(kept) > MAX_PATTERNS:
+            kept = dict(self.used)
         try:
             self.path.parent.mkdir(exist_ok=True)
             handle, temporary = tempfile.mkstemp(dir=self.path.parent, prefix=".patterns-")
@@ -126,7 +136,7 @@ class PatternCache:
         try:
             os.chmod(temporary, 0o644)  # like bytecode: readable by whoever runs the code, nothing secret in it
             with os.fdopen(handle, "wb") as out:
-                marshal.dump((_stamp(), self.used), out)
+                marshal.dump((_stamp(), kept), out)
             os.replace(temporary, self.path)  # readers see the old file or the new one, never half of one
         except (OSError, ValueError):
             logger.debug("pattern cache not written", exc_info=True)

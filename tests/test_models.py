@@ -134,3 +134,37 @@ def test_agents_provider_calls_and_audit_rows_store_their_fields(db: Session) ->
     assert db.scalar(sa.select(Agent.status)) is AgentStatus.BUSY
     assert db.scalar(sa.select(AuditLog.details)) == {"from": 2, "to": 4}
     assert db.scalar(sa.select(ProviderCall.tokens_in)) == 10
+
+
+def test_each_models_typed_attributes_match_its_table_columns() -> None:
+    """models.py says each column twice (sa.Column and the type checker's Mapped[...]): names, order,
+    NULL-ability and Python type must agree, or a query would type-check against a column that is not there."""
+    import ast
+    import types
+    import typing
+    from pathlib import Path
+
+    from sqlalchemy.orm import Mapped
+
+    import models
+
+    namespace = {**vars(models), "Mapped": Mapped}
+    tree = ast.parse(Path(models.__file__).read_text())
+    checked = set()
+    for node in tree.body:
+        if not isinstance(node, ast.ClassDef) or not hasattr(getattr(models, node.name), "__mapper__"):
+            continue
+        typed = [stmt for block in node.body if isinstance(block, ast.If) and ast.unparse(block.test) == "TYPE_CHECKING"
+                 for stmt in block.body if isinstance(stmt, ast.AnnAssign)]
+        table = getattr(models, node.name).__table__
+        assert [ast.unparse(stmt.target) for stmt in typed] == [column.key for column in table.c], node.name
+        for stmt, column in zip(typed, table.c, strict=True):
+            (annotated,) = typing.get_args(eval(ast.unparse(stmt.annotation), namespace))  # noqa: S307 - our own source
+            parts = typing.get_args(annotated) if isinstance(annotated, types.UnionType) else (annotated,)
+            assert column.nullable == (type(None) in parts), f"{node.name}.{column.key}"
+            (python,) = [typing.get_origin(part) or part for part in parts if part is not type(None)]
+            sql_type = column.type.impl_instance if isinstance(column.type, sa.TypeDecorator) else column.type
+            expected = (dict, list) if isinstance(sql_type, sa.JSON) else (sql_type.python_type,)
+            assert python in expected, f"{node.name}.{column.key}"
+        checked.add(table.name)
+    assert checked == set(models.Base.metadata.tables)

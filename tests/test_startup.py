@@ -142,3 +142,23 @@ def test_the_cli_answers_the_same_with_and_without_kept_patterns(cli_env: dict[s
     assert {k: v for k, v in cold_reply.items() if k not in strip} == {
         k: v for k, v in warm_reply.items() if k not in strip}
     assert cold_reply["data"]["pools"] == warm_reply["data"]["pools"]
+
+
+def test_a_run_that_compiles_fewer_patterns_does_not_shrink_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "p.marshal"
+    fill(path, VARIED[:4])
+    fill(path, VARIED[4:5])  # another run: one new pattern, none of the first four
+    reloaded = startup.PatternCache(path)
+    reloaded.load()
+    assert set(reloaded.loaded) == {(p, int(f)) for p, f in VARIED[:5]}
+
+
+def test_past_the_limit_the_file_keeps_only_the_last_runs_patterns(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(startup, "MAX_PATTERNS", 4)
+    path = tmp_path / "p.marshal"
+    fill(path, VARIED[:4])
+    fill(path, VARIED[4:6])
+    reloaded = startup.PatternCache(path)
+    reloaded.load()
+    assert set(reloaded.loaded) == {(p, int(f)) for p, f in VARIED[4:6]}
