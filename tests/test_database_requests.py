@@ -1,4 +1,4 @@
-"""The ``database`` intent (issue 23): "back up the database" and its kin, through `python main.py` and POST /api/command."""
+"""The ``database`` intent (issue 23): "back up the database" and its kin, through main.py and POST /api/command."""
 from __future__ import annotations
 
 import json
