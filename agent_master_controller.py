@@ -132,6 +132,11 @@ class AgentMasterController:
             report = self.demo(caller, args.get("domain") or "", session_id=session_id,
                                narrate_to=narrate_to)
             return Outcome({"demo": report.to_dict()})
+        if intent == "database":
+            from storage.requests import answer  # the backup tools load only for this request
+
+            return Outcome(answer(self.engine, self.settings.home, caller, str(args.get("action") or "status"),
+                                  args.get("path")))
         if intent in ("help", "clarify"):
             return Outcome({})
         raise NotAvailableYet(f"'{intent}' is not available yet in this build of OperatorOS.")

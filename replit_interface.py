@@ -12,6 +12,8 @@ from commands.resolver import note as interpreted_note
 from commands.vocabulary import STATUS_WORDS
 from conversation_manager import SESSION_STATE_KEYS, WITHHELD, ConversationManager
 from errors import OperatorOSError
+from storage.requests import format_reply as format_database
+from storage.requests import planned as database_plan
 from storage.stats import format_summary
 from values import Caller, Command
 from workflows import templates as workflow_templates
@@ -34,6 +36,8 @@ HELP_TOPICS: dict[str, tuple[str, list[str]]] = {
         "reject run 1 step 2", "cancel run 1"]),
     "history": ("This conversation so far.", ["show my history"]),
     "account": ("Who you are, and signing in.", ["whoami", "log in as ann", "register bob", "log out"]),
+    "database": ("The database: its figures, and backups (admins).", [
+        "database status", "back up the database", "restore the database from PATH (tells you the command)"]),
 }
 """What `help` explains, with examples."""
 
@@ -139,8 +143,9 @@ class Interface:
                 return self._clarify(command, reply)
             if dry_run:
                 shown = {k: v for k, v in command.args.items() if k not in ("declined", "interpreted")}
-                reply["response"] = (_declined_note(command) + f"Dry run: I would run '{command.intent}'"
-                                     f"{_args_text(shown)}. Nothing was changed.")
+                what = (database_plan(self.controller.settings.home, str(shown.get("action"))) if
+                        command.intent == "database" else f"run '{command.intent}'{_args_text(shown)}")
+                reply["response"] = _declined_note(command) + f"Dry run: I would {what}. Nothing was changed."
                 reply["data"] = {"dry_run": True}
                 return reply
             if command.intent in CONVERSATION_INTENTS:
@@ -575,5 +580,6 @@ FORMATTERS: dict[str, Callable[[Command, dict[str, Any]], str]] = {
     "restart": format_restart,
     "workflows": format_workflows,
     "demo": format_demo,
+    "database": lambda command, data: format_database(data),
 }
 """Text formatter of each intent's data."""

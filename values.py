@@ -52,7 +52,7 @@ class Caller:
 
 INTENTS = (
     "status", "health", "pools", "tasks", "task", "scale", "restart", "submit", "cancel", "demo",
-    "workflows", "history", "help", "login", "logout", "whoami", "clarify",
+    "workflows", "history", "help", "login", "logout", "whoami", "clarify", "database",
 )
 """The fixed intent vocabulary."""
 

@@ -22,7 +22,8 @@ WORKFLOW_ACTIONS = ("list", "show", "run", "create", "approve", "reject", "cance
                     "delete")
 """Values of ``args.action`` for ``workflows``."""
 
-HELP_TOPICS = ("scaling", "status", "health", "pools", "tasks", "demos", "workflows", "history", "account")
+HELP_TOPICS = ("scaling", "status", "health", "pools", "tasks", "demos", "workflows", "history", "account",
+               "database")
 """Values of ``args.topic`` for ``help``."""
 
 EXAMPLE_REQUESTS = (

@@ -12,6 +12,7 @@ import functools
 import re
 from typing import Any
 
+from commands import database
 from commands.intent import DEMO_DOMAINS, POOLS, clarify, not_understood
 from commands.segment import Segment, find_pool, segment
 from commands.vocabulary import (
@@ -633,7 +634,7 @@ _SAME_WORDS = word_set("too same")
 """'healthcare too', 'do the same for finance': the change before, again, on purpose."""
 _ITS_WORDS = word_set("its their")
 
-_MATCHERS = (_pending_answer, _ellipsis, _account, _help, explicit_submit, _history, _workflows, _demo,
+_MATCHERS = (_pending_answer, _ellipsis, _account, _help, explicit_submit, database.match, _history, _workflows, _demo,
              _cancel, _restart, _scale, _task, _task_followup, _tasks, _pools, _health, _status)
 """Matchers in order of precedence; the first that returns a command wins."""
 

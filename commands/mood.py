@@ -105,6 +105,8 @@ def changes(command: Command) -> bool:
     """Whether a command would change something (a submit is work, judged apart)."""
     if command.intent == "workflows":
         return command.args.get("action") in _CHANGING_ACTIONS
+    if command.intent == "database":
+        return command.args.get("action") != "status"
     pending = command.args.get("pending") if command.intent == "clarify" else None
     if isinstance(pending, dict):
         return pending.get("intent") in _CHANGING
@@ -362,6 +364,10 @@ def _read_only(command: Command, clause: str, reason: str) -> Command | None:
         return command
     if command.intent == "submit":
         return None if reason in ("negation", "hypothetical") else command
+    if command.intent == "database":  # a question gets the figures, a negation or "how do I" the way to do it
+        view = Command("database", {"action": "status"}, clause) if reason in ("question", "hypothetical") else (
+            Command("help", {"topic": "database"}, clause))
+        return _declined(view, [command], reason)
     words = set(re.findall(r"[a-z]+", clause.lower()))
     if reason != "negation" and words & MACHINE_WORDS:
         return _declined(Command("health", {}, clause), [command], reason)
@@ -447,6 +453,9 @@ def describe(command: Command) -> str:
         what = (f" run {args['run_id']}" if "run_id" in args else
                 f" workflow {args['workflow_id']}" if "workflow_id" in args else " a workflow")
         return f"{args.get('action', 'run')}{what}"
+    if command.intent == "database":
+        return ("back up the database" if args.get("action") == "backup" else
+                f"restore the database{' from ' + str(args['path']) if args.get('path') else ''}")
     return {"logout": "log out", "login": "log in"}.get(command.intent, command.intent)
 
 

@@ -52,8 +52,9 @@ UNSURE_REASONS = ("not_understood", "ambiguous")
 """``clarify`` reasons that mean the rules could not resolve the request (the missing_* questions are
 deliberate: a bare "scale" or "cancel" must name its target, so no model guesses it)."""
 
-MODEL_INTENTS = tuple(i for i in INTENTS if i not in ("clarify", "login", "logout"))
-"""Intents the model may choose: signing in or out is never a model's guess, and a question is the rules'."""
+MODEL_INTENTS = tuple(i for i in INTENTS if i not in ("clarify", "login", "logout", "database"))
+"""Intents the model may choose: signing in or out is never a model's guess, a question is the rules', and so
+is a database backup or restore (an admin's act on the whole instance, named in plain words)."""
 
 MODEL_WORKFLOW_ACTIONS = ("list", "show", "run", "approve", "reject", "cancel")
 """Workflow actions the model may choose (create, schedule and delete take free text: the rules' alone)."""

@@ -81,14 +81,14 @@ def format_summary(summary: dict[str, Any]) -> list[str]:
                        for name, t in summary["tables"].items())
     expected = "" if summary["revision_current"] else f" (this code expects {SCHEMA_REVISION})"
     revision = f"{summary['revision']}{expected}"
-    return [f"Storage: {_human(summary['size_bytes'])}, revision {revision}; {tables}",
+    return [f"Storage: {human_size(summary['size_bytes'])}, revision {revision}; {tables}",
             f"Last backup: {backup['at'][:19] if backup else 'never'}; "
             f"last purge: {purge['at'][:19] if purge else 'never'}"]
 
 
 def format_status(status: dict[str, Any]) -> str:
     """The status as lines of text for the CLI."""
-    lines = [f"Database: {status['dialect']}, {_human(status['size_bytes'])}, revision {status['revision']}"
+    lines = [f"Database: {status['dialect']}, {human_size(status['size_bytes'])}, revision {status['revision']}"
              + ("" if status["revision_current"] else f" (this code expects {status['expected_revision']})")]
     backup, purge = status["last_backup"], status["last_purge"]
     lines.append(f"Last backup: {backup['at']} to {backup['target']}" if backup else "Last backup: never")
@@ -141,7 +141,8 @@ def _size(conn: sa.Connection, engine: Engine) -> int:
     return sum(os.path.getsize(p) for p in (database, database + "-wal") if Path(p).exists())
 
 
-def _human(size: int) -> str:
+def human_size(size: int) -> str:
+    """A byte count in B, KB, MB or GB."""
     value = float(size)
     for unit in ("B", "KB", "MB", "GB"):
         if value < 1024 or unit == "GB":

@@ -73,7 +73,7 @@ def test_a_vague_request_is_resolved_through_the_command_tool(
 def test_the_tool_schema_is_the_command_vocabulary() -> None:
     schema = command_schema()
     assert schema["properties"]["intent"]["enum"] == list(MODEL_INTENTS)
-    assert set(INTENTS) - set(MODEL_INTENTS) == {"clarify", "login", "logout"}
+    assert set(INTENTS) - set(MODEL_INTENTS) == {"clarify", "login", "logout", "database"}
     assert schema["properties"]["pool"]["enum"] == list(POOL_NAMES)
     assert schema["additionalProperties"] is False and schema["required"] == ["intent"]
 

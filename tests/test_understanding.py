@@ -63,6 +63,8 @@ def changes(command: Command) -> bool:
     """Whether a command changes something (the rule lets only an imperative, affirmative request do so)."""
     if command.intent == "workflows":
         return command.args.get("action") in _CHANGING_WORKFLOW_ACTIONS
+    if command.intent == "database":
+        return command.args.get("action") in ("backup", "restore")
     return command.intent in ("scale", "restart", "cancel", "submit", "login", "logout")
 
 
