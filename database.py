@@ -4,7 +4,9 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from functools import partial
@@ -23,6 +25,9 @@ SCHEMA_REVISION = "0006"
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 """How long a SQLite writer waits for the lock before 'database is locked'."""
+
+WAL_SWITCH_RETRY_SECONDS = 0.01
+"""Pause between tries of the switch to WAL while another process holds a new file."""
 
 PG_MIGRATION_LOCK_ID = 7_430_001
 """pg_advisory_lock key that serialises migrations across processes and machines."""
@@ -66,6 +71,25 @@ def make_engine(url: str) -> Engine:
     return engine
 
 
+def _journal_mode_wal(cursor: Any) -> None:
+    """Switch the file to WAL, waiting out another process that holds it (up to the busy timeout).
+
+    The switch needs the file to itself and SQLite answers it "database is locked" at once, without
+    its busy handler, while another process works on the file: two CLI processes starting together
+    on a new database file (a user's two terminals, a coding agent's parallel calls) would otherwise
+    fail one of them.
+    """
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
+            time.sleep(WAL_SWITCH_RETRY_SECONDS)
+
+
 def configure_engine(engine: Engine) -> None:
     """Turn on WAL, busy timeout, foreign keys, BEGIN IMMEDIATE and the writer lock for SQLite engines."""
     if engine.dialect.name != "sqlite" or getattr(engine, "_operatoros_configured", False):
@@ -78,8 +102,8 @@ def configure_engine(engine: Engine) -> None:
         # pysqlite's own BEGIN handling is off so that ours (below) is the only one.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        _journal_mode_wal(cursor)
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
@@ -422,10 +446,12 @@ def ensure_schema(engine: Engine) -> None:
     if current_revision(engine) == SCHEMA_REVISION:
         return
     with _migration_lock(engine):
-        # Another process may have migrated while we waited for the lock.
+        # Another process may have migrated (and seeded) while we waited for the lock.
         if current_revision(engine) != SCHEMA_REVISION:
             _upgrade(engine)
-    seed_pools(engine)
+        # Under the lock: two processes starting on a new file must not both find no pools and both
+        # insert them (the second's read-then-write transaction fails with "database is locked").
+        seed_pools(engine)
 
 
 def seed_pools(engine: Engine) -> None:
