@@ -22,6 +22,8 @@ from safety.readings import age_months
 from safety.readings import duration_days as duration_days
 from safety.readings import infant_age_months as infant_age_months
 from safety.readings import temperature_c as temperature_c
+from safety.red_flag_failsafe import SYMPTOM_TEXT
+from safety.red_flag_systems import SYSTEMS, unplaced_is_acute
 
 logger = logging.getLogger(__name__)
 
@@ -327,6 +329,8 @@ CONCERNING: tuple[Rule, ...] = (
          (), "NHS 111: get help today for sudden or severe symptoms"),
     *(Rule(f"concern_{name}", "general", _U, f"an alarm sign ({name.replace('_', ' ')}) rules out self-care",
            (group,), (), "NHS: when to call 999 / 111 (alarm signs by body system)") for name, group in terms.ALARMS),
+    *(Rule(f"concern_system_{i}", "general", _U, f"a concerning sign ({name}) rules out self-care", (group,), (),
+           "NICE NG51 moderate-to-high risk criteria; NICE NG143 amber") for i, (name, group) in enumerate(SYSTEMS)),
 )
 """Features that rule out self-care: each raises the level to at least urgent (NHS 111 / NICE)."""
 
@@ -340,6 +344,8 @@ _UNPLACED_ALARM = phrases(
     "grey", "mottled", "blotchy", "purple", "newborn", "chemo*", "crash*", "broken", "burn*", "=scald*", "bitten",
     "stung", "severe*", "terrible", "unbearable")
 """Alarm words (NHS: when to call 999) for the fail-safe on texts no rule placed."""
+
+_UNPLACED_SOURCE = "NHS 111: get help now for sudden or severe symptoms (fail safe: uncertainty never lowers a level)"
 
 _TOPIC_FOR_FLAG = {"chest_pain_red_flags": "chest", "chest_pressure": "chest", "chest_pain": "chest",
                    "named_emergency": "chest", "stroke": "stroke", "stroke_speech": "stroke",
@@ -428,6 +434,10 @@ def triage(text: str) -> TriageResult:
         # fail safe: an alarm sign in a text no rule could place is treated as the emergency it may be
         found.append((Urgency.EMERGENCY, "an alarm sign that the rules could not place: treated as an emergency "
                       "to be safe", "NHS: when to call 999 (fail safe for unplaced alarm signs)"))
+        result.actions.append(_SAFETY_NET)
+    if not found and doc.has(SYMPTOM_TEXT) and unplaced_is_acute(doc):
+        found.append((Urgency.EMERGENCY, "new, sudden or intense symptoms the rules could not place, with nothing "
+                      "that says they are mild: treated as an emergency to be safe", _UNPLACED_SOURCE))
         result.actions.append(_SAFETY_NET)
     if found:
         result.urgency = min((level for level, _, _ in found), key=lambda u: u.rank)

@@ -143,6 +143,18 @@ class Doc:
                     return True
         return False
 
+    def together(self, groups: Sequence[tuple[Phrase, ...]], *, negatable: bool = True) -> bool:
+        """Whether one phrase of every group is found in one clause, in any order.
+
+        A body part and its qualifier ("blood ... pumping out", "lips ... gone blue") belong together
+        when they share a clause; across clauses they may be about different things.
+        """
+        present = self._present
+        if not all(_first_words(group) & present for group in groups):
+            return False
+        return any(all(any(_found_in(clause, bits, pattern, negatable) for pattern in group) for group in groups)
+                   for clause, bits in zip(self.clauses, self._bits, strict=True))
+
     def _in_a_clause(self, pattern: Phrase, negatable: bool) -> bool:
         return any(_found_in(clause, bits, pattern, negatable)
                    for clause, bits in zip(self.clauses, self._bits, strict=True))

@@ -16,6 +16,7 @@ from safety import readings
 from safety import red_flag_terms as t
 from safety.flag_types import RedFlag, Urgency
 from safety.patterns import Doc, phrases
+from safety.red_flag_systems import BODY_CONTEXT
 
 SYMPTOM_TEXT = t.PERSON_OR_BODY + t.PAIN + phrases(
     "he|she|him|her|hes|shes", "granny|nanna|grandson|granddaughter|boyfriend|girlfriend|roommate|uncle|aunt*|"
@@ -214,17 +215,28 @@ def _pregnant(doc: Doc) -> bool:
     return doc.has(PREGNANT) or readings.gestation_weeks(doc.text) is not None
 
 
+def _about_a_body(doc: Doc) -> bool:
+    """Not said of systems, markets or work (NOT_MEDICAL), unless a person or a body part is named too: "hit
+    her head on the side of the pool" and "texted me goodbye" are about a body; "the pool collapsed" is not."""
+    return not doc.has(NOT_MEDICAL) or doc.has(BODY_CONTEXT)
+
+
+def _pregnant_body(doc: Doc) -> bool:
+    """Pregnant, in a text about a body."""
+    return _pregnant(doc) and _about_a_body(doc)
+
+
 _WHY = ("the description holds a sign from the NHS 'call 999 / go to A&E' list; the rules could not name "
         "the condition, so it is treated as an emergency to be safe")
 _SOURCE = "NHS: When to call 999; NHS 111: Go to A&E (fail safe for alarm signs)"
 
 FAILSAFE_FLAGS: tuple[RedFlag, ...] = (
-    RedFlag("failsafe_alarm", _WHY, Urgency.EMERGENCY, (ALARM, SYMPTOM_TEXT), none_of=NOT_MEDICAL, source=_SOURCE),
-    RedFlag("failsafe_self_evident", _WHY, Urgency.EMERGENCY, (SELF_EVIDENT,), none_of=NOT_MEDICAL,
+    RedFlag("failsafe_alarm", _WHY, Urgency.EMERGENCY, (ALARM, SYMPTOM_TEXT), check=_about_a_body, source=_SOURCE),
+    RedFlag("failsafe_self_evident", _WHY, Urgency.EMERGENCY, (SELF_EVIDENT,), check=_about_a_body,
             source=_SOURCE),
-    RedFlag("failsafe_confusion", _WHY, Urgency.EMERGENCY, (CONFUSED, SYMPTOM_TEXT),
-            none_of=NOT_MEDICAL + NOT_MEDICAL_CONFUSION, source=_SOURCE),
-    *(RedFlag(f"failsafe_{name}", _WHY, Urgency.EMERGENCY, groups, none_of=NOT_MEDICAL, source=src)
+    RedFlag("failsafe_confusion", _WHY, Urgency.EMERGENCY, (CONFUSED, SYMPTOM_TEXT), none_of=NOT_MEDICAL_CONFUSION,
+            check=_about_a_body, source=_SOURCE),
+    *(RedFlag(f"failsafe_{name}", _WHY, Urgency.EMERGENCY, groups, check=_about_a_body, source=src)
       for name, groups, src in (
           ("chest", (CHEST, CHEST_WITH), "NHS: When to call 999 (heart attack signs); NHS: chest pain"),
           ("breathing", (BREATH_ALARM, SYMPTOM_TEXT), "NHS: When to call 999 (breathing); NHS: smoke inhalation"),
@@ -244,14 +256,14 @@ FAILSAFE_FLAGS: tuple[RedFlag, ...] = (
           ("belly", (BELLY, SYMPTOM_TEXT), "NHS: When to call 999 / Go to A&E (tummy, bowel, groin, labour)"),
       )),
     RedFlag("failsafe_pregnancy", "a sign of danger in pregnancy or just after birth", Urgency.EMERGENCY,
-            (PREGNANCY_ALARM,), check=_pregnant, none_of=NOT_MEDICAL,
+            (PREGNANCY_ALARM,), check=_pregnant_body,
             source="NHS: pregnancy warning signs (999 / maternity unit now)"),
     RedFlag("failsafe_young_baby_months", "a baby of 3 months or under with a high temperature",
             Urgency.EMERGENCY, (YOUNG_BABY_MONTHS, YOUNG_BABY_FEVER), source="NICE NG143 red (under 3 months)"),
     RedFlag("failsafe_young_baby_fever", "a baby under 3 months with a high temperature", Urgency.EMERGENCY,
             (YOUNG_BABY, YOUNG_BABY_FEVER), source="NICE NG143 red (under 3 months, 38C or above); NHS 111"),
     RedFlag("failsafe_infant", "a baby or pregnant person with a sign that needs care now", Urgency.EMERGENCY,
-            (INFANT_ALARM, INFANT), none_of=NOT_MEDICAL,
+            (INFANT_ALARM, INFANT), check=_about_a_body,
             source="NICE NG143 red (babies); NHS: your baby, pregnancy (999 / A&E / maternity unit now)"),
 )
 """Emergency rules for symptom descriptions with an alarm qualifier that no specific rule placed."""

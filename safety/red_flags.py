@@ -18,6 +18,7 @@ from safety.flag_types import Urgency as Urgency
 from safety.patterns import Doc, first_words_mask, phrases
 from safety.red_flag_failsafe import FAILSAFE_FLAGS
 from safety.red_flag_families import CROUP_FLAG, FAMILY_FLAGS, JOINT_FLAG, THROAT_FLAG
+from safety.red_flag_systems import SYSTEM_FLAGS
 
 INFANT_RED_MONTHS = 3
 """NICE NG143 red: a baby under 3 months with a temperature of 38 C or more."""
@@ -582,5 +583,6 @@ _RULES = _RuleIndex(RED_FLAGS)
 _COMBINED_RULES = _RuleIndex((*COMBINED, *FAMILY_FLAGS, THROAT_FLAG, CROUP_FLAG, JOINT_FLAG))
 """COMBINED and the word-family rules (red_flag_families.py), indexed the same way."""
 
-_FAILSAFE_RULES = _RuleIndex(FAILSAFE_FLAGS)
-"""The fail-safe rules (red_flag_failsafe.py): consulted only when no rule above found an emergency."""
+_FAILSAFE_RULES = _RuleIndex((*FAILSAFE_FLAGS, *SYSTEM_FLAGS))
+"""The fail-safe rules (red_flag_failsafe.py, red_flag_systems.py): consulted only when no rule above found an
+emergency."""

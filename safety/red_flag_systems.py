@@ -1,0 +1,280 @@
+"""Body-system fail-safe: a body system's words with an acuity word in one clause, in any order.
+
+Part of safety (safety.red_flags consults SYSTEM_FLAGS with the fail-safe flags, only when no
+specific rule found an emergency). The specific rules and the fail-safe qualifiers are phrases,
+so word order matters to them: "blood pumping out" is found, "pumping out blood" is not. Here each
+NHS "When to call 999 / go to A&E" item is a family of subject words (a body system, a body part)
+and a family of acuity words, found together in one clause in any order (Doc.together).
+
+Two rules count features instead of naming them (NICE NG51, sepsis risk stratification):
+- a person in a sepsis risk group (NICE NG51 1.1.3: under 1 or over 75, pregnant or given birth
+  within 6 weeks, recent surgery, chemotherapy or weak immunity, diabetes) with signs of
+  infection and one more concerning feature;
+- concerning features of three body systems at once (NG51: two or more moderate-to-high risk
+  criteria call for emergency assessment; three systems here, so that one urgent problem with
+  its usual companion stays urgent).
+Fail safe: both err towards an emergency, accepting over-triage.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from safety import readings
+from safety import red_flag_terms as t
+from safety.flag_types import RedFlag, Urgency
+from safety.patterns import Doc, Phrase, phrases
+
+_E = Urgency.EMERGENCY
+
+BODY_CONTEXT = phrases(
+    "son|daughter|child|kid|kids|baby|toddler|boy|girl|nan|nanna|gran|granny|grandma|grandad|grandpa|grandmother|"
+    "grandfather|mum|mom|dad|mother|father|wife|husband|partner|brother|sister|friend|flatmate|uncle|aunt*|"
+    "neighbour|boyfriend|girlfriend|colleague|newborn|infant|pupil",
+    "=head", "=chest", "=arm|=arms", "=leg|=legs", "=hand|=hands", "=foot|=feet", "=finger*", "=toe|=toes",
+    "=eye|=eyes", "=face", "=lip|=lips", "=tongue", "=mouth", "=throat", "=neck", "=tummy", "=stomach",
+    "=belly", "=skin", "=calf", "=knee", "=ankle", "=wrist", "=hip", "=jaw", "=nose", "=testicle*", "=groin",
+    "=bleeding", "=vomiting", "=breathing", "=breathe", "=unconscious", "=pregnant", "=helmet")
+"""A person or a body part: a text holding one is about a body, whatever else it names (a pool, a
+roof, a bridge, a text message)."""
+
+NOT_MEDICAL_EXACT = phrases(
+    "=server|=app|=website|=api|=system|=page|=site|=service|=endpoint|=database|=worker|=pool|=queue|=agent|"
+    "=task|=email*|=browser|=computer|=laptop|=printer|=market|=stock|=stocks|=price|=prices|=deal|=project|"
+    "=company|=economy|=menu|=section|=sidebar|=bot|=model|=provider|=redis|=postgres|=celery|=deploy*|=build|"
+    "=pipeline|=cluster|=node|=container|=portfolio|=shares|=bet|=odds|=team|=match|=game",
+    "=sudden* death +mode", "=worst case", "=kill +the|+a +process", "=cache|=dns|=data|=model poison*",
+    "=poison pill", "=unconscious bias", "=stroke +of +luck|genius", "brush|key* stroke*")
+"""Things said of systems, markets, games or work, matched without misspelling tolerance ("socket" is no
+"stock"); they cancel a system rule only in a text with no person or body part (BODY_CONTEXT)."""
+
+
+def _about_a_body(doc: Doc) -> bool:
+    """Not a request about systems or markets, unless a person or a body part is named too."""
+    return not doc.has(NOT_MEDICAL_EXACT) or doc.has(BODY_CONTEXT)
+
+
+def _together(*groups: tuple[Phrase, ...]) -> Callable[[Doc], bool]:
+    """A check: one word of every group in one clause, in a text about a body."""
+    def check(doc: Doc) -> bool:
+        return doc.together(groups) and _about_a_body(doc)
+    return check
+
+
+# --- body systems x acuity (NHS: When to call 999; NHS 111: Go to A&E) -------------------------
+
+BLOOD = phrases("bleed*", "bleeding", "bleding", "bleedin", "blood", "nosebleed*", "haemorrhag*|hemorrhag*")
+BLOOD_ACUTE = phrases("pumping", "pumps", "spurt*", "squirt*", "spray*", "pouring", "pours", "gush*", "puddle",
+                      "=pool", "everywhere", "soak*", "drench*", "not stop*", "will not stop", "cannot stop",
+                      "keeps coming", "still going|coming|pouring|bleeding", "20|30|40|45 minutes|mins",
+                      "faint*", "dizz*", "lightheaded", "light headed", "collaps*", "passed out", "pass out")
+"""NHS 999: heavy bleeding (spraying, pouring, enough to make a puddle); NHS A&E: bleeding that will not stop
+(nosebleeds over 10 to 15 minutes); bleeding with faintness (blood loss)."""
+
+AIR = phrases("breath*", "breathe", "breathing", "breth*", "breathin", "enough|any|get air", "oxygen")
+AIR_ACUTE = phrases("cannot get|catch|take|breath*|breathe|talk|speak", "unable", "struggl*", "gasp*", "fighting",
+                    "chok*", "drown*", "suffocat*", "grunt*", "=blue", "bluish", "grey|gray", "stopped|stops|stopping",
+                    "pause*|pausing", "few words", "word +at +a +time", "sentence*", "laboured|labored",
+                    "rattl*", "very|really|super|so fast|hard|shallow", "barely|hardly")
+"""NHS 999: severe difficulty breathing (cannot get words out, choking, gasping), stopped breathing, blue lips;
+NICE NG143 red: grunting."""
+
+COLOUR_PART = phrases("skin", "lips", "lip", "tongue", "face", "fingers", "fingertips", "toes", "hands", "feet",
+                      "legs", "knees", "arms", "nails", "mouth", "gums", "body", "tummy", "chest")
+COLOUR_BAD = phrases("=blue", "bluish|blueish", "grey|gray|greyish", "ashen", "=mottl*", "blotchy", "blotches",
+                     "marbled", "waxy")
+"""NHS 999 (children and adults): blue, grey, pale or blotchy skin, lips or tongue; NICE NG51 high risk:
+mottled or ashen skin, cyanosis."""
+
+SEIZURE_MOVE = phrases("jerk*", "twitch*", "spasm*", "convuls*", "shaking|shook uncontroll*|violent*")
+SEIZURE_WITH = phrases("stiff*", "rigid", "all over", "whole body", "arms +and +legs", "eyes roll*|rolled",
+                       "froth*", "foam*", "=fit", "seizure*", "not respond*", "unrespons*", "blank", "minutes",
+                       "mins", "floor", "bit +his|+her|+my tongue", "wet +himself|+herself")
+"""NHS 999: a seizure (fit): shaking or jerking, stiffening, not responding; a first fit or one over 5 minutes."""
+
+SIGHT = phrases("sight", "vision", "eye", "eyes", "blind*")
+SIGHT_LOST = phrases("lost|lose|losing|gone|went|going dark|black|blank", "curtain", "shadow", "cannot see",
+                     "sudden*", "out +of +nowhere", "completely", "=halo*", "rainbow*")
+"""NHS 999 / A&E: sudden loss of sight or a sudden change in vision; NHS: acute glaucoma, retinal detachment
+(a curtain or shadow)."""
+
+BONE = phrases("bone", "bones")
+BONE_OUT = phrases("sticking|poking|stuck|coming out", "through +the|+his|+her|+my skin", "showing", "visible",
+                   "can see")
+"""NHS broken bones: 999 when a bone is sticking out through the skin."""
+
+HOT_THING = phrases("hot oil|fat|water|tea|coffee|soup|milk|liquid|drink|pan", "boiling", "kettle",
+                    "acid", "caustic", "bleach", "oven cleaner", "drain cleaner", "chemical*", "live wire",
+                    "electric*", "mains", "socket", "lightning")
+HOT_HARM = phrases("face", "eye*", "chest", "neck", "genital*", "groin", "down +her|+his|+my|+the front",
+                   "all over", "=skin", "white", "charred", "peel*", "heart", "thrown|threw", "shock*",
+                   "baby", "toddler")
+"""NHS burns and scalds: A&E for chemical and electrical burns, and burns to the face, chest or genitals, or
+on a child; NHS electric shock (999)."""
+
+PILLS = tuple(p for p in t.MEDICINE if p.source not in ("inhaler*", "drugs")) + phrases(
+    "ibuprufen|ibuprophen|paracetemol|paracetamols|parcetamol|tabs|pils")
+PILLS_AMOUNT = phrases("whole|entire|full|hole pack*|box*|bottle*|strip*|tub*|packet*|tube", "handful*",
+                       "too|to many|much", "=all +her|+his|+my|+their|+of", "rest +of +the", "dozen*",
+                       "load*", "bunch", "more +than +it +says|+the +label|+allowed",
+                       "on purpose", "deliberately", "=od", "overdo*", "overdose*")
+"""NHS: overdose, paracetamol overdose (A&E even if you feel well; a staggered overdose too)."""
+
+INFECTION_SIGN = phrases("fever*", "feverish", "temperature", "temprature", "=temp", "high temp*", "burning up",
+                         "shiver*", "rigors", "chills", "shaking", "infect*", "=uti", "sepsis", "flu",
+                         "hot +to +touch", "=38*", "=39*", "=40*", "smelly discharge", "pus")
+"""Signs of infection (NICE NG51: suspect sepsis when someone with a possible infection is unwell)."""
+
+RISK_GROUP = phrases("newborn", "new born", "pregnan*", "pregnent", "gave birth",
+                     "giving birth", "had +my|+her|+the|+our baby", "after +the +birth", "c section", "caesarean",
+                     "miscarr*", "termination", "operation", "surgery", "=op", "had +my|+his|+her appendix|gallbladder|"
+                     "knee|hip|womb|bowel", "chemo*", "cancer", "leukaemia|leukemia", "immun*", "steroids",
+                     "transplant", "diabet*", "type 1", "insulin", "elderly", "care home", "sickle", "dialysis",
+                     "injects|injecting", "catheter")
+"""NICE NG51 1.1.3: people at higher risk of sepsis."""
+
+MENTAL = phrases("confus*", "confussed", "muddled", "disorientat*", "delirious", "drows*", "=sleepy", "sleepier",
+                 "lethargic", "listless", "floppy", "=limp", "hard|difficult|cannot wake|rouse", "barely conscious",
+                 "not making sense", "talking nonsense|rubbish|gibberish", "acting strange|weird|drunk|odd",
+                 "agitated", "out +of +it", "not know* +who|+where", "seeing|hearing things", "not responding",
+                 "unresponsive", "dazed", "slow +to answer|respond", "mumbl*")
+BREATHING = phrases("breathless*", "short* breath", "out +of +breath", "breath* fast|quick*|hard|rapid*|shallow|"
+                    "noisy|deep|heavy|laboured|labored", "fast|rapid|hard|shallow|noisy breath*", "wheez*",
+                    "gasp*", "grunt*", "struggl* breath*", "cannot breath*", "difficult* breath*")
+CIRCULATION = phrases("pale", "grey|gray", "ashen", "=blue", "bluish", "mottl*", "blotchy", "clammy",
+                      "cold hands|feet|skin|touch", "hands|feet|skin cold|icy|freezing", "ice|icy|freezing cold",
+                      "heart racing|pounding", "racing heart", "faint*", "lightheaded", "light headed",
+                      "passed|passing|pass out", "blacked out", "collaps*", "cold sweat")
+OUTPUT = phrases("vomit* repeated*|constant*|non stop|all day|all night|everything",
+                 "cannot|not stop* vomit*|being sick|throw*", "cannot keep anything|fluids|water|drinks|food down",
+                 "not weeing|peeing|urinating|weed|peed|urinated", "not passed urine|water|wee",
+                 "not had +a wee|pee", "no wee|pee|urine|wet", "dry nappy|nappies", "not drinking|feeding",
+                 "refus* drink*|feed*|bottle*", "cannot pee|wee|poo")
+PAIN_SEVERE = phrases("sever*", "agony", "agonis*|agoniz*", "excruciat*", "worst", "unbearable", "extreme*",
+                      "terrible|awful|horrendous pain*", "crippling", "screaming", "out +of +proportion",
+                      "far worse +than", "far more +than", "really|very|so ill|unwell")
+NEURO = phrases("numb*", "weak* arm|leg|legs|side|hand|face", "arm|leg|legs|side|hand|face weak*",
+                "cannot move|feel|walk|stand|see|swallow|speak|talk|lift", "vision blurr*|double|lost|dark|gone",
+                "double vision", "seeing double", "slurr*", "=fit", "fitting", "seizure*", "paralys*")
+SYSTEMS: tuple[tuple[str, tuple[Phrase, ...]], ...] = (
+    ("mental state", MENTAL), ("breathing", BREATHING), ("circulation or colour", CIRCULATION),
+    ("fluids or urine", OUTPUT), ("severe pain or feeling very ill", PAIN_SEVERE), ("nerves", NEURO))
+"""Concerning features by body system (NICE NG51 moderate-to-high and high risk criteria; NICE NG143 amber
+and red; NHS: sepsis)."""
+
+OLDER_YEARS = 75
+"""NICE NG51 1.1.3: over 75 is a sepsis risk factor."""
+
+YOUNG_INFANT_MONTHS = 3
+"""NICE NG143 red: a fever under 3 months (babies older than that follow the traffic-light table)."""
+
+THREE_SYSTEMS = 3
+"""Concerning features of this many body systems together are treated as an emergency."""
+
+
+def systems_affected(doc: Doc) -> list[str]:
+    """The body systems (SYSTEMS) whose concerning features the text holds."""
+    return [name for name, group in SYSTEMS if doc.has(group)]
+
+
+def _sepsis_risk(doc: Doc) -> bool:
+    """NICE NG51: a person at higher risk, signs of infection, and one more concerning feature."""
+    if not doc.has(INFECTION_SIGN):
+        return False
+    at_risk = doc.has(RISK_GROUP) or _older_or_infant(doc)
+    return at_risk and bool(systems_affected(doc)) and _about_a_body(doc)
+
+
+def _older_or_infant(doc: Doc) -> bool:
+    """Over 75 (NICE NG51 1.1.3) or under 3 months (NICE NG143 red: any fever), from an age in the text."""
+    months = readings.age_months(doc.text)
+    return months is not None and (months < YOUNG_INFANT_MONTHS or months >= OLDER_YEARS * 12)
+
+
+def _three_systems(doc: Doc) -> bool:
+    """Concerning features of three body systems (NICE NG51: several criteria together)."""
+    return len(systems_affected(doc)) >= THREE_SYSTEMS and _about_a_body(doc)
+
+
+_WHY = ("the description holds a sign from the NHS 'call 999 / go to A&E' list ({}); the rules could not name "
+        "the condition, so it is treated as an emergency to be safe")
+
+
+def _system(key: str, what: str, groups: tuple[tuple[Phrase, ...], ...], source: str,
+            none_of: tuple[Phrase, ...] = ()) -> RedFlag:
+    """A body-system rule: its groups found together in one clause."""
+    return RedFlag(f"system_{key}", _WHY.format(what), _E, groups, check=_together(*groups), source=source,
+                   none_of=none_of)
+
+
+NOT_BLEEDING = phrases("blood pressure|sugar|sugars|test|tests|glucose|donat*|donor|type|group|orange|work|results|"
+                       "count|level|levels|bank|bath", "sight +of +blood", "see* blood", "faint* +at")
+"""Blood that is not bleeding (a blood test, blood pressure, fainting at the sight of blood)."""
+
+NOT_BREATHING = phrases("snor*")
+"""Pauses in breathing while snoring are for a GP (NHS: sleep apnoea), not 999."""
+
+
+SYSTEM_FLAGS: tuple[RedFlag, ...] = (
+    _system("bleeding", "heavy bleeding, or bleeding that will not stop", (BLOOD, BLOOD_ACUTE),
+            "NHS: When to call 999 (heavy bleeding); NHS: nosebleeds, cuts (A&E if it will not stop)",
+            NOT_BLEEDING),
+    _system("breathing", "severe difficulty breathing", (AIR, AIR_ACUTE),
+            "NHS: When to call 999 (severe difficulty breathing, choking, gasping); NICE NG143 red (grunting)",
+            NOT_BREATHING),
+    _system("colour", "blue, grey, mottled or blotchy skin or lips", (COLOUR_PART, COLOUR_BAD),
+            "NHS: When to call 999 (blue, grey or blotchy skin, lips or tongue); NICE NG51 high risk"),
+    _system("seizure", "a fit (shaking or jerking, stiffening)", (SEIZURE_MOVE, SEIZURE_WITH),
+            "NHS: When to call 999 (seizure); NHS: febrile seizures (999 for a first fit)"),
+    _system("sight", "a sudden loss or change of sight", (SIGHT, SIGHT_LOST),
+            "NHS: When to call 999 / Go to A&E (sudden loss of sight); NHS: glaucoma, detached retina"),
+    _system("bone", "a bone through the skin", (BONE, BONE_OUT), "NHS: broken arm or wrist, broken leg (999)"),
+    _system("burn", "a chemical, electrical, hot liquid or large burn", (HOT_THING, HOT_HARM),
+            "NHS: burns and scalds (A&E: chemical, electrical, face, chest, genitals, children); "
+            "NHS: electric shock"),
+    _system("overdose", "more medicine than a dose", (PILLS, PILLS_AMOUNT),
+            "NHS: overdose; paracetamol overdose (A&E even if you feel well)"),
+    RedFlag("system_sepsis_risk", "signs of infection with a concerning feature in someone at higher risk of "
+            "sepsis (a baby, an older person, pregnancy or a recent birth, recent surgery, chemotherapy, "
+            "weak immunity or diabetes) can be sepsis", _E, (INFECTION_SIGN,), check=_sepsis_risk,
+            source="NICE NG51 sepsis (risk factors 1.1.3; high risk criteria); NHS: sepsis (999)"),
+    RedFlag("system_three", "concerning signs of three body systems at once (for example confusion, fast "
+            "breathing and cold, pale skin) can be a life-threatening illness", _E, (), check=_three_systems,
+            source="NICE NG51 sepsis (several moderate-to-high risk criteria); NHS: When to call 999"),
+)
+"""Emergency rules by body system (consulted with the fail-safe flags, after the specific rules)."""
+
+
+# --- symptoms no rule could place (domains.triage) -----------------------------------------------
+
+REASSURING = phrases(
+    "=a bit", "bit +of", "=abit", "slight*", "mild*", "minor", "little", "small", "on +and +off", "now +and +then",
+    "usual", "normal", "normally", "same +as", "again", "still", "helps|helping|helped", "better", "settl*",
+    "eas*", "fine", "=ok", "okay", "well", "eating", "drinking", "playing", "sleeping", "coping", "gaining",
+    "lately", "recently", "every|most day*|night*|evening*|morning*", "for +ages", "keeps|keep getting|coming",
+    "=after +a|+the|+moving|+gardening|+football|+swimming|+exercise|+big", "years", "months", "weeks", "month",
+    "year", "anoying|annoying", "wondering", "should +i", "is +it +normal")
+"""What says a symptom is mild, long-standing, improving or leaves the person otherwise well (NICE NG143 green:
+normal colour, responds normally, stays awake; NHS self-care pages: mild symptoms that ease)."""
+
+ACUTE = phrases(
+    "just", "=now", "sudden*", "minutes", "mins", "=min", "hour*", "tonight", "this morning|evening|afternoon",
+    "today", "earlier", "last night", "since", "really", "very", "=so", "extremely", "massive*", "huge", "loads",
+    "lots", "cannot", "will not", "unable", "barely", "hardly", "worse", "spread*", "scared", "frightened", "panic*",
+    "worried", "help", "please", "keeps|kept", "all day|night", "=ago")
+"""New, sudden, intense or worsening (NHS 111: get help now for sudden or severe symptoms, or ones getting
+worse)."""
+
+LONG_STANDING_DAYS = 7
+"""A symptom written as lasting this long or more is not a new emergency by its duration alone."""
+
+
+def unplaced_is_acute(doc: Doc) -> bool:
+    """For a symptom description no rule placed: new, sudden or intense, with nothing reassuring.
+
+    Fail safe (uncertainty never lowers a level): the rules lower a level only when they recognise the
+    symptoms or the text says they are mild, long-standing or improving.
+    """
+    if not doc.has(ACUTE) or doc.has(REASSURING, negatable=False):
+        return False
+    days = readings.duration_days(doc.text)
+    return (days is None or days < LONG_STANDING_DAYS) and _about_a_body(doc)
