@@ -23,7 +23,7 @@ from safety.readings import duration_days as duration_days
 from safety.readings import infant_age_months as infant_age_months
 from safety.readings import temperature_c as temperature_c
 from safety.red_flag_failsafe import SYMPTOM_TEXT
-from safety.red_flag_systems import SYSTEMS, unplaced_is_acute
+from safety.red_flag_systems import SYSTEMS, unplaced_is_unreassured
 
 logger = logging.getLogger(__name__)
 
@@ -345,7 +345,8 @@ _UNPLACED_ALARM = phrases(
     "stung", "severe*", "terrible", "unbearable")
 """Alarm words (NHS: when to call 999) for the fail-safe on texts no rule placed."""
 
-_UNPLACED_SOURCE = "NHS 111: get help now for sudden or severe symptoms (fail safe: uncertainty never lowers a level)"
+_UNPLACED_SOURCE = ("NHS 111: rule out the emergency first (fail safe: uncertainty never lowers a level); "
+                    "NICE NG143 green features")
 
 _TOPIC_FOR_FLAG = {"chest_pain_red_flags": "chest", "chest_pressure": "chest", "chest_pain": "chest",
                    "named_emergency": "chest", "stroke": "stroke", "stroke_speech": "stroke",
@@ -435,9 +436,9 @@ def triage(text: str) -> TriageResult:
         found.append((Urgency.EMERGENCY, "an alarm sign that the rules could not place: treated as an emergency "
                       "to be safe", "NHS: when to call 999 (fail safe for unplaced alarm signs)"))
         result.actions.append(_SAFETY_NET)
-    if not found and doc.has(SYMPTOM_TEXT) and unplaced_is_acute(doc):
-        found.append((Urgency.EMERGENCY, "new, sudden or intense symptoms the rules could not place, with nothing "
-                      "that says they are mild: treated as an emergency to be safe", _UNPLACED_SOURCE))
+    if not found and doc.has(SYMPTOM_TEXT) and unplaced_is_unreassured(doc):
+        found.append((Urgency.EMERGENCY, "symptoms the rules could not place, with nothing that says they are "
+                      "mild, long-standing or minor: treated as an emergency to be safe", _UNPLACED_SOURCE))
         result.actions.append(_SAFETY_NET)
     if found:
         result.urgency = min((level for level, _, _ in found), key=lambda u: u.rank)

@@ -128,7 +128,13 @@ _IMMINENT = phrases("tonight", "right now", "have plan", "made plan", "suicide n
                     "have|got pills|rope|gun|knife", "standing|stood|sitting|sat on|at edge|ledge|railing*|parapet|top",
                     "on +the edge|ledge", "goodbye tonight|forever",
                     "collecting|collected|stockpil*|hoarding|saving pills|tablets|meds|paracetamol",
-                    "saved up pills|tablets|meds")
+                    "saved up pills|tablets|meds",
+                    # NHS help for suicidal thoughts: call 999 when you cannot keep yourself safe, have the means,
+                    # or have decided when
+                    "cannot keep +myself|+herself|+himself|+themselves safe", "not safe +with +myself",
+                    "going +to +do +it", "=decided", "this weekend", "when everyone|they +is|+are asleep",
+                    "gave|giving away +my|+his|+her things|stuff", "sorry +for +everything", "=rope", "=gun",
+                    "jump*|step* off|from|in front", "train tracks|line")
 _PROBLEM_GAMBLING = phrases("chas* loss*", "win back", "cannot stop bet*|gambl*", "addict* bet*|gambl*",
                             "gambling addict*|problem", "borrow* bet*|gambl*",
                             "lost everything bet*|gambl*", "bet*|gambl* rent|savings|mortgage",

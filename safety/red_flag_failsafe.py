@@ -166,7 +166,7 @@ URINE = phrases("not|never passed urine|water|wee", "not had +a wee", "cannot|no
                 "not been able +to pee|wee", "not wee* +all day|+since")
 """NICE NG51: no urine passed; NHS: urinary retention (A&E)."""
 
-STROKE = phrases("one side", "nonsense", "gibberish", "drift*", "cannot raise|lift +both|+her|+his|+my arm*",
+STROKE = phrases("one side", "nonsense", "gibberish", "=drift*", "cannot raise|lift +both|+her|+his|+my arm*",
                  "seeing double", "double vision", "crooked", "dribbl*", "numbness down", "hand|arm|leg weak",
                  "weak hand|arm|leg")
 """BE FAST / NHS 999: stroke signs in other words."""

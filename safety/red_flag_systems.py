@@ -214,7 +214,31 @@ NOT_BREATHING = phrases("snor*")
 """Pauses in breathing while snoring are for a GP (NHS: sleep apnoea), not 999."""
 
 
+NAMED = phrases(
+    "aortic dissection", "=dissection", "burst|ruptured|leaking aneurysm", "aneurysm burst|ruptured|leaking",
+    "pulmonary embolism", "clot +in +my|+his|+her|+the lung*", "=ectopic", "placental abruption", "abruption",
+    "=eclampsia", "cauda equina", "ketoacidosis", "=dka", "adrenal|addison* crisis", "addisonian", "torsion",
+    "peritonitis", "bowel obstruction", "blocked bowel", "intussusception", "volvulus", "epiglottitis",
+    "status epilepticus", "subarachnoid", "brain bleed|haemorrhage|hemorrhage", "bleed +on +the brain",
+    "carbon monoxide", "heatstroke", "heat stroke", "=hypotherm*", "drowning", "nearly drowned",
+    "serotonin syndrome", "lithium toxicity|poisoning", "neutropenic", "necrotising|necrotizing fasciitis",
+    "flesh eating", "compartment syndrome", "priapism", "paraphimosis", "angle closure", "acute glaucoma",
+    "detached retina", "retinal detachment", "sickle cell crisis", "sickle crisis", "perforated ulcer|bowel",
+    "acute pancreatitis", "pneumothorax", "collapsed lung", "cord compression", "guillain*", "encephalitis",
+    "toxic shock", "=hellp", "postpartum haemorrhage|hemorrhage", "cord prolapse", "prolapsed cord",
+    "alcohol poisoning", "delirium tremens", "cardiac arrest", "meningococcal", "anaphylactic shock",
+    "diabetic coma", "hyperglycaemic|hyperglycemic crisis")
+"""Conditions whose NHS page says to call 999 or go to A&E, by name ("I think it's a collapsed lung")."""
+
+NOT_NOW = phrases("history +of", "years|months ago", "last year", "in +the +past", "recovering +from",
+                  "risk +of", "prevent*", "what is|are", "tell +me +about", "information|info +about")
+"""A named condition that is not happening now (a past illness, a question about it)."""
+
 SYSTEM_FLAGS: tuple[RedFlag, ...] = (
+    RedFlag("system_named", "the description names a condition the NHS says needs 999 or A&E", _E,
+            (NAMED,), none_of=NOT_NOW, check=_about_a_body,
+            source="NHS conditions pages (999 / A&E): aortic dissection, pulmonary embolism, ectopic pregnancy, "
+                   "cauda equina, DKA, adrenal crisis, torsion, sepsis and others"),
     _system("bleeding", "heavy bleeding, or bleeding that will not stop", (BLOOD, BLOOD_ACUTE),
             "NHS: When to call 999 (heavy bleeding); NHS: nosebleeds, cuts (A&E if it will not stop)",
             NOT_BLEEDING),
@@ -256,25 +280,27 @@ REASSURING = phrases(
 """What says a symptom is mild, long-standing, improving or leaves the person otherwise well (NICE NG143 green:
 normal colour, responds normally, stays awake; NHS self-care pages: mild symptoms that ease)."""
 
-ACUTE = phrases(
-    "just", "=now", "sudden*", "minutes", "mins", "=min", "hour*", "tonight", "this morning|evening|afternoon",
-    "today", "earlier", "last night", "since", "really", "very", "=so", "extremely", "massive*", "huge", "loads",
-    "lots", "cannot", "will not", "unable", "barely", "hardly", "worse", "spread*", "scared", "frightened", "panic*",
-    "worried", "help", "please", "keeps|kept", "all day|night", "=ago")
-"""New, sudden, intense or worsening (NHS 111: get help now for sudden or severe symptoms, or ones getting
-worse)."""
+MINOR_COMPLAINT = phrases(
+    "itch*", "itchy", "dry", "chapped", "dandruf*", "wax", "acne", "spots", "pimple*", "wart*", "verruca*",
+    "cold sore*", "ulcer*", "bunion*", "varicose|varicos", "heartburn", "indigestion|indijestion",
+    "constipat*|constapat*", "hiccup*", "snor*", "tired", "wobbly tooth", "teeth|tooth", "nits|lice",
+    "threadworm*|thredworm*", "eczema", "flat spot", "sweat*", "period*", "blocked", "clicks", "startle",
+    "words yet")
+"""Complaints the NHS sends to a pharmacist or a GP appointment (NHS: self-care, conditions a pharmacist can
+help with): by themselves they are no sign of an emergency."""
 
 LONG_STANDING_DAYS = 7
 """A symptom written as lasting this long or more is not a new emergency by its duration alone."""
 
 
-def unplaced_is_acute(doc: Doc) -> bool:
-    """For a symptom description no rule placed: new, sudden or intense, with nothing reassuring.
+def unplaced_is_unreassured(doc: Doc) -> bool:
+    """For a symptom description no rule placed: nothing says it is mild, long-standing, improving or minor.
 
-    Fail safe (uncertainty never lowers a level): the rules lower a level only when they recognise the
-    symptoms or the text says they are mild, long-standing or improving.
+    Fail safe (uncertainty never lowers a level): the rules give less than an emergency only when they
+    recognise the symptoms, or when the text itself says they are mild, long-standing, improving or a
+    complaint for a pharmacist or GP.
     """
-    if not doc.has(ACUTE) or doc.has(REASSURING, negatable=False):
+    if doc.has(REASSURING, negatable=False) or doc.has(MINOR_COMPLAINT, negatable=False):
         return False
     days = readings.duration_days(doc.text)
     return (days is None or days < LONG_STANDING_DAYS) and _about_a_body(doc)
