@@ -16,7 +16,7 @@ from safety import readings
 from safety import red_flag_terms as t
 from safety.flag_types import RedFlag, Urgency
 from safety.patterns import Doc, phrases
-from safety.red_flag_systems import BODY_CONTEXT
+from safety.red_flag_systems import BODY_CONTEXT, NOT_MEDICAL_SENSE
 
 SYMPTOM_TEXT = t.PERSON_OR_BODY + t.PAIN + phrases(
     "he|she|him|her|hes|shes", "granny|nanna|grandson|granddaughter|boyfriend|girlfriend|roommate|uncle|aunt*|"
@@ -68,12 +68,7 @@ SELF_EVIDENT = phrases(
 CONFUSED = phrases("confus*", "confussed", "delirious", "not making sense", "seeing|hearing things")
 """Sudden confusion (NHS: When to call 999; NICE NG51)."""
 
-NOT_MEDICAL = t.NOT_MEDICAL_RESPONSE + phrases("sudden* death +mode", "worst case", "worst +part",
-                                               "kill +the|+a +process",
-                                               "overdose +of +coffee", "severe* level|bug|issue|incident|rating",
-                                               "cache|dns|data|model poison*", "poison pill", "unconscious bias",
-                                               "stroke +of +luck|genius",
-                                               "brush stroke*", "key* stroke*", "=fits +in|+me|+well|+the")
+NOT_MEDICAL = t.NOT_MEDICAL_RESPONSE + NOT_MEDICAL_SENSE
 """Things said of systems, markets or work, not of a body."""
 
 NOT_MEDICAL_CONFUSION = phrases("confus* about|by|which|what|how|whether|with", "confusing")
@@ -218,7 +213,9 @@ def _pregnant(doc: Doc) -> bool:
 def _about_a_body(doc: Doc) -> bool:
     """Not said of systems, markets or work (NOT_MEDICAL), unless a person or a body part is named too: "hit
     her head on the side of the pool" and "texted me goodbye" are about a body; "the pool collapsed" is not."""
-    return not doc.has(NOT_MEDICAL) or doc.has(BODY_CONTEXT)
+    if doc.has(NOT_MEDICAL_SENSE):
+        return False
+    return not doc.has(t.NOT_MEDICAL_RESPONSE) or doc.has(BODY_CONTEXT)
 
 
 def _pregnant_body(doc: Doc) -> bool:

@@ -10,9 +10,8 @@ Two rules count features instead of naming them (NICE NG51, sepsis risk stratifi
 - a person in a sepsis risk group (NICE NG51 1.1.3: under 1 or over 75, pregnant or given birth
   within 6 weeks, recent surgery, chemotherapy or weak immunity, diabetes) with signs of
   infection and one more concerning feature;
-- concerning features of three body systems at once (NG51: two or more moderate-to-high risk
-  criteria call for emergency assessment; three systems here, so that one urgent problem with
-  its usual companion stays urgent).
+- concerning features of two body systems or more at once (NG51: two or more moderate-to-high
+  risk criteria call for emergency assessment).
 Fail safe: both err towards an emergency, accepting over-triage.
 """
 from __future__ import annotations
@@ -33,7 +32,7 @@ BODY_CONTEXT = phrases(
     "=head", "=chest", "=arm|=arms", "=leg|=legs", "=hand|=hands", "=foot|=feet", "=finger*", "=toe|=toes",
     "=eye|=eyes", "=face", "=lip|=lips", "=tongue", "=mouth", "=throat", "=neck", "=tummy", "=stomach",
     "=belly", "=skin", "=calf", "=knee", "=ankle", "=wrist", "=hip", "=jaw", "=nose", "=testicle*", "=groin",
-    "=bleeding", "=vomiting", "=breathing", "=breathe", "=unconscious", "=pregnant", "=helmet")
+    "=pregnant", "=helmet")
 """A person or a body part: a text holding one is about a body, whatever else it names (a pool, a
 roof, a bridge, a text message)."""
 
@@ -41,15 +40,21 @@ NOT_MEDICAL_EXACT = phrases(
     "=server|=app|=website|=api|=system|=page|=site|=service|=endpoint|=database|=worker|=pool|=queue|=agent|"
     "=task|=email*|=browser|=computer|=laptop|=printer|=market|=stock|=stocks|=price|=prices|=deal|=project|"
     "=company|=economy|=menu|=section|=sidebar|=bot|=model|=provider|=redis|=postgres|=celery|=deploy*|=build|"
-    "=pipeline|=cluster|=node|=container|=portfolio|=shares|=bet|=odds|=team|=match|=game",
-    "=sudden* death +mode", "=worst case", "=kill +the|+a +process", "=cache|=dns|=data|=model poison*",
-    "=poison pill", "=unconscious bias", "=stroke +of +luck|genius", "brush|key* stroke*")
+    "=pipeline|=cluster|=node|=container|=portfolio|=shares|=bet|=odds|=team|=match|=game")
 """Things said of systems, markets, games or work, matched without misspelling tolerance ("socket" is no
 "stock"); they cancel a system rule only in a text with no person or body part (BODY_CONTEXT)."""
+
+NOT_MEDICAL_SENSE = phrases(
+    "sudden* death +mode", "worst case", "worst +part", "kill +the|+a +process", "overdose +of +coffee",
+    "severe* level|bug|issue|incident|rating", "cache|dns|data|model poison*", "poison pill", "unconscious bias",
+    "stroke +of +luck|genius", "brush|key* stroke*", "=fits +in|+me|+well|+the")
+"""An alarm word in a sense that is not about a body ("unconscious bias", "a stroke of luck"): always cancels."""
 
 
 def _about_a_body(doc: Doc) -> bool:
     """Not a request about systems or markets, unless a person or a body part is named too."""
+    if doc.has(NOT_MEDICAL_SENSE):
+        return False
     return not doc.has(NOT_MEDICAL_EXACT) or doc.has(BODY_CONTEXT)
 
 
@@ -129,7 +134,9 @@ RISK_GROUP = phrases("newborn", "new born", "pregnan*", "pregnent", "gave birth"
                      "miscarr*", "termination", "operation", "surgery", "=op", "had +my|+his|+her appendix|gallbladder|"
                      "knee|hip|womb|bowel", "chemo*", "cancer", "leukaemia|leukemia", "immun*", "steroids",
                      "transplant", "diabet*", "type 1", "insulin", "elderly", "care home", "sickle", "dialysis",
-                     "injects|injecting", "catheter")
+                     "injects|injecting", "catheter",
+    # NG51 1.1.3: any breach of skin integrity (cuts, burns, blisters, skin infections)
+    "=cut", "wound*", "=burn|=burns|=burnt|=burned", "blister*", "=bite|=bitten", "graze*", "cellulitis")
 """NICE NG51 1.1.3: people at higher risk of sepsis."""
 
 MENTAL = phrases("confus*", "confussed", "muddled", "disorientat*", "delirious", "drows*", "=sleepy", "sleepier",
@@ -140,7 +147,8 @@ MENTAL = phrases("confus*", "confussed", "muddled", "disorientat*", "delirious",
 BREATHING = phrases("breathless*", "short* breath", "out +of +breath", "breath* fast|quick*|hard|rapid*|shallow|"
                     "noisy|deep|heavy|laboured|labored", "fast|rapid|hard|shallow|noisy breath*", "wheez*",
                     "gasp*", "grunt*", "struggl* breath*", "cannot breath*", "difficult* breath*")
-CIRCULATION = phrases("pale", "grey|gray", "ashen", "=blue", "bluish", "mottl*", "blotchy", "clammy",
+CIRCULATION = phrases("pale", "grey|gray", "ashen", "turned|gone|going|went|looks|look* blue",
+                      "blue lips|skin|face|tongue|fingers", "bluish", "=mottl*", "blotchy", "clammy",
                       "cold hands|feet|skin|touch", "hands|feet|skin cold|icy|freezing", "ice|icy|freezing cold",
                       "heart racing|pounding", "racing heart", "faint*", "lightheaded", "light headed",
                       "passed|passing|pass out", "blacked out", "collaps*", "cold sweat")
@@ -149,7 +157,8 @@ OUTPUT = phrases("vomit* repeated*|constant*|non stop|all day|all night|everythi
                  "not weeing|peeing|urinating|weed|peed|urinated", "not passed urine|water|wee",
                  "not had +a wee|pee", "no wee|pee|urine|wet", "dry nappy|nappies", "not drinking|feeding",
                  "refus* drink*|feed*|bottle*", "cannot pee|wee|poo")
-PAIN_SEVERE = phrases("sever*", "agony", "agonis*|agoniz*", "excruciat*", "worst", "unbearable", "extreme*",
+PAIN_SEVERE = phrases("=sever*", "=sevear*|=sevre*|=severly", "agony", "agonis*|agoniz*", "excruciat*", "worst",
+                      "unbearable", "extreme*",
                       "terrible|awful|horrendous pain*", "crippling", "screaming", "out +of +proportion",
                       "far worse +than", "far more +than", "really|very|so ill|unwell")
 NEURO = phrases("numb*", "weak* arm|leg|legs|side|hand|face", "arm|leg|legs|side|hand|face weak*",
@@ -167,8 +176,9 @@ OLDER_YEARS = 75
 YOUNG_INFANT_MONTHS = 3
 """NICE NG143 red: a fever under 3 months (babies older than that follow the traffic-light table)."""
 
-THREE_SYSTEMS = 3
-"""Concerning features of this many body systems together are treated as an emergency."""
+SEVERAL_SYSTEMS = 2
+"""Concerning features of this many body systems together are treated as an emergency (NICE NG51: two or more
+moderate-to-high risk criteria)."""
 
 
 def systems_affected(doc: Doc) -> list[str]:
@@ -190,9 +200,9 @@ def _older_or_infant(doc: Doc) -> bool:
     return months is not None and (months < YOUNG_INFANT_MONTHS or months >= OLDER_YEARS * 12)
 
 
-def _three_systems(doc: Doc) -> bool:
-    """Concerning features of three body systems (NICE NG51: several criteria together)."""
-    return len(systems_affected(doc)) >= THREE_SYSTEMS and _about_a_body(doc)
+def _several_systems(doc: Doc) -> bool:
+    """Concerning features of two body systems or more (NICE NG51: several criteria together)."""
+    return len(systems_affected(doc)) >= SEVERAL_SYSTEMS and _about_a_body(doc)
 
 
 _WHY = ("the description holds a sign from the NHS 'call 999 / go to A&E' list ({}); the rules could not name "
@@ -234,7 +244,16 @@ NOT_NOW = phrases("history +of", "years|months ago", "last year", "in +the +past
                   "risk +of", "prevent*", "what is|are", "tell +me +about", "information|info +about")
 """A named condition that is not happening now (a past illness, a question about it)."""
 
+PERSISTING = phrases("will|cannot|has|have|is not stop*|settl*|eas*|eased", "will|has|have|is not go* +down|+away",
+                     "will|has|have|is not come +down", "still going|there|hard|bleeding|fitting|shaking")
+LIMIT_PASSED = phrases("=hours", "more +than +an|+one|+two|+three|+four|+2|+3|+4 hour*", "=mins", "=minutes")
+"""NHS 999 / A&E time limits: bleeding over 10 to 15 minutes, a fit over 5 minutes, chest pain over 15 minutes,
+an erection over 4 hours: a sign still there after minutes or hours."""
+
 SYSTEM_FLAGS: tuple[RedFlag, ...] = (
+    _system("persisting", "a sign still there after minutes or hours that should have passed",
+            (PERSISTING, LIMIT_PASSED), "NHS: When to call 999 / Go to A&E (bleeding, fits, chest pain, priapism: "
+            "still there after minutes or hours)"),
     RedFlag("system_named", "the description names a condition the NHS says needs 999 or A&E", _E,
             (NAMED,), none_of=NOT_NOW, check=_about_a_body,
             source="NHS conditions pages (999 / A&E): aortic dissection, pulmonary embolism, ectopic pregnancy, "
@@ -261,8 +280,9 @@ SYSTEM_FLAGS: tuple[RedFlag, ...] = (
             "sepsis (a baby, an older person, pregnancy or a recent birth, recent surgery, chemotherapy, "
             "weak immunity or diabetes) can be sepsis", _E, (INFECTION_SIGN,), check=_sepsis_risk,
             source="NICE NG51 sepsis (risk factors 1.1.3; high risk criteria); NHS: sepsis (999)"),
-    RedFlag("system_three", "concerning signs of three body systems at once (for example confusion, fast "
-            "breathing and cold, pale skin) can be a life-threatening illness", _E, (), check=_three_systems,
+    RedFlag("system_several", "concerning signs of two or more body systems at once (for example confusion with "
+            "fast breathing, or cold, pale skin with fast breathing) can be a life-threatening illness", _E, (),
+            check=_several_systems,
             source="NICE NG51 sepsis (several moderate-to-high risk criteria); NHS: When to call 999"),
 )
 """Emergency rules by body system (consulted with the fail-safe flags, after the specific rules)."""
