@@ -22,8 +22,7 @@ from safety.readings import age_months
 from safety.readings import duration_days as duration_days
 from safety.readings import infant_age_months as infant_age_months
 from safety.readings import temperature_c as temperature_c
-from safety.red_flag_failsafe import SYMPTOM_TEXT
-from safety.red_flag_systems import SYSTEMS, unplaced_is_unreassured
+from safety.red_flag_systems import SYSTEMS, unreassured_emergency
 
 logger = logging.getLogger(__name__)
 
@@ -345,9 +344,6 @@ _UNPLACED_ALARM = phrases(
     "stung", "severe*", "terrible", "unbearable")
 """Alarm words (NHS: when to call 999) for the fail-safe on texts no rule placed."""
 
-_UNPLACED_SOURCE = ("NHS 111: rule out the emergency first (fail safe: uncertainty never lowers a level); "
-                    "NICE NG143 green features")
-
 _TOPIC_FOR_FLAG = {"chest_pain_red_flags": "chest", "chest_pressure": "chest", "chest_pain": "chest",
                    "named_emergency": "chest", "stroke": "stroke", "stroke_speech": "stroke",
                    "severe_bleeding": "injury", "poisoning": "poisoning", "anaphylaxis": "allergy",
@@ -436,9 +432,9 @@ def triage(text: str) -> TriageResult:
         found.append((Urgency.EMERGENCY, "an alarm sign that the rules could not place: treated as an emergency "
                       "to be safe", "NHS: when to call 999 (fail safe for unplaced alarm signs)"))
         result.actions.append(_SAFETY_NET)
-    if not found and doc.has(SYMPTOM_TEXT) and unplaced_is_unreassured(doc):
-        found.append((Urgency.EMERGENCY, "symptoms the rules could not place, with nothing that says they are "
-                      "mild, long-standing or minor: treated as an emergency to be safe", _UNPLACED_SOURCE))
+    unreassured = None if _has_emergency(found) else unreassured_emergency(doc, placed=bool(found))
+    if unreassured:  # fail safe: uncertainty never lowers a level
+        found.append((Urgency.EMERGENCY, *unreassured))
         result.actions.append(_SAFETY_NET)
     if found:
         result.urgency = min((level for level, _, _ in found), key=lambda u: u.rank)
@@ -523,6 +519,11 @@ def _shadowed(rule: Rule, rules: list[Rule]) -> bool:
     return rule.key == "cold_flu" and "persistent_cough" in keys
 
 
+def _has_emergency(found: list[tuple[Urgency, str, str]]) -> bool:
+    """Whether a level found so far is an emergency."""
+    return any(level is Urgency.EMERGENCY for level, _, _ in found)
+
+
 def _least_urgent_only(found: list[tuple[Urgency, str, str]]) -> bool:
     """Whether the level found so far is below urgent (concerning features then raise it)."""
     return min((level for level, _, _ in found), key=lambda u: u.rank).rank > Urgency.URGENT.rank
@@ -545,8 +546,9 @@ def _measured(text: str, found: list[tuple[Urgency, str, str]], result: TriageRe
         found.append((Urgency.URGENT, "a baby under 28 days with any symptom needs a check today",
                       "NHS: your newborn baby (urgent if under 28 days); NICE NG143"))
     elif months is not None and months < INFANT_MONTHS and found:
-        found.append((Urgency.SOON, f"a baby under {INFANT_MONTHS} months should be checked rather than "
-                      "cared for at home alone", "NICE NG143 (under 3 months: a lower threshold for care)"))
+        # an infant's age is a concerning feature by itself: never self-care or soon (NICE NG143)
+        found.append((Urgency.URGENT, f"a baby under {INFANT_MONTHS} months with a symptom needs a clinician "
+                      "today", "NICE NG143 (under 3 months: a lower threshold for care); NHS 111"))
     if months is not None and months >= OLDER_ADULT_YEARS * 12 and has_fever:
         found.append((Urgency.URGENT, f"a fever in someone over {OLDER_ADULT_YEARS} needs a check today",
                       "NHS: chest infection (urgent if over 65)"))

@@ -16,7 +16,7 @@ from safety import readings
 from safety import red_flag_terms as t
 from safety.flag_types import RedFlag, Urgency
 from safety.patterns import Doc, phrases
-from safety.red_flag_systems import BODY_CONTEXT, NOT_MEDICAL_SENSE
+from safety.red_flag_terms import BODY_CONTEXT, NOT_MEDICAL_SENSE
 
 SYMPTOM_TEXT = t.PERSON_OR_BODY + t.PAIN + phrases(
     "he|she|him|her|hes|shes", "granny|nanna|grandson|granddaughter|boyfriend|girlfriend|roommate|uncle|aunt*|"

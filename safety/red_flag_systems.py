@@ -22,19 +22,10 @@ from safety import readings
 from safety import red_flag_terms as t
 from safety.flag_types import RedFlag, Urgency
 from safety.patterns import Doc, Phrase, phrases
+from safety.red_flag_failsafe import SYMPTOM_TEXT
+from safety.red_flag_terms import BODY_CONTEXT, NOT_MEDICAL_SENSE
 
 _E = Urgency.EMERGENCY
-
-BODY_CONTEXT = phrases(
-    "son|daughter|child|kid|kids|baby|toddler|boy|girl|nan|nanna|gran|granny|grandma|grandad|grandpa|grandmother|"
-    "grandfather|mum|mom|dad|mother|father|wife|husband|partner|brother|sister|friend|flatmate|uncle|aunt*|"
-    "neighbour|boyfriend|girlfriend|colleague|newborn|infant|pupil",
-    "=head", "=chest", "=arm|=arms", "=leg|=legs", "=hand|=hands", "=foot|=feet", "=finger*", "=toe|=toes",
-    "=eye|=eyes", "=face", "=lip|=lips", "=tongue", "=mouth", "=throat", "=neck", "=tummy", "=stomach",
-    "=belly", "=skin", "=calf", "=knee", "=ankle", "=wrist", "=hip", "=jaw", "=nose", "=testicle*", "=groin",
-    "=pregnant", "=helmet")
-"""A person or a body part: a text holding one is about a body, whatever else it names (a pool, a
-roof, a bridge, a text message)."""
 
 NOT_MEDICAL_EXACT = phrases(
     "=server|=app|=website|=api|=system|=page|=site|=service|=endpoint|=database|=worker|=pool|=queue|=agent|"
@@ -43,13 +34,6 @@ NOT_MEDICAL_EXACT = phrases(
     "=pipeline|=cluster|=node|=container|=portfolio|=shares|=bet|=odds|=team|=match|=game")
 """Things said of systems, markets, games or work, matched without misspelling tolerance ("socket" is no
 "stock"); they cancel a system rule only in a text with no person or body part (BODY_CONTEXT)."""
-
-NOT_MEDICAL_SENSE = phrases(
-    "sudden* death +mode", "worst case", "worst +part", "kill +the|+a +process", "overdose +of +coffee",
-    "severe* level|bug|issue|incident|rating", "cache|dns|data|model poison*", "poison pill", "unconscious bias",
-    "stroke +of +luck|genius", "brush|key* stroke*", "=fits +in|+me|+well|+the")
-"""An alarm word in a sense that is not about a body ("unconscious bias", "a stroke of luck"): always cancels."""
-
 
 def _about_a_body(doc: Doc) -> bool:
     """Not a request about systems or markets, unless a person or a body part is named too."""
@@ -324,3 +308,31 @@ def unplaced_is_unreassured(doc: Doc) -> bool:
         return False
     days = readings.duration_days(doc.text)
     return (days is None or days < LONG_STANDING_DAYS) and _about_a_body(doc)
+
+
+def unreassured_emergency(doc: Doc, *, placed: bool) -> tuple[str, str] | None:
+    """(reason, source) when a symptom description is an emergency for want of reassurance, else None.
+
+    Args:
+        doc: the description.
+        placed: whether a rule already gave it a level (below emergency).
+
+    Returns:
+        For a description no rule placed, with nothing reassuring; or for one placed below emergency
+        that holds a concerning sign (SYSTEMS) and nothing reassuring: why, and the guidance.
+    """
+    if not unplaced_is_unreassured(doc):
+        return None
+    if not placed:
+        if not doc.has(SYMPTOM_TEXT):
+            return None
+        return ("symptoms the rules could not place, with nothing that says they are mild, long-standing or "
+                "minor: treated as an emergency to be safe",
+                "NHS 111: rule out the emergency first (fail safe: uncertainty never lowers a level); "
+                "NICE NG143 green features")
+    concerning = systems_affected(doc)
+    if not concerning:
+        return None
+    return (f"a concerning sign ({concerning[0]}) with nothing that says it is mild, long-standing or minor: "
+            "treated as an emergency to be safe",
+            "NICE NG51 moderate-to-high risk criteria (fail safe: uncertainty never lowers a level); NHS 111")

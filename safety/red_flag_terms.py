@@ -283,3 +283,20 @@ WATERS = phrases("waters")
 
 WATERS_SIGN = phrases("green*", "brown*", "smell*", "blood*", "dark", "murky")
 """NHS: waters green, brown or smelly: call the maternity unit now."""
+
+BODY_CONTEXT = phrases(
+    "son|daughter|child|kid|kids|baby|toddler|boy|girl|nan|nanna|gran|granny|grandma|grandad|grandpa|grandmother|"
+    "grandfather|mum|mom|dad|mother|father|wife|husband|partner|brother|sister|friend|flatmate|uncle|aunt*|"
+    "neighbour|boyfriend|girlfriend|colleague|newborn|infant|pupil",
+    "=head", "=chest", "=arm|=arms", "=leg|=legs", "=hand|=hands", "=foot|=feet", "=finger*", "=toe|=toes",
+    "=eye|=eyes", "=face", "=lip|=lips", "=tongue", "=mouth", "=throat", "=neck", "=tummy", "=stomach",
+    "=belly", "=skin", "=calf", "=knee", "=ankle", "=wrist", "=hip", "=jaw", "=nose", "=testicle*", "=groin",
+    "=pregnant", "=helmet")
+"""A person or a body part: a text holding one is about a body, whatever else it names (a pool, a
+roof, a bridge, a text message)."""
+
+NOT_MEDICAL_SENSE = phrases(
+    "sudden* death +mode", "worst case", "worst +part", "kill +the|+a +process", "overdose +of +coffee",
+    "severe* level|bug|issue|incident|rating", "cache|dns|data|model poison*", "poison pill", "unconscious bias",
+    "stroke +of +luck|genius", "brush|key* stroke*", "=fits +in|+me|+well|+the")
+"""An alarm word in a sense that is not about a body ("unconscious bias", "a stroke of luck"): always cancels."""
