@@ -291,7 +291,7 @@ RULES: tuple[Rule, ...] = (
                                "teething", "doms"),), ("Rest and keep gently active.",),
          "NHS: sprains and strains (muscle soreness); NHS: teething"),
     Rule("minor_injury", "injury", _C, "sprains, strains and bruises usually heal with self-care",
-         (phrases("sprain*", "strain*", "bruise*", "graze*", "twist* ankle|knee|wrist", "minor cut",
+         (phrases("sprain*", "=strain*", "bruise*", "graze*", "twist* ankle|knee|wrist", "minor cut",
                   "cut finger", "pulled muscle"),),
          ("Rest, ice wrapped in cloth for 20 minutes at a time, support, and raise the limb.",),
          "NHS: sprains and strains, bruises, cuts and grazes"),

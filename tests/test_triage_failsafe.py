@@ -2,15 +2,20 @@
 go to A&E" alarm qualifier gets emergency guidance first, even for a condition no specific rule names."""
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
 from domains import triage as ht
 from safety import red_flag_failsafe as fs
+from safety import red_flag_systems as systems
 from safety.flag_types import Urgency
 from safety.patterns import Doc
 from safety.red_flags import red_flags
 
 FAILSAFE_KEYS = {flag.key for flag in fs.FAILSAFE_FLAGS}
+DATA = Path(__file__).parent / "data"
 
 
 @pytest.mark.parametrize("text", [
@@ -57,3 +62,96 @@ def test_ordinary_requests_raise_no_fail_safe(text: str) -> None:
 @pytest.mark.parametrize("text", ["I have a runny nose and a sore throat", "sore muscles after the gym"])
 def test_benign_symptoms_stay_below_emergency(text: str) -> None:
     assert ht.triage(text).urgency is not Urgency.EMERGENCY
+
+
+# --- body systems (safety/red_flag_systems.py) -----------------------------------------------------
+
+SYSTEM_FLAGS = {flag.key: flag for flag in systems.SYSTEM_FLAGS}
+
+
+@pytest.mark.parametrize(("key", "text"), [
+    ("system_bleeding", "pumping out blood from the gash, it won't stop"),
+    ("system_breathing", "her breathing is a real struggle"),
+    ("system_colour", "his fingers and lips have a bluish look"),
+    ("system_seizure", "she went stiff then her arms were jerking"),
+    ("system_sight", "a curtain came across the vision in my right eye"),
+    ("system_bone", "you can see the bone through the skin on his shin"),
+    ("system_burn", "hot oil went all down her front"),
+    ("system_overdose", "swallowed the whole strip of sertraline"),
+    ("system_sepsis_risk", "had a caesarean last week, now a fever and I'm breathing really fast"),
+    ("system_several", "he is confused and breathless"),
+    ("system_persisting", "the nosebleed is still going after 40 minutes"),
+    ("system_named", "I think it's a collapsed lung"),
+])
+def test_a_body_system_rule_holds_in_its_own_words(key: str, text: str) -> None:
+    flag = SYSTEM_FLAGS[key]
+    assert all(Doc(text).has(group) for group in flag.all_of) and flag.check is not None and flag.check(Doc(text))
+    assert flag.level is Urgency.EMERGENCY
+    assert any(name in flag.source for name in ("NHS", "NICE"))
+
+
+def test_a_system_and_its_acuity_may_come_in_any_order_but_in_one_clause() -> None:
+    groups = (systems.BLOOD, systems.BLOOD_ACUTE)
+    assert Doc("pumping out blood from his leg").together(groups)
+    assert Doc("blood is pumping out of his leg").together(groups)
+    assert not Doc("the blood test was fine. the tap is pouring").together(groups)
+
+
+@pytest.mark.parametrize("text", [
+    "my daughter hit her head on the side of the pool and keeps throwing up",
+    "electrical burn from a plug socket on my son's hand",
+    "my girlfriend texted me goodbye and has taken all her pills",
+])
+def test_a_person_or_body_part_outweighs_a_systems_word(text: str) -> None:
+    assert ht.triage(text).urgency is Urgency.EMERGENCY
+
+
+@pytest.mark.parametrize("text", [
+    "the worker pool is not responding, several tasks are stuck for hours",
+    "restart my fantasy baseball draft strategy after losing my first pick",
+    "just hypothetically, if I ran workflow 2 twice, what would it do?",
+    "run the unconscious bias training report for the team",
+])
+def test_system_rules_stay_out_of_ordinary_requests(text: str) -> None:
+    keys = {flag.key for flag in red_flags(Doc(text))}
+    assert not (FAILSAFE_KEYS | set(SYSTEM_FLAGS)) & keys
+
+
+def test_no_fail_safe_or_system_rule_fires_on_the_non_medical_utterances() -> None:
+    """Every utterance of the understanding corpora whose expected intents name no healthcare pool."""
+    texts = set()
+    for path in sorted(DATA.glob("utterances*.jsonl")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            row = json.loads(line) if line.strip() else None
+            if row and not any((e.get("args") or {}).get("pool") == "healthcare" for e in row["expect"]):
+                texts.add(row["text"])
+    assert len(texts) > 1000
+    fired = [t for t in texts if (FAILSAFE_KEYS | set(SYSTEM_FLAGS)) & {f.key for f in red_flags(Doc(t))}]
+    assert fired == []
+
+
+def test_unplaced_symptoms_fail_safe_unless_the_text_reassures() -> None:
+    alarming = ht.triage("my jaw feels strange")
+    assert alarming.urgency is Urgency.EMERGENCY
+    assert any("uncertainty never lowers a level" in source for source in alarming.sources)
+    reassured = ht.triage("my jaw feels a bit strange, has done for months")
+    assert reassured.urgency is None
+    assert "call your local emergency number" in ht.format_reply(reassured).splitlines()[1].lower()
+
+
+def test_a_concerning_sign_without_reassurance_lifts_a_placed_level_to_emergency() -> None:
+    assert ht.triage("my ankle is swollen and I feel clammy").urgency is Urgency.EMERGENCY
+    assert ht.triage("my ankle is a bit swollen after football").urgency is not Urgency.EMERGENCY
+
+
+def test_a_baby_under_three_months_is_never_self_care_or_soon() -> None:
+    result = ht.triage("my 6 week old has a blocked nose")
+    assert result.urgency is Urgency.URGENT
+    assert any("NG143" in source for source in result.sources)
+
+
+def test_a_mild_word_that_looks_like_a_benign_one_is_not_read_as_it() -> None:
+    """'strange' is no 'strain', 'feverish' no 'severe', 'mostly' no 'mottled' (exact words where fuzz misleads)."""
+    assert ht.triage("my jaw feels strange").urgency is not Urgency.SELF_CARE
+    assert not Doc("I feel feverish").has(systems.PAIN_SEVERE)
+    assert not Doc("mostly in my thumb and first fingers").together((systems.COLOUR_PART, systems.COLOUR_BAD))
