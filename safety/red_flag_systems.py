@@ -123,6 +123,11 @@ RISK_GROUP = phrases("newborn", "new born", "pregnan*", "pregnent", "gave birth"
     "=cut", "wound*", "=burn|=burns|=burnt|=burned", "blister*", "=bite|=bitten", "graze*", "cellulitis")
 """NICE NG51 1.1.3: people at higher risk of sepsis."""
 
+VERY_UNWELL = phrases("really|very|so|extremely ill|unwell", "feel* awful|terrible|dreadful", "rigors",
+                      "shak*|shiver* uncontroll*|violent*", "uncontroll* shak*|shiver*")
+"""Feeling very unwell or rigors: with an infection in someone at higher risk, enough to think of sepsis
+(NICE NG51 1.1.3 and 1.1.1; NHS: sepsis)."""
+
 MENTAL = phrases("confus*", "confussed", "muddled", "disorientat*", "delirious", "drows*", "=sleepy", "sleepier",
                  "lethargic", "listless", "floppy", "=limp", "hard|difficult|cannot wake|rouse", "barely conscious",
                  "not making sense", "talking nonsense|rubbish|gibberish", "acting strange|weird|drunk|odd",
@@ -144,13 +149,13 @@ OUTPUT = phrases("vomit* repeated*|constant*|non stop|all day|all night|everythi
 PAIN_SEVERE = phrases("=sever*", "=sevear*|=sevre*|=severly", "agony", "agonis*|agoniz*", "excruciat*", "worst",
                       "unbearable", "extreme*",
                       "terrible|awful|horrendous pain*", "crippling", "screaming", "out +of +proportion",
-                      "far worse +than", "far more +than", "really|very|so ill|unwell")
+                      "far worse +than", "far more +than")
 NEURO = phrases("numb*", "weak* arm|leg|legs|side|hand|face", "arm|leg|legs|side|hand|face weak*",
                 "cannot move|feel|walk|stand|see|swallow|speak|talk|lift", "vision blurr*|double|lost|dark|gone",
                 "double vision", "seeing double", "slurr*", "=fit", "fitting", "seizure*", "paralys*")
 SYSTEMS: tuple[tuple[str, tuple[Phrase, ...]], ...] = (
     ("mental state", MENTAL), ("breathing", BREATHING), ("circulation or colour", CIRCULATION),
-    ("fluids or urine", OUTPUT), ("severe pain or feeling very ill", PAIN_SEVERE), ("nerves", NEURO))
+    ("fluids or urine", OUTPUT), ("severe pain", PAIN_SEVERE), ("nerves", NEURO))
 """Concerning features by body system (NICE NG51 moderate-to-high and high risk criteria; NICE NG143 amber
 and red; NHS: sepsis)."""
 
@@ -175,7 +180,7 @@ def _sepsis_risk(doc: Doc) -> bool:
     if not doc.has(INFECTION_SIGN):
         return False
     at_risk = doc.has(RISK_GROUP) or _older_or_infant(doc)
-    return at_risk and bool(systems_affected(doc)) and _about_a_body(doc)
+    return at_risk and (bool(systems_affected(doc)) or doc.has(VERY_UNWELL)) and _about_a_body(doc)
 
 
 def _older_or_infant(doc: Doc) -> bool:
