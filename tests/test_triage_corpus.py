@@ -1,8 +1,10 @@
 """Symptom triage against corpora written from published guidance (NHS, NICE, AHA, RCUK), not from the code.
 
-The cases (tests/data/triage_corpus.jsonl, triage_corpus_extra.jsonl written before any tuning, and
-triage_corpus_guidance.jsonl: further cases written from NHS / NICE / AHA / RCUK pages in new wordings)
-are split once by a hash of their text: half 0 is the half the rules were tuned on, half 1 is
+The cases (tests/data/triage_corpus.jsonl, triage_corpus_extra.jsonl written before any tuning,
+triage_corpus_guidance.jsonl: further cases written from NHS / NICE / AHA / RCUK pages in new wordings,
+triage_corpus_fresh2.jsonl and triage_corpus_fresh3.jsonl: batches written before the rules were changed for
+them, fresh3 for emergencies the others held few of: older people, rarer conditions, poisoning, pregnancy,
+injuries, mental health) are split once by a hash of their text: half 0 is the half the rules were tuned on, half 1 is
 held out and only measured. Both halves must meet the targets; the figures are printed
 (`pytest -s tests/test_triage_corpus.py`).
 
