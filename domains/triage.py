@@ -191,7 +191,7 @@ RULES: tuple[Rule, ...] = (
          (phrases("calf|leg swell*|swollen|pain*|warm|red|ache*|achey", "swollen|painful calf", "dvt"),), (),
          "NHS: DVT (111 / urgent)"),
     Rule("severe_pain", "general", _U, "severe pain, or pain that painkillers do not touch, needs care today",
-         (phrases("sever* pain*", "agony", "excruciat*", "painkillers not touch*|help*|working", "worst pain*",
+         (phrases("sever* pain*", "agony", "excruciat*", "painkillers not touch*|help*|working", "=worst pain*",
                   "kidney stone*", "pain* in waves"),), (), "NHS 111: severe pain; NHS: kidney stones"),
     Rule("shingles", "skin", _U, "a painful band of blisters on one side may be shingles: treatment works best "
          "within 3 days", (phrases("shingles", "band blisters"),), (), "NHS: shingles (urgent GP, 111 or "
@@ -309,7 +309,7 @@ CONCERNING: tuple[Rule, ...] = (
          (phrases("breath* fast*|quick*|hard|rapid*", "fast* breath*", "nostril* flar*", "struggl* breath*",
                   "short* breath", "breathless*"),), (), "NICE NG143 amber (tachypnoea); NHS: shortness of breath"),
     Rule("concern_severe_pain", "general", _U, "severe, sudden or worst-ever pain needs care today",
-         (phrases("sever*", "agony", "excruciat*", "worst", "unbearable", "sudden* pain*"),), (),
+         (phrases("sever*", "agony", "excruciat*", "=worst", "unbearable", "sudden* pain*"),), (),
          "NHS 111: severe pain"),
     Rule("concern_urine", "fluids", _U, "not passing urine needs care today",
          (phrases("not peed|urinated|weed|pass* urine", "no wet nappies", "not had wee|pee",
@@ -337,7 +337,7 @@ _UNPLACED_ALARM = phrases(
     # the words of the NHS "when to call 999" list: in a text no rule could place, they fail safe to emergency
     "collaps*", "unconscious*", "unrespons*", "not breathing", "chok*", "seizure*", "convuls*", "overdos*", "poison*",
     "swallow*", "blue", "suffocat*", "drown*", "=stabbed", "=shot", "crush*", "electrocut*", "bleed*", "blood*",
-    "agony", "excruciat*", "worst", "sudden*", "numb*", "paralys*", "slurr*", "confus*", "delirious", "drows*",
+    "agony", "excruciat*", "=worst", "sudden*", "numb*", "paralys*", "slurr*", "confus*", "delirious", "drows*",
     "faint*", "passed out", "blacked out", "anaphyla*", "epipen", "ambulance", "=999", "=911", "emergency",
     "dying", "=die", "=fit", "=fitting", "floppy", "=limp", "not waking", "will not wake", "cannot breath*", "gasp*",
     "grey", "mottled", "blotchy", "purple", "newborn", "chemo*", "crash*", "broken", "burn*", "=scald*", "bitten",

@@ -134,7 +134,10 @@ _IMMINENT = phrases("tonight", "right now", "have plan", "made plan", "suicide n
                     "cannot keep +myself|+herself|+himself|+themselves safe", "not safe +with +myself",
                     "going +to +do +it", "=decided", "this weekend", "when everyone|they +is|+are asleep",
                     "gave|giving away +my|+his|+her things|stuff", "sorry +for +everything", "=rope", "=gun",
-                    "jump*|step* off|from|in front", "train tracks|line")
+                    "jump*|step* off|from|in front", "train tracks|line",
+                    # NHS: call 999 if you have taken an overdose; someone shut away after saying so
+                    "took|taken|swallowed|drank|downed something|stuff|everything|them|lots|loads|all",
+                    "locked +herself|+himself|+myself|+themselves|+in")
 _PROBLEM_GAMBLING = phrases("chas* loss*", "win back", "cannot stop bet*|gambl*", "addict* bet*|gambl*",
                             "gambling addict*|problem", "borrow* bet*|gambl*",
                             "lost everything bet*|gambl*", "bet*|gambl* rent|savings|mortgage",

@@ -135,7 +135,10 @@ MENTAL = phrases("confus*", "confussed", "muddled", "disorientat*", "delirious",
                  "unresponsive", "dazed", "slow +to answer|respond", "mumbl*")
 BREATHING = phrases("breathless*", "short* breath", "out +of +breath", "breath* fast|quick*|hard|rapid*|shallow|"
                     "noisy|deep|heavy|laboured|labored", "fast|rapid|hard|shallow|noisy breath*", "wheez*",
-                    "gasp*", "grunt*", "struggl* breath*", "cannot breath*", "difficult* breath*")
+                    "gasp*", "grunt*", "struggl* breath*", "cannot breath*", "difficult* breath*",
+                    # NHS: chest pain when breathing, coughing up blood (pulmonary embolism, pneumothorax: 999)
+                    "pain*|hurts|hurt* +when|+to +i|+you breath*", "breath* +in hurts|pain*",
+                    "cough*|bring*|brought +up blood|pink|red|rusty|bloody")
 CIRCULATION = phrases("pale", "grey|gray", "ashen", "turned|gone|going|went|looks|look* blue",
                       "blue lips|skin|face|tongue|fingers", "bluish", "=mottl*", "blotchy", "clammy",
                       "cold hands|feet|skin|touch", "hands|feet|skin cold|icy|freezing", "ice|icy|freezing cold",
@@ -146,7 +149,7 @@ OUTPUT = phrases("vomit* repeated*|constant*|non stop|all day|all night|everythi
                  "not weeing|peeing|urinating|weed|peed|urinated", "not passed urine|water|wee",
                  "not had +a wee|pee", "no wee|pee|urine|wet", "dry nappy|nappies", "not drinking|feeding",
                  "refus* drink*|feed*|bottle*", "cannot pee|wee|poo")
-PAIN_SEVERE = phrases("=sever*", "=sevear*|=sevre*|=severly", "agony", "agonis*|agoniz*", "excruciat*", "worst",
+PAIN_SEVERE = phrases("=sever*", "=sevear*|=sevre*|=severly", "agony", "agonis*|agoniz*", "excruciat*", "=worst",
                       "unbearable", "extreme*",
                       "terrible|awful|horrendous pain*", "crippling", "screaming", "out +of +proportion",
                       "far worse +than", "far more +than")
@@ -239,7 +242,19 @@ LIMIT_PASSED = phrases("=hours", "more +than +an|+one|+two|+three|+four|+2|+3|+4
 """NHS 999 / A&E time limits: bleeding over 10 to 15 minutes, a fit over 5 minutes, chest pain over 15 minutes,
 an erection over 4 hours: a sign still there after minutes or hours."""
 
+OBJECT_IN = phrases("stuck +in|+into|+through", "still +in +it|+the|+my|+his|+her", "embedded", "impaled",
+                    "gone|went +into|+through +my|+his|+her|+the", "sticking out +of")
+DEEP_PART = phrases("=leg", "=legs", "=arm", "=arms", "=chest", "=back", "=neck", "=tummy", "=stomach", "=belly",
+                    "=thigh", "=calf", "=foot", "=hand", "=eye", "=eyes", "=head", "=side", "=buttock*", "=groin")
+NOT_DEEP = phrases("splinter*", "=tick", "=ticks", "bead*", "=nose", "=ear", "teeth", "=food", "fish hook",
+                   "=tampon")
+"""NHS: cuts (A&E if something is stuck in the wound), eye injuries (A&E); NHS: When to call 999 (serious
+injuries): something gone into the body and still in it."""
+
 SYSTEM_FLAGS: tuple[RedFlag, ...] = (
+    _system("object_in", "something gone into the body and still in it", (OBJECT_IN, DEEP_PART),
+            "NHS: cuts and grazes (A&E if something is stuck in the wound); NHS: When to call 999 (serious "
+            "injuries)", NOT_DEEP),
     _system("persisting", "a sign still there after minutes or hours that should have passed",
             (PERSISTING, LIMIT_PASSED), "NHS: When to call 999 / Go to A&E (bleeding, fits, chest pain, priapism: "
             "still there after minutes or hours)"),
@@ -284,7 +299,8 @@ REASSURING = phrases(
     "usual", "normal", "normally", "same +as", "again", "still", "helps|helping|helped", "better", "settl*",
     "eas*", "fine", "=ok", "okay", "well", "eating", "drinking", "playing", "sleeping", "coping", "gaining",
     "lately", "recently", "every|most day*|night*|evening*|morning*", "for +ages", "keeps|keep getting|coming",
-    "=after +a|+the|+moving|+gardening|+football|+swimming|+exercise|+big", "years", "months", "weeks", "month",
+    "=after +a|+the|+moving|+gardening|+football|+swimming|+exercise|+big", "gym|workout|training|leg day",
+    "stopped +after|+with|+when|+by|+on +its", "went|gone +away", "settled", "years", "months", "weeks", "month",
     "year", "anoying|annoying", "wondering", "should +i", "is +it +normal")
 """What says a symptom is mild, long-standing, improving or leaves the person otherwise well (NICE NG143 green:
 normal colour, responds normally, stays awake; NHS self-care pages: mild symptoms that ease)."""

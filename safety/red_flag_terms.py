@@ -13,15 +13,15 @@ SUDDEN = phrases("sudden*", "out +of +nowhere", "all +of +a +sudden", "out +of +
                  "all +at +once", "without warning")
 """Onset words (NHS: call 999 for sudden severe pain, sudden confusion, sudden weakness)."""
 
-SEVERE = phrases("sever*", "worst", "agony", "agonising|agonizing", "excruciat*", "unbearable", "really|very|so bad",
+SEVERE = phrases("sever*", "=worst", "agony", "agonising|agonizing", "excruciat*", "unbearable", "really|very|so bad",
                  "terrible", "intense", "crippling", "extreme*", "tearing", "ripping")
 """Severity words."""
 
 PAIN = phrases("pain*", "ache*", "aching", "headache*", "hurt*", "agony", "cramp*", "=sore")
 """Pain words."""
 
-WORST_EVER = phrases("worst ever|life", "worst +i +have +ever", "never had +a +pain|headache +like",
-                     "worst +of +my +life")
+WORST_EVER = phrases("=worst ever|life", "=worst +i +have +ever", "never had +a +pain|headache +like",
+                     "=worst +of +my +life")
 """'The worst ever' (NHS headaches: a sudden, extremely painful headache)."""
 
 BREATH_TROUBLE = phrases(

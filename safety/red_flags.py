@@ -128,7 +128,7 @@ _RASH_NONBLANCH = phrases("rash not fade*|fading|disappear*", "rash not go away"
                           "purple rash|spots")
 _SEPSIS_SKIN = phrases("mottled", "blotchy skin|legs|arms|looks", "skin|legs|arms blotchy", "ashen",
                        "blue grey skin", "skin blue|grey")
-_HEADACHE_SEVERE = phrases("worst headache", "thunderclap", "sudden* severe headache",
+_HEADACHE_SEVERE = phrases("=worst headache", "thunderclap", "sudden* severe headache",
                            "sudden* extremely painful headache")
 _HEAD_INJURY = phrases("head|hed injur*", "hit|bang*|bump*|knock*|hurt head",
                        "fell head", "head hit", "head on", "cannot remember crash|accident|fall")
@@ -175,7 +175,7 @@ _URINE_RETENTION = phrases("cannot pee|urinate|wee", "cannot pass urine|water", 
                            "unable pass urine",
                            "cannot go at all", "not able pee|wee")
 _TESTIS = phrases("testic*|testicle*|testes|scrotum")
-_SUDDEN_SEVERE = phrases("sudden*", "sever*", "agony", "really bad", "excruciat*", "worst")
+_SUDDEN_SEVERE = phrases("sudden*", "sever*", "agony", "really bad", "excruciat*", "=worst")
 _LEG_CLOT = phrases("calf|leg swell*|swollen|pain*|red|warm", "swollen|painful calf|leg", "dvt")
 _CLOT_SIGNS = phrases("breathless*", "short* breath", "chest pain*", "cough* blood", "hard breath*")
 _VOICES_HARM = phrases("voices tell*|telling hurt|kill", "knife|weapon hurt|kill|threat*",

@@ -33,7 +33,7 @@ from domains import triage as ht
 
 DATA = Path(__file__).parent / "data"
 CORPORA = ("triage_corpus.jsonl", "triage_corpus_extra.jsonl", "triage_corpus_guidance.jsonl",
-           "triage_corpus_fresh2.jsonl", "triage_corpus_fresh3.jsonl")
+           "triage_corpus_fresh2.jsonl", "triage_corpus_fresh3.jsonl", "triage_corpus_fresh4.jsonl")
 TUNING = "triage_corpus_tuning.jsonl"
 """Cases written from the guidance to tune on: always on the tune side (never split into the held-out half)."""
 LEVELS = ("emergency", "urgent", "soon", "self_care")
