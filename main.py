@@ -357,12 +357,10 @@ def worker(executor: str | None, pool_names: str | None, beat: bool) -> None:
     """Run pool workers only: they work the queue shared through DATABASE_URL (and REDIS_URL with Celery)."""
     import threading
 
-    from app import services
-
-    app = _build_app_or_exit(executor)
-    svc = services(app)
+    pools = _pool_names(pool_names)  # bad input is refused before anything is built or connected
+    svc = _services_or_exit(executor)  # workers serve no HTTP: no Flask app
     if svc.settings.task_backend == "celery":
-        sys.exit(_celery_worker(svc, executor, pool_names, beat))
+        sys.exit(_celery_worker(svc, executor, pools, beat))
     if pool_names is not None:
         raise click.UsageError("--pools is for TASK_BACKEND=celery; local workers serve every pool.")
     controller = svc.controller
@@ -397,9 +395,8 @@ def _start_retention(engine):  # type: ignore[no-untyped-def]
     return loop
 
 
-def _celery_worker(svc: Any, executor: str | None, pool_names: str | None, beat: bool) -> int:
-    """One Celery worker node per pool (plus the ops node with beat) until SIGTERM or Ctrl-C."""
-    from backends.celery_queue import run_workers
+def _pool_names(pool_names: str | None) -> tuple[str, ...]:
+    """The pools of `--pools POOL,POOL` (all five when not given); a usage error names the unknown ones."""
     from values import POOL_NAMES
 
     pools = tuple(p.strip() for p in (pool_names or ",".join(POOL_NAMES)).split(",") if p.strip())
@@ -407,6 +404,13 @@ def _celery_worker(svc: Any, executor: str | None, pool_names: str | None, beat:
     if unknown or not pools:
         raise click.BadParameter(f"pools are {', '.join(POOL_NAMES)}; not {', '.join(unknown) or 'none'}",
                                  param_hint="--pools")
+    return pools
+
+
+def _celery_worker(svc: Any, executor: str | None, pools: tuple[str, ...], beat: bool) -> int:
+    """One Celery worker node per pool (plus the ops node with beat) until SIGTERM or Ctrl-C."""
+    from backends.celery_queue import run_workers
+
     click.echo(f"OperatorOS Celery workers for {', '.join(pools)} starting"
                f"{' with beat' if beat else ''}; Ctrl-C to stop.", err=True)
     code = run_workers(svc.settings, svc.engine, executor=executor, pools=pools, beat=beat,
@@ -791,15 +795,26 @@ def _keys(ctx: click.Context, action: str, name: str | None, as_json: bool) -> N
 
 
 @functools.lru_cache(maxsize=1)
-def _local_services():  # type: ignore[no-untyped-def]
-    """The services of an in-process request, without the web layer (built once per process)."""
+def _local_services(executor: str | None = None):  # type: ignore[no-untyped-def]
+    """The services of an in-process request or a worker, without the web layer (built once per process)."""
     from startup import fast_start
 
     with fast_start():
         from config import Settings
         from services import build_services
 
-        return build_services(Settings.from_env())
+        return build_services(Settings.from_env(), executor=executor)
+
+
+def _services_or_exit(executor: str | None = None):  # type: ignore[no-untyped-def]
+    """The services of a worker process (no web layer); a start-up failure is a clear error and an exit code."""
+    try:
+        return _local_services(executor)
+    except Exception as exc:
+        logger.debug("start-up failed", exc_info=True)
+        failed = _error_reply(exc, {})
+        click.echo(f"error: {failed['response']}", err=True)
+        sys.exit(_exit_code(failed))
 
 
 def _build_app(executor: str | None = None):  # type: ignore[no-untyped-def]

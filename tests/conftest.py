@@ -282,8 +282,8 @@ class Deployment:
                     None)
 
     def wait_node(self, worker: subprocess.Popen[bytes], pool: str, check: Callable[[dict[str, Any]], bool],
-                  timeout: float = 60) -> dict[str, Any]:
-        """Wait until the node of `pool` run by `worker` satisfies `check`."""
+                  timeout: float = 120) -> dict[str, Any]:
+        """Wait until the node of `pool` run by `worker` satisfies `check` (~3 s idle; over 60 s at load 12)."""
         deadline = time.monotonic() + timeout
         node = None
         while time.monotonic() < deadline:

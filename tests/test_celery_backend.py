@@ -339,8 +339,10 @@ def test_the_sweep_requeues_and_resends_an_expired_lease_and_a_lost_message(depl
 def test_500_tasks_on_two_workers_one_killed_with_kill_9_all_succeed_and_are_recorded_once(
         deployment: Deployment) -> None:
     total = 500
-    first = deployment.start_worker("--pools", "general", delay=0.02)
-    second = deployment.start_worker("--pools", "general", delay=0.02)
+    # 0.1 s a task: four processes take ~12 s for the 500, so the kill lands mid-run even when this
+    # process is descheduled for seconds on a loaded machine (at 0.02 s all 500 could end unseen).
+    first = deployment.start_worker("--pools", "general", delay=0.1)
+    second = deployment.start_worker("--pools", "general", delay=0.1)
     victim, survivor = (deployment.wait_node(w, "general", lambda n: n["processes"] == 2) for w in (first, second))
     ids = [deployment.queue.submit("general", f"task {i}")["id"] for i in range(total)]
     deadline = time.monotonic() + 60

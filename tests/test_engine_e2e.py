@@ -14,7 +14,7 @@ import pytest
 import sqlalchemy as sa
 
 import database
-from models import Task
+from models import Agent, Task
 from task_processor import TaskQueue
 from values import POOL_NAMES
 
@@ -67,10 +67,24 @@ def _results(engine: sa.Engine) -> dict[int, dict[str, Any]]:
         return dict(conn.execute(sa.select(Task.id, Task.result)).all())
 
 
+def _wait_for_agents(engine: sa.Engine, pids: set[int], timeout: float = 120) -> None:
+    """Until every process in `pids` has registered its agents (on a loaded machine one may start late)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with engine.connect() as conn:
+            processes = set(conn.execute(sa.select(Agent.process).distinct()).scalars())
+        if pids <= {int(p.rsplit(":", 1)[1]) for p in processes}:
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"the agents of {sorted(pids)} did not register in {timeout} s")
+
+
 def test_two_workers_execute_1000_tasks_each_exactly_once(engine_env: dict[str, Any]) -> None:
     queue: TaskQueue = engine_env["queue"]
-    ids = [queue.submit(POOL_NAMES[i % 5], f"task {i}")["id"] for i in range(1000)]
     workers = [engine_env["start"]("worker"), engine_env["start"]("worker")]
+    # Both are up before any work exists, so "both took part" does not depend on which started first.
+    _wait_for_agents(engine_env["engine"], {w.pid for w in workers})
+    ids = [queue.submit(POOL_NAMES[i % 5], f"task {i}")["id"] for i in range(1000)]
     _wait_all_succeeded(queue, 1000, timeout=120)
     executions = _executions(engine_env["record"])
     per_task = Counter(t for t, _, _ in executions)
