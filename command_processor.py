@@ -161,12 +161,13 @@ def _understand(cleaned: str, ctx: dict[str, Any]) -> list[Command]:
     affirmative request changes anything (commands/mood.py)."""
     answered = choices.answer(cleaned, ctx, parse_request)
     if answered is not None:
-        return answered
+        return guard.check(cleaned, answered, ctx)
     request, read_only = agent_text.reduce(cleaned)
     commands = mood.apply(request, ctx, parse_request, read_only) or parse_request(request, ctx)
     if not read_only and not any(mood.mood_of(c) == "negation" for c in mood.split_clauses(request)):
         commands = domain.fold(request, commands)
-    return unavailable.check(request, own_work.check(request, guard.check(request, commands, ctx)))
+    # the guard has the last word, after every step that may turn a piece into a change
+    return guard.check(request, unavailable.check(request, own_work.check(request, commands)), ctx)
 
 
 def _safety_preface(text: str) -> str:

@@ -65,6 +65,8 @@ _REFRAME_RES = tuple((re.compile(p, re.I), r) for p, r in (
     (r"^(?:the user|my user|they) (?:is|are) asking (?:whether|if) (?:they|to) should\b", "should I"),
     (r"^(?:the user|my user|they) (?:asked|asks|is asking|has asked) (?:me )?(?:whether|if) they should\b", "should I"),
     (r"^(?:the user|my user|they) (?:is|are) asking (?:what would happen if|what happens if) they\b", "what if I"),
+    (r"^(?:the user|my user|they) (?:asked|asks|is asking|has asked|wants to know|would like to know|'d like to know|"
+     r"is wondering|wonders|is curious)(?: me)?(?: to (?:find out|check))? (?:whether|if)\b", "tell me whether"),
     (r"^(?:the user|my user|they) (?:has asked|asked|asks|is asking|wants|would like|needs|'d like)(?: me)? to "
      r"(?:see|know|view|find out)\b(?!\s*:)", "show"),
     (r"^(?:the user|my user|they) (?:has asked|asked|asks|is asking|wants|would like|needs|'d like)(?: me)? to "

@@ -15,6 +15,7 @@ import re
 from typing import Any
 
 from commands import mood
+from commands.domain import _ARTEFACT_RE, _POOL_NAMES
 from commands.vocabulary import ASK_RE, QUOTED_TO_RE, ROUTE_RE, SUBMIT_RE
 from values import Command
 
@@ -23,7 +24,8 @@ ACTION_VERB_RE = re.compile(
     r"cut\w*|doubl\w*|halv\w*|set|setting|restart\w*|reboot\w*|reset\w*|bounc\w*|cancel\w*|kill\w*|abort\w*|"
     r"terminat\w*|drop\w*|run|runs|running|ran|trigger\w*|launch\w*|start\w*|execut\w*|kick\w*|approv\w*|"
     r"reject\w*|deny|denying|log(?:ging)?(?:\s+(?:me\s+)?(?:out|in|off))|logout|sign\w*|register\w*|take|taking|"
-    r"took|bring|bringing|raise|lower|make|making|put|get|retry\w*|rerun\w*|delet\w*|remov\w*|eras\w*|destroy\w*)\b",
+    r"took|bring|bringing|raise|lower|make|making|put|get|retry\w*|rerun\w*|delet\w*|remov\w*|eras\w*|destroy\w*|"
+    r"back(?:ing|ed|s)?\s*up|backups?|restor\w*|submit\w*|creat\w*|start\w*)\b",
     re.I)
 """The verbs that carry a change; the words before the first of them decide whether it is ordered."""
 
@@ -74,10 +76,22 @@ def _checked(request: str, command: Command) -> Command:
 
 SYSTEM_CHANGE_RE = re.compile(
     r"\b(?:scal\w*|restart\w*|reboot\w*|cancel\w*|kill\w*|abort\w*|approv\w*|reject\w*|add\w*|remov\w*|"
-    r"submit\w*|spin\w*|shrink\w*|run|ran|trigger\w*)\b", re.I)
-SYSTEM_OBJECT_RE = re.compile(r"\b(?:agents?|pools?|tasks?|jobs?|queue[ds]?|workflows?|runs?|sessions?|operatoros)\b",
+    r"submit\w*|spin\w*|shrink\w*|run|ran|trigger\w*|delet\w*|drop\w*|retr(?:y|ies|ying|ied)|rerun\w*|bump\w*|"
+    r"doubl\w*|halv\w*|grow\w*|reduc\w*|increas\w*|decreas\w*)\b", re.I)
+SYSTEM_OBJECT_RE = re.compile(r"\b(?:agents?|pools?|tasks?|jobs?|queue[ds]?|workflows?|runs|runs?\s*#?\d|sessions?|"
+                              r"(?:the|a|this|that|its|their|workflow|failed|pending|last|next) runs?|operatoros)\b",
                               re.I)
-LOG_OUT_RE = re.compile(r"\blog(?:ging|ged|s)?\s*(?:me\s+)?(?:out|off)\b|\blogout\b", re.I)
+"""Objects of the system ("run" as a noun: "when I run" is no workflow run)."""
+LOG_OUT_RE = re.compile(r"\b(?:log(?:ging|ged|s)?|sign(?:ing|ed|s)?)\s*(?:me\s+)?(?:out|off)\b|\b(?:logout|signout)\b",
+                        re.I)
+SESSION_RE = re.compile(r"\b(?:sessions?|(?:new|this|our) (?:conversation|chat)|logged in|login|username|"
+                        r"operatoros account)\b", re.I)
+"""The user's own session and account: never work for an agent in a question about them."""
+DATABASE_RE = re.compile(r"\b(?:database|db|back(?:ing|ed|s)?\s*up|backups?|restor\w*)\b", re.I)
+AIMED_AT_IT_RE = re.compile(
+    r"\b(?:scal\w*|restart\w*|reboot\w*|cancel\w*|kill\w*|abort\w*|approv\w*|reject\w*|retry\w*|rerun\w*|"
+    r"delet\w*|remov\w*|run|running|drop\w*)\s+(?:it|them|that|this|those|everything|all|every\w*)\b", re.I)
+"""A change aimed at 'it' or at everything: in a question, a change to what the session is looking at."""
 
 
 def _idle_work(command: Command) -> bool:
@@ -91,13 +105,33 @@ def _unordered(request: str) -> bool:
     """Whether a request holds a question, a negation, a hypothetical or a request for an explanation."""
     if (request.rstrip().endswith("?") and not POLITE_RE.match(request.strip())) or NEGATION_RE.search(request):
         return True
+    if refusal(request, request) is not None:  # "I wonder if I should log out": the words before the verb ask
+        return True
     return any(mood.mood_of(c) != "imperative" for c in mood.split_clauses(request))
 
 
 def _about_the_system(text: str) -> bool:
     """Whether a text speaks of logging out, or of a change to the system's agents, pools, tasks or workflows."""
-    return bool(LOG_OUT_RE.search(text) or (SYSTEM_OBJECT_RE.search(text) and (
-        SYSTEM_CHANGE_RE.search(text) or re.search(r"\b(?:agents?|pools?)\b", text, re.I))))
+    if LOG_OUT_RE.search(text) or SESSION_RE.search(text) or AIMED_AT_IT_RE.search(text):
+        return True
+    if DATABASE_RE.search(text) and re.search(r"\b(?:database|db)\b", text, re.I):
+        return True
+    change = SYSTEM_CHANGE_RE.search(text)
+    if change and not _ARTEFACT_RE.search(text) and _names_a_pool(text[change.end():]):
+        return True  # "rebooting general", "shrinking sports by 2"
+    return bool(SYSTEM_OBJECT_RE.search(text) and (change or re.search(r"\b(?:agents?|pools?)\b", text, re.I)))
+
+
+_POOL_OBJECT_RE = re.compile(r"^\s*(?:(?:up|down)\s+)?(?:the\s+)?(\w+)(?:\s+(?:pool|agents?|team))?"
+                             r"(?=\s+(?:up|down|by|to|from)\b|\s*[,.;:?!]|\s*$|\s+\d)", re.I)
+
+
+def _names_a_pool(text: str) -> bool:
+    """Whether a change verb's object is a pool named alone ("rebooting general", "shrinking sports by 2")."""
+    from commands.segment import find_pool
+
+    match = _POOL_OBJECT_RE.match(text)
+    return bool(match) and find_pool(match.group(0)) is not None
 
 
 def _no_work_about_the_system(request: str, commands: list[Command], ctx: dict[str, Any]) -> list[Command]:
@@ -110,7 +144,7 @@ def _no_work_about_the_system(request: str, commands: list[Command], ctx: dict[s
     for command in commands:
         text = command.text or str(command.args.get("input", ""))
         about = _about_the_system(text) or _about_the_system(request) or _only_names_a_pool(request)
-        referred = _referred(request, ctx) if command.intent == "submit" and not about else None
+        referred = _referred(request, ctx) if command.intent == "submit" else None  # 'it' first: what was looked at
         if command.intent != "submit" or not (about or referred) or safety_concern(request):
             result.append(command)
         elif not others:
@@ -125,8 +159,12 @@ def _only_names_a_pool(text: str) -> bool:
     """'would healthcare need the same?': a pool named, and no work described."""
     from commands.segment import segment
 
-    seg = segment(text, joined=False)
+    seg = segment(_WORLDLY_POOL_RE.sub(" ", text), joined=False)
     return bool(seg.pools) and not seg.content_score
+
+
+_WORLDLY_POOL_RE = re.compile(rf"\b(?:a|an|my|our|your|his|her|their)\s+(?:\w+\s+){{0,2}}?(?:{_POOL_NAMES})\b", re.I)
+"""'a business', 'my small business': a thing of the world, not a pool."""
 
 
 def _referred(text: str, ctx: dict[str, Any]) -> Command | None:
@@ -154,9 +192,15 @@ def _look(text: str, reason: str) -> Command:
         command = Command("whoami" if reason == "negation" else "help", {} if reason == "negation" else
                           {"topic": "account"}, text)
         return command
+    if re.search(r"\b(?:database|db)\b", text, re.I):
+        return Command("database", {"action": "status"}, text) if reason != "negation" else (
+            Command("help", {"topic": "database"}, text))
     task = re.search(r"\b(?:task|job)\s*#?(\d{1,9})\b", text, re.I)
     if task:
         return Command("task", {"task_id": int(task.group(1))}, text)
+    if SESSION_RE.search(text):
+        return Command("whoami", {}, text) if reason == "negation" or re.search(
+            r"\b(?:who|logged in as|username|account)\b", text, re.I) else Command("help", {"topic": "history"}, text)
     pool = find_pool(text)
     if re.search(r"\b(?:tasks?|jobs?|queue)\b", text, re.I):
         return Command("tasks", {"pool": pool} if pool else {}, text)

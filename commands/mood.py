@@ -121,7 +121,7 @@ def split_clauses(text: str) -> list[str]:
 def mood_of(clause: str) -> str:
     """imperative, negation, hypothetical, explain or question."""
     plain = _unprefixed(clause)
-    if NEGATION_RE.match(plain):
+    if NEGATION_RE.match(plain) or NEGATION_RE.match(clause.strip()):  # "just kidding" opens with "just"
         return "negation"
     if HYPOTHETICAL_RE.match(plain):
         return "hypothetical"
@@ -132,9 +132,15 @@ def mood_of(clause: str) -> str:
     if re.match(r"^do\s+(?!(?:i|we|you|u|they|it|he|she|the|my|our|any|all|these|those|this|that|"
                 r"tasks?|agents?|pools?|workflows?|cancelled|failed|queued)\b)\w", plain, re.I) and "?" not in clause:
         return "imperative"  # "now do healthcare": an order that repeats the last one
-    if ADVICE_RE.match(plain) or re.match(r"^(?:would you|do you think)\b", plain, re.I):
+    if ADVICE_RE.match(plain) or re.match(r"^(?:would you(?! please| kindly)|do you think)\b", plain, re.I):
         return "question"
     return "imperative"
+
+
+def _negated(clause: str) -> str:
+    """A negated clause from where its negation opens ("just kidding" keeps its "just")."""
+    plain = _unprefixed(clause)
+    return plain if NEGATION_RE.match(plain) else clause.strip()
 
 
 def _unprefixed(clause: str) -> str:
@@ -178,11 +184,13 @@ def apply(cleaned: str, ctx: dict[str, Any], parse_clause: Parser, read_only: bo
     for clause, mood in zip(clauses, moods, strict=True):
         if clause.lower() in _FILLER_CLAUSES or FILLER_CLAUSE_RE.match(clause):
             continue
-        plain = (NEGATION_RE.sub("", _unprefixed(clause)).strip(" ,") if mood == "negation" else
+        plain = (NEGATION_RE.sub("", _negated(clause)).strip(" ,") if mood == "negation" else
                  unconditional(clause) if mood == "hypothetical" else clause)
-        if mood == "negation" and retracts(plain) and any(changes(c) for c in kept):
-            kept = [_read_only(c, c.text or clause, "negation") or c for c in kept]  # "cancel task 9. no, don't"
-            continue
+        if mood == "negation" and retracts(plain) and any(changes(c) or c.intent == "submit" for c in kept):
+            kept = [r for c in kept for r in [_read_only(c, c.text or clause, "negation")] if r is not None]
+            if not kept:  # "submit X. actually no, don't": the work is taken back, nothing is left to do
+                return [_nothing_done(cleaned)]
+            continue  # "cancel task 9. no, don't": the look at what was named
         commands = parse_clause(plain or clause, local)
         if mood != "imperative" or read_only or "negation" in moods:  # "don't cancel 44, what did it return?"
             commands = [c for c in commands if not (c.intent == "submit" and _idle(c, clause, strict=True))]
@@ -215,14 +223,18 @@ def apply(cleaned: str, ctx: dict[str, Any], parse_clause: Parser, read_only: bo
     if any(m in ("question", "hypothetical", "explain") for m in moods) or read_only:
         result = [_read_only(c, c.text, "question" if not read_only else "read_only") or c for c in result]
     if not result and "negation" in moods and not any(m == "imperative" for m in moods):
-        return [Command("clarify", {"reason": "not_understood", "question": (
-            "Understood: nothing was done. What would you like instead?"), "choices": [
-            "show the system status", "list my tasks", "show the pools"]}, cleaned)]
+        return [_nothing_done(cleaned)]
     named = set(re.findall(r"[a-z]+", cleaned.lower())) & (MACHINE_WORDS | SYSTEM_NOUNS)
     if not result and (named or ACCOUNT_ACTION_RE.search(cleaned)):  # a question about the system is no task
         topic = _topic(cleaned)
         return [Command("help", {"topic": topic}, cleaned) if topic else Command("status", {}, cleaned)]
     return _dedupe(result) or None
+
+
+def _nothing_done(text: str) -> Command:
+    return Command("clarify", {"reason": "not_understood", "question": (
+        "Understood: nothing was done. What would you like instead?"), "choices": [
+        "show the system status", "list my tasks", "show the pools"]}, text)
 
 
 _SPECIFIC_RE = re.compile(r"\b(?:task|job|run|workflow)\s*#?\d", re.I)
