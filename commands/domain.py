@@ -51,7 +51,8 @@ SYSTEM_HEADS = frozenset("""task tasks job jobs pool pools agent agents workflow
     up down dashboard overview metrics performance result results output outputs answer answers command commands
     request requests backlog cpu ram disk memory account accounts user users picture summary report logs log
     session sessions previous past last latest big whole current size sizes update updates check checks info details
-    numbers stats list lists count counts usage load""".split()) | _POOL_WORDS
+    numbers stats list lists count counts usage load tour example examples features capabilities walkthrough
+    """.split()) | _POOL_WORDS
 """Words that, as the object of a system verb, make the request a command."""
 
 _STOP_RE = re.compile(r"\b(?:for|in|of|at|to|from|with|by|about|on|into|so|up|down|that|which|who|please|"

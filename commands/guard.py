@@ -33,7 +33,7 @@ NEGATION_RE = re.compile(r"\b(?:not|never|no|nothing|without|rather|instead|avoi
                          r"didnt|shouldnt|wouldnt)\b|\wn['\u2019]t\b", re.I)
 """Words before an action verb that refuse it."""
 QUESTION_RE = re.compile(
-    r"\b(?:wh(?:ether|en|ich|y|o|at|ere)(?:['\u2019]?s)?|hows?|if|should|shall|would|could|might|may|wonder\w*|think\w*|consider\w*|maybe|perhaps|before|after|case|"
+    r"\b(?:wh(?:ether|en|ich|y|o|at|ere)(?:['\u2019]?s)?|hows?|if|should|shall|would(?!\s+(?:like|love))|could|might|may|wonder\w*|think\w*|consider\w*|maybe|perhaps|before|after|case|"
     r"assum\w*|suppos\w*|imagin\w*|hypothetic\w*|theory|tell me|explain\w*|describ\w*|reason|worth|idea|safe|"
     r"plan\w*|later|tomorrow|harm|risk\w*|danger\w*|hope|nobody|no one|dare|curious|wish|i['\u2019]?ll|we['\u2019]?ll|"
     r"(?:i|we) will|going to|gonna|(?:ok|okay|fine|alright) to|thoughts)\b", re.I)
@@ -236,7 +236,7 @@ def refusal(text: str, request: str) -> str | None:
         return "question"  # "cancel task 6 later": not now
     if EXPLAIN_RE.search(before):
         return "explain"
-    if NEGATION_RE.search(before) or (verb and verb.group(0).lower().endswith("ing")
+    if NEGATION_RE.search(before) or (verb and re.match(r"\w+ing\b", verb.group(0), re.I)
                                        and re.search(r"\b(?:stop|quit|cease)\s*$", before, re.I)):
         return "negation"  # "stop restarting the agents" is no order to restart them
     if QUESTION_RE.search(before):

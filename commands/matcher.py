@@ -427,17 +427,18 @@ def _demo(seg: Segment, ctx: dict[str, Any], prev: Command | None) -> Command | 
 
 
 def _cancel(seg: Segment, ctx: dict[str, Any], prev: Command | None) -> Command | None:
-    if not (seg.has_any(CANCEL_VERBS) or seg.has("call off")) or seg.pool_noun:
-        return None  # "kill one finance agent" is scaling
+    task_words = seg.has_any(word_set("task tasks job jobs queued pending queue"))
+    if not (seg.has_any(CANCEL_VERBS) or seg.has("call off")) or (seg.pool_noun and not task_words):
+        return None  # "kill one finance agent" is scaling; "cancel the queued tasks in the business pool" is not
     task_id = _task_id(seg)
     if task_id is None:
         match = CANCEL_NUMBER_RE.search(seg.text)
         task_id = int(match.group(1)) if match else None
     if task_id is not None:
         return Command("cancel", {"task_id": task_id})
-    task_words = seg.has_any(word_set("task tasks job jobs queued pending queue"))
-    if seg.has_any(word_set("all every everything")) and task_words:
-        status = _task_status(seg, ignore=("cancelled",))
+    status = _task_status(seg, ignore=("cancelled",))
+    named_set = seg.has_any(word_set("tasks jobs")) and bool(status or seg.pools)  # "the queued tasks in business"
+    if (seg.has_any(word_set("all every everything")) or named_set) and task_words:
         return Command("cancel", {"all": True, **({"status": status} if status else {}),
                                   **({"pool": seg.pools[0]} if seg.pools else {})})
     if seg.content_score and not task_words:
@@ -492,9 +493,16 @@ def _changes_size(seg: Segment) -> bool:
     return bool(TURN_UP_RE.search(seg.text) or MAKE_IT_RE.search(seg.text))
 
 
+_BARE_SIZE_RE = re.compile(r"^ (?:scale|resize|rescale) (?:the )?[a-z]+(?: (?:pool|agents|team))? (\d+)(?: agents?)? $")
+"""'scale healthcare 4', as a chat command line writes it: the size."""
+
+
 def _scale_amount(seg: Segment) -> dict[str, int]:
     """{'size': n} or {'delta': n} from the words of a scale request, or {}."""
     text = seg.text
+    bare = _BARE_SIZE_RE.match(text)
+    if bare:
+        return {"size": int(bare.group(1))}
     match = SIZE_TO_RE.search(text)
     if match and not ADD_TO_RE.search(text):
         return {"size": int(match.group(1))}

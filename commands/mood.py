@@ -27,12 +27,18 @@ NEGATION_RE = re.compile(
     r"i'?m not trying|im not trying|i (?:do not|don'?t|dont) want (?:you )?to|hold off|"
     r"no (?:\w+ing|restarts?|changes?|scale|cancel\w*)\b|without|rather than|instead of|not (?:the|now|yet)\b|skip|"
     r"forget (?:about )?|the user is not asking|they (?:do not|don'?t) want|scratch that|just kidding|"
-    r"(?:on )?second thought|wait no|actually no|no wait|no,? don'?t)", re.I)
+    r"(?:on )?second thought|wait no|actually no|no wait|no,? don'?t|refrain from|avoid|let'?s not|lets not|"
+    r"(?:we|you|i) (?:must|should|shall|will|would|need|do|did|can|could)(?: not|n'?t)\b|(?:we|you|i) won'?t\b|"
+    r"there'?s no (?:need|reason)|there is no (?:need|reason)|it'?s not (?:necessary|needed)|"
+    r"it is not (?:necessary|needed)|i'?d rather (?:you )?(?:not|didn'?t)|nobody asked|no one asked|"
+    r"i said (?:don'?t|do not|no)|leave (?:\w+ ){0,4}?(?:alone|as (?:is|it is|they are)|untouched|be)\b|"
+    r"keep (?:\w+ ){0,4}?(?:as (?:is|it is|they are)|running|untouched)\b|not (?:looking|trying|planning) to)", re.I)
 """A clause that says what is not wanted."""
 
 HYPOTHETICAL_RE = re.compile(
     r"^(?:just\s+)?(?:hypothetically|in theory|theoretically)?[\s,]*"
-    r"(?:if (?:i|we|you|they)\b|suppose|supposing|imagine|(?:let'?s |lets )?say (?:i|we)\b|what if|assuming|"
+    r"(?:if\b|suppose|supposing|imagine|picture|pretend|envision|in the event|in a scenario|"
+    r"(?:let'?s |lets )?say (?:i|we)\b|what if|assuming|"
     r"what (?:would|will|could) happen|"
     r"(?:were|was) (?:i|we) to|in a world where|hypothetically|in theory|(?:before|after|once|when) (?:i|we)\b|"
     r"in case|assume|let'?s say|say we\b)", re.I)
@@ -45,6 +51,7 @@ ADVICE_RE = re.compile(
 
 EXPLAIN_RE = re.compile(
     r"^(?:how (?:do|does|would|can|could|should|is|are|will) |what happens|what would it take|"
+    r"when (?:is it|would it be) (?:appropriate|a good (?:time|idea)|the right time|wise|safe)|"
     r"(?:explain|describe) (?:how|what|why|when)\b|tell me (?:how (?:to|do|does|i|we|you)|why)\b|"
     r"what (?:does|do|would) .+ "
     r"(?:do|show|mean)\b|why (?:would|should|do|does|is|are)|what'?s the (?:difference|biggest|max|largest|"
@@ -53,7 +60,7 @@ EXPLAIN_RE = re.compile(
 
 GENERIC_QUESTION_RE = re.compile(
     r"^(?:can (?:i|we)\b(?!.*\b(?:task|job|run|workflow) #?\d)(?!.*\b(?:healthcare|financial|finance|sports|business|"
-    r"general|medical|betting|stock|automation)\b)|(?:does|do) (?:logging|tasks?|agents?|pools?|workflows?|"
+    r"general|medical|betting|stock|automation)\b)|(?:does|do) (?:logging|tasks?(?!\s*#?\d)|agents?|pools?|workflows?|"
     r"cancelled|failed|queued|the system|operatoros)\b|are (?:failed |cancelled |queued )?(?:agents|tasks|pools) "
     r"\w+ed\b|can (?:cancelled |failed |queued )?(?:tasks|agents|pools|workflows) be\b|is it safe to log ?out)", re.I)
 """A question about how the system behaves in general, not about one pool or task: help answers it."""
@@ -70,7 +77,7 @@ _HOW_VIEW_RE = re.compile(r"^how (?:is|are) (?!.*\b(?:handled|decided|chosen|don
 
 CLAUSE_RE = re.compile(
     r"\s*(?:[.;!?]+(?=\s|$)|,|:(?=\s)|\s[-\u2013\u2014]+\s|[\u2013\u2014]|\s(?=but\s)|\s(?=instead\b)|"
-    r"\s(?=(?:without|rather than)\s)|"
+    r"\s(?=(?:without|rather than)\s)|\s(?=and (?:then |just |only )?(?:show|list|tell|give|check|display)\b)|"
     r"\s(?=(?:i )?(?:just|only) (?:want|show|tell|list|check|give|need|a |the |status|how|what))|"
     r"\s(?=i (?:just |only )?want to (?:see|know|look|check)))\s*", re.I)
 """Where one clause of a request ends."""
@@ -82,7 +89,8 @@ MACHINE_WORDS = frozenset(
 PRONOUN_WORDS = frozenset("it its them their that this those".split())
 
 TOPIC_WORDS: tuple[tuple[str, str], ...] = (
-    ("scal", "scaling"), ("size", "scaling"), ("resiz", "scaling"),
+    ("scal", "scaling"), ("size", "scaling"), ("resiz", "scaling"), ("add agent", "scaling"),
+    ("more agent", "scaling"), ("fewer agent", "scaling"), ("remove agent", "scaling"),
     ("cancel", "tasks"), ("task", "tasks"), ("queue", "tasks"), ("retr", "tasks"), ("job", "tasks"),
     ("restart", "pools"), ("agent", "pools"), ("pool", "pools"),
     ("log out", "account"), ("logging out", "account"), ("logout", "account"), ("log in", "account"),
@@ -172,6 +180,8 @@ def apply(cleaned: str, ctx: dict[str, Any], parse_clause: Parser, read_only: bo
     if not read_only and all(m == "imperative" for m in moods):
         return None
     if not read_only and any(p.match(cleaned) for p in (QUOTED_TO_RE, ROUTE_RE, ASK_RE, SUBMIT_RE)):
+        if len(clauses) > 1 and _takes_back(clauses[-1]):
+            return [_nothing_done(cleaned)]  # 'submit "..." to general. actually no, don't'
         return None  # explicit routing: everything after it is the request's input
     whole = parse_clause(cleaned, ctx)
     if (not read_only and "negation" not in moods
@@ -263,6 +273,12 @@ _PAST_RE = re.compile(r"\b(" + "|".join(_PAST_FORMS) + r")\b(?!\s+(?:tasks?|jobs
 _RETRACT_WORDS = frozenset("""do doing it that this so yet now anything ahead go proceed proceeding with bother after
     all actually please then today either the same one mind about thing that's thats but and or wait no just ok okay
     hold on""".split())
+
+
+def _takes_back(clause: str) -> bool:
+    """A last clause that only takes back what came before ("just kidding", "actually no, don't", "no")."""
+    return clause.strip(" ,.!").lower() in ("no", "nope") or (
+        mood_of(clause) == "negation" and retracts(NEGATION_RE.sub("", _negated(clause))))
 
 
 def _bare_negation(clause: str) -> bool:

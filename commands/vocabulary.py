@@ -202,7 +202,9 @@ HELP_RE = re.compile(
     r"^ show me how to use |^ (usage|menu|options|getting started|get started) $|^ what (do|can) you "
     r"(do|offer) |^ what are you |^ explain (how )?(this|operatoros|the system|it) |^ explain how (the )?"
     r"(agents|pools|workflows|demos|tasks|scaling|operatoros)( in this system)? work|"
-    r"^ what (can|does) (this|it|operatoros|the system)( thing| tool| app)? do ")
+    r"^ what (can|does) (this|it|operatoros|the system)( thing| tool| app)? do |"
+    r"^ what are (your|operatoros|its|the system s) (capabilities|features|abilities|functions|skills|commands) |"
+    r"^ (list|show|tell me)( me)? (your|operatoros) (capabilities|features|abilities|functions|skills) ")
 HOW_DO_I_RE = re.compile(r" how (?:(?:do|can|should|would) (?:i|we) |to )| how (?:does|do) .* works? $")
 HISTORY_RE = re.compile(
     r" what did i (ask|say|type|do|request|send)| what have i (asked|said|done|typed|requested|sent)|"
@@ -301,6 +303,9 @@ NEW_SESSION_RE = re.compile(
 """A fresh conversation: 'new session', 'start a new conversation', 'start over'."""
 DEMO_MORE_RE = re.compile(
     r" (?:walk (?:me|us) through|demonstrate|show (?:me|us) what) .*(?:capabilit\w*|features?|abilities|can do) |"
-    r"^ (?:run|show|give) (?:me )?(?:an?|the) (?:\w+ ){1,3}(?:example|sample run) $| demonstrate ")
+    r"^ (?:run|show|give) (?:me )?(?:an?|the) (?:\w+ ){1,3}(?:example|sample run) $| demonstrate |"
+    r" (?:tour|walkthrough|walk through|overview) of (?:the |your )?(?:\w+ ){0,3}(?:features?|capabilit\w*|abilities) |"
+    r"^ (?:show|give|run) (?:me |us )?(?:an?|some) (?:example|examples|sample) of (?:\w+ ){1,2}"
+    r"(?:automation|analysis|analytics|features?|capabilit\w*) $")
 """The brief's demo requests: 'Walk me through financial analysis capabilities', 'Demonstrate sports
 analytics features', 'Run a business automation example'."""
