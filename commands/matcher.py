@@ -366,7 +366,8 @@ def _with_inputs(seg: Segment, command: Command) -> Command:
 def _workflow_decision(seg: Segment, ctx: dict[str, Any]) -> Command | None:
     """'approve run 12 step 3', 'reject step 2 of run 7', 'approve it', 'cancel run 4'; or the approvals waiting."""
     if seg.has_any(word_set("approval approvals")) and not seg.content_score and seg.has_any(APPROVALS_SHOWN):
-        return Command("workflows", {"action": "list"})
+        run_id = _number_after(seg.text, ("run", "runs"))  # "is run 2 waiting for approval?": that run
+        return Command("workflows", {"action": "show", "run_id": run_id} if run_id is not None else {"action": "list"})
     if seg.has_any(CANCEL_VERBS):
         run_id = _number_after(seg.text, ("run", "runs"))
         if run_id is None and ctx.get("last_run_id") and seg.has_any(word_set("run")) and seg.has_any(PRONOUNS):

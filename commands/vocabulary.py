@@ -55,8 +55,9 @@ def word_set(text: str) -> frozenset[str]:
 
 
 UP_WORDS = word_set("up increase add more grow expand bigger larger boost bump spin another raise extra "
-                    "additional")
-DOWN_WORDS = word_set("down decrease reduce remove fewer less shrink smaller cut kill drop lower trim")
+                    "additional grown grew increased expanded boosted bumped raised")
+DOWN_WORDS = word_set("down decrease reduce remove fewer less shrink smaller cut kill drop lower trim "
+                      "shrunk shrank decreased reduced lowered trimmed")
 CHANGE_WORDS = (UP_WORDS | DOWN_WORDS | {"double", "halve", "triple", "capacity"}) - {"up", "down"}
 
 REQUEST_OPENERS = word_set("""
@@ -186,7 +187,8 @@ RESTART_VERBS = word_set("restart reboot revive relaunch respawn resurrect recov
 SCALE_VERBS = word_set("scale resize rescale autoscale scaling")
 
 USER_NAME_RE = re.compile(r"[A-Za-z0-9_.@-]{1,64}")
-WHOAMI_RE = re.compile(r" (who ?am ?i|whoami|(which|what) user|my user ?name|am i logged in|current user|"
+WHOAMI_RE = re.compile(r" (who ?am ?i|whoami|(which|what) user|my user ?name|my (login|account)( name)? $|"
+                       r"my login name|am i logged in|current user|"
                        r"who (is|s) logged in|whos logged in) ")
 LOGOUT_RE = re.compile(
     r" (log ?out|sign ?out|sign off|log me out|sign me out|log off)( now| of operatoros)? $")
