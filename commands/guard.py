@@ -25,7 +25,7 @@ ACTION_VERB_RE = re.compile(
     r"terminat\w*|drop\w*|run|runs|running|ran|trigger\w*|launch\w*|start\w*|execut\w*|kick\w*|approv\w*|"
     r"reject\w*|deny|denying|log(?:ging)?(?:\s+(?:me\s+)?(?:out|in|off))|logout|sign\w*|register\w*|take|taking|"
     r"took|bring|bringing|raise|lower|make|making|put|get|retry\w*|rerun\w*|delet\w*|remov\w*|eras\w*|destroy\w*|"
-    r"back(?:ing|ed|s)?\s*up|backups?|restor\w*|submit\w*|creat\w*|start\w*)\b",
+    r"back(?:ing|ed|s)?\s*up|backups?|restor\w*|submit\w*|creat\w*|start\w*|automat\w*|switch\w*)\b",
     re.I)
 """The verbs that carry a change; the words before the first of them decide whether it is ordered."""
 
@@ -53,18 +53,26 @@ _SPECIFIC_RE = re.compile(r"\b(?:task|job|run|workflow)\s*#?\d", re.I)
 def check(request: str, commands: list[Command], ctx: dict[str, Any] | None = None) -> list[Command]:
     """``commands`` with every change that its words do not order turned read-only (``ctx``: what 'it' is)."""
     result = [_checked(request, c) for c in commands]
-    if _unordered(request) and not any(p.match(request) for p in (QUOTED_TO_RE, ROUTE_RE, ASK_RE, SUBMIT_RE)):
+    if _unordered(request) and not _routed_content(request):
         result = _no_work_about_the_system(request, result, ctx or {})
     if any(c.intent != "submit" for c in result):  # "... and show me what it's doing" is no work for an agent
         result = [c for c in result if not _idle_work(c)] or result
     return _dedupe(result) if result != commands else commands
 
 
+TAG_QUESTION_RE = re.compile(
+    r"(?:^|[.,;!?]\s*|\s[-\u2013\u2014]+\s*|\s)(?:(?:is (?:that|this|it)|would (?:that|this|it) be|that'?s|thats|"
+    r"sounds?)\s+)?(?:an?\s+)?(?:good|bad|wise|smart|safe|ok|okay|fine|sensible|reasonable)(?:\s+(?:idea|move|plan|call))?"
+    r"\?\s*$|(?:^|[.,;!]\s*|\s)(?:right|yes or no|thoughts|agreed|correct|makes sense|should (?:i|we)|"
+    r"(?:do|would) you agree|what do you think|or not)\?\s*$", re.I)
+"""A closing question that asks whether the order before it is wise ("Cancel task 12. Good idea?", "..., right?")."""
+
+
 def _checked(request: str, command: Command) -> Command:
     if not mood.changes(command) or "declined" in command.args:
         return command
     text = command.text or request
-    reason = refusal(text, request)
+    reason = "question" if TAG_QUESTION_RE.search(request) else refusal(text, request)
     if reason is None:
         return command
     if reason == "explain" and not _SPECIFIC_RE.search(text):
@@ -76,7 +84,8 @@ def _checked(request: str, command: Command) -> Command:
 
 SYSTEM_CHANGE_RE = re.compile(
     r"\b(?:scal\w*|restart\w*|reboot\w*|cancel\w*|kill\w*|abort\w*|approv\w*|reject\w*|add\w*|remov\w*|"
-    r"submit\w*|spin\w*|shrink\w*|run|ran|trigger\w*|delet\w*|drop\w*|retr(?:y|ies|ying|ied)|rerun\w*|bump\w*|"
+    r"submit\w*|spin\w*|shrink\w*|run|runs|running|ran|trigger\w*|delet\w*|drop\w*|retr(?:y|ies|ying|ied)|rerun\w*|"
+    r"bump\w*|creat\w*|build\w*|set(?:ting)? up|automat\w*|schedul\w*|launch\w*|execut\w*|kick\w* off|"
     r"doubl\w*|halv\w*|grow\w*|reduc\w*|increas\w*|decreas\w*)\b", re.I)
 SYSTEM_OBJECT_RE = re.compile(r"\b(?:agents?|pools?|tasks?|jobs?|queue[ds]?|workflows?|runs|runs?\s*#?\d|sessions?|"
                               r"(?:the|a|this|that|its|their|workflow|failed|pending|last|next) runs?|operatoros)\b",
@@ -85,13 +94,25 @@ SYSTEM_OBJECT_RE = re.compile(r"\b(?:agents?|pools?|tasks?|jobs?|queue[ds]?|work
 LOG_OUT_RE = re.compile(r"\b(?:log(?:ging|ged|s)?|sign(?:ing|ed|s)?)\s*(?:me\s+)?(?:out|off)\b|\b(?:logout|signout)\b",
                         re.I)
 SESSION_RE = re.compile(r"\b(?:sessions?|(?:new|this|our) (?:conversation|chat)|logged in|login|username|"
-                        r"operatoros account)\b", re.I)
+                        r"operatoros account|log(?:ging|ged|s)?\s*(?:me\s+)?in\s+as|"
+                        r"switch\w*\s+(?:to\s+)?(?:user|account)|"
+                        r"regist(?:er|ering|ered)\b(?!\s+(?:for|to|with|at|in|on|my|a|an|the|your|our|his|her|their)\b)|"
+                        r"automat\w*)", re.I)
 """The user's own session and account: never work for an agent in a question about them."""
 DATABASE_RE = re.compile(r"\b(?:database|db|back(?:ing|ed|s)?\s*up|backups?|restor\w*)\b", re.I)
 AIMED_AT_IT_RE = re.compile(
     r"\b(?:scal\w*|restart\w*|reboot\w*|cancel\w*|kill\w*|abort\w*|approv\w*|reject\w*|retry\w*|rerun\w*|"
     r"delet\w*|remov\w*|run|running|drop\w*)\s+(?:it|them|that|this|those|everything|all|every\w*)\b", re.I)
 """A change aimed at 'it' or at everything: in a question, a change to what the session is looking at."""
+
+
+def _routed_content(request: str) -> bool:
+    """Whether a request routes content to agents explicitly: the content may be a question of its own ("ask the
+    finance agents: should I buy AAPL?"); a bare "submit a task to the general pool?" routes nothing and asks."""
+    routed = any(p.match(request) for p in (QUOTED_TO_RE, ROUTE_RE, ASK_RE, SUBMIT_RE))
+    if not routed or re.search(r"[:\"\u201c]", request):
+        return routed
+    return not (TAG_QUESTION_RE.search(request) or (SUBMIT_RE.match(request) and request.rstrip().endswith("?")))
 
 
 def _idle_work(command: Command) -> bool:

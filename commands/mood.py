@@ -37,7 +37,7 @@ NEGATION_RE = re.compile(
 
 HYPOTHETICAL_RE = re.compile(
     r"^(?:just\s+)?(?:hypothetically|in theory|theoretically)?[\s,]*"
-    r"(?:if\b|suppose|supposing|imagine|picture|pretend|envision|in the event|in a scenario|"
+    r"(?:if\b|suppose|supposing|imagine|picture|pretend|envision|in the event|in a scenario|theoretically|"
     r"(?:let'?s |lets )?say (?:i|we)\b|what if|assuming|"
     r"what (?:would|will|could) happen|"
     r"(?:were|was) (?:i|we) to|in a world where|hypothetically|in theory|(?:before|after|once|when) (?:i|we)\b|"
@@ -177,6 +177,10 @@ def apply(cleaned: str, ctx: dict[str, Any], parse_clause: Parser, read_only: bo
         if moods[i - 1] == "negation" and moods[i] == "imperative" and _bare_negation(clauses[i - 1]):
             moods[i] = "negation"
             clauses[i - 1] = "not now"  # _FILLER_CLAUSES: it says nothing more itself
+        elif moods[i - 1] == "hypothetical" and moods[i] == "imperative" and _BARE_IMAGINING_RE.fullmatch(
+                clauses[i - 1].strip()):  # "theoretically, scale up finance": the adverb imagines what follows
+            moods[i] = "hypothetical"
+            clauses[i - 1] = "hmm"
     if not read_only and all(m == "imperative" for m in moods):
         return None
     if not read_only and any(p.match(cleaned) for p in (QUOTED_TO_RE, ROUTE_RE, ASK_RE, SUBMIT_RE)):
@@ -273,6 +277,10 @@ _PAST_RE = re.compile(r"\b(" + "|".join(_PAST_FORMS) + r")\b(?!\s+(?:tasks?|jobs
 _RETRACT_WORDS = frozenset("""do doing it that this so yet now anything ahead go proceed proceeding with bother after
     all actually please then today either the same one mind about thing that's thats but and or wait no just ok okay
     hold on""".split())
+
+
+_BARE_IMAGINING_RE = re.compile(r"(?:just\s+)?(?:hypothetically|theoretically|in theory|hypothetically speaking|"
+                                r"in principle|say|suppose|imagine)", re.I)
 
 
 def _takes_back(clause: str) -> bool:
