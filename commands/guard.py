@@ -133,6 +133,9 @@ def _unordered(request: str) -> bool:
 
 def _about_the_system(text: str) -> bool:
     """Whether a text speaks of logging out, or of a change to the system's agents, pools, tasks or workflows."""
+    from commands.domain import mask_worldly
+
+    text = mask_worldly(text)  # "a sports agent", "my 401k pool": words of the world
     if LOG_OUT_RE.search(text) or SESSION_RE.search(text) or AIMED_AT_IT_RE.search(text):
         return True
     if DATABASE_RE.search(text) and re.search(r"\b(?:database|db)\b", text, re.I):

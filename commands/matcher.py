@@ -182,6 +182,10 @@ def _pending_answer(seg: Segment, ctx: dict[str, Any], prev: Command | None) -> 
 
 def _ellipsis(seg: Segment, ctx: dict[str, Any], prev: Command | None) -> Command | None:
     """'and the financial ones?', 'finance to 5', 'a sports one': the command before, again."""
+    if prev is None and _SHOW_IT_RE.match(seg.text):  # "show it again": the last thing looked at
+        from commands.guard import _referred
+
+        return _referred("it", ctx)
     rest = {t for i, t in enumerate(seg.tokens) if i not in seg.pool_tokens and not t.isdigit()
             and t not in ELLIPSIS_WORDS and t not in STATUS_WORDS}
     gives = seg.pools or seg.numbers or not STATUS_WORD_SET.isdisjoint(seg.tokens)
@@ -204,6 +208,11 @@ def _ellipsis(seg: Segment, ctx: dict[str, Any], prev: Command | None) -> Comman
     if intent in ("pools", "restart", "scale", "demo") and seg.has_any(TASK_NOUNS):
         return None  # "list the sports tasks" after a look at a pool names its own object
     return _inherit(seg, intent, args, pending=False)
+
+
+_SHOW_IT_RE = re.compile(r"^ (?:show|display|view|open|give|get|pull up|bring up|let me see|see)(?: me| us)? "
+                         r"(?:it|that|this|them|those)(?: one| ones)?(?: again| once more| please)* $")
+"""A look at 'it' and nothing else."""
 
 
 def _inherit(seg: Segment, intent: str, args: dict[str, Any], pending: bool) -> Command | None:
