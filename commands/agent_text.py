@@ -15,6 +15,9 @@ AGENT_RE = re.compile(
     r"asked|approval)|user'?s (?:question|request|message|exact words|instructions|ask)|request from (?:the )?user|"
     r"on (?:the user'?s )?behalf|acting for|per (?:the )?user|relaying|forwarding|passing along|operator note|"
     r"coding (?:agent|assistant)|ai (?:agent|assistant)|automated agent|replit agent|\[agent\]|"
+    r"(?:i'?m|i am|this is|here)\s+(?:copilot|claude(?: code)?|codex|cursor|gemini|chatgpt|devin|aider)|"
+    r"(?:claude(?: code)?|copilot|codex|cursor|gemini|devin|aider) (?:here|relaying)|the developer|a developer|"
+    r"(?:the )?operator i'?m (?:assisting|helping)|(?:person|people|someone) i'?m working with|my human|"
     r"as requested by|(?:from|for|by) (?:the |my |a )?user\b|my human|"
     r"(?:person|people|someone) i'?m (?:assisting|helping)|"
     r"the user i'?m (?:assisting|helping)|tell (?:the system|operatoros)\b)|^\s*(?:user|human)\s*(?:>|:)|"
@@ -31,7 +34,10 @@ _SAYS_RE = re.compile(r"(?:^|:|asked|asks|says|said|wrote|request|message|words 
 
 _PREAMBLE_RES = tuple(re.compile(p, re.I) for p in (
     r"^\[agent\]\s*",
-    r"^(?:hi|hello)\b[^.!]*?(?:[.!]\s*|$)",
+    r"^(?:hi|hello|hey)\b[^.!]*?(?:[.!]\s*|$)",
+    r"^(?:i'?m|i am|this is)\s+(?:copilot|claude(?: code)?|codex|cursor|gemini|chatgpt|devin|aider)\b"
+    r"[^.:]*(?:[.:]\s*|$)",
+    r"^(?:claude(?: code)?|copilot|codex|cursor|gemini|devin|aider) (?:here|relaying)\b[^.:]*?(?:[.:]\s*|$)",
     r"^(?:i'?m|i am) (?:an? )?(?:ai |automated |coding )*(?:agent|assistant)\b[^.:]*(?:[.:]\s*|$)",
     r"^context:.*?\brequest:\s*",
     r"^(?:please )?(?:execute|carry out|perform|handle)\b[^:]*:\s*",
@@ -53,7 +59,7 @@ _PREAMBLE_RES = tuple(re.compile(p, re.I) for p in (
     r"^route to (?:the )?(\w+) (?:agents|pool) on the user'?s behalf:\s*",
     r"^(?:the |my )?user (?:asks|asked|says|said|wrote)[:,]\s*",
     r"^(?:user|human)\s*>\s*",
-    r"^(?:please )?(?:tell|instruct) (?:the system|operatoros)(?: to)?[,:]?\s*",
+    r"^(?:please )?(?:tell|instruct) (?:the system|operatoros)(?: to| that)?[,:]?\s*",
     r"^(?:instruction|request|task|query|prompt)\s*:\s*",
     # any other label that names the user, up to its colon ("Acting as the user's assistant: ...");
     # not a routing one ("ask the finance agents on the user's behalf: ...")
@@ -79,7 +85,8 @@ _REFRAME_RES = tuple((re.compile(p, re.I), r) for p, r in (
     (r"^(?:(?:the |my )?user|they)(?: is| are)? (?:has asked|asked|asks|is asking|asking|requests|requested)"
      r"(?: me)?(?: for)?\b", "show me"),
     (r"^(?:(?:the |my )?user|they)(?:'d| would) like\b", "I would like"),
-    (r"^(?:(?:the |my )?user|they) (?:wants?)\b", "I want"),
+    (r"^(?:(?:the |my )?user|they|the developer|the operator) (?:wants?)\b", "I want"),
+    (r"^(?:the developer|the operator|the person|my human|they) (?:needs?)\b", "I need"),
     (r"^(?:(?:the |my )?user|they) (?:needs?)\b", "I need"),
     (r"^(?:I want|I would like|I need) an? (?:analysis|review) of\b", "analyze"),
     (r"^(?:the user|my user) says\b", ""),

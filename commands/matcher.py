@@ -211,7 +211,8 @@ def _ellipsis(seg: Segment, ctx: dict[str, Any], prev: Command | None) -> Comman
 
 
 _SHOW_IT_RE = re.compile(r"^ (?:show|display|view|open|give|get|pull up|bring up|let me see|see)(?: me| us)? "
-                         r"(?:it|that|this|them|those)(?: one| ones)?(?: again| once more| please)* $")
+                         r"(?:it|that|this|them|those|the (?:pool|task|job|run|workflow|same))(?: one| ones)?"
+                         r"(?: again| once more| please)* $")
 """A look at 'it' and nothing else."""
 
 

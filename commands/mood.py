@@ -52,6 +52,11 @@ ADVICE_RE = re.compile(
 EXPLAIN_RE = re.compile(
     r"^(?:how (?:do|does|would|can|could|should|is|are|will) |what happens|what would it take|"
     r"when (?:is it|would it be) (?:appropriate|a good (?:time|idea)|the right time|wise|safe)|"
+    r"(?:can|could|would) you (?:please )?(?:explain|describe)\b|"
+    r"(?:(?:does|do|will|would|can|could) (?:scaling|restarting|cancell?ing|approving|rejecting|logging (?:out|in)|"
+    r"rebooting|deleting|running a workflow)\b|(?:do|will) (?:i|we) (?:have|need) to )"
+    r"(?!.*\b(?:task|job|run|workflow) #?\d)(?!.*\b(?:healthcare|financial|finance|sports|business|general|medical|"
+    r"stock|it|them|that|anything|everything|all|memory|server|cpu|ram|disk|machine)\b)|"
     r"(?:explain|describe) (?:how|what|why|when)\b|tell me (?:how (?:to|do|does|i|we|you)|why)\b|"
     r"what (?:does|do|would) .+ "
     r"(?:do|show|mean)\b|why (?:would|should|do|does|is|are)|what'?s the (?:difference|biggest|max|largest|"
@@ -78,7 +83,8 @@ _HOW_VIEW_RE = re.compile(r"^how (?:is|are) (?!.*\b(?:handled|decided|chosen|don
 CLAUSE_RE = re.compile(
     r"\s*(?:[.;!?]+(?=\s|$)|,|:(?=\s)|\s[-\u2013\u2014]+\s|[\u2013\u2014]|\s(?=but\s)|\s(?=instead\b)|"
     r"\s(?=(?:without|rather than)\s)|\s(?=and (?:then |just |only )?(?:show|list|tell|give|check|display)\b)|"
-    r"\s(?=(?:i )?(?:just|only) (?:want|show|tell|list|check|give|need|a |the |status|how|what))|"
+    r"\s(?=(?:i )?just (?:want|show|tell|list|check|give|need|a |the |status|how|what))|"
+    r"\s(?=(?:i )?only (?:want|show|tell|list|check|give|need|status|how|what))|"
     r"\s(?=i (?:just |only )?want to (?:see|know|look|check)))\s*", re.I)
 """Where one clause of a request ends."""
 
@@ -450,11 +456,15 @@ def _declined(view: Command, originals: list[Command], reason: str) -> Command:
 def _resolve_pronoun(command: Command, declined: list[Command]) -> Command:
     """'don't cancel task 4, just show it': 'it' is what the declined clause named."""
     words = set(re.findall(r"[a-z]+", command.text.lower()))
-    if not declined or not words & (PRONOUN_WORDS | {"there"}):
+    definite = re.search(r"\bthe (?:run|task|job|workflow|pool)\b(?!\s*#?\d)", command.text, re.I)
+    if not declined or not (words & (PRONOUN_WORDS | {"there"}) or definite):
         return command
     target = declined[-1]
     if command.intent == target.intent and all(target.args.get(k) == v for k, v in command.args.items()):
         return target
+    if definite and command.intent in ("help", "workflows", "task", "pools") and not (
+            {"run_id", "workflow_id", "task_id", "pool"} & set(command.args)):
+        return target  # "I'm not asking to approve run 2, just show me the run"
     if command.intent in ("status", "clarify") or (command.intent == "pools" and not command.args.get("pool")
                                                    and target.intent == "pools"):
         return target
