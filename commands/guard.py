@@ -16,6 +16,7 @@ from typing import Any
 
 from commands import mood
 from commands.domain import _ARTEFACT_RE, _POOL_NAMES
+from commands.intent import not_understood
 from commands.vocabulary import ASK_RE, QUOTED_TO_RE, ROUTE_RE, SUBMIT_RE
 from values import Command
 
@@ -57,6 +58,9 @@ def check(request: str, commands: list[Command], ctx: dict[str, Any] | None = No
         result = _no_work_about_the_system(request, result, ctx or {})
     if any(c.intent != "submit" for c in result):  # "... and show me what it's doing" is no work for an agent
         result = [c for c in result if not _idle_work(c)] or result
+    if any(_chatter(c, request) for c in result):  # "is that wise?", "how about 3?": no work for an agent
+        result = [c for c in result if not _chatter(c, request)] or [
+            _referred(request, ctx or {}) or not_understood(request)]
     return _dedupe(result) if result != commands else commands
 
 
@@ -73,6 +77,9 @@ def _checked(request: str, command: Command) -> Command:
         return command
     text = command.text or request
     reason = "question" if TAG_QUESTION_RE.search(request) else refusal(text, request)
+    if reason is None and request.rstrip().endswith("?") and not POLITE_RE.match(request.strip()) and not (
+            ACTION_VERB_RE.search(text) or ACTION_VERB_RE.search(request)):
+        reason = "question"  # "same for sports?": a change carried over from the context, asked about
     if reason is None:
         return command
     if reason == "explain" and not _SPECIFIC_RE.search(text):
@@ -104,6 +111,24 @@ AIMED_AT_IT_RE = re.compile(
     r"\b(?:scal\w*|restart\w*|reboot\w*|cancel\w*|kill\w*|abort\w*|approv\w*|reject\w*|retry\w*|rerun\w*|"
     r"delet\w*|remov\w*|run|running|drop\w*)\s+(?:it|them|that|this|those|everything|all|every\w*)\b", re.I)
 """A change aimed at 'it' or at everything: in a question, a change to what the session is looking at."""
+
+
+CHATTER_WORDS = frozenset("""a an the of to for with and or but if then so too also again instead else just only
+    is are was were be been being am do does did done doing have has had will would shall should can could may might
+    must i me my we us our you your it its this that these those they them he she what which who whom why how when
+    where whether there here one ones first second third fourth fifth last next other another same all any some
+    more less many much few ok okay yes no not nope yeah yep sure fine good bad better worse best worst wise smart
+    safe right wrong really actually maybe perhaps hmm wait well about like think thoughts idea mean means pick
+    choose take go option number happen happens happened lose now later again please thanks thank""".split())
+"""Words of conversation: a request made of nothing else describes no work."""
+
+
+def _chatter(command: Command, request: str) -> bool:
+    """A general submit whose words are only conversation and numbers ("what if I pick 2?", "do it again?")."""
+    if command.intent != "submit" or command.args.get("pool") != "general" or _routed_content(request):
+        return False
+    words = re.findall(r"[a-z]+", str(command.args.get("input") or request).lower().replace("'", ""))
+    return bool(words) and all(w in CHATTER_WORDS or len(w) == 1 for w in words)
 
 
 def _routed_content(request: str) -> bool:

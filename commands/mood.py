@@ -462,7 +462,8 @@ def _resolve_pronoun(command: Command, declined: list[Command]) -> Command:
     target = declined[-1]
     if command.intent == target.intent and all(target.args.get(k) == v for k, v in command.args.items()):
         return target
-    if definite and command.intent in ("help", "workflows", "task", "pools") and not (
+    if definite and (command.intent in ("help", "workflows", "task", "pools") or (
+            command.intent == "submit" and command.args.get("pool") == "general")) and not (
             {"run_id", "workflow_id", "task_id", "pool"} & set(command.args)):
         return target  # "I'm not asking to approve run 2, just show me the run"
     if command.intent in ("status", "clarify") or (command.intent == "pools" and not command.args.get("pool")
