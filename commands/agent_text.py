@@ -96,7 +96,8 @@ _REFRAME_RES = tuple((re.compile(p, re.I), r) for p, r in (
 """Third-person requests made first-person ("The user wants to restart X" is "restart X")."""
 
 _NOOP_RE = re.compile(
-    r"^(?:please )?(?:(?:perform|execute|do|run|handle|comply|proceed|carry out|respond|provide|record|answer|"
+    r"^(?:please )?(?:(?:perform|execute|do(?!\s+not\b)|run|handle|comply|proceed|carry out|respond|provide|"
+    r"record|answer|"
     r"route|forward|hand|submit|pass|send)\b(?![^:]*:\s*\S).*|(?:it|this) (?:accordingly|for them)|proceed)$", re.I)
 """An agent's closing instruction that adds nothing to the request."""
 
@@ -137,12 +138,20 @@ def reduce(text: str) -> tuple[str, bool]:
              for m in [_LOOK_RE.search(s)] if m and not _NOOP_RE.match(s)
              and len(READ_ONLY_RE.sub(" ", m.group(0)).split()) > 2]
     rest = [s for s in sentences if not _NOOP_RE.match(s) and not READ_ONLY_RE.search(s)]
-    if looks and (read_only or _is_question(quoted or "")):
+    refers = re.search(r"\b(?:it|its|them|their|that one|the (?:pool|task|job|run|workflow))\b",
+                       " ".join(looks[-1:] or rest), re.I)
+    if looks and (read_only or _is_question(quoted or "")) and not refers:
         request = looks[-1]
     elif quoted:
         request = _strip(quoted)
+    elif refers and read_only:  # "do not scale the finance pool. show me its size": 'its' is the pool refused
+        request = ". ".join(s for s in sentences if not _NOOP_RE.match(s))
     else:
         request = " ".join(rest) or " ".join(s for s in sentences if not _NOOP_RE.match(s)) or text
+    label = LABEL_RE.match(request)  # a label inside the user's quoted words: 'read-only please: show ...'
+    if label:
+        read_only = read_only or bool(_LABEL_READ_ONLY_RE.search(label.group(1)))
+        request = request[label.end():]
     return _cancelled(request.strip(" .")), read_only
 
 
@@ -172,7 +181,8 @@ def _is_question(text: str) -> bool:
 def _cancelled(request: str) -> str:
     """'show me all queued tasks cancelled' is 'cancel all queued tasks'."""
     match = re.match(r"^(?:show me |i want )?(.+?) (cancelled|canceled|restarted)$", request, re.I)
-    if match:
+    if match and not re.search(r"\b(?:be|been|being|not|never|no|should|must|if|whether|would|could|can|shall|might|"
+                               r"may|ought)\b|n'?t\b", match.group(1), re.I):  # "task 12 must not be cancelled"
         verb = "cancel" if match.group(2).lower().startswith("cancel") else "restart"
         return f"{verb} {match.group(1)}"
     return request

@@ -34,7 +34,8 @@ NEGATION_RE = re.compile(r"\b(?:not|never|no|nothing|without|rather|instead|avoi
                          r"didnt|shouldnt|wouldnt)\b|\wn['\u2019]t\b", re.I)
 """Words before an action verb that refuse it."""
 QUESTION_RE = re.compile(
-    r"\b(?:wh(?:ether|en|ich|y|o|at|ere)(?:['\u2019]?s)?|hows?|if|should|shall|would(?!\s+(?:like|love))|could|might|may|wonder\w*|think\w*|consider\w*|maybe|perhaps|before|after|case|"
+    r"\b(?:wh(?:ether|en|ich|y|o|at|ere)(?:['\u2019]?s)?|hows?|if|should|shall|ought|any chance|"
+    r"would(?!\s+(?:like|love))|could|might|may|wonder\w*|think\w*|consider\w*|maybe|perhaps|before|after|case|"
     r"assum\w*|suppos\w*|imagin\w*|hypothetic\w*|theory|tell me|explain\w*|describ\w*|reason|worth|idea|safe|"
     r"plan\w*|later|tomorrow|harm|risk\w*|danger\w*|hope|nobody|no one|dare|curious|wish|i['\u2019]?ll|we['\u2019]?ll|"
     r"(?:i|we) will|going to|gonna|(?:ok|okay|fine|alright) to|thoughts)\b", re.I)
@@ -68,7 +69,9 @@ TAG_QUESTION_RE = re.compile(
     r"(?:^|[.,;!?]\s*|\s[-\u2013\u2014]+\s*|\s)(?:(?:is (?:that|this|it)|would (?:that|this|it) be|that'?s|thats|"
     r"sounds?)\s+)?(?:an?\s+)?(?:good|bad|wise|smart|safe|ok|okay|fine|sensible|reasonable)(?:\s+(?:idea|move|plan|call))?"
     r"\?\s*$|(?:^|[.,;!]\s*|\s)(?:right|yes or no|thoughts|agreed|correct|makes sense|should (?:i|we)|"
-    r"(?:do|would) you agree|what do you think|or not)\?\s*$", re.I)
+    r"(?:do|would) you agree|what do you think|or not)\?\s*$|"
+    r"(?:^|[.,;:!?]\s*|\s[-\u2013\u2014]+\s*|\s)(?:yes or no|thoughts|pros and cons|good idea or not)[.!]?\s*$|"
+    r"\bor (?:keep|leave|not|wait|hold off|should (?:i|we))\b", re.I)
 """A closing question that asks whether the order before it is wise ("Cancel task 12. Good idea?", "..., right?")."""
 
 
@@ -281,6 +284,8 @@ def refusal(text: str, request: str) -> str | None:
     after = _CLAUSE_END_RE.split(body[verb.end():])[0] if verb else ""
     if AFTER_REFUSAL_RE.search(after):
         return "negation"  # "restarting is not what I want", "cancel nothing"
+    if verb and re.match(r"\w+ing\b", verb.group(0)) and re.search(r"\b(?:would|could|might|will|may)\b", after, re.I):
+        return "question"  # "any chance restarting the finance pool would help"
     if verb and DEFERRED_RE.search(after):
         return "question"  # "cancel task 6 later": not now
     if EXPLAIN_RE.search(before):

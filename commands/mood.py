@@ -45,7 +45,7 @@ HYPOTHETICAL_RE = re.compile(
 """A clause that imagines an action."""
 
 ADVICE_RE = re.compile(
-    r"^(?:should|shall|would|is|are|does|do|did|can|could|will|may|might|was|were|has|have)\b"
+    r"^(?:should|shall|ought|would|is|are|does|do|did|can|could|will|may|might|was|were|has|have|any chance)\b"
     r"(?!\s+(?:you|u|ya)\b(?!\s+(?:think|recommend|advise|say|suggest)))", re.I)
 """A yes/no question (not a polite "can you ..."): it asks, it does not order."""
 
@@ -83,6 +83,7 @@ _HOW_VIEW_RE = re.compile(r"^how (?:is|are) (?!.*\b(?:handled|decided|chosen|don
 CLAUSE_RE = re.compile(
     r"\s*(?:[.;!?]+(?=\s|$)|,|:(?=\s)|\s[-\u2013\u2014]+\s|[\u2013\u2014]|\s(?=but\s)|\s(?=instead\b)|"
     r"\s(?=(?:without|rather than)\s)|\s(?=and (?:then |just |only )?(?:show|list|tell|give|check|display)\b)|"
+    r"\s(?=or (?:actually|wait|no|not)\b)|"
     r"\s(?=(?:i )?just (?:want|show|tell|list|check|give|need|a |the |status|how|what))|"
     r"\s(?=(?:i )?only (?:want|show|tell|list|check|give|need|status|how|what))|"
     r"\s(?=i (?:just |only )?want to (?:see|know|look|check)))\s*", re.I)
@@ -159,7 +160,7 @@ def _negated(clause: str) -> str:
 
 def _unprefixed(clause: str) -> str:
     """A clause without the small words that open it ("but", "ok so", "and then")."""
-    return re.sub(r"^(?:(?:ok|okay|so|and|also|hey|please|but|actually|now|then|just)\b[\s,]*)+", "",
+    return re.sub(r"^(?:(?:ok|okay|so|and|or|also|hey|please|but|actually|now|then|just)\b[\s,]*)+", "",
                   clause.strip(), flags=re.I)
 
 
@@ -282,7 +283,7 @@ _PAST_RE = re.compile(r"\b(" + "|".join(_PAST_FORMS) + r")\b(?!\s+(?:tasks?|jobs
 
 _RETRACT_WORDS = frozenset("""do doing it that this so yet now anything ahead go proceed proceeding with bother after
     all actually please then today either the same one mind about thing that's thats but and or wait no just ok okay
-    hold on""".split())
+    hold on thanks thank you advise""".split())
 
 
 _BARE_IMAGINING_RE = re.compile(r"(?:just\s+)?(?:hypothetically|theoretically|in theory|hypothetically speaking|"
@@ -455,16 +456,17 @@ def _declined(view: Command, originals: list[Command], reason: str) -> Command:
 
 def _resolve_pronoun(command: Command, declined: list[Command]) -> Command:
     """'don't cancel task 4, just show it': 'it' is what the declined clause named."""
-    words = set(re.findall(r"[a-z]+", command.text.lower()))
-    definite = re.search(r"\bthe (?:run|task|job|workflow|pool)\b(?!\s*#?\d)", command.text, re.I)
+    said = command.text or str(command.args.get("input") or "")
+    words = set(re.findall(r"[a-z]+", said.lower()))
+    definite = re.search(r"\bthe (?:run|task|job|workflow|pool)\b(?!\s*#?\d)", said, re.I)
     if not declined or not (words & (PRONOUN_WORDS | {"there"}) or definite):
         return command
     target = declined[-1]
     if command.intent == target.intent and all(target.args.get(k) == v for k, v in command.args.items()):
         return target
-    if definite and (command.intent in ("help", "workflows", "task", "pools") or (
-            command.intent == "submit" and command.args.get("pool") == "general")) and not (
-            {"run_id", "workflow_id", "task_id", "pool"} & set(command.args)):
+    if definite and ((command.intent == "submit" and command.args.get("pool") == "general") or (
+            command.intent in ("help", "workflows", "task", "pools")
+            and not {"run_id", "workflow_id", "task_id", "pool"} & set(command.args))):
         return target  # "I'm not asking to approve run 2, just show me the run"
     if command.intent in ("status", "clarify") or (command.intent == "pools" and not command.args.get("pool")
                                                    and target.intent == "pools"):
