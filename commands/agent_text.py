@@ -22,7 +22,8 @@ AGENT_RE = re.compile(
     r"(?:person|people|someone) i'?m (?:assisting|helping)|"
     r"the user i'?m (?:assisting|helping)|tell (?:the system|operatoros)\b)|^\s*(?:user|human)\s*(?:>|:)|"
     r"^\s*(?:instruction|request|task|query|prompt)\s*:|"
-    r"^\s*user (?:wants|would like|needs|asks|asked|is asking|requests|requested)\b", re.I)
+    r"^\s*user (?:wants|would like|needs|asks|asked|is asking|requests|requested)\b|"
+    r"^\s*(?:user|human|operator|developer)\s*\([^)]{0,40}\)\s*(?:>|:)", re.I)
 """Words only an agent relaying a user's request writes."""
 
 _QUOTE_RE = re.compile(r"(?<![A-Za-z])'((?:[^']|(?<=[A-Za-z])'(?=[A-Za-z])){3,}?)'(?![A-Za-z])|"
@@ -59,6 +60,7 @@ _PREAMBLE_RES = tuple(re.compile(p, re.I) for p in (
     r"^route to (?:the )?(\w+) (?:agents|pool) on the user'?s behalf:\s*",
     r"^(?:the |my )?user (?:asks|asked|says|said|wrote)[:,]\s*",
     r"^(?:user|human)\s*>\s*",
+    r"^(?:user|human|operator|developer)\s*\([^)]{0,40}\)\s*(?:>|:)\s*",
     r"^(?:please )?(?:tell|instruct) (?:the system|operatoros)(?: to| that)?[,:]?\s*",
     r"^(?:instruction|request|task|query|prompt)\s*:\s*",
     # any other label that names the user, up to its colon ("Acting as the user's assistant: ...");
@@ -180,7 +182,8 @@ def _is_question(text: str) -> bool:
 
 def _cancelled(request: str) -> str:
     """'show me all queued tasks cancelled' is 'cancel all queued tasks'."""
-    match = re.match(r"^(?:show me |i want )?(.+?) (cancelled|canceled|restarted)$", request, re.I)
+    match = re.match(r"^(?:show me |i want |i would like |i'?d like |i need )?(.+?) (cancelled|canceled|restarted)$",
+                     request, re.I)
     if match and not re.search(r"\b(?:be|been|being|not|never|no|should|must|if|whether|would|could|can|shall|might|"
                                r"may|ought)\b|n'?t\b", match.group(1), re.I):  # "task 12 must not be cancelled"
         verb = "cancel" if match.group(2).lower().startswith("cancel") else "restart"

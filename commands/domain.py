@@ -126,6 +126,8 @@ WORLDLY_RES = tuple(re.compile(p, re.I) for p in (
     # a queue or tasks of the world: "the queue time at a typical ER", "what tasks should I do before a colonoscopy"
     r"\bqueues?\s+(?:times?|lines?|at|for|outside|in front)\b",
     r"\btasks?\s+(?:should|must|do|does|did|can|could)\s+(?:i|we|you|they|he|she)\b",
+    r"\btasks?\s+(?:does|do|did|should|must|can|will|would)\s+(?:an?|the|my|our|your|their|his|her)\s+"
+    r"(?!(?:pool|agents?|system|operatoros|workflow|queue)\b)\w+",
 ))
 """System words used of the world: the request that holds them is domain work when nothing else in it is."""
 

@@ -471,6 +471,8 @@ def _resolve_pronoun(command: Command, declined: list[Command]) -> Command:
     if command.intent in ("status", "clarify") or (command.intent == "pools" and not command.args.get("pool")
                                                    and target.intent == "pools"):
         return target
+    if command.intent == "health" and target.intent == "pools" and target.args.get("pool") and words & PRONOUN_WORDS:
+        return target  # "don't restart the business pool; is it healthy?": the pool, not the machine
     if command.intent == "tasks" and "pool" not in command.args and target.args.get("pool"):
         command.args["pool"] = target.args["pool"]
     if command.intent == "tasks" == target.intent and "status" not in command.args and target.args.get("status"):
@@ -480,6 +482,11 @@ def _resolve_pronoun(command: Command, declined: list[Command]) -> Command:
 
 def _topic(clause: str) -> str | None:
     lowered = clause.lower()
+    condition = re.search(r"\b(?:if|once|when|after|before)\b(.+)", lowered)
+    if condition and condition.start() > 0:  # "what happens to my tasks if I log out?": the action imagined
+        found = _topic(condition.group(1))
+        if found:
+            return found
     found = [(lowered.find(stem), topic) for stem, topic in TOPIC_WORDS if stem in lowered]
     return min(found)[1] if found else None
 

@@ -206,7 +206,8 @@ HELP_RE = re.compile(
     r"(agents|pools|workflows|demos|tasks|scaling|operatoros)( in this system)? work|"
     r"^ what (can|does) (this|it|operatoros|the system)( thing| tool| app)? do |"
     r"^ what are (your|operatoros|its|the system s) (capabilities|features|abilities|functions|skills|commands) |"
-    r"^ (list|show|tell me)( me)? (your|operatoros) (capabilities|features|abilities|functions|skills) ")
+    r"^ (list|show|tell me)( me)? (your|operatoros) (capabilities|features|abilities|functions|skills) |"
+    r"^ (show|tell)( me| us)? what (you|operatoros|it|the system) (can|could) do ")
 HOW_DO_I_RE = re.compile(r" how (?:(?:do|can|should|would) (?:i|we) |to )| how (?:does|do) .* works? $")
 HISTORY_RE = re.compile(
     r" what did i (ask|say|type|do|request|send)| what have i (asked|said|done|typed|requested|sent)|"
@@ -310,6 +311,7 @@ DEMO_MORE_RE = re.compile(
     r"^ (?:run|show|give) (?:me )?(?:an?|the) (?:\w+ ){1,3}(?:example|sample run) $| demonstrate |"
     r" (?:tour|walkthrough|walk through|overview) of (?:the |your )?(?:\w+ ){0,3}(?:features?|capabilit\w*|abilities) |"
     r"^ (?:show|give|run) (?:me |us )?(?:an?|some) (?:example|examples|sample) of (?:\w+ ){1,2}"
-    r"(?:automation|analysis|analytics|features?|capabilit\w*) $")
+    r"(?:automation|analysis|analytics|features?|capabilit\w*) $|"
+    r"^ show (?:me |us )?(?:the |your )?(?:\w+ ){1,3}(?:capabilit\w*|features) $")
 """The brief's demo requests: 'Walk me through financial analysis capabilities', 'Demonstrate sports
 analytics features', 'Run a business automation example'."""

@@ -148,6 +148,52 @@ def test_half_reaches_the_targets(part: int, halves: dict[int, dict[str, Any]],
         result["right"])
 
 
+CHANGING_ACTIONS = (
+    ("scale up the finance pool", "scaling up the finance pool"), ("scale healthcare to 5", "scaling healthcare to 5"),
+    ("restart the sports agents", "restarting the sports agents"), ("restart everything", "restarting everything"),
+    ("cancel task 12", "cancelling task 12"), ("cancel all queued tasks", "cancelling all queued tasks"),
+    ("run workflow 3", "running workflow 3"), ("approve run 4", "approving run 4"), ("reject run 4", "rejecting run 4"),
+    ("log out", "logging out"), ("add 2 agents to business", "adding 2 agents to business"),
+    ("kill job 7", "killing job 7"), ("back up the database", "backing up the database"),
+    ("delete workflow 2", "deleting workflow 2"), ("shrink sports by 2", "shrinking sports by 2"),
+    ("log in as bob", "logging in as bob"), ("automate my invoicing", "automating my invoicing"),
+    ("start a new session", "starting a new session"), ("cancel it", "cancelling it"))
+"""Changes in the imperative and as a gerund, for the frames below."""
+READ_ONLY_FRAMES = (
+    "should I {a}?", "is it safe to {a}?", "do you think I should {a}?", "what happens if I {a}?", "{A}?",
+    "I wonder if I should {a}", "thinking of {g}, thoughts?", "{A}. Good idea?", "would {g} help?",
+    "how risky is {g}?", "Tell me if {g} is safe", "don't {a}", "no need to {a}", "please refrain from {g}",
+    "{A} -- just kidding", "{A}. Actually no, don't.", "we shouldn't {a}", "avoid {g}", "stop {g}",
+    "if I {a}, what happens?", "suppose I {a}", "Theoretically, {a}", "in case we {a}, what should I expect?",
+    "The user asks: 'should I {a}?'", "My user asked whether it's safe to {a}.",
+    "The user wants to know if they should {a}.", "User says: \"don't {a}\"")
+"""Questions, refusals and imagined changes around an action: none may change anything (issue 17)."""
+
+
+def test_no_question_negation_or_hypothetical_frame_changes_anything() -> None:
+    leaks = []
+    for frame in READ_ONLY_FRAMES:
+        for action, gerund in CHANGING_ACTIONS:
+            text = frame.format(a=action, A=action[0].upper() + action[1:], g=gerund)
+            got = parse(text, {})
+            if any(changes(c) for c in got):
+                leaks.append((text, _shown(got)))
+    assert not leaks, leaks
+
+
+def test_follow_up_questions_never_repeat_a_change() -> None:
+    leaks = []
+    for turn in ("scale finance to 5", "restart the sports agents", "show task 12", "show run 4", "analyze AAPL stock"):
+        context = update_context({}, parse(turn, {}))
+        for text in ("same for sports?", "and business too?", "is that wise?", "why would I do that?",
+                     "what would that do?", "how about 3?", "do it again?", "should I cancel it?",
+                     "what if I pick 2?", "would the same work for healthcare?"):
+            got = parse(text, context)
+            if any(changes(c) for c in got):
+                leaks.append((turn, text, _shown(got)))
+    assert not leaks, leaks
+
+
 if __name__ == "__main__":
     import sys
 
