@@ -8,6 +8,11 @@ something is checked once more against the words before its action verb and the 
 in: a negation, a question word, a condition or a request for an explanation there, or a question
 mark after a verb that no polite "can you" opens, turns it into the read-only look (or help) with
 ``declined`` saying what was not done. A missed change is recoverable; an unwanted one is not.
+
+It runs last on every path (after own_work, unavailable and an answer to a pending question), so no later
+step can turn a piece back into a change. In a request that asks, refuses or imagines, a submit about the
+system itself (logging in or out, the session, the database, 'it', a pool named alone) or made only of
+conversation words ("is that wise?") is no work for an agent either: it becomes the look it asks for.
 """
 from __future__ import annotations
 
@@ -183,7 +188,7 @@ def _names_a_pool(text: str) -> bool:
     from commands.segment import find_pool
 
     match = _POOL_OBJECT_RE.match(text)
-    return bool(match) and find_pool(match.group(0)) is not None
+    return match is not None and find_pool(match.group(0)) is not None
 
 
 def _no_work_about_the_system(request: str, commands: list[Command], ctx: dict[str, Any]) -> list[Command]:

@@ -484,9 +484,9 @@ def _topic(clause: str) -> str | None:
     lowered = clause.lower()
     condition = re.search(r"\b(?:if|once|when|after|before)\b(.+)", lowered)
     if condition and condition.start() > 0:  # "what happens to my tasks if I log out?": the action imagined
-        found = _topic(condition.group(1))
-        if found:
-            return found
+        imagined = _topic(condition.group(1))
+        if imagined:
+            return imagined
     found = [(lowered.find(stem), topic) for stem, topic in TOPIC_WORDS if stem in lowered]
     return min(found)[1] if found else None
 

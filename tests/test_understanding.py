@@ -7,7 +7,10 @@ half 1 is only measured. Rows with ``turns`` run the earlier requests of the con
 same parse + update_context the interface runs. Two figures per half: accuracy, and the number of
 questions, negations and hypotheticals that produced a changing command (must be zero).
 
-Run ``python -m tests.test_understanding`` to print the misses of both halves.
+Two frame tests put every changing action inside questions, refusals, imagined cases and agents' relays, and
+ask follow-up questions after a change: none may change anything.
+
+Run ``python -m tests.test_understanding`` to print the figures of both halves and the misses of half 0 only.
 """
 from __future__ import annotations
 
