@@ -210,9 +210,10 @@ def _ellipsis(seg: Segment, ctx: dict[str, Any], prev: Command | None) -> Comman
     return _inherit(seg, intent, args, pending=False)
 
 
-_SHOW_IT_RE = re.compile(r"^ (?:show|display|view|open|give|get|pull up|bring up|let me see|see)(?: me| us)? "
-                         r"(?:it|that|this|them|those|the (?:pool|task|job|run|workflow|same))(?: one| ones)?"
-                         r"(?: again| once more| please)* $")
+_SHOW_IT_RE = re.compile(r"^ (?:(?:show|display|view|open|give|get|pull up|bring up|let me see|see)(?: me| us)? "
+                         r"(?:it|that|this|them|those|(?:the|that|this) (?:pool|task|job|run|workflow|same))"
+                         r"(?: one| ones)?(?: again| once more| please)*|what ?s (?:its|their) (?:status|result|output|"
+                         r"progress|state)(?: now)?) $")
 """A look at 'it' and nothing else."""
 
 
@@ -449,6 +450,10 @@ def _cancel(seg: Segment, ctx: dict[str, Any], prev: Command | None) -> Command 
         return Command("cancel", {"task_id": task_id})
     status = _task_status(seg, ignore=("cancelled",))
     named_set = seg.has_any(word_set("tasks jobs")) and bool(status or seg.pools)  # "the queued tasks in business"
+    if seg.has_any(word_set("them those these")) and seg.has_any(word_set("all every")) and ctx.get(
+            "last_intent") == "tasks":  # "cancel them all" after a listing: the tasks it listed
+        shown = {k: v for k, v in (ctx.get("last_args") or {}).items() if k in ("status", "pool")}
+        return Command("cancel", {"all": True, **shown})
     if (seg.has_any(word_set("all every everything")) or named_set) and task_words:
         return Command("cancel", {"all": True, **({"status": status} if status else {}),
                                   **({"pool": seg.pools[0]} if seg.pools else {})})
