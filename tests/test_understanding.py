@@ -205,6 +205,10 @@ if __name__ == "__main__":
     for part in (0, 1):
         result = measure(halves_of[part])
         print(report(part, result))
+        for path in (*CORPORA, TUNING):  # figures per file: aggregates only, for both halves
+            some = measure([r for r in halves_of[part] if r["where"].startswith(path.name + ":")])
+            if some["rows"]:
+                print(f"  {path.name}: {some['right']}/{some['rows']}, unwanted changes {len(some['unwanted'])}")
         if part == 0:  # the held-out half is measured only, never read
             for row, got in result["misses"]:
                 if only in (None, row["category"]):
