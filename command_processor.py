@@ -161,12 +161,17 @@ def _understand(cleaned: str, ctx: dict[str, Any]) -> list[Command]:
     affirmative request changes anything (commands/mood.py)."""
     answered = choices.answer(cleaned, ctx, parse_request)
     if answered is not None:
-        return answered
+        return guard.check(cleaned, answered, ctx)
     request, read_only = agent_text.reduce(cleaned)
+    worldly = None if read_only else domain.worldly(request, ctx, parse_request)
+    if worldly is not None:  # system words used of the world: "what does a sports agent do?"
+        return guard.check(request, worldly, ctx)
     commands = mood.apply(request, ctx, parse_request, read_only) or parse_request(request, ctx)
-    if not read_only and not any(mood.mood_of(c) == "negation" for c in mood.split_clauses(request)):
+    if not read_only and not any(mood.mood_of(c) == "negation" and guard.ACTION_VERB_RE.search(c)
+                                 for c in mood.split_clauses(request)):  # "... without harming pets" refuses no action
         commands = domain.fold(request, commands)
-    return unavailable.check(request, own_work.check(request, guard.check(request, commands, ctx)))
+    # the guard has the last word, after every step that may turn a piece into a change
+    return guard.check(request, unavailable.check(request, own_work.check(request, commands)), ctx)
 
 
 def _safety_preface(text: str) -> str:

@@ -15,10 +15,15 @@ AGENT_RE = re.compile(
     r"asked|approval)|user'?s (?:question|request|message|exact words|instructions|ask)|request from (?:the )?user|"
     r"on (?:the user'?s )?behalf|acting for|per (?:the )?user|relaying|forwarding|passing along|operator note|"
     r"coding (?:agent|assistant)|ai (?:agent|assistant)|automated agent|replit agent|\[agent\]|"
+    r"(?:i'?m|i am|this is|here)\s+(?:copilot|claude(?: code)?|codex|cursor|gemini|chatgpt|devin|aider)|"
+    r"(?:claude(?: code)?|copilot|codex|cursor|gemini|devin|aider) (?:here|relaying)|the developer|a developer|"
+    r"(?:the )?operator i'?m (?:assisting|helping)|(?:person|people|someone) i'?m working with|my human|"
     r"as requested by|(?:from|for|by) (?:the |my |a )?user\b|my human|"
     r"(?:person|people|someone) i'?m (?:assisting|helping)|"
     r"the user i'?m (?:assisting|helping)|tell (?:the system|operatoros)\b)|^\s*(?:user|human)\s*(?:>|:)|"
-    r"^\s*(?:instruction|request|task|query|prompt)\s*:", re.I)
+    r"^\s*(?:instruction|request|task|query|prompt)\s*:|"
+    r"^\s*user (?:wants|would like|needs|asks|asked|is asking|requests|requested)\b|"
+    r"^\s*(?:user|human|operator|developer)\s*\([^)]{0,40}\)\s*(?:>|:)", re.I)
 """Words only an agent relaying a user's request writes."""
 
 _QUOTE_RE = re.compile(r"(?<![A-Za-z])'((?:[^']|(?<=[A-Za-z])'(?=[A-Za-z])){3,}?)'(?![A-Za-z])|"
@@ -30,8 +35,11 @@ _SAYS_RE = re.compile(r"(?:^|:|asked|asks|says|said|wrote|request|message|words 
 
 _PREAMBLE_RES = tuple(re.compile(p, re.I) for p in (
     r"^\[agent\]\s*",
-    r"^(?:hi|hello)\b[^.!]*?(?:[.!]\s*|$)",
-    r"^(?:i'?m|i am) (?:an? )?(?:ai |automated |coding )*(?:agent|assistant)\b[^.:]*[.:]\s*",
+    r"^(?:hi|hello|hey)\b[^.!]*?(?:[.!]\s*|$)",
+    r"^(?:i'?m|i am|this is)\s+(?:copilot|claude(?: code)?|codex|cursor|gemini|chatgpt|devin|aider)\b"
+    r"[^.:]*(?:[.:]\s*|$)",
+    r"^(?:claude(?: code)?|copilot|codex|cursor|gemini|devin|aider) (?:here|relaying)\b[^.:]*?(?:[.:]\s*|$)",
+    r"^(?:i'?m|i am) (?:an? )?(?:ai |automated |coding )*(?:agent|assistant)\b[^.:]*(?:[.:]\s*|$)",
     r"^context:.*?\brequest:\s*",
     r"^(?:please )?(?:execute|carry out|perform|handle)\b[^:]*:\s*",
     r"^(?:the )?user(?:'s)? (?:request|says|said|wrote|instruction|input|message|question|exact words were|"
@@ -52,7 +60,8 @@ _PREAMBLE_RES = tuple(re.compile(p, re.I) for p in (
     r"^route to (?:the )?(\w+) (?:agents|pool) on the user'?s behalf:\s*",
     r"^(?:the |my )?user (?:asks|asked|says|said|wrote)[:,]\s*",
     r"^(?:user|human)\s*>\s*",
-    r"^(?:please )?(?:tell|instruct) (?:the system|operatoros)(?: to)?[,:]?\s*",
+    r"^(?:user|human|operator|developer)\s*\([^)]{0,40}\)\s*(?:>|:)\s*",
+    r"^(?:please )?(?:tell|instruct) (?:the system|operatoros)(?: to| that)?[,:]?\s*",
     r"^(?:instruction|request|task|query|prompt)\s*:\s*",
     # any other label that names the user, up to its colon ("Acting as the user's assistant: ...");
     # not a routing one ("ask the finance agents on the user's behalf: ...")
@@ -62,21 +71,25 @@ _PREAMBLE_RES = tuple(re.compile(p, re.I) for p in (
 """Framing at the start of an agent's message."""
 
 _REFRAME_RES = tuple((re.compile(p, re.I), r) for p, r in (
-    (r"^(?:the user|my user|they) (?:is|are) asking (?:whether|if) (?:they|to) should\b", "should I"),
-    (r"^(?:the user|my user|they) (?:asked|asks|is asking|has asked) (?:me )?(?:whether|if) they should\b", "should I"),
-    (r"^(?:the user|my user|they) (?:is|are) asking (?:what would happen if|what happens if) they\b", "what if I"),
-    (r"^(?:the user|my user|they) (?:has asked|asked|asks|is asking|wants|would like|needs|'d like)(?: me)? to "
+    (r"^(?:(?:the |my )?user|they) (?:is|are) asking (?:whether|if) (?:they|to) should\b", "should I"),
+    (r"^(?:(?:the |my )?user|they) (?:asked|asks|is asking|has asked) (?:me )?(?:whether|if) they should\b",
+     "should I"),
+    (r"^(?:(?:the |my )?user|they) (?:is|are) asking (?:what would happen if|what happens if) they\b", "what if I"),
+    (r"^(?:(?:the |my )?user|they) (?:asked|asks|is asking|has asked|wants to know|would like to know|'d like to know|"
+     r"is wondering|wonders|is curious)(?: me)?(?: to (?:find out|check))? (?:whether|if)\b", "tell me whether"),
+    (r"^(?:(?:the |my )?user|they) (?:has asked|asked|asks|is asking|wants|would like|needs|'d like)(?: me)? to "
      r"(?:see|know|view|find out)\b(?!\s*:)", "show"),
-    (r"^(?:the user|my user|they) (?:has asked|asked|asks|is asking|wants|would like|needs|'d like)(?: me)? to "
+    (r"^(?:(?:the |my )?user|they) (?:has asked|asked|asks|is asking|wants|would like|needs|'d like)(?: me)? to "
      r"(?:see|know|view|find out)\s*:\s*", ""),
-    (r"^(?:the user|my user|they) (?:has asked|asked|asks|is asking|wants|would like|needs|'d like)(?: me)? to\b", ""),
-    (r"^(?:the user|my user|they) (?:is asking|asks|asked|has asked) for help with\b", "help with"),
-    (r"^(?:the user|my user|they) (?:has a question for|asks) (?:the )?(\w+) agents:", r"ask the \1 agents:"),
-    (r"^(?:the user|my user|they)(?: is| are)? (?:has asked|asked|asks|is asking|asking|requests|requested)"
+    (r"^(?:(?:the |my )?user|they) (?:has asked|asked|asks|is asking|wants|would like|needs|'d like)(?: me)? to\b", ""),
+    (r"^(?:(?:the |my )?user|they) (?:is asking|asks|asked|has asked) for help with\b", "help with"),
+    (r"^(?:(?:the |my )?user|they) (?:has a question for|asks) (?:the )?(\w+) agents:", r"ask the \1 agents:"),
+    (r"^(?:(?:the |my )?user|they)(?: is| are)? (?:has asked|asked|asks|is asking|asking|requests|requested)"
      r"(?: me)?(?: for)?\b", "show me"),
-    (r"^(?:the user|my user|they)(?:'d| would) like\b", "I would like"),
-    (r"^(?:the user|my user|they) (?:wants?)\b", "I want"),
-    (r"^(?:the user|my user|they) (?:needs?)\b", "I need"),
+    (r"^(?:(?:the |my )?user|they)(?:'d| would) like\b", "I would like"),
+    (r"^(?:(?:the |my )?user|they|the developer|the operator) (?:wants?)\b", "I want"),
+    (r"^(?:the developer|the operator|the person|my human|they) (?:needs?)\b", "I need"),
+    (r"^(?:(?:the |my )?user|they) (?:needs?)\b", "I need"),
     (r"^(?:I want|I would like|I need) an? (?:analysis|review) of\b", "analyze"),
     (r"^(?:the user|my user) says\b", ""),
     (r"^(?:the user|my user) has rejected\b", "reject"),
@@ -85,7 +98,8 @@ _REFRAME_RES = tuple((re.compile(p, re.I), r) for p, r in (
 """Third-person requests made first-person ("The user wants to restart X" is "restart X")."""
 
 _NOOP_RE = re.compile(
-    r"^(?:please )?(?:(?:perform|execute|do|run|handle|comply|proceed|carry out|respond|provide|record|answer|"
+    r"^(?:please )?(?:(?:perform|execute|do(?!\s+not\b)|run|handle|comply|proceed|carry out|respond|provide|"
+    r"record|answer|"
     r"route|forward|hand|submit|pass|send)\b(?![^:]*:\s*\S).*|(?:it|this) (?:accordingly|for them)|proceed)$", re.I)
 """An agent's closing instruction that adds nothing to the request."""
 
@@ -97,8 +111,23 @@ READ_ONLY_RE = re.compile(
 _LOOK_RE = re.compile(r"\b(?:show|list|check|display|run a health check|give)\b.*", re.I)
 
 
+LABEL_RE = re.compile(
+    r"^\s*((?:(?:read[- ]only|no changes?|nothing to change|just (?:looking|checking|asking)|fyi|note|heads up|"
+    r"quick (?:question|one|request|check|ask)|question|status check|ops|please|pls|hey|hi|ok|so|"
+    r"@\w+|operatoros)[\s,!.-]*)+):\s*(?=\S)", re.I)
+"""A label before a colon that frames the request after it ("read-only please: show the failed tasks")."""
+_LABEL_READ_ONLY_RE = re.compile(r"read[- ]only|no changes?|nothing to change|just (?:looking|checking|asking)", re.I)
+
+
+_SENTENCE_END_RE = re.compile(r"(?<=[.!?;])\s+|\s+[-\u2013\u2014]+\s+|\s*\(|\)\s*")
+
+
 def reduce(text: str) -> tuple[str, bool]:
     """(the request, whether the framing forbade any change)."""
+    label = LABEL_RE.match(text)
+    if label:  # the label only frames: the request is what follows it, read-only if it says so
+        request, read_only = reduce(text[label.end():])
+        return request, read_only or bool(_LABEL_READ_ONLY_RE.search(label.group(1)))
     if not AGENT_RE.search(text):
         return text, False
     quoted = next((next(g for g in m.groups() if g) for m in _QUOTE_RE.finditer(text)
@@ -106,16 +135,25 @@ def reduce(text: str) -> tuple[str, bool]:
                    and _SAYS_RE.search(text[:m.start()])), None)
     outside = _QUOTE_RE.sub(" ", text) if quoted else text
     read_only = bool(READ_ONLY_RE.search(outside))
-    sentences = [s for s in (_strip(s) for s in re.split(r"(?<=[.!?;])\s+|\s+-\s+|\s*\(|\)\s*", outside)) if s]
+    sentences = [s for s in (_strip(s) for s in _SENTENCE_END_RE.split(outside)) if s]
     looks = [m.group(0) for s in sentences if read_only or quoted
-             for m in [_LOOK_RE.search(s)] if m and not _NOOP_RE.match(s) and len(m.group(0).split()) > 2]
+             for m in [_LOOK_RE.search(s)] if m and not _NOOP_RE.match(s)
+             and len(READ_ONLY_RE.sub(" ", m.group(0)).split()) > 2]
     rest = [s for s in sentences if not _NOOP_RE.match(s) and not READ_ONLY_RE.search(s)]
-    if looks and (read_only or _is_question(quoted or "")):
+    refers = re.search(r"\b(?:it|its|them|their|that one|the (?:pool|task|job|run|workflow))\b",
+                       " ".join(looks[-1:] or rest), re.I)
+    if looks and (read_only or _is_question(quoted or "")) and not refers:
         request = looks[-1]
     elif quoted:
         request = _strip(quoted)
+    elif refers and read_only:  # "do not scale the finance pool. show me its size": 'its' is the pool refused
+        request = ". ".join(s for s in sentences if not _NOOP_RE.match(s))
     else:
         request = " ".join(rest) or " ".join(s for s in sentences if not _NOOP_RE.match(s)) or text
+    label = LABEL_RE.match(request)  # a label inside the user's quoted words: 'read-only please: show ...'
+    if label:
+        read_only = read_only or bool(_LABEL_READ_ONLY_RE.search(label.group(1)))
+        request = request[label.end():]
     return _cancelled(request.strip(" .")), read_only
 
 
@@ -144,8 +182,10 @@ def _is_question(text: str) -> bool:
 
 def _cancelled(request: str) -> str:
     """'show me all queued tasks cancelled' is 'cancel all queued tasks'."""
-    match = re.match(r"^(?:show me |i want )?(.+?) (cancelled|canceled|restarted)$", request, re.I)
-    if match:
+    match = re.match(r"^(?:show me |i want |i would like |i'?d like |i need )?(.+?) (cancelled|canceled|restarted)$",
+                     request, re.I)
+    if match and not re.search(r"\b(?:be|been|being|not|never|no|should|must|if|whether|would|could|can|shall|might|"
+                               r"may|ought)\b|n'?t\b", match.group(1), re.I):  # "task 12 must not be cancelled"
         verb = "cancel" if match.group(2).lower().startswith("cancel") else "restart"
         return f"{verb} {match.group(1)}"
     return request

@@ -22,7 +22,8 @@ _INDEX_RE = re.compile(
     r"|^(?:the\s+)?(first|second|third|fourth|fifth|sixth|seventh|last)(?:\s+(?:one|option|choice))?(?:\s+please)?$",
     re.I)
 _NOT_AN_ANSWER_RE = re.compile(
-    r"^(?:no|not|none|neither|don'?t|do not|never|nope|wait|stop|should|would|could|is|are|what|why|how|which|"
+    r"^(?:no|not|none|neither|don'?t|do not|never|nope|wait|stop|should|shall|ought|would|could|can|may|is|are|"
+    r"do|does|what|why|how|which|"
     r"maybe|hmm)\b", re.I)
 """The opening of a reply that refuses or asks instead of choosing."""
 _NUMBER_QUESTIONS = ("missing_amount", "missing_task")

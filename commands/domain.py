@@ -11,17 +11,21 @@ poem about a swimming pool", "compare the queue systems at Disneyland").
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from typing import Any
 
 from commands.vocabulary import POOL_SYNONYMS
 from values import Command
 
 _OPENER_RE = re.compile(
     r"^(?:(?:hey|hi|ok|okay|so|please|pls|kindly|now|also|and)\b[\s,]*)*"
+    r"(?:(?:how (?:do|can|should|would) (?:i|we|you)|should (?:i|we)|can (?:i|we)|is it (?:safe|ok|okay|wise|smart) to|"
+    r"what'?s the best way to|best way to|how to) )?"
     r"(?:(?:can|could|would|will) (?:you|u) (?:please )?|i (?:want|need|would like|'d like) (?:you )?to |"
     r"help me (?:to )?|let'?s |go ahead and )?", re.I)
 
 SYSTEM_VERB_RE = re.compile(
-    r"^(scale|resize|restart|reboot|reset|cancel|list|show(?: me| us)?|display|give me|demo)\b\s*", re.I)
+    r"^(scale|resize|restart|reboot|reset|cancel|kill|list|show(?: me| us)?|display|give me|demo)\b\s*", re.I)
 """Verbs of a command whose object decides whether the request is a command."""
 
 WORK_VERB_RE = re.compile(
@@ -51,7 +55,8 @@ SYSTEM_HEADS = frozenset("""task tasks job jobs pool pools agent agents workflow
     up down dashboard overview metrics performance result results output outputs answer answers command commands
     request requests backlog cpu ram disk memory account accounts user users picture summary report logs log
     session sessions previous past last latest big whole current size sizes update updates check checks info details
-    numbers stats list lists count counts usage load""".split()) | _POOL_WORDS
+    numbers stats list lists count counts usage load tour example examples features capabilities walkthrough
+    """.split()) | _POOL_WORDS
 """Words that, as the object of a system verb, make the request a command."""
 
 _STOP_RE = re.compile(r"\b(?:for|in|of|at|to|from|with|by|about|on|into|so|up|down|that|which|who|please|"
@@ -93,13 +98,58 @@ def is_domain(text: str) -> bool:
         obj = _STOP_RE.split(rest, maxsplit=1)[0].split()
         words = [w.lower().strip("'\"") for w in obj if w.lower() not in _DETERMINERS]
         looked_at = words[-1:] if verb.group(1).lower() not in ("scale", "resize", "restart", "reboot", "reset",
-                                                                 "cancel") else words
+                                                                 "cancel", "kill") else words
         looked_at = [w for i, w in enumerate(looked_at) if w not in _POOL_WORDS or i == 0
                      or any(v in SYSTEM_HEADS - _POOL_WORDS for v in words[i + 1:])]  # "my bakery business"
         if not words or re.fullmatch(r"\d+", words[0]) or any(w in SYSTEM_HEADS for w in looked_at):
             return False
         return verb.group(1).lower() != "cancel" or bool(_ARTEFACT_RE.search(" ".join(words)))
     return bool(WORK_VERB_RE.match(body)) and not re.search(r"\b(?:account|user|session)\b", body, re.I)
+
+
+WORLDLY_RES = tuple(re.compile(p, re.I) for p in (
+    # an agent as a person of the world: "a sports agent", "real estate agents", "what agents do players hire"
+    r"\b(?:an?|one)\s+(?:\w+\s+){0,2}?agent\b(?!\s+pool)",
+    r"\b(?:real estate|realty|insurance|travel|talent|literary|booking|leasing|rental|secret|fbi|cia|free|nba|nfl|"
+    r"mlb|nhl|fifa|football|baseball|basketball|soccer|hockey|tennis|golf|player'?s?|players'?)\s+agents?\b",
+    r"\bagents?\s+(?:do|does|did)\s+(?!(?:you|i|we|the system|operatoros)\b)\w+(?:\s+\w+)?\s+(?:usually\s+)?"
+    r"(?:hire|use|need|have|sign|want)\b",
+    r"\bagents?\s+(?:should|would|does|do)\s+(?:an?|my|our|their|your)\s+(?:\w+\s+){0,4}?"
+    r"(?:office|agency|brokerage|firm|company|business|team|club|player|athlete)\b",
+    r"\bagent\s+(?:contracts?|fees?|commissions?|licen[cs]\w*|agreements?)\b",
+    r"\b(?:hire|hired|hiring|fire|fired|find|choose|pick|sign(?:ed)? with)\s+(?:an?\s+|the\s+|my\s+|our\s+)?"
+    r"(?:\w+\s+)?agents?\b",
+    # a pool of the world: "my 401k pool of index funds", "the swimming pool"
+    r"\bpool of (?!agents\b)\w+",
+    r"\b(?:swimming|car|risk|talent|betting|office|gene|labou?r|liquidity|mining|insurance|investment|401k|retirement|"
+    r"prize|dead|infinity|kiddie|plunge|pool)\s+pools?\b",
+    # a queue or tasks of the world: "the queue time at a typical ER", "what tasks should I do before a colonoscopy"
+    r"\bqueues?\s+(?:times?|lines?|at|for|outside|in front)\b",
+    r"\btasks?\s+(?:should|must|do|does|did|can|could)\s+(?:i|we|you|they|he|she)\b",
+    r"\btasks?\s+(?:does|do|did|should|must|can|will|would)\s+(?:an?|the|my|our|your|their|his|her)\s+"
+    r"(?!(?:pool|agents?|system|operatoros|workflow|queue)\b)\w+",
+))
+"""System words used of the world: the request that holds them is domain work when nothing else in it is."""
+
+
+def worldly(text: str, ctx: dict[str, Any], parse: Callable[[str, dict[str, Any]], list[Command]]) -> (
+        list[Command] | None):
+    """One submit of the whole request when its system words are used of the world and, those set aside, the
+    request is domain work; else None."""
+    masked = mask_worldly(text)
+    if masked == text:
+        return None
+    trial = parse(masked, ctx)
+    if not trial or not all(c.intent == "submit" for c in trial):
+        return None
+    return [_submit(text)]
+
+
+def mask_worldly(text: str) -> str:
+    """``text`` with its system words used of the world replaced by a neutral word ("thing")."""
+    for pattern in WORLDLY_RES:
+        text = pattern.sub(" thing ", text)
+    return text
 
 
 def _continues(piece: str) -> bool:

@@ -8,6 +8,11 @@ something is checked once more against the words before its action verb and the 
 in: a negation, a question word, a condition or a request for an explanation there, or a question
 mark after a verb that no polite "can you" opens, turns it into the read-only look (or help) with
 ``declined`` saying what was not done. A missed change is recoverable; an unwanted one is not.
+
+It runs last on every path (after own_work, unavailable and an answer to a pending question), so no later
+step can turn a piece back into a change. In a request that asks, refuses or imagines, a submit about the
+system itself (logging in or out, the session, the database, 'it', a pool named alone) or made only of
+conversation words ("is that wise?") is no work for an agent either: it becomes the look it asks for.
 """
 from __future__ import annotations
 
@@ -15,6 +20,8 @@ import re
 from typing import Any
 
 from commands import mood
+from commands.domain import _ARTEFACT_RE, _POOL_NAMES
+from commands.intent import not_understood
 from commands.vocabulary import ASK_RE, QUOTED_TO_RE, ROUTE_RE, SUBMIT_RE
 from values import Command
 
@@ -23,7 +30,8 @@ ACTION_VERB_RE = re.compile(
     r"cut\w*|doubl\w*|halv\w*|set|setting|restart\w*|reboot\w*|reset\w*|bounc\w*|cancel\w*|kill\w*|abort\w*|"
     r"terminat\w*|drop\w*|run|runs|running|ran|trigger\w*|launch\w*|start\w*|execut\w*|kick\w*|approv\w*|"
     r"reject\w*|deny|denying|log(?:ging)?(?:\s+(?:me\s+)?(?:out|in|off))|logout|sign\w*|register\w*|take|taking|"
-    r"took|bring|bringing|raise|lower|make|making|put|get|retry\w*|rerun\w*|delet\w*|remov\w*|eras\w*|destroy\w*)\b",
+    r"took|bring|bringing|raise|lower|make|making|put|get|retry\w*|rerun\w*|delet\w*|remov\w*|eras\w*|destroy\w*|"
+    r"back(?:ing|ed|s)?\s*up|backups?|restor\w*|submit\w*|creat\w*|start\w*|automat\w*|switch\w*)\b",
     re.I)
 """The verbs that carry a change; the words before the first of them decide whether it is ordered."""
 
@@ -31,7 +39,8 @@ NEGATION_RE = re.compile(r"\b(?:not|never|no|nothing|without|rather|instead|avoi
                          r"didnt|shouldnt|wouldnt)\b|\wn['\u2019]t\b", re.I)
 """Words before an action verb that refuse it."""
 QUESTION_RE = re.compile(
-    r"\b(?:wh(?:ether|en|ich|y|o|at|ere)(?:['\u2019]?s)?|hows?|if|should|shall|would|could|might|may|wonder\w*|think\w*|consider\w*|maybe|perhaps|before|after|case|"
+    r"\b(?:wh(?:ether|en|ich|y|o|at|ere)(?:['\u2019]?s)?|hows?|if|should|shall|ought|any chance|"
+    r"would(?!\s+(?:like|love))|could|might|may|wonder\w*|think\w*|consider\w*|maybe|perhaps|before|after|case|"
     r"assum\w*|suppos\w*|imagin\w*|hypothetic\w*|theory|tell me|explain\w*|describ\w*|reason|worth|idea|safe|"
     r"plan\w*|later|tomorrow|harm|risk\w*|danger\w*|hope|nobody|no one|dare|curious|wish|i['\u2019]?ll|we['\u2019]?ll|"
     r"(?:i|we) will|going to|gonna|(?:ok|okay|fine|alright) to|thoughts)\b", re.I)
@@ -51,18 +60,34 @@ _SPECIFIC_RE = re.compile(r"\b(?:task|job|run|workflow)\s*#?\d", re.I)
 def check(request: str, commands: list[Command], ctx: dict[str, Any] | None = None) -> list[Command]:
     """``commands`` with every change that its words do not order turned read-only (``ctx``: what 'it' is)."""
     result = [_checked(request, c) for c in commands]
-    if _unordered(request) and not any(p.match(request) for p in (QUOTED_TO_RE, ROUTE_RE, ASK_RE, SUBMIT_RE)):
+    if _unordered(request) and not _routed_content(request):
         result = _no_work_about_the_system(request, result, ctx or {})
     if any(c.intent != "submit" for c in result):  # "... and show me what it's doing" is no work for an agent
         result = [c for c in result if not _idle_work(c)] or result
+    if any(_chatter(c, request) for c in result):  # "is that wise?", "how about 3?": no work for an agent
+        result = [c for c in result if not _chatter(c, request)] or [
+            _referred(request, ctx or {}) or not_understood(request)]
     return _dedupe(result) if result != commands else commands
+
+
+TAG_QUESTION_RE = re.compile(
+    r"(?:^|[.,;!?]\s*|\s[-\u2013\u2014]+\s*|\s)(?:(?:is (?:that|this|it)|would (?:that|this|it) be|that'?s|thats|"
+    r"sounds?)\s+)?(?:an?\s+)?(?:good|bad|wise|smart|safe|ok|okay|fine|sensible|reasonable)(?:\s+(?:idea|move|plan|call))?"
+    r"\?\s*$|(?:^|[.,;!]\s*|\s)(?:right|yes or no|thoughts|agreed|correct|makes sense|should (?:i|we)|"
+    r"(?:do|would) you agree|what do you think|or not)\?\s*$|"
+    r"(?:^|[.,;:!?]\s*|\s[-\u2013\u2014]+\s*|\s)(?:yes or no|thoughts|pros and cons|good idea or not)[.!]?\s*$|"
+    r"\bor (?:keep|leave|not|wait|hold off|should (?:i|we))\b", re.I)
+"""A closing question that asks whether the order before it is wise ("Cancel task 12. Good idea?", "..., right?")."""
 
 
 def _checked(request: str, command: Command) -> Command:
     if not mood.changes(command) or "declined" in command.args:
         return command
     text = command.text or request
-    reason = refusal(text, request)
+    reason = "question" if TAG_QUESTION_RE.search(request) else refusal(text, request)
+    if reason is None and request.rstrip().endswith("?") and not POLITE_RE.match(request.strip()) and not (
+            ACTION_VERB_RE.search(text) or ACTION_VERB_RE.search(request)):
+        reason = "question"  # "same for sports?": a change carried over from the context, asked about
     if reason is None:
         return command
     if reason == "explain" and not _SPECIFIC_RE.search(text):
@@ -74,10 +99,53 @@ def _checked(request: str, command: Command) -> Command:
 
 SYSTEM_CHANGE_RE = re.compile(
     r"\b(?:scal\w*|restart\w*|reboot\w*|cancel\w*|kill\w*|abort\w*|approv\w*|reject\w*|add\w*|remov\w*|"
-    r"submit\w*|spin\w*|shrink\w*|run|ran|trigger\w*)\b", re.I)
-SYSTEM_OBJECT_RE = re.compile(r"\b(?:agents?|pools?|tasks?|jobs?|queue[ds]?|workflows?|runs?|sessions?|operatoros)\b",
+    r"submit\w*|spin\w*|shrink\w*|run|runs|running|ran|trigger\w*|delet\w*|drop\w*|retr(?:y|ies|ying|ied)|rerun\w*|"
+    r"bump\w*|creat\w*|build\w*|set(?:ting)? up|automat\w*|schedul\w*|launch\w*|execut\w*|kick\w* off|"
+    r"doubl\w*|halv\w*|grow\w*|reduc\w*|increas\w*|decreas\w*)\b", re.I)
+SYSTEM_OBJECT_RE = re.compile(r"\b(?:agents?|pools?|tasks?|jobs?|queue[ds]?|workflows?|runs|runs?\s*#?\d|sessions?|"
+                              r"(?:the|a|this|that|its|their|workflow|failed|pending|last|next) runs?|operatoros)\b",
                               re.I)
-LOG_OUT_RE = re.compile(r"\blog(?:ging|ged|s)?\s*(?:me\s+)?(?:out|off)\b|\blogout\b", re.I)
+"""Objects of the system ("run" as a noun: "when I run" is no workflow run)."""
+LOG_OUT_RE = re.compile(r"\b(?:log(?:ging|ged|s)?|sign(?:ing|ed|s)?)\s*(?:me\s+)?(?:out|off)\b|\b(?:logout|signout)\b",
+                        re.I)
+SESSION_RE = re.compile(r"\b(?:sessions?|(?:new|this|our) (?:conversation|chat)|logged in|login|username|"
+                        r"operatoros account|log(?:ging|ged|s)?\s*(?:me\s+)?in\s+as|"
+                        r"switch\w*\s+(?:to\s+)?(?:user|account)|"
+                        r"regist(?:er|ering|ered)\b(?!\s+(?:for|to|with|at|in|on|my|a|an|the|your|our|his|her|their)\b)|"
+                        r"automat\w*)", re.I)
+"""The user's own session and account: never work for an agent in a question about them."""
+DATABASE_RE = re.compile(r"\b(?:database|db|back(?:ing|ed|s)?\s*up|backups?|restor\w*)\b", re.I)
+AIMED_AT_IT_RE = re.compile(
+    r"\b(?:scal\w*|restart\w*|reboot\w*|cancel\w*|kill\w*|abort\w*|approv\w*|reject\w*|retry\w*|rerun\w*|"
+    r"delet\w*|remov\w*|run|running|drop\w*)\s+(?:it|them|that|this|those|everything|all|every\w*)\b", re.I)
+"""A change aimed at 'it' or at everything: in a question, a change to what the session is looking at."""
+
+
+CHATTER_WORDS = frozenset("""a an the of to for with and or but if then so too also again instead else just only
+    is are was were be been being am do does did done doing have has had will would shall should can could may might
+    must i me my we us our you your it its this that these those they them he she what which who whom why how when
+    where whether there here one ones first second third fourth fifth last next other another same all any some
+    more less many much few ok okay yes no not nope yeah yep sure fine good bad better worse best worst wise smart
+    safe right wrong really actually maybe perhaps hmm wait well about like think thoughts idea mean means pick
+    choose take go option number happen happens happened lose now later again please thanks thank""".split())
+"""Words of conversation: a request made of nothing else describes no work."""
+
+
+def _chatter(command: Command, request: str) -> bool:
+    """A general submit whose words are only conversation and numbers ("what if I pick 2?", "do it again?")."""
+    if command.intent != "submit" or command.args.get("pool") != "general" or _routed_content(request):
+        return False
+    words = re.findall(r"[a-z]+", str(command.args.get("input") or request).lower().replace("'", ""))
+    return bool(words) and all(w in CHATTER_WORDS or len(w) == 1 for w in words)
+
+
+def _routed_content(request: str) -> bool:
+    """Whether a request routes content to agents explicitly: the content may be a question of its own ("ask the
+    finance agents: should I buy AAPL?"); a bare "submit a task to the general pool?" routes nothing and asks."""
+    routed = any(p.match(request) for p in (QUOTED_TO_RE, ROUTE_RE, ASK_RE, SUBMIT_RE))
+    if not routed or re.search(r"[:\"\u201c]", request):
+        return routed
+    return not (TAG_QUESTION_RE.search(request) or (SUBMIT_RE.match(request) and request.rstrip().endswith("?")))
 
 
 def _idle_work(command: Command) -> bool:
@@ -91,13 +159,36 @@ def _unordered(request: str) -> bool:
     """Whether a request holds a question, a negation, a hypothetical or a request for an explanation."""
     if (request.rstrip().endswith("?") and not POLITE_RE.match(request.strip())) or NEGATION_RE.search(request):
         return True
+    if refusal(request, request) is not None:  # "I wonder if I should log out": the words before the verb ask
+        return True
     return any(mood.mood_of(c) != "imperative" for c in mood.split_clauses(request))
 
 
 def _about_the_system(text: str) -> bool:
     """Whether a text speaks of logging out, or of a change to the system's agents, pools, tasks or workflows."""
-    return bool(LOG_OUT_RE.search(text) or (SYSTEM_OBJECT_RE.search(text) and (
-        SYSTEM_CHANGE_RE.search(text) or re.search(r"\b(?:agents?|pools?)\b", text, re.I))))
+    from commands.domain import mask_worldly
+
+    text = mask_worldly(text)  # "a sports agent", "my 401k pool": words of the world
+    if LOG_OUT_RE.search(text) or SESSION_RE.search(text) or AIMED_AT_IT_RE.search(text):
+        return True
+    if DATABASE_RE.search(text) and re.search(r"\b(?:database|db)\b", text, re.I):
+        return True
+    change = SYSTEM_CHANGE_RE.search(text)
+    if change and not _ARTEFACT_RE.search(text) and _names_a_pool(text[change.end():]):
+        return True  # "rebooting general", "shrinking sports by 2"
+    return bool(SYSTEM_OBJECT_RE.search(text) and (change or re.search(r"\b(?:agents?|pools?)\b", text, re.I)))
+
+
+_POOL_OBJECT_RE = re.compile(r"^\s*(?:(?:up|down)\s+)?(?:the\s+)?(\w+)(?:\s+(?:pool|agents?|team))?"
+                             r"(?=\s+(?:up|down|by|to|from)\b|\s*[,.;:?!]|\s*$|\s+\d)", re.I)
+
+
+def _names_a_pool(text: str) -> bool:
+    """Whether a change verb's object is a pool named alone ("rebooting general", "shrinking sports by 2")."""
+    from commands.segment import find_pool
+
+    match = _POOL_OBJECT_RE.match(text)
+    return match is not None and find_pool(match.group(0)) is not None
 
 
 def _no_work_about_the_system(request: str, commands: list[Command], ctx: dict[str, Any]) -> list[Command]:
@@ -110,7 +201,7 @@ def _no_work_about_the_system(request: str, commands: list[Command], ctx: dict[s
     for command in commands:
         text = command.text or str(command.args.get("input", ""))
         about = _about_the_system(text) or _about_the_system(request) or _only_names_a_pool(request)
-        referred = _referred(request, ctx) if command.intent == "submit" and not about else None
+        referred = _referred(request, ctx) if command.intent == "submit" else None  # 'it' first: what was looked at
         if command.intent != "submit" or not (about or referred) or safety_concern(request):
             result.append(command)
         elif not others:
@@ -125,8 +216,12 @@ def _only_names_a_pool(text: str) -> bool:
     """'would healthcare need the same?': a pool named, and no work described."""
     from commands.segment import segment
 
-    seg = segment(text, joined=False)
+    seg = segment(_WORLDLY_POOL_RE.sub(" ", text), joined=False)
     return bool(seg.pools) and not seg.content_score
+
+
+_WORLDLY_POOL_RE = re.compile(rf"\b(?:a|an|my|our|your|his|her|their)\s+(?:\w+\s+){{0,2}}?(?:{_POOL_NAMES})\b", re.I)
+"""'a business', 'my small business': a thing of the world, not a pool."""
 
 
 def _referred(text: str, ctx: dict[str, Any]) -> Command | None:
@@ -154,9 +249,15 @@ def _look(text: str, reason: str) -> Command:
         command = Command("whoami" if reason == "negation" else "help", {} if reason == "negation" else
                           {"topic": "account"}, text)
         return command
+    if re.search(r"\b(?:database|db)\b", text, re.I):
+        return Command("database", {"action": "status"}, text) if reason != "negation" else (
+            Command("help", {"topic": "database"}, text))
     task = re.search(r"\b(?:task|job)\s*#?(\d{1,9})\b", text, re.I)
     if task:
         return Command("task", {"task_id": int(task.group(1))}, text)
+    if SESSION_RE.search(text):
+        return Command("whoami", {}, text) if reason == "negation" or re.search(
+            r"\b(?:who|logged in as|username|account)\b", text, re.I) else Command("help", {"topic": "history"}, text)
     pool = find_pool(text)
     if re.search(r"\b(?:tasks?|jobs?|queue)\b", text, re.I):
         return Command("tasks", {"pool": pool} if pool else {}, text)
@@ -188,11 +289,13 @@ def refusal(text: str, request: str) -> str | None:
     after = _CLAUSE_END_RE.split(body[verb.end():])[0] if verb else ""
     if AFTER_REFUSAL_RE.search(after):
         return "negation"  # "restarting is not what I want", "cancel nothing"
+    if verb and re.match(r"\w+ing\b", verb.group(0)) and re.search(r"\b(?:would|could|might|will|may)\b", after, re.I):
+        return "question"  # "any chance restarting the finance pool would help"
     if verb and DEFERRED_RE.search(after):
         return "question"  # "cancel task 6 later": not now
     if EXPLAIN_RE.search(before):
         return "explain"
-    if NEGATION_RE.search(before) or (verb and verb.group(0).lower().endswith("ing")
+    if NEGATION_RE.search(before) or (verb and re.match(r"\w+ing\b", verb.group(0), re.I)
                                        and re.search(r"\b(?:stop|quit|cease)\s*$", before, re.I)):
         return "negation"  # "stop restarting the agents" is no order to restart them
     if QUESTION_RE.search(before):

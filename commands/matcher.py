@@ -182,6 +182,10 @@ def _pending_answer(seg: Segment, ctx: dict[str, Any], prev: Command | None) -> 
 
 def _ellipsis(seg: Segment, ctx: dict[str, Any], prev: Command | None) -> Command | None:
     """'and the financial ones?', 'finance to 5', 'a sports one': the command before, again."""
+    if prev is None and _SHOW_IT_RE.match(seg.text):  # "show it again": the last thing looked at
+        from commands.guard import _referred
+
+        return _referred("it", ctx)
     rest = {t for i, t in enumerate(seg.tokens) if i not in seg.pool_tokens and not t.isdigit()
             and t not in ELLIPSIS_WORDS and t not in STATUS_WORDS}
     gives = seg.pools or seg.numbers or not STATUS_WORD_SET.isdisjoint(seg.tokens)
@@ -204,6 +208,13 @@ def _ellipsis(seg: Segment, ctx: dict[str, Any], prev: Command | None) -> Comman
     if intent in ("pools", "restart", "scale", "demo") and seg.has_any(TASK_NOUNS):
         return None  # "list the sports tasks" after a look at a pool names its own object
     return _inherit(seg, intent, args, pending=False)
+
+
+_SHOW_IT_RE = re.compile(r"^ (?:(?:show|display|view|open|give|get|pull up|bring up|let me see|see)(?: me| us)? "
+                         r"(?:it|that|this|them|those|(?:the|that|this) (?:pool|task|job|run|workflow|same))"
+                         r"(?: one| ones)?(?: again| once more| please)*|what ?s (?:its|their) (?:status|result|output|"
+                         r"progress|state)(?: now)?) $")
+"""A look at 'it' and nothing else."""
 
 
 def _inherit(seg: Segment, intent: str, args: dict[str, Any], pending: bool) -> Command | None:
@@ -366,7 +377,8 @@ def _with_inputs(seg: Segment, command: Command) -> Command:
 def _workflow_decision(seg: Segment, ctx: dict[str, Any]) -> Command | None:
     """'approve run 12 step 3', 'reject step 2 of run 7', 'approve it', 'cancel run 4'; or the approvals waiting."""
     if seg.has_any(word_set("approval approvals")) and not seg.content_score and seg.has_any(APPROVALS_SHOWN):
-        return Command("workflows", {"action": "list"})
+        run_id = _number_after(seg.text, ("run", "runs"))  # "is run 2 waiting for approval?": that run
+        return Command("workflows", {"action": "show", "run_id": run_id} if run_id is not None else {"action": "list"})
     if seg.has_any(CANCEL_VERBS):
         run_id = _number_after(seg.text, ("run", "runs"))
         if run_id is None and ctx.get("last_run_id") and seg.has_any(word_set("run")) and seg.has_any(PRONOUNS):
@@ -427,17 +439,22 @@ def _demo(seg: Segment, ctx: dict[str, Any], prev: Command | None) -> Command | 
 
 
 def _cancel(seg: Segment, ctx: dict[str, Any], prev: Command | None) -> Command | None:
-    if not (seg.has_any(CANCEL_VERBS) or seg.has("call off")) or seg.pool_noun:
-        return None  # "kill one finance agent" is scaling
+    task_words = seg.has_any(word_set("task tasks job jobs queued pending queue"))
+    if not (seg.has_any(CANCEL_VERBS) or seg.has("call off")) or (seg.pool_noun and not task_words):
+        return None  # "kill one finance agent" is scaling; "cancel the queued tasks in the business pool" is not
     task_id = _task_id(seg)
     if task_id is None:
         match = CANCEL_NUMBER_RE.search(seg.text)
         task_id = int(match.group(1)) if match else None
     if task_id is not None:
         return Command("cancel", {"task_id": task_id})
-    task_words = seg.has_any(word_set("task tasks job jobs queued pending queue"))
-    if seg.has_any(word_set("all every everything")) and task_words:
-        status = _task_status(seg, ignore=("cancelled",))
+    status = _task_status(seg, ignore=("cancelled",))
+    named_set = seg.has_any(word_set("tasks jobs")) and bool(status or seg.pools)  # "the queued tasks in business"
+    if seg.has_any(word_set("them those these")) and seg.has_any(word_set("all every")) and ctx.get(
+            "last_intent") == "tasks":  # "cancel them all" after a listing: the tasks it listed
+        shown = {k: v for k, v in (ctx.get("last_args") or {}).items() if k in ("status", "pool")}
+        return Command("cancel", {"all": True, **shown})
+    if (seg.has_any(word_set("all every everything")) or named_set) and task_words:
         return Command("cancel", {"all": True, **({"status": status} if status else {}),
                                   **({"pool": seg.pools[0]} if seg.pools else {})})
     if seg.content_score and not task_words:
@@ -492,9 +509,16 @@ def _changes_size(seg: Segment) -> bool:
     return bool(TURN_UP_RE.search(seg.text) or MAKE_IT_RE.search(seg.text))
 
 
+_BARE_SIZE_RE = re.compile(r"^ (?:scale|resize|rescale) (?:the )?[a-z]+(?: (?:pool|agents|team))? (\d+)(?: agents?)? $")
+"""'scale healthcare 4', as a chat command line writes it: the size."""
+
+
 def _scale_amount(seg: Segment) -> dict[str, int]:
     """{'size': n} or {'delta': n} from the words of a scale request, or {}."""
     text = seg.text
+    bare = _BARE_SIZE_RE.match(text)
+    if bare:
+        return {"size": int(bare.group(1))}
     match = SIZE_TO_RE.search(text)
     if match and not ADD_TO_RE.search(text):
         return {"size": int(match.group(1))}

@@ -27,24 +27,36 @@ NEGATION_RE = re.compile(
     r"i'?m not trying|im not trying|i (?:do not|don'?t|dont) want (?:you )?to|hold off|"
     r"no (?:\w+ing|restarts?|changes?|scale|cancel\w*)\b|without|rather than|instead of|not (?:the|now|yet)\b|skip|"
     r"forget (?:about )?|the user is not asking|they (?:do not|don'?t) want|scratch that|just kidding|"
-    r"(?:on )?second thought|wait no|actually no|no wait|no,? don'?t)", re.I)
+    r"(?:on )?second thought|wait no|actually no|no wait|no,? don'?t|refrain from|avoid|let'?s not|lets not|"
+    r"(?:we|you|i) (?:must|should|shall|will|would|need|do|did|can|could)(?: not|n'?t)\b|(?:we|you|i) won'?t\b|"
+    r"there'?s no (?:need|reason)|there is no (?:need|reason)|it'?s not (?:necessary|needed)|"
+    r"it is not (?:necessary|needed)|i'?d rather (?:you )?(?:not|didn'?t)|nobody asked|no one asked|"
+    r"i said (?:don'?t|do not|no)|leave (?:\w+ ){0,4}?(?:alone|as (?:is|it is|they are)|untouched|be)\b|"
+    r"keep (?:\w+ ){0,4}?(?:as (?:is|it is|they are)|running|untouched)\b|not (?:looking|trying|planning) to)", re.I)
 """A clause that says what is not wanted."""
 
 HYPOTHETICAL_RE = re.compile(
     r"^(?:just\s+)?(?:hypothetically|in theory|theoretically)?[\s,]*"
-    r"(?:if (?:i|we|you|they)\b|suppose|supposing|imagine|(?:let'?s |lets )?say (?:i|we)\b|what if|assuming|"
+    r"(?:if\b|suppose|supposing|imagine|picture|pretend|envision|in the event|in a scenario|theoretically|"
+    r"(?:let'?s |lets )?say (?:i|we)\b|what if|assuming|"
     r"what (?:would|will|could) happen|"
     r"(?:were|was) (?:i|we) to|in a world where|hypothetically|in theory|(?:before|after|once|when) (?:i|we)\b|"
     r"in case|assume|let'?s say|say we\b)", re.I)
 """A clause that imagines an action."""
 
 ADVICE_RE = re.compile(
-    r"^(?:should|shall|would|is|are|does|do|did|can|could|will|may|might|was|were|has|have)\b"
+    r"^(?:should|shall|ought|would|is|are|does|do|did|can|could|will|may|might|was|were|has|have|any chance)\b"
     r"(?!\s+(?:you|u|ya)\b(?!\s+(?:think|recommend|advise|say|suggest)))", re.I)
 """A yes/no question (not a polite "can you ..."): it asks, it does not order."""
 
 EXPLAIN_RE = re.compile(
     r"^(?:how (?:do|does|would|can|could|should|is|are|will) |what happens|what would it take|"
+    r"when (?:is it|would it be) (?:appropriate|a good (?:time|idea)|the right time|wise|safe)|"
+    r"(?:can|could|would) you (?:please )?(?:explain|describe)\b|"
+    r"(?:(?:does|do|will|would|can|could) (?:scaling|restarting|cancell?ing|approving|rejecting|logging (?:out|in)|"
+    r"rebooting|deleting|running a workflow)\b|(?:do|will) (?:i|we) (?:have|need) to )"
+    r"(?!.*\b(?:task|job|run|workflow) #?\d)(?!.*\b(?:healthcare|financial|finance|sports|business|general|medical|"
+    r"stock|it|them|that|anything|everything|all|memory|server|cpu|ram|disk|machine)\b)|"
     r"(?:explain|describe) (?:how|what|why|when)\b|tell me (?:how (?:to|do|does|i|we|you)|why)\b|"
     r"what (?:does|do|would) .+ "
     r"(?:do|show|mean)\b|why (?:would|should|do|does|is|are)|what'?s the (?:difference|biggest|max|largest|"
@@ -53,7 +65,7 @@ EXPLAIN_RE = re.compile(
 
 GENERIC_QUESTION_RE = re.compile(
     r"^(?:can (?:i|we)\b(?!.*\b(?:task|job|run|workflow) #?\d)(?!.*\b(?:healthcare|financial|finance|sports|business|"
-    r"general|medical|betting|stock|automation)\b)|(?:does|do) (?:logging|tasks?|agents?|pools?|workflows?|"
+    r"general|medical|betting|stock|automation)\b)|(?:does|do) (?:logging|tasks?(?!\s*#?\d)|agents?|pools?|workflows?|"
     r"cancelled|failed|queued|the system|operatoros)\b|are (?:failed |cancelled |queued )?(?:agents|tasks|pools) "
     r"\w+ed\b|can (?:cancelled |failed |queued )?(?:tasks|agents|pools|workflows) be\b|is it safe to log ?out)", re.I)
 """A question about how the system behaves in general, not about one pool or task: help answers it."""
@@ -70,8 +82,10 @@ _HOW_VIEW_RE = re.compile(r"^how (?:is|are) (?!.*\b(?:handled|decided|chosen|don
 
 CLAUSE_RE = re.compile(
     r"\s*(?:[.;!?]+(?=\s|$)|,|:(?=\s)|\s[-\u2013\u2014]+\s|[\u2013\u2014]|\s(?=but\s)|\s(?=instead\b)|"
-    r"\s(?=(?:without|rather than)\s)|"
-    r"\s(?=(?:i )?(?:just|only) (?:want|show|tell|list|check|give|need|a |the |status|how|what))|"
+    r"\s(?=(?:without|rather than)\s)|\s(?=and (?:then |just |only )?(?:show|list|tell|give|check|display)\b)|"
+    r"\s(?=or (?:actually|wait|no|not)\b)|"
+    r"\s(?=(?:i )?just (?:want|show|tell|list|check|give|need|a |the |status|how|what))|"
+    r"\s(?=(?:i )?only (?:want|show|tell|list|check|give|need|status|how|what))|"
     r"\s(?=i (?:just |only )?want to (?:see|know|look|check)))\s*", re.I)
 """Where one clause of a request ends."""
 
@@ -82,7 +96,8 @@ MACHINE_WORDS = frozenset(
 PRONOUN_WORDS = frozenset("it its them their that this those".split())
 
 TOPIC_WORDS: tuple[tuple[str, str], ...] = (
-    ("scal", "scaling"), ("size", "scaling"), ("resiz", "scaling"),
+    ("scal", "scaling"), ("size", "scaling"), ("resiz", "scaling"), ("add agent", "scaling"),
+    ("more agent", "scaling"), ("fewer agent", "scaling"), ("remove agent", "scaling"),
     ("cancel", "tasks"), ("task", "tasks"), ("queue", "tasks"), ("retr", "tasks"), ("job", "tasks"),
     ("restart", "pools"), ("agent", "pools"), ("pool", "pools"),
     ("log out", "account"), ("logging out", "account"), ("logout", "account"), ("log in", "account"),
@@ -121,7 +136,7 @@ def split_clauses(text: str) -> list[str]:
 def mood_of(clause: str) -> str:
     """imperative, negation, hypothetical, explain or question."""
     plain = _unprefixed(clause)
-    if NEGATION_RE.match(plain):
+    if NEGATION_RE.match(plain) or NEGATION_RE.match(clause.strip()):  # "just kidding" opens with "just"
         return "negation"
     if HYPOTHETICAL_RE.match(plain):
         return "hypothetical"
@@ -132,14 +147,20 @@ def mood_of(clause: str) -> str:
     if re.match(r"^do\s+(?!(?:i|we|you|u|they|it|he|she|the|my|our|any|all|these|those|this|that|"
                 r"tasks?|agents?|pools?|workflows?|cancelled|failed|queued)\b)\w", plain, re.I) and "?" not in clause:
         return "imperative"  # "now do healthcare": an order that repeats the last one
-    if ADVICE_RE.match(plain) or re.match(r"^(?:would you|do you think)\b", plain, re.I):
+    if ADVICE_RE.match(plain) or re.match(r"^(?:would you(?! please| kindly)|do you think)\b", plain, re.I):
         return "question"
     return "imperative"
 
 
+def _negated(clause: str) -> str:
+    """A negated clause from where its negation opens ("just kidding" keeps its "just")."""
+    plain = _unprefixed(clause)
+    return plain if NEGATION_RE.match(plain) else clause.strip()
+
+
 def _unprefixed(clause: str) -> str:
     """A clause without the small words that open it ("but", "ok so", "and then")."""
-    return re.sub(r"^(?:(?:ok|okay|so|and|also|hey|please|but|actually|now|then|just)\b[\s,]*)+", "",
+    return re.sub(r"^(?:(?:ok|okay|so|and|or|also|hey|please|but|actually|now|then|just)\b[\s,]*)+", "",
                   clause.strip(), flags=re.I)
 
 
@@ -163,9 +184,15 @@ def apply(cleaned: str, ctx: dict[str, Any], parse_clause: Parser, read_only: bo
         if moods[i - 1] == "negation" and moods[i] == "imperative" and _bare_negation(clauses[i - 1]):
             moods[i] = "negation"
             clauses[i - 1] = "not now"  # _FILLER_CLAUSES: it says nothing more itself
+        elif moods[i - 1] == "hypothetical" and moods[i] == "imperative" and _BARE_IMAGINING_RE.fullmatch(
+                clauses[i - 1].strip()):  # "theoretically, scale up finance": the adverb imagines what follows
+            moods[i] = "hypothetical"
+            clauses[i - 1] = "hmm"
     if not read_only and all(m == "imperative" for m in moods):
         return None
     if not read_only and any(p.match(cleaned) for p in (QUOTED_TO_RE, ROUTE_RE, ASK_RE, SUBMIT_RE)):
+        if len(clauses) > 1 and _takes_back(clauses[-1]):
+            return [_nothing_done(cleaned)]  # 'submit "..." to general. actually no, don't'
         return None  # explicit routing: everything after it is the request's input
     whole = parse_clause(cleaned, ctx)
     if (not read_only and "negation" not in moods
@@ -178,11 +205,13 @@ def apply(cleaned: str, ctx: dict[str, Any], parse_clause: Parser, read_only: bo
     for clause, mood in zip(clauses, moods, strict=True):
         if clause.lower() in _FILLER_CLAUSES or FILLER_CLAUSE_RE.match(clause):
             continue
-        plain = (NEGATION_RE.sub("", _unprefixed(clause)).strip(" ,") if mood == "negation" else
+        plain = (NEGATION_RE.sub("", _negated(clause)).strip(" ,") if mood == "negation" else
                  unconditional(clause) if mood == "hypothetical" else clause)
-        if mood == "negation" and retracts(plain) and any(changes(c) for c in kept):
-            kept = [_read_only(c, c.text or clause, "negation") or c for c in kept]  # "cancel task 9. no, don't"
-            continue
+        if mood == "negation" and retracts(plain) and any(changes(c) or c.intent == "submit" for c in kept):
+            kept = [r for c in kept for r in [_read_only(c, c.text or clause, "negation")] if r is not None]
+            if not kept:  # "submit X. actually no, don't": the work is taken back, nothing is left to do
+                return [_nothing_done(cleaned)]
+            continue  # "cancel task 9. no, don't": the look at what was named
         commands = parse_clause(plain or clause, local)
         if mood != "imperative" or read_only or "negation" in moods:  # "don't cancel 44, what did it return?"
             commands = [c for c in commands if not (c.intent == "submit" and _idle(c, clause, strict=True))]
@@ -215,14 +244,18 @@ def apply(cleaned: str, ctx: dict[str, Any], parse_clause: Parser, read_only: bo
     if any(m in ("question", "hypothetical", "explain") for m in moods) or read_only:
         result = [_read_only(c, c.text, "question" if not read_only else "read_only") or c for c in result]
     if not result and "negation" in moods and not any(m == "imperative" for m in moods):
-        return [Command("clarify", {"reason": "not_understood", "question": (
-            "Understood: nothing was done. What would you like instead?"), "choices": [
-            "show the system status", "list my tasks", "show the pools"]}, cleaned)]
+        return [_nothing_done(cleaned)]
     named = set(re.findall(r"[a-z]+", cleaned.lower())) & (MACHINE_WORDS | SYSTEM_NOUNS)
     if not result and (named or ACCOUNT_ACTION_RE.search(cleaned)):  # a question about the system is no task
         topic = _topic(cleaned)
         return [Command("help", {"topic": topic}, cleaned) if topic else Command("status", {}, cleaned)]
     return _dedupe(result) or None
+
+
+def _nothing_done(text: str) -> Command:
+    return Command("clarify", {"reason": "not_understood", "question": (
+        "Understood: nothing was done. What would you like instead?"), "choices": [
+        "show the system status", "list my tasks", "show the pools"]}, text)
 
 
 _SPECIFIC_RE = re.compile(r"\b(?:task|job|run|workflow)\s*#?\d", re.I)
@@ -250,7 +283,17 @@ _PAST_RE = re.compile(r"\b(" + "|".join(_PAST_FORMS) + r")\b(?!\s+(?:tasks?|jobs
 
 _RETRACT_WORDS = frozenset("""do doing it that this so yet now anything ahead go proceed proceeding with bother after
     all actually please then today either the same one mind about thing that's thats but and or wait no just ok okay
-    hold on""".split())
+    hold on thanks thank you advise""".split())
+
+
+_BARE_IMAGINING_RE = re.compile(r"(?:just\s+)?(?:hypothetically|theoretically|in theory|hypothetically speaking|"
+                                r"in principle|say|suppose|imagine)", re.I)
+
+
+def _takes_back(clause: str) -> bool:
+    """A last clause that only takes back what came before ("just kidding", "actually no, don't", "no")."""
+    return clause.strip(" ,.!").lower() in ("no", "nope") or (
+        mood_of(clause) == "negation" and retracts(NEGATION_RE.sub("", _negated(clause))))
 
 
 def _bare_negation(clause: str) -> bool:
@@ -413,15 +456,23 @@ def _declined(view: Command, originals: list[Command], reason: str) -> Command:
 
 def _resolve_pronoun(command: Command, declined: list[Command]) -> Command:
     """'don't cancel task 4, just show it': 'it' is what the declined clause named."""
-    words = set(re.findall(r"[a-z]+", command.text.lower()))
-    if not declined or not words & (PRONOUN_WORDS | {"there"}):
+    said = command.text or str(command.args.get("input") or "")
+    words = set(re.findall(r"[a-z]+", said.lower()))
+    definite = re.search(r"\bthe (?:run|task|job|workflow|pool)\b(?!\s*#?\d)", said, re.I)
+    if not declined or not (words & (PRONOUN_WORDS | {"there"}) or definite):
         return command
     target = declined[-1]
     if command.intent == target.intent and all(target.args.get(k) == v for k, v in command.args.items()):
         return target
+    if definite and ((command.intent == "submit" and command.args.get("pool") == "general") or (
+            command.intent in ("help", "workflows", "task", "pools")
+            and not {"run_id", "workflow_id", "task_id", "pool"} & set(command.args))):
+        return target  # "I'm not asking to approve run 2, just show me the run"
     if command.intent in ("status", "clarify") or (command.intent == "pools" and not command.args.get("pool")
                                                    and target.intent == "pools"):
         return target
+    if command.intent == "health" and target.intent == "pools" and target.args.get("pool") and words & PRONOUN_WORDS:
+        return target  # "don't restart the business pool; is it healthy?": the pool, not the machine
     if command.intent == "tasks" and "pool" not in command.args and target.args.get("pool"):
         command.args["pool"] = target.args["pool"]
     if command.intent == "tasks" == target.intent and "status" not in command.args and target.args.get("status"):
@@ -431,6 +482,11 @@ def _resolve_pronoun(command: Command, declined: list[Command]) -> Command:
 
 def _topic(clause: str) -> str | None:
     lowered = clause.lower()
+    condition = re.search(r"\b(?:if|once|when|after|before)\b(.+)", lowered)
+    if condition and condition.start() > 0:  # "what happens to my tasks if I log out?": the action imagined
+        imagined = _topic(condition.group(1))
+        if imagined:
+            return imagined
     found = [(lowered.find(stem), topic) for stem, topic in TOPIC_WORDS if stem in lowered]
     return min(found)[1] if found else None
 

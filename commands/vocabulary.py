@@ -55,8 +55,9 @@ def word_set(text: str) -> frozenset[str]:
 
 
 UP_WORDS = word_set("up increase add more grow expand bigger larger boost bump spin another raise extra "
-                    "additional")
-DOWN_WORDS = word_set("down decrease reduce remove fewer less shrink smaller cut kill drop lower trim")
+                    "additional grown grew increased expanded boosted bumped raised")
+DOWN_WORDS = word_set("down decrease reduce remove fewer less shrink smaller cut kill drop lower trim "
+                      "shrunk shrank decreased reduced lowered trimmed")
 CHANGE_WORDS = (UP_WORDS | DOWN_WORDS | {"double", "halve", "triple", "capacity"}) - {"up", "down"}
 
 REQUEST_OPENERS = word_set("""
@@ -186,7 +187,8 @@ RESTART_VERBS = word_set("restart reboot revive relaunch respawn resurrect recov
 SCALE_VERBS = word_set("scale resize rescale autoscale scaling")
 
 USER_NAME_RE = re.compile(r"[A-Za-z0-9_.@-]{1,64}")
-WHOAMI_RE = re.compile(r" (who ?am ?i|whoami|(which|what) user|my user ?name|am i logged in|current user|"
+WHOAMI_RE = re.compile(r" (who ?am ?i|whoami|(which|what) user|my user ?name|my (login|account)( name)? $|"
+                       r"my login name|am i logged in|current user|"
                        r"who (is|s) logged in|whos logged in) ")
 LOGOUT_RE = re.compile(
     r" (log ?out|sign ?out|sign off|log me out|sign me out|log off)( now| of operatoros)? $")
@@ -202,7 +204,10 @@ HELP_RE = re.compile(
     r"^ show me how to use |^ (usage|menu|options|getting started|get started) $|^ what (do|can) you "
     r"(do|offer) |^ what are you |^ explain (how )?(this|operatoros|the system|it) |^ explain how (the )?"
     r"(agents|pools|workflows|demos|tasks|scaling|operatoros)( in this system)? work|"
-    r"^ what (can|does) (this|it|operatoros|the system)( thing| tool| app)? do ")
+    r"^ what (can|does) (this|it|operatoros|the system)( thing| tool| app)? do |"
+    r"^ what are (your|operatoros|its|the system s) (capabilities|features|abilities|functions|skills|commands) |"
+    r"^ (list|show|tell me)( me)? (your|operatoros) (capabilities|features|abilities|functions|skills) |"
+    r"^ (show|tell)( me| us)? what (you|operatoros|it|the system) (can|could) do ")
 HOW_DO_I_RE = re.compile(r" how (?:(?:do|can|should|would) (?:i|we) |to )| how (?:does|do) .* works? $")
 HISTORY_RE = re.compile(
     r" what did i (ask|say|type|do|request|send)| what have i (asked|said|done|typed|requested|sent)|"
@@ -217,7 +222,9 @@ CANCEL_NUMBER_RE = re.compile(r" (?:cancel|abort|stop|kill|terminate|halt) (\d{1
 BRING_BACK_RE = re.compile(r" bring (\w+ ){0,4}back | start (\w+ ){0,3}again ")
 MORE_RE = re.compile(r" (more|fewer|another|less) ")
 SET_SIZE_RE = re.compile(r" (set|want|need|make|give) .*(\d+|size(?!s))")
-TURN_UP_RE = re.compile(r" (bump|turn|spin|ramp|take|bring|dial|knock) (\w+ ){0,4}(up|down) ")
+TURN_UP_RE = re.compile(r" (bump|turn|spin|ramp|take|bring|dial|knock) (\w+ ){0,4}(up|down) |"
+                        r" (get|bring|take|put|push|move|grow|shrink) (\w+ ){1,4}?(up |down )?to \d+ (agents? )?$")
+"""'bump finance up', 'get the finance pool to 6 agents': a change of size."""
 MAKE_IT_RE = re.compile(r" make (it|them|that) \d+ ")
 SIZE_TO_RE = re.compile(r" (?:to|size of|size|at|make (?:it|them|that)|be) (\d{1,9}) ")
 ADD_TO_RE = re.compile(r" (?:add|give|assign) (?:\w+ ){0,3}to \d+ ")
@@ -301,6 +308,10 @@ NEW_SESSION_RE = re.compile(
 """A fresh conversation: 'new session', 'start a new conversation', 'start over'."""
 DEMO_MORE_RE = re.compile(
     r" (?:walk (?:me|us) through|demonstrate|show (?:me|us) what) .*(?:capabilit\w*|features?|abilities|can do) |"
-    r"^ (?:run|show|give) (?:me )?(?:an?|the) (?:\w+ ){1,3}(?:example|sample run) $| demonstrate ")
+    r"^ (?:run|show|give) (?:me )?(?:an?|the) (?:\w+ ){1,3}(?:example|sample run) $| demonstrate |"
+    r" (?:tour|walkthrough|walk through|overview) of (?:the |your )?(?:\w+ ){0,3}(?:features?|capabilit\w*|abilities) |"
+    r"^ (?:show|give|run) (?:me |us )?(?:an?|some) (?:example|examples|sample) of (?:\w+ ){1,2}"
+    r"(?:automation|analysis|analytics|features?|capabilit\w*) $|"
+    r"^ show (?:me |us )?(?:the |your )?(?:\w+ ){1,3}(?:capabilit\w*|features) $")
 """The brief's demo requests: 'Walk me through financial analysis capabilities', 'Demonstrate sports
 analytics features', 'Run a business automation example'."""

@@ -1,13 +1,16 @@
 """Request understanding on requests no one here wrote: a tuned half and a held-out half (issue 17).
 
 The external corpus (tests/data/utterances_external.jsonl) and those added before tuning
-(tests/data/utterances_agentic.jsonl, utterances_fresh.jsonl, utterances_fresh2.jsonl) are split once by
-a hash of each text: half 0 is tuned on,
+(tests/data/utterances_agentic.jsonl, utterances_fresh.jsonl, utterances_fresh2.jsonl, utterances_outside.jsonl)
+are split once by a hash of each text: half 0 is tuned on,
 half 1 is only measured. Rows with ``turns`` run the earlier requests of the conversation through the
 same parse + update_context the interface runs. Two figures per half: accuracy, and the number of
 questions, negations and hypotheticals that produced a changing command (must be zero).
 
-Run ``python -m tests.test_understanding`` to print the misses of both halves.
+Two frame tests put every changing action inside questions, refusals, imagined cases and agents' relays, and
+ask follow-up questions after a change: none may change anything.
+
+Run ``python -m tests.test_understanding`` to print the figures of both halves and the misses of half 0 only.
 """
 from __future__ import annotations
 
@@ -23,7 +26,7 @@ from values import Command
 
 DATA = Path(__file__).parent / "data"
 CORPORA = (DATA / "utterances_external.jsonl", DATA / "utterances_agentic.jsonl", DATA / "utterances_fresh.jsonl",
-           DATA / "utterances_fresh2.jsonl")
+           DATA / "utterances_fresh2.jsonl", DATA / "utterances_outside.jsonl")
 """Requests written from how people and coding agents phrase things: {text, expect, category, changes, turns?}."""
 TUNING = DATA / "utterances_tuning.jsonl"
 """More requests written (before tuning on them) from how people and agents phrase things: tune side only."""
@@ -148,6 +151,52 @@ def test_half_reaches_the_targets(part: int, halves: dict[int, dict[str, Any]],
         result["right"])
 
 
+CHANGING_ACTIONS = (
+    ("scale up the finance pool", "scaling up the finance pool"), ("scale healthcare to 5", "scaling healthcare to 5"),
+    ("restart the sports agents", "restarting the sports agents"), ("restart everything", "restarting everything"),
+    ("cancel task 12", "cancelling task 12"), ("cancel all queued tasks", "cancelling all queued tasks"),
+    ("run workflow 3", "running workflow 3"), ("approve run 4", "approving run 4"), ("reject run 4", "rejecting run 4"),
+    ("log out", "logging out"), ("add 2 agents to business", "adding 2 agents to business"),
+    ("kill job 7", "killing job 7"), ("back up the database", "backing up the database"),
+    ("delete workflow 2", "deleting workflow 2"), ("shrink sports by 2", "shrinking sports by 2"),
+    ("log in as bob", "logging in as bob"), ("automate my invoicing", "automating my invoicing"),
+    ("start a new session", "starting a new session"), ("cancel it", "cancelling it"))
+"""Changes in the imperative and as a gerund, for the frames below."""
+READ_ONLY_FRAMES = (
+    "should I {a}?", "is it safe to {a}?", "do you think I should {a}?", "what happens if I {a}?", "{A}?",
+    "I wonder if I should {a}", "thinking of {g}, thoughts?", "{A}. Good idea?", "would {g} help?",
+    "how risky is {g}?", "Tell me if {g} is safe", "don't {a}", "no need to {a}", "please refrain from {g}",
+    "{A} -- just kidding", "{A}. Actually no, don't.", "we shouldn't {a}", "avoid {g}", "stop {g}",
+    "if I {a}, what happens?", "suppose I {a}", "Theoretically, {a}", "in case we {a}, what should I expect?",
+    "The user asks: 'should I {a}?'", "My user asked whether it's safe to {a}.",
+    "The user wants to know if they should {a}.", "User says: \"don't {a}\"")
+"""Questions, refusals and imagined changes around an action: none may change anything (issue 17)."""
+
+
+def test_no_question_negation_or_hypothetical_frame_changes_anything() -> None:
+    leaks = []
+    for frame in READ_ONLY_FRAMES:
+        for action, gerund in CHANGING_ACTIONS:
+            text = frame.format(a=action, A=action[0].upper() + action[1:], g=gerund)
+            got = parse(text, {})
+            if any(changes(c) for c in got):
+                leaks.append((text, _shown(got)))
+    assert not leaks, leaks
+
+
+def test_follow_up_questions_never_repeat_a_change() -> None:
+    leaks = []
+    for turn in ("scale finance to 5", "restart the sports agents", "show task 12", "show run 4", "analyze AAPL stock"):
+        context = update_context({}, parse(turn, {}))
+        for text in ("same for sports?", "and business too?", "is that wise?", "why would I do that?",
+                     "what would that do?", "how about 3?", "do it again?", "should I cancel it?",
+                     "what if I pick 2?", "would the same work for healthcare?"):
+            got = parse(text, context)
+            if any(changes(c) for c in got):
+                leaks.append((turn, text, _shown(got)))
+    assert not leaks, leaks
+
+
 if __name__ == "__main__":
     import sys
 
@@ -156,6 +205,10 @@ if __name__ == "__main__":
     for part in (0, 1):
         result = measure(halves_of[part])
         print(report(part, result))
+        for path in (*CORPORA, TUNING):  # figures per file: aggregates only, for both halves
+            some = measure([r for r in halves_of[part] if r["where"].startswith(path.name + ":")])
+            if some["rows"]:
+                print(f"  {path.name}: {some['right']}/{some['rows']}, unwanted changes {len(some['unwanted'])}")
         if part == 0:  # the held-out half is measured only, never read
             for row, got in result["misses"]:
                 if only in (None, row["category"]):
