@@ -135,7 +135,8 @@ class TaskQueue:
         self._sql = _hot_statements(engine.dialect.name)
         self._insert = direct_insert(engine, _T, SUBMIT_COLUMNS)
         # On SQLite, claims and results skip SQLAlchemy's Connection, which cost twice what their SQL did.
-        self._hot = direct_statements(engine, {n: self._sql[n] for n in ("claim", "claim_one", "complete", "event")})
+        self._hot = direct_statements(engine, {n: self._sql[n] for n in ("claim", "claim_one", "complete", "event",
+                                                                         *_MULTI_EVENT_NAMES)})
         self.events = EventLog(engine)
         """The tasks' events (queued here; claimed, calls and outcomes by whoever works them)."""
 
@@ -249,8 +250,7 @@ class TaskQueue:
         params = {"id": claim.task_id, "owner": claim.owner, "result": result, "now": utcnow(),
                   "tokens_in": tokens_in, "tokens_out": tokens_out, "provider": provider}
         with self._write() as run:
-            for row in events:
-                run("event", row)
+            _insert_events(run, events)
             recorded = bool(run("complete", params).rowcount)
             following = self._claim_in(run, claim.pool, next_for) if next_for else None
         if not recorded:
@@ -263,8 +263,7 @@ class TaskQueue:
             return
         try:
             with self._write() as run:
-                for row in rows:
-                    run("event", row)
+                _insert_events(run, rows)
         except Exception:
             logger.warning("task %s: %d event(s) not recorded", rows[0]["task_id"], len(rows), exc_info=True)
 
@@ -469,7 +468,34 @@ def _hot_statements(dialect: str) -> dict[str, sa.TextClause]:
         "complete": sa.text(complete).bindparams(sa.bindparam("result", type_=sa.JSON),
                                                  sa.bindparam("now", type_=UTCDateTime)),
         "event": insert_statement(),
+        **{name: _events_statement(int(name.removeprefix("events"))) for name in _MULTI_EVENT_NAMES},
     }
+
+
+MAX_EVENTS_PER_STATEMENT = 4
+"""Most event rows one INSERT of a task's waiting events carries (a task's quick attempt makes 2 or 3)."""
+
+_EVENT_COLUMNS = ("task_id", "kind", "data", "created_at")
+_MULTI_EVENT_NAMES = tuple(f"events{n}" for n in range(2, MAX_EVENTS_PER_STATEMENT + 1))
+
+
+def _events_statement(rows: int) -> sa.TextClause:
+    """One INSERT of `rows` event rows (parameters `<column>_<i>`): in a write transaction each statement
+    waits for the interpreter's lock again after SQLite ran it, while every other writer waits for it."""
+    values = ", ".join("(" + ", ".join(f":{c}_{i}" for c in _EVENT_COLUMNS) + ")" for i in range(rows))
+    return sa.text(f"INSERT INTO task_events ({', '.join(_EVENT_COLUMNS)}) VALUES {values}").bindparams(
+        *(sa.bindparam(f"data_{i}", type_=sa.JSON) for i in range(rows)),
+        *(sa.bindparam(f"created_at_{i}", type_=UTCDateTime) for i in range(rows)))
+
+
+def _insert_events(run: RunStatement, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert event rows (event_row) in the transaction of `run`: up to MAX_EVENTS_PER_STATEMENT per statement."""
+    for start in range(0, len(rows), MAX_EVENTS_PER_STATEMENT):
+        chunk = rows[start:start + MAX_EVENTS_PER_STATEMENT]
+        if len(chunk) == 1:
+            run("event", chunk[0])
+        else:
+            run(f"events{len(chunk)}", {f"{c}_{i}": row[c] for i, row in enumerate(chunk) for c in _EVENT_COLUMNS})
 
 
 def _claim_of(row: Any, pool: str) -> Claim:
