@@ -40,6 +40,10 @@ HEARTBEAT_SECONDS = 1.0
 IDLE_POLL_SECONDS = 0.2
 """Longest an idle agent sleeps before looking for work again."""
 
+EVENT_FLUSH_SECONDS = 0.5
+"""Longest an agent's task event waits in memory for the task's next write (the result's transaction) before
+the supervisor writes it by itself: followers see it by then, and a quick task's events cost no commit of their own."""
+
 STALE_AGENT_SECONDS = 30.0
 """Agent rows whose heartbeat is older than this (dead process) are marked stopped."""
 
@@ -242,12 +246,60 @@ def process_identity() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
+class EventBuffer:
+    """The events of the task an agent works, kept until the task's next write (the result's transaction).
+
+    A sink for telemetry.events.recording: each event becomes its row at once (its time is when it happened),
+    and rows are written in order, under one lock: with the result (`writing`), or by `flush` (the
+    supervisor's, for rows older than EVENT_FLUSH_SECONDS; or at once for a draft's text, which is live).
+    """
+
+    def __init__(self, queue: TaskQueue, task_id: int, clock: Callable[[], float] = time.monotonic) -> None:
+        self.queue, self.task_id, self.clock = queue, task_id, clock
+        self._rows: list[dict[str, Any]] = []
+        self._since: float | None = None
+        self._lock = threading.Lock()
+
+    def __call__(self, kind: str, data: dict[str, Any]) -> None:
+        """Keep one event of the task (a draft's text is written at once, with what waits before it)."""
+        with self._lock:
+            self._rows.append(task_events.event_row(self.task_id, kind, data))
+            if self._since is None:
+                self._since = self.clock()
+        if kind == EventKind.TEXT.value:
+            self.flush()
+
+    @contextmanager
+    def writing(self) -> Iterator[list[dict[str, Any]]]:
+        """The rows waiting, for a write of the caller's: kept back if the block raises."""
+        with self._lock:
+            rows, self._rows, since, self._since = self._rows, [], self._since, None
+            try:
+                yield rows
+            except BaseException:
+                self._rows, self._since = rows + self._rows, since
+                raise
+
+    def flush(self, older_than: float = 0.0, wait: bool = True) -> None:
+        """Write the waiting rows if the oldest waited `older_than` seconds (without `wait`: unless a write is on)."""
+        if self._since is None or self.clock() - self._since < older_than:
+            return
+        if not self._lock.acquire(blocking=wait):
+            return
+        try:
+            rows, self._rows, self._since = self._rows, [], None
+            self.queue.record_events(rows)
+        finally:
+            self._lock.release()
+
+
 @dataclass
 class _Running:
     claim: Claim
     token: CancelToken
     started: float
     timed_out: bool = False
+    events: EventBuffer | None = None
 
 
 @dataclass
@@ -277,8 +329,13 @@ class AgentWorker:
     def _loop(self) -> None:
         try:
             claim: Claim | None = None
+            idle = False
             while not self.stop_requested:
-                claim = claim or self.queue.claim(self.pool, self.id)
+                # After a claim found nothing, a read asks first whether there is work: an idle agent's poll
+                # then takes no write lock (a claim is a write transaction) until a task is ready.
+                if claim is None and (not idle or self.queue.has_ready(self.pool)):
+                    claim = self.queue.claim(self.pool, self.id)
+                idle = claim is None
                 if claim is None:
                     self._idle_wait()
                     continue
@@ -304,13 +361,14 @@ class AgentWorker:
     def work(self, claim: Claim) -> Claim | None:
         """Run one claimed task to an outcome recorded under its lease; returns the next claim if any."""
         self.status = AgentStatus.BUSY
-        running = _Running(claim, CancelToken(), time.monotonic())
+        running = _Running(claim, CancelToken(), time.monotonic(), events=EventBuffer(self.queue, claim.task_id))
         self.running = running
         following = None
         try:
             # Recording a success also claims the next task in the same transaction, unless draining.
             outcome, following = execute_claim(self.queue, self.executor, claim, running.token,
-                                               next_for=None if self.stop_requested else self.id)
+                                               next_for=None if self.stop_requested else self.id,
+                                               events=running.events)
         finally:
             self.running = None
             if self.status is AgentStatus.BUSY:
@@ -329,50 +387,77 @@ class AgentWorker:
 
 
 def execute_claim(queue: TaskQueue, executor: Executor, claim: Claim, token: CancelToken,
-                  next_for: str | None = None) -> tuple[str, Claim | None]:
+                  next_for: str | None = None, events: EventBuffer | None = None) -> tuple[str, Claim | None]:
     """Run `executor` on a claim and record the outcome: ('succeeded' | 'cancelled' | the error, next claim).
 
     The queue recorded the claim's event and records the outcome's; the executor's provider and tool
-    calls are recorded as events of this task while it runs, and, when tracing is on, run inside an
+    calls are recorded as events of this task while it runs (each at once, or through `events`, which
+    writes them with the outcome unless flushed before), and, when tracing is on, run inside an
     `invoke_agent {pool}` span joined to the trace the task was submitted under.
     """
-    events = queue.events
-    parent = events.trace_context(claim.task_id) if tracing.enabled() else None
+    parent = queue.events.trace_context(claim.task_id) if tracing.enabled() else None
     attributes = {"gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": claim.pool,
                   "gen_ai.conversation.id": claim.session_id, "operatoros.task.id": claim.task_id,
                   "operatoros.task.attempt": claim.attempt}
-    with recording(events.sink(claim.task_id)), \
+    with recording(events if events is not None else queue.events.sink(claim.task_id)), \
             tracing.span(f"invoke_agent {claim.pool}", attributes, parent=parent) as span:
-        outcome, following = _execute(queue, executor, claim, token, next_for)
+        outcome, following = _execute(queue, executor, claim, token, next_for, events)
         tracing.annotate(span, {"operatoros.task.outcome": outcome if outcome in ("succeeded", "cancelled")
                                 else "failed"})
     return outcome, following
 
 
 def _execute(queue: TaskQueue, executor: Executor, claim: Claim, token: CancelToken,
-             next_for: str | None) -> tuple[str, Claim | None]:
+             next_for: str | None, events: EventBuffer | None) -> tuple[str, Claim | None]:
     try:
         produced = executor(claim, token)
         if token.cancelled:
             raise TaskCancelled(token.reason)
     except TaskCancelled:
+        _flush(events)  # the attempt's events come before its end
         if token.reason == "timeout":
             return f"timed out after {claim.timeout_seconds:g} s", None
         queue.mark_cancelled(claim)
         return "cancelled", None
     except PermanentTaskError as exc:
+        _flush(events)
         queue.fail(claim, str(exc), retryable=False)
         return str(exc) or "failed", None
     except Exception as exc:
+        _flush(events)
         error = f"{exc.__class__.__name__}: {exc}"
         logger.info("task %s attempt %d failed: %s", claim.task_id, claim.attempt, error)
         queue.fail(claim, error)
         return error, None
     result = produced if isinstance(produced, ExecutionResult) else ExecutionResult(dict(produced))
-    recorded, following = queue.complete_and_claim(
-        claim, result.result, tokens_in=result.tokens_in, tokens_out=result.tokens_out,
-        provider=result.provider, next_for=next_for)
+    recorded, following = _complete(queue, claim, result, next_for, events)
     return ("succeeded" if recorded else "lease lost; result discarded"), following
+
+
+def _complete(queue: TaskQueue, claim: Claim, result: ExecutionResult, next_for: str | None,
+              events: EventBuffer | None) -> tuple[bool, Claim | None]:
+    """Record the result (and claim the next task) in one transaction with the task's waiting events."""
+    def record(rows: list[dict[str, Any]]) -> tuple[bool, Claim | None]:
+        return queue.complete_and_claim(claim, result.result, tokens_in=result.tokens_in,
+                                        tokens_out=result.tokens_out, provider=result.provider,
+                                        next_for=next_for, events=rows)
+
+    if events is None:
+        return record([])
+    with events.writing() as rows:
+        if not rows:
+            return record(rows)
+        try:
+            return record(rows)
+        except sa.exc.SQLAlchemyError:  # an event that cannot be stored must not cost the result
+            logger.warning("task %s: %d event(s) not recorded with its result", claim.task_id, len(rows),
+                           exc_info=True)
+            return record([])
+
+
+def _flush(events: EventBuffer | None) -> None:
+    if events is not None:
+        events.flush()
 
 
 class PoolSupervisor:
@@ -464,6 +549,7 @@ class PoolSupervisor:
         while not self._stop.is_set():
             now = time.monotonic()
             try:
+                self._flush_events()
                 if now >= next_beat:
                     self._enforce_timeouts()
                     self._renew_and_cancel()
@@ -481,6 +567,13 @@ class PoolSupervisor:
         with self._lock:
             return [a for agents in self.agents.values() for a in agents if a.running is not None]
 
+    def _flush_events(self) -> None:
+        """Write the busy agents' task events that waited EVENT_FLUSH_SECONDS (long model calls, tool calls)."""
+        for agent in self._busy():
+            running = agent.running
+            if running is not None and running.events is not None:
+                running.events.flush(EVENT_FLUSH_SECONDS, wait=False)
+
     def _enforce_timeouts(self) -> None:
         now = time.monotonic()
         for agent in self._busy():
@@ -489,6 +582,8 @@ class PoolSupervisor:
                 continue
             running.timed_out = True
             running.token.cancel("timeout")
+            if running.events is not None:  # the attempt's events come before its end
+                running.events.flush()
             self.queue.fail(running.claim, f"timed out after {running.claim.timeout_seconds:g} s")
 
     def _renew_and_cancel(self) -> None:

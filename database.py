@@ -298,13 +298,16 @@ def direct_insert(engine: Engine, table: sa.Table, columns: Sequence[str]
 
     def insert(values: Mapping[str, Any]) -> int:
         params = [values[name] for name in names]
+        try:
+            for i, process in binds:  # before the lock: the other writers do not wait for this
+                params[i] = process(params[i])
+        except Exception as exc:
+            raise sa.exc.DBAPIError.instance(sql, params, exc, dbapi_error, dialect=dialect) from exc
         turn = object()
         lock.take(turn)
         try:
             connection = keeper.take()
             try:
-                for i, process in binds:
-                    params[i] = process(params[i])
                 cursor = connection.execute(sql, params)
                 if connection.in_transaction:  # pysqlite's implicit BEGIN was turned back on
                     connection.commit()

@@ -6,7 +6,7 @@ import json
 import logging
 import random
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -135,7 +135,8 @@ class TaskQueue:
         self._sql = _hot_statements(engine.dialect.name)
         self._insert = direct_insert(engine, _T, SUBMIT_COLUMNS)
         # On SQLite, claims and results skip SQLAlchemy's Connection, which cost twice what their SQL did.
-        self._hot = direct_statements(engine, {n: self._sql[n] for n in ("claim", "claim_one", "complete", "event")})
+        self._hot = direct_statements(engine, {n: self._sql[n] for n in ("claim", "claim_one", "complete", "event",
+                                                                         *_MULTI_EVENT_NAMES)})
         self.events = EventLog(engine)
         """The tasks' events (queued here; claimed, calls and outcomes by whoever works them)."""
 
@@ -226,6 +227,12 @@ class TaskQueue:
         with self._write() as run:
             return self._claim_in(run, pool, agent_id, task_id)
 
+    def has_ready(self, pool: str) -> bool:
+        """True when a task of `pool` is queued and due: a read, which takes no write lock (idle agents ask
+        it before a claim, so that polling an empty queue does not queue them behind the busy agents' writes)."""
+        with read_only(self.engine) as conn:
+            return conn.execute(self._sql["ready"], {"pool": pool, "now": utcnow()}).first() is not None
+
     def complete(self, claim: Claim, result: dict[str, Any], *, tokens_in: int = 0, tokens_out: int = 0,
                  provider: str | None = None) -> bool:
         """Record the result once; False if the lease was lost (the result is then discarded)."""
@@ -234,17 +241,31 @@ class TaskQueue:
         return recorded
 
     def complete_and_claim(self, claim: Claim, result: dict[str, Any], *, tokens_in: int = 0,
-                           tokens_out: int = 0, provider: str | None = None,
-                           next_for: str | None = None) -> tuple[bool, Claim | None]:
-        """Record a result and, in the same transaction, claim the agent's next task (one commit, not two)."""
+                           tokens_out: int = 0, provider: str | None = None, next_for: str | None = None,
+                           events: Sequence[dict[str, Any]] = ()) -> tuple[bool, Claim | None]:
+        """Record a result and, in the same transaction, claim the agent's next task (one commit, not two).
+
+        `events` (rows made by telemetry.events.event_row) are stored in that transaction too, before the result.
+        """
         params = {"id": claim.task_id, "owner": claim.owner, "result": result, "now": utcnow(),
                   "tokens_in": tokens_in, "tokens_out": tokens_out, "provider": provider}
         with self._write() as run:
+            _insert_events(run, events)
             recorded = bool(run("complete", params).rowcount)
             following = self._claim_in(run, claim.pool, next_for) if next_for else None
         if not recorded:
             logger.warning("task %s: lease of %s lost; result discarded", claim.task_id, claim.owner)
         return recorded, following
+
+    def record_events(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Store event rows (telemetry.events.event_row) in one transaction; a failure is logged, never raised."""
+        if not rows:
+            return
+        try:
+            with self._write() as run:
+                _insert_events(run, rows)
+        except Exception:
+            logger.warning("task %s: %d event(s) not recorded", rows[0]["task_id"], len(rows), exc_info=True)
 
     def renew(self, owners: builtins.list[str]) -> set[str]:
         """Extend the leases held by `owners`; returns the owners whose task asks to be cancelled."""
@@ -442,11 +463,39 @@ def _hot_statements(dialect: str) -> dict[str, sa.TextClause]:
                                              sa.bindparam("cancel_requested", type_=sa.Boolean),
                                              sa.bindparam("safety", type_=sa.JSON)),
         "claim": sa.text(claim).bindparams(*times),
+        "ready": sa.text(pick.format(extra="").replace(lock, "")).bindparams(times[0]),
         "claim_one": sa.text(claim_one).bindparams(*times),
         "complete": sa.text(complete).bindparams(sa.bindparam("result", type_=sa.JSON),
                                                  sa.bindparam("now", type_=UTCDateTime)),
         "event": insert_statement(),
+        **{name: _events_statement(int(name.removeprefix("events"))) for name in _MULTI_EVENT_NAMES},
     }
+
+
+MAX_EVENTS_PER_STATEMENT = 4
+"""Most event rows one INSERT of a task's waiting events carries (a task's quick attempt makes 2 or 3)."""
+
+_EVENT_COLUMNS = ("task_id", "kind", "data", "created_at")
+_MULTI_EVENT_NAMES = tuple(f"events{n}" for n in range(2, MAX_EVENTS_PER_STATEMENT + 1))
+
+
+def _events_statement(rows: int) -> sa.TextClause:
+    """One INSERT of `rows` event rows (parameters `<column>_<i>`): in a write transaction each statement
+    waits for the interpreter's lock again after SQLite ran it, while every other writer waits for it."""
+    values = ", ".join("(" + ", ".join(f":{c}_{i}" for c in _EVENT_COLUMNS) + ")" for i in range(rows))
+    return sa.text(f"INSERT INTO task_events ({', '.join(_EVENT_COLUMNS)}) VALUES {values}").bindparams(
+        *(sa.bindparam(f"data_{i}", type_=sa.JSON) for i in range(rows)),
+        *(sa.bindparam(f"created_at_{i}", type_=UTCDateTime) for i in range(rows)))
+
+
+def _insert_events(run: RunStatement, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert event rows (event_row) in the transaction of `run`: up to MAX_EVENTS_PER_STATEMENT per statement."""
+    for start in range(0, len(rows), MAX_EVENTS_PER_STATEMENT):
+        chunk = rows[start:start + MAX_EVENTS_PER_STATEMENT]
+        if len(chunk) == 1:
+            run("event", chunk[0])
+        else:
+            run(f"events{len(chunk)}", {f"{c}_{i}": row[c] for i, row in enumerate(chunk) for c in _EVENT_COLUMNS})
 
 
 def _claim_of(row: Any, pool: str) -> Claim:
@@ -557,12 +606,12 @@ class DirectTaskQueue(TaskQueue):
         return None if row is None else _claim_of(row, pool)
 
     def complete_and_claim(self, claim: Claim, result: dict[str, Any], *, tokens_in: int = 0,
-                           tokens_out: int = 0, provider: str | None = None,
-                           next_for: str | None = None) -> tuple[bool, Claim | None]:
-        """As TaskQueue.complete_and_claim; without a next claim, the result is recorded in one round trip."""
-        if next_for is not None or self._direct is None:
+                           tokens_out: int = 0, provider: str | None = None, next_for: str | None = None,
+                           events: Sequence[dict[str, Any]] = ()) -> tuple[bool, Claim | None]:
+        """As TaskQueue.complete_and_claim; without a next claim or events, the result is recorded in one round trip."""
+        if next_for is not None or events or self._direct is None:
             return super().complete_and_claim(claim, result, tokens_in=tokens_in, tokens_out=tokens_out,
-                                              provider=provider, next_for=next_for)
+                                              provider=provider, next_for=next_for, events=events)
         recorded = bool(self._execute(self._direct["complete"], {
             "id": claim.task_id, "owner": claim.owner, "result": self._json(result),
             "now": _naive_utc(utcnow()), "tokens_in": tokens_in, "tokens_out": tokens_out,

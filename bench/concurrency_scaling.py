@@ -176,6 +176,7 @@ def floor(base_url: str, size: int, tasks: int, stream: bool) -> Figures:
 def operatoros(base_url: str, size: int, tasks: int, stream: bool, home: Path) -> Figures:
     """The general pool at `size` agents draining `tasks` queued tasks through the whole local path."""
     from config import Settings
+    from database import read_only
     from domains import routing
     from models import AgentPool, Task
     from services import build_services
@@ -204,7 +205,8 @@ def operatoros(base_url: str, size: int, tasks: int, stream: bool, home: Path) -
     start = time.perf_counter()
     controller.start_pools()
     finished = sa.select(sa.func.count()).select_from(Task).where(Task.status.in_(["succeeded", "failed"]))
-    with svc.engine.connect() as conn:
+    # A read-only connection (as the status reads are): its transactions take no write lock from the agents.
+    with read_only(svc.engine) as conn:
         while conn.execute(finished).scalar_one() < tasks:
             conn.commit()
             if time.perf_counter() - start > MAX_RUN_SECONDS:

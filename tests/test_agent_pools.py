@@ -10,10 +10,19 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from agent_pools import MAX_CONSECUTIVE_FAILURES, CancelToken, PoolSupervisor, run_inline
+from agent_pools import (
+    EVENT_FLUSH_SECONDS,
+    MAX_CONSECUTIVE_FAILURES,
+    CancelToken,
+    EventBuffer,
+    PoolSupervisor,
+    execute_claim,
+    run_inline,
+)
 from app import create_app, services
 from models import Agent, AgentStatus
 from task_processor import Claim
+from telemetry.events import EventKind, emit
 from values import Caller
 
 from . import fixtures
@@ -339,3 +348,82 @@ def test_a_task_queued_without_a_decision_is_decided_once_when_claimed(make_serv
     done = svc.controller.queue.get(task["id"])
     assert done["pool"] == "general" and done["result"]["safety"] == ["problem_gambling"]
     assert done["result"]["text"].startswith(safety.GAMBLING_HELP)
+
+
+def _kinds(svc: Any, task_id: int) -> list[str]:
+    return [event["kind"] for event in svc.controller.queue.events.after(task_id)]
+
+
+def test_an_agents_task_events_are_written_with_its_result_in_order(make_services) -> None:  # type: ignore[no-untyped-def]
+    seen_while_running: list[list[str]] = []
+
+    def calls_a_tool(claim: Claim, token: CancelToken) -> dict[str, Any]:
+        emit(EventKind.SAFETY, {"flags": []})
+        emit(EventKind.TOOL_CALL, {"tool": "calculator", "ok": True})
+        seen_while_running.append(_kinds(svc, claim.task_id))
+        return {"text": "done"}
+
+    svc = make_services(calls_a_tool)
+    queue = svc.controller.queue
+    task = queue.submit("general", "add two numbers")
+    claim = queue.claim("general", "agent-1")
+    outcome, _ = execute_claim(queue, calls_a_tool, claim, CancelToken(), events=EventBuffer(queue, claim.task_id))
+    assert outcome == "succeeded"
+    # Kept in memory while the task ran (no commit of their own), then stored in the result's transaction.
+    assert seen_while_running == [["queued", "claimed"]]
+    assert _kinds(svc, task["id"]) == ["queued", "claimed", "safety", "tool_call", "succeeded"]
+
+
+def test_a_failed_attempts_events_come_before_its_retry(make_services) -> None:  # type: ignore[no-untyped-def]
+    def fails(claim: Claim, token: CancelToken) -> dict[str, Any]:
+        emit(EventKind.PROVIDER_CALL, {"provider": "openai-chat", "outcome": "server_error"})
+        raise RuntimeError("the model is down")
+
+    svc = make_services(fails)
+    queue = svc.controller.queue
+    task = queue.submit("general", "anything")
+    claim = queue.claim("general", "agent-1")
+    outcome, _ = execute_claim(queue, fails, claim, CancelToken(), events=EventBuffer(queue, claim.task_id))
+    assert "the model is down" in outcome
+    assert _kinds(svc, task["id"]) == ["queued", "claimed", "provider_call", "retry"]
+
+
+def test_waiting_events_are_written_once_old_enough_and_drafts_at_once(make_services) -> None:  # type: ignore[no-untyped-def]
+    svc = make_services()
+    queue = svc.controller.queue
+    task = queue.submit("general", "anything")
+    queue.claim("general", "agent-1")
+    now = [100.0]
+    buffer = EventBuffer(queue, task["id"], clock=lambda: now[0])
+    buffer("safety", {"flags": []})
+    now[0] += EVENT_FLUSH_SECONDS / 2
+    buffer.flush(EVENT_FLUSH_SECONDS)
+    assert _kinds(svc, task["id"]) == ["queued", "claimed"]
+    now[0] += EVENT_FLUSH_SECONDS
+    buffer.flush(EVENT_FLUSH_SECONDS)
+    assert _kinds(svc, task["id"]) == ["queued", "claimed", "safety"]
+    buffer("provider_call", {"outcome": "ok"})
+    buffer("text", {"text": "A draft.", "chars": 8, "draft": True})  # live progress: written at once
+    assert _kinds(svc, task["id"]) == ["queued", "claimed", "safety", "provider_call", "text"]
+
+
+def test_a_long_tasks_events_reach_followers_while_it_runs(make_services) -> None:  # type: ignore[no-untyped-def]
+    release = threading.Event()
+
+    def waits_on_a_model(claim: Claim, token: CancelToken) -> dict[str, Any]:
+        emit(EventKind.SAFETY, {"flags": []})
+        release.wait(10)
+        return {"text": "at last"}
+
+    svc = make_services(waits_on_a_model)
+    svc.controller.start_pools()
+    task = svc.controller.submit(admin(svc), "a slow question", pool="general")
+    try:
+        # The supervisor writes an event that waited EVENT_FLUSH_SECONDS: a follower sees it mid-call.
+        assert wait_until(lambda: "safety" in _kinds(svc, task["id"]), timeout=EVENT_FLUSH_SECONDS + 3)
+        assert svc.controller.queue.get(task["id"])["status"] == "running"
+    finally:
+        release.set()
+    done = svc.controller.wait_for(admin(svc), task["id"], timeout=5)
+    assert done["status"] == "succeeded"
+    assert _kinds(svc, task["id"]) == ["queued", "claimed", "safety", "succeeded"]
