@@ -135,8 +135,13 @@ def _chatter(command: Command, request: str) -> bool:
     """A general submit whose words are only conversation and numbers ("what if I pick 2?", "do it again?")."""
     if command.intent != "submit" or command.args.get("pool") != "general" or _routed_content(request):
         return False
-    words = re.findall(r"[a-z]+", str(command.args.get("input") or request).lower().replace("'", ""))
-    return bool(words) and all(w in CHATTER_WORDS or len(w) == 1 for w in words)
+    text = str(command.args.get("input") or request)
+    words = re.findall(r"[a-z]+", text.lower().replace("'", ""))
+    if not (words and all(w in CHATTER_WORDS or len(w) == 1 for w in words)):
+        return False
+    from domains.calculator import is_arithmetic  # loaded only here: the CLI's start does without it
+
+    return not is_arithmetic(text)  # "what is 15% of 80" is work for the calculator, not conversation
 
 
 def _routed_content(request: str) -> bool:

@@ -586,3 +586,10 @@ def test_a_bare_not_now_negates_the_clause_after_it(text: str) -> None:
 def test_one_weak_domain_word_does_not_make_a_system_question_a_task() -> None:
     commands = cp.parse("is it safe to restart everything?", {})
     assert [c.intent for c in commands] != ["submit"] and not any(c.intent == "restart" for c in commands), commands
+
+
+@pytest.mark.parametrize("text", ["what is 15% of 80", "what is 2+2", "what's 7 / 0?"])
+def test_arithmetic_in_conversation_words_is_work_for_the_general_pool(text: str) -> None:
+    """Only numbers and conversation words, yet a calculation: not chatter ("how about 3?" is)."""
+    assert [(c.intent, c.args.get("pool")) for c in parse(text, {})] == [("submit", "general")]
+    assert parse("how about 3?", {})[0].intent != "submit"
