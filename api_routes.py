@@ -18,7 +18,7 @@ import time
 from collections.abc import Iterator
 from typing import Any, TypeVar
 
-from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
+from flask import Blueprint, Flask, Request, Response, current_app, g, jsonify, request
 from limits import RateLimitItem, parse_many
 from limits.storage import Storage, storage_from_string
 from pydantic import BaseModel, ValidationError
@@ -101,24 +101,47 @@ def _services() -> Services:
     return from_app(current_app)
 
 
+def _request() -> Request:
+    """The request itself rather than its proxy: each attribute read through `request` looks up the context."""
+    return request._get_current_object()  # type: ignore[attr-defined,no-any-return]
+
+
+def _app() -> Flask:
+    """The app itself rather than its proxy (see _request)."""
+    return current_app._get_current_object()  # type: ignore[attr-defined,no-any-return]
+
+
 # -- authentication ------------------------------------------------------------------------
 
 
-@bp.before_request
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+"""Methods whose body, when sent, must be JSON."""
+
+
 @metrics_bp.before_request
 def authenticate() -> None:
     """Require a Bearer API key on everything but liveness, then count the request against its user."""
-    if request.endpoint in PUBLIC_ENDPOINTS:
+    req = _request()  # one context lookup for the reads below, not one per attribute
+    endpoint = req.endpoint
+    if endpoint in PUBLIC_ENDPOINTS:
         return
-    if request.method in ("POST", "PUT", "PATCH") and (request.content_length or request.content_type) \
-            and not request.is_json:
+    if req.method in BODY_METHODS and (req.content_length or req.content_type) and not req.is_json:
         raise BadRequest("Send the body as JSON with 'Content-Type: application/json'.")
-    if "api_key" in request.args:
+    if req.query_string and "api_key" in req.args:
         raise BadRequest("Send the API key as 'Authorization: Bearer <key>', never in the URL.")
-    limiter: RateLimiter = current_app.extensions[RATE_LIMITER_KEY]
-    g.caller = authenticate_header(_services(), limiter, request.headers.get("Authorization", ""),
-                                   request.remote_addr or "unknown")
-    limiter.hit(g.caller)
+    app = _app()
+    limiter: RateLimiter = app.extensions[RATE_LIMITER_KEY]
+    caller = authenticate_header(from_app(app), limiter, req.headers.get("Authorization", ""),
+                                 req.remote_addr or "unknown")
+    g.caller = caller
+    limiter.hit(caller, endpoint)
+
+
+@bp.before_request
+def guard_api() -> None:
+    """The hooks of every /api request, in order: authenticate, then single_valued_query (one hook, not two)."""
+    authenticate()
+    single_valued_query()
 
 
 def authenticate_header(svc: Any, limiter: RateLimiter, header: str, address: str) -> Caller:
@@ -146,10 +169,13 @@ def bearer_token(header: str) -> str | None:
     return parts[1]
 
 
-@bp.before_request
 def single_valued_query() -> None:
     """Refuse a query parameter given twice: every one is a single value, and Flask would read the first."""
-    repeated = sorted(key for key in request.args if len(request.args.getlist(key)) > 1)
+    req = _request()
+    if not req.query_string:
+        return
+    args = req.args
+    repeated = sorted(key for key in args if len(args.getlist(key)) > 1)
     if repeated:
         raise BadRequest(f"Query parameter {repeated[0]!r} is given more than once; give it once.")
 
@@ -506,6 +532,8 @@ class RateLimiter:
         # Shortest window first: it is counted first and, unless another is exceeded, named in the headers.
         self.items: list[RateLimitItem] = sorted(parse_many(limits_text))
         self.failure_items: list[RateLimitItem] = sorted(parse_many(failure_limit))
+        self._windows = [_Window(item) for item in self.items]
+        self._failure_windows = [_Window(item) for item in self.failure_items]
         storage = ProcessMemoryStorage() if storage_uri == "memory://" else storage_from_string(storage_uri)
         if not isinstance(storage, Storage):  # an "async+..." URI: limits' asyncio storages return coroutines
             raise ConfigError(f"OPERATOROS_RATE_LIMIT_STORAGE={storage_uri!r} is an asyncio storage; "
@@ -522,26 +550,31 @@ class RateLimiter:
         """Add the headers of the limit that applied to every answer (authenticate counts the requests)."""
         app.after_request(self.add_headers)
 
-    def hit(self, caller: Caller) -> None:
-        """Count this request of the authenticated `caller` in each limit's window; 429 at the first exceeded.
+    def hit(self, caller: Caller, endpoint: str | None) -> None:
+        """Count this request of the authenticated `caller` at `endpoint` in each limit's window; 429 at the
+        first exceeded.
 
         Counted per user, not per header: 'bearer', 'BEARER' or two spaces in front of one key are one caller.
         """
-        endpoint = request.endpoint
         if endpoint is None or endpoint in self.exempt:
             return
-        g.applied_rate_limit, exceeded = self.count(f"{self.scope}user:{caller.user_id}", endpoint)
+        applied, exceeded = self.count_user(caller, endpoint)
+        g.applied_rate_limit = applied
         if exceeded:
-            raise TooManyRequests(description=str(g.applied_rate_limit[0]))
+            raise TooManyRequests(description=str(applied[0]))
+
+    def count_user(self, caller: Caller, endpoint: str) -> tuple[tuple[RateLimitItem, str, int], bool]:
+        """count() for the authenticated `caller`'s own counters (scoped to this database)."""
+        return self.count(f"{self.scope}user:{caller.user_id}", endpoint)
 
     def failures_exceeded(self, address: str) -> bool:
         """Whether `address` has failed authentication more often than the failure limit allows."""
-        return any(self.storage.get(item.key_for("authfail", address)) >= item.amount for item in self.failure_items)
+        return any(self.storage.get(w.key("authfail", address)) >= w.amount for w in self._failure_windows)
 
     def fail(self, address: str) -> None:
         """Count one failed authentication of `address`."""
-        for item in self.failure_items:
-            self.storage.incr(item.key_for("authfail", address), item.get_expiry())
+        for window in self._failure_windows:
+            self.storage.incr(window.key("authfail", address), window.expiry)
 
     @contextlib.contextmanager
     def long_poll(self, caller: Caller) -> Iterator[None]:
@@ -566,13 +599,13 @@ class RateLimiter:
         """Count one request of `caller` at `endpoint` in each window, shortest first, up to the first
         exceeded: (item, key, count) of the limit that applies, and whether it is exceeded."""
         applied: tuple[RateLimitItem, str, int] | None = None
-        for item in self.items:
-            key = item.key_for(caller, endpoint)
-            count = self.storage.incr(key, item.get_expiry())  # limits' FixedWindowRateLimiter.hit, unrolled
-            if count > item.amount:
-                return (item, key, count), True
+        for window in self._windows:
+            key = window.key(caller, endpoint)
+            count = self.storage.incr(key, window.expiry)  # limits' FixedWindowRateLimiter.hit, unrolled
+            if count > window.amount:
+                return (window.item, key, count), True
             if applied is None:
-                applied = (item, key, count)
+                applied = (window.item, key, count)
         assert applied is not None  # parse_many gives at least one limit
         return applied, False
 
@@ -589,6 +622,29 @@ class RateLimiter:
         headers.add("X-RateLimit-Reset", str(reset_at))
         headers["Retry-After"] = str(int(reset_at - time.time()))  # replaces any the view set
         return response
+
+
+class _Window:
+    """One limit with what a request needs of it computed once: limits' `key_for` and `get_expiry`
+    rebuild the same strings and numbers from the item on every call."""
+
+    __slots__ = ("amount", "expiry", "head", "item", "tail")
+
+    def __init__(self, item: RateLimitItem) -> None:
+        self.item = item
+        self.amount: int = item.amount
+        self.expiry: int = item.get_expiry()
+        # key_for joins its identifiers with '/' between the namespace and the limit's own parts, so a
+        # single marker stands for 'a/b' and splits the key into what comes before and after it.
+        self.head, self.tail = item.key_for(_KEY_MARKER).split(_KEY_MARKER)
+
+    def key(self, first: str, second: str) -> str:
+        """item.key_for(first, second), for two strings."""
+        return f"{self.head}{first}/{second}{self.tail}"
+
+
+_KEY_MARKER = "\x00"
+"""Stands for the identifiers when a _Window splits its key template (no limit's own part holds it)."""
 
 
 class ProcessMemoryStorage(Storage):
