@@ -367,7 +367,8 @@ def main() -> None:
         folder = Path(tmp)
         bare, ours = start_both(folder, args.tree.resolve())
         try:
-            print(f"{args.tree.resolve()}: gunicorn {' '.join(GUNICORN_ARGS)} on 127.0.0.1; {args.clients} keep-alive clients in a "
+            print(f"{args.tree.resolve()}: gunicorn {' '.join(GUNICORN_ARGS)} on 127.0.0.1; "
+                  f"{args.clients} keep-alive clients in a "
                   f"second process; {args.rounds} x {args.seconds:g} s per endpoint and app; "
                   f"{os.cpu_count()} CPUs", flush=True)
             samples = measure(bare, ours, args.clients, args.seconds, args.rounds)
