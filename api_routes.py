@@ -187,10 +187,17 @@ def caller_for_token(svc: Any, token: str) -> Caller | None:
 
 def _body(model: type[_Body]) -> _Body:
     """The JSON body validated against `model` as spectree validates it; a violation is our 400."""
+    req = _request()
+    if req.is_json and (data := req.get_data(cache=True)):
+        # pydantic reads the JSON itself in one call, and where it accepts the body it gives what
+        # reading it with json.loads first gives; anything it refuses (also UTF-16 or a BOM, which
+        # json.loads reads) takes the path below, so the answers and their 400s stay as they were.
+        with contextlib.suppress(ValidationError):
+            return model.model_validate_json(data)
     try:
-        return model.model_validate(request.get_json(silent=True) or {})
+        return model.model_validate(req.get_json(silent=True) or {})
     except ValidationError as error:
-        on_validation(request, None, error, None)
+        on_validation(req, None, error, None)
         raise  # on_validation always raises; this keeps type checkers sure of it
 
 
