@@ -230,7 +230,7 @@ def test_limited_answers_carry_the_limit_headers_and_count_per_key_and_endpoint(
 def test_memory_counters_start_over_when_their_window_ends() -> None:
     import time
 
-    from api_routes import ProcessMemoryStorage
+    from api.rate_limits import ProcessMemoryStorage
 
     storage = ProcessMemoryStorage()
     assert [storage.incr("k", 1) for _ in range(3)] == [1, 2, 3] and storage.get("k") == 3
@@ -274,7 +274,7 @@ def test_limits_can_be_counted_in_redis_shared_by_processes(home: Path, sqlite_u
 
 def test_limiter_counts_under_the_limits_library_keys() -> None:
     """Counters kept in a shared Redis must keep their names: the limiter builds them itself, not through key_for."""
-    from api_routes import RateLimiter
+    from api.rate_limits import RateLimiter
     from values import Caller
 
     limiter = RateLimiter("2 per second;3 per 5 minutes", failure_limit="4 per hour;9 per day", scope="ab12:")
