@@ -4,7 +4,7 @@ Requests and responses are validated by pydantic schemas (api_schemas.py) throug
 because it decorates plain Flask views (our blueprint and app factory stay as they are), speaks
 pydantic v2 (already installed with the openai SDK) and generates OpenAPI 3.1 (/api/openapi.json).
 The hot path, POST /api/tasks, is documented through spectree but validates its body itself, with
-the same model and 400s. Rate limits (RateLimiter) count in the `limits` library's storage.
+the same model and 400s. Rate limits: api/rate_limits.py.
 """
 from __future__ import annotations
 
@@ -13,20 +13,16 @@ import hashlib
 import json as json_module
 import logging
 import math
-import threading
-import time
-from collections.abc import Iterator
 from typing import Any, TypeVar
 
-from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
-from limits import RateLimitItem, parse_many
-from limits.storage import Storage, storage_from_string
+from flask import Blueprint, Flask, Request, Response, current_app, g, jsonify, request
 from pydantic import BaseModel, ValidationError
 from spectree import Response as Resp
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException, TooManyRequests
 
 from api.database import bp as database_bp
+from api.rate_limits import RateLimiter
 from api.schemas import (
     ERRORS,
     CommandIn,
@@ -58,7 +54,6 @@ from api.schemas import (
     spec,
 )
 from api.workflows import bp as workflows_bp
-from config import DEFAULT_AUTH_FAILURE_LIMIT, DEFAULT_MAX_LONG_POLLS, ConfigError
 from errors import BadRequest, OperatorOSError, Unauthorized
 from health_monitor import for_role
 from models import Role
@@ -75,9 +70,6 @@ DEFAULT_RATE_LIMIT = "3000 per minute;200 per second"
 
 RATE_LIMITER_KEY = "operatoros_rate_limiter"
 """Key of the app's RateLimiter in app.extensions."""
-
-LIMIT_SWEEP_SECONDS = 60.0
-"""How often ProcessMemoryStorage drops the counters of windows that have ended."""
 
 _Body = TypeVar("_Body", bound=BaseModel)
 
@@ -101,24 +93,47 @@ def _services() -> Services:
     return from_app(current_app)
 
 
+def _request() -> Request:
+    """The request itself rather than its proxy: each attribute read through `request` looks up the context."""
+    return request._get_current_object()  # type: ignore[attr-defined,no-any-return]
+
+
+def _app() -> Flask:
+    """The app itself rather than its proxy (see _request)."""
+    return current_app._get_current_object()  # type: ignore[attr-defined,no-any-return]
+
+
 # -- authentication ------------------------------------------------------------------------
 
 
-@bp.before_request
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+"""Methods whose body, when sent, must be JSON."""
+
+
 @metrics_bp.before_request
 def authenticate() -> None:
     """Require a Bearer API key on everything but liveness, then count the request against its user."""
-    if request.endpoint in PUBLIC_ENDPOINTS:
+    req = _request()  # one context lookup for the reads below, not one per attribute
+    endpoint = req.endpoint
+    if endpoint in PUBLIC_ENDPOINTS:
         return
-    if request.method in ("POST", "PUT", "PATCH") and (request.content_length or request.content_type) \
-            and not request.is_json:
+    if req.method in BODY_METHODS and (req.content_length or req.content_type) and not req.is_json:
         raise BadRequest("Send the body as JSON with 'Content-Type: application/json'.")
-    if "api_key" in request.args:
+    if req.query_string and "api_key" in req.args:
         raise BadRequest("Send the API key as 'Authorization: Bearer <key>', never in the URL.")
-    limiter: RateLimiter = current_app.extensions[RATE_LIMITER_KEY]
-    g.caller = authenticate_header(_services(), limiter, request.headers.get("Authorization", ""),
-                                   request.remote_addr or "unknown")
-    limiter.hit(g.caller)
+    app = _app()
+    limiter: RateLimiter = app.extensions[RATE_LIMITER_KEY]
+    caller = authenticate_header(from_app(app), limiter, req.headers.get("Authorization", ""),
+                                 req.remote_addr or "unknown")
+    g.caller = caller
+    limiter.hit(caller, endpoint)
+
+
+@bp.before_request
+def guard_api() -> None:
+    """The hooks of every /api request, in order: authenticate, then single_valued_query (one hook, not two)."""
+    authenticate()
+    single_valued_query()
 
 
 def authenticate_header(svc: Any, limiter: RateLimiter, header: str, address: str) -> Caller:
@@ -146,10 +161,13 @@ def bearer_token(header: str) -> str | None:
     return parts[1]
 
 
-@bp.before_request
 def single_valued_query() -> None:
     """Refuse a query parameter given twice: every one is a single value, and Flask would read the first."""
-    repeated = sorted(key for key in request.args if len(request.args.getlist(key)) > 1)
+    req = _request()
+    if not req.query_string:
+        return
+    args = req.args
+    repeated = sorted(key for key in args if len(args.getlist(key)) > 1)
     if repeated:
         raise BadRequest(f"Query parameter {repeated[0]!r} is given more than once; give it once.")
 
@@ -161,10 +179,17 @@ def caller_for_token(svc: Any, token: str) -> Caller | None:
 
 def _body(model: type[_Body]) -> _Body:
     """The JSON body validated against `model` as spectree validates it; a violation is our 400."""
+    req = _request()
+    if req.is_json and (data := req.get_data(cache=True)):
+        # pydantic reads the JSON itself in one call, and where it accepts the body it gives what
+        # reading it with json.loads first gives; anything it refuses (also UTF-16 or a BOM, which
+        # json.loads reads) takes the path below, so the answers and their 400s stay as they were.
+        with contextlib.suppress(ValidationError):
+            return model.model_validate_json(data)
     try:
-        return model.model_validate(request.get_json(silent=True) or {})
+        return model.model_validate(req.get_json(silent=True) or {})
     except ValidationError as error:
-        on_validation(request, None, error, None)
+        on_validation(req, None, error, None)
         raise  # on_validation always raises; this keeps type checkers sure of it
 
 
@@ -485,170 +510,3 @@ def register_error_handlers(app: Flask) -> None:
     def _unexpected(exc: Exception):  # type: ignore[no-untyped-def]
         logger.exception("unhandled error on %s %s", request.method, request.path)
         return jsonify(error={"code": "internal_error", "message": "Internal error; it has been logged."}), 500
-
-
-# -- rate limits ----------------------------------------------------------------------------
-
-
-class RateLimiter:
-    """Fixed-window limits per authenticated user and endpoint: 429 with Retry-After past any of them.
-
-    What Flask-Limiter's default limits did for this API, counted in the same library's storage
-    (`limits`: memory, Redis...) by the same fixed-window rule and answered with the same headers,
-    without its per-request work (limit strings parsed again, exemption flags and blueprint scopes
-    resolved again for every request), which cost more than the view it guarded. Requests that
-    match no route and `exempt` endpoints are not counted.
-    """
-
-    def __init__(self, limits_text: str, storage_uri: str = "memory://", *,
-                 exempt: frozenset[str] = frozenset(), failure_limit: str = DEFAULT_AUTH_FAILURE_LIMIT,
-                 max_long_polls: int = DEFAULT_MAX_LONG_POLLS, scope: str = "") -> None:
-        # Shortest window first: it is counted first and, unless another is exceeded, named in the headers.
-        self.items: list[RateLimitItem] = sorted(parse_many(limits_text))
-        self.failure_items: list[RateLimitItem] = sorted(parse_many(failure_limit))
-        storage = ProcessMemoryStorage() if storage_uri == "memory://" else storage_from_string(storage_uri)
-        if not isinstance(storage, Storage):  # an "async+..." URI: limits' asyncio storages return coroutines
-            raise ConfigError(f"OPERATOROS_RATE_LIMIT_STORAGE={storage_uri!r} is an asyncio storage; "
-                              "give its synchronous URI (without 'async+').")
-        self.storage: Storage = storage
-        self.exempt = exempt
-        self.max_long_polls = max_long_polls
-        self.scope = scope
-        """Prefix of the per-user counters: user ids are per database, a shared Redis is not."""
-        self._polls: dict[int, int] = {}
-        self._polls_lock = threading.Lock()
-
-    def init_app(self, app: Flask) -> None:
-        """Add the headers of the limit that applied to every answer (authenticate counts the requests)."""
-        app.after_request(self.add_headers)
-
-    def hit(self, caller: Caller) -> None:
-        """Count this request of the authenticated `caller` in each limit's window; 429 at the first exceeded.
-
-        Counted per user, not per header: 'bearer', 'BEARER' or two spaces in front of one key are one caller.
-        """
-        endpoint = request.endpoint
-        if endpoint is None or endpoint in self.exempt:
-            return
-        g.applied_rate_limit, exceeded = self.count(f"{self.scope}user:{caller.user_id}", endpoint)
-        if exceeded:
-            raise TooManyRequests(description=str(g.applied_rate_limit[0]))
-
-    def failures_exceeded(self, address: str) -> bool:
-        """Whether `address` has failed authentication more often than the failure limit allows."""
-        return any(self.storage.get(item.key_for("authfail", address)) >= item.amount for item in self.failure_items)
-
-    def fail(self, address: str) -> None:
-        """Count one failed authentication of `address`."""
-        for item in self.failure_items:
-            self.storage.incr(item.key_for("authfail", address), item.get_expiry())
-
-    @contextlib.contextmanager
-    def long_poll(self, caller: Caller) -> Iterator[None]:
-        """Hold one of the caller's long-poll places for the block; TooManyRequests (429) when all are taken."""
-        with self._polls_lock:
-            held = self._polls.get(caller.user_id, 0)
-            if held >= self.max_long_polls:
-                raise TooManyRequests(description=f"At most {self.max_long_polls} concurrent long polls per user; "
-                                                  "wait for one to end.")
-            self._polls[caller.user_id] = held + 1
-        try:
-            yield
-        finally:
-            with self._polls_lock:
-                left = self._polls.get(caller.user_id, 1) - 1
-                if left > 0:
-                    self._polls[caller.user_id] = left
-                else:
-                    self._polls.pop(caller.user_id, None)
-
-    def count(self, caller: str, endpoint: str) -> tuple[tuple[RateLimitItem, str, int], bool]:
-        """Count one request of `caller` at `endpoint` in each window, shortest first, up to the first
-        exceeded: (item, key, count) of the limit that applies, and whether it is exceeded."""
-        applied: tuple[RateLimitItem, str, int] | None = None
-        for item in self.items:
-            key = item.key_for(caller, endpoint)
-            count = self.storage.incr(key, item.get_expiry())  # limits' FixedWindowRateLimiter.hit, unrolled
-            if count > item.amount:
-                return (item, key, count), True
-            if applied is None:
-                applied = (item, key, count)
-        assert applied is not None  # parse_many gives at least one limit
-        return applied, False
-
-    def add_headers(self, response: Response) -> Response:
-        """X-RateLimit-Limit, -Remaining, -Reset and Retry-After of the limit that applied, if one did."""
-        applied = g.pop("applied_rate_limit", None)
-        if applied is None:
-            return response
-        item, key, count = applied
-        reset_at = int(self.storage.get_expiry(key) + 1)
-        headers = response.headers
-        headers.add("X-RateLimit-Limit", str(item.amount))
-        headers.add("X-RateLimit-Remaining", str(max(0, item.amount - count)))
-        headers.add("X-RateLimit-Reset", str(reset_at))
-        headers["Retry-After"] = str(int(reset_at - time.time()))  # replaces any the view set
-        return response
-
-
-class ProcessMemoryStorage(Storage):
-    """Fixed-window rate-limit counters in this process, as limits' "memory://" keeps them, minus its timers.
-
-    limits' MemoryStorage expires counters from a threading.Timer of 10 ms that it starts again on
-    the next hit after each run: under steady load a new thread on almost every request, and the
-    request waits for that thread to start. Here ended windows are dropped on a hit at most every
-    LIMIT_SWEEP_SECONDS, in the caller's thread. Counting is the same: per key, per window.
-    """
-
-    def __init__(self, uri: str | None = None, wrap_exceptions: bool = False, **options: Any) -> None:
-        super().__init__(uri, wrap_exceptions=wrap_exceptions, **options)
-        self._windows: dict[str, list[float]] = {}  # key -> [count, time the window ends]
-        self._lock = threading.Lock()
-        self._next_sweep = time.time() + LIMIT_SWEEP_SECONDS
-
-    @property
-    def base_exceptions(self) -> type[Exception]:
-        """What this storage raises (nothing it can recover from)."""
-        return ValueError
-
-    def incr(self, key: str, expiry: int, amount: int = 1) -> int:
-        """Count `amount` hits in the key's current window (a new one of `expiry` seconds if it ended)."""
-        now = time.time()
-        with self._lock:
-            if now >= self._next_sweep:
-                self._sweep(now)
-            window = self._windows.get(key)
-            if window is None or window[1] <= now:
-                window = self._windows[key] = [0, now + expiry]
-            window[0] += amount
-            return int(window[0])
-
-    def get(self, key: str) -> int:
-        """Hits in the key's current window."""
-        window = self._windows.get(key)
-        return int(window[0]) if window is not None and window[1] > time.time() else 0
-
-    def get_expiry(self, key: str) -> float:
-        """When the key's current window ends (now if it has none)."""
-        window = self._windows.get(key)
-        return window[1] if window is not None and window[1] > time.time() else time.time()
-
-    def check(self) -> bool:
-        """Always reachable: it is this process's memory."""
-        return True
-
-    def reset(self) -> int | None:
-        """Forget every counter; how many there were."""
-        with self._lock:
-            count = len(self._windows)
-            self._windows.clear()
-        return count
-
-    def clear(self, key: str) -> None:
-        """Forget one key's counter."""
-        with self._lock:
-            self._windows.pop(key, None)
-
-    def _sweep(self, now: float) -> None:
-        self._windows = {k: w for k, w in self._windows.items() if w[1] > now}
-        self._next_sweep = now + LIMIT_SWEEP_SECONDS

@@ -37,7 +37,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
             or `EXECUTOR` (the function, or its `module:function` spec, that works tasks instead of the
             domain agents).
     """
-    from flask import Flask, jsonify
+    from flask import jsonify
 
     db = flask_sqlalchemy()
     config = dict(config or {})
@@ -46,7 +46,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     settings = config.pop("SETTINGS", None) or Settings.from_env(env)
     settings.home.mkdir(parents=True, exist_ok=True)
 
-    app = Flask(__name__, instance_path=str(settings.home))
+    app = app_class()(__name__, instance_path=str(settings.home))
     app.config.update(
         SQLALCHEMY_DATABASE_URI=settings.database_url,
         SQLALCHEMY_ENGINE_OPTIONS=_engine_options(settings.database_url),
@@ -132,6 +132,31 @@ class HealthFastPath:
 
 
 @functools.cache
+def app_class() -> type[Flask]:
+    """Flask, with an ensure_sync that answers plain functions at once (made on first use: the CLI never
+    imports Flask)."""
+    from inspect import CO_COROUTINE
+    from types import FunctionType, MethodType
+
+    from flask import Flask
+
+    class OperatorOSFlask(Flask):
+        """The app's class: Flask as it is, but for ensure_sync."""
+
+        def ensure_sync(self, func: Callable[..., Any]) -> Callable[..., Any]:
+            """`func` itself when it is a plain function or method, else Flask's answer (async views)."""
+            # Flask asks this of every hook and view of every request; inspect.iscoroutinefunction
+            # takes five calls to read the code flags read here (and the marker Python 3.12 adds).
+            plain = func.__func__ if type(func) is MethodType else func
+            if type(plain) is FunctionType and not plain.__code__.co_flags & CO_COROUTINE \
+                    and getattr(plain, "_is_coroutine_marker", None) is None:
+                return func
+            return super().ensure_sync(func)
+
+    return OperatorOSFlask
+
+
+@functools.cache
 def flask_sqlalchemy() -> SQLAlchemy:
     """The Flask-SQLAlchemy extension over models.Base, made on first use so the CLI never imports Flask."""
     from flask_sqlalchemy import SQLAlchemy
@@ -144,9 +169,8 @@ def flask_sqlalchemy() -> SQLAlchemy:
 services = from_app
 """The Services of an app built by create_app (services.from_app, under the name the app's callers use)."""
 
-__all__ = ["EXTENSION_KEY", "ChunkedBodyLimit", "HealthFastPath", "Services", "build_services", "create_app",
-           "flask_sqlalchemy",
-           "services"]
+__all__ = ["EXTENSION_KEY", "ChunkedBodyLimit", "HealthFastPath", "Services", "app_class", "build_services",
+           "create_app", "flask_sqlalchemy", "services"]
 
 
 def _engine_options(url: str) -> dict[str, Any]:

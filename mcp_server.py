@@ -88,7 +88,7 @@ class McpMount:
             return "429 Too Many Requests", "too_many_requests", str(exc.description), [("Retry-After", "60")]
         except Unauthorized as exc:
             return "401 UNAUTHORIZED", "unauthorized", exc.message, challenge
-        (item, key, _), exceeded = limiter.count(f"user:{caller.user_id}", RATE_LIMIT_ENDPOINT)
+        (item, key, _), exceeded = limiter.count_user(caller, RATE_LIMIT_ENDPOINT)
         if exceeded:
             retry = str(max(0, int(limiter.storage.get_expiry(key) + 1 - time.time())))
             return ("429 Too Many Requests", "too_many_requests", f"Rate limit exceeded: {item}.",

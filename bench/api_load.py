@@ -1,6 +1,6 @@
 """Requests per second and p99 latency of GET /api/health and POST /api/tasks, beside a bare Flask app.
 
-Run:  .venv/bin/python bench/api_load.py [--seconds 3] [--rounds 3] [--clients 8] [--profile]
+Run:  .venv/bin/python bench/api_load.py [--seconds 3] [--rounds 3] [--clients 8] [--profile] [--tree DIR]
 
 Two gunicorn servers run at once on 127.0.0.1 with the same settings (-w 2 -k gthread --threads 4):
 `app:create_app()` (a fresh OPERATOROS_HOME and SQLite file, an admin key, a rate limit out of the
@@ -15,6 +15,8 @@ them, the CPU time (user + system) the server's processes spent per answered req
 around each measurement: it depends far less on what else the machine runs than requests per second.
 Targets (the issue): ours at least 0.8 of bare for health and 0.5 for task submission.
 `--profile` adds where our request path spends its CPU time (cProfile over the Flask test client).
+`--tree DIR` serves another tree's `app:create_app()` (an older commit unpacked with `git archive`)
+against the same floor and load generator, so two trees can be compared by one script.
 
 Both servers keep SQLite in WAL mode with synchronous=NORMAL and a 30 s busy timeout. Ours also
 enforces foreign keys and keeps the tasks table's indexes (the claim, leases, per-user listing,
@@ -228,14 +230,14 @@ def base_env() -> dict[str, str]:
     return env
 
 
-def start_both(folder: Path) -> tuple[Server, Server]:
+def start_both(folder: Path, tree: Path = ROOT) -> tuple[Server, Server]:
     env = base_env()
     bare = start_server("bare", "bare_app:create_app()", BENCH, {**env, "BARE_DATABASE": str(folder / "bare.db")},
                         {}, folder)
     ours_env = {**env, "OPERATOROS_HOME": str(folder / "home"), "DATABASE_URL": f"sqlite:///{folder / 'ours.db'}",
                 "OPERATOROS_API_KEY": API_KEY, "OPERATOROS_RATE_LIMIT": RATE_LIMIT}
     try:
-        ours = start_server("ours", "app:create_app()", ROOT, ours_env,
+        ours = start_server("ours", "app:create_app()", tree, ours_env,
                             {"Authorization": f"Bearer {API_KEY}"}, folder)
     except BaseException:
         stop_server(bare)
@@ -312,13 +314,13 @@ def table(samples: dict[str, dict[str, Sample]]) -> str:
     return "\n".join(rows)
 
 
-def profile(folder: Path, requests: int = 300) -> str:
+def profile(folder: Path, requests: int = 300, tree: Path = ROOT) -> str:
     """Where our request path spends its time: cProfile over the Flask test client, both endpoints."""
     import cProfile
     import io
     import pstats
 
-    sys.path.insert(0, str(ROOT))
+    sys.path.insert(0, str(tree))
     from app import create_app
 
     home = folder / "profile"
@@ -354,6 +356,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="measurements per endpoint and app")
     parser.add_argument("--clients", type=int, default=8, help="concurrent keep-alive connections")
     parser.add_argument("--profile", action="store_true", help="also profile our request path")
+    parser.add_argument("--tree", type=Path, default=ROOT, help="project tree to serve (default: this one)")
     parser.add_argument("--generate", metavar="JSON", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.generate:
@@ -362,9 +365,10 @@ def main() -> None:
         return
     with tempfile.TemporaryDirectory(prefix="api_load_") as tmp:
         folder = Path(tmp)
-        bare, ours = start_both(folder)
+        bare, ours = start_both(folder, args.tree.resolve())
         try:
-            print(f"gunicorn {' '.join(GUNICORN_ARGS)} on 127.0.0.1; {args.clients} keep-alive clients in a "
+            print(f"{args.tree.resolve()}: gunicorn {' '.join(GUNICORN_ARGS)} on 127.0.0.1; "
+                  f"{args.clients} keep-alive clients in a "
                   f"second process; {args.rounds} x {args.seconds:g} s per endpoint and app; "
                   f"{os.cpu_count()} CPUs", flush=True)
             samples = measure(bare, ours, args.clients, args.seconds, args.rounds)
@@ -373,7 +377,7 @@ def main() -> None:
             stop_server(ours)
         print(table(samples))
         if args.profile:
-            print(profile(folder))
+            print(profile(folder, tree=args.tree.resolve()))
 
 
 if __name__ == "__main__":

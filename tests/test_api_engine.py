@@ -164,6 +164,21 @@ def test_task_bodies_that_are_not_objects_get_the_schema_400(client, user_auth, 
     assert response.get_json()["error"]["message"].startswith(("Invalid request: " + message, message))
 
 
+@pytest.mark.parametrize("data, status, answer", [
+    # pydantic reads these itself: what json.loads and then the schema would have given
+    ('{"input": "x", "input": "second"}', 201, "second"), ('{"input": "x", "priority": 2.0}', 201, "x"),
+    ('{"input": "x", "priority": NaN}', 400, "Invalid request: priority: "),
+    # pydantic refuses these where json.loads reads them (a byte order mark, UTF-16): read as before
+    ('\ufeff{"input": "bom"}', 201, "bom"), ('{"input": "sixteen"}'.encode("utf-16"), 201, "sixteen"),
+    ('{"input": "x"} trailing', 400, "The request body is not valid JSON."),
+])
+def test_task_bodies_read_as_json_loads_reads_them(client, user_auth, data, status, answer) -> None:  # type: ignore[no-untyped-def]
+    response = client.post("/api/tasks", data=data, headers={**user_auth, "Content-Type": "application/json"})
+    assert response.status_code == status
+    body = response.get_json()
+    assert body["input"] == answer if status == 201 else body["error"]["message"].startswith(answer)
+
+
 def test_a_submission_answers_the_whole_task_as_a_read_would(client, user_auth) -> None:  # type: ignore[no-untyped-def]
     created = client.post("/api/tasks", json={"input": "x", "pool": "general"}, headers=user_auth)
     assert created.status_code == 201 and created.headers["Content-Type"] == "application/json"

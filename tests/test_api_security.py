@@ -230,7 +230,7 @@ def test_limited_answers_carry_the_limit_headers_and_count_per_key_and_endpoint(
 def test_memory_counters_start_over_when_their_window_ends() -> None:
     import time
 
-    from api_routes import ProcessMemoryStorage
+    from api.rate_limits import ProcessMemoryStorage
 
     storage = ProcessMemoryStorage()
     assert [storage.incr("k", 1) for _ in range(3)] == [1, 2, 3] and storage.get("k") == 3
@@ -270,3 +270,18 @@ def test_limits_can_be_counted_in_redis_shared_by_processes(home: Path, sqlite_u
     assert [c.get("/api/pools", headers=headers).status_code for c in (first, second, first)] == [200] * 3
     limited = second.get("/api/pools", headers=headers)
     assert limited.status_code == 429 and int(limited.headers["Retry-After"]) > 0
+
+
+def test_limiter_counts_under_the_limits_library_keys() -> None:
+    """Counters kept in a shared Redis must keep their names: the limiter builds them itself, not through key_for."""
+    from api.rate_limits import RateLimiter
+    from values import Caller
+
+    limiter = RateLimiter("2 per second;3 per 5 minutes", failure_limit="4 per hour;9 per day", scope="ab12:")
+    (item, key, count), exceeded = limiter.count_user(Caller(7, "ann", False), "api.submit_task")
+    assert (key, count, exceeded) == (limiter.items[0].key_for("ab12:user:7", "api.submit_task"), 1, False)
+    assert str(item) == str(limiter.items[0])
+    limiter.fail("10.0.0.9")
+    counted = set(limiter.storage._windows)  # type: ignore[attr-defined]
+    assert {item.key_for("authfail", "10.0.0.9") for item in limiter.failure_items} <= counted
+    assert {item.key_for("ab12:user:7", "api.submit_task") for item in limiter.items} <= counted

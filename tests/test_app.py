@@ -167,3 +167,20 @@ def test_only_get_liveness_takes_the_fast_path(client, auth) -> None:  # type: i
     assert client.get("/api/health/ready").status_code == 401  # the path's prefix is not enough
     document = client.get("/api/openapi.json", headers=auth).get_json()
     assert "/api/health" in document["paths"]
+
+
+def test_hooks_and_views_run_as_flask_runs_them(app) -> None:  # type: ignore[no-untyped-def]
+    """The app's cheaper ensure_sync hands back plain functions and methods, and leaves async ones to Flask."""
+    import functools
+
+    def plain() -> None:
+        return None
+
+    async def coroutine() -> None:
+        return None
+
+    assert app.ensure_sync(plain) is plain and app.ensure_sync(app.make_response) == app.make_response
+    partial = functools.partial(plain)
+    assert app.ensure_sync(partial) is partial
+    with pytest.raises(RuntimeError, match="async"):  # Flask's own answer: async views need flask[async]
+        app.ensure_sync(coroutine)

@@ -262,6 +262,8 @@ def test_http_limits_and_dns_rebinding_protection(home: Path, sqlite_url: str) -
     over = client.post("/mcp", json=INITIALIZE, headers=admin)
     assert over.status_code == 429 and over.get_json()["error"]["code"] == "too_many_requests"
     assert int(over.headers["Retry-After"]) >= 0
+    limiter = app.extensions["operatoros_rate_limiter"]  # counted per user of this database, as REST counts
+    assert any(f"/{limiter.scope}user:1/mcp/" in key for key in limiter.storage._windows)
 
 
 @pytest.mark.parametrize("value,expected", [(None, "localhost"), ("*", None), ("a.example, b.example", "a.example")])
