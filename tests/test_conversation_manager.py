@@ -14,9 +14,11 @@ import sqlalchemy as sa
 
 from config import Settings
 from conversation_manager import (
+    AUTH_CACHE_MAX_KEYS,
     KEY_FINGERPRINT_LENGTH,
     WITHHELD,
     ConversationManager,
+    _CallerCache,
     hash_api_key,
     new_api_key,
     redact_keys,
@@ -299,7 +301,13 @@ def test_audit_rows_name_their_actor_by_user_id(svc: Services, cm: ConversationM
     _sign_in(cm, ann, session, "bob", bob_key)
     cm.rotate_key(ann, "ann")
     cm.revoke_key(root, "bob")
-    assert _audit_actors(svc) == [
+    _user(cm, root, "ops", Role.ADMIN)
+    with svc.engine.connect() as conn:
+        details = conn.execute(sa.select(AuditLog.target, AuditLog.details)
+                               .where(AuditLog.action == "create_user").order_by(AuditLog.id)).all()
+    assert [tuple(d) for d in details] == [("ann", {"role": "user"}), ("bob", {"role": "user"}),
+                                           ("ops", {"role": "admin"})]
+    assert _audit_actors(svc)[:5] == [
         (root.user_id, "root", "create_user", "ann"), (root.user_id, "root", "create_user", "bob"),
         (ann.user_id, "ann", "sign_in", "bob"), (ann.user_id, "ann", "rotate_key", "ann"),
         (root.user_id, "root", "revoke_key", "bob")]
@@ -336,13 +344,64 @@ def test_a_verified_key_is_remembered_briefly_and_forgotten_on_any_change(svc: S
     assert cm.caller_for_key(ann_key) == ann  # remembered: no database read within the time to live
     cm.forget_keys()
     assert cm.caller_for_key(ann_key) is None
-    cm.auth_cache_ttl = 0.2
+    cm.auth_cache_ttl = 0.5  # a time to live under a second is kept too
     key = cm.rotate_key(root, "ann")["api_key"]
     assert cm.caller_for_key(key) == ann
     with svc.engine.begin() as conn:
         conn.execute(sa.update(User).where(User.name == "ann").values(api_key_hash=None))
-    time.sleep(0.3)
+    assert cm.caller_for_key(key) == ann
+    time.sleep(0.6)
     assert cm.caller_for_key(key) is None  # past its time to live the key is read again
+
+
+def test_the_key_cache_is_bounded_and_a_lookup_begun_before_a_change_stores_nothing() -> None:
+    cache, ann = _CallerCache(), Caller(1, "ann", False)
+    for i in range(AUTH_CACHE_MAX_KEYS):
+        cache.put(f"k{i}", ann, 60, cache.generation)
+    assert cache.get("k0") == ann and cache.get(f"k{AUTH_CACHE_MAX_KEYS - 1}") == ann
+    cache.put("one-more", ann, 60, cache.generation)  # past the bound the cache starts over
+    assert cache.get("k0") is None and cache.get("one-more") == ann
+    for _ in range(2):  # every change, not only the first, turns away what was read before it
+        began = cache.generation
+        cache.clear()
+        cache.put("read-before", ann, 60, began)
+        assert cache.get("read-before") is None
+    cache.put("expires", ann, 0.05, cache.generation)
+    time.sleep(0.1)
+    assert cache.get("expires") is None and "expires" not in cache._entries  # an expired entry is dropped
+
+
+def test_a_key_is_verified_while_another_transaction_holds_the_write_lock(svc: Services, cm: ConversationManager,
+                                                                         root: Caller) -> None:
+    """Authentication only reads: it neither takes nor waits for SQLite's write lock (30 s busy timeout)."""
+    import threading
+
+    ann, key = _user(cm, root, "ann")
+    cm.forget_keys()
+    found: list[Caller | None] = []
+    with svc.engine.begin() as conn:  # a long write in progress (the writer lock and BEGIN IMMEDIATE held)
+        conn.execute(sa.update(User).where(User.name == "root").values(tokens_used=1))
+        reader = threading.Thread(target=lambda: found.append(cm.caller_for_key(key)))
+        reader.start()
+        reader.join(timeout=5)
+        assert found == [ann], "the key lookup waited for the writer"
+    reader.join()
+
+
+def test_a_user_created_by_another_process_meanwhile_is_the_one_returned(svc: Services,
+                                                                          cm: ConversationManager,
+                                                                          root: Caller) -> None:
+    """The race between the lookup and the insert: the insert's conflict answers the row the other made."""
+    from sqlalchemy.orm import Session
+
+    _user(cm, root, "ann")
+    with Session(svc.engine) as db:
+        found = ConversationManager._create_user(db, "ann", Role.USER)
+        assert (found.name, found.role) == ("ann", Role.USER)
+        made = ConversationManager._create_user(db, "carl", Role.ADMIN)
+        db.commit()
+        assert (made.name, made.role) == ("carl", Role.ADMIN)
+    assert _user_names(svc) == ["root", "ann", "carl"]
 
 
 def test_the_admin_key_follows_the_configured_one(cm: ConversationManager) -> None:
@@ -391,7 +450,7 @@ def test_a_key_set_for_a_user_is_that_users_alone(svc: Services, cm: Conversatio
 
 def test_key_shaped_strings_and_known_secrets_are_withheld() -> None:
     key = new_api_key()
-    assert key.startswith("oos_") and len(key) > 40 and new_api_key() != key
+    assert key.startswith("oos_") and len(key) == 4 + 43 and new_api_key() != key  # 32 random bytes, base64
     assert redact_keys(f"my key is {key} ok") == f"my key is {WITHHELD} ok"
     assert redact_keys("operator secret hunter2!", ("hunter2!", "")) == f"operator secret {WITHHELD}"
     assert redact_keys("oos_short") == "oos_short"  # too short to be a key
