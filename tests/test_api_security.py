@@ -270,3 +270,76 @@ def test_limits_can_be_counted_in_redis_shared_by_processes(home: Path, sqlite_u
     assert [c.get("/api/pools", headers=headers).status_code for c in (first, second, first)] == [200] * 3
     limited = second.get("/api/pools", headers=headers)
     assert limited.status_code == 429 and int(limited.headers["Retry-After"]) > 0
+
+
+def test_memory_counters_answer_the_storage_interface() -> None:
+    import time
+
+    from api_routes import LIMIT_SWEEP_SECONDS, ProcessMemoryStorage
+
+    storage = ProcessMemoryStorage()
+    assert storage.check() is True
+    before = time.time()
+    assert before <= storage.get_expiry("none") <= time.time()  # no window: it ends now
+    storage.incr("a", 60)
+    storage.incr("b", 60)
+    storage._windows["a"][1] = time.time() - 0.01
+    assert storage.get_expiry("a") >= before and storage.get_expiry("a") > storage._windows["a"][1]  # ended: now
+    storage.clear("a")
+    storage.clear("never-counted")
+    assert "a" not in storage._windows and storage.get("b") == 1
+    assert storage.reset() == 1 and storage.get("b") == 0 and storage.reset() == 0
+    storage.incr("k", 60)
+    storage._next_sweep = 0.0
+    storage.incr("k", 60)  # sweeps, and sets when the next sweep is due
+    assert time.time() + LIMIT_SWEEP_SECONDS - 5 < storage._next_sweep <= time.time() + LIMIT_SWEEP_SECONDS
+    storage._windows["ended"] = [2, time.time() - 1]
+    storage.incr("k", 60)  # not due yet: the ended window waits for the next sweep
+    assert "ended" in storage._windows and storage.get("ended") == 0 and storage.get("k") == 3
+
+
+# API1 on the event stream: another user's task is not found before any stream; its query is checked
+def test_task_events_are_the_owners_alone_and_their_numbers_are_checked(app, client) -> None:  # type: ignore[no-untyped-def]
+    ann, bob = _user(app, "ann"), _user(app, "bob")
+    task = client.post("/api/tasks", json={"input": "hello", "pool": "general"}, headers=ann).get_json()
+    path = f"/api/tasks/{task['id']}/events"
+    as_json = {"Accept": "application/json"}
+    assert client.get(path, headers={**bob, **as_json}).status_code == 404
+    mine = client.get(path, headers={**ann, **as_json}).get_json()
+    assert [e["kind"] for e in mine["events"]] == ["queued"]
+    first = mine["events"][0]["id"]
+    for query, header in (("last_event_id=" + str(first), None), ("", str(first)),
+                          ("last_event_id=" + str(first) + "&seconds=", str(first - 1))):
+        headers = {**ann, **as_json, **({"Last-Event-ID": header} if header else {})}
+        after = client.get(f"{path}?{query}", headers=headers)
+        assert after.status_code == 200 and after.get_json()["events"] == [], (query, header)  # resumed after it
+    empty = client.get(f"{path}?last_event_id=", headers={**ann, **as_json})
+    assert [e["kind"] for e in empty.get_json()["events"]] == ["queued"]  # an empty value is the default
+    for query, message in (
+            ("seconds=abc", "seconds must be a number, not 'abc'."),
+            ("last_event_id=" + "9" * 30 + "x" * 30,  # the value is quoted cut at 40 characters
+             "last_event_id must be a number, not '" + "9" * 30 + "x" * 10 + "'."),
+            ("last_event_id=-1", "last_event_id must be a finite number, not negative."),
+            ("last_event_id=inf", "last_event_id must be a finite number, not negative."),
+            ("seconds=nan", "seconds must be a finite number, not negative."),
+            ("seconds=0", "seconds must be more than 0 and at most 300.")):
+        bad = client.get(f"{path}?{query}", headers={**ann, **as_json})
+        assert bad.status_code == 400 and bad.get_json()["error"]["message"] == message, query
+    bad = client.get(path, headers={**ann, **as_json, "Last-Event-ID": "soon"})
+    assert bad.get_json()["error"]["message"] == "last_event_id must be a number, not 'soon'."
+    assert client.get(f"{path}?last_event_id=0", headers={**ann, **as_json}).status_code == 200
+
+
+def test_an_empty_json_body_is_a_validation_400_naming_the_field(client) -> None:  # type: ignore[no-untyped-def]
+    response = client.post("/api/tasks", data="", headers={**ADMIN, "Content-Type": "application/json"})
+    assert response.status_code == 400
+    assert response.get_json()["error"]["message"] == "Invalid request: input: Field required"
+
+
+def test_the_openapi_document_asks_a_key_of_every_operation_but_liveness(client) -> None:  # type: ignore[no-untyped-def]
+    document = client.get("/api/openapi.json", headers=ADMIN).get_json()
+    assert document["security"] == [{"bearer": []}] and "bearer" in document["components"]["securitySchemes"]
+    operations = {(path, method): op for path, item in document["paths"].items() for method, op in item.items()}
+    public = {key for key, op in operations.items() if op.get("security") == []}
+    assert public == {("/api/health", "get")}
+    assert {("/api/tasks", "post"), ("/api/keys", "get"), ("/metrics", "get")} <= set(operations)
