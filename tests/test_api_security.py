@@ -343,3 +343,26 @@ def test_the_openapi_document_asks_a_key_of_every_operation_but_liveness(client)
     public = {key for key, op in operations.items() if op.get("security") == []}
     assert public == {("/api/health", "get")}
     assert {("/api/tasks", "post"), ("/api/keys", "get"), ("/metrics", "get")} <= set(operations)
+
+
+# API8: a body that is not JSON is refused before it is read, whatever the method that carries one
+@pytest.mark.parametrize("method, path", [("post", "/api/tasks"), ("put", "/api/workflows/1/schedule")])
+def test_a_body_that_is_not_json_is_a_400(app, client, method: str, path: str) -> None:  # type: ignore[no-untyped-def]
+    for headers, body in (({"Content-Type": "text/plain"}, "input=x"),
+                          ({"Content-Type": "application/x-www-form-urlencoded"}, "input=x")):
+        response = getattr(client, method)(path, data=body, headers={**ADMIN, **headers})
+        assert response.status_code == 400, (method, headers)
+        assert response.get_json()["error"]["message"] == (
+            "Send the body as JSON with 'Content-Type: application/json'.")
+    assert client.get("/api/tasks", headers=ADMIN).get_json()["tasks"] == []
+    assert client.post("/api/tasks/1/cancel", headers=ADMIN).status_code == 404  # no body: no content type needed
+
+
+def test_only_liveness_answers_without_a_key(client) -> None:  # type: ignore[no-untyped-def]
+    assert client.get("/api/health").status_code == 200
+    for path in ("/api/health/ready", "/api/status", "/api/metrics", "/metrics", "/api/openapi.json",
+                 "/api/pools", "/api/keys", "/api/sessions"):
+        response = client.get(path)
+        assert response.status_code == 401 and response.get_json()["error"]["code"] == "unauthorized", path
+    url_key = client.get(f"/api/pools?api_key={TEST_API_KEY}")
+    assert url_key.status_code == 400 and "never in the URL" in url_key.get_json()["error"]["message"]
