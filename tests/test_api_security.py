@@ -82,6 +82,7 @@ def test_rate_limits_answer_429_with_retry_after(client) -> None:  # type: ignor
     assert statuses[:20] == [200] * 20 and statuses[-1] == 429
     limited = client.get("/api/pools", headers=ADMIN)
     assert limited.status_code == 429 and limited.is_json
+    assert limited.get_json()["error"] == {"code": "too_many_requests", "message": "20 per 1 minute"}  # the limit
     assert int(limited.headers["Retry-After"]) > 0
     assert client.get("/api/health").status_code == 200  # liveness is never limited
 
