@@ -47,6 +47,9 @@ def test_a_user_never_sees_another_users_sessions_or_messages(app, client) -> No
 def test_missing_or_malformed_credentials_are_401(client, header: str) -> None:  # type: ignore[no-untyped-def]
     response = client.get("/api/tasks", headers={"Authorization": header} if header else {})
     assert response.status_code == 401
+    token = len(header.split()) == 2 and header.split()[0].lower() == "bearer"
+    assert response.get_json()["error"]["message"] == (
+        "Invalid API key." if token else "Send an API key as 'Authorization: Bearer <key>'.")
     assert TEST_API_KEY not in response.get_data(as_text=True)
 
 
