@@ -47,6 +47,9 @@ def test_a_user_never_sees_another_users_sessions_or_messages(app, client) -> No
 def test_missing_or_malformed_credentials_are_401(client, header: str) -> None:  # type: ignore[no-untyped-def]
     response = client.get("/api/tasks", headers={"Authorization": header} if header else {})
     assert response.status_code == 401
+    token = len(header.split()) == 2 and header.split()[0].lower() == "bearer"
+    assert response.get_json()["error"]["message"] == (
+        "Invalid API key." if token else "Send an API key as 'Authorization: Bearer <key>'.")
     assert TEST_API_KEY not in response.get_data(as_text=True)
 
 
@@ -82,6 +85,7 @@ def test_rate_limits_answer_429_with_retry_after(client) -> None:  # type: ignor
     assert statuses[:20] == [200] * 20 and statuses[-1] == 429
     limited = client.get("/api/pools", headers=ADMIN)
     assert limited.status_code == 429 and limited.is_json
+    assert limited.get_json()["error"] == {"code": "too_many_requests", "message": "20 per 1 minute"}  # the limit
     assert int(limited.headers["Retry-After"]) > 0
     assert client.get("/api/health").status_code == 200  # liveness is never limited
 
@@ -285,3 +289,99 @@ def test_limiter_counts_under_the_limits_library_keys() -> None:
     counted = set(limiter.storage._windows)  # type: ignore[attr-defined]
     assert {item.key_for("authfail", "10.0.0.9") for item in limiter.failure_items} <= counted
     assert {item.key_for("ab12:user:7", "api.submit_task") for item in limiter.items} <= counted
+
+
+def test_memory_counters_answer_the_storage_interface() -> None:
+    import time
+
+    from api.rate_limits import LIMIT_SWEEP_SECONDS, ProcessMemoryStorage
+
+    storage = ProcessMemoryStorage()
+    assert storage.check() is True
+    before = time.time()
+    assert before <= storage.get_expiry("none") <= time.time()  # no window: it ends now
+    storage.incr("a", 60)
+    storage.incr("b", 60)
+    storage._windows["a"][1] = time.time() - 0.01
+    assert storage.get_expiry("a") >= before and storage.get_expiry("a") > storage._windows["a"][1]  # ended: now
+    storage.clear("a")
+    storage.clear("never-counted")
+    assert "a" not in storage._windows and storage.get("b") == 1
+    assert storage.reset() == 1 and storage.get("b") == 0 and storage.reset() == 0
+    storage.incr("k", 60)
+    storage._next_sweep = 0.0
+    storage.incr("k", 60)  # sweeps, and sets when the next sweep is due
+    assert time.time() + LIMIT_SWEEP_SECONDS - 5 < storage._next_sweep <= time.time() + LIMIT_SWEEP_SECONDS
+    storage._windows["ended"] = [2, time.time() - 1]
+    storage.incr("k", 60)  # not due yet: the ended window waits for the next sweep
+    assert "ended" in storage._windows and storage.get("ended") == 0 and storage.get("k") == 3
+
+
+# API1 on the event stream: another user's task is not found before any stream; its query is checked
+def test_task_events_are_the_owners_alone_and_their_numbers_are_checked(app, client) -> None:  # type: ignore[no-untyped-def]
+    ann, bob = _user(app, "ann"), _user(app, "bob")
+    task = client.post("/api/tasks", json={"input": "hello", "pool": "general"}, headers=ann).get_json()
+    path = f"/api/tasks/{task['id']}/events"
+    as_json = {"Accept": "application/json"}
+    assert client.get(path, headers={**bob, **as_json}).status_code == 404
+    mine = client.get(path, headers={**ann, **as_json}).get_json()
+    assert [e["kind"] for e in mine["events"]] == ["queued"]
+    first = mine["events"][0]["id"]
+    for query, header in (("last_event_id=" + str(first), None), ("", str(first)),
+                          ("last_event_id=" + str(first) + "&seconds=", str(first - 1))):
+        headers = {**ann, **as_json, **({"Last-Event-ID": header} if header else {})}
+        after = client.get(f"{path}?{query}", headers=headers)
+        assert after.status_code == 200 and after.get_json()["events"] == [], (query, header)  # resumed after it
+    empty = client.get(f"{path}?last_event_id=", headers={**ann, **as_json})
+    assert [e["kind"] for e in empty.get_json()["events"]] == ["queued"]  # an empty value is the default
+    for query, message in (
+            ("seconds=abc", "seconds must be a number, not 'abc'."),
+            ("last_event_id=" + "9" * 30 + "x" * 30,  # the value is quoted cut at 40 characters
+             "last_event_id must be a number, not '" + "9" * 30 + "x" * 10 + "'."),
+            ("last_event_id=-1", "last_event_id must be a finite number, not negative."),
+            ("last_event_id=inf", "last_event_id must be a finite number, not negative."),
+            ("seconds=nan", "seconds must be a finite number, not negative."),
+            ("seconds=0", "seconds must be more than 0 and at most 300.")):
+        bad = client.get(f"{path}?{query}", headers={**ann, **as_json})
+        assert bad.status_code == 400 and bad.get_json()["error"]["message"] == message, query
+    bad = client.get(path, headers={**ann, **as_json, "Last-Event-ID": "soon"})
+    assert bad.get_json()["error"]["message"] == "last_event_id must be a number, not 'soon'."
+    assert client.get(f"{path}?last_event_id=0", headers={**ann, **as_json}).status_code == 200
+
+
+def test_an_empty_json_body_is_a_validation_400_naming_the_field(client) -> None:  # type: ignore[no-untyped-def]
+    response = client.post("/api/tasks", data="", headers={**ADMIN, "Content-Type": "application/json"})
+    assert response.status_code == 400
+    assert response.get_json()["error"]["message"] == "Invalid request: input: Field required"
+
+
+def test_the_openapi_document_asks_a_key_of_every_operation_but_liveness(client) -> None:  # type: ignore[no-untyped-def]
+    document = client.get("/api/openapi.json", headers=ADMIN).get_json()
+    assert document["security"] == [{"bearer": []}] and "bearer" in document["components"]["securitySchemes"]
+    operations = {(path, method): op for path, item in document["paths"].items() for method, op in item.items()}
+    public = {key for key, op in operations.items() if op.get("security") == []}
+    assert public == {("/api/health", "get")}
+    assert {("/api/tasks", "post"), ("/api/keys", "get"), ("/metrics", "get")} <= set(operations)
+
+
+# API8: a body that is not JSON is refused before it is read, whatever the method that carries one
+@pytest.mark.parametrize("method, path", [("post", "/api/tasks"), ("put", "/api/workflows/1/schedule")])
+def test_a_body_that_is_not_json_is_a_400(app, client, method: str, path: str) -> None:  # type: ignore[no-untyped-def]
+    for headers, body in (({"Content-Type": "text/plain"}, "input=x"),
+                          ({"Content-Type": "application/x-www-form-urlencoded"}, "input=x")):
+        response = getattr(client, method)(path, data=body, headers={**ADMIN, **headers})
+        assert response.status_code == 400, (method, headers)
+        assert response.get_json()["error"]["message"] == (
+            "Send the body as JSON with 'Content-Type: application/json'.")
+    assert client.get("/api/tasks", headers=ADMIN).get_json()["tasks"] == []
+    assert client.post("/api/tasks/1/cancel", headers=ADMIN).status_code == 404  # no body: no content type needed
+
+
+def test_only_liveness_answers_without_a_key(client) -> None:  # type: ignore[no-untyped-def]
+    assert client.get("/api/health").status_code == 200
+    for path in ("/api/health/ready", "/api/status", "/api/metrics", "/metrics", "/api/openapi.json",
+                 "/api/pools", "/api/keys", "/api/sessions"):
+        response = client.get(path)
+        assert response.status_code == 401 and response.get_json()["error"]["code"] == "unauthorized", path
+    url_key = client.get(f"/api/pools?api_key={TEST_API_KEY}")
+    assert url_key.status_code == 400 and "never in the URL" in url_key.get_json()["error"]["message"]

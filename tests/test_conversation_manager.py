@@ -14,9 +14,11 @@ import sqlalchemy as sa
 
 from config import Settings
 from conversation_manager import (
+    AUTH_CACHE_MAX_KEYS,
     KEY_FINGERPRINT_LENGTH,
     WITHHELD,
     ConversationManager,
+    _CallerCache,
     hash_api_key,
     new_api_key,
     redact_keys,
@@ -61,6 +63,14 @@ def _audit(svc: Services) -> list[tuple[str, str, str | None]]:
     with svc.engine.connect() as conn:
         return [tuple(r) for r in conn.execute(  # type: ignore[misc]
             sa.select(AuditLog.actor, AuditLog.action, AuditLog.target).order_by(AuditLog.id)).all()]
+
+
+def _audit_actors(svc: Services) -> list[tuple[int | None, str, str, str | None]]:
+    """Every audit row as (actor's user id, actor, action, target), oldest first."""
+    with svc.engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(  # type: ignore[misc]
+            sa.select(AuditLog.actor_user_id, AuditLog.actor, AuditLog.action, AuditLog.target)
+            .order_by(AuditLog.id)).all()]
 
 
 def _user_names(svc: Services) -> list[str]:
@@ -129,6 +139,8 @@ def test_a_created_user_has_the_role_asked_for(cm: ConversationManager, root: Ca
     assert (cm.stored_role(admin), cm.stored_role(plain), cm.stored_role(Caller(999, "ghost", False))) == (
         "admin", "user", "user")
     assert cm.local_caller("ROOT") == root  # names ignore case; the CLI's operator is found, not made again
+    assert cm.stored_role(root) == "admin"  # stored as an admin, not only answered as one
+    assert cm.stored_role(cm.local_caller("operator2")) == "admin"
 
 
 # -- signing in -----------------------------------------------------------------------------
@@ -140,7 +152,8 @@ def test_signing_in_with_the_users_own_key_acts_as_that_user(svc: Services, cm: 
     bob, bob_key = _user(cm, root, "bob")
     session = cm.open_session(ann)
     asked = cm.begin_sign_in(ann, session, "BOB", register=False)
-    assert asked.startswith("Send bob's API key as your next message.")
+    assert asked == ("Send bob's API key as your next message. It is checked, never stored in the history, "
+                     "echoed or logged.")
     assert cm.context(session)["pending_auth"] == {"name": "bob"}
     assert cm.complete_sign_in(ann, session, f"  {bob_key}\n") == "Signed in as bob; this session now acts as bob."
     context = cm.context(session)
@@ -171,6 +184,19 @@ def test_another_users_valid_key_or_a_wrong_key_signs_in_no_one(svc: Services, c
     assert not [a for a in _audit(svc) if a[1] == "sign_in"]
 
 
+@pytest.mark.parametrize("name", ["None", "XXXX"])
+def test_a_key_sent_with_no_sign_in_pending_signs_in_no_one_whatever_the_users_name(
+        svc: Services, cm: ConversationManager, root: Caller, name: str) -> None:
+    """No pending sign-in names no one: not a user whose name is what a missing name would turn into."""
+    ann, _ = _user(cm, root, "ann")
+    _, key = _user(cm, root, name)
+    session = cm.open_session(ann)
+    with pytest.raises(Unauthorized, match="That is not 's API key; nothing changed."):
+        cm.complete_sign_in(ann, session, key)
+    assert "acting_as" not in cm.context(session) and cm.acting_caller(ann, cm.context(session), session) == ann
+    assert not [a for a in _audit(svc) if a[1] == "sign_in"]
+
+
 def test_signing_in_as_an_unknown_user_is_refused(cm: ConversationManager, root: Caller) -> None:
     session = cm.open_session(root)
     with pytest.raises(NotFound, match="No user named 'nobody'. An admin can say 'register nobody'."):
@@ -184,8 +210,9 @@ def test_a_sign_in_ends_when_its_key_is_rotated_or_revoked(cm: ConversationManag
     session = cm.open_session(ann)
     _sign_in(cm, ann, session, "bob", bob_key)
     new_key = cm.rotate_key(bob, "bob")["api_key"]
-    assert cm.acting_caller(ann, cm.context(session), session) == ann
-    assert "acting_as" not in cm.context(session)  # dropped from the stored context too
+    context = cm.context(session)
+    assert cm.acting_caller(ann, context, session) == ann
+    assert "acting_as" not in context and "acting_as" not in cm.context(session)  # dropped from both
     assert cm.caller_for_key(bob_key) is None and cm.caller_for_key(new_key) == bob
     _sign_in(cm, ann, session, "bob", new_key)
     assert cm.acting_caller(ann, cm.context(session), session) == bob
@@ -224,8 +251,12 @@ def test_a_forged_or_unknown_sign_in_acts_as_the_caller(cm: ConversationManager,
         assert cm.acting_caller(ann, {"acting_as": acting}) == ann, acting
     assert cm.acting_caller(ann, {"acting_as": {"user_id": bob.user_id, "key": fingerprint,
                                                 "used_at": now}}) == bob
-    cm.revoke_key(bob, "bob")  # a user without a key: an empty fingerprint never matches
-    assert cm.acting_caller(ann, {"acting_as": {"user_id": bob.user_id, "key": "", "used_at": now}}) == ann
+    session = cm.open_session(ann)  # its stored context holds no sign-in: a forged one is dropped, not an error
+    forged = {"acting_as": {"user_id": bob.user_id, "key": "0" * 16, "used_at": now}}
+    assert cm.acting_caller(ann, forged, session) == ann and "acting_as" not in forged
+    cm.revoke_key(bob, "bob")  # a user without a key: no fingerprint matches, not even an empty one
+    for claimed in ("", "XXXX", fingerprint):
+        assert cm.acting_caller(ann, {"acting_as": {"user_id": bob.user_id, "key": claimed, "used_at": now}}) == ann
 
 
 def test_signing_out_returns_the_session_to_its_own_user(cm: ConversationManager, root: Caller) -> None:
@@ -263,6 +294,34 @@ def test_a_user_may_change_only_their_own_key_and_an_admin_anyones(svc: Services
         ("ann", "rotate_key", "ann"), ("root", "revoke_key", "bob")]
 
 
+def test_audit_rows_name_their_actor_by_user_id(svc: Services, cm: ConversationManager, root: Caller) -> None:
+    ann, _ = _user(cm, root, "ann")
+    _, bob_key = _user(cm, root, "bob")
+    session = cm.open_session(ann)
+    _sign_in(cm, ann, session, "bob", bob_key)
+    cm.rotate_key(ann, "ann")
+    cm.revoke_key(root, "bob")
+    _user(cm, root, "ops", Role.ADMIN)
+    with svc.engine.connect() as conn:
+        details = conn.execute(sa.select(AuditLog.target, AuditLog.details)
+                               .where(AuditLog.action == "create_user").order_by(AuditLog.id)).all()
+    assert [tuple(d) for d in details] == [("ann", {"role": "user"}), ("bob", {"role": "user"}),
+                                           ("ops", {"role": "admin"})]
+    assert _audit_actors(svc)[:5] == [
+        (root.user_id, "root", "create_user", "ann"), (root.user_id, "root", "create_user", "bob"),
+        (ann.user_id, "ann", "sign_in", "bob"), (ann.user_id, "ann", "rotate_key", "ann"),
+        (root.user_id, "root", "revoke_key", "bob")]
+
+
+def test_a_rotated_key_is_listed_by_its_new_prefix(cm: ConversationManager, root: Caller) -> None:
+    _, old = _user(cm, root, "ann")
+    new = cm.rotate_key(root, "ann")["api_key"]
+    listed = {row["name"]: row for row in cm.list_keys(root)}
+    assert listed["ann"]["key_prefix"] == new[:8] != old[:8] and len(listed["ann"]["key_prefix"]) == 8
+    cm.revoke_key(root, "ann")
+    assert {row["name"]: row for row in cm.list_keys(root)}["ann"]["key_prefix"] is None
+
+
 def test_only_an_admin_lists_keys_and_the_list_shows_prefixes_only(cm: ConversationManager, root: Caller) -> None:
     ann, ann_key = _user(cm, root, "ann")
     _, bob_key = _user(cm, root, "bob")
@@ -285,13 +344,64 @@ def test_a_verified_key_is_remembered_briefly_and_forgotten_on_any_change(svc: S
     assert cm.caller_for_key(ann_key) == ann  # remembered: no database read within the time to live
     cm.forget_keys()
     assert cm.caller_for_key(ann_key) is None
-    cm.auth_cache_ttl = 0.2
+    cm.auth_cache_ttl = 0.5  # a time to live under a second is kept too
     key = cm.rotate_key(root, "ann")["api_key"]
     assert cm.caller_for_key(key) == ann
     with svc.engine.begin() as conn:
         conn.execute(sa.update(User).where(User.name == "ann").values(api_key_hash=None))
-    time.sleep(0.3)
+    assert cm.caller_for_key(key) == ann
+    time.sleep(0.6)
     assert cm.caller_for_key(key) is None  # past its time to live the key is read again
+
+
+def test_the_key_cache_is_bounded_and_a_lookup_begun_before_a_change_stores_nothing() -> None:
+    cache, ann = _CallerCache(), Caller(1, "ann", False)
+    for i in range(AUTH_CACHE_MAX_KEYS):
+        cache.put(f"k{i}", ann, 60, cache.generation)
+    assert cache.get("k0") == ann and cache.get(f"k{AUTH_CACHE_MAX_KEYS - 1}") == ann
+    cache.put("one-more", ann, 60, cache.generation)  # past the bound the cache starts over
+    assert cache.get("k0") is None and cache.get("one-more") == ann
+    for _ in range(2):  # every change, not only the first, turns away what was read before it
+        began = cache.generation
+        cache.clear()
+        cache.put("read-before", ann, 60, began)
+        assert cache.get("read-before") is None
+    cache.put("expires", ann, 0.05, cache.generation)
+    time.sleep(0.1)
+    assert cache.get("expires") is None and "expires" not in cache._entries  # an expired entry is dropped
+
+
+def test_a_key_is_verified_while_another_transaction_holds_the_write_lock(svc: Services, cm: ConversationManager,
+                                                                         root: Caller) -> None:
+    """Authentication only reads: it neither takes nor waits for SQLite's write lock (30 s busy timeout)."""
+    import threading
+
+    ann, key = _user(cm, root, "ann")
+    cm.forget_keys()
+    found: list[Caller | None] = []
+    with svc.engine.begin() as conn:  # a long write in progress (the writer lock and BEGIN IMMEDIATE held)
+        conn.execute(sa.update(User).where(User.name == "root").values(tokens_used=1))
+        reader = threading.Thread(target=lambda: found.append(cm.caller_for_key(key)))
+        reader.start()
+        reader.join(timeout=5)
+        assert found == [ann], "the key lookup waited for the writer"
+    reader.join()
+
+
+def test_a_user_created_by_another_process_meanwhile_is_the_one_returned(svc: Services,
+                                                                          cm: ConversationManager,
+                                                                          root: Caller) -> None:
+    """The race between the lookup and the insert: the insert's conflict answers the row the other made."""
+    from sqlalchemy.orm import Session
+
+    _user(cm, root, "ann")
+    with Session(svc.engine) as db:
+        found = ConversationManager._create_user(db, "ann", Role.USER)
+        assert (found.name, found.role) == ("ann", Role.USER)
+        made = ConversationManager._create_user(db, "carl", Role.ADMIN)
+        db.commit()
+        assert (made.name, made.role) == ("carl", Role.ADMIN)
+    assert _user_names(svc) == ["root", "ann", "carl"]
 
 
 def test_the_admin_key_follows_the_configured_one(cm: ConversationManager) -> None:
@@ -305,9 +415,42 @@ def test_the_admin_key_follows_the_configured_one(cm: ConversationManager) -> No
     assert cm.caller_for_key(first) is None and cm.caller_for_key(second) == admin
 
 
+def test_an_unchanged_admin_key_is_not_written_again(svc: Services, cm: ConversationManager, root: Caller) -> None:
+    """Each start syncs the configured key: when it is the stored one, nothing is written and no verified key
+    of this process is forgotten (a rewrite would empty the key cache)."""
+    key = new_api_key()
+    cm.sync_admin_key("admin", key)
+    ann, ann_key = _user(cm, root, "ann")
+    cm.auth_cache_ttl = 60
+    assert cm.caller_for_key(ann_key) == ann
+    with svc.engine.begin() as conn:  # another process revokes ann's key: only a forgotten cache would notice
+        conn.execute(sa.update(User).where(User.name == "ann").values(api_key_hash=None))
+    cm.sync_admin_key("admin", key)
+    assert cm.caller_for_key(ann_key) == ann
+    cm.sync_admin_key("admin", new_api_key())  # a changed key is written, and the cache emptied
+    assert cm.caller_for_key(ann_key) is None
+
+
+def test_a_key_set_for_a_user_is_that_users_alone(svc: Services, cm: ConversationManager, root: Caller) -> None:
+    ann, ann_key = _user(cm, root, "ann")
+    _, bob_key = _user(cm, root, "bob")
+    key = new_api_key()
+    made = cm.ensure_user_with_key("bob", key, Role.ADMIN)  # an existing user, not the first one
+    bob = cm.caller_for_key(key)
+    assert bob is not None and made == bob and (bob.name, bob.is_admin) == ("bob", True)
+    assert cm.caller_for_key(bob_key) is None and cm.caller_for_key(ann_key) == ann
+    assert cm.local_caller("root") == root and cm.stored_role(root) == "admin"
+    listed = {row["name"]: row for row in cm.list_keys(root)}
+    assert (listed["bob"]["key_prefix"], listed["bob"]["role"]) == (key[:8], "admin")
+    assert listed["root"]["key_prefix"] is None  # root's row untouched
+    plain = cm.ensure_user_with_key("carl", new_api_key(), Role.USER)  # a new user
+    assert (plain.name, plain.is_admin) == ("carl", False) and plain.user_id not in (root.user_id, bob.user_id)
+    assert _user_names(svc) == ["root", "ann", "bob", "carl"]
+
+
 def test_key_shaped_strings_and_known_secrets_are_withheld() -> None:
     key = new_api_key()
-    assert key.startswith("oos_") and len(key) > 40 and new_api_key() != key
+    assert key.startswith("oos_") and len(key) == 4 + 43 and new_api_key() != key  # 32 random bytes, base64
     assert redact_keys(f"my key is {key} ok") == f"my key is {WITHHELD} ok"
     assert redact_keys("operator secret hunter2!", ("hunter2!", "")) == f"operator secret {WITHHELD}"
     assert redact_keys("oos_short") == "oos_short"  # too short to be a key
@@ -330,6 +473,7 @@ def test_a_caller_reaches_only_their_own_sessions_and_histories(cm: Conversation
     assert cm.open_session(ann, anns) == anns
     assert [m["content"] for m in cm.history(ann, anns)] == ["hello from ann"]
     assert cm.list_sessions(bob) == [] and cm.latest_session(bob) is None
+    assert cm.context("no-such-session") == {}
     assert [s["id"] for s in cm.list_sessions(ann)] == [anns]
 
 
@@ -355,8 +499,35 @@ def test_history_keeps_the_last_messages_in_order_withholding_keys(cm: Conversat
     assert [m["content"] for m in history] == [f"here is {WITHHELD}", "message 0", "message 1", "message 2"]
     assert history[0]["intent"] == "login" and history[0]["role"] == "user"
     assert [s["title"] for s in cm.list_sessions(root)] == [f"here is {WITHHELD}"]  # the first user message
-    with pytest.raises(NotFound):
+    with pytest.raises(NotFound, match="No such session: no-such-session"):
         cm.record("no-such-session", "user", "x")
+
+
+def test_a_message_is_stored_with_its_data_and_task_and_titles_its_session(svc: Services, cm: ConversationManager,
+                                                                          root: Caller) -> None:
+    from models import Message
+
+    session = cm.open_session(root)
+    task = svc.controller.submit(root, "What is 2 + 2?", pool="general")
+    cm.record(session, "assistant", "queued", intent="task", data={"pool": "general"}, task_id=task["id"])
+    cm.record(session, "user", "y" * 300)
+    with svc.engine.connect() as conn:
+        stored = conn.execute(sa.select(Message.data, Message.task_id).order_by(Message.id)).all()
+    assert [tuple(r) for r in stored] == [({"pool": "general"}, task["id"]), (None, None)]
+    assert cm.history(root, session)[0]["task_id"] == task["id"]
+    assert cm.list_sessions(root)[0]["title"] == "y" * 200  # the first user message, cut at 200
+
+
+def test_secrets_known_to_the_manager_are_withheld_in_history_and_titles(svc: Services, cm: ConversationManager,
+                                                                         root: Caller) -> None:
+    secret = "hunter2-operator-secret"
+    session = cm.open_session(root)
+    cm.record(session, "user", f"the old key was {secret}")  # stored before the secret was known
+    knowing = ConversationManager(make_session_factory(svc.engine), known_secrets=(secret, ""))
+    assert knowing.known_secrets == (secret,)
+    assert knowing.list_sessions(root)[0]["title"] == f"the old key was {WITHHELD}"
+    knowing.record(session, "user", f"again {secret}")
+    assert knowing.history(root, session)[-1]["content"] == f"again {WITHHELD}"
 
 
 def test_a_second_manager_on_the_same_database_sees_a_new_key_at_once(svc: Services, cm: ConversationManager,

@@ -141,6 +141,9 @@ def test_failed_authentications_per_address_are_limited(home: Path, sqlite_url: 
     client = make_app(home, sqlite_url, OPERATOROS_AUTH_FAILURE_LIMIT="5 per minute").test_client()
     codes = [client.get("/api/pools", headers=bearer(f"oos_guess_{n:030d}")).status_code for n in range(7)]
     assert codes == [401] * 5 + [429] * 2
+    refused = client.get("/api/pools", headers=bearer(TEST_API_KEY))  # even the right key, from this address
+    assert refused.status_code == 429 and refused.get_json()["error"]["message"] == (
+        "Too many failed authentications from this address; try again later.")
     assert client.get("/api/pools", headers={"Authorization": f"Bearer {TEST_API_KEY}"},
                       environ_base={"REMOTE_ADDR": "10.0.0.2"}).status_code == 200  # another address
 
