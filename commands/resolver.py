@@ -184,14 +184,16 @@ class ModelResolver:
                                      max_attempts=1)
             _text, calls, _id = reply.value
         else:
-            from ai_providers import _parse_completion
+            from ai_providers import CHAT_COMPLETIONS_PATH, _parse_completion
 
             chat: dict[str, Any] = {
                 "model": provider.model, "tools": [tool.openai_chat_schema()], "tool_choice": "auto",
                 "messages": [{"role": "system", "content": SYSTEM_PROMPT}, *request.messages],
-                provider.max_tokens_param: request.max_output_tokens, "timeout": provider.call_timeout(state)}
-            reply = provider.attempt(state, lambda: _parse_completion(provider.client.chat.completions.create(**chat)),
-                                     max_attempts=1)
+                provider.max_tokens_param: request.max_output_tokens}
+            options: Any = {"timeout": provider.call_timeout(state)}
+            # posted and read as JSON through the SDK's client, as the chat provider's own calls are
+            reply = provider.attempt(state, lambda: _parse_completion(provider.client.post(
+                CHAT_COMPLETIONS_PATH, body=chat, options=options, cast_to=object)), max_attempts=1)
             _text, calls = reply.value
         return [(name, arguments) for _call_id, name, arguments in calls]
 
