@@ -5,6 +5,7 @@ JSON-serialisable dict kept in the session row; its keys are CONTEXT_KEYS.
 """
 from __future__ import annotations
 
+import re
 import time
 from typing import Any, TypeGuard
 
@@ -136,3 +137,24 @@ def _clean_args(args: Any) -> dict[str, Any]:
     if clean.get("pool") not in POOLS:
         clean.pop("pool", None)
     return clean
+
+
+_PRONOUN_RE = re.compile(r"\b(?:it|its|them|they|their|that|this|those|the same)\b", re.I)
+"""Words that point back at what the conversation was about."""
+
+
+def referred(text: str, ctx: dict[str, Any]) -> Command | None:
+    """A question about 'it' after a look at a pool, a task or a workflow: that thing again, read-only."""
+    if not _PRONOUN_RE.search(text) or re.search(r"\b(?:analy[sz]\w*|stock|price|market)\b", text, re.I):
+        return None
+    last = ctx.get("last_intent")
+    if last in ("task", "cancel") and ctx.get("last_task_id") is not None:
+        return Command("task", {"task_id": ctx["last_task_id"]}, text)
+    if last == "workflows" and ctx.get("last_workflow_id"):
+        return Command("workflows", {"action": "show", "workflow_id": ctx["last_workflow_id"]}, text)
+    if last == "tasks":
+        args = ctx.get("last_args") or {}
+        return Command("tasks", {k: v for k, v in args.items() if k in ("status", "pool")}, text)
+    if last in ("pools", "scale", "restart") and ctx.get("last_pool"):
+        return Command("pools", {"pool": ctx["last_pool"]}, text)
+    return None

@@ -20,6 +20,7 @@ import re
 from typing import Any
 
 from commands import mood
+from commands.context import referred
 from commands.domain import _ARTEFACT_RE, _POOL_NAMES
 from commands.intent import not_understood
 from commands.vocabulary import ASK_RE, QUOTED_TO_RE, ROUTE_RE, SUBMIT_RE
@@ -66,7 +67,7 @@ def check(request: str, commands: list[Command], ctx: dict[str, Any] | None = No
         result = [c for c in result if not _idle_work(c)] or result
     if any(_chatter(c, request) for c in result):  # "is that wise?", "how about 3?": no work for an agent
         result = [c for c in result if not _chatter(c, request)] or [
-            _referred(request, ctx or {}) or not_understood(request)]
+            referred(request, ctx or {}) or not_understood(request)]
     return _dedupe(result) if result != commands else commands
 
 
@@ -206,15 +207,12 @@ def _no_work_about_the_system(request: str, commands: list[Command], ctx: dict[s
     for command in commands:
         text = command.text or str(command.args.get("input", ""))
         about = _about_the_system(text) or _about_the_system(request) or _only_names_a_pool(request)
-        referred = _referred(request, ctx) if command.intent == "submit" else None  # 'it' first: what was looked at
-        if command.intent != "submit" or not (about or referred) or safety_concern(request):
+        pointed = referred(request, ctx) if command.intent == "submit" else None  # 'it' first: what was looked at
+        if command.intent != "submit" or not (about or pointed) or safety_concern(request):
             result.append(command)
         elif not others:
-            result.append(referred or _look(request, refusal(request, request) or "question"))
+            result.append(pointed or _look(request, refusal(request, request) or "question"))
     return result
-
-
-_PRONOUN_RE = re.compile(r"\b(?:it|its|them|they|their|that|this|those|the same)\b", re.I)
 
 
 def _only_names_a_pool(text: str) -> bool:
@@ -228,22 +226,6 @@ def _only_names_a_pool(text: str) -> bool:
 _WORLDLY_POOL_RE = re.compile(rf"\b(?:a|an|my|our|your|his|her|their)\s+(?:\w+\s+){{0,2}}?(?:{_POOL_NAMES})\b", re.I)
 """'a business', 'my small business': a thing of the world, not a pool."""
 
-
-def _referred(text: str, ctx: dict[str, Any]) -> Command | None:
-    """A question about 'it' after a look at a pool, a task or a workflow: that thing again, read-only."""
-    if not _PRONOUN_RE.search(text) or re.search(r"\b(?:analy[sz]\w*|stock|price|market)\b", text, re.I):
-        return None
-    last = ctx.get("last_intent")
-    if last in ("task", "cancel") and ctx.get("last_task_id") is not None:
-        return Command("task", {"task_id": ctx["last_task_id"]}, text)
-    if last == "workflows" and ctx.get("last_workflow_id"):
-        return Command("workflows", {"action": "show", "workflow_id": ctx["last_workflow_id"]}, text)
-    if last == "tasks":
-        args = ctx.get("last_args") or {}
-        return Command("tasks", {k: v for k, v in args.items() if k in ("status", "pool")}, text)
-    if last in ("pools", "scale", "restart") and ctx.get("last_pool"):
-        return Command("pools", {"pool": ctx["last_pool"]}, text)
-    return None
 
 
 def _look(text: str, reason: str) -> Command:

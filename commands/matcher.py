@@ -13,6 +13,7 @@ import re
 from typing import Any
 
 from commands import database
+from commands.context import referred
 from commands.intent import DEMO_DOMAINS, POOLS, clarify, not_understood
 from commands.segment import Segment, find_pool, segment
 from commands.vocabulary import (
@@ -183,9 +184,7 @@ def _pending_answer(seg: Segment, ctx: dict[str, Any], prev: Command | None) -> 
 def _ellipsis(seg: Segment, ctx: dict[str, Any], prev: Command | None) -> Command | None:
     """'and the financial ones?', 'finance to 5', 'a sports one': the command before, again."""
     if prev is None and _SHOW_IT_RE.match(seg.text):  # "show it again": the last thing looked at
-        from commands.guard import _referred
-
-        return _referred("it", ctx)
+        return referred("it", ctx)
     rest = {t for i, t in enumerate(seg.tokens) if i not in seg.pool_tokens and not t.isdigit()
             and t not in ELLIPSIS_WORDS and t not in STATUS_WORDS}
     gives = seg.pools or seg.numbers or not STATUS_WORD_SET.isdisjoint(seg.tokens)
