@@ -337,13 +337,7 @@ def mcp_command() -> None:
     """Serve MCP over stdio (for Claude Code, Codex, Cursor...) as the local operator, as the CLI acts."""
     from mcp_server import run_stdio
 
-    try:
-        svc = _local_services()
-    except Exception as exc:
-        logger.debug("start-up failed", exc_info=True)
-        failed = _error_reply(exc, {})
-        click.echo(f"error: {failed['response']}", err=True)
-        sys.exit(_exit_code(failed))
+    svc = _services_or_exit()
     run_stdio(svc, svc.settings.user)
 
 
@@ -807,9 +801,14 @@ def _local_services(executor: str | None = None):  # type: ignore[no-untyped-def
 
 
 def _services_or_exit(executor: str | None = None):  # type: ignore[no-untyped-def]
-    """The services of a worker process (no web layer); a start-up failure is a clear error and an exit code."""
+    """The services of a worker or the MCP server (no web layer); a start-up failure is a clear error and exit."""
+    return _or_exit(_local_services, executor)
+
+
+def _or_exit(build: Any, *args: Any) -> Any:
+    """`build(*args)`, or, when start-up fails, its error said in one line and the process ended with its code."""
     try:
-        return _local_services(executor)
+        return build(*args)
     except Exception as exc:
         logger.debug("start-up failed", exc_info=True)
         failed = _error_reply(exc, {})
@@ -824,13 +823,7 @@ def _build_app(executor: str | None = None):  # type: ignore[no-untyped-def]
 
 
 def _build_app_or_exit(executor: str | None = None):  # type: ignore[no-untyped-def]
-    try:
-        return _build_app(executor)
-    except Exception as exc:
-        logger.debug("start-up failed", exc_info=True)
-        failed = _error_reply(exc, {})
-        click.echo(f"error: {failed['response']}", err=True)
-        sys.exit(_exit_code(failed))
+    return _or_exit(_build_app, executor)
 
 
 def _controller(app):  # type: ignore[no-untyped-def]
