@@ -445,11 +445,11 @@ def _complete(queue: TaskQueue, claim: Claim, result: ExecutionResult, next_for:
     if events is None:
         return record([])
     with events.writing() as rows:
-        if not rows:
-            return record(rows)
         try:
             return record(rows)
         except sa.exc.SQLAlchemyError:  # an event that cannot be stored must not cost the result
+            if not rows:
+                raise
             logger.warning("task %s: %d event(s) not recorded with its result", claim.task_id, len(rows),
                            exc_info=True)
             return record([])
