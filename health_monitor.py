@@ -51,32 +51,58 @@ MIN_CPU_SAMPLE_SECONDS = 0.02
 """Shortest window over which a primed CPU reading is trusted."""
 
 _cpu_sample_started: float | None = None
+_own_cpu_at_start: float | None = None
+"""This process's CPU seconds when a start-up sample began (None: the sample counts this process too)."""
 
 
-def start_cpu_sample() -> None:
-    """Start a CPU-use sample now, so that system_metrics() later reads it without sleeping."""
-    global _cpu_sample_started
+def start_cpu_sample(exclude_self: bool = False) -> None:
+    """Start a CPU-use sample now, so that system_metrics() later reads it without sleeping.
+
+    A sample already running (started earlier, or the one each reading starts) is kept: restarting it
+    would only shorten the window the next reading can use. With `exclude_self` (a CLI starting up), the
+    reading leaves out this process's own CPU time over the window, so that a one-shot request's imports
+    do not show as load of the machine.
+    """
+    global _cpu_sample_started, _own_cpu_at_start
+    if _cpu_sample_started is not None:
+        return
     import psutil
 
     psutil.cpu_percent(interval=None)
     _cpu_sample_started = time.monotonic()
+    _own_cpu_at_start = _own_cpu() if exclude_self else None
+
+
+def without_own_cpu(machine_percent: float, own_seconds: float, window_seconds: float, cores: int) -> float:
+    """The machine's CPU use over a window less this process's share of it (never below 0)."""
+    own_percent = own_seconds / (window_seconds * cores) * 100
+    return round(max(0.0, machine_percent - own_percent), 1)
+
+
+def _own_cpu() -> float:
+    times = os.times()
+    return times.user + times.system
 
 
 def system_metrics(disk_path: str = ".") -> dict[str, Any]:
     """CPU, memory, disk and load of this machine, read now with psutil."""
     import psutil
 
-    global _cpu_sample_started
-    primed = _cpu_sample_started is not None and time.monotonic() - _cpu_sample_started >= MIN_CPU_SAMPLE_SECONDS
+    global _cpu_sample_started, _own_cpu_at_start
+    now = time.monotonic()
+    primed = _cpu_sample_started is not None and now - _cpu_sample_started >= MIN_CPU_SAMPLE_SECONDS
     # CPU use needs two readings; one started earlier in this request avoids sleeping here.
     cpu = psutil.cpu_percent(interval=None if primed else CPU_SAMPLE_SECONDS)
-    _cpu_sample_started = time.monotonic()
+    cores = psutil.cpu_count() or 1
+    if primed and _cpu_sample_started is not None and _own_cpu_at_start is not None:
+        cpu = without_own_cpu(cpu, _own_cpu() - _own_cpu_at_start, now - _cpu_sample_started, cores)
+    _cpu_sample_started, _own_cpu_at_start = time.monotonic(), None
     memory = psutil.virtual_memory()
     disk = psutil.disk_usage(disk_path)
     load1, load5, load15 = os.getloadavg()
     return {
         "cpu_percent": cpu,
-        "cpu_count": psutil.cpu_count() or 1,
+        "cpu_count": cores,
         "load_average": [round(load1, 2), round(load5, 2), round(load15, 2)],
         "memory_percent": memory.percent,
         "memory_used_mb": round((memory.total - memory.available) / _MB),

@@ -573,7 +573,16 @@ def _answer(text: str, options: dict[str, Any]) -> dict[str, Any]:
         return _error_reply(exc, options)
 
 
+MACHINE_WORDS = re.compile(r"\b(status|health\w*|system|machine|cpu|memory|load|overview|how (is|are))\b", re.I)
+"""Words of a request that may ask for a machine reading (status, health): a hint, never an intent."""
+
+
 def _answer_in_process(text: str, options: dict[str, Any]) -> dict[str, Any]:
+    if not options.get("dry_run") and MACHINE_WORDS.search(text):
+        import health_monitor
+
+        # The CPU reading then spans the start-up below instead of a sleep of its own after it.
+        health_monitor.start_cpu_sample(exclude_self=True)
     svc = _local_services()
     name = options.get("user") or svc.settings.user
     caller = svc.conversations.local_caller(name)

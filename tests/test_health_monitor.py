@@ -103,3 +103,31 @@ def test_status_shows_alerts_and_the_provider(app, client, auth) -> None:  # typ
     assert body["provider"]["configured"] == "local"
     failed = [a for a in body["alerts"] if a["check"] == "pool:sports:failed_agents"]
     assert len(failed) == 1 and "restart the sports pool" in failed[0]["message"], body["alerts"]
+
+
+@pytest.mark.parametrize(("machine", "own", "window", "cores", "expected"), [
+    (60.0, 0.5, 1.0, 2, 35.0),    # half a core's second over one second of two cores is 25 points
+    (10.0, 0.5, 1.0, 2, 0.0),     # never below 0 (the two windows are read a moment apart)
+    (80.0, 0.0, 2.0, 4, 80.0),    # an idle process takes nothing off
+    (50.0, 0.3, 0.6, 1, 0.0),
+])
+def test_the_start_up_sample_leaves_out_this_processes_share(machine: float, own: float, window: float,
+                                                             cores: int, expected: float) -> None:
+    assert health_monitor.without_own_cpu(machine, own, window, cores) == expected
+
+
+def test_a_running_cpu_sample_is_kept_and_read_without_sleeping(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(health_monitor, "_cpu_sample_started", None)
+    monkeypatch.setattr(health_monitor, "_own_cpu_at_start", None)
+    health_monitor.start_cpu_sample(exclude_self=True)
+    started = health_monitor._cpu_sample_started
+    assert started is not None and health_monitor._own_cpu_at_start is not None
+    health_monitor.start_cpu_sample()  # a later start (the interface's) keeps the longer window
+    assert health_monitor._cpu_sample_started == started and health_monitor._own_cpu_at_start is not None
+    deadline = time.monotonic() + 0.15
+    while time.monotonic() < deadline:  # busy: this process's own CPU over the window
+        pass
+    reading = health_monitor.system_metrics()
+    assert 0.0 <= reading["cpu_percent"] <= 100.0
+    # The reading started the next window, which counts this process again (a server's own load is load).
+    assert health_monitor._cpu_sample_started > started and health_monitor._own_cpu_at_start is None
