@@ -162,7 +162,7 @@ class DomainExecutor:
                                   tools=list(agent.tools), pool=claim.pool, user_id=claim.user_id,
                                   task_id=claim.task_id, session_id=claim.session_id,
                                   deadline=provider_deadline(claim.timeout_seconds), safety=decision,
-                                  on_delta=_draft_stream(decision, triage))
+                                  on_delta=_draft_stream(decision, triage) if self.settings.drafts else None)
         try:
             response = self.chain().complete(request)
         except OperatorOSError as exc:  # a spent budget or a bad request: retrying cannot help

@@ -88,6 +88,8 @@ class Settings:
     """Unfinished workflow runs allowed per user; 409 beyond."""
     max_run_task_steps: int = DEFAULT_MAX_RUN_TASK_STEPS
     """Task steps one workflow run may start; a larger workflow is refused."""
+    drafts: bool = True
+    """Stream the model's text into the task's draft events (OPERATOROS_DRAFTS=0: one plain call per round)."""
 
     def __post_init__(self) -> None:
         if self.provider not in PROVIDER_CHOICES:
@@ -144,6 +146,7 @@ class Settings:
             "min_schedule_minutes": _int(env, "OPERATOROS_MIN_SCHEDULE_MINUTES", DEFAULT_MIN_SCHEDULE_MINUTES),
             "max_active_runs": _int(env, "OPERATOROS_MAX_ACTIVE_RUNS", DEFAULT_MAX_ACTIVE_RUNS),
             "max_run_task_steps": _int(env, "OPERATOROS_MAX_RUN_TASK_STEPS", DEFAULT_MAX_RUN_TASK_STEPS),
+            "drafts": _flag(env, "OPERATOROS_DRAFTS", True),
         }
         values.update(overrides)
         settings = cls(**values)
@@ -173,6 +176,19 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         return int(raw)
     except ValueError as exc:
         raise ConfigError(f"{name}={raw!r} is not a whole number") from exc
+
+
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"0", "false", "no", "off"})
+
+
+def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = (env.get(name) or "").strip().lower()
+    if not raw:
+        return default
+    if raw in _TRUE | _FALSE:
+        return raw in _TRUE
+    raise ConfigError(f"{name}={env[name]!r} is not one of 1, 0, true, false, yes, no, on, off")
 
 
 def _os_user() -> str:

@@ -13,9 +13,12 @@ pool size, latency and mode, two sides drain the same number of tasks:
 - OperatorOS: the general pool at `size` agents working tasks queued through TaskQueue (with the
   safety decision made at submission, as the controller does) on a SQLite file: claims under
   leases, DomainExecutor with its safety policies, the openai-chat provider (provider_calls and
-  task events recorded), results recorded once. Streamed runs pass an on_delta to the provider.
+  task events recorded), results recorded once. Like with like: a streamed run is the default
+  configuration (the model's text streamed into the task's draft events, OPERATOROS_DRAFTS=1); a
+  plain run sets OPERATOROS_DRAFTS=0, with which the provider makes one plain call per round, as the
+  floor's plain call does.
 - with `--celery`, OperatorOS on its Celery backend (PostgreSQL + Redis at 127.0.0.1, one worker
-  node of the pool's size) at those sizes, for the plain mode.
+  node of the pool's size) at those sizes, for the plain mode (OPERATOROS_DRAFTS=0 in the node).
 
 Figures per side: tasks/s (tasks / drain time), p95 of the time from the drain's start (every task
 was submitted before it) to each result, CPU per task (this process; Celery: plus the node's
@@ -35,7 +38,7 @@ import sys
 import tempfile
 import threading
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -184,7 +187,7 @@ def operatoros(base_url: str, size: int, tasks: int, stream: bool, home: Path) -
     name = f"s{size}-{'stream' if stream else 'plain'}-{time.monotonic_ns()}"
     settings = Settings.from_env({"OPERATOROS_HOME": str(home), "DATABASE_URL": f"sqlite:///{home}/{name}.db",
                                   "OPENAI_BASE_URL": base_url, "OPENAI_API_KEY": "bench-key",
-                                  "OPERATOROS_PROVIDER": "openai-chat"})
+                                  "OPERATOROS_PROVIDER": "openai-chat", "OPERATOROS_DRAFTS": "1" if stream else "0"})
     svc = build_services(settings)
     controller = svc.controller
     with svc.engine.begin() as conn:
@@ -197,9 +200,6 @@ def operatoros(base_url: str, size: int, tasks: int, stream: bool, home: Path) -
         queue.submit("general", text, safety=routing.decide(text, "general").to_json())
     # A server that has been up has its provider chain (and the openai SDK) loaded: so has the floor.
     chain = controller.executor.chain()  # type: ignore[attr-defined]
-    if stream:
-        complete = chain.complete
-        chain.complete = lambda request: complete(replace(request, on_delta=lambda text: None))
     memory, cpu = rss(), time.process_time()
     start_at = datetime.now(UTC)
     start = time.perf_counter()
@@ -250,7 +250,8 @@ def celery(base_url: str, size: int, tasks: int, home: Path, redis_url: str, adm
         node = f"general-scaling@{stamp}"
         env = {**os.environ, "PYTHONPATH": str(ROOT), "DATABASE_URL": url, "REDIS_URL": redis_url,
                "TASK_BACKEND": "celery", "OPERATOROS_HOME": str(home), NAMESPACE_ENV: namespace,
-               "OPENAI_BASE_URL": base_url, "OPENAI_API_KEY": "bench-key", "OPERATOROS_PROVIDER": "openai-chat"}
+               "OPENAI_BASE_URL": base_url, "OPENAI_API_KEY": "bench-key", "OPERATOROS_PROVIDER": "openai-chat",
+               "OPERATOROS_DRAFTS": "0"}
         env.pop("CELERY_BROKER_URL", None)
         log = open(home / f"celery-{stamp}.log", "wb")  # noqa: SIM115 (closed in finally)
         proc = subprocess.Popen(worker_command(config, node, [config.queue("general")], concurrency=size),

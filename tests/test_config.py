@@ -36,7 +36,13 @@ def test_secrets_are_not_in_the_repr() -> None:
 
 
 @pytest.mark.parametrize("name, value", [("OPERATOROS_PROVIDER", "gpt"), ("TASK_BACKEND", "kafka"),
-                                         ("OPERATOROS_MAX_CONTENT_LENGTH", "lots")])
+                                         ("OPERATOROS_MAX_CONTENT_LENGTH", "lots"), ("OPERATOROS_DRAFTS", "maybe")])
 def test_invalid_values_are_refused_with_their_name(name: str, value: str) -> None:
     with pytest.raises(ConfigError, match=name):
         Settings.from_env({name: value})
+
+
+@pytest.mark.parametrize("value, drafts", [(None, True), ("", True), ("0", False), ("off", False), ("1", True),
+                                           (" True ", True), ("no", False)])
+def test_drafts_are_on_unless_turned_off(value: str | None, drafts: bool) -> None:
+    assert Settings.from_env({} if value is None else {"OPERATOROS_DRAFTS": value}).drafts is drafts

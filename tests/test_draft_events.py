@@ -126,3 +126,19 @@ def test_a_draft_stream_records_at_most_one_event_per_window_and_nothing_for_an_
         for _ in range(300):
             hidden("secret ")
     assert withheld and all(set(d) == {"chars", "draft"} for d in withheld)
+
+
+def test_with_drafts_off_the_model_is_called_plainly_and_the_answer_is_the_same_guarded_text(
+        home: Path, sqlite_url: str, fake_openai: FakeOpenAI) -> None:
+    app = create_app({"OPERATOROS_HOME": str(home), "DATABASE_URL": sqlite_url, "OPERATOROS_API_KEY": TEST_API_KEY,
+                      "OPERATOROS_PROVIDER": "openai-chat", "OPENAI_BASE_URL": fake_openai.base_url,
+                      "OPENAI_API_KEY": "sk-test-drafts", "OPERATOROS_DRAFTS": "0"})
+    try:
+        fake_openai.script(Reply.answer(TIPS, pace=0.0))
+        task, events = work(app, "Which team should I back this weekend?", "sports")
+    finally:
+        services(app).controller.stop_pools(timeout=5)
+    assert not fake_openai.model_requests()[-1].body.get("stream")
+    assert not [e for e in events if e["kind"] == "text"]
+    answer = task["result"]["text"]
+    assert "Form favours the home side" in answer and "guaranteed" not in answer and RESPONSIBLE_GAMBLING in answer
