@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from models import Agent, AgentPool, AgentStatus, utcnow
+from storage.checkpoints import wal_checkpointer
 from task_processor import Claim, LocalDispatcher, TaskQueue
 from telemetry import events as task_events
 from telemetry import tracing
@@ -477,10 +478,14 @@ class PoolSupervisor:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        self.checkpointer = wal_checkpointer(engine)
+        """On a SQLite file, the thread that checkpoints its log while the agents write (else None)."""
 
     def start(self) -> None:
-        """Start agents to the desired sizes and the supervising thread."""
+        """Start agents to the desired sizes, the supervising thread and (SQLite) the WAL checkpointer."""
         self.queue.requeue_expired()
+        if self.checkpointer is not None:
+            self.checkpointer.start()
         self.reconcile()
         self._thread = threading.Thread(target=self._supervise, name="pool-supervisor", daemon=True)
         self._thread.start()
@@ -499,6 +504,8 @@ class PoolSupervisor:
             if agent.thread is not None:
                 agent.thread.join(max(0.0, deadline - time.monotonic()))
         self._write_heartbeats(final=True)
+        if self.checkpointer is not None:
+            self.checkpointer.stop()
 
     def reconcile(self) -> None:
         """Start or drain agents so each pool has its desired size; replace restarted failed agents."""

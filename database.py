@@ -35,6 +35,11 @@ PG_MIGRATION_LOCK_ID = 7_430_001
 READ_ONLY_OPTION = "operatoros_read_only"
 """Execution option marking a connection that never writes (see read_only())."""
 
+WAL_AUTOCHECKPOINT_PAGES = 4_000
+"""Log pages past which a committing writer checkpoints itself (SQLite's default: 1,000). Processes that
+run agent pools checkpoint in a thread of their own long before (storage/checkpoints.py); this is the
+backstop for every other process, and bounds the log (16 MB of 4 KiB pages) if that thread stops."""
+
 DIRECT_CONNECTIONS = 64
 """Most idle SQLite connections an engine keeps for direct statements (more are closed after use): enough
 for the agents writing an event or a provider call at once, so a large pool does not reopen them."""
@@ -104,6 +109,7 @@ def configure_engine(engine: Engine) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         _journal_mode_wal(cursor)
+        cursor.execute(f"PRAGMA wal_autocheckpoint={WAL_AUTOCHECKPOINT_PAGES}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
