@@ -8,13 +8,14 @@ never names a diagnosis or a dose.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from domains.triage_topics import TOPICS
 from providers.tools import ToolSpec
 from safety import policies as safety
 from safety import red_flag_terms as terms
+from safety.patterns import exact
 from safety.policies import Doc, Phrase, Urgency, phrases
 
 # re-exported ("as"): the readings were read here first, and callers still ask this module
@@ -22,7 +23,8 @@ from safety.readings import age_months
 from safety.readings import duration_days as duration_days
 from safety.readings import infant_age_months as infant_age_months
 from safety.readings import temperature_c as temperature_c
-from safety.red_flag_systems import SYSTEMS, unreassured_emergency
+from safety.red_flag_reassurance import unreassured_emergency
+from safety.red_flag_systems import SYSTEMS
 
 logger = logging.getLogger(__name__)
 
@@ -223,6 +225,9 @@ RULES: tuple[Rule, ...] = (
          "NHS: heart failure (urgent if symptoms worsen suddenly)"),
     Rule("jaundice", "abdomen", _U, "yellow skin or eyes needs a check today",
          (phrases("jaundice*", "yellow skin|eyes", "skin|eyes yellow"),), (), "NHS: jaundice (urgent GP or 111)"),
+    Rule("scarlet_fever", "skin", _U, "a rough, sandpaper-like rash with a sore throat or fever may be scarlet "
+         "fever: a GP or NHS 111 today", (phrases("scarlet*", "sandpaper", "strawberry tongue"),), (),
+         "NHS: scarlet fever (urgent GP appointment or 111)"),
     Rule("projectile_vomit", "abdomen", _U, "projectile vomiting in a baby needs a check today",
          (phrases("projectile vomit*"),), (), "NHS: pyloric stenosis (urgent GP / 111)"),
     Rule("sticky_eye_newborn", "eye", _U, "a red or sticky eye in a baby under 28 days needs a check today",
@@ -304,6 +309,11 @@ RULES: tuple[Rule, ...] = (
 )
 """Urgent, soon and self-care rules, each from the named NHS / NICE guidance."""
 
+
+# fail safe: self-care needs a positive benign match (issue 16), so its words are never guessed from a misspelling
+# ("glazed" is no "graze")
+RULES = tuple(replace(r, all_of=tuple(map(exact, r.all_of))) if r.level is _C else r for r in RULES)
+
 CONCERNING: tuple[Rule, ...] = (
     Rule("concern_breathing", "breathing", _U, "fast or hard breathing needs a clinician today",
          (phrases("breath* fast*|quick*|hard|rapid*", "fast* breath*", "nostril* flar*", "struggl* breath*",
@@ -326,6 +336,10 @@ CONCERNING: tuple[Rule, ...] = (
                   "drinking less"),), (), "NICE NG143 traffic-light: amber (poor feeding); NHS: dehydration"),
     Rule("concern_sudden", "general", _U, "a sudden or severe symptom needs care today", (terms.SUDDEN + terms.SEVERE,),
          (), "NHS 111: get help today for sudden or severe symptoms"),
+    Rule("concern_intense", "general", _U, "a symptom that is bad, constant or getting worse needs care today",
+         (phrases("badly", "=hardly", "=barely", "cannot stop", "non stop", "nonstop", "constant*", "every feed",
+                  "all day|night", "more +and +more", "worse +and +worse", "getting|got|gets worse", "worsening"),),
+         (), "NHS 111: get help today if symptoms are getting worse or you are worried"),
     *(Rule(f"concern_{name}", "general", _U, f"an alarm sign ({name.replace('_', ' ')}) rules out self-care",
            (group,), (), "NHS: when to call 999 / 111 (alarm signs by body system)") for name, group in terms.ALARMS),
     *(Rule(f"concern_system_{i}", "general", _U, f"a concerning sign ({name}) rules out self-care", (group,), (),

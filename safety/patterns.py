@@ -61,6 +61,15 @@ def phrases(*sources: str) -> tuple[Phrase, ...]:
     return tuple(Phrase(s, tuple(tuple(w.split("|")) for w in s.split())) for s in sources)
 
 
+def exact(patterns: tuple[Phrase, ...]) -> tuple[Phrase, ...]:
+    """The same phrases with every word matched without misspelling tolerance ('graze*' becomes '=graze*')."""
+    def option(word: str) -> str:
+        core = word.lstrip("+")
+        return word[:len(word) - len(core)] + (core if core.startswith("=") else f"={core}")
+    return phrases(*(" ".join("|".join(option(o) for o in slot.split("|")) for slot in p.source.split())
+                     for p in patterns))
+
+
 def first_words_mask(patterns: Iterable[Phrase]) -> int:
     """The bits of the first words of `patterns`: a text none of them can be found in has none of these."""
     mask = 0

@@ -133,6 +133,60 @@ def blood_sugar_mmol(text: str) -> float | None:
     return round(value / 18, 1) if value > 30 else value
 
 
+_SPO2 = re.compile(r"\b(?:sats?|saturations?|spo2|sp02|o2|oxygen(?:\s+(?:level|levels|sats?|saturation))?|"
+                   r"pulse\s*ox\w*|oximeter|oxymeter)\b\D{0,25}?(\d{2,3})\s*%?|\b(\d{2,3})\s*%\s*(?:oxygen|o2|sats?)\b")
+_BLOOD_PRESSURE = re.compile(r"\b(?:bp|blood\s+pressure|pressure)\b\D{0,25}?(\d{2,3})(?:\s*(?:/|over)\s*\d{2,3})?")
+_HEART_RATE = re.compile(r"\b(?:heart\s*rate|heartrate|pulse(?!\s*ox)|hr|heart(?:\s+is)?(?:\s+(?:going|racing|beating|"
+                         r"pounding))?(?:\s+at)?)\b\D{0,20}?(\d{2,3})\b(?!\s*%)|\b(\d{2,3})\s*(?:bpm|beats)\b")
+_BREATHING_RATE = re.compile(r"\b(?:resp(?:iratory|s)?\.?\s*rate|rr|breathing\s+rate|breaths?)\b\D{0,20}?(\d{2,3})\b"
+                             r"|\b(\d{2,3})\s*(?:breaths|times\s+(?:a|per|each)\s+min\w*|a\s+min\w*|per\s+min\w*|/\s*min)")
+_BREATH_WORD = re.compile(r"breath|resp")
+
+
+def _first_number(pattern: re.Pattern[str], text: str, low: int, high: int) -> list[int]:
+    values = []
+    for match in pattern.finditer(text):
+        raw = next((g for g in match.groups() if g), None)
+        if raw is not None and low <= int(raw) <= high:
+            values.append(int(raw))
+    return values
+
+
+def oxygen_saturation(text: str) -> int | None:
+    """The lowest oxygen saturation written ('sats 88%', 'oximeter says 86'), in percent, if any."""
+    if not _DIGIT.search(text):
+        return None
+    values = _first_number(_SPO2, text.lower(), 50, 100)
+    return min(values) if values else None
+
+
+def systolic_pressure(text: str) -> int | None:
+    """The lowest systolic blood pressure written ('BP 78/45', 'blood pressure is 85 over 50'), if any."""
+    if not _DIGIT.search(text):
+        return None
+    values = _first_number(_BLOOD_PRESSURE, text.lower(), 40, 260)
+    return min(values) if values else None
+
+
+def heart_rate(text: str) -> int | None:
+    """The highest heart rate written ('heart rate is 150', 'pulse 140', '135 bpm'), if any."""
+    if not _DIGIT.search(text):
+        return None
+    values = _first_number(_HEART_RATE, _without_ages(text.lower()), 30, 260)
+    return max(values) if values else None
+
+
+def breathing_rate(text: str) -> int | None:
+    """The highest breathing rate written ('breathing 34 times a minute', 'resp rate 30'), if any."""
+    if not _DIGIT.search(text):
+        return None
+    lowered = _without_ages(text.lower())
+    if not _BREATH_WORD.search(lowered):
+        return None
+    values = _first_number(_BREATHING_RATE, lowered, 5, 150)
+    return max(values) if values else None
+
+
 _WEEKS_ALONE = re.compile(r"(?<!for )(?<!last )(?<!past )\b(\d{2})\s*(?:weeks?|wks?)\b(?![\s-]*(?:old|ago))")
 GESTATION_MIN_WEEKS = 12
 """'35 weeks' with no 'for' or 'old' is a gestation from this many weeks: nobody counts a symptom's

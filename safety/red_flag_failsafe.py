@@ -151,10 +151,15 @@ SWALLOWED_HOW = phrases("=" + "|=".join(str(n) for n in range(9, 100)), "too man
                         "grandad*", "mum*", "mom*") + t.CHILD
 """NHS poisoning and overdose: A&E for a child who swallowed medicine or a chemical, or an adult too much."""
 
-SUGAR = phrases("sugar*", "glucose", "hypo", "diabet*", "insulin", "ketones")
+SUGAR = phrases("sugar*", "glucose", "hypo", "diabet*", "insulin", "ketones",
+                # NICE NG18 / NHS type 1 diabetes: the signs before it is known (thirst, weeing, weight loss)
+                "drinking|thirsty +and +weeing|peeing|urinating", "weeing|peeing loads|lots|constantly|all +the +time",
+                "always|really|very|so thirsty", "drinking loads|lots|constantly")
 SUGAR_ALARM = phrases("woozy", "shak*", "shakey", "confus*", "drows*", "asleep", "cannot think", "not coming up",
                       "cannot bring", "acting drunk", "sugar*|glucose|bm =1|=2", "fruity", "pear drops", "ketones",
-                      "mumbl*")
+                      "mumbl*", "vomit*", "being sick", "throw* up", "threw up",
+                      "tummy|stomach|belly pain*|ache*|hurt*",
+                      "breath* fast|deep|heavy|hard")
 """NHS: low blood sugar (999 if drowsy or confused, or not rising); diabetic ketoacidosis (A&E)."""
 
 URINE = phrases("not|never passed urine|water|wee", "not had +a wee", "cannot|not able|unable pee|wee|urinate",
@@ -163,8 +168,12 @@ URINE = phrases("not|never passed urine|water|wee", "not had +a wee", "cannot|no
 
 STROKE = phrases("one side", "nonsense", "gibberish", "=drift*", "cannot raise|lift +both|+her|+his|+my arm*",
                  "seeing double", "double vision", "crooked", "dribbl*", "numbness down", "hand|arm|leg weak",
-                 "weak hand|arm|leg")
-"""BE FAST / NHS 999: stroke signs in other words."""
+                 "weak hand|arm|leg",
+                 # NHS TIA: call 999 even when the signs pass ("for ten minutes, back to normal now")
+                 "cannot|could not|not get +her|+his|+my|+the|+any words +out", "words +out", "get +words +out",
+                 "speech went|gone|go|was|funny|strange|weird|jumbled|garbled", "lost +the|+her|+his|+my strength",
+                 "strength +in +her|+his|+my +right|+left|+one", "face droop*|drop*|dropped", "unsteady", "off balance")
+"""BE FAST / NHS 999 (and NHS TIA: 999 even if the signs pass): stroke signs in other words."""
 
 ALLERGEN = t.ALLERGEN + phrases("sesame", "prawn*", "antibiotic*", "injection", "peanut*", "nuts")
 ALLERGY_ALARM = phrases("wheez*", "faint*", "dizz*", "hoarse", "throat", "tongue", "tung", "lips",
@@ -175,6 +184,24 @@ MIND = phrases("collecting|saving|stockpil* pills|tablets", "edge +of +a|+the br
                "kill +him|+her|+us|+them", "psychosis", "psychotic", "barricad*")
 """NHS: mental health emergency (999 if someone is in danger now). Suicidal thoughts in words alone are
 safety.self_harm's to judge (crisis resources; an emergency when imminent), as NHS help for suicidal thoughts does."""
+
+OTHERS_HARM = phrases("kill|killing|hang|hanging|end +himself|+herself|+themselves|+themself",
+                      "hurt|hurting|harm|harming|cut|cutting +himself|+herself|+themselves|+themself +on +purpose",
+                      "hurt|hurting|harm|harming|cut|cutting +himself|+herself|+themselves|+themself deliberately",
+                      "end|take|ending|taking +his|+her|+their +own|+life", "suicid*", "=od", "overdos*")
+"""Someone else's words about ending their life or harming themselves (NHS: if someone's life is at risk, 999)."""
+
+DANGER_NOW = phrases("locked", "lock* +himself|+herself|+themselves", "right now", "tonight", "going +to", "gonna",
+                     "about +to", "plan*", "pills|tablets|rope|knife|blade|gun|razor", "bridge|cliff|roof|ledge|tracks|"
+                     "railway|motorway", "goodbye", "left +a +note", "will|won't|cannot|not answer*|respond*|open*",
+                     "missing", "run off|away", "drove off", "walked out")
+"""Cues that the danger is now (NHS: help for suicidal thoughts: call 999 if someone is in immediate danger)."""
+
+DANGER_PLACE = phrases("on|at|near|top +the|+a|+of bridge|cliff|roof|rooftop|ledge|tracks|railway|platform|motorway")
+DISTRESS = phrases("cannot do +this|+it +anymore", "cannot do +this|+it +any +more", "cannot cope", "cannot go +on",
+                   "cannot take +it|+this|+any", "want +it +to +end|+stop", "end +it", "no point", "hopeless",
+                   "give up", "goodbye", "jump*", "not want +to +be +here")
+"""A place people go to end their life, with words of despair (NHS: mental health emergency, 999)."""
 
 BELLY = phrases("rock|board hard", "belly|tummy|stomach hard|rigid|swollen|tight", "green vomit|sick|stuff|bile",
                 "vomit*|sick green", "black sticky|tarry",
@@ -193,13 +220,23 @@ SWALLOW = phrases("swallow*", "swalow*", "ate", "eaten", "drank", "chew*", "lick
                   "necked", "popped", "swolled|swollowed|swalled|swollowd")
 """Swallowing or taking something (not 'had', 'eating', 'drinking': too common in other requests)."""
 
-PREGNANCY_ALARM = phrases("bleed*", "bleedin", "pain*", "cramp*", "hurt*", "faint*", "fell", "fall", "headache*",
+PREGNANCY_ALARM = phrases("bleed*", "bleedin", "pain*", "cramp*", "hurt*", "faint*", "dizz*", "lightheaded",
+                          "fell", "fall", "headache*",
                           "blurr*", "vision", "waters", "cord", "contractions", "movement*", "quiet", "fever*",
                           "temp*", "unwell", "breath*")
 """NHS pregnancy: bleeding, pain, a fall, headache with vision change, waters, fewer movements: maternity unit now."""
 
 PREGNANT = t.PREGNANT + phrases("had +a +baby", "gave birth", "giving birth", "after birth")
 """Pregnant or recently pregnant."""
+
+JAUNDICE = phrases("jaundice*", "yellow skin|eyes|face", "skin|eyes|face yellow",
+                   "gone|turned|turning|looks|look* yellow",
+                   "yellowish|yellowy")
+JAUNDICE_WITH = phrases("fever*", "temp*", "shiver*", "shak*", "rigors", "confus*", "drows*", "sleepy", "bleed*",
+                        "bruis*", "tummy|stomach|belly|rib* pain*|ache*|hurt*", "pain* +under +my|+his|+her|+the ribs",
+                        "swollen belly|tummy", "belly|tummy swollen")
+"""NHS jaundice: A&E for yellow skin or eyes with a high temperature or shivering, confusion, drowsiness, bleeding
+or tummy pain (cholangitis, liver failure); NHS: newborn jaundice in the first 24 hours."""
 
 YOUNG_BABY_MONTHS = phrases("1|2|3|one|two|three month|months|mth|mths old", "turned 3 months")
 """A baby of 3 months or under, in months (NICE NG143)."""
@@ -250,8 +287,14 @@ FAILSAFE_FLAGS: tuple[RedFlag, ...] = (
           ("stroke", (STROKE, SYMPTOM_TEXT), "BE FAST; NHS: When to call 999 (stroke)"),
           ("allergy", (ALLERGEN, ALLERGY_ALARM, SYMPTOM_TEXT), "RCUK: anaphylaxis; NHS: When to call 999"),
           ("mind", (MIND,), "NHS: mental health emergency; help for suicidal thoughts"),
+          ("others_harm", (OTHERS_HARM, DANGER_NOW), "NHS: help for suicidal thoughts (someone in immediate "
+           "danger: 999)"),
+          ("jaundice", (JAUNDICE, JAUNDICE_WITH), "NHS: jaundice (A&E with fever, confusion, tummy pain)"),
           ("belly", (BELLY, SYMPTOM_TEXT), "NHS: When to call 999 / Go to A&E (tummy, bowel, groin, labour)"),
       )),
+    # no body check: "bridge" and "roof" are no systems' words here, the words of despair make it a person's
+    RedFlag("failsafe_danger_place", "words of despair at a place people go to end their life", Urgency.EMERGENCY,
+            (DANGER_PLACE, DISTRESS), source="NHS: mental health emergency (999); help for suicidal thoughts"),
     RedFlag("failsafe_pregnancy", "a sign of danger in pregnancy or just after birth", Urgency.EMERGENCY,
             (PREGNANCY_ALARM,), check=_pregnant_body,
             source="NHS: pregnancy warning signs (999 / maternity unit now)"),

@@ -215,7 +215,10 @@ MOVEMENTS_MORE = phrases("movement* slow*|slowed|less|fewer|reduced|stopped|chan
 
 PREGNANT = phrases("pregnan*", "pregnent", "preggo", "weeks gone|along", "midwife", "expecting", "my waters",
                    "waters gone|broke|broken|went|burst|leak*|came", "trimester", "due date", "=labour|labor",
-                   "contraction*", "=bump", "antenatal", "baby due")
+                   "contraction*", "=bump", "antenatal", "baby due",
+                   # NHS ectopic pregnancy: a positive test or a missed period with one-sided pain is one
+                   "positive +pregnancy +test", "positive test", "missed +my|+a|+her period", "period +is +late",
+                   "late period")
 """Pregnancy."""
 
 PARALYSIS = phrases("cannot feel|move +his|+her|+my|+their legs|arms|feet|hands|body|anything",
