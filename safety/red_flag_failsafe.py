@@ -188,7 +188,8 @@ safety.self_harm's to judge (crisis resources; an emergency when imminent), as N
 OTHERS_HARM = phrases("kill|killing|hang|hanging|end +himself|+herself|+themselves|+themself",
                       "hurt|hurting|harm|harming|cut|cutting +himself|+herself|+themselves|+themself +on +purpose",
                       "hurt|hurting|harm|harming|cut|cutting +himself|+herself|+themselves|+themself deliberately",
-                      "end|take|ending|taking +his|+her|+their +own|+life", "suicid*", "=od", "overdos*")
+                      "end|take|ending|taking +his|+her|+their +own|+life", "suicid*", "=od", "overdos*",
+                      "want*|wanting|wish* +to +die|+to +be +dead")
 """Someone else's words about ending their life or harming themselves (NHS: if someone's life is at risk, 999)."""
 
 DANGER_NOW = phrases("locked", "lock* +himself|+herself|+themselves", "right now", "tonight", "going +to", "gonna",
@@ -200,7 +201,8 @@ DANGER_NOW = phrases("locked", "lock* +himself|+herself|+themselves", "right now
 DANGER_PLACE = phrases("on|at|near|top +the|+a|+of bridge|cliff|roof|rooftop|ledge|tracks|railway|platform|motorway")
 DISTRESS = phrases("cannot do +this|+it +anymore", "cannot do +this|+it +any +more", "cannot cope", "cannot go +on",
                    "cannot take +it|+this|+any", "want +it +to +end|+stop", "end +it", "no point", "hopeless",
-                   "give up", "goodbye", "jump*", "not want +to +be +here")
+                   "give up", "goodbye", "jump*", "not want +to +be +here", "want*|wanting|wish* +to +die",
+                   "kill +himself|+herself|+myself|+themselves", "end +it +all")
 """A place people go to end their life, with words of despair (NHS: mental health emergency, 999)."""
 
 BELLY = phrases("rock|board hard", "belly|tummy|stomach hard|rigid|swollen|tight", "green vomit|sick|stuff|bile",
@@ -250,7 +252,7 @@ def _pregnant(doc: Doc) -> bool:
 def _about_a_body(doc: Doc) -> bool:
     """Not said of systems, markets or work (NOT_MEDICAL), unless a person or a body part is named too: "hit
     her head on the side of the pool" and "texted me goodbye" are about a body; "the pool collapsed" is not."""
-    if doc.has(NOT_MEDICAL_SENSE):
+    if doc.has(NOT_MEDICAL_SENSE) and not doc.has(BODY_CONTEXT):  # "the worst part is she's not breathing"
         return False
     return not doc.has(t.NOT_MEDICAL_RESPONSE) or doc.has(BODY_CONTEXT)
 

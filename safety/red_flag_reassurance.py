@@ -65,7 +65,7 @@ LONG_STANDING_DAYS = 7
 
 def _about_a_body(doc: Doc) -> bool:
     """Not a request about systems or markets, unless a person or a body part is named too."""
-    if doc.has(NOT_MEDICAL_SENSE):
+    if doc.has(NOT_MEDICAL_SENSE) and not doc.has(BODY_CONTEXT):  # "the worst part is she's not breathing"
         return False
     return not doc.has(NOT_MEDICAL_EXACT) or doc.has(BODY_CONTEXT)
 

@@ -36,7 +36,7 @@ NOT_MEDICAL_EXACT = phrases(
 
 def _about_a_body(doc: Doc) -> bool:
     """Not a request about systems or markets, unless a person or a body part is named too."""
-    if doc.has(NOT_MEDICAL_SENSE):
+    if doc.has(NOT_MEDICAL_SENSE) and not doc.has(BODY_CONTEXT):  # "the worst part is she's not breathing"
         return False
     return not doc.has(NOT_MEDICAL_EXACT) or doc.has(BODY_CONTEXT)
 
@@ -324,7 +324,15 @@ HEAD_BLOW = phrases("head", "fell", "fall", "fallen", "bang*", "knock*", "vomit*
                     "blood +in +her|+his|+my|+the wee|pee|urine|poo|vomit")
 """NHS head injury, anticoagulant medicines: A&E for a head injury (or bleeding inside) on blood thinners."""
 
+SIDE = phrases("left|right|one side", "left|right arm|arms|leg|legs|hand|foot|face",
+               "half +my|+his|+her|+the|+of face|body", "one arm|leg|hand")
+SIDE_SIGN = phrases("heavy", "useless", "=dead", "floppy", "numb*", "weak*", "tingl*", "droop*", "not work*",
+                    "cannot move|feel|lift|grip", "paralys*", "gone", "flop*")
+"""BE FAST (arm, face): one side of the body heavy, numb, weak or not working."""
+
 SYSTEM_FLAGS: tuple[RedFlag, ...] = (
+    _system("one_side", "one side of the body heavy, numb, weak or not working", (SIDE, SIDE_SIGN),
+            "BE FAST (face, arm); NHS: When to call 999 (stroke)"),
     *(RedFlag(f"system_{key}", why, _E, groups, check=_about_a_body, source=source) for key, why, groups, source in (
         ("adrenal", "vomiting, faintness or confusion in someone who depends on steroids can be an adrenal crisis",
          (ADRENAL, ADRENAL_TRIGGER), "NHS: Addison's disease (adrenal crisis: 999)"),

@@ -7,7 +7,7 @@ left side went numb") instead of exact phrasings. Fail safe: a group errs toward
 """
 from __future__ import annotations
 
-from safety.patterns import phrases
+from safety.patterns import exact, phrases
 
 SUDDEN = phrases("sudden*", "out +of +nowhere", "all +of +a +sudden", "out +of +the +blue", "came on fast|quickly",
                  "all +at +once", "without warning")
@@ -63,11 +63,12 @@ PERSON_OR_BODY = phrases(
     "street", "shaking")
 """Someone to whom it happens, or a symptom: keeps 'the server is not responding' out."""
 
-NOT_MEDICAL_RESPONSE = phrases("server|app|website|api|system|page|site|service|endpoint|database|worker|pool|"
-                               "queue|agent|task|email*|message*|text*|support|browser|computer|laptop|phone|"
-                               "screen|printer|market|stock*|price*|deal|building|bridge|tent|project|company|"
-                               "economy|roof|menu|section|sidebar|bot|model|provider|redis|postgres|celery")
-"""Things that 'do not respond' or 'collapse' without being ill."""
+NOT_MEDICAL_RESPONSE = exact(phrases("server|app|website|api|system|page|site|service|endpoint|database|worker|pool|"
+                                     "queue|agent|task|email*|message*|text*|support|browser|computer|laptop|phone|"
+                                     "screen|printer|market|stock*|price*|deal|building|bridge|tent|project|company|"
+                                     "economy|roof|menu|sidebar|bot|model|provider|redis|postgres|celery"))
+"""Things that 'do not respond' or 'collapse' without being ill; exact, since a cancel word guessed from a
+misspelling ("stuck", "sticky" and "shock" read as "stock") would silence an alarm."""
 
 NEURO = phrases("numb*", "weak* arm|leg|side|face|hand|grip", "arm|leg|side|face|hand weak*",
                 "cannot grip|lift|move|feel|walk|see|speak|talk|stand", "lost|loss balance|vision|sight|speech",
