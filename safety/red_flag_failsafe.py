@@ -114,7 +114,7 @@ BREATH_ALARM = phrases("suffocat*", "cannot get enough air", "cannot get +my|+hi
 """NHS 999: severe difficulty breathing, too breathless to speak; NHS: smoke inhalation (A&E)."""
 
 BLEED = phrases("bleed*|bleding|bleedin|blood heavily|badly|alot|lot|loads|soak*|soaked|spurt*|pumping|pouring|still",
-                "soak* through", "lost +a lot +of blood", "nosebleed* 20|30|minutes|still|not stop*",
+                "soak* through", "lost +a lot +of blood", "nosebleed* 20|30|minutes|still", "nosebleed* not stop*",
                 "blood* still going")
 """NHS 999: bleeding that will not stop; heavy bleeding."""
 
@@ -145,7 +145,7 @@ BURN_SERIOUS = phrases("face", "chest", "groin", "genital*", "large", "big", "bi
 """NHS burns: A&E for large or deep burns, electrical or chemical burns, the face, genitals, and children."""
 
 SWALLOWED_HARM = t.CHEMICAL + phrases("weedkiller", "washing powder|up liquid", "safety pin", "pin", "coin*")
-SWALLOWED_HOW = phrases("=" + "|=".join(str(n) for n in range(9, 100)), "too many|much|to many", "double",
+SWALLOWED_HOW = phrases("=" + "|=".join(str(n) for n in range(9, 100)), "too|to many|much", "double",
                         "extra", "by mistake|accident", "accident*", "some +of +my|+his|+her|+the|+grandma*|+grandad*",
                         "loads", "load", "bunch", "handful", "whole", "all", "strip", "box", "bottle", "grandma*",
                         "grandad*", "mum*", "mom*") + t.CHILD
@@ -153,7 +153,8 @@ SWALLOWED_HOW = phrases("=" + "|=".join(str(n) for n in range(9, 100)), "too man
 
 SUGAR = phrases("sugar*", "glucose", "hypo", "diabet*", "insulin", "ketones",
                 # NICE NG18 / NHS type 1 diabetes: the signs before it is known (thirst, weeing, weight loss)
-                "drinking|thirsty +and +weeing|peeing|urinating", "weeing|peeing loads|lots|constantly|all +the +time",
+                "drinking|thirsty +and +weeing|peeing|urinating", "weeing|peeing loads|lots|constantly",
+                "weeing|peeing all +the +time",
                 "always|really|very|so thirsty", "drinking loads|lots|constantly")
 SUGAR_ALARM = phrases("woozy", "shak*", "shakey", "confus*", "drows*", "asleep", "cannot think", "not coming up",
                       "cannot bring", "acting drunk", "sugar*|glucose|bm =1|=2", "fruity", "pear drops", "ketones",

@@ -19,15 +19,17 @@ from safety.red_flag_systems import NOT_MEDICAL_EXACT, SYSTEMS, systems_affected
 from safety.red_flag_terms import BODY_CONTEXT, NOT_MEDICAL_SENSE
 
 REASSURING = phrases(
-    "=a bit", "bit +of", "=abit", "slight*", "mild*", "minor", "=a +little", "little bit", "small", "tiny",
-    "on +and +off", "now +and +then", "=usual", "=normal", "=normally", "same +as", "again", "helps|helping|helped",
+    # exact where a misspelling would be an alarm word: "coming" is no "coping", "sight" no "slight", "help" no "helps"
+    "=a bit", "bit +of", "=abit", "=slight*", "mild*", "minor", "=a +little", "little bit",
+    "=small +cut|+graze|+scratch|+burn|+bump|+bruise|+patch|+amount|+blister|+nick|+spot|+lump",
+    "on +and +off", "now +and +then", "=usual", "=normal", "=normally", "same +as", "=helps|=helping|=helped",
     "better", "settl*", "=eases|=eased|=easing|=easier", "fine", "=ok", "okay", "alright", "=well",
     "eating|drinking|feeding +well|+normally|+fine|+ok|+okay|+ok", "eating +and|+n +drinking",
     "still eating|drinking|feeding|playing|smiling|chatting", "playing +happily|+normally|+fine|+ok|+okay|+away",
-    "sleeping +well|+fine|+ok|+okay|+normally|+through", "coping", "gaining", "lately", "content", "smiling",
+    "sleeping +well|+fine|+ok|+okay|+normally|+through", "=coping", "gaining", "lately", "content", "smiling",
     "every|most day*|night*|evening*|morning*", "for +ages", "keeps|keep coming +back", "comes +and +goes",
     "=after +moving|+gardening|+football|+swimming|+exercise|+exercising|+big|+long|+run|+running|+walk|+lifting|"
-    "+hiking|+cycling|+workout|+training|+eating|+meals",
+    "+hiking|+cycling|+workout|+training",
     "gym|workout|training|leg day", "stopped +after|+with|+when|+by|+on +its", "went|gone +away", "settled",
     "=for +weeks|+months|+years|+ages", "few|couple|several|many +of +weeks|months|years",
     "few|couple|several|many +weeks|months|years", "weeks|months|years +now", "anoying|annoying", "is +it +normal")
@@ -41,9 +43,12 @@ NOT_REASSURING = re.compile(
     r"helping|settles?|eases?)|(?:not|never|isn'?t|wasn'?t|hasn'?t|doesn'?t|didn'?t|won'?t) (?:\w+ )?(?:getting |"
     r"got |been |any |feeling |looking |acting )?(?:better|usual|normal|normally|fine|well|ok|okay|herself|himself|"
     r"themselves|right)|out of (?:the )?(?:usual|normal|ordinary)|not (?:her|his|their|my) usual|unusual\w*|"
-    r"abnormal\w*)\b")
+    r"abnormal\w*|better off|(?:says|said|insists|claims|swears) (?:\w+ ){0,2}(?:fine|ok|okay|alright|well)|"
+    r"(?:not|n't|never)\b[^.,;]{0,30}\b(?:like|as) (?:normal|usual)|as (?:much|often|many) as (?:usual|normal)|"
+    r"(?:normally|usually) \w+s\b)\b")
 """Reassuring words that reassure no one: 'a fever as well', 'sleepier than usual', 'she was fine earlier',
-'nothing helps', 'not getting any better', 'not her usual self' (NICE NG143 amber: not responding normally)."""
+'nothing helps', 'not getting any better', 'not her usual self', 'not responding to me like normal' (NICE NG143
+amber: not responding normally), 'better off without me', 'he says he's fine', 'baby normally wriggles'."""
 
 WORSENING = phrases("getting|got|gets|gone|going|grown worse|bigger|faster|weaker|worst", "worsening",
                     "worse +and +worse",
@@ -54,7 +59,8 @@ MINOR_COMPLAINT = phrases(
     "itch*", "itchy", "dry", "chapped", "dandruf*", "wax", "acne", "spots", "pimple*", "wart*", "verruca*",
     "cold sore*", "ulcer*", "bunion*", "varicose|varicos", "heartburn", "indigestion|indijestion",
     "constipat*|constapat*", "hiccup*", "snor*", "tired", "wobbly tooth", "teeth|tooth", "nits|lice",
-    "threadworm*|thredworm*", "eczema", "flat spot", "sweat*", "period*", "blocked", "clicks", "startle",
+    "threadworm*|thredworm*", "eczema", "flat spot", "night sweat*", "sweaty feet|hands|armpits", "period*",
+    "blocked", "clicks", "startle",
     "words yet")
 """Complaints the NHS sends to a pharmacist or a GP appointment (NHS: self-care, conditions a pharmacist can
 help with): by themselves they are no sign of an emergency."""
@@ -74,8 +80,8 @@ def reassures(doc: Doc) -> bool:
     """Whether the text says its symptoms are mild, long-standing, improving or minor (read strictly)."""
     if doc.has(WORSENING, negatable=False):
         return False
-    if doc.has(MINOR_COMPLAINT, negatable=False):
-        return True
+    if doc.has(MINOR_COMPLAINT, negatable=False) and not systems_affected(doc):
+        return True  # a pharmacist's complaint reassures only where no concerning sign is ("tooth" and confusion)
     lowered = doc.text.lower().replace("\u2019", "'")
     if NOT_REASSURING.search(lowered):  # only the reassuring words left once the misleading uses are gone
         doc = Doc(NOT_REASSURING.sub(" ; ", lowered))

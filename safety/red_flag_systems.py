@@ -137,6 +137,7 @@ MENTAL = phrases("confus*", "confussed", "muddled", "disorientat*", "delirious",
                  "hallucinat*", "zoned|spaced|passed out", "glazed", "vacant", "staring", "not with +it",
                  "away +with +the +fairies", "not|cannot|does not recogni* +me|+us|+anyone|+her|+his", "unrous*",
                  "=not herself|himself|themselves", "not +her|+his|+their usual self", "very|really|unusually quiet",
+                 "all +over +the +place", "funny turn*",
                  "=quiet +and|+today|+all")
 BREATHING = phrases("breathless*", "short* breath", "out +of +breath", "breath* fast|quick*|hard|rapid*|shallow|"
                     "noisy|deep|heavy|laboured|labored",
@@ -153,15 +154,18 @@ CIRCULATION = phrases("pale", "grey|gray", "ashen", "turned|gone|going|went|look
                       # NICE NG51 / NG143: pale or ashen, in everyday words
                       "white +as +a", "deathly|ghostly|ghastly|deadly pale|white", "pasty", "sweating buckets",
                       "pouring +with +sweat", "drenched +in +sweat")
-OUTPUT = phrases("vomit* repeated*|constant*|non stop|all day|all night|everything",
-                 "cannot|not stop* vomit*|being sick|throw*", "cannot keep anything|fluids|water|drinks|food down",
+# a multi-word alternative is a phrase of its own ("a|b c" is the slot "a|b" then the slot "c")
+OUTPUT = phrases("vomit* repeated*|constant*|everything", "vomit* non +stop", "vomit* all day|night",
+                 "cannot|not stop* vomit*|throw*", "cannot|not stop* being sick",
+                 "cannot keep anything|fluids|water|drinks|food down",
                  "not weeing|peeing|urinating|weed|peed|urinated", "not passed urine|water|wee",
                  "not had +a wee|pee", "no wee|pee|urine|wet", "dry nappy|nappies", "not drinking|feeding",
                  "refus* drink*|feed*|bottle*", "cannot pee|wee|poo",
                  # NICE NG143 red: reduced skin turgor; amber: poor feeding, reduced fluid intake
-                 "not had +a|+any|+anything drink*|fluid*|+to +drink", "no drink*|fluids +all|+since",
+                 "not had +a|+any|+anything drink*|fluid*", "not had +anything +to +drink",
+                 "no drink*|fluids +all|+since",
                  "pinch* skin", "skin stays up|tented", "not kept anything down",
-                 "hardly|barely|hardly +any|barely +any wet|wees|nappies",
+                 "hardly|barely wet|wees|nappies", "hardly|barely +any wet|wees|nappies",
                  "hardly|barely weeing|peeing|drinking|feeding")
 PAIN_SEVERE = phrases("=sever*", "=sevear*|=sevre*|=severly", "agony", "agonis*|agoniz*", "excruciat*", "=worst",
                       "unbearable", "extreme*",

@@ -145,7 +145,9 @@ WITH_ALCOHOL = phrases("with|and vodka|alcohol|wine|beer|whisky|drink*")
 """Medicines with alcohol."""
 
 PARACETAMOL_EXTRA = phrases("double|extra|more|too paracetamol|acetaminophen|tylenol|codamol",
-                            "paracetamol|acetaminophen|tylenol|codamol double|extra|more than|too much")
+                            "paracetamol|acetaminophen|tylenol|codamol double|extra",
+                            "paracetamol|acetaminophen|tylenol|codamol more +than",
+                            "paracetamol|acetaminophen|tylenol|codamol too much")
 """NHS: paracetamol overdose, including a staggered one (A&E even if you feel well)."""
 
 CHILD = phrases("toddler*", "child*", "kid|kids", "baby", "son", "daughter", "little one", "year old",
@@ -211,7 +213,8 @@ PREGNANCY_SEVERE = phrases("severe|bad|terrible|worst headache", "headache sever
 MOVEMENTS_MORE = phrases("movement* slow*|slowed|less|fewer|reduced|stopped|changed|different|weak*",
                          "slow* movement*", "moving less|slow*", "not moved|moving +today|+since|+all",
                          "felt baby kick|move", "not felt +him|+her|+it|+the +baby",
-                         "hardly|barely|no|not any movement*|kicks|kicking", "baby quiet|quieter|still")
+                         "hardly|barely|no|not any movement*|kicks|kicking",
+                         "hardly|barely|no movement*|kicks|kicking", "baby quiet|quieter|still")
 """NHS: baby movements in pregnancy (any change: the maternity unit now)."""
 
 PREGNANT = phrases("pregnan*", "pregnent", "preggo", "weeks gone|along", "midwife", "expecting", "my waters",
