@@ -45,7 +45,7 @@ BREATHLESS_SEVERE = phrases("cannot talk|speak|finish|lie|lay|sleep", "unable ta
 
 FITS = phrases("fits|seizures one after|another|again|back", "keep*|kept|having|had|several|repeated fits|seizures",
                "another fit|seizure", "without waking|coming round", "not woken|waking", "not come|came round",
-               "will not wake", "not wake up", "not come round")
+               "will not wake", "not +wake +up", "not come round")
 """Fits and not waking, in other words (NHS: call 999)."""
 
 UNRESPONSIVE = phrases("not answering +us|+me|+anyone|+when", "not respond*", "unrespons*",
