@@ -23,6 +23,7 @@ from safety.readings import age_months
 from safety.readings import duration_days as duration_days
 from safety.readings import infant_age_months as infant_age_months
 from safety.readings import temperature_c as temperature_c
+from safety.red_flag_failsafe import UNPLACED_ALARM
 from safety.red_flag_reassurance import unreassured_emergency
 from safety.red_flag_systems import SYSTEMS
 
@@ -225,6 +226,10 @@ RULES: tuple[Rule, ...] = (
          "NHS: heart failure (urgent if symptoms worsen suddenly)"),
     Rule("jaundice", "abdomen", _U, "yellow skin or eyes needs a check today",
          (phrases("jaundice*", "yellow skin|eyes", "skin|eyes yellow"),), (), "NHS: jaundice (urgent GP or 111)"),
+    Rule("ear_fluid", "head", _U, "fluid or pus coming from an ear, or swelling around it, needs a check today",
+         (phrases("stuff|fluid|pus|discharge|gunk|liquid coming|leaking|oozing +out|+from ear|ears",
+                  "ear* discharg*|leaking|oozing|weeping", "discharge|pus from ear", "swelling|swollen behind ear"),),
+         (), "NHS: earache (urgent GP or 111: fluid coming from the ear, swelling around it)"),
     Rule("scarlet_fever", "skin", _U, "a rough, sandpaper-like rash with a sore throat or fever may be scarlet "
          "fever: a GP or NHS 111 today", (phrases("scarlet*", "sandpaper", "strawberry tongue"),), (),
          "NHS: scarlet fever (urgent GP appointment or 111)"),
@@ -348,17 +353,6 @@ CONCERNING: tuple[Rule, ...] = (
 )
 """Features that rule out self-care: each raises the level to at least urgent (NHS 111 / NICE)."""
 
-_UNPLACED_ALARM = phrases(
-    # the words of the NHS "when to call 999" list: in a text no rule could place, they fail safe to emergency
-    "collaps*", "unconscious*", "unrespons*", "not breathing", "chok*", "seizure*", "convuls*", "overdos*", "poison*",
-    "swallow*", "blue", "suffocat*", "drown*", "=stabbed", "=shot", "crush*", "electrocut*", "bleed*", "blood*",
-    "agony", "excruciat*", "=worst", "sudden*", "numb*", "paralys*", "slurr*", "confus*", "delirious", "drows*",
-    "faint*", "passed out", "blacked out", "anaphyla*", "epipen", "ambulance", "=999", "=911", "emergency",
-    "dying", "=die", "=fit", "=fitting", "floppy", "=limp", "not waking", "will not wake", "cannot breath*", "gasp*",
-    "grey", "mottled", "blotchy", "purple", "newborn", "chemo*", "crash*", "broken", "burn*", "=scald*", "bitten",
-    "stung", "severe*", "terrible", "unbearable")
-"""Alarm words (NHS: when to call 999) for the fail-safe on texts no rule placed."""
-
 _TOPIC_FOR_FLAG = {"chest_pain_red_flags": "chest", "chest_pressure": "chest", "chest_pain": "chest",
                    "named_emergency": "chest", "stroke": "stroke", "stroke_speech": "stroke",
                    "severe_bleeding": "injury", "poisoning": "poisoning", "anaphylaxis": "allergy",
@@ -442,7 +436,7 @@ def triage(text: str) -> TriageResult:
             if all(doc.has(group) for group in rule.all_of):
                 found.append((rule.level, rule.reason, rule.source))
                 result.topics.append(rule.topic)
-    if not found and (doc.has(_UNPLACED_ALARM) or any(doc.has(group) for _, group in terms.ALARMS)):
+    if not found and (doc.has(UNPLACED_ALARM) or any(doc.has(group) for _, group in terms.ALARMS)):
         # fail safe: an alarm sign in a text no rule could place is treated as the emergency it may be
         found.append((Urgency.EMERGENCY, "an alarm sign that the rules could not place: treated as an emergency "
                       "to be safe", "NHS: when to call 999 (fail safe for unplaced alarm signs)"))
@@ -523,15 +517,13 @@ TOOLS: list[ToolSpec] = [ToolSpec(
 """The healthcare agent's function tools."""
 
 
+_SHADOWED_BY = {"urinary": "kidney", "fever": "headache_fever", "stomach_upset": "headache_fever",
+                "cold_flu": "persistent_cough"}
+"""A rule a more specific one makes moot when both match."""
+
+
 def _shadowed(rule: Rule, rules: list[Rule]) -> bool:
-    keys = {r.key for r in rules}
-    if rule.key in ("urinary",) and "kidney" in keys:
-        return True
-    if rule.key == "fever" and "headache_fever" in keys:
-        return True
-    if rule.key == "stomach_upset" and "headache_fever" in keys:
-        return True
-    return rule.key == "cold_flu" and "persistent_cough" in keys
+    return _SHADOWED_BY.get(rule.key) in {r.key for r in rules}
 
 
 def _has_emergency(found: list[tuple[Urgency, str, str]]) -> bool:

@@ -25,7 +25,7 @@ DAYS_PER_MONTH = 30.44
 _NUMBER_WORDS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
                  "seven": 7, "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12}
 _NUM = r"(\d{1,3}(?:[.,]5)?|a|an|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)"
-_UNIT = r"(years?|yrs?|y|months?|mths?|mos?|weeks?|wks?|days?)"
+_UNIT = r"(years?|yrs?|y|months?|mths?|mos?|mnths?|weeks?|weks?|wks?|days?)"
 _PERSON = (r"(?:son|daughter|boy|girl|baby|bub|bubba|little one|grandson|granddaughter|niece|nephew|twins?|"
            r"child|kid|toddler|infant|newborn|dad|mum|mom|father|mother|"
            r"husband|wife|partner|grandad|grandma|granddad|grandmother|grandfather|nan|gran|friend|brother|"

@@ -241,6 +241,17 @@ JAUNDICE_WITH = phrases("fever*", "temp*", "shiver*", "shak*", "rigors", "confus
 """NHS jaundice: A&E for yellow skin or eyes with a high temperature or shivering, confusion, drowsiness, bleeding
 or tummy pain (cholangitis, liver failure); NHS: newborn jaundice in the first 24 hours."""
 
+UNPLACED_ALARM = phrases(
+    # the words of the NHS "when to call 999" list: in a text no rule could place, they fail safe to emergency
+    "collaps*", "unconscious*", "unrespons*", "not breathing", "chok*", "seizure*", "convuls*", "overdos*", "poison*",
+    "swallow*", "blue", "suffocat*", "drown*", "=stabbed", "=shot", "crush*", "electrocut*", "bleed*", "blood*",
+    "agony", "excruciat*", "=worst", "sudden*", "numb*", "paralys*", "slurr*", "confus*", "delirious", "drows*",
+    "faint*", "passed out", "blacked out", "anaphyla*", "epipen", "ambulance", "=999", "=911", "emergency",
+    "dying", "=die", "=fit", "=fitting", "floppy", "=limp", "not waking", "will not wake", "cannot breath*", "gasp*",
+    "grey", "mottled", "blotchy", "purple", "newborn", "chemo*", "crash*", "broken", "burn*", "=scald*", "bitten",
+    "stung", "severe*", "terrible", "unbearable")
+"""Alarm words (NHS: when to call 999) for the fail-safe on texts no rule placed."""
+
 YOUNG_BABY_MONTHS = phrases("1|2|3|one|two|three month|months|mth|mths old", "turned 3 months")
 """A baby of 3 months or under, in months (NICE NG143)."""
 

@@ -45,7 +45,8 @@ NOT_REASSURING = re.compile(
     r"themselves|right)|out of (?:the )?(?:usual|normal|ordinary)|not (?:her|his|their|my) usual|unusual\w*|"
     r"abnormal\w*|better off|(?:says|said|insists|claims|swears) (?:\w+ ){0,2}(?:fine|ok|okay|alright|well)|"
     r"(?:not|n't|never)\b[^.,;]{0,30}\b(?:like|as) (?:normal|usual)|as (?:much|often|many) as (?:usual|normal)|"
-    r"(?:normally|usually) \w+s\b)\b")
+    r"(?:normally|usually) \w+s\b|(?:stopped|stop|refus\w*|off|gave up|given up|won'?t|not|barely|hardly|less) "
+    r"(?:eating|drinking|feeding|playing|sleeping)(?: (?:and|or|n) (?:eating|drinking|feeding|playing))?)\b")
 """Reassuring words that reassure no one: 'a fever as well', 'sleepier than usual', 'she was fine earlier',
 'nothing helps', 'not getting any better', 'not her usual self', 'not responding to me like normal' (NICE NG143
 amber: not responding normally), 'better off without me', 'he says he's fine', 'baby normally wriggles'."""
