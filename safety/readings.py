@@ -136,7 +136,8 @@ def blood_sugar_mmol(text: str) -> float | None:
 
 _SPO2 = re.compile(r"\b(?:sats?|saturations?|spo2|sp02|o2|oxygen(?:\s+(?:level|levels|sats?|saturation))?|"
                    r"pulse\s*ox\w*|oximeter|oxymeter)\b\D{0,25}?(\d{2,3})\s*%?|\b(\d{2,3})\s*%\s*(?:oxygen|o2|sats?)\b")
-_BLOOD_PRESSURE = re.compile(r"\b(?:bp|blood\s+pressure|pressure)\b\D{0,25}?(\d{2,3})(?:\s*(?:/|over)\s*\d{2,3})?")
+_BLOOD_PRESSURE = re.compile(r"\b(?:bp|blood\s+pressure|pressure)\b\D{0,25}?(\d{2,3})(?:\s*(?:/|over)\s*\d{2,3})?"
+                             r"|\b(\d{2,3})\s*(?:/|over)\s*\d{2,3}\b(?=[^.]{0,30}\b(?:bp|blood pressure)\b)")
 _HEART_RATE = re.compile(r"\b(?:heart\s*rate|heartrate|pulse(?!\s*ox)|hr|heart(?:\s+is)?(?:\s+(?:going|racing|beating|"
                          r"pounding))?(?:\s+at)?)\b\D{0,20}?(\d{2,3})\b(?!\s*%)|\b(\d{2,3})\s*(?:bpm|beats)\b")
 _BREATHING_RATE = re.compile(r"\b(?:resp(?:iratory|s)?\.?\s*rate|rr|breathing\s+rate|breaths?)\b\D{0,20}?(\d{2,3})\b"
@@ -162,19 +163,19 @@ def oxygen_saturation(text: str) -> int | None:
 
 
 def systolic_pressure(text: str) -> int | None:
-    """The lowest systolic blood pressure written ('BP 78/45', 'blood pressure is 85 over 50'), if any."""
+    """The systolic blood pressure written furthest from normal ('BP 78/45', 'blood pressure is 220/130'), if any."""
     if not _DIGIT.search(text):
         return None
-    values = _first_number(_BLOOD_PRESSURE, text.lower(), 40, 260)
-    return min(values) if values else None
+    values = _first_number(_BLOOD_PRESSURE, text.lower(), 40, 300)
+    return max(values, key=lambda v: abs(v - 120)) if values else None
 
 
 def heart_rate(text: str) -> int | None:
-    """The highest heart rate written ('heart rate is 150', 'pulse 140', '135 bpm'), if any."""
+    """The heart rate written furthest from normal ('heart rate is 150', 'pulse 38', '135 bpm'), if any."""
     if not _DIGIT.search(text):
         return None
-    values = _first_number(_HEART_RATE, _without_ages(text.lower()), 30, 260)
-    return max(values) if values else None
+    values = _first_number(_HEART_RATE, _without_ages(text.lower()), 20, 260)
+    return max(values, key=lambda v: abs(v - 75)) if values else None
 
 
 def breathing_rate(text: str) -> int | None:

@@ -229,7 +229,8 @@ PREGNANCY_ALARM = phrases("bleed*", "bleedin", "pain*", "cramp*", "hurt*", "fain
                           "temp*", "unwell", "breath*")
 """NHS pregnancy: bleeding, pain, a fall, headache with vision change, waters, fewer movements: maternity unit now."""
 
-PREGNANT = t.PREGNANT + phrases("had +a +baby", "gave birth", "giving birth", "after birth")
+PREGNANT = t.PREGNANT + phrases("had +a|+my|+our|+her +baby", "gave birth", "giving birth", "after birth", "postnatal",
+                                "post natal", "postpartum")
 """Pregnant or recently pregnant."""
 
 JAUNDICE = phrases("jaundice*", "yellow skin|eyes|face", "skin|eyes|face yellow",
@@ -251,6 +252,14 @@ UNPLACED_ALARM = phrases(
     "grey", "mottled", "blotchy", "purple", "newborn", "chemo*", "crash*", "broken", "burn*", "=scald*", "bitten",
     "stung", "severe*", "terrible", "unbearable")
 """Alarm words (NHS: when to call 999) for the fail-safe on texts no rule placed."""
+
+TAMPON = phrases("tampon*", "menstrual cup", "mooncup")
+TAMPON_WITH = phrases("fever*", "temp*", "rash", "sunburn*", "dizz*", "faint*", "vomit*", "diarrh*", "confus*")
+"""NHS: toxic shock syndrome (999 / A&E: a tampon with a high temperature, a sunburn-like rash, dizziness, vomiting)."""
+
+HUMAN_BITE = phrases("=bitten", "=bite", "=bites", "human bite")
+BY_A_PERSON = phrases("fight", "human", "punch*", "person", "someone", "somebody", "teeth", "tooth")
+"""NHS: animal and human bites (A&E for a human bite that breaks the skin, or a bite with a fever)."""
 
 YOUNG_BABY_MONTHS = phrases("1|2|3|one|two|three month|months|mth|mths old", "turned 3 months")
 """A baby of 3 months or under, in months (NICE NG143)."""
@@ -304,6 +313,8 @@ FAILSAFE_FLAGS: tuple[RedFlag, ...] = (
           ("others_harm", (OTHERS_HARM, DANGER_NOW), "NHS: help for suicidal thoughts (someone in immediate "
            "danger: 999)"),
           ("jaundice", (JAUNDICE, JAUNDICE_WITH), "NHS: jaundice (A&E with fever, confusion, tummy pain)"),
+          ("tampon", (TAMPON, TAMPON_WITH), "NHS: toxic shock syndrome (999 / A&E)"),
+          ("human_bite", (HUMAN_BITE, BY_A_PERSON), "NHS: animal and human bites (A&E)"),
           ("belly", (BELLY, SYMPTOM_TEXT), "NHS: When to call 999 / Go to A&E (tummy, bowel, groin, labour)"),
       )),
     # no body check: "bridge" and "roof" are no systems' words here, the words of despair make it a person's

@@ -29,7 +29,7 @@ _E = Urgency.EMERGENCY
 NOT_MEDICAL_EXACT = phrases(
     "=server|=app|=website|=api|=system|=page|=site|=service|=endpoint|=database|=worker|=pool|=queue|=agent|"
     "=task|=email*|=browser|=computer|=laptop|=printer|=market|=stock|=stocks|=price|=prices|=deal|=project|"
-    "=company|=economy|=menu|=section|=sidebar|=bot|=model|=provider|=redis|=postgres|=celery|=deploy*|=build|"
+    "=company|=economy|=menu|=sidebar|=bot|=model|=provider|=redis|=postgres|=celery|=deploy*|=build|"
     "=pipeline|=cluster|=node|=container|=portfolio|=shares|=bet|=odds|=team|=match|=game")
 """Things said of systems, markets, games or work, matched without misspelling tolerance ("socket" is no
 "stock"); they cancel a system rule only in a text with no person or body part (BODY_CONTEXT)."""
@@ -236,6 +236,17 @@ HIGH_BREATHING_RATE = 25
 CHILD_BREATHING_RATE = 60
 """NICE NG143 red: more than 60 breaths a minute at any age under 5."""
 
+HIGH_SYSTOLIC = 180
+"""NICE NG136 / NHS high blood pressure: 180 or more with headache, chest pain, breathlessness, vision change or
+confusion is an emergency (hypertensive emergency)."""
+
+SLOW_HEART_RATE = 40
+"""NHS: a pulse below 40 with dizziness or fainting (an overdose of heart tablets, heart block): 999."""
+
+CRISIS_SIGN = phrases("headache*", "chest", "breath*", "vision", "blurr*", "see*", "confus*", "dizz*", "faint*",
+                      "numb*", "weak*", "nosebleed*", "sick", "vomit*", "drows*")
+"""The signs that make a very high or very low reading an emergency."""
+
 ADULT_MONTHS = 12 * 12
 """NICE NG51 uses the adult thresholds from 12 years."""
 
@@ -251,6 +262,9 @@ def vital_signs_alarm(doc: Doc) -> bool:
         return False
     months = readings.age_months(text)
     adult = months is None or months >= ADULT_MONTHS
+    if doc.has(CRISIS_SIGN) and ((systolic is not None and systolic >= HIGH_SYSTOLIC)
+                                 or (pulse is not None and pulse < SLOW_HEART_RATE)):
+        return True
     return ((spo2 is not None and spo2 < LOW_SPO2) or (systolic is not None and systolic <= LOW_SYSTOLIC)
             or (pulse is not None and pulse > (HIGH_HEART_RATE if adult else INFANT_HEART_RATE))
             or (rate is not None and rate >= (HIGH_BREATHING_RATE if adult else CHILD_BREATHING_RATE)))
@@ -334,7 +348,21 @@ SIDE_SIGN = phrases("heavy", "useless", "=dead", "floppy", "numb*", "weak*", "ti
                     "cannot move|feel|lift|grip", "paralys*", "gone", "flop*")
 """BE FAST (arm, face): one side of the body heavy, numb, weak or not working."""
 
+WOUND = phrases("wound", "scar", "stitches", "incision", "cut", "section")
+WOUND_OPEN = phrases("opened|split|burst|gaping|apart|open", "come|came|coming apart|open|undone",
+                     "stuff|fluid|pus coming")
+"""NHS: after surgery, a wound that opens (dehiscence) needs A&E."""
+
+LUMP = phrases("lump", "bulge", "hernia", "swelling")
+LUMP_STUCK = phrases("hard", "=red", "purple", "not go* back", "stuck", "screaming", "vomit*", "sick", "tender",
+                     "agony", "very|really painful")
+"""NHS: hernia (A&E: a lump that is hard, tender, red or will not go back, with pain or vomiting: strangulation)."""
+
 SYSTEM_FLAGS: tuple[RedFlag, ...] = (
+    _system("wound_open", "a surgical wound that has opened", (WOUND, WOUND_OPEN),
+            "NHS: after surgery (A&E if the wound opens)"),
+    _system("hernia", "a groin or tummy lump that is hard, red or stuck, with pain or vomiting",
+            (LUMP, LUMP_STUCK), "NHS: inguinal hernia (A&E: strangulated hernia)"),
     _system("one_side", "one side of the body heavy, numb, weak or not working", (SIDE, SIDE_SIGN),
             "BE FAST (face, arm); NHS: When to call 999 (stroke)"),
     *(RedFlag(f"system_{key}", why, _E, groups, check=_about_a_body, source=source) for key, why, groups, source in (
