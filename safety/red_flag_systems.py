@@ -138,7 +138,10 @@ MENTAL = phrases("confus*", "confussed", "muddled", "disorientat*", "delirious",
                  "away +with +the +fairies", "not|cannot|does not recogni* +me|+us|+anyone|+her|+his", "unrous*",
                  "=not herself|himself|themselves", "not +her|+his|+their usual self", "very|really|unusually quiet",
                  "all +over +the +place", "funny turn*",
-                 "=quiet +and|+today|+all")
+                 # NICE NG143 amber and red: not responding normally to social cues, no smile, does not stay awake
+                 "less|barely responsive|alert|reactive|interactive", "not as responsive|alert|active", "not smiling",
+                 "no smile*", "will not smile", "not interested +in", "not stay* awake", "nodding|drifting off",
+                 "cannot stay|keep awake", "=quiet +and|+today|+all")
 BREATHING = phrases("breathless*", "short* breath", "out +of +breath", "breath* fast|quick*|hard|rapid*|shallow|"
                     "noisy|deep|heavy|laboured|labored",
                     "fast|rapid|hard|shallow|noisy|deep|heavy|laboured|labored breath*", "wheez*",
