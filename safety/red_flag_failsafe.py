@@ -190,7 +190,8 @@ OTHERS_HARM = phrases("kill|killing|hang|hanging|end +himself|+herself|+themselv
                       "hurt|hurting|harm|harming|cut|cutting +himself|+herself|+themselves|+themself +on +purpose",
                       "hurt|hurting|harm|harming|cut|cutting +himself|+herself|+themselves|+themself deliberately",
                       "end|take|ending|taking +his|+her|+their +own|+life", "suicid*", "=od", "overdos*",
-                      "want*|wanting|wish* +to +die|+to +be +dead")
+                      "want*|wanting|wish* +to +die|+to +be +dead",
+                      "jump*|throw* +from|+off|+out window|windows|balcony|bridge|roof|building|cliff")
 """Someone else's words about ending their life or harming themselves (NHS: if someone's life is at risk, 999)."""
 
 DANGER_NOW = phrases("locked", "lock* +himself|+herself|+themselves", "right now", "tonight", "going +to", "gonna",
