@@ -230,6 +230,9 @@ RULES: tuple[Rule, ...] = (
          (phrases("stuff|fluid|pus|discharge|gunk|liquid coming|leaking|oozing +out|+from ear|ears",
                   "ear* discharg*|leaking|oozing|weeping", "discharge|pus from ear", "swelling|swollen behind ear"),),
          (), "NHS: earache (urgent GP or 111: fluid coming from the ear, swelling around it)"),
+    Rule("fever_rash", "fever", _U, "a rash with a fever needs a check today (at once if it does not fade under a "
+         "pressed glass)", (_FEVER, phrases("rash*", "spots", "blotch*")), (),
+         "NHS: rashes in children (urgent with a high temperature); NICE NG143 (glass test)"),
     Rule("scarlet_fever", "skin", _U, "a rough, sandpaper-like rash with a sore throat or fever may be scarlet "
          "fever: a GP or NHS 111 today", (phrases("scarlet*", "sandpaper", "strawberry tongue"),), (),
          "NHS: scarlet fever (urgent GP appointment or 111)"),

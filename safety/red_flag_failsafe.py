@@ -254,6 +254,14 @@ UNPLACED_ALARM = phrases(
     "stung", "severe*", "terrible", "unbearable")
 """Alarm words (NHS: when to call 999) for the fail-safe on texts no rule placed."""
 
+SKIN_LOSS = phrases("peel* +off", "skin +coming +off", "in sheets", "blister* all over|everywhere",
+                    "skin blister*|peel*",
+                    "blister*|peel* skin", "widespread blister*", "sloughing")
+SKIN_LOSS_WITH = phrases("fever*", "temp*", "mouth", "lips", "eyes", "genital*", "new tablets|medicine|medication",
+                         "started +taking", "unwell", "baby", "newborn")
+"""NHS: Stevens-Johnson syndrome, staphylococcal scalded skin (A&E: skin blistering or peeling with a fever or
+sore mouth, eyes or genitals)."""
+
 TAMPON = phrases("tampon*", "menstrual cup", "mooncup")
 TAMPON_WITH = phrases("fever*", "temp*", "rash", "sunburn*", "dizz*", "faint*", "vomit*", "diarrh*", "confus*")
 """NHS: toxic shock syndrome (999 / A&E: a tampon with a high temperature, a sunburn-like rash, dizziness, vomiting)."""
@@ -315,6 +323,7 @@ FAILSAFE_FLAGS: tuple[RedFlag, ...] = (
            "danger: 999)"),
           ("jaundice", (JAUNDICE, JAUNDICE_WITH), "NHS: jaundice (A&E with fever, confusion, tummy pain)"),
           ("tampon", (TAMPON, TAMPON_WITH), "NHS: toxic shock syndrome (999 / A&E)"),
+          ("skin_loss", (SKIN_LOSS, SKIN_LOSS_WITH), "NHS: Stevens-Johnson syndrome; scalded skin syndrome (A&E)"),
           ("human_bite", (HUMAN_BITE, BY_A_PERSON), "NHS: animal and human bites (A&E)"),
           ("belly", (BELLY, SYMPTOM_TEXT), "NHS: When to call 999 / Go to A&E (tummy, bowel, groin, labour)"),
       )),
