@@ -35,7 +35,8 @@ _AGE_PATTERNS = (
     re.compile(r"\b(\d{1,3})\s*(yo|y/o|yr|yrs)\b"),                              # 4yo, 7 yrs
     re.compile(r"\b(?:aged?|age of)\s+(\d{1,3})\b()"),                             # aged 70
     # not a decimal or a reading: "baby is 38.1" and "she is 39 degrees" are temperatures
-    re.compile(rf"\b{_PERSON}(?:'s| is| was| of| aged|,)?\s*\(?\s*(\d{{1,3}})\s*(months?|weeks?)?\s*\)?"
+    re.compile(rf"\b{_PERSON}(?:'s| is| was| of| aged|,)?\s*\(?\s*(\d{{1,3}})\s*"
+               r"(months?|mths?|mos?|mo|m|weeks?|wks?|wk|w)?\s*\)?"  # "baby (2m)", "baby 2mo"
                r"(?!\s*(?:°|º|deg|c\b|f\b))(?=[\s,;)]|\.(?!\d)|$)"),
     re.compile(r"\b(?:i'?m|i am|he'?s|she'?s|he is|she is)\s+(\d{1,3})\b(?![.,]\d)(?!\s*(?:weeks?|wks?|days?|"
                r"months?|%|c\b|f\b|°|degrees|kg|lb|stone|mmol|mg))()"),           # I'm 77, he's 65

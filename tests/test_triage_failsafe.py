@@ -208,6 +208,8 @@ def test_readings_are_read_as_what_they_are() -> None:
     assert readings.heart_rate("135bpm") == 135
     assert readings.breathing_rate("resp rate 28") == 28
     assert readings.temperature_c("heart rate is 150") is None
+    assert readings.age_months("my baby (2m) has a temp of 38") == 2
+    assert readings.age_months("my bub's 7 weks and her temp is 38.1") is not None
 
 
 # --- a misspelling never silences an alarm or makes a self-care match ------------------------------
