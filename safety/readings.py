@@ -41,6 +41,10 @@ _AGE_PATTERNS = (
     re.compile(r"\b(?:i'?m|i am|he'?s|she'?s|he is|she is)\s+(\d{1,3})\b(?![.,]\d)(?!\s*(?:weeks?|wks?|days?|"
                r"months?|%|c\b|f\b|°|degrees|kg|lb|stone|mmol|mg))()"),           # I'm 77, he's 65
 )
+_IS_WEEKS = re.compile(r"\b(?!(?:it|its|that|this|there|which|what|rash|cough|pain)\b)[a-z]+(?:\s+is|\s+was|'s)\s+"
+                       r"(\d{1,2})\s*(weeks?|weks?|wks?|months?|mnths?|mths?)\b"
+                       r"(?![\s-]*(?:pregnant|pregnent|gone|along|ago|since|now|later|old))")
+"""'my babby is 6 weks': a person of some weeks or months, whatever word names them (not a pregnancy)."""
 _JUST_TURNED = re.compile(rf"\bjust turned\s+{_NUM}\s*{_UNIT}\b")
 _NEWBORN = re.compile(r"\bnew[\s-]?born\b|\bneonat\w*")
 _GESTATION = re.compile(r"\b\d{1,2}\s*(?:weeks?|wks?)\b(?![\s-]*old)")
@@ -66,7 +70,7 @@ def age_months(text: str) -> float | None:
     """
     lowered = _without_gestation(text.lower())
     found: list[float] = []
-    for pattern in (*_AGE_PATTERNS, _JUST_TURNED):
+    for pattern in (*_AGE_PATTERNS, _JUST_TURNED, _IS_WEEKS):
         for match in pattern.finditer(lowered):
             value = _number(match.group(1))
             unit = match.group(2) if match.lastindex and match.lastindex >= 2 else ""
@@ -215,7 +219,7 @@ def tablets_taken(text: str) -> int | None:
 
 def _without_ages(lowered: str) -> str:
     lowered = _without_gestation(lowered)
-    for pattern in (*_AGE_PATTERNS, _JUST_TURNED):
+    for pattern in (*_AGE_PATTERNS, _JUST_TURNED, _IS_WEEKS):
         lowered = pattern.sub(" ", lowered)
     return lowered
 
