@@ -130,7 +130,9 @@ VERY_UNWELL = phrases("really|very|so|extremely ill|unwell", "feel* awful|terrib
 
 MENTAL = phrases("confus*", "confussed", "muddled", "disorientat*", "delirious", "drows*", "=sleepy", "sleepier",
                  "lethargic", "listless", "floppy", "=limp", "hard|difficult|cannot wake|rouse", "barely conscious",
-                 "not making sense", "talking nonsense|rubbish|gibberish", "acting strange|weird|drunk|odd",
+                 "not making sense", "talking nonsense|rubbish|gibberish",
+                 "acting|behaving strange|weird|drunk|odd|oddly|strangely|weirdly",
+                 "out +of +character",
                  "agitated", "out +of +it", "not know* +who|+where", "seeing|hearing things", "not responding",
                  "unresponsive", "dazed", "slow +to answer|respond", "mumbl*",
                  # NICE NG143 amber / NG51: not responding normally, in everyday words
