@@ -144,7 +144,8 @@ BURN_SERIOUS = phrases("face", "chest", "groin", "genital*", "large", "big", "bi
                        "hot oil", "voice", "hoarse")
 """NHS burns: A&E for large or deep burns, electrical or chemical burns, the face, genitals, and children."""
 
-SWALLOWED_HARM = t.CHEMICAL + phrases("weedkiller", "washing powder|up liquid", "safety pin", "pin", "coin*")
+SWALLOWED_HARM = t.CHEMICAL + phrases("weedkiller", "washing powder|up liquid", "safety pin", "pin", "coin*",
+                                      "under +the +sink", "cleaning product*|stuff|spray", "something|anything")
 SWALLOWED_HOW = phrases("=" + "|=".join(str(n) for n in range(9, 100)), "too|to many|much", "double",
                         "extra", "by mistake|accident", "accident*", "some +of +my|+his|+her|+the|+grandma*|+grandad*",
                         "loads", "load", "bunch", "handful", "whole", "all", "strip", "box", "bottle", "grandma*",
@@ -221,6 +222,7 @@ BREATHLESS_WITH = phrases("chest", "calf", "leg", "swollen", "swell*", "faint*",
 """NHS: breathlessness is an emergency when sudden, severe, or with chest pain, a swollen leg or faintness."""
 
 SWALLOW = phrases("swallow*", "swalow*", "ate", "eaten", "drank", "chew*", "licked", "=took", "=taken", "downed",
+                  "snort*", "sniff*", "inhaled", "injected",
                   "necked", "popped", "swolled|swollowed|swalled|swollowd")
 """Swallowing or taking something (not 'had', 'eating', 'drinking': too common in other requests)."""
 

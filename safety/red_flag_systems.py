@@ -154,7 +154,8 @@ BREATHING = phrases("breathless*", "short* breath", "out +of +breath", "breath* 
 CIRCULATION = phrases("pale", "grey|gray", "ashen", "turned|gone|going|went|looks|look* blue",
                       "blue lips|skin|face|tongue|fingers", "bluish", "=mottl*", "blotchy", "clammy",
                       "cold hands|feet|skin|touch", "hands|feet|skin cold|icy|freezing", "ice|icy|freezing cold",
-                      "heart racing|pounding", "racing heart", "faint*", "lightheaded", "light headed",
+                      "heart racing|pounding", "racing heart", "heart +going|+is|+beating crazy|mad|wild|nuts",
+                      "faint*", "lightheaded", "light headed",
                       "passed|passing|pass out", "blacked out", "collaps*", "cold sweat",
                       # NICE NG51 / NG143: pale or ashen, in everyday words
                       "white +as +a", "deathly|ghostly|ghastly|deadly pale|white", "pasty", "sweating buckets",
