@@ -8,13 +8,14 @@ never names a diagnosis or a dose.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from domains.triage_topics import TOPICS
 from providers.tools import ToolSpec
 from safety import policies as safety
 from safety import red_flag_terms as terms
+from safety.patterns import exact
 from safety.policies import Doc, Phrase, Urgency, phrases
 
 # re-exported ("as"): the readings were read here first, and callers still ask this module
@@ -22,7 +23,9 @@ from safety.readings import age_months
 from safety.readings import duration_days as duration_days
 from safety.readings import infant_age_months as infant_age_months
 from safety.readings import temperature_c as temperature_c
-from safety.red_flag_systems import SYSTEMS, unreassured_emergency
+from safety.red_flag_failsafe import UNPLACED_ALARM
+from safety.red_flag_reassurance import unreassured_emergency
+from safety.red_flag_systems import SYSTEMS
 
 logger = logging.getLogger(__name__)
 
@@ -223,6 +226,16 @@ RULES: tuple[Rule, ...] = (
          "NHS: heart failure (urgent if symptoms worsen suddenly)"),
     Rule("jaundice", "abdomen", _U, "yellow skin or eyes needs a check today",
          (phrases("jaundice*", "yellow skin|eyes", "skin|eyes yellow"),), (), "NHS: jaundice (urgent GP or 111)"),
+    Rule("ear_fluid", "head", _U, "fluid or pus coming from an ear, or swelling around it, needs a check today",
+         (phrases("stuff|fluid|pus|discharge|gunk|liquid coming|leaking|oozing +out|+from ear|ears",
+                  "ear* discharg*|leaking|oozing|weeping", "discharge|pus from ear", "swelling|swollen behind ear"),),
+         (), "NHS: earache (urgent GP or 111: fluid coming from the ear, swelling around it)"),
+    Rule("fever_rash", "fever", _U, "a rash with a fever needs a check today (at once if it does not fade under a "
+         "pressed glass)", (_FEVER, phrases("rash*", "spots", "blotch*")), (),
+         "NHS: rashes in children (urgent with a high temperature); NICE NG143 (glass test)"),
+    Rule("scarlet_fever", "skin", _U, "a rough, sandpaper-like rash with a sore throat or fever may be scarlet "
+         "fever: a GP or NHS 111 today", (phrases("scarlet*", "sandpaper", "strawberry tongue"),), (),
+         "NHS: scarlet fever (urgent GP appointment or 111)"),
     Rule("projectile_vomit", "abdomen", _U, "projectile vomiting in a baby needs a check today",
          (phrases("projectile vomit*"),), (), "NHS: pyloric stenosis (urgent GP / 111)"),
     Rule("sticky_eye_newborn", "eye", _U, "a red or sticky eye in a baby under 28 days needs a check today",
@@ -243,7 +256,8 @@ RULES: tuple[Rule, ...] = (
     Rule("persistent_cough", "breathing", _S, f"a cough for {LONG_COUGH_DAYS} days or more needs a check",
          (phrases("persistent|chronic cough*", "cough* weeks|months"),), (),
          "NHS: cough (see a GP if it lasts more than 3 weeks)"),
-    Rule("lump", "general", _S, "a new lump or swelling should be examined", (phrases("lump*"),), (),
+    Rule("lump", "general", _S, "a new lump or swelling should be examined",
+         (phrases("lump*", "swollen glands", "glands swollen|up"),), (),
          "NHS: lumps (see a GP)"),
     Rule("weight_loss", "general", _S, "unexplained weight loss should be looked into",
          (phrases("unexplained|unintentional weight loss", "losing weight without", "lost weight"),), (),
@@ -304,6 +318,11 @@ RULES: tuple[Rule, ...] = (
 )
 """Urgent, soon and self-care rules, each from the named NHS / NICE guidance."""
 
+
+# fail safe: self-care needs a positive benign match (issue 16), so its words are never guessed from a misspelling
+# ("glazed" is no "graze")
+RULES = tuple(replace(r, all_of=tuple(map(exact, r.all_of))) if r.level is _C else r for r in RULES)
+
 CONCERNING: tuple[Rule, ...] = (
     Rule("concern_breathing", "breathing", _U, "fast or hard breathing needs a clinician today",
          (phrases("breath* fast*|quick*|hard|rapid*", "fast* breath*", "nostril* flar*", "struggl* breath*",
@@ -326,23 +345,16 @@ CONCERNING: tuple[Rule, ...] = (
                   "drinking less"),), (), "NICE NG143 traffic-light: amber (poor feeding); NHS: dehydration"),
     Rule("concern_sudden", "general", _U, "a sudden or severe symptom needs care today", (terms.SUDDEN + terms.SEVERE,),
          (), "NHS 111: get help today for sudden or severe symptoms"),
+    Rule("concern_intense", "general", _U, "a symptom that is bad, constant or getting worse needs care today",
+         (phrases("badly", "=hardly", "=barely", "cannot stop", "non stop", "nonstop", "constant*", "every feed",
+                  "all day|night", "more +and +more", "worse +and +worse", "getting|got|gets worse", "worsening"),),
+         (), "NHS 111: get help today if symptoms are getting worse or you are worried"),
     *(Rule(f"concern_{name}", "general", _U, f"an alarm sign ({name.replace('_', ' ')}) rules out self-care",
            (group,), (), "NHS: when to call 999 / 111 (alarm signs by body system)") for name, group in terms.ALARMS),
     *(Rule(f"concern_system_{i}", "general", _U, f"a concerning sign ({name}) rules out self-care", (group,), (),
            "NICE NG51 moderate-to-high risk criteria; NICE NG143 amber") for i, (name, group) in enumerate(SYSTEMS)),
 )
 """Features that rule out self-care: each raises the level to at least urgent (NHS 111 / NICE)."""
-
-_UNPLACED_ALARM = phrases(
-    # the words of the NHS "when to call 999" list: in a text no rule could place, they fail safe to emergency
-    "collaps*", "unconscious*", "unrespons*", "not breathing", "chok*", "seizure*", "convuls*", "overdos*", "poison*",
-    "swallow*", "blue", "suffocat*", "drown*", "=stabbed", "=shot", "crush*", "electrocut*", "bleed*", "blood*",
-    "agony", "excruciat*", "=worst", "sudden*", "numb*", "paralys*", "slurr*", "confus*", "delirious", "drows*",
-    "faint*", "passed out", "blacked out", "anaphyla*", "epipen", "ambulance", "=999", "=911", "emergency",
-    "dying", "=die", "=fit", "=fitting", "floppy", "=limp", "not waking", "will not wake", "cannot breath*", "gasp*",
-    "grey", "mottled", "blotchy", "purple", "newborn", "chemo*", "crash*", "broken", "burn*", "=scald*", "bitten",
-    "stung", "severe*", "terrible", "unbearable")
-"""Alarm words (NHS: when to call 999) for the fail-safe on texts no rule placed."""
 
 _TOPIC_FOR_FLAG = {"chest_pain_red_flags": "chest", "chest_pressure": "chest", "chest_pain": "chest",
                    "named_emergency": "chest", "stroke": "stroke", "stroke_speech": "stroke",
@@ -427,7 +439,7 @@ def triage(text: str) -> TriageResult:
             if all(doc.has(group) for group in rule.all_of):
                 found.append((rule.level, rule.reason, rule.source))
                 result.topics.append(rule.topic)
-    if not found and (doc.has(_UNPLACED_ALARM) or any(doc.has(group) for _, group in terms.ALARMS)):
+    if not found and (doc.has(UNPLACED_ALARM) or any(doc.has(group) for _, group in terms.ALARMS)):
         # fail safe: an alarm sign in a text no rule could place is treated as the emergency it may be
         found.append((Urgency.EMERGENCY, "an alarm sign that the rules could not place: treated as an emergency "
                       "to be safe", "NHS: when to call 999 (fail safe for unplaced alarm signs)"))
@@ -508,15 +520,13 @@ TOOLS: list[ToolSpec] = [ToolSpec(
 """The healthcare agent's function tools."""
 
 
+_SHADOWED_BY = {"urinary": "kidney", "fever": "headache_fever", "stomach_upset": "headache_fever",
+                "cold_flu": "persistent_cough"}
+"""A rule a more specific one makes moot when both match."""
+
+
 def _shadowed(rule: Rule, rules: list[Rule]) -> bool:
-    keys = {r.key for r in rules}
-    if rule.key in ("urinary",) and "kidney" in keys:
-        return True
-    if rule.key == "fever" and "headache_fever" in keys:
-        return True
-    if rule.key == "stomach_upset" and "headache_fever" in keys:
-        return True
-    return rule.key == "cold_flu" and "persistent_cough" in keys
+    return _SHADOWED_BY.get(rule.key) in {r.key for r in rules}
 
 
 def _has_emergency(found: list[tuple[Urgency, str, str]]) -> bool:

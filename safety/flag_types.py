@@ -8,7 +8,7 @@ import enum
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from safety.patterns import Doc, Phrase
+from safety.patterns import Doc, Phrase, exact
 
 
 class Urgency(str, enum.Enum):
@@ -62,3 +62,7 @@ class RedFlag:
     """The published guidance the rule follows."""
     check: Callable[[Doc], bool] | None = None
     """A test of the readings (age, temperature...) that must hold as well."""
+
+    def __post_init__(self) -> None:
+        # fail safe: a cancel is never guessed from a misspelling ("stuck" read as "stock" silenced an alarm)
+        object.__setattr__(self, "none_of", exact(self.none_of))

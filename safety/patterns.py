@@ -61,6 +61,15 @@ def phrases(*sources: str) -> tuple[Phrase, ...]:
     return tuple(Phrase(s, tuple(tuple(w.split("|")) for w in s.split())) for s in sources)
 
 
+def exact(patterns: tuple[Phrase, ...]) -> tuple[Phrase, ...]:
+    """The same phrases with every word matched without misspelling tolerance ('graze*' becomes '=graze*')."""
+    def option(word: str) -> str:
+        core = word.lstrip("+")
+        return word[:len(word) - len(core)] + (core if core.startswith("=") else f"={core}")
+    return phrases(*(" ".join("|".join(option(o) for o in slot.split("|")) for slot in p.source.split())
+                     for p in patterns))
+
+
 def first_words_mask(patterns: Iterable[Phrase]) -> int:
     """The bits of the first words of `patterns`: a text none of them can be found in has none of these."""
     mask = 0
@@ -83,7 +92,19 @@ _EXPAND = {"cant": ("cannot",), "wont": ("will", "not"), "dont": ("do", "not"), 
            # misspellings of "cannot" too short for the fuzzy match
            "cnat": ("cannot",), "carnt": ("cannot",), "cannt": ("cannot",),
            "caint": ("cannot",), "cnt": ("cannot",),
-           "alot": ("a", "lot")}
+           "alot": ("a", "lot"),
+           # everyday words for a sign, followed by the word the rules know (the original is kept for phrases)
+           **{w: (w, "vomiting") for w in ("puking", "puked", "puke", "spewing", "spewed", "retching", "retched",
+                                           "chundering", "barfing", "barfed", "chucking")},
+           **{w: (w, "sick") for w in ("queasy", "nauseous", "nauseated")},
+           **{w: (w, "confused") for w in ("befuddled", "disoriented", "disorientated", "bewildered")},
+           **{w: (w, "drowsy") for w in ("dopey", "groggy", "zonked")},
+           **{w: (w, "bleeding") for w in ("haemorrhaging", "hemorrhaging", "haemorrhage", "hemorrhage")},
+           **{w: (w, "dizzy") for w in ("giddy", "woozy")},
+           "noggin": ("noggin", "head"), "bub": ("bub", "baby"), "bubba": ("bubba", "baby"),
+           "winded": ("winded", "breathless"), "unable": ("unable", "cannot"), "abruptly": ("abruptly",
+           "suddenly"), "soreness": ("soreness", "pain"),
+           "ballooned": ("ballooned", "swollen")}
 _LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s"})
 _ZERO_WIDTH = "\u200b\u200c\u200d"
 _CLAUSE_SPLIT = re.compile(r"[.!?;,:()\n]+|\bbut\b|\bhowever\b")
@@ -102,6 +123,8 @@ class Doc:
         cleaned = cleaned.lower().replace("\u2019", "'").replace("can't", "cannot")
         cleaned = cleaned.replace("won't", "will not")
         cleaned = cleaned.replace("n't", " not").replace("-", " ").replace("_", " ")
+        if "little one" in cleaned:  # a parent's word for a baby or small child
+            cleaned = cleaned.replace("little one", "little one baby")
         self.clauses: list[list[str]] = [_tokens(part) for part in _CLAUSE_SPLIT.split(cleaned)]
         self.clauses = [c for c in self.clauses if c]
         self._bits = [[_word_bits(token) for token in clause] for clause in self.clauses]

@@ -97,8 +97,10 @@ _SELF_HARM = phrases("suicid*", "kill*|=kil myself", "kill*|=kil +my +self", "=k
                      "take|takes|taking|takin|took my life", "to +=off +myself", "hang*|hung +myself",
                      "slit*|slash* wrist*", "want die", "wish dead|die", "better off dead",
                      "want* be dead", "better off without me", "no reason live",
-                     "not want live|alive|exist", "longer want* live|alive|exist",
-                     "not want wake up again|anymore|ever", "not want be here|around anymore",
+                     # the wish is the speaker's own ("want to live"), not a request ("want you to register alice")
+                     "not want +to live|=alive|=exist*", "not want +to +be =alive",
+                     "longer want* +to live|=alive|=exist*",
+                     "not want +to wake +up", "not want +to +be here|around anymore|any|ever",
                      "self harm*", "harm* myself", "harm* my self", "hurt* myself purpose|deliberately",
                      "want* hurt* myself", "thinking hurt*|cut* myself", "urge* hurt*|cut* myself",
                      "cutting myself", "cut* myself purpose|deliberately", "no point living",

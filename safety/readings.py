@@ -25,8 +25,9 @@ DAYS_PER_MONTH = 30.44
 _NUMBER_WORDS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
                  "seven": 7, "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12}
 _NUM = r"(\d{1,3}(?:[.,]5)?|a|an|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)"
-_UNIT = r"(years?|yrs?|y|months?|mths?|mos?|weeks?|wks?|days?)"
-_PERSON = (r"(?:son|daughter|boy|girl|baby|child|kid|toddler|infant|newborn|dad|mum|mom|father|mother|"
+_UNIT = r"(years?|yrs?|y|months?|mths?|mos?|mnths?|weeks?|weks?|wks?|days?)"
+_PERSON = (r"(?:son|daughter|boy|girl|baby|bub|bubba|little one|grandson|granddaughter|niece|nephew|twins?|"
+           r"child|kid|toddler|infant|newborn|dad|mum|mom|father|mother|"
            r"husband|wife|partner|grandad|grandma|granddad|grandmother|grandfather|nan|gran|friend|brother|"
            r"sister|neighbour|neighbor|patient|man|woman|gentleman|lady|he|she|i)")
 _AGE_PATTERNS = (
@@ -34,11 +35,16 @@ _AGE_PATTERNS = (
     re.compile(r"\b(\d{1,3})\s*(yo|y/o|yr|yrs)\b"),                              # 4yo, 7 yrs
     re.compile(r"\b(?:aged?|age of)\s+(\d{1,3})\b()"),                             # aged 70
     # not a decimal or a reading: "baby is 38.1" and "she is 39 degrees" are temperatures
-    re.compile(rf"\b{_PERSON}(?:'s| is| was| of| aged|,)?\s*\(?\s*(\d{{1,3}})\s*(months?|weeks?)?\s*\)?"
+    re.compile(rf"\b{_PERSON}(?:'s| is| was| of| aged|,)?\s*\(?\s*(\d{{1,3}})\s*"
+               r"(months?|mths?|mos?|mo|m|weeks?|wks?|wk|w)?\s*\)?"  # "baby (2m)", "baby 2mo"
                r"(?!\s*(?:°|º|deg|c\b|f\b))(?=[\s,;)]|\.(?!\d)|$)"),
     re.compile(r"\b(?:i'?m|i am|he'?s|she'?s|he is|she is)\s+(\d{1,3})\b(?![.,]\d)(?!\s*(?:weeks?|wks?|days?|"
                r"months?|%|c\b|f\b|°|degrees|kg|lb|stone|mmol|mg))()"),           # I'm 77, he's 65
 )
+_IS_WEEKS = re.compile(r"\b(?!(?:it|its|that|this|there|which|what|rash|cough|pain)\b)[a-z]+(?:\s+is|\s+was|'s)\s+"
+                       r"(\d{1,2})\s*(weeks?|weks?|wks?|months?|mnths?|mths?)\b"
+                       r"(?![\s-]*(?:pregnant|pregnent|gone|along|ago|since|now|later|old))")
+"""'my babby is 6 weks': a person of some weeks or months, whatever word names them (not a pregnancy)."""
 _JUST_TURNED = re.compile(rf"\bjust turned\s+{_NUM}\s*{_UNIT}\b")
 _NEWBORN = re.compile(r"\bnew[\s-]?born\b|\bneonat\w*")
 _GESTATION = re.compile(r"\b\d{1,2}\s*(?:weeks?|wks?)\b(?![\s-]*old)")
@@ -64,7 +70,7 @@ def age_months(text: str) -> float | None:
     """
     lowered = _without_gestation(text.lower())
     found: list[float] = []
-    for pattern in (*_AGE_PATTERNS, _JUST_TURNED):
+    for pattern in (*_AGE_PATTERNS, _JUST_TURNED, _IS_WEEKS):
         for match in pattern.finditer(lowered):
             value = _number(match.group(1))
             unit = match.group(2) if match.lastindex and match.lastindex >= 2 else ""
@@ -133,6 +139,61 @@ def blood_sugar_mmol(text: str) -> float | None:
     return round(value / 18, 1) if value > 30 else value
 
 
+_SPO2 = re.compile(r"\b(?:sats?|saturations?|spo2|sp02|o2|oxygen(?:\s+(?:level|levels|sats?|saturation))?|"
+                   r"pulse\s*ox\w*|oximeter|oxymeter)\b\D{0,25}?(\d{2,3})\s*%?|\b(\d{2,3})\s*%\s*(?:oxygen|o2|sats?)\b")
+_BLOOD_PRESSURE = re.compile(r"\b(?:bp|blood\s+pressure|pressure)\b\D{0,25}?(\d{2,3})(?:\s*(?:/|over)\s*\d{2,3})?"
+                             r"|\b(\d{2,3})\s*(?:/|over)\s*\d{2,3}\b(?=[^.]{0,30}\b(?:bp|blood pressure)\b)")
+_HEART_RATE = re.compile(r"\b(?:heart\s*rate|heartrate|pulse(?!\s*ox)|hr|heart(?:\s+is)?(?:\s+(?:going|racing|beating|"
+                         r"pounding))?(?:\s+at)?)\b\D{0,20}?(\d{2,3})\b(?!\s*%)|\b(\d{2,3})\s*(?:bpm|beats)\b")
+_BREATHING_RATE = re.compile(r"\b(?:resp(?:iratory|s)?\.?\s*rate|rr|breathing\s+rate|breaths?)\b\D{0,20}?(\d{2,3})\b"
+                             r"|\b(\d{2,3})\s*(?:breaths|times\s+(?:a|per|each)\s+min\w*|a\s+min\w*|per\s+min\w*|/\s*min)")
+_BREATH_WORD = re.compile(r"breath|resp")
+
+
+def _first_number(pattern: re.Pattern[str], text: str, low: int, high: int) -> list[int]:
+    values = []
+    for match in pattern.finditer(text):
+        raw = next((g for g in match.groups() if g), None)
+        if raw is not None and low <= int(raw) <= high:
+            values.append(int(raw))
+    return values
+
+
+def oxygen_saturation(text: str) -> int | None:
+    """The lowest oxygen saturation written ('sats 88%', 'oximeter says 86'), in percent, if any."""
+    if not _DIGIT.search(text):
+        return None
+    values = _first_number(_SPO2, text.lower(), 50, 100)
+    return min(values) if values else None
+
+
+def systolic_pressure(text: str) -> int | None:
+    """The systolic blood pressure written furthest from normal ('BP 78/45', 'blood pressure is 220/130'), if any."""
+    if not _DIGIT.search(text):
+        return None
+    values = _first_number(_BLOOD_PRESSURE, text.lower(), 40, 300)
+    return max(values, key=lambda v: abs(v - 120)) if values else None
+
+
+def heart_rate(text: str) -> int | None:
+    """The heart rate written furthest from normal ('heart rate is 150', 'pulse 38', '135 bpm'), if any."""
+    if not _DIGIT.search(text):
+        return None
+    values = _first_number(_HEART_RATE, _without_ages(text.lower()), 20, 260)
+    return max(values, key=lambda v: abs(v - 75)) if values else None
+
+
+def breathing_rate(text: str) -> int | None:
+    """The highest breathing rate written ('breathing 34 times a minute', 'resp rate 30'), if any."""
+    if not _DIGIT.search(text):
+        return None
+    lowered = _without_ages(text.lower())
+    if not _BREATH_WORD.search(lowered):
+        return None
+    values = _first_number(_BREATHING_RATE, lowered, 5, 150)
+    return max(values) if values else None
+
+
 _WEEKS_ALONE = re.compile(r"(?<!for )(?<!last )(?<!past )\b(\d{2})\s*(?:weeks?|wks?)\b(?![\s-]*(?:old|ago))")
 GESTATION_MIN_WEEKS = 12
 """'35 weeks' with no 'for' or 'old' is a gestation from this many weeks: nobody counts a symptom's
@@ -158,7 +219,7 @@ def tablets_taken(text: str) -> int | None:
 
 def _without_ages(lowered: str) -> str:
     lowered = _without_gestation(lowered)
-    for pattern in (*_AGE_PATTERNS, _JUST_TURNED):
+    for pattern in (*_AGE_PATTERNS, _JUST_TURNED, _IS_WEEKS):
         lowered = pattern.sub(" ", lowered)
     return lowered
 

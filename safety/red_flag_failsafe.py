@@ -114,7 +114,7 @@ BREATH_ALARM = phrases("suffocat*", "cannot get enough air", "cannot get +my|+hi
 """NHS 999: severe difficulty breathing, too breathless to speak; NHS: smoke inhalation (A&E)."""
 
 BLEED = phrases("bleed*|bleding|bleedin|blood heavily|badly|alot|lot|loads|soak*|soaked|spurt*|pumping|pouring|still",
-                "soak* through", "lost +a lot +of blood", "nosebleed* 20|30|minutes|still|not stop*",
+                "soak* through", "lost +a lot +of blood", "nosebleed* 20|30|minutes|still", "nosebleed* not stop*",
                 "blood* still going")
 """NHS 999: bleeding that will not stop; heavy bleeding."""
 
@@ -144,17 +144,24 @@ BURN_SERIOUS = phrases("face", "chest", "groin", "genital*", "large", "big", "bi
                        "hot oil", "voice", "hoarse")
 """NHS burns: A&E for large or deep burns, electrical or chemical burns, the face, genitals, and children."""
 
-SWALLOWED_HARM = t.CHEMICAL + phrases("weedkiller", "washing powder|up liquid", "safety pin", "pin", "coin*")
-SWALLOWED_HOW = phrases("=" + "|=".join(str(n) for n in range(9, 100)), "too many|much|to many", "double",
+SWALLOWED_HARM = t.CHEMICAL + phrases("weedkiller", "washing powder|up liquid", "safety pin", "pin", "coin*",
+                                      "under +the +sink", "cleaning product*|stuff|spray", "something|anything")
+SWALLOWED_HOW = phrases("=" + "|=".join(str(n) for n in range(9, 100)), "too|to many|much", "double",
                         "extra", "by mistake|accident", "accident*", "some +of +my|+his|+her|+the|+grandma*|+grandad*",
                         "loads", "load", "bunch", "handful", "whole", "all", "strip", "box", "bottle", "grandma*",
                         "grandad*", "mum*", "mom*") + t.CHILD
 """NHS poisoning and overdose: A&E for a child who swallowed medicine or a chemical, or an adult too much."""
 
-SUGAR = phrases("sugar*", "glucose", "hypo", "diabet*", "insulin", "ketones")
+SUGAR = phrases("sugar*", "glucose", "hypo", "diabet*", "insulin", "ketones",
+                # NICE NG18 / NHS type 1 diabetes: the signs before it is known (thirst, weeing, weight loss)
+                "drinking|thirsty +and +weeing|peeing|urinating", "weeing|peeing loads|lots|constantly",
+                "weeing|peeing all +the +time",
+                "always|really|very|so thirsty", "drinking loads|lots|constantly")
 SUGAR_ALARM = phrases("woozy", "shak*", "shakey", "confus*", "drows*", "asleep", "cannot think", "not coming up",
                       "cannot bring", "acting drunk", "sugar*|glucose|bm =1|=2", "fruity", "pear drops", "ketones",
-                      "mumbl*")
+                      "mumbl*", "vomit*", "being sick", "throw* up", "threw up",
+                      "tummy|stomach|belly pain*|ache*|hurt*",
+                      "breath* fast|deep|heavy|hard")
 """NHS: low blood sugar (999 if drowsy or confused, or not rising); diabetic ketoacidosis (A&E)."""
 
 URINE = phrases("not|never passed urine|water|wee", "not had +a wee", "cannot|not able|unable pee|wee|urinate",
@@ -163,8 +170,12 @@ URINE = phrases("not|never passed urine|water|wee", "not had +a wee", "cannot|no
 
 STROKE = phrases("one side", "nonsense", "gibberish", "=drift*", "cannot raise|lift +both|+her|+his|+my arm*",
                  "seeing double", "double vision", "crooked", "dribbl*", "numbness down", "hand|arm|leg weak",
-                 "weak hand|arm|leg")
-"""BE FAST / NHS 999: stroke signs in other words."""
+                 "weak hand|arm|leg",
+                 # NHS TIA: call 999 even when the signs pass ("for ten minutes, back to normal now")
+                 "cannot|could not|not get +her|+his|+my|+the|+any words +out", "words +out", "get +words +out",
+                 "speech went|gone|go|was|funny|strange|weird|jumbled|garbled", "lost +the|+her|+his|+my strength",
+                 "strength +in +her|+his|+my +right|+left|+one", "face droop*|drop*|dropped", "unsteady", "off balance")
+"""BE FAST / NHS 999 (and NHS TIA: 999 even if the signs pass): stroke signs in other words."""
 
 ALLERGEN = t.ALLERGEN + phrases("sesame", "prawn*", "antibiotic*", "injection", "peanut*", "nuts")
 ALLERGY_ALARM = phrases("wheez*", "faint*", "dizz*", "hoarse", "throat", "tongue", "tung", "lips",
@@ -175,6 +186,27 @@ MIND = phrases("collecting|saving|stockpil* pills|tablets", "edge +of +a|+the br
                "kill +him|+her|+us|+them", "psychosis", "psychotic", "barricad*")
 """NHS: mental health emergency (999 if someone is in danger now). Suicidal thoughts in words alone are
 safety.self_harm's to judge (crisis resources; an emergency when imminent), as NHS help for suicidal thoughts does."""
+
+OTHERS_HARM = phrases("kill|killing|hang|hanging|end +himself|+herself|+themselves|+themself",
+                      "hurt|hurting|harm|harming|cut|cutting +himself|+herself|+themselves|+themself +on +purpose",
+                      "hurt|hurting|harm|harming|cut|cutting +himself|+herself|+themselves|+themself deliberately",
+                      "end|take|ending|taking +his|+her|+their +own|+life", "suicid*", "=od", "overdos*",
+                      "want*|wanting|wish* +to +die|+to +be +dead",
+                      "jump*|throw* +from|+off|+out window|windows|balcony|bridge|roof|building|cliff")
+"""Someone else's words about ending their life or harming themselves (NHS: if someone's life is at risk, 999)."""
+
+DANGER_NOW = phrases("locked", "lock* +himself|+herself|+themselves", "right now", "tonight", "going +to", "gonna",
+                     "about +to", "plan*", "pills|tablets|rope|knife|blade|gun|razor", "bridge|cliff|roof|ledge|tracks|"
+                     "railway|motorway", "goodbye", "left +a +note", "will|won't|cannot|not answer*|respond*|open*",
+                     "missing", "run off|away", "drove off", "walked out")
+"""Cues that the danger is now (NHS: help for suicidal thoughts: call 999 if someone is in immediate danger)."""
+
+DANGER_PLACE = phrases("on|at|near|top +the|+a|+of bridge|cliff|roof|rooftop|ledge|tracks|railway|platform|motorway")
+DISTRESS = phrases("cannot do +this|+it +anymore", "cannot do +this|+it +any +more", "cannot cope", "cannot go +on",
+                   "cannot take +it|+this|+any", "want +it +to +end|+stop", "end +it", "no point", "hopeless",
+                   "give up", "goodbye", "jump*", "not want +to +be +here", "want*|wanting|wish* +to +die",
+                   "kill +himself|+herself|+myself|+themselves", "end +it +all")
+"""A place people go to end their life, with words of despair (NHS: mental health emergency, 999)."""
 
 BELLY = phrases("rock|board hard", "belly|tummy|stomach hard|rigid|swollen|tight", "green vomit|sick|stuff|bile",
                 "vomit*|sick green", "black sticky|tarry",
@@ -190,16 +222,55 @@ BREATHLESS_WITH = phrases("chest", "calf", "leg", "swollen", "swell*", "faint*",
 """NHS: breathlessness is an emergency when sudden, severe, or with chest pain, a swollen leg or faintness."""
 
 SWALLOW = phrases("swallow*", "swalow*", "ate", "eaten", "drank", "chew*", "licked", "=took", "=taken", "downed",
+                  "snort*", "sniff*", "inhaled", "injected",
                   "necked", "popped", "swolled|swollowed|swalled|swollowd")
 """Swallowing or taking something (not 'had', 'eating', 'drinking': too common in other requests)."""
 
-PREGNANCY_ALARM = phrases("bleed*", "bleedin", "pain*", "cramp*", "hurt*", "faint*", "fell", "fall", "headache*",
+PREGNANCY_ALARM = phrases("bleed*", "bleedin", "pain*", "cramp*", "hurt*", "faint*", "dizz*", "lightheaded",
+                          "fell", "fall", "headache*",
                           "blurr*", "vision", "waters", "cord", "contractions", "movement*", "quiet", "fever*",
                           "temp*", "unwell", "breath*")
 """NHS pregnancy: bleeding, pain, a fall, headache with vision change, waters, fewer movements: maternity unit now."""
 
-PREGNANT = t.PREGNANT + phrases("had +a +baby", "gave birth", "giving birth", "after birth")
+PREGNANT = t.PREGNANT + phrases("had +a|+my|+our|+her +baby", "gave birth", "giving birth", "after birth", "postnatal",
+                                "post natal", "postpartum")
 """Pregnant or recently pregnant."""
+
+JAUNDICE = phrases("jaundice*", "yellow skin|eyes|face", "skin|eyes|face yellow",
+                   "gone|turned|turning|looks|look* yellow",
+                   "yellowish|yellowy")
+JAUNDICE_WITH = phrases("fever*", "temp*", "shiver*", "shak*", "rigors", "confus*", "drows*", "sleepy", "bleed*",
+                        "bruis*", "tummy|stomach|belly|rib* pain*|ache*|hurt*", "pain* +under +my|+his|+her|+the ribs",
+                        "swollen belly|tummy", "belly|tummy swollen")
+"""NHS jaundice: A&E for yellow skin or eyes with a high temperature or shivering, confusion, drowsiness, bleeding
+or tummy pain (cholangitis, liver failure); NHS: newborn jaundice in the first 24 hours."""
+
+UNPLACED_ALARM = phrases(
+    # the words of the NHS "when to call 999" list: in a text no rule could place, they fail safe to emergency
+    "collaps*", "unconscious*", "unrespons*", "not breathing", "chok*", "seizure*", "convuls*", "overdos*", "poison*",
+    "swallow*", "blue", "suffocat*", "drown*", "=stabbed", "=shot", "crush*", "electrocut*", "bleed*", "blood*",
+    "agony", "excruciat*", "=worst", "sudden*", "numb*", "paralys*", "slurr*", "confus*", "delirious", "drows*",
+    "faint*", "passed out", "blacked out", "anaphyla*", "epipen", "ambulance", "=999", "=911", "emergency",
+    "dying", "=die", "=fit", "=fitting", "floppy", "=limp", "not waking", "will not wake", "cannot breath*", "gasp*",
+    "grey", "mottled", "blotchy", "purple", "newborn", "chemo*", "crash*", "broken", "burn*", "=scald*", "bitten",
+    "stung", "severe*", "terrible", "unbearable")
+"""Alarm words (NHS: when to call 999) for the fail-safe on texts no rule placed."""
+
+SKIN_LOSS = phrases("peel* +off", "skin +coming +off", "in sheets", "blister* all over|everywhere",
+                    "skin blister*|peel*",
+                    "blister*|peel* skin", "widespread blister*", "sloughing")
+SKIN_LOSS_WITH = phrases("fever*", "temp*", "mouth", "lips", "eyes", "genital*", "new tablets|medicine|medication",
+                         "started +taking", "unwell", "baby", "newborn")
+"""NHS: Stevens-Johnson syndrome, staphylococcal scalded skin (A&E: skin blistering or peeling with a fever or
+sore mouth, eyes or genitals)."""
+
+TAMPON = phrases("tampon*", "menstrual cup", "mooncup")
+TAMPON_WITH = phrases("fever*", "temp*", "rash", "sunburn*", "dizz*", "faint*", "vomit*", "diarrh*", "confus*")
+"""NHS: toxic shock syndrome (999 / A&E: a tampon with a high temperature, a sunburn-like rash, dizziness, vomiting)."""
+
+HUMAN_BITE = phrases("=bitten", "=bite", "=bites", "human bite")
+BY_A_PERSON = phrases("fight", "human", "punch*", "person", "someone", "somebody", "teeth", "tooth")
+"""NHS: animal and human bites (A&E for a human bite that breaks the skin, or a bite with a fever)."""
 
 YOUNG_BABY_MONTHS = phrases("1|2|3|one|two|three month|months|mth|mths old", "turned 3 months")
 """A baby of 3 months or under, in months (NICE NG143)."""
@@ -213,7 +284,7 @@ def _pregnant(doc: Doc) -> bool:
 def _about_a_body(doc: Doc) -> bool:
     """Not said of systems, markets or work (NOT_MEDICAL), unless a person or a body part is named too: "hit
     her head on the side of the pool" and "texted me goodbye" are about a body; "the pool collapsed" is not."""
-    if doc.has(NOT_MEDICAL_SENSE):
+    if doc.has(NOT_MEDICAL_SENSE) and not doc.has(BODY_CONTEXT):  # "the worst part is she's not breathing"
         return False
     return not doc.has(t.NOT_MEDICAL_RESPONSE) or doc.has(BODY_CONTEXT)
 
@@ -250,8 +321,17 @@ FAILSAFE_FLAGS: tuple[RedFlag, ...] = (
           ("stroke", (STROKE, SYMPTOM_TEXT), "BE FAST; NHS: When to call 999 (stroke)"),
           ("allergy", (ALLERGEN, ALLERGY_ALARM, SYMPTOM_TEXT), "RCUK: anaphylaxis; NHS: When to call 999"),
           ("mind", (MIND,), "NHS: mental health emergency; help for suicidal thoughts"),
+          ("others_harm", (OTHERS_HARM, DANGER_NOW), "NHS: help for suicidal thoughts (someone in immediate "
+           "danger: 999)"),
+          ("jaundice", (JAUNDICE, JAUNDICE_WITH), "NHS: jaundice (A&E with fever, confusion, tummy pain)"),
+          ("tampon", (TAMPON, TAMPON_WITH), "NHS: toxic shock syndrome (999 / A&E)"),
+          ("skin_loss", (SKIN_LOSS, SKIN_LOSS_WITH), "NHS: Stevens-Johnson syndrome; scalded skin syndrome (A&E)"),
+          ("human_bite", (HUMAN_BITE, BY_A_PERSON), "NHS: animal and human bites (A&E)"),
           ("belly", (BELLY, SYMPTOM_TEXT), "NHS: When to call 999 / Go to A&E (tummy, bowel, groin, labour)"),
       )),
+    # no body check: "bridge" and "roof" are no systems' words here, the words of despair make it a person's
+    RedFlag("failsafe_danger_place", "words of despair at a place people go to end their life", Urgency.EMERGENCY,
+            (DANGER_PLACE, DISTRESS), source="NHS: mental health emergency (999); help for suicidal thoughts"),
     RedFlag("failsafe_pregnancy", "a sign of danger in pregnancy or just after birth", Urgency.EMERGENCY,
             (PREGNANCY_ALARM,), check=_pregnant_body,
             source="NHS: pregnancy warning signs (999 / maternity unit now)"),

@@ -353,7 +353,8 @@ YOUNG_BABY_SIGN = phrases("stopped|not|refus* feed*|feeding|milk|bottle", "off f
                           "rash", "high|weak* cry", "not responding", "dry nappies", "no wet nappies")
 """NICE NG143 / NHS: a baby under 3 months with a sign of illness needs to be seen now."""
 
-BOWEL_STOPPED = phrases("not pooed|opened|been|gone", "not opened bowels", "cannot poo|fart|pass wind|go toilet",
+BOWEL_STOPPED = phrases("not pooed|opened|been|gone", "not opened bowels", "cannot poo|fart", "cannot pass wind",
+                        "cannot go +to +the|+to toilet", "cannot go toilet",
                         "constipat*", "no poo", "bowels not")
 BOWEL_WITH = phrases("vomit*", "sick", "throw* up", "swollen|bloated|distended belly|tummy|stomach|abdomen",
                      "belly|tummy|stomach|abdomen swollen|bloated|distended")

@@ -22,7 +22,6 @@ from safety import readings
 from safety import red_flag_terms as t
 from safety.flag_types import RedFlag, Urgency
 from safety.patterns import Doc, Phrase, phrases
-from safety.red_flag_failsafe import SYMPTOM_TEXT
 from safety.red_flag_terms import BODY_CONTEXT, NOT_MEDICAL_SENSE
 
 _E = Urgency.EMERGENCY
@@ -30,14 +29,14 @@ _E = Urgency.EMERGENCY
 NOT_MEDICAL_EXACT = phrases(
     "=server|=app|=website|=api|=system|=page|=site|=service|=endpoint|=database|=worker|=pool|=queue|=agent|"
     "=task|=email*|=browser|=computer|=laptop|=printer|=market|=stock|=stocks|=price|=prices|=deal|=project|"
-    "=company|=economy|=menu|=section|=sidebar|=bot|=model|=provider|=redis|=postgres|=celery|=deploy*|=build|"
+    "=company|=economy|=menu|=sidebar|=bot|=model|=provider|=redis|=postgres|=celery|=deploy*|=build|"
     "=pipeline|=cluster|=node|=container|=portfolio|=shares|=bet|=odds|=team|=match|=game")
 """Things said of systems, markets, games or work, matched without misspelling tolerance ("socket" is no
 "stock"); they cancel a system rule only in a text with no person or body part (BODY_CONTEXT)."""
 
 def _about_a_body(doc: Doc) -> bool:
     """Not a request about systems or markets, unless a person or a body part is named too."""
-    if doc.has(NOT_MEDICAL_SENSE):
+    if doc.has(NOT_MEDICAL_SENSE) and not doc.has(BODY_CONTEXT):  # "the worst part is she's not breathing"
         return False
     return not doc.has(NOT_MEDICAL_EXACT) or doc.has(BODY_CONTEXT)
 
@@ -81,7 +80,8 @@ SEIZURE_WITH = phrases("stiff*", "rigid", "all over", "whole body", "arms +and +
 """NHS 999: a seizure (fit): shaking or jerking, stiffening, not responding; a first fit or one over 5 minutes."""
 
 SIGHT = phrases("sight", "vision", "eye", "eyes", "blind*")
-SIGHT_LOST = phrases("lost|lose|losing|gone|went|going dark|black|blank", "curtain", "shadow", "cannot see",
+SIGHT_LOST = phrases("lost|lose|losing|gone|went|going dark|black|blank", "=lost", "=loss", "losing", "curtain",
+                     "shadow", "cannot see",
                      "sudden*", "out +of +nowhere", "completely", "=halo*", "rainbow*")
 """NHS 999 / A&E: sudden loss of sight or a sudden change in vision; NHS: acute glaucoma, retinal detachment
 (a curtain or shadow)."""
@@ -130,11 +130,23 @@ VERY_UNWELL = phrases("really|very|so|extremely ill|unwell", "feel* awful|terrib
 
 MENTAL = phrases("confus*", "confussed", "muddled", "disorientat*", "delirious", "drows*", "=sleepy", "sleepier",
                  "lethargic", "listless", "floppy", "=limp", "hard|difficult|cannot wake|rouse", "barely conscious",
-                 "not making sense", "talking nonsense|rubbish|gibberish", "acting strange|weird|drunk|odd",
+                 "not making sense", "talking nonsense|rubbish|gibberish",
+                 "acting|behaving strange|weird|drunk|odd|oddly|strangely|weirdly",
+                 "out +of +character",
                  "agitated", "out +of +it", "not know* +who|+where", "seeing|hearing things", "not responding",
-                 "unresponsive", "dazed", "slow +to answer|respond", "mumbl*")
+                 "unresponsive", "dazed", "slow +to answer|respond", "mumbl*",
+                 # NICE NG143 amber / NG51: not responding normally, in everyday words
+                 "hallucinat*", "zoned|spaced|passed out", "glazed", "vacant", "staring", "not with +it",
+                 "away +with +the +fairies", "not|cannot|does not recogni* +me|+us|+anyone|+her|+his", "unrous*",
+                 "=not herself|himself|themselves", "not +her|+his|+their usual self", "very|really|unusually quiet",
+                 "all +over +the +place", "funny turn*",
+                 # NICE NG143 amber and red: not responding normally to social cues, no smile, does not stay awake
+                 "less|barely responsive|alert|reactive|interactive", "not as responsive|alert|active", "not smiling",
+                 "no smile*", "will not smile", "not interested +in", "not stay* awake", "nodding|drifting off",
+                 "cannot stay|keep awake", "=quiet +and|+today|+all")
 BREATHING = phrases("breathless*", "short* breath", "out +of +breath", "breath* fast|quick*|hard|rapid*|shallow|"
-                    "noisy|deep|heavy|laboured|labored", "fast|rapid|hard|shallow|noisy breath*", "wheez*",
+                    "noisy|deep|heavy|laboured|labored",
+                    "fast|rapid|hard|shallow|noisy|deep|heavy|laboured|labored breath*", "wheez*",
                     "gasp*", "grunt*", "struggl* breath*", "cannot breath*", "difficult* breath*",
                     # NHS: chest pain when breathing, coughing up blood (pulmonary embolism, pneumothorax: 999)
                     "pain*|hurts|hurt* +when|+to +i|+you breath*", "breath* +in hurts|pain*",
@@ -142,20 +154,35 @@ BREATHING = phrases("breathless*", "short* breath", "out +of +breath", "breath* 
 CIRCULATION = phrases("pale", "grey|gray", "ashen", "turned|gone|going|went|looks|look* blue",
                       "blue lips|skin|face|tongue|fingers", "bluish", "=mottl*", "blotchy", "clammy",
                       "cold hands|feet|skin|touch", "hands|feet|skin cold|icy|freezing", "ice|icy|freezing cold",
-                      "heart racing|pounding", "racing heart", "faint*", "lightheaded", "light headed",
-                      "passed|passing|pass out", "blacked out", "collaps*", "cold sweat")
-OUTPUT = phrases("vomit* repeated*|constant*|non stop|all day|all night|everything",
-                 "cannot|not stop* vomit*|being sick|throw*", "cannot keep anything|fluids|water|drinks|food down",
+                      "heart racing|pounding", "racing heart", "heart +going|+is|+beating crazy|mad|wild|nuts",
+                      "faint*", "lightheaded", "light headed",
+                      "passed|passing|pass out", "blacked out", "collaps*", "cold sweat",
+                      # NICE NG51 / NG143: pale or ashen, in everyday words
+                      "white +as +a", "deathly|ghostly|ghastly|deadly pale|white", "pasty", "sweating buckets",
+                      "pouring +with +sweat", "drenched +in +sweat")
+# a multi-word alternative is a phrase of its own ("a|b c" is the slot "a|b" then the slot "c")
+OUTPUT = phrases("vomit* repeated*|constant*|everything", "vomit* non +stop", "vomit* all day|night",
+                 "cannot|not stop* vomit*|throw*", "cannot|not stop* being sick",
+                 "cannot keep anything|fluids|water|drinks|food down",
                  "not weeing|peeing|urinating|weed|peed|urinated", "not passed urine|water|wee",
                  "not had +a wee|pee", "no wee|pee|urine|wet", "dry nappy|nappies", "not drinking|feeding",
-                 "refus* drink*|feed*|bottle*", "cannot pee|wee|poo")
+                 "refus* drink*|feed*|bottle*", "cannot pee|wee|poo",
+                 # NICE NG143 red: reduced skin turgor; amber: poor feeding, reduced fluid intake
+                 "not had +a|+any|+anything drink*|fluid*", "not had +anything +to +drink",
+                 "no drink*|fluids +all|+since",
+                 "pinch* skin", "skin stays up|tented", "not kept anything down",
+                 "hardly|barely wet|wees|nappies", "hardly|barely +any wet|wees|nappies",
+                 "hardly|barely weeing|peeing|drinking|feeding")
 PAIN_SEVERE = phrases("=sever*", "=sevear*|=sevre*|=severly", "agony", "agonis*|agoniz*", "excruciat*", "=worst",
                       "unbearable", "extreme*",
                       "terrible|awful|horrendous pain*", "crippling", "screaming", "out +of +proportion",
                       "far worse +than", "far more +than")
 NEURO = phrases("numb*", "weak* arm|leg|legs|side|hand|face", "arm|leg|legs|side|hand|face weak*",
                 "cannot move|feel|walk|stand|see|swallow|speak|talk|lift", "vision blurr*|double|lost|dark|gone",
-                "double vision", "seeing double", "slurr*", "=fit", "fitting", "seizure*", "paralys*")
+                "double vision", "seeing double", "slurr*", "=fit", "fitting", "seizure*", "paralys*",
+                # NHS 999: loss of balance or coordination (stroke, toxicity), eye swollen shut (orbital cellulitis)
+                "unsteady", "off balance", "cannot walk straight", "wobbly +on", "staggering", "swollen shut",
+                "hurts +to +move +his|+her|+my eye")
 SYSTEMS: tuple[tuple[str, tuple[Phrase, ...]], ...] = (
     ("mental state", MENTAL), ("breathing", BREATHING), ("circulation or colour", CIRCULATION),
     ("fluids or urine", OUTPUT), ("severe pain", PAIN_SEVERE), ("nerves", NEURO))
@@ -195,6 +222,58 @@ def _older_or_infant(doc: Doc) -> bool:
 def _several_systems(doc: Doc) -> bool:
     """Concerning features of two body systems or more (NICE NG51: several criteria together)."""
     return len(systems_affected(doc)) >= SEVERAL_SYSTEMS and _about_a_body(doc)
+
+
+LOW_SPO2 = 92
+"""NICE NG51 high risk (adults): oxygen saturation below 92% (NICE NG143 red-amber in children: 95% or less)."""
+
+LOW_SYSTOLIC = 90
+"""NICE NG51 high risk: systolic blood pressure of 90 mmHg or less."""
+
+HIGH_HEART_RATE = 130
+"""NICE NG51 high risk (adults and children over 12): a heart rate above 130 a minute."""
+
+INFANT_HEART_RATE = 160
+"""NICE NG143 amber / NG51 (under 1): a heart rate above 160 a minute."""
+
+HIGH_BREATHING_RATE = 25
+"""NICE NG51 high risk (adults and children over 12): 25 breaths a minute or more."""
+
+CHILD_BREATHING_RATE = 60
+"""NICE NG143 red: more than 60 breaths a minute at any age under 5."""
+
+HIGH_SYSTOLIC = 180
+"""NICE NG136 / NHS high blood pressure: 180 or more with headache, chest pain, breathlessness, vision change or
+confusion is an emergency (hypertensive emergency)."""
+
+SLOW_HEART_RATE = 40
+"""NHS: a pulse below 40 with dizziness or fainting (an overdose of heart tablets, heart block): 999."""
+
+CRISIS_SIGN = phrases("headache*", "chest", "breath*", "vision", "blurr*", "see*", "confus*", "dizz*", "faint*",
+                      "numb*", "weak*", "nosebleed*", "sick", "vomit*", "drows*")
+"""The signs that make a very high or very low reading an emergency."""
+
+ADULT_MONTHS = 12 * 12
+"""NICE NG51 uses the adult thresholds from 12 years."""
+
+
+def vital_signs_alarm(doc: Doc) -> bool:
+    """A reading at or past a NICE NG51 high-risk / NG143 red threshold (oxygen, blood pressure, pulse, breathing)."""
+    text = doc.text
+    spo2 = readings.oxygen_saturation(text)
+    systolic = readings.systolic_pressure(text)
+    pulse = readings.heart_rate(text)
+    rate = readings.breathing_rate(text)
+    if spo2 is None and systolic is None and pulse is None and rate is None:
+        return False
+    months = readings.age_months(text)
+    adult = months is None or months >= ADULT_MONTHS
+    if doc.has(CRISIS_SIGN) and ((systolic is not None and systolic >= HIGH_SYSTOLIC)
+                                 or (pulse is not None and pulse < SLOW_HEART_RATE)):
+        return True
+    return ((spo2 is not None and spo2 < LOW_SPO2) or (systolic is not None and systolic <= LOW_SYSTOLIC)
+            or (pulse is not None and pulse > (HIGH_HEART_RATE if adult else INFANT_HEART_RATE))
+            or (rate is not None and rate >= (HIGH_BREATHING_RATE if adult else CHILD_BREATHING_RATE)))
 
 
 _WHY = ("the description holds a sign from the NHS 'call 999 / go to A&E' list ({}); the rules could not name "
@@ -251,7 +330,55 @@ NOT_DEEP = phrases("splinter*", "=tick", "=ticks", "bead*", "=nose", "=ear", "te
 """NHS: cuts (A&E if something is stuck in the wound), eye injuries (A&E); NHS: When to call 999 (serious
 injuries): something gone into the body and still in it."""
 
+ADRENAL = phrases("addison*", "adrenal insufficien*|failure", "hypoadrenal*", "hypopituitar*", "steroid dependen*",
+                  "long term steroids|prednisolone", "steroid*|emergency card", "hydrocortisone")
+ADRENAL_TRIGGER = phrases("vomit*", "being sick", "throw* up", "threw up", "diarrh*", "faint*", "dizz*", "pass* out",
+                          "collaps*", "confus*", "drows*", "very weak")
+"""NHS Addison's disease: adrenal crisis (vomiting, diarrhoea, dizziness, confusion, collapse in someone who
+depends on steroids): 999."""
+
+SICKLE = phrases("sickle*")
+SICKLE_TRIGGER = phrases("chest", "fever*", "temp*", "breath*", "sever*", "agony", "numb*", "weak*", "erection",
+                         "yellow", "pale", "drows*", "headache")
+"""NHS sickle cell disease: A&E for chest pain, a fever, breathlessness, severe pain, stroke signs, priapism."""
+
+THIN_BLOOD = phrases("haemophilia|hemophilia", "warfarin", "blood thinner*", "anticoagul*", "apixaban", "rivaroxaban",
+                     "edoxaban", "dabigatran", "clopidogrel")
+HEAD_BLOW = phrases("head", "fell", "fall", "fallen", "bang*", "knock*", "vomit* blood", "cough* blood",
+                    "blood +in +her|+his|+my|+the wee|pee|urine|poo|vomit")
+"""NHS head injury, anticoagulant medicines: A&E for a head injury (or bleeding inside) on blood thinners."""
+
+SIDE = phrases("left|right|one side", "left|right arm|arms|leg|legs|hand|foot|face",
+               "half +my|+his|+her|+the|+of face|body", "one arm|leg|hand")
+SIDE_SIGN = phrases("heavy", "useless", "=dead", "floppy", "numb*", "weak*", "tingl*", "droop*", "not work*",
+                    "cannot move|feel|lift|grip", "paralys*", "gone", "flop*")
+"""BE FAST (arm, face): one side of the body heavy, numb, weak or not working."""
+
+WOUND = phrases("wound", "scar", "stitches", "incision", "cut", "section")
+WOUND_OPEN = phrases("opened|split|burst|gaping|apart|open", "come|came|coming apart|open|undone",
+                     "stuff|fluid|pus coming")
+"""NHS: after surgery, a wound that opens (dehiscence) needs A&E."""
+
+LUMP = phrases("lump", "bulge", "hernia", "swelling")
+LUMP_STUCK = phrases("hard", "=red", "purple", "not go* back", "stuck", "screaming", "vomit*", "sick", "tender",
+                     "agony", "very|really painful")
+"""NHS: hernia (A&E: a lump that is hard, tender, red or will not go back, with pain or vomiting: strangulation)."""
+
 SYSTEM_FLAGS: tuple[RedFlag, ...] = (
+    _system("wound_open", "a surgical wound that has opened", (WOUND, WOUND_OPEN),
+            "NHS: after surgery (A&E if the wound opens)"),
+    _system("hernia", "a groin or tummy lump that is hard, red or stuck, with pain or vomiting",
+            (LUMP, LUMP_STUCK), "NHS: inguinal hernia (A&E: strangulated hernia)"),
+    _system("one_side", "one side of the body heavy, numb, weak or not working", (SIDE, SIDE_SIGN),
+            "BE FAST (face, arm); NHS: When to call 999 (stroke)"),
+    *(RedFlag(f"system_{key}", why, _E, groups, check=_about_a_body, source=source) for key, why, groups, source in (
+        ("adrenal", "vomiting, faintness or confusion in someone who depends on steroids can be an adrenal crisis",
+         (ADRENAL, ADRENAL_TRIGGER), "NHS: Addison's disease (adrenal crisis: 999)"),
+        ("sickle", "chest pain, a fever, breathlessness or severe pain with sickle cell disease",
+         (SICKLE, SICKLE_TRIGGER), "NHS: sickle cell disease (A&E)"),
+        ("thin_blood", "a head injury or internal bleeding in someone on blood thinners or with haemophilia",
+         (THIN_BLOOD, HEAD_BLOW), "NHS: head injury (A&E if on blood thinners); NHS: anticoagulant medicines"),
+    )),
     _system("object_in", "something gone into the body and still in it", (OBJECT_IN, DEEP_PART),
             "NHS: cuts and grazes (A&E if something is stuck in the wound); NHS: When to call 999 (serious "
             "injuries)", NOT_DEEP),
@@ -284,76 +411,14 @@ SYSTEM_FLAGS: tuple[RedFlag, ...] = (
             "sepsis (a baby, an older person, pregnancy or a recent birth, recent surgery, chemotherapy, "
             "weak immunity or diabetes) can be sepsis", _E, (INFECTION_SIGN,), check=_sepsis_risk,
             source="NICE NG51 sepsis (risk factors 1.1.3; high risk criteria); NHS: sepsis (999)"),
+    RedFlag("system_vital_signs", "a reading past a high-risk threshold (oxygen below 92%, systolic blood "
+            "pressure of 90 or less, a pulse over 130, or fast breathing for the age)", _E, (),
+            check=vital_signs_alarm,
+            source="NICE NG51 sepsis (high risk criteria: SpO2, systolic BP, heart rate, respiratory rate); "
+                   "NICE NG143 red (respiratory rate over 60)"),
     RedFlag("system_several", "concerning signs of two or more body systems at once (for example confusion with "
             "fast breathing, or cold, pale skin with fast breathing) can be a life-threatening illness", _E, (),
             check=_several_systems,
             source="NICE NG51 sepsis (several moderate-to-high risk criteria); NHS: When to call 999"),
 )
 """Emergency rules by body system (consulted with the fail-safe flags, after the specific rules)."""
-
-
-# --- symptoms no rule could place (domains.triage) -----------------------------------------------
-
-REASSURING = phrases(
-    "=a bit", "bit +of", "=abit", "slight*", "mild*", "minor", "little", "small", "on +and +off", "now +and +then",
-    "usual", "normal", "normally", "same +as", "again", "still", "helps|helping|helped", "better", "settl*",
-    "eas*", "fine", "=ok", "okay", "well", "eating", "drinking", "playing", "sleeping", "coping", "gaining",
-    "lately", "recently", "every|most day*|night*|evening*|morning*", "for +ages", "keeps|keep getting|coming",
-    "=after +a|+the|+moving|+gardening|+football|+swimming|+exercise|+big", "gym|workout|training|leg day",
-    "stopped +after|+with|+when|+by|+on +its", "went|gone +away", "settled", "years", "months", "weeks", "month",
-    "year", "anoying|annoying", "wondering", "should +i", "is +it +normal")
-"""What says a symptom is mild, long-standing, improving or leaves the person otherwise well (NICE NG143 green:
-normal colour, responds normally, stays awake; NHS self-care pages: mild symptoms that ease)."""
-
-MINOR_COMPLAINT = phrases(
-    "itch*", "itchy", "dry", "chapped", "dandruf*", "wax", "acne", "spots", "pimple*", "wart*", "verruca*",
-    "cold sore*", "ulcer*", "bunion*", "varicose|varicos", "heartburn", "indigestion|indijestion",
-    "constipat*|constapat*", "hiccup*", "snor*", "tired", "wobbly tooth", "teeth|tooth", "nits|lice",
-    "threadworm*|thredworm*", "eczema", "flat spot", "sweat*", "period*", "blocked", "clicks", "startle",
-    "words yet")
-"""Complaints the NHS sends to a pharmacist or a GP appointment (NHS: self-care, conditions a pharmacist can
-help with): by themselves they are no sign of an emergency."""
-
-LONG_STANDING_DAYS = 7
-"""A symptom written as lasting this long or more is not a new emergency by its duration alone."""
-
-
-def unplaced_is_unreassured(doc: Doc) -> bool:
-    """For a symptom description no rule placed: nothing says it is mild, long-standing, improving or minor.
-
-    Fail safe (uncertainty never lowers a level): the rules give less than an emergency only when they
-    recognise the symptoms, or when the text itself says they are mild, long-standing, improving or a
-    complaint for a pharmacist or GP.
-    """
-    if doc.has(REASSURING, negatable=False) or doc.has(MINOR_COMPLAINT, negatable=False):
-        return False
-    days = readings.duration_days(doc.text)
-    return (days is None or days < LONG_STANDING_DAYS) and _about_a_body(doc)
-
-
-def unreassured_emergency(doc: Doc, *, placed: bool) -> tuple[str, str] | None:
-    """(reason, source) when a symptom description is an emergency for want of reassurance, else None.
-
-    Args:
-        doc: the description.
-        placed: whether a rule already gave it a level (below emergency).
-
-    Returns:
-        For a description no rule placed, with nothing reassuring; or for one placed below emergency
-        that holds a concerning sign (SYSTEMS) and nothing reassuring: why, and the guidance.
-    """
-    if not unplaced_is_unreassured(doc):
-        return None
-    if not placed:
-        if not doc.has(SYMPTOM_TEXT):
-            return None
-        return ("symptoms the rules could not place, with nothing that says they are mild, long-standing or "
-                "minor: treated as an emergency to be safe",
-                "NHS 111: rule out the emergency first (fail safe: uncertainty never lowers a level); "
-                "NICE NG143 green features")
-    concerning = systems_affected(doc)
-    if not concerning:
-        return None
-    return (f"a concerning sign ({concerning[0]}) with nothing that says it is mild, long-standing or minor: "
-            "treated as an emergency to be safe",
-            "NICE NG51 moderate-to-high risk criteria (fail safe: uncertainty never lowers a level); NHS 111")

@@ -7,7 +7,7 @@ left side went numb") instead of exact phrasings. Fail safe: a group errs toward
 """
 from __future__ import annotations
 
-from safety.patterns import phrases
+from safety.patterns import exact, phrases
 
 SUDDEN = phrases("sudden*", "out +of +nowhere", "all +of +a +sudden", "out +of +the +blue", "came on fast|quickly",
                  "all +at +once", "without warning")
@@ -45,7 +45,7 @@ BREATHLESS_SEVERE = phrases("cannot talk|speak|finish|lie|lay|sleep", "unable ta
 
 FITS = phrases("fits|seizures one after|another|again|back", "keep*|kept|having|had|several|repeated fits|seizures",
                "another fit|seizure", "without waking|coming round", "not woken|waking", "not come|came round",
-               "will not wake", "not wake up", "not come round")
+               "will not wake", "not +wake +up", "not come round")
 """Fits and not waking, in other words (NHS: call 999)."""
 
 UNRESPONSIVE = phrases("not answering +us|+me|+anyone|+when", "not respond*", "unrespons*",
@@ -63,11 +63,12 @@ PERSON_OR_BODY = phrases(
     "street", "shaking")
 """Someone to whom it happens, or a symptom: keeps 'the server is not responding' out."""
 
-NOT_MEDICAL_RESPONSE = phrases("server|app|website|api|system|page|site|service|endpoint|database|worker|pool|"
-                               "queue|agent|task|email*|message*|text*|support|browser|computer|laptop|phone|"
-                               "screen|printer|market|stock*|price*|deal|building|bridge|tent|project|company|"
-                               "economy|roof|menu|section|sidebar|bot|model|provider|redis|postgres|celery")
-"""Things that 'do not respond' or 'collapse' without being ill."""
+NOT_MEDICAL_RESPONSE = exact(phrases("server|app|website|api|system|page|site|service|endpoint|database|worker|pool|"
+                                     "queue|agent|task|email*|message*|text*|support|browser|computer|laptop|phone|"
+                                     "screen|printer|market|stock*|price*|deal|building|bridge|tent|project|company|"
+                                     "economy|roof|menu|sidebar|bot|model|provider|redis|postgres|celery"))
+"""Things that 'do not respond' or 'collapse' without being ill; exact, since a cancel word guessed from a
+misspelling ("stuck", "sticky" and "shock" read as "stock") would silence an alarm."""
 
 NEURO = phrases("numb*", "weak* arm|leg|side|face|hand|grip", "arm|leg|side|face|hand weak*",
                 "cannot grip|lift|move|feel|walk|see|speak|talk|stand", "lost|loss balance|vision|sight|speech",
@@ -144,7 +145,9 @@ WITH_ALCOHOL = phrases("with|and vodka|alcohol|wine|beer|whisky|drink*")
 """Medicines with alcohol."""
 
 PARACETAMOL_EXTRA = phrases("double|extra|more|too paracetamol|acetaminophen|tylenol|codamol",
-                            "paracetamol|acetaminophen|tylenol|codamol double|extra|more than|too much")
+                            "paracetamol|acetaminophen|tylenol|codamol double|extra",
+                            "paracetamol|acetaminophen|tylenol|codamol more +than",
+                            "paracetamol|acetaminophen|tylenol|codamol too much")
 """NHS: paracetamol overdose, including a staggered one (A&E even if you feel well)."""
 
 CHILD = phrases("toddler*", "child*", "kid|kids", "baby", "son", "daughter", "little one", "year old",
@@ -210,12 +213,16 @@ PREGNANCY_SEVERE = phrases("severe|bad|terrible|worst headache", "headache sever
 MOVEMENTS_MORE = phrases("movement* slow*|slowed|less|fewer|reduced|stopped|changed|different|weak*",
                          "slow* movement*", "moving less|slow*", "not moved|moving +today|+since|+all",
                          "felt baby kick|move", "not felt +him|+her|+it|+the +baby",
-                         "hardly|barely|no|not any movement*|kicks|kicking", "baby quiet|quieter|still")
+                         "hardly|barely|no|not any movement*|kicks|kicking",
+                         "hardly|barely|no movement*|kicks|kicking", "baby quiet|quieter|still")
 """NHS: baby movements in pregnancy (any change: the maternity unit now)."""
 
 PREGNANT = phrases("pregnan*", "pregnent", "preggo", "weeks gone|along", "midwife", "expecting", "my waters",
                    "waters gone|broke|broken|went|burst|leak*|came", "trimester", "due date", "=labour|labor",
-                   "contraction*", "=bump", "antenatal", "baby due")
+                   "contraction*", "=bump", "antenatal", "baby due",
+                   # NHS ectopic pregnancy: a positive test or a missed period with one-sided pain is one
+                   "positive +pregnancy +test", "positive test", "missed +my|+a|+her period", "period +is +late",
+                   "late period")
 """Pregnancy."""
 
 PARALYSIS = phrases("cannot feel|move +his|+her|+my|+their legs|arms|feet|hands|body|anything",

@@ -8,10 +8,13 @@ from pathlib import Path
 import pytest
 
 from domains import triage as ht
+from safety import readings
 from safety import red_flag_failsafe as fs
+from safety import red_flag_reassurance as reassurance
 from safety import red_flag_systems as systems
+from safety import red_flag_terms as terms
 from safety.flag_types import Urgency
-from safety.patterns import Doc
+from safety.patterns import Doc, Phrase
 from safety.red_flags import red_flags
 
 FAILSAFE_KEYS = {flag.key for flag in fs.FAILSAFE_FLAGS}
@@ -155,3 +158,95 @@ def test_a_mild_word_that_looks_like_a_benign_one_is_not_read_as_it() -> None:
     assert ht.triage("my jaw feels strange").urgency is not Urgency.SELF_CARE
     assert not Doc("I feel feverish").has(systems.PAIN_SEVERE)
     assert not Doc("mostly in my thumb and first fingers").together((systems.COLOUR_PART, systems.COLOUR_BAD))
+
+
+# --- reassurance read strictly (safety/red_flag_reassurance.py) ------------------------------------
+
+@pytest.mark.parametrize("text", [
+    "my mum is not her usual self and breathing fast, she has a fever as well",
+    "he is much sleepier than usual and his hands are cold",
+    "she seemed fine earlier but now she is mottled and not making sense",
+    "my diabetic dad is sweating and disoriented and won't eat",
+    "my 18 month old has a fever and she's not responding to us like normal",
+    "my little boy has gone grey and is breathing really hard",
+    "nothing helps and he keeps getting worse, he is so drowsy",
+])
+def test_words_that_only_look_reassuring_do_not_lower_the_level(text: str) -> None:
+    assert ht.triage(text).urgency is Urgency.EMERGENCY
+
+
+def test_real_reassurance_still_counts() -> None:
+    assert reassurance.reassures(Doc("a bit of a runny nose, eating and drinking well"))
+    assert reassurance.reassures(Doc("my knee has ached on and off for months"))
+    assert not reassurance.reassures(Doc("I feel fine but I took 20 paracetamol, getting worse"))
+    assert not reassurance.reassures(Doc("she is not eating or drinking"))
+
+
+# --- readings of vital signs (NICE NG51 high risk, NG143 red) --------------------------------------
+
+@pytest.mark.parametrize("text", [
+    "my dad's oxygen sats are 88% on the finger monitor",
+    "mum's blood pressure is 78/45 and she feels cold",
+    "heart rate is 150 sitting down and I feel awful with a fever",
+    "he's breathing 34 times a minute and has a temperature",
+    "my 3 month old is taking 75 breaths a minute",
+])
+def test_a_reading_past_a_high_risk_threshold_is_an_emergency(text: str) -> None:
+    assert systems.vital_signs_alarm(Doc(text))
+    assert ht.triage(text).urgency is Urgency.EMERGENCY
+
+
+@pytest.mark.parametrize("text", ["pulse 72, bp 120/80, sats 97", "my 2 year old is breathing 35 times a minute",
+                                  "my resting heart rate is 58"])
+def test_a_normal_reading_is_no_alarm(text: str) -> None:
+    assert not systems.vital_signs_alarm(Doc(text))
+
+
+def test_readings_are_read_as_what_they_are() -> None:
+    assert readings.oxygen_saturation("pulse oximeter says 86") == 86
+    assert readings.systolic_pressure("blood pressure is 85 over 50") == 85
+    assert readings.heart_rate("135bpm") == 135
+    assert readings.breathing_rate("resp rate 28") == 28
+    assert readings.temperature_c("heart rate is 150") is None
+    assert readings.age_months("my baby (2m) has a temp of 38") == 2
+    assert readings.age_months("my bub's 7 weks and her temp is 38.1") is not None
+
+
+# --- a misspelling never silences an alarm or makes a self-care match ------------------------------
+
+def test_cancel_words_are_exact() -> None:
+    assert not Doc("something is stuck in his throat").has(terms.NOT_MEDICAL_RESPONSE)
+    assert not Doc("my poo is black and sticky").has(terms.NOT_MEDICAL_RESPONSE)
+    assert Doc("the server stock price page").has(terms.NOT_MEDICAL_RESPONSE)
+    assert ht.triage("I've pooed black sticky stuff and I feel faint").urgency is Urgency.EMERGENCY
+
+
+def test_self_care_needs_an_exact_benign_word() -> None:
+    """'glazed' was read as 'graze' (minor injury: self-care)."""
+    assert ht.triage("my mum is zoned out and her eyes look glazed").urgency is Urgency.EMERGENCY
+    assert ht.triage("a graze on my knee from falling off my bike").urgency is not Urgency.EMERGENCY
+
+
+def test_a_multi_word_alternative_is_its_own_phrase() -> None:
+    assert Doc("he will not stop being sick").has(systems.OUTPUT)
+    assert Doc("she has been vomiting non stop").has(systems.OUTPUT)
+
+
+@pytest.mark.parametrize(("text", "group"), [
+    ("he keeps puking", systems.OUTPUT + fs.SUGAR_ALARM), ("she is really groggy", systems.MENTAL),
+    ("my nan is disorientated", systems.MENTAL), ("the bub is floppy", fs.INFANT)])
+def test_everyday_words_for_a_sign_are_read_as_the_sign(text: str, group: tuple[Phrase, ...]) -> None:
+    assert Doc(text).has(group)
+
+
+@pytest.mark.parametrize("text", [
+    "my daughter says she's going to kill herself and has locked herself in the bathroom",
+    "my son is standing on the roof saying he wants to die",
+    "im on the bridge and i cant do this anymore",
+    "she has addisons, vomiting and very weak and dizzy",
+    "yellow skin, high temperature with shivers and pain under my right ribs",
+    "woke up and the left side of my body feels heavy and useless",
+    "mum couldn't get her words out for 5 minutes this morning, she's back to normal now",
+])
+def test_emergencies_in_words_no_specific_rule_lists(text: str) -> None:
+    assert ht.triage(text).urgency is Urgency.EMERGENCY
