@@ -119,7 +119,15 @@ _SELF_HARM = phrases("suicid*", "kill*|=kil myself", "kill*|=kil +my +self", "=k
                      "notes|letters +are written",
                      # collecting the means (NHS: suicide warning signs)
                      "collecting|collected|stockpil*|hoarding|saving pills|tablets|meds|paracetamol",
-                     "saved up pills|tablets|meds")
+                     "saved up pills|tablets|meds",
+                     # someone else's words, told by a parent, partner or friend (NHS: if someone you know
+                     # is feeling suicidal; Samaritans: how to support someone): the same crisis resources.
+                     # Adjacent ('+'), so that "kill the weeds himself" is not one.
+                     "kill*|=kil +himself|herself|themselves|themself", "hang*|hung +himself|herself|themselves",
+                     "take|takes|taking|takin|took|end|ends|ending|ended his|her|their life",
+                     "wants|wanted|wanting die", "harm*|harming +himself|herself|themselves|themself",
+                     "cutting|burning +himself|herself|themselves", "hurt*|cut* +himself|herself|themselves "
+                     "purpose|deliberately")
 _LIFE_COMPOUND = re.compile(r"\b(life)[\s-]+(savings|insurance|expectancy|story|stories|cycle|coach|goals|"
                             r"style|lessons|partner|support|back)\b", re.I)
 """'my life savings' is no 'my life': joined into one word before the self-harm phrases are looked for."""

@@ -379,3 +379,21 @@ def test_a_decision_kept_with_its_task_reads_back_as_made(text: str) -> None:
     assert decision.subjects == {"general", "sports"}
     with pytest.raises(ValueError, match="not a safety decision"):
         safety.SafetyDecision.from_json({"flags": []})
+
+
+@pytest.mark.parametrize("text", [
+    "my sister says she wants to kill herself", "he wants to die", "my son keeps saying he wants to end his life",
+    "my friend is talking about taking her own life", "he tried to hang himself last year",
+    "she has been harming herself", "they want to kill themselves", "she is cutting herself again",
+    "he cut himself on purpose"])
+def test_someone_elses_suicidal_words_told_by_another_get_the_crisis_resources(text: str) -> None:
+    decision = assess_request("general", text)
+    assert safety.FLAG_SELF_HARM in decision.flags
+    assert decision.preamble.startswith(safety.CRISIS_RESOURCES.split("\n")[0])
+
+
+@pytest.mark.parametrize("text", ["he is going to kill the weeds himself", "she killed it herself at the gym",
+                                  "he cut himself shaving", "that outfit is to die for",
+                                  "he took his life savings out of stocks"])
+def test_other_peoples_everyday_words_are_not_self_harm(text: str) -> None:
+    assert safety.FLAG_SELF_HARM not in assess_request("general", text).flags
