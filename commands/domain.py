@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from commands.vocabulary import POOL_SYNONYMS
+from commands.vocabulary import ARTEFACT_RE, POOL_SYNONYMS
 from values import Command
 
 _OPENER_RE = re.compile(
@@ -59,6 +59,13 @@ SYSTEM_HEADS = frozenset("""task tasks job jobs pool pools agent agents workflow
     """.split()) | _POOL_WORDS
 """Words that, as the object of a system verb, make the request a command."""
 
+_STATE_OF_RE = re.compile(r"\b(?:status|state|progress)\s+(?:of|on)\s+(?:(?:the|my|our|a|an|this|that|his|her|"
+                          r"their|your)\s+)?([a-z]+)", re.I)
+_MACHINE_HEADS = frozenset("""database db server servers machine machines worker workers backend redis celery api
+    provider providers model models cluster node nodes host box app service services instance deployment queues
+    analysis analyses report reports question questions submission submissions work query queries things""".split())
+"""Heads of 'the status of ...' that are OperatorOS's own (or the user's work in it), beside SYSTEM_HEADS."""
+
 _STOP_RE = re.compile(r"\b(?:for|in|of|at|to|from|with|by|about|on|into|so|up|down|that|which|who|please|"
                       r"and|then|but|if|because|after|before)\b|[,.;:!?]", re.I)
 _DETERMINERS = frozenset("a an the my our this that these those some his her their your its".split())
@@ -88,6 +95,9 @@ def is_domain(text: str) -> bool:
         return True
     if SYSTEM_OBJECT_RE.search(body):
         return False
+    state_of = _STATE_OF_RE.search(body)
+    if state_of and state_of.group(1).lower() not in SYSTEM_HEADS | _MACHINE_HEADS:
+        return True  # "what's the status of the Brexit talks": the state of a thing of the world
     verb = SYSTEM_VERB_RE.match(body)
     if verb is not None:
         rest = body[verb.end():]
@@ -163,9 +173,7 @@ def _continues(piece: str) -> bool:
         for i, w in enumerate(match.group(1).split()))
 
 
-_ARTEFACT_RE = re.compile(r"\b(?:letter|template|email|subscription|membership|order|reservation|booking|flight|"
-                          r"contract|policy|plan|appointment|meeting|account|trip|recipe|event)s?\b", re.I)
-"""Things people cancel in the world, not in OperatorOS."""
+_ARTEFACT_RE = ARTEFACT_RE
 
 
 def _submit(text: str) -> Command:

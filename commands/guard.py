@@ -37,14 +37,19 @@ ACTION_VERB_RE = re.compile(
 """The verbs that carry a change; the words before the first of them decide whether it is ordered."""
 
 NEGATION_RE = re.compile(r"\b(?:not|never|no|nothing|without|rather|instead|avoid|refrain|leave|dont|cant|wont|"
-                         r"didnt|shouldnt|wouldnt)\b|\wn['\u2019]t\b", re.I)
+                         r"didnt|shouldnt|wouldnt|pointless|useless|unnecessary|waste of time|"
+                         r"change[ds]? (?:my|our|their) minds?|second thoughts)\b|\wn['\u2019]t\b", re.I)
 """Words before an action verb that refuse it."""
 QUESTION_RE = re.compile(
     r"\b(?:wh(?:ether|en|ich|y|o|at|ere)(?:['\u2019]?s)?|hows?|if|should|shall|ought|any chance|"
     r"would(?!\s+(?:like|love))|could|might|may|wonder\w*|think\w*|consider\w*|maybe|perhaps|before|after|case|"
     r"assum\w*|suppos\w*|imagin\w*|hypothetic\w*|theory|tell me|explain\w*|describ\w*|reason|worth|idea|safe|"
     r"plan\w*|later|tomorrow|harm|risk\w*|danger\w*|hope|nobody|no one|dare|curious|wish|i['\u2019]?ll|we['\u2019]?ll|"
-    r"(?:i|we) will|going to|gonna|(?:ok|okay|fine|alright) to|thoughts)\b", re.I)
+    r"(?:i|we) will|going to|gonna|(?:ok|okay|fine|alright) to|thoughts|part of me|tempted|inclined|toying|"
+    r"contemplat\w*|hate|afraid|scared|nervous|worried|careful|unsure|not sure|hesitant|"
+    r"i['\u2019]d(?!\s+(?:like|love|prefer|want|appreciate|be grateful))|"
+    r"(?:someone|somebody|they|people|he|she|\w+ (?:colleague|boss|manager|team|lead|cto|ceo))\s+"
+    r"(?:\w+\s+){0,2}?(?:suggest\w*|propos\w*|recommend\w*|said|says|think\w*|thought|wants?|wanted))\b", re.I)
 """Words before an action verb that ask, imagine or plan rather than order."""
 
 POLITE_RE = re.compile(
@@ -74,7 +79,7 @@ def check(request: str, commands: list[Command], ctx: dict[str, Any] | None = No
 TAG_QUESTION_RE = re.compile(
     r"(?:^|[.,;!?]\s*|\s[-\u2013\u2014]+\s*|\s)(?:(?:is (?:that|this|it)|would (?:that|this|it) be|that'?s|thats|"
     r"sounds?)\s+)?(?:an?\s+)?(?:good|bad|wise|smart|safe|ok|okay|fine|sensible|reasonable)(?:\s+(?:idea|move|plan|call))?"
-    r"\?\s*$|(?:^|[.,;!]\s*|\s)(?:right|yes or no|thoughts|agreed|correct|makes sense|should (?:i|we)|"
+    r"\?\s*$|(?:^|[.,;!]\s*|\s)(?:right|yes or no|thoughts|agreed?|correct|makes sense|should (?:i|we)|"
     r"(?:do|would) you agree|what do you think|or not)\?\s*$|"
     r"(?:^|[.,;:!?]\s*|\s[-\u2013\u2014]+\s*|\s)(?:yes or no|thoughts|pros and cons|good idea or not)[.!]?\s*$|"
     r"\bor (?:keep|leave|not|wait|hold off|should (?:i|we))\b", re.I)
@@ -260,6 +265,9 @@ AFTER_REFUSAL_RE = re.compile(
     r"\bnot (?:needed|necessary|required|wanted|what|a good idea|an option)\b|\bunnecessary\b|\bno longer\b|"
     r"\bnot (?:yet|now)\b", re.I)
 """Words after an action verb that refuse it."""
+DOUBT_AFTER_RE = re.compile(r"\b(?:not sure|unsure|not certain|hesitant|second thoughts|undecided|by accident|"
+                            r"accidentally|or not|or (?:should|shall) (?:i|we))\b", re.I)
+"""Words after an action verb that doubt it ("restart sports, but I'm not sure"): a question, not an order."""
 DEFERRED_RE = re.compile(
     r"\b(?:later|tomorrow|tonight|next (?:week|month|time)|some ?time|eventually|in a (?:bit|while))\b", re.I)
 """Words after an action verb that put it off: not an order to do it now."""
@@ -280,6 +288,8 @@ def refusal(text: str, request: str) -> str | None:
         return "question"  # "any chance restarting the finance pool would help"
     if verb and DEFERRED_RE.search(after):
         return "question"  # "cancel task 6 later": not now
+    if verb and DOUBT_AFTER_RE.search(body[verb.end():]):
+        return "question"  # "I'd cancel task 12 but I'm not sure"
     if EXPLAIN_RE.search(before):
         return "explain"
     if NEGATION_RE.search(before) or (verb and re.match(r"\w+ing\b", verb.group(0), re.I)

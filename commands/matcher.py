@@ -43,6 +43,7 @@ from commands.vocabulary import (
     VIEW_WORDS,
     WHOAMI_MORE_RE,
     WHOAMI_RE,
+    WORLD_THING_RE,
     word_set,
 )
 from domains.routing import best_pool
@@ -236,7 +237,7 @@ def _help(seg: Segment, ctx: dict[str, Any], prev: Command | None) -> Command | 
         return _help_command(rest)
     if HELP_RE.search(seg.text) or HELP_MORE_RE.search(seg.text):
         return _help_command([])
-    if HOW_DO_I_RE.match(seg.text) and not seg.content_score:
+    if HOW_DO_I_RE.match(seg.text) and not seg.content_score and not WORLD_THING_RE.search(seg.text):
         command = _help_command(seg.tokens)
         return command if command.args else None
     return None

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from commands.context import update_context
+from commands.intent import is_not_understood
 from commands.vocabulary import ASK_RE, QUOTED_TO_RE, ROUTE_RE, STATUS_WORDS, SUBMIT_RE
 from values import Command
 
@@ -41,7 +42,7 @@ HYPOTHETICAL_RE = re.compile(
     r"(?:let'?s |lets )?say (?:i|we)\b|what if|assuming|"
     r"what (?:would|will|could) happen|"
     r"(?:were|was) (?:i|we) to|in a world where|hypothetically|in theory|(?:before|after|once|when) (?:i|we)\b|"
-    r"in case|assume|let'?s say|say we\b)", re.I)
+    r"in case|assume|let'?s say|say we\b|on the off chance|provided (?:that )?(?:i|we)\b|in a scenario where)", re.I)
 """A clause that imagines an action."""
 
 ADVICE_RE = re.compile(
@@ -184,6 +185,8 @@ def apply(cleaned: str, ctx: dict[str, Any], parse_clause: Parser, read_only: bo
         if moods[i - 1] == "negation" and moods[i] == "imperative" and _bare_negation(clauses[i - 1]):
             moods[i] = "negation"
             clauses[i - 1] = "not now"  # _FILLER_CLAUSES: it says nothing more itself
+            if _INTERJECTION_RE.fullmatch(clauses[i].strip(" ,.!-").lower()):
+                clauses[i] = "don't"  # "do not, under any circumstances, cancel it": the negation reaches the verb
         elif moods[i - 1] == "hypothetical" and moods[i] == "imperative" and _BARE_IMAGINING_RE.fullmatch(
                 clauses[i - 1].strip()):  # "theoretically, scale up finance": the adverb imagines what follows
             moods[i] = "hypothetical"
@@ -241,6 +244,7 @@ def apply(cleaned: str, ctx: dict[str, Any], parse_clause: Parser, read_only: bo
             return answer
     kept = [_resolve_pronoun(c, declined) for c in kept]
     result = kept or declined
+    result = [c for c in result if not is_not_understood(c)] or result  # "..., or should I wait?" adds nothing
     if any(m in ("question", "hypothetical", "explain") for m in moods) or read_only:
         result = [_read_only(c, c.text, "question" if not read_only else "read_only") or c for c in result]
     if not result and "negation" in moods and not any(m == "imperative" for m in moods):
@@ -265,7 +269,8 @@ HARDWARE_WORDS = frozenset("cpu memory ram disk server servers machine box datab
 _CONDITION_RE = re.compile(
     r"^(?:just\s+)?(?:(?:hypothetically|in theory|theoretically)\b[\s,]*)?"
     r"(?:what (?:would|will|could) happen (?:if|when)|what if|if|suppose|supposing|imagine|assuming|assume|"
-    r"(?:let'?s |lets )?say|in case|in a world where|before|after|once|when|were|was)?\s*(?:that\s+)?"
+    r"(?:let'?s |lets )?say|in case|in the event|in a scenario where|on the off chance|provided|in a world where|"
+    r"before|after|once|when|were|was)?\s*(?:that\s+)?"
     r"(?:i|we|you|they|the user|someone)?\s*"
     r"(?:(?:were|was|had|did|do|went ahead and|decided? to|wanted to|want to|ever|just|now|actually)\s+)*"
     r"(?:to\s+)?", re.I)
@@ -301,8 +306,15 @@ def _bare_negation(clause: str) -> bool:
     return bool(_BARE_NEGATION_RE.fullmatch(clause.strip(" ,.!-").lower()))
 
 
-_BARE_NEGATION_RE = re.compile(r"(?:(?:no|ok|okay|please|wait|actually),? )*(?:not (?:now|yet|today)|don'?t|dont|"
-                               r"do not|no need|not needed|never ?mind|hold off)(?: please| thanks| for now)?")
+_BARE_NEGATION_RE = re.compile(r"(?:(?:no|ok|okay|please|wait|actually|and),? )*(?:not (?:now|yet|today)|don'?t|dont|"
+                               r"do not|no need|not needed|never ?mind|hold off|never(?:,? ever)?|please don'?t)"
+                               r"(?: please| thanks| for now| ever)?")
+_INTERJECTION_RE = re.compile(
+    r"(?:and )?(?:(?:under|in) (?:any|no) (?:circumstances?|case)|whatever (?:happens|you do)|no matter what|"
+    r"i (?:repeat|mean (?:it|this|that))|(?:and )?i mean (?:it|this|that)|seriously|really|please|repeat|"
+    r"for (?:now|the (?:time being|moment))|at all|ever|again|this time|i beg you|just to be clear|to be clear|"
+    r"for real)")
+"""A clause said between a bare negation and its verb: the negation goes on to the verb."""
 
 
 def retracts(rest: str) -> bool:

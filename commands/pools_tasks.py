@@ -42,6 +42,7 @@ from commands.vocabulary import (
     TURN_UP_RE,
     UP_WORDS,
     WANT_N_RE,
+    WORLD_THING_RE,
     word_set,
 )
 from values import Command
@@ -67,8 +68,8 @@ def cancel(seg: Segment, ctx: dict[str, Any], prev: Command | None) -> Command |
     if (seg.has_any(word_set("all every everything")) or named_set) and task_words:
         return Command("cancel", {"all": True, **({"status": status} if status else {}),
                                   **({"pool": seg.pools[0]} if seg.pools else {})})
-    if seg.content_score and not task_words:
-        return None  # "how do I stop smoking"
+    if (seg.content_score or WORLD_THING_RE.search(seg.text)) and not task_words:
+        return None  # "how do I stop smoking", "cancel my gym membership"
     if ctx.get("last_task_id") is not None:
         return Command("cancel", {"task_id": ctx["last_task_id"]})
     return clarify("missing_task", "Which task should I cancel? Give its number, e.g. \"cancel task 12\".",
@@ -239,7 +240,7 @@ def pools(seg: Segment, ctx: dict[str, Any], prev: Command | None) -> Command | 
         if seg.content_score and not seg.pools:
             return None  # "write an email to my sales agents"
         pool = seg.pools[0] if seg.pools else None
-        if pool is None and seg.has_any(ITS_WORDS | word_set("that this")):
+        if pool is None and (seg.has_any(ITS_WORDS | word_set("that this")) or _THE_POOL_RE.search(seg.text)):
             pool = ctx.get("last_pool")
         return Command("pools", {"pool": pool} if pool else {})
     if seg.pools and seg.has_any(DISPLAY) and not seg.content_score:
@@ -248,6 +249,10 @@ def pools(seg: Segment, ctx: dict[str, Any], prev: Command | None) -> Command | 
             and not seg.content_score and len(seg.tokens) <= 6):
         return Command("pools", {"pool": ctx["last_pool"]})
     return None
+
+
+_THE_POOL_RE = re.compile(r" the pool (?!of )|(?<! all) the pool $")
+"""'show me the pool' after a look at one: that pool (not 'the pools')."""
 
 
 def health(seg: Segment, ctx: dict[str, Any], prev: Command | None) -> Command | None:

@@ -307,7 +307,9 @@ NEW_SESSION_RE = re.compile(
     r"(?:session|conversation|context)) $")
 """A fresh conversation: 'new session', 'start a new conversation', 'start over'."""
 DEMO_MORE_RE = re.compile(
-    r" (?:walk (?:me|us) through|demonstrate|show (?:me|us) what) .*(?:capabilit\w*|features?|abilities|can do) |"
+    r" (?:(?:walk|take|talk|guide|run) (?:me|us) through|demonstrate|show (?:me|us) what|give (?:me|us) a tour of) "
+    r".*(?:capabilit\w*|features?|abilities|can do|analytics|automation) |"
+    r"^ show(?:case)? off (?:the |your )?(?:\w+ ){0,3}(?:analytics|analysis|automation|features?|capabilit\w*) $|"
     r"^ (?:run|show|give) (?:me )?(?:an?|the) (?:\w+ ){1,3}(?:example|sample run) $| demonstrate |"
     r" (?:tour|walkthrough|walk through|overview) of (?:the |your )?(?:\w+ ){0,3}(?:features?|capabilit\w*|abilities) |"
     r"^ (?:show|give|run) (?:me |us )?(?:an?|some) (?:example|examples|sample) of (?:\w+ ){1,2}"
@@ -315,3 +317,13 @@ DEMO_MORE_RE = re.compile(
     r"^ show (?:me |us )?(?:the |your )?(?:\w+ ){1,3}(?:capabilit\w*|features) $")
 """The brief's demo requests: 'Walk me through financial analysis capabilities', 'Demonstrate sports
 analytics features', 'Run a business automation example'."""
+
+
+ARTEFACT_RE = re.compile(r"\b(?:letter|template|email|subscription|membership|order|reservation|booking|flight|"
+                         r"contract|policy|plan|appointment|meeting|account|trip|recipe|event)s?\b", re.I)
+"""Things people cancel in the world, not in OperatorOS."""
+
+WORLD_THING_RE = re.compile(r" (?:my|our|a|an|his|her|their) (?:\w+ ){0,2}?(?:letter|template|email|subscription|"
+                            r"membership|order|reservation|booking|flight|contract|policy|appointment|meeting|trip|"
+                            r"recipe|event|lease|loan|insurance|card|payment)s? ")
+"""'how do I cancel my gym membership': a thing of the world (not 'my account': OperatorOS's), no help here."""

@@ -169,7 +169,10 @@ READ_ONLY_FRAMES = (
     "{A} -- just kidding", "{A}. Actually no, don't.", "we shouldn't {a}", "avoid {g}", "stop {g}",
     "if I {a}, what happens?", "suppose I {a}", "Theoretically, {a}", "in case we {a}, what should I expect?",
     "The user asks: 'should I {a}?'", "My user asked whether it's safe to {a}.",
-    "The user wants to know if they should {a}.", "User says: \"don't {a}\"")
+    "The user wants to know if they should {a}.", "User says: \"don't {a}\"",
+    "Do not, under any circumstances, {a}.", "I changed my mind about {g}", "someone suggested we {a}. agree?",
+    "I'd {a} but I'm not sure", "it's pointless to {a}", "I'd hate to {a} by accident", "{A}, or should I wait?",
+    "never mind, don't {a}", "were I to {a}, what would happen?", "on the off chance I {a}, what happens?")
 """Questions, refusals and imagined changes around an action: none may change anything (issue 17)."""
 
 
