@@ -45,7 +45,8 @@ SYSTEM_OBJECT_RE = re.compile(
     r"\b(?:workflows?|operatoros|the system|the queue(?!\s+(?:systems?|lines?|times?|theory|management|at|outside)\b)|"
     r"my queue|the pools?|agent pools?|the agents)\b", re.I)
 DOMAIN_TASKS_RE = re.compile(
-    r"\b(?:tasks|jobs)\s+(?:involved|needed|required|to do|for each|for every|(?:a|an|each|every|the new|new) \w+ "
+    r"\b(?:tasks|jobs)\s+(?:involved|needed|required|to do|for each|for every|for (?:\w+ing|a|an|my|our|your|their)\b|"
+    r"(?:a|an|each|every|the new|new) \w+ "
     r"(?:\w+ )?(?:should|must|needs?|has|have|can|will))", re.I)
 """'the tasks involved in onboarding', 'the tasks a new manager should do': tasks of the world."""
 """A system object named anywhere in a request."""
@@ -103,7 +104,9 @@ def is_domain(text: str) -> bool:
         rest = body[verb.end():]
         if verb.group(1).lower().startswith("show") and re.match(r"(?:what|how|which|who|when|where|if)\b", rest, re.I):
             said = {w.lower() for w in re.findall(r"[A-Za-z]+", rest)}
-            return bool(_ARTEFACT_RE.search(rest)) and not said & SYSTEM_HEADS  # "show me what it's doing": system
+            how_to = re.match(r"how to \w+\s+(.+)", rest, re.I)  # "show me how to kill weeds": an object of the world
+            named = {w.lower() for w in re.findall(r"[A-Za-z]+", how_to.group(1))} - _DETERMINERS if how_to else set()
+            return bool(_ARTEFACT_RE.search(rest) or named) and not said & SYSTEM_HEADS  # "show me what it's doing"
         rest = re.sub(r"^(?:up|down)\s+", "", rest, flags=re.I)
         obj = _STOP_RE.split(rest, maxsplit=1)[0].split()
         words = [w.lower().strip("'\"") for w in obj if w.lower() not in _DETERMINERS]
@@ -135,6 +138,8 @@ WORLDLY_RES = tuple(re.compile(p, re.I) for p in (
     r"prize|dead|infinity|kiddie|plunge|pool)\s+pools?\b",
     # a queue or tasks of the world: "the queue time at a typical ER", "what tasks should I do before a colonoscopy"
     r"\bqueues?\s+(?:times?|lines?|at|for|outside|in front)\b",
+    # a workflow of the world: "the best workflow for filing expense reports"
+    r"\b(?:best|good|better|ideal|typical|standard|simple|efficient|usual|common)\s+workflows?\s+(?:for|to|of)\b",
     r"\btasks?\s+(?:should|must|do|does|did|can|could)\s+(?:i|we|you|they|he|she)\b",
     r"\btasks?\s+(?:does|do|did|should|must|can|will|would)\s+(?:an?|the|my|our|your|their|his|her)\s+"
     r"(?!(?:pool|agents?|system|operatoros|workflow|queue)\b)\w+",

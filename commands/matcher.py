@@ -275,7 +275,7 @@ def _history(seg: Segment, ctx: dict[str, Any], prev: Command | None) -> Command
     return Command("history", {}) if HISTORY_RE.search(seg.text) or HISTORY_MORE_RE.search(seg.text) else None
 
 
-_SAME_WORDS = word_set("too same")
+_SAME_WORDS = word_set("too same again")
 """'healthcare too', 'do the same for finance': the change before, again, on purpose."""
 
 

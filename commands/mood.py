@@ -17,6 +17,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from commands import domain
 from commands.context import update_context
 from commands.intent import is_not_understood
 from commands.vocabulary import ASK_RE, QUOTED_TO_RE, ROUTE_RE, STATUS_WORDS, SUBMIT_RE
@@ -227,7 +228,8 @@ def apply(cleaned: str, ctx: dict[str, Any], parse_clause: Parser, read_only: bo
         if mood == "explain":
             topic = _topic(clause)
             specific = _SPECIFIC_RE.search(clause) and any(changes(c) for c in commands)
-            if topic and not specific and all(c.intent != "submit" or _idle(c, clause) for c in commands):
+            if topic and not specific and all(c.intent != "submit" or _idle(c, clause) for c in commands) and not (
+                    domain.is_domain(clause)):  # "how do I scale a consulting business": work for an agent
                 declined.append(_declined(Command("help", {"topic": topic}, clause), commands, reason))
                 imagined.append((mood, clause, [declined[-1]]))
                 continue

@@ -153,7 +153,7 @@ ELLIPSIS_MARKERS = word_set("and also then same too about now")
 ELLIPSIS_WORDS = word_set("""
     and also then now what whats about how hows same for the a an one ones in on with to by do too as
     well only just of more fewer less extra pool pools agent agents team it make them those these thing
-    please ok okay side again either task tasks job jobs number id""")
+    please ok okay side again either task tasks job jobs number id but that this instead here there""")
 """Words a follow-up may have besides a pool, a number or a task status."""
 
 VIEW_WORDS = word_set("show list me display view get see check us")
@@ -183,7 +183,7 @@ APPROVE_WORDS = word_set("approve approved approving accept")
 APPROVALS_SHOWN = word_set("queue pending list show waiting any what whats which")
 DEMO_WORDS = word_set("demo demos demonstration showcase walkthrough")
 CANCEL_VERBS = word_set("cancel abort stop kill terminate halt")
-RESTART_VERBS = word_set("restart reboot revive relaunch respawn resurrect recover reset reload restarting")
+RESTART_VERBS = word_set("restart reboot revive relaunch respawn resurrect recover reset reload restarting bounce")
 SCALE_VERBS = word_set("scale resize rescale autoscale scaling")
 
 USER_NAME_RE = re.compile(r"[A-Za-z0-9_.@-]{1,64}")
@@ -200,6 +200,8 @@ LOGIN_RE = re.compile(
 HELP_RE = re.compile(
     r"^ (what|which) (can|could|do) (you|i) (do|ask|say|type)( you)? |^ what can i ask |"
     r"^ (list |show |available |show me the )?commands |^ what commands | commands are available |"
+    r"^ (?:list|show|give|tell)(?: me| us)?(?: the| all| your| all the| a list of| the list of)? (?:available )?"
+    r"commands (?!i (?:ran|typed|sent|used|entered|gave|tried)|(?:i )?(?:ran|typed|sent) )|"
     r"^ (im|i am) (lost|confused|stuck) $|^ how (do|can|should) i use |^ how does this work |^ how to use |"
     r"^ show me how to use |^ (usage|menu|options|getting started|get started) $|^ what (do|can) you "
     r"(do|offer) |^ what are you |^ explain (how )?(this|operatoros|the system|it) |^ explain how (the )?"
@@ -248,6 +250,8 @@ RUNNING_NOW_RE = re.compile(r" (whats|what is|is) running | running (right )?now
 LIMIT_RE = re.compile(r" (?:last|latest|recent|top|first|newest) (\d{1,9}) |"
                       r" (\d{1,9}) (?:most recent|latest|recent|last) ")
 MACHINE_RE = re.compile(r" (load|resource usage) (on|of) (the )?(machine|server|system) |"
+                        r" (problems?|issues?|trouble|anything wrong|something wrong) (with|on) (the )?(server|machine|"
+                        r"box|host|hardware) |"
                         r" (server|machine) (ok|up|doing|alive) | system (check|checkup) ")
 STATUS_RE = re.compile(
     r" whats? (is )?going on | how are things | how (is|s) everything | hows everything |"
@@ -311,6 +315,8 @@ DEMO_MORE_RE = re.compile(
     r".*(?:capabilit\w*|features?|abilities|can do|analytics|automation) |"
     r"^ show(?:case)? off (?:the |your )?(?:\w+ ){0,3}(?:analytics|analysis|automation|features?|capabilit\w*) $|"
     r"^ (?:run|show|give) (?:me )?(?:an?|the) (?:\w+ ){1,3}(?:example|sample run) $| demonstrate |"
+    r"^ (?:run|show|give|try) (?:me |us )?(?:an?|the|some) (?:example|sample|demo) (?:of )?(?:the |an? )?(?:\w+ ){0,2}"
+    r"(?:automation|analysis|analytics|features?|capabilit\w*) $|"
     r" (?:tour|walkthrough|walk through|overview) of (?:the |your )?(?:\w+ ){0,3}(?:features?|capabilit\w*|abilities) |"
     r"^ (?:show|give|run) (?:me |us )?(?:an?|some) (?:example|examples|sample) of (?:\w+ ){1,2}"
     r"(?:automation|analysis|analytics|features?|capabilit\w*) $|"
