@@ -86,7 +86,8 @@ _REFRAME_RES = tuple((re.compile(p, re.I), r) for p, r in (
     (r"^(?:(?:the |my )?user|they) (?:has asked|asked|asks|is asking|wants|would like|needs|'d like)(?: me)? to\b", ""),
     (r"^(?:(?:the |my )?user|they) (?:is asking|asks|asked|has asked) for help with\b", "help with"),
     (r"^(?:(?:the |my )?user|they) (?:has a question for|asks) (?:the )?(\w+) agents:", r"ask the \1 agents:"),
-    (r"^(?:(?:the |my )?user|they)(?: is| are)? (?:has asked|asked|asks|is asking|asking|requests|requested)"
+    (r"^(?:(?:the |my )?user|they)(?: is| are)? (?:has asked|asked|asks|is asking|asking|requests|requested|"
+     r"has requested)"
      r"(?: me)?(?: for)?\b", "show me"),
     (r"^(?:(?:the |my )?user|they)(?:'d| would) like\b", "I would like"),
     (r"^(?:(?:the |my )?user|they|the developer|the operator) (?:wants?)\b", "I want"),
@@ -110,7 +111,10 @@ READ_ONLY_RE = re.compile(
     r"\b(?:don'?t|do not|no)\s+(?:change|changes|cancel|scale|restart|touch|modify)\w*|not asking for any changes|"
     r"just want information|no changes|read[- ]only|only (?:want to )?(?:show|see|look)|"
     r"(?:they|the user|he|she) (?:is|are|was|were) (?:only |just )?asking(?:,? not (?:instructing|ordering|requesting)|"
-    r" a question)|not an? (?:instruction|order|request to act)", re.I)
+    r" a question)|not an? (?:instruction|order|request to act)|"
+    r"\bnot (?:asking|wanting|trying|looking)(?: you| me)? (?:to|for) (?:\w+ )?(?:change|cancel|scal|restart|touch|"
+    r"modify|delet|run|approv|reject|kill|stop)\w*|treat (?:it|this) as a question|with a question mark|"
+    r"(?:it'?s|it is|this is|that'?s|that is) (?:just |only )?a question|just a question", re.I)
 """An agent's instruction that forbids any change."""
 
 _LOOK_RE = re.compile(r"\b(?:show|list|check|display|run a health check|give)\b.*", re.I)
@@ -189,6 +193,8 @@ def _is_question(text: str) -> bool:
 
 def _cancelled(request: str) -> str:
     """'show me all queued tasks cancelled' is 'cancel all queued tasks'."""
+    request = re.sub(r"^(?:show me|i want|i would like|i'?d like|i need)?\s*that (.+?) (?:be|is|gets?) "
+                     r"(cancelled|canceled|restarted)$", r"\1 \2", request, flags=re.I)  # "that task 57 be cancelled"
     match = re.match(r"^(?:show me |i want |i would like |i'?d like |i need )?(.+?) (cancelled|canceled|restarted)$",
                      request, re.I)
     if match and not re.search(r"\b(?:be|been|being|not|never|no|should|must|if|whether|would|could|can|shall|might|"

@@ -69,7 +69,12 @@ GENERIC_QUESTION_RE = re.compile(
     r"^(?:can (?:i|we)\b(?!.*\b(?:task|job|run|workflow) #?\d)(?!.*\b(?:healthcare|financial|finance|sports|business|"
     r"general|medical|betting|stock|automation)\b)|(?:does|do) (?:logging|tasks?(?!\s*#?\d)|agents?|pools?|workflows?|"
     r"cancelled|failed|queued|the system|operatoros)\b|are (?:failed |cancelled |queued )?(?:agents|tasks|pools) "
-    r"\w+ed\b|can (?:cancelled |failed |queued )?(?:tasks|agents|pools|workflows) be\b|is it safe to log ?out)", re.I)
+    r"\w+ed\b|can (?:cancelled |failed |queued )?(?:tasks|agents|pools|workflows) be\b|is it safe to log ?out|"
+    r"(?:am i|are we|is it|would i be) (?:able|allowed|possible) to\b(?!.*\b(?:task|job|run|workflow) #?\d)"
+    r"(?!.*\b(?:healthcare|financial|finance|sports|business|general|medical)\b)|"
+    r"is there (?:a|any) way to\b(?!.*\b(?:task|job|run|workflow) #?\d)"
+    r"(?!.*\b(?:healthcare|financial|finance|sports|business|general|medical)\b)|"
+    r"who (?:can|may|is allowed to)\b(?!.*\b(?:task|job|run|workflow) #?\d))", re.I)
 """A question about how the system behaves in general, not about one pool or task: help answers it."""
 
 FILLER_CLAUSE_RE = re.compile(
@@ -147,7 +152,9 @@ def mood_of(clause: str) -> str:
     if (EXPLAIN_RE.match(plain) or GENERIC_QUESTION_RE.match(plain)) and not _HOW_VIEW_RE.match(plain):
         return "explain"
     if re.match(r"^do\s+(?!(?:i|we|you|u|they|it|he|she|the|my|our|any|all|these|those|this|that|"
-                r"tasks?|agents?|pools?|workflows?|cancelled|failed|queued)\b)\w", plain, re.I) and "?" not in clause:
+                r"tasks?|agents?|pools?|workflows?|cancelled|failed|queued|running|pending|active|existing|"
+                r"succeeded|completed|finished|other|any|some|both|people|users?)\b)\w", plain, re.I) and (
+                    "?" not in clause):
         return "imperative"  # "now do healthcare": an order that repeats the last one
     if ADVICE_RE.match(plain) or re.match(r"^(?:would you(?! please| kindly)|do you think)\b", plain, re.I):
         return "question"
@@ -374,7 +381,9 @@ def _imagined_answer(cleaned: str, clauses: list[str], moods: list[str],
 
 _WH_RE = re.compile(r"^(?:what|which|who|how|when|where|why)\b", re.I)
 CONSEQUENCE_RE = re.compile(
-    r"\b(?:would|will|could|might|going to|gonna|happens?|afterwards?|then|next)\b|\w'(?:ll|d)\b", re.I)
+    r"\b(?:would|will|could|might|going to|gonna|happens?|afterwards?|then|next|kept|keep|lost|lose|losing|"
+    r"finish\w*|surviv\w*|fail|break|broken|dropped|continue|resume|affected|impacted|persist|carry on|"
+    r"still (?:run|work|finish|complete)\w*)\b|\w'(?:ll|d)\b", re.I)
 """Words of a question about what an imagined change would bring (not about the present)."""
 
 
