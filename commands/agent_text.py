@@ -123,9 +123,11 @@ _LOOK_RE = re.compile(r"\b(?:show|list|check|display|run a health check|give)\b.
 LABEL_RE = re.compile(
     r"^\s*((?:(?:read[- ]only|no changes?|nothing to change|just (?:looking|checking|asking)|fyi|note|heads up|"
     r"quick (?:question|one|request|check|ask)|question|status check|ops|please|pls|hey|hi|ok|so|"
+    r"dry[- ]?run|simulat\w*|preview|test run|what[- ]if|hypothetical(?:ly)?|"
     r"@\w+|operatoros)[\s,!.-]*)+):\s*(?=\S)", re.I)
 """A label before a colon that frames the request after it ("read-only please: show the failed tasks")."""
-_LABEL_READ_ONLY_RE = re.compile(r"read[- ]only|no changes?|nothing to change|just (?:looking|checking|asking)", re.I)
+_LABEL_READ_ONLY_RE = re.compile(r"read[- ]only|no changes?|nothing to change|just (?:looking|checking|asking)|"
+                                 r"dry[- ]?run|simulat|preview|test run|what[- ]if|hypothetical", re.I)
 
 
 _SENTENCE_END_RE = re.compile(r"(?<=[.!?;])\s+|\s+[-\u2013\u2014]+\s+|\s*\(|\)\s*")

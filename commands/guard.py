@@ -46,7 +46,10 @@ QUESTION_RE = re.compile(
     r"assum\w*|suppos\w*|imagin\w*|hypothetic\w*|theory|tell me|explain\w*|describ\w*|reason|worth|idea|safe|"
     r"plan\w*|later|tomorrow|harm|risk\w*|danger\w*|hope|nobody|no one|dare|curious|wish|i['\u2019]?ll|we['\u2019]?ll|"
     r"(?:i|we) will|going to|gonna|(?:ok|okay|fine|alright) to|thoughts|part of me|tempted|inclined|toying|"
-    r"contemplat\w*|hate|afraid|scared|nervous|worried|careful|unsure|not sure|hesitant|"
+    r"contemplat\w*|hate|afraid|scared|nervous|worried|careful|unsure|not sure|hesitant|doubt\w*|"
+    r"options?|alternatives?|possibilit\w*|advice|advis\w*|opinion|discuss\w*|talk about|debat\w*|"
+    r"simulat\w*|preview\w*|dry[- ]?run|rehears\w*|get ready|ready to|prepar\w*|compar\w*|weigh\w*|"
+
     r"i['\u2019]d(?!\s+(?:like|love|prefer|want|appreciate|be grateful))|"
     r"(?:someone|somebody|they|people|he|she|\w+ (?:colleague|boss|manager|team|lead|cto|ceo))\s+"
     r"(?:\w+\s+){0,2}?(?:suggest\w*|propos\w*|recommend\w*|said|says|think\w*|thought|wants?|wanted))\b", re.I)
@@ -266,7 +269,10 @@ AFTER_REFUSAL_RE = re.compile(
     r"\bnot (?:yet|now)\b", re.I)
 """Words after an action verb that refuse it."""
 DOUBT_AFTER_RE = re.compile(r"\b(?:not sure|unsure|not certain|hesitant|second thoughts|undecided|by accident|"
-                            r"accidentally|or not|or (?:should|shall) (?:i|we))\b", re.I)
+                            r"accidentally|or not|or (?:should|shall) (?:i|we)|"
+                            r"(?:after|once|when|until|unless|if|before) (?:i|we) (?:confirm|say|approve|give|tell|"
+                            r"ok|okay|agree)\w*|(?:i|we)['\u2019]?ll confirm|(?:wait|waiting) for (?:my|our|a|the) "
+                            r"(?:confirmation|go[- ]ahead|ok|okay|approval)|(?:if|when) (?:i|we) say so)\b", re.I)
 """Words after an action verb that doubt it ("restart sports, but I'm not sure"): a question, not an order."""
 DEFERRED_RE = re.compile(
     r"\b(?:later|tomorrow|tonight|next (?:week|month|time)|some ?time|eventually|in a (?:bit|while))\b", re.I)

@@ -172,7 +172,11 @@ READ_ONLY_FRAMES = (
     "The user wants to know if they should {a}.", "User says: \"don't {a}\"",
     "Do not, under any circumstances, {a}.", "I changed my mind about {g}", "someone suggested we {a}. agree?",
     "I'd {a} but I'm not sure", "it's pointless to {a}", "I'd hate to {a} by accident", "{A}, or should I wait?",
-    "never mind, don't {a}", "were I to {a}, what would happen?", "on the off chance I {a}, what happens?")
+    "never mind, don't {a}", "were I to {a}, what would happen?", "on the off chance I {a}, what happens?",
+    "let's discuss {g}", "I need advice on {g}", "I doubt we need to {a}", "one option is to {a}", "Simulate {g}",
+    "dry run: {a}", "{A} only after I confirm", "Only {a} if I say so.", "Get ready to {a}, I'll confirm",
+    "The user is not asking you to {a}. Show them the status.", "My user typed '{a}?' - it's a question.",
+    "The user asked me NOT to {a}.", "The user was going to {a} but changed their mind.")
 """Questions, refusals and imagined changes around an action: none may change anything (issue 17)."""
 
 
