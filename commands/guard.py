@@ -32,7 +32,8 @@ ACTION_VERB_RE = re.compile(
     r"terminat\w*|drop\w*|run|runs|running|ran|trigger\w*|launch\w*|start\w*|execut\w*|kick\w*|approv\w*|"
     r"reject\w*|deny|denying|log(?:ging)?(?:\s+(?:me\s+)?(?:out|in|off))|logout|sign\w*|register\w*|take|taking|"
     r"took|bring|bringing|raise|lower|make|making|put|get|retry\w*|rerun\w*|delet\w*|remov\w*|eras\w*|destroy\w*|"
-    r"back(?:ing|ed|s)?\s*up|backups?|restor\w*|submit\w*|creat\w*|start\w*|automat\w*|switch\w*)\b",
+    r"back(?:ing|ed|s)?\s*up|backups?|restor\w*|submit\w*|creat\w*|start\w*|automat\w*|switch\w*|"
+    r"sclae\w*|scael\w*|sacle\w*|restrat\w*|resart\w*|retsart\w*|rstart\w*|cancle\w*|cansel\w*|cancl\w*)\b",
     re.I)
 """The verbs that carry a change; the words before the first of them decide whether it is ordered."""
 
@@ -48,6 +49,8 @@ QUESTION_RE = re.compile(
     r"(?:i|we) will|going to|gonna|(?:ok|okay|fine|alright) to|thoughts|part of me|tempted|inclined|toying|"
     r"contemplat\w*|hate|afraid|scared|nervous|worried|careful|unsure|not sure|hesitant|doubt\w*|"
     r"options?|alternatives?|possibilit\w*|advice|advis\w*|opinion|discuss\w*|talk about|debat\w*|"
+    r"shl?d|shud|shoud|shuold|shoudl|cld|cud|wld|wud|wat|wut|wht|u think|ya think|"
+
     r"simulat\w*|preview\w*|dry[- ]?run|rehears\w*|get ready|ready to|prepar\w*|compar\w*|weigh\w*|"
 
     r"i['\u2019]d(?!\s+(?:like|love|prefer|want|appreciate|be grateful))|"
@@ -269,11 +272,16 @@ AFTER_REFUSAL_RE = re.compile(
     r"\bnot (?:yet|now)\b", re.I)
 """Words after an action verb that refuse it."""
 DOUBT_AFTER_RE = re.compile(r"\b(?:not sure|unsure|not certain|hesitant|second thoughts|undecided|by accident|"
-                            r"accidentally|or not|or (?:should|shall) (?:i|we)|"
+                            r"accidentally|or not|or (?:should|shall) (?:i|we)|jk|j/k|just kidding|kidding|"
+                            r"not really|in theory|theoretically|hypothetically|in principle|y/n|yes/no|"
+
                             r"(?:after|once|when|until|unless|if|before) (?:i|we) (?:confirm|say|approve|give|tell|"
                             r"ok|okay|agree)\w*|(?:i|we)['\u2019]?ll confirm|(?:wait|waiting) for (?:my|our|a|the) "
                             r"(?:confirmation|go[- ]ahead|ok|okay|approval)|(?:if|when) (?:i|we) say so)\b", re.I)
 """Words after an action verb that doubt it ("restart sports, but I'm not sure"): a question, not an order."""
+_SARCASM_RE = re.compile(r"(?:^|\s)/s\s*$|\(\s*(?:not really|jk|kidding|joking)\s*\)|"
+                         r"\b(?:jk|j/k|just kidding|kidding|joking|lol jk)\W*$", re.I)
+"""A closing mark of jest: '/s', '(not really)', '... jk'."""
 DEFERRED_RE = re.compile(
     r"\b(?:later|tomorrow|tonight|next (?:week|month|time)|some ?time|eventually|in a (?:bit|while))\b", re.I)
 """Words after an action verb that put it off: not an order to do it now."""
@@ -281,6 +289,8 @@ DEFERRED_RE = re.compile(
 
 def refusal(text: str, request: str) -> str | None:
     """Why the change in ``text`` (a piece of ``request``) is not ordered: negation, question, explain; or None."""
+    if _SARCASM_RE.search(request):
+        return "negation"  # "cancel task 12 /s": said in jest
     body = POLITE_RE.sub("", text.strip(), count=1)
     verbs = list(ACTION_VERB_RE.finditer(body))
     # "make sure you don't restart X": the verb of the change, not a light verb before it, decides
