@@ -93,8 +93,8 @@ TAG_QUESTION_RE = re.compile(
 
 
 def _checked(request: str, command: Command) -> Command:
-    if not mood.changes(command) or "declined" in command.args:
-        return command
+    if not mood.changes(command) or "declined" in command.args or command.args.get("reason") == "no_such_choice":
+        return command  # a question asked again changes nothing; only an affirmative answer to it will
     text = command.text or request
     reason = "question" if TAG_QUESTION_RE.search(request) else refusal(text, request)
     if reason is None and request.rstrip().endswith("?") and not POLITE_RE.match(request.strip()) and not (

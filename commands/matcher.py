@@ -136,7 +136,8 @@ def _pending_answer(seg: Segment, ctx: dict[str, Any], prev: Command | None) -> 
     if prev is not None or pending is None or len(seg.tokens) > 5:
         return None
     intent, args = pending["intent"], dict(pending["args"])
-    if intent == "login" and len(seg.tokens) == 1 and USER_NAME_RE.fullmatch(seg.core):
+    if intent == "login" and len(seg.tokens) == 1 and USER_NAME_RE.fullmatch(seg.core) and (
+            seg.core.lower() not in COMMON_WORDS | _NOT_NAMES):
         return Command("login", {**args, "name": seg.core})
     command = _inherit(seg, intent, args, pending=True)
     return None if command is None or command.intent == "clarify" else command
@@ -276,6 +277,8 @@ def _history(seg: Segment, ctx: dict[str, Any], prev: Command | None) -> Command
 
 
 _SAME_WORDS = word_set("too same again")
+_NOT_NAMES = word_set("neither none nope nah hmm hm stop skip cancel never nevermind later wait no yes ok okay idk")
+"""Replies to 'Which user name?' that refuse or hesitate: no one is called that."""
 """'healthcare too', 'do the same for finance': the change before, again, on purpose."""
 
 

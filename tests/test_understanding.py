@@ -204,6 +204,19 @@ def test_follow_up_questions_never_repeat_a_change() -> None:
     assert not leaks, leaks
 
 
+
+def test_an_answer_that_asks_or_puts_off_never_chooses_a_change() -> None:
+    leaks = []
+    for turn in ("scale up", "scale", "scale down", "cancel", "log in", "double the healthcare pool"):
+        context = update_context({}, parse(turn, {}))
+        for text in ("the financial one?", "suppose I choose finance", "healthcare, but not yet", "which is safest?",
+                     "which would you recommend?", "what's the difference between 1 and 2?", "I'll decide later",
+                     "neither", "nope", "what are my options?", "explain option 1", "not sure, maybe 2"):
+            got = parse(text, context)
+            if any(changes(c) for c in got):
+                leaks.append((turn, text, _shown(got)))
+    assert not leaks, leaks
+
 if __name__ == "__main__":
     import sys
 
