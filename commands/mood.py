@@ -156,7 +156,8 @@ def mood_of(clause: str) -> str:
                 r"succeeded|completed|finished|other|any|some|both|people|users?)\b)\w", plain, re.I) and (
                     "?" not in clause):
         return "imperative"  # "now do healthcare": an order that repeats the last one
-    if ADVICE_RE.match(plain) or re.match(r"^(?:would you(?! please| kindly)|do you think)\b", plain, re.I):
+    if ADVICE_RE.match(plain) or re.match(r"^(?:would you(?! please| kindly)(?!.*\bplease\b)|do you think)\b", plain,
+                                          re.I):
         return "question"
     return "imperative"
 

@@ -84,9 +84,19 @@ def restart(seg: Segment, ctx: dict[str, Any], prev: Command | None) -> Command 
     if seg.content_score and not (seg.pools or seg.pool_noun):
         return None
     pool = seg.pools[0] if seg.pools else None
-    if pool is None and seg.has_any(PRONOUNS) and ctx.get("last_pool") and it_refers_to(ctx) == "pool":
+    if pool is None and (seg.has_any(PRONOUNS) or _THE_POOL_RE.search(seg.text)) and ctx.get("last_pool") and (
+            it_refers_to(ctx) == "pool"):
         pool = ctx["last_pool"]
+    if pool is None and (_ONE_POOL_RE.search(seg.text) or _THE_POOL_RE.search(seg.text)):
+        # "restart a pool" names no pool: a restart of every pool would be a guess
+        return clarify("missing_pool", "Which pool should I restart?", [f"restart the {p} pool" for p in POOLS],
+                       pending={"intent": "restart", "args": {}})
     return Command("restart", {"pool": pool} if pool else {})
+
+
+_ONE_POOL_RE = re.compile(r" (?:a|one|1|some|single|specific|particular|certain|given) (?:of the |of my |of our )?"
+                          r"(?:agent )?(?:pool|pools|team) ")
+"""'restart a pool', 'restart one of the pools': one pool, not named."""
 
 
 def scale(seg: Segment, ctx: dict[str, Any], prev: Command | None) -> Command | None:
@@ -115,13 +125,15 @@ def scale(seg: Segment, ctx: dict[str, Any], prev: Command | None) -> Command | 
 
 
 def _changes_size(seg: Segment) -> bool:
-    if seg.has_any(CHANGE_WORDS) or seg.text.startswith(" up the "):
+    if seg.has_any(CHANGE_WORDS) or seg.text.startswith(" up the ") or (seg.pools and _POOL_BY_RE.match(seg.text)):
         return True
     if SET_SIZE_RE.search(seg.text) and (seg.pool_noun or seg.pools):
         return True
     return bool(TURN_UP_RE.search(seg.text) or MAKE_IT_RE.search(seg.text))
 
 
+_POOL_BY_RE = re.compile(r"^ (?:the )?[a-z]+(?: pool| agents| team)? (?:up|down) by \d+(?: agents?)? $")
+"""'business down by 1', as an agent's summary of a scaling writes it."""
 _BARE_SIZE_RE = re.compile(r"^ (?:scale|resize|rescale) (?:the )?[a-z]+(?: (?:pool|agents|team))? (\d+)(?: agents?)? $")
 """'scale healthcare 4', as a chat command line writes it: the size."""
 
