@@ -123,11 +123,15 @@ _LOOK_RE = re.compile(r"\b(?:show|list|check|display|run a health check|give)\b.
 LABEL_RE = re.compile(
     r"^\s*((?:(?:read[- ]only|no changes?|nothing to change|just (?:looking|checking|asking)|fyi|note|heads up|"
     r"quick (?:question|one|request|check|ask)|question|status check|ops|please|pls|hey|hi|ok|so|"
-    r"dry[- ]?run|simulat\w*|preview|test run|what[- ]if|hypothetical(?:ly)?|"
+    r"dry[- ]?run|simulat\w*|preview|test run|what[- ]if|hypothetical(?:ly)?|proposal|suggestion|idea|draft|"
+    r"todo|to do|note to self|notes?|reminder|later|plan(?: for \w+)?|thinking out loud|not an order|brainstorm|"
+    r"for (?:later|tomorrow|next week)|options?|disregard(?: this| that)?|ignore(?: this| that)?|"
     r"@\w+|operatoros)[\s,!.-]*)+):\s*(?=\S)", re.I)
 """A label before a colon that frames the request after it ("read-only please: show the failed tasks")."""
 _LABEL_READ_ONLY_RE = re.compile(r"read[- ]only|no changes?|nothing to change|just (?:looking|checking|asking)|"
-                                 r"dry[- ]?run|simulat|preview|test run|what[- ]if|hypothetical", re.I)
+                                 r"dry[- ]?run|simulat|preview|test run|what[- ]if|hypothetical|proposal|suggestion|"
+                                 r"idea|draft|todo|to do|note|reminder|later|plan|thinking out loud|not an order|"
+                                 r"brainstorm|options?|disregard|ignore", re.I)
 
 
 _SENTENCE_END_RE = re.compile(r"(?<=[.!?;])\s+|\s+[-\u2013\u2014]+\s+|\s*\(|\)\s*")

@@ -39,6 +39,8 @@ ACTION_VERB_RE = re.compile(
 
 NEGATION_RE = re.compile(r"\b(?:not|never|no|nothing|without|rather|instead|avoid|refrain|leave|dont|cant|wont|"
                          r"didnt|shouldnt|wouldnt|pointless|useless|unnecessary|waste of time|"
+                         r"(?:ignore|disregard) (?:that|this|it|my|the last|what)|scratch|accidental\w*|mistaken\w*|"
+                         r"by mistake|"
                          r"change[ds]? (?:my|our|their) minds?|second thoughts)\b|\wn['\u2019]t\b", re.I)
 """Words before an action verb that refuse it."""
 QUESTION_RE = re.compile(
@@ -55,7 +57,9 @@ QUESTION_RE = re.compile(
 
     r"i['\u2019]d(?!\s+(?:like|love|prefer|want|appreciate|be grateful))|"
     r"(?:someone|somebody|they|people|he|she|\w+ (?:colleague|boss|manager|team|lead|cto|ceo))\s+"
-    r"(?:\w+\s+){0,2}?(?:suggest\w*|propos\w*|recommend\w*|said|says|think\w*|thought|wants?|wanted))\b", re.I)
+    r"(?:\w+\s+){0,2}?(?:suggest\w*|propos\w*|recommend\w*|said|says|think\w*|thought|wants?|wanted|will|"
+    r"might|may|plans? to|intends? to|is going to|are going to)|explanation|understand\w*|mention\w*|"
+    r"(?:someone|somebody) else|(?:other|another) (?:admin|user|operator|person))\b", re.I)
 """Words before an action verb that ask, imagine or plan rather than order."""
 
 POLITE_RE = re.compile(
@@ -283,7 +287,9 @@ _SARCASM_RE = re.compile(r"(?:^|\s)/s\s*$|\(\s*(?:not really|jk|kidding|joking)\
                          r"\b(?:jk|j/k|just kidding|kidding|joking|lol jk)\W*$", re.I)
 """A closing mark of jest: '/s', '(not really)', '... jk'."""
 DEFERRED_RE = re.compile(
-    r"\b(?:later|tomorrow|tonight|next (?:week|month|time)|some ?time|eventually|in a (?:bit|while))\b", re.I)
+    r"\b(?:later|tomorrow|tonight|next (?:week|month|time)|some ?time|eventually|in a (?:bit|while)|at some point|"
+    r"when (?:convenient|possible|you can|you get a chance)|as needed|if (?:needed|necessary|required|appropriate|"
+    r"it makes sense|you think|warranted))\b", re.I)
 """Words after an action verb that put it off: not an order to do it now."""
 
 

@@ -200,6 +200,8 @@ def apply(cleaned: str, ctx: dict[str, Any], parse_clause: Parser, read_only: bo
                 clauses[i - 1].strip()):  # "theoretically, scale up finance": the adverb imagines what follows
             moods[i] = "hypothetical"
             clauses[i - 1] = "hmm"
+    if len(clauses) > 1 and clauses[-1].strip(" .!").lower() in _LAST_NO:
+        moods[-1] = "negation"  # "scale up finance... no.": the order is taken back
     if not read_only and all(m == "imperative" for m in moods):
         return None
     if not read_only and any(p.match(cleaned) for p in (QUOTED_TO_RE, ROUTE_RE, ASK_RE, SUBMIT_RE)):
@@ -215,7 +217,8 @@ def apply(cleaned: str, ctx: dict[str, Any], parse_clause: Parser, read_only: bo
     declined: list[Command] = []
     imagined: list[tuple[str, str, list[Command]]] = []  # (mood, commands) of each clause, for _imagined_answer
     for clause, mood in zip(clauses, moods, strict=True):
-        if clause.lower() in _FILLER_CLAUSES or FILLER_CLAUSE_RE.match(clause):
+        taken_back = mood == "negation" and clause.strip(" .!").lower() in _LAST_NO
+        if (clause.lower() in _FILLER_CLAUSES and not taken_back) or FILLER_CLAUSE_RE.match(clause):
             continue
         plain = (NEGATION_RE.sub("", _negated(clause)).strip(" ,") if mood == "negation" else
                  unconditional(clause) if mood == "hypothetical" else clause)
@@ -301,6 +304,8 @@ _RETRACT_WORDS = frozenset("""do doing it that this so yet now anything ahead go
     hold on thanks thank you advise""".split())
 
 
+_LAST_NO = frozenset({"no", "nope", "nah", "no no", "not really", "no thanks", "or not", "never mind"})
+"""A last clause that takes back the order before it."""
 _BARE_IMAGINING_RE = re.compile(r"(?:just\s+)?(?:hypothetically|theoretically|in theory|hypothetically speaking|"
                                 r"in principle|say|suppose|imagine)", re.I)
 

@@ -176,7 +176,10 @@ READ_ONLY_FRAMES = (
     "let's discuss {g}", "I need advice on {g}", "I doubt we need to {a}", "one option is to {a}", "Simulate {g}",
     "dry run: {a}", "{A} only after I confirm", "Only {a} if I say so.", "Get ready to {a}, I'll confirm",
     "The user is not asking you to {a}. Show them the status.", "My user typed '{a}?' - it's a question.",
-    "The user asked me NOT to {a}.", "The user was going to {a} but changed their mind.")
+    "The user asked me NOT to {a}.", "The user was going to {a} but changed their mind.",
+    "{A} /s", "{A}? jk", "{A} in theory", "shld we {a}", "{A}? y/n", "Hmm, {a}... no.", "Proposal: {a}",
+    "Note to self: {a}", "disregard: {a}", "{A} if needed", "{A} at some point",
+    "I accidentally asked to {a}, ignore that", "The user wants an explanation of {g}.")
 """Questions, refusals and imagined changes around an action: none may change anything (issue 17)."""
 
 
