@@ -204,6 +204,10 @@ def apply(cleaned: str, ctx: dict[str, Any], parse_clause: Parser, read_only: bo
         moods[-1] = "negation"  # "scale up finance... no.": the order is taken back
     if not read_only and all(m == "imperative" for m in moods):
         return None
+    if _SAFE_WITHOUT_RE.match(cleaned) and not _SPECIFIC_RE.search(cleaned) and _topic(clauses[0]):
+        # "can I restart the general pool without losing queued tasks?" asks how the action behaves
+        return [_declined(Command("help", {"topic": _topic(clauses[0])}, cleaned), parse_clause(clauses[0], ctx),
+                          "question")]
     if not read_only and any(p.match(cleaned) for p in (QUOTED_TO_RE, ROUTE_RE, ASK_RE, SUBMIT_RE)):
         if len(clauses) > 1 and _takes_back(clauses[-1]):
             return [_nothing_done(cleaned)]  # 'submit "..." to general. actually no, don't'
@@ -304,6 +308,11 @@ _RETRACT_WORDS = frozenset("""do doing it that this so yet now anything ahead go
     hold on thanks thank you advise""".split())
 
 
+_SAFE_WITHOUT_RE = re.compile(
+    r"^(?:can|could|may|is it (?:possible|safe|ok|okay) to|how (?:do|can|could) (?:i|we))\b.*\bwithout "
+    r"(?:losing|dropping|affecting|breaking|interrupting|killing|cancell?ing|disrupting|hurting|any downtime|"
+    r"downtime)\b", re.I)
+"""A question whether an action can be done without a side effect: how the action behaves, help on it."""
 _LAST_NO = frozenset({"no", "nope", "nah", "no no", "not really", "no thanks", "or not", "never mind"})
 """A last clause that takes back the order before it."""
 _BARE_IMAGINING_RE = re.compile(r"(?:just\s+)?(?:hypothetically|theoretically|in theory|hypothetically speaking|"
