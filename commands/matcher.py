@@ -29,6 +29,7 @@ from commands.vocabulary import (
     HISTORY_OWNERS,
     HISTORY_RE,
     HOW_DO_I_RE,
+    LIMIT_RE,
     LOGIN_RE,
     LOGOUT_RE,
     NEW_SESSION_RE,
@@ -146,11 +147,13 @@ def _pending_answer(seg: Segment, ctx: dict[str, Any], prev: Command | None) -> 
 def _ellipsis(seg: Segment, ctx: dict[str, Any], prev: Command | None) -> Command | None:
     """'and the financial ones?', 'finance to 5', 'a sports one': the command before, again."""
     if prev is None and _SHOW_IT_RE.match(seg.text):  # "show it again": the last thing looked at
+        if seg.has("pool") and ctx.get("last_pool"):  # "show me that pool again", whatever came between
+            return Command("pools", {"pool": ctx["last_pool"]})
         return referred("it", ctx)
     rest = {t for i, t in enumerate(seg.tokens) if i not in seg.pool_tokens and not t.isdigit()
             and t not in ELLIPSIS_WORDS and t not in STATUS_WORDS}
     gives = seg.pools or seg.numbers or not STATUS_WORD_SET.isdisjoint(seg.tokens)
-    if not gives or not rest <= VIEW_WORDS:
+    if not gives or not rest - _LIMIT_WORDS <= VIEW_WORDS:
         return None
     intent: str | None  # None: no command before this one to repeat
     if prev is not None:
@@ -164,7 +167,8 @@ def _ellipsis(seg: Segment, ctx: dict[str, Any], prev: Command | None) -> Comman
             return None  # changing things again needs an "and ..." or a number
         if intent in ("scale", "restart", "pools", "demo") and ctx.get("last_pool"):
             args.setdefault("pool", ctx["last_pool"])
-    if intent is None or (rest and intent not in ("pools", "tasks", "demo", "task")):
+    if intent is None or (rest and intent not in ("pools", "tasks", "demo", "task")) or (
+            rest & _LIMIT_WORDS and intent != "tasks"):
         return None
     if intent in ("pools", "restart", "scale", "demo") and seg.has_any(TASK_NOUNS):
         return None  # "list the sports tasks" after a look at a pool names its own object
@@ -189,8 +193,11 @@ def _inherit(seg: Segment, intent: str, args: dict[str, Any], pending: bool) -> 
     if intent == "tasks":
         new = {k: v for k, v in args.items() if k in ("status", "pool", "limit")}
         status = task_status_of(seg)
+        limit = LIMIT_RE.search(seg.text)  # "only the last 3"
         new.update({"pool": pool} if pool else {}, **({"status": status} if status else {}))
-        return Command("tasks", new) if pool or status else None
+        if limit:
+            new["limit"] = int(limit.group(1) or limit.group(2))
+        return Command("tasks", new) if pool or status or limit else None
     if intent in ("task", "cancel"):
         return Command(intent, {"task_id": seg.numbers[0]}) if seg.numbers and not pool else None
     if intent == "scale":
@@ -277,6 +284,8 @@ def _history(seg: Segment, ctx: dict[str, Any], prev: Command | None) -> Command
 
 
 _SAME_WORDS = word_set("too same again")
+_LIMIT_WORDS = word_set("last latest first top recent newest most")
+"""'only the last 3': a limit, for a follow-up to a listing of tasks only."""
 _NOT_NAMES = word_set("neither none nope nah hmm hm stop skip cancel never nevermind later wait no yes ok okay idk")
 """Replies to 'Which user name?' that refuse or hesitate: no one is called that."""
 """'healthcare too', 'do the same for finance': the change before, again, on purpose."""

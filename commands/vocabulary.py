@@ -225,6 +225,8 @@ BRING_BACK_RE = re.compile(r" bring (\w+ ){0,4}back | start (\w+ ){0,3}again ")
 MORE_RE = re.compile(r" (more|fewer|another|less) ")
 SET_SIZE_RE = re.compile(r" (set|want|need|make|give) .*(\d+|size(?!s))")
 TURN_UP_RE = re.compile(r" (bump|turn|spin|ramp|take|bring|dial|knock) (\w+ ){0,4}(up|down) |"
+                        r"^ (?:(?:ok|okay|now|then|and|actually|no|please) )*(?:go|put it|set it|take it|bring it|"
+                        r"drop it|move it)? ?back (?:down |up )?to \d+ (?:agents? )?$|"
                         r" (get|bring|take|put|push|move|grow|shrink) (\w+ ){1,4}?(up |down )?to \d+ (agents? )?$")
 """'bump finance up', 'get the finance pool to 6 agents': a change of size."""
 MAKE_IT_RE = re.compile(r" make (it|them|that) \d+ ")
