@@ -246,6 +246,8 @@ def tasks(seg: Segment, ctx: dict[str, Any], prev: Command | None) -> Command | 
 
 def pools(seg: Segment, ctx: dict[str, Any], prev: Command | None) -> Command | None:
     """A look at the pools, or at one pool named or referred to."""
+    if _FIGURES_RE.match(seg.text):
+        return Command("pools", {})  # "show performance metrics": the pools' figures are the system's
     named = any(seg.tokens[i + 1:i + 2] and seg.tokens[i + 1] in POOL_NOUN_AFTER_NAME
                 for i in seg.pool_tokens)
     if seg.pool_noun or named:
@@ -263,6 +265,11 @@ def pools(seg: Segment, ctx: dict[str, Any], prev: Command | None) -> Command | 
     return None
 
 
+_FIGURES_RE = re.compile(
+    r"^ (?:(?:please|pls|can you|could you|now|ok) )*(?:show|display|list|get|give|see|check|pull up)?(?: me| us)?"
+    r"(?: the| all| your| our| current)? ?(?:perf|performance|throughput|latency|latencies|error rates?)"
+    r"(?: and (?:throughput|latency|error rates?))?(?: metrics| stats| figures| numbers| data)?(?: please| pls)? $")
+"""A request for performance figures that names nothing else: the pools' throughput, latency, error rate."""
 _THE_POOL_RE = re.compile(r" the pool (?!of )|(?<! all) the pool $")
 """'show me the pool' after a look at one: that pool (not 'the pools')."""
 

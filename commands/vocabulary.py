@@ -198,7 +198,7 @@ LOGIN_RE = re.compile(
     r"switch\s+to)\b(?:\s+(?:as|for|to|user|with|named|called|me\s+as|me)\b)*"
     r"(?:\s+(?P<name>[A-Za-z0-9_.@-]{1,64}))?", re.I)
 HELP_RE = re.compile(
-    r"^ (what|which) (can|could|do) (you|i) (do|ask|say|type)( you)? |^ what can i ask |"
+    r"^ (what|which) (can|could|do) (you|u|ya|i) (do|ask|say|type)( you)? |^ what can i ask |"
     r"^ (list |show |available |show me the )?commands |^ what commands | commands are available |"
     r"^ (?:list|show|give|tell)(?: me| us)?(?: the| all| your| all the| a list of| the list of)? (?:available )?"
     r"commands (?!i (?:ran|typed|sent|used|entered|gave|tried)|(?:i )?(?:ran|typed|sent) )|"
@@ -320,7 +320,7 @@ DEMO_MORE_RE = re.compile(
     r"^ (?:run|show|give|try) (?:me |us )?(?:an?|the|some) (?:example|sample|demo) (?:of )?(?:the |an? )?(?:\w+ ){0,2}"
     r"(?:automation|analysis|analytics|features?|capabilit\w*) $|"
     r" (?:tour|walkthrough|walk through|overview) of (?:the |your )?(?:\w+ ){0,3}(?:features?|capabilit\w*|abilities) |"
-    r"^ (?:show|give|run) (?:me |us )?(?:an?|some) (?:example|examples|sample) of (?:\w+ ){1,2}"
+    r"^ (?:(?:show|give|run) (?:me |us )?)?(?:an? |some )?(?:example|examples|sample) of (?:\w+ ){1,2}"
     r"(?:automation|analysis|analytics|features?|capabilit\w*) $|"
     r"^ show (?:me |us )?(?:the |your )?(?:\w+ ){1,3}(?:capabilit\w*|features) $")
 """The brief's demo requests: 'Walk me through financial analysis capabilities', 'Demonstrate sports
