@@ -75,7 +75,10 @@ commands/intent        the intents and the values of their arguments (POOLS, TAS
 commands/vocabulary    the words and patterns: pool synonyms, typo tables, regexes (the domain words
                        are domains/routing.py's, shared with the controller)
 commands/segment       one piece of a request: cleaning, tokens, typo correction, pools, domain scores
-commands/matcher       the matchers, one per intent, in order of precedence
+commands/matcher       the entry point and the order of the matchers (a pending answer, follow-ups,
+                       account, help, explicit submits, history); safety first
+commands/pools_tasks   the matchers of pools and tasks: cancel, restart, scale, task(s), health, status
+commands/workflows_demos  the matchers of workflows (delete, schedule, decide, run, show) and demos
 commands/request       splitting a request into pieces and gathering the pieces into commands
 commands/context       the session context: CONTEXT_KEYS, update_context, the pending question
 commands/agent_text    a request relayed by an agent ("The user wants ...") reduced to the request

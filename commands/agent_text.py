@@ -18,7 +18,8 @@ AGENT_RE = re.compile(
     r"(?:i'?m|i am|this is|here)\s+(?:copilot|claude(?: code)?|codex|cursor|gemini|chatgpt|devin|aider)|"
     r"(?:claude(?: code)?|copilot|codex|cursor|gemini|devin|aider) (?:here|relaying)|the developer|a developer|"
     r"(?:the )?operator i'?m (?:assisting|helping)|(?:person|people|someone) i'?m working with|my human|"
-    r"as requested by|(?:from|for|by) (?:the |my |a )?user\b|my human|"
+    r"as requested by|(?:from|for|by) (?:the |my |a )?user\b|my human|(?:my|the) (?:principal|requester)\b|"
+    r"the human\b(?! body)|"
     r"(?:person|people|someone) i'?m (?:assisting|helping)|"
     r"the user i'?m (?:assisting|helping)|tell (?:the system|operatoros)\b)|^\s*(?:user|human)\s*(?:>|:)|"
     r"^\s*(?:instruction|request|task|query|prompt)\s*:|"
@@ -65,7 +66,8 @@ _PREAMBLE_RES = tuple(re.compile(p, re.I) for p in (
     r"^(?:instruction|request|task|query|prompt)\s*:\s*",
     # any other label that names the user, up to its colon ("Acting as the user's assistant: ...");
     # not a routing one ("ask the finance agents on the user's behalf: ...")
-    r"^(?![^:]*\b(?:agents?|pools?|route|ask|send|submit)\b)[^:\"\u201c]{0,80}?\b(?:user|human|client|customer|person)"
+    r"^(?![^:]*\b(?:agents?|pools?|route|ask|send|submit)\b)[^:\"\u201c]{0,80}?\b(?:user|human|client|customer|person|"
+    r"principal|requester)"
     r"\b[^:\"\u201c]{0,40}?:\s*",
 ))
 """Framing at the start of an agent's message."""
@@ -84,11 +86,13 @@ _REFRAME_RES = tuple((re.compile(p, re.I), r) for p, r in (
     (r"^(?:(?:the |my )?user|they) (?:has asked|asked|asks|is asking|wants|would like|needs|'d like)(?: me)? to\b", ""),
     (r"^(?:(?:the |my )?user|they) (?:is asking|asks|asked|has asked) for help with\b", "help with"),
     (r"^(?:(?:the |my )?user|they) (?:has a question for|asks) (?:the )?(\w+) agents:", r"ask the \1 agents:"),
-    (r"^(?:(?:the |my )?user|they)(?: is| are)? (?:has asked|asked|asks|is asking|asking|requests|requested)"
+    (r"^(?:(?:the |my )?user|they)(?: is| are)? (?:has asked|asked|asks|is asking|asking|requests|requested|"
+     r"has requested)"
      r"(?: me)?(?: for)?\b", "show me"),
     (r"^(?:(?:the |my )?user|they)(?:'d| would) like\b", "I would like"),
     (r"^(?:(?:the |my )?user|they|the developer|the operator) (?:wants?)\b", "I want"),
     (r"^(?:the developer|the operator|the person|my human|they) (?:needs?)\b", "I need"),
+    (r"^(?:(?:the|my) (?:human|principal|requester)) (?:wants?)\b", "I want"),
     (r"^(?:(?:the |my )?user|they) (?:needs?)\b", "I need"),
     (r"^(?:I want|I would like|I need) an? (?:analysis|review) of\b", "analyze"),
     (r"^(?:the user|my user) says\b", ""),
@@ -105,7 +109,12 @@ _NOOP_RE = re.compile(
 
 READ_ONLY_RE = re.compile(
     r"\b(?:don'?t|do not|no)\s+(?:change|changes|cancel|scale|restart|touch|modify)\w*|not asking for any changes|"
-    r"just want information|no changes|read[- ]only|only (?:want to )?(?:show|see|look)", re.I)
+    r"just want information|no changes|read[- ]only|only (?:want to )?(?:show|see|look)|"
+    r"(?:they|the user|he|she) (?:is|are|was|were) (?:only |just )?asking(?:,? not (?:instructing|ordering|requesting)|"
+    r" a question)|not an? (?:instruction|order|request to act)|"
+    r"\bnot (?:asking|wanting|trying|looking)(?: you| me)? (?:to|for) (?:\w+ )?(?:change|cancel|scal|restart|touch|"
+    r"modify|delet|run|approv|reject|kill|stop)\w*|treat (?:it|this) as a question|with a question mark|"
+    r"(?:it'?s|it is|this is|that'?s|that is) (?:just |only )?a question|just a question", re.I)
 """An agent's instruction that forbids any change."""
 
 _LOOK_RE = re.compile(r"\b(?:show|list|check|display|run a health check|give)\b.*", re.I)
@@ -114,9 +123,15 @@ _LOOK_RE = re.compile(r"\b(?:show|list|check|display|run a health check|give)\b.
 LABEL_RE = re.compile(
     r"^\s*((?:(?:read[- ]only|no changes?|nothing to change|just (?:looking|checking|asking)|fyi|note|heads up|"
     r"quick (?:question|one|request|check|ask)|question|status check|ops|please|pls|hey|hi|ok|so|"
+    r"dry[- ]?run|simulat\w*|preview|test run|what[- ]if|hypothetical(?:ly)?|proposal|suggestion|idea|draft|"
+    r"todo|to do|note to self|notes?|reminder|later|plan(?: for \w+)?|thinking out loud|not an order|brainstorm|"
+    r"for (?:later|tomorrow|next week)|options?|disregard(?: this| that)?|ignore(?: this| that)?|"
     r"@\w+|operatoros)[\s,!.-]*)+):\s*(?=\S)", re.I)
 """A label before a colon that frames the request after it ("read-only please: show the failed tasks")."""
-_LABEL_READ_ONLY_RE = re.compile(r"read[- ]only|no changes?|nothing to change|just (?:looking|checking|asking)", re.I)
+_LABEL_READ_ONLY_RE = re.compile(r"read[- ]only|no changes?|nothing to change|just (?:looking|checking|asking)|"
+                                 r"dry[- ]?run|simulat|preview|test run|what[- ]if|hypothetical|proposal|suggestion|"
+                                 r"idea|draft|todo|to do|note|reminder|later|plan|thinking out loud|not an order|"
+                                 r"brainstorm|options?|disregard|ignore", re.I)
 
 
 _SENTENCE_END_RE = re.compile(r"(?<=[.!?;])\s+|\s+[-\u2013\u2014]+\s+|\s*\(|\)\s*")
@@ -135,10 +150,12 @@ def reduce(text: str) -> tuple[str, bool]:
                    and _SAYS_RE.search(text[:m.start()])), None)
     outside = _QUOTE_RE.sub(" ", text) if quoted else text
     read_only = bool(READ_ONLY_RE.search(outside))
-    sentences = [s for s in (_strip(s) for s in _SENTENCE_END_RE.split(outside)) if s]
-    looks = [m.group(0) for s in sentences if read_only or quoted
+    # a sentence that only forbids a change ("they are asking, not instructing") is no look, however reframed
+    pairs = [(s, raw) for raw in _SENTENCE_END_RE.split(outside) if raw for s in [_strip(raw)] if s]
+    sentences = [s for s, _ in pairs]
+    looks = [m.group(0) for s, raw in pairs if read_only or quoted
              for m in [_LOOK_RE.search(s)] if m and not _NOOP_RE.match(s)
-             and len(READ_ONLY_RE.sub(" ", m.group(0)).split()) > 2]
+             and len(READ_ONLY_RE.sub(" ", m.group(0)).split()) > 2 and READ_ONLY_RE.sub(" ", raw).strip(" ,.;:")]
     rest = [s for s in sentences if not _NOOP_RE.match(s) and not READ_ONLY_RE.search(s)]
     refers = re.search(r"\b(?:it|its|them|their|that one|the (?:pool|task|job|run|workflow))\b",
                        " ".join(looks[-1:] or rest), re.I)
@@ -182,6 +199,8 @@ def _is_question(text: str) -> bool:
 
 def _cancelled(request: str) -> str:
     """'show me all queued tasks cancelled' is 'cancel all queued tasks'."""
+    request = re.sub(r"^(?:show me|i want|i would like|i'?d like|i need)?\s*that (.+?) (?:be|is|gets?) "
+                     r"(cancelled|canceled|restarted)$", r"\1 \2", request, flags=re.I)  # "that task 57 be cancelled"
     match = re.match(r"^(?:show me |i want |i would like |i'?d like |i need )?(.+?) (cancelled|canceled|restarted)$",
                      request, re.I)
     if match and not re.search(r"\b(?:be|been|being|not|never|no|should|must|if|whether|would|could|can|shall|might|"

@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from commands import mood
 from commands.intent import clarify
 from commands.segment import segment
 from values import Command
@@ -24,8 +25,15 @@ _INDEX_RE = re.compile(
 _NOT_AN_ANSWER_RE = re.compile(
     r"^(?:no|not|none|neither|don'?t|do not|never|nope|wait|stop|should|shall|ought|would|could|can|may|is|are|"
     r"do|does|what|why|how|which|"
-    r"maybe|hmm)\b", re.I)
+    r"maybe|hmm|suppose|supposing|if|imagine|assuming|say|let'?s say|hypothetically|in theory|nah|skip|forget|"
+    r"leave|later|explain|tell me)\b", re.I)
 """The opening of a reply that refuses or asks instead of choosing."""
+_PUT_OFF_RE = re.compile(r"\b(?:not yet|not now|later|tomorrow|tonight|hold on|wait|let me think|think about it|"
+                         r"decide|not sure|unsure|no idea|dunno|i don'?t know)\b", re.I)
+"""A reply that puts the choice off: nothing is chosen, the question stands."""
+_ABOUT_CHOICES_RE = re.compile(r"\b(?:recommend\w*|options?|choices?|difference|safest|safer|best|better|which|"
+                               r"mean|means|explain|why|those|these|them|pick|choose|you)\b", re.I)
+"""Words of a question about the choices themselves ("which would you recommend?", "what are my options?")."""
 _NUMBER_QUESTIONS = ("missing_amount", "missing_task")
 """Questions whose bare-number answer is the number asked for, not a choice."""
 
@@ -42,8 +50,11 @@ def answer(cleaned: str, ctx: dict[str, Any], parse_request: Parser) -> list[Com
     pending = ctx.get("pending")
     choices = pending.get("choices") if isinstance(pending, dict) else None
     text = cleaned.strip(" .!?\"'").lower()
-    if not choices or not isinstance(pending, dict) or not text or len(text.split()) > 6 \
-            or _NOT_AN_ANSWER_RE.match(text):
+    if not choices or not isinstance(pending, dict) or not text or len(text.split()) > 8:
+        return None
+    if not _INDEX_RE.match(text) and (_PUT_OFF_RE.search(text) or _asks_about_the_choices(cleaned, ctx, parse_request)):
+        return [_still_asking(cleaned, pending)]  # "I'll decide later", "which would you recommend?"
+    if len(text.split()) > 6 or _NOT_AN_ANSWER_RE.match(text):
         return None  # "not finance", "should it be finance?": no choice is made
     rest = {k: v for k, v in ctx.items() if k != "pending"}
     match = _INDEX_RE.match(text)
@@ -57,7 +68,10 @@ def answer(cleaned: str, ctx: dict[str, Any], parse_request: Parser) -> list[Com
         return [_no_such_choice(cleaned, pending)]
     named = _by_name(cleaned, choices)
     if named is not None:
-        return _chosen(named, rest, parse_request)
+        chosen = _chosen(named, rest, parse_request)
+        if cleaned.rstrip().endswith("?"):  # "the financial one?": asked, not chosen; the look at it
+            chosen = [mood._read_only(c, cleaned, "question") or c for c in chosen]  # noqa: SLF001
+        return chosen
     if _ONE_RE.fullmatch(text):
         return [_no_such_choice(cleaned, pending)]  # "the lasagna one": picks a choice that is not there
     commands = parse_request(cleaned, ctx)
@@ -85,6 +99,26 @@ def _by_name(answer: str, choices: list[str]) -> str | None:
         return None
     fitting = [c for c in choices if segment(c, joined=False).pools[:1] == seg.pools[:1]]
     return fitting[0] if len(fitting) == 1 else None
+
+
+def _asks_about_the_choices(cleaned: str, ctx: dict[str, Any], parse_request: Parser) -> bool:
+    """Whether a reply asks about the choices rather than making one: no domain work, no command of its own."""
+    if not _ABOUT_CHOICES_RE.search(cleaned):
+        return False
+    seg = segment(cleaned, joined=False)
+    if seg.content_score or seg.pools:
+        return False
+    commands = parse_request(cleaned, {k: v for k, v in ctx.items() if k != "pending"})
+    return all(c.intent == "submit" or (c.intent == "clarify" and c.args.get("reason") == "not_understood")
+               for c in commands)
+
+
+def _still_asking(answer: str, pending: dict[str, Any]) -> Command:
+    """The pending question again: the reply chose nothing, and nothing was done."""
+    command = _no_such_choice(answer, pending)
+    command.args["question"] = (f"Nothing was done; the question stands. Answer with a number from 1 to "
+                                f"{len(pending['choices'])} or a choice's name:")
+    return command
 
 
 def _no_such_choice(answer: str, pending: dict[str, Any]) -> Command:

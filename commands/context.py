@@ -158,3 +158,12 @@ def referred(text: str, ctx: dict[str, Any]) -> Command | None:
     if last in ("pools", "scale", "restart") and ctx.get("last_pool"):
         return Command("pools", {"pool": ctx["last_pool"]}, text)
     return None
+
+
+def it_refers_to(ctx: dict[str, Any]) -> str | None:
+    """What 'it' means in the context: the last task or the last pool."""
+    if ctx.get("last_intent") in ("submit", "task", "cancel") and ctx.get("last_task_id") is not None:
+        return "task"
+    if ctx.get("last_pool"):
+        return "pool"
+    return "task" if ctx.get("last_task_id") is not None else None

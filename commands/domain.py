@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from commands.vocabulary import POOL_SYNONYMS
+from commands.vocabulary import ARTEFACT_RE, POOL_SYNONYMS
 from values import Command
 
 _OPENER_RE = re.compile(
@@ -45,7 +45,8 @@ SYSTEM_OBJECT_RE = re.compile(
     r"\b(?:workflows?|operatoros|the system|the queue(?!\s+(?:systems?|lines?|times?|theory|management|at|outside)\b)|"
     r"my queue|the pools?|agent pools?|the agents)\b", re.I)
 DOMAIN_TASKS_RE = re.compile(
-    r"\b(?:tasks|jobs)\s+(?:involved|needed|required|to do|for each|for every|(?:a|an|each|every|the new|new) \w+ "
+    r"\b(?:tasks|jobs)\s+(?:involved|needed|required|to do|for each|for every|for (?:\w+ing|a|an|my|our|your|their)\b|"
+    r"(?:a|an|each|every|the new|new) \w+ "
     r"(?:\w+ )?(?:should|must|needs?|has|have|can|will))", re.I)
 """'the tasks involved in onboarding', 'the tasks a new manager should do': tasks of the world."""
 """A system object named anywhere in a request."""
@@ -58,6 +59,13 @@ SYSTEM_HEADS = frozenset("""task tasks job jobs pool pools agent agents workflow
     numbers stats list lists count counts usage load tour example examples features capabilities walkthrough
     """.split()) | _POOL_WORDS
 """Words that, as the object of a system verb, make the request a command."""
+
+_STATE_OF_RE = re.compile(r"\b(?:status|state|progress)\s+(?:of|on)\s+(?:(?:the|my|our|a|an|this|that|his|her|"
+                          r"their|your)\s+)?([a-z]+)", re.I)
+_MACHINE_HEADS = frozenset("""database db server servers machine machines worker workers backend redis celery api
+    provider providers model models cluster node nodes host box app service services instance deployment queues
+    analysis analyses report reports question questions submission submissions work query queries things""".split())
+"""Heads of 'the status of ...' that are OperatorOS's own (or the user's work in it), beside SYSTEM_HEADS."""
 
 _STOP_RE = re.compile(r"\b(?:for|in|of|at|to|from|with|by|about|on|into|so|up|down|that|which|who|please|"
                       r"and|then|but|if|because|after|before)\b|[,.;:!?]", re.I)
@@ -88,12 +96,17 @@ def is_domain(text: str) -> bool:
         return True
     if SYSTEM_OBJECT_RE.search(body):
         return False
+    state_of = _STATE_OF_RE.search(body)
+    if state_of and state_of.group(1).lower() not in SYSTEM_HEADS | _MACHINE_HEADS:
+        return True  # "what's the status of the Brexit talks": the state of a thing of the world
     verb = SYSTEM_VERB_RE.match(body)
     if verb is not None:
         rest = body[verb.end():]
         if verb.group(1).lower().startswith("show") and re.match(r"(?:what|how|which|who|when|where|if)\b", rest, re.I):
             said = {w.lower() for w in re.findall(r"[A-Za-z]+", rest)}
-            return bool(_ARTEFACT_RE.search(rest)) and not said & SYSTEM_HEADS  # "show me what it's doing": system
+            how_to = re.match(r"how to \w+\s+(.+)", rest, re.I)  # "show me how to kill weeds": an object of the world
+            named = {w.lower() for w in re.findall(r"[A-Za-z]+", how_to.group(1))} - _DETERMINERS if how_to else set()
+            return bool(_ARTEFACT_RE.search(rest) or named) and not said & SYSTEM_HEADS  # "show me what it's doing"
         rest = re.sub(r"^(?:up|down)\s+", "", rest, flags=re.I)
         obj = _STOP_RE.split(rest, maxsplit=1)[0].split()
         words = [w.lower().strip("'\"") for w in obj if w.lower() not in _DETERMINERS]
@@ -125,6 +138,8 @@ WORLDLY_RES = tuple(re.compile(p, re.I) for p in (
     r"prize|dead|infinity|kiddie|plunge|pool)\s+pools?\b",
     # a queue or tasks of the world: "the queue time at a typical ER", "what tasks should I do before a colonoscopy"
     r"\bqueues?\s+(?:times?|lines?|at|for|outside|in front)\b",
+    # a workflow of the world: "the best workflow for filing expense reports"
+    r"\b(?:best|good|better|ideal|typical|standard|simple|efficient|usual|common)\s+workflows?\s+(?:for|to|of)\b",
     r"\btasks?\s+(?:should|must|do|does|did|can|could)\s+(?:i|we|you|they|he|she)\b",
     r"\btasks?\s+(?:does|do|did|should|must|can|will|would)\s+(?:an?|the|my|our|your|their|his|her)\s+"
     r"(?!(?:pool|agents?|system|operatoros|workflow|queue)\b)\w+",
@@ -163,9 +178,7 @@ def _continues(piece: str) -> bool:
         for i, w in enumerate(match.group(1).split()))
 
 
-_ARTEFACT_RE = re.compile(r"\b(?:letter|template|email|subscription|membership|order|reservation|booking|flight|"
-                          r"contract|policy|plan|appointment|meeting|account|trip|recipe|event)s?\b", re.I)
-"""Things people cancel in the world, not in OperatorOS."""
+_ARTEFACT_RE = ARTEFACT_RE
 
 
 def _submit(text: str) -> Command:

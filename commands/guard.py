@@ -32,19 +32,34 @@ ACTION_VERB_RE = re.compile(
     r"terminat\w*|drop\w*|run|runs|running|ran|trigger\w*|launch\w*|start\w*|execut\w*|kick\w*|approv\w*|"
     r"reject\w*|deny|denying|log(?:ging)?(?:\s+(?:me\s+)?(?:out|in|off))|logout|sign\w*|register\w*|take|taking|"
     r"took|bring|bringing|raise|lower|make|making|put|get|retry\w*|rerun\w*|delet\w*|remov\w*|eras\w*|destroy\w*|"
-    r"back(?:ing|ed|s)?\s*up|backups?|restor\w*|submit\w*|creat\w*|start\w*|automat\w*|switch\w*)\b",
+    r"back(?:ing|ed|s)?\s*up|backups?|restor\w*|submit\w*|creat\w*|start\w*|automat\w*|switch\w*|"
+    r"sclae\w*|scael\w*|sacle\w*|restrat\w*|resart\w*|retsart\w*|rstart\w*|cancle\w*|cansel\w*|cancl\w*)\b",
     re.I)
 """The verbs that carry a change; the words before the first of them decide whether it is ordered."""
 
 NEGATION_RE = re.compile(r"\b(?:not|never|no|nothing|without|rather|instead|avoid|refrain|leave|dont|cant|wont|"
-                         r"didnt|shouldnt|wouldnt)\b|\wn['\u2019]t\b", re.I)
+                         r"didnt|shouldnt|wouldnt|pointless|useless|unnecessary|waste of time|"
+                         r"(?:ignore|disregard) (?:that|this|it|my|the last|what)|scratch|accidental\w*|mistaken\w*|"
+                         r"by mistake|"
+                         r"change[ds]? (?:my|our|their) minds?|second thoughts)\b|\wn['\u2019]t\b", re.I)
 """Words before an action verb that refuse it."""
 QUESTION_RE = re.compile(
     r"\b(?:wh(?:ether|en|ich|y|o|at|ere)(?:['\u2019]?s)?|hows?|if|should|shall|ought|any chance|"
     r"would(?!\s+(?:like|love))|could|might|may|wonder\w*|think\w*|consider\w*|maybe|perhaps|before|after|case|"
     r"assum\w*|suppos\w*|imagin\w*|hypothetic\w*|theory|tell me|explain\w*|describ\w*|reason|worth|idea|safe|"
     r"plan\w*|later|tomorrow|harm|risk\w*|danger\w*|hope|nobody|no one|dare|curious|wish|i['\u2019]?ll|we['\u2019]?ll|"
-    r"(?:i|we) will|going to|gonna|(?:ok|okay|fine|alright) to|thoughts)\b", re.I)
+    r"(?:i|we) will|going to|gonna|(?:ok|okay|fine|alright) to|thoughts|part of me|tempted|inclined|toying|"
+    r"contemplat\w*|hate|afraid|scared|nervous|worried|careful|unsure|not sure|hesitant|doubt\w*|"
+    r"options?|alternatives?|possibilit\w*|advice|advis\w*|opinion|discuss\w*|talk about|debat\w*|"
+    r"shl?d|shud|shoud|shuold|shoudl|cld|cud|wld|wud|wat|wut|wht|u think|ya think|"
+
+    r"simulat\w*|preview\w*|dry[- ]?run|rehears\w*|get ready|ready to|prepar\w*|compar\w*|weigh\w*|"
+
+    r"i['\u2019]d(?!\s+(?:like|love|prefer|want|appreciate|be grateful))|"
+    r"(?:someone|somebody|they|people|he|she|\w+ (?:colleague|boss|manager|team|lead|cto|ceo))\s+"
+    r"(?:\w+\s+){0,2}?(?:suggest\w*|propos\w*|recommend\w*|said|says|think\w*|thought|wants?|wanted|will|"
+    r"might|may|plans? to|intends? to|is going to|are going to)|explanation|understand\w*|mention\w*|"
+    r"(?:someone|somebody) else|(?:other|another) (?:admin|user|operator|person))\b", re.I)
 """Words before an action verb that ask, imagine or plan rather than order."""
 
 POLITE_RE = re.compile(
@@ -74,7 +89,7 @@ def check(request: str, commands: list[Command], ctx: dict[str, Any] | None = No
 TAG_QUESTION_RE = re.compile(
     r"(?:^|[.,;!?]\s*|\s[-\u2013\u2014]+\s*|\s)(?:(?:is (?:that|this|it)|would (?:that|this|it) be|that'?s|thats|"
     r"sounds?)\s+)?(?:an?\s+)?(?:good|bad|wise|smart|safe|ok|okay|fine|sensible|reasonable)(?:\s+(?:idea|move|plan|call))?"
-    r"\?\s*$|(?:^|[.,;!]\s*|\s)(?:right|yes or no|thoughts|agreed|correct|makes sense|should (?:i|we)|"
+    r"\?\s*$|(?:^|[.,;!]\s*|\s)(?:right|yes or no|thoughts|agreed?|correct|makes sense|should (?:i|we)|"
     r"(?:do|would) you agree|what do you think|or not)\?\s*$|"
     r"(?:^|[.,;:!?]\s*|\s[-\u2013\u2014]+\s*|\s)(?:yes or no|thoughts|pros and cons|good idea or not)[.!]?\s*$|"
     r"\bor (?:keep|leave|not|wait|hold off|should (?:i|we))\b", re.I)
@@ -82,8 +97,8 @@ TAG_QUESTION_RE = re.compile(
 
 
 def _checked(request: str, command: Command) -> Command:
-    if not mood.changes(command) or "declined" in command.args:
-        return command
+    if not mood.changes(command) or "declined" in command.args or command.args.get("reason") == "no_such_choice":
+        return command  # a question asked again changes nothing; only an affirmative answer to it will
     text = command.text or request
     reason = "question" if TAG_QUESTION_RE.search(request) else refusal(text, request)
     if reason is None and request.rstrip().endswith("?") and not POLITE_RE.match(request.strip()) and not (
@@ -260,13 +275,28 @@ AFTER_REFUSAL_RE = re.compile(
     r"\bnot (?:needed|necessary|required|wanted|what|a good idea|an option)\b|\bunnecessary\b|\bno longer\b|"
     r"\bnot (?:yet|now)\b", re.I)
 """Words after an action verb that refuse it."""
+DOUBT_AFTER_RE = re.compile(r"\b(?:not sure|unsure|not certain|hesitant|second thoughts|undecided|by accident|"
+                            r"accidentally|or not|or (?:should|shall) (?:i|we)|jk|j/k|just kidding|kidding|"
+                            r"not really|in theory|theoretically|hypothetically|in principle|y/n|yes/no|"
+
+                            r"(?:after|once|when|until|unless|if|before) (?:i|we) (?:confirm|say|approve|give|tell|"
+                            r"ok|okay|agree)\w*|(?:i|we)['\u2019]?ll confirm|(?:wait|waiting) for (?:my|our|a|the) "
+                            r"(?:confirmation|go[- ]ahead|ok|okay|approval)|(?:if|when) (?:i|we) say so)\b", re.I)
+"""Words after an action verb that doubt it ("restart sports, but I'm not sure"): a question, not an order."""
+_SARCASM_RE = re.compile(r"(?:^|\s)/s\s*$|\(\s*(?:not really|jk|kidding|joking)\s*\)|"
+                         r"\b(?:jk|j/k|just kidding|kidding|joking|lol jk)\W*$", re.I)
+"""A closing mark of jest: '/s', '(not really)', '... jk'."""
 DEFERRED_RE = re.compile(
-    r"\b(?:later|tomorrow|tonight|next (?:week|month|time)|some ?time|eventually|in a (?:bit|while))\b", re.I)
+    r"\b(?:later|tomorrow|tonight|next (?:week|month|time)|some ?time|eventually|in a (?:bit|while)|at some point|"
+    r"when (?:convenient|possible|you can|you get a chance)|as needed|if (?:needed|necessary|required|appropriate|"
+    r"it makes sense|you think|warranted))\b", re.I)
 """Words after an action verb that put it off: not an order to do it now."""
 
 
 def refusal(text: str, request: str) -> str | None:
     """Why the change in ``text`` (a piece of ``request``) is not ordered: negation, question, explain; or None."""
+    if _SARCASM_RE.search(request):
+        return "negation"  # "cancel task 12 /s": said in jest
     body = POLITE_RE.sub("", text.strip(), count=1)
     verbs = list(ACTION_VERB_RE.finditer(body))
     # "make sure you don't restart X": the verb of the change, not a light verb before it, decides
@@ -280,6 +310,8 @@ def refusal(text: str, request: str) -> str | None:
         return "question"  # "any chance restarting the finance pool would help"
     if verb and DEFERRED_RE.search(after):
         return "question"  # "cancel task 6 later": not now
+    if verb and DOUBT_AFTER_RE.search(body[verb.end():]):
+        return "question"  # "I'd cancel task 12 but I'm not sure"
     if EXPLAIN_RE.search(before):
         return "explain"
     if NEGATION_RE.search(before) or (verb and re.match(r"\w+ing\b", verb.group(0), re.I)

@@ -17,7 +17,9 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from commands import domain
 from commands.context import update_context
+from commands.intent import is_not_understood
 from commands.vocabulary import ASK_RE, QUOTED_TO_RE, ROUTE_RE, STATUS_WORDS, SUBMIT_RE
 from values import Command
 
@@ -41,7 +43,7 @@ HYPOTHETICAL_RE = re.compile(
     r"(?:let'?s |lets )?say (?:i|we)\b|what if|assuming|"
     r"what (?:would|will|could) happen|"
     r"(?:were|was) (?:i|we) to|in a world where|hypothetically|in theory|(?:before|after|once|when) (?:i|we)\b|"
-    r"in case|assume|let'?s say|say we\b)", re.I)
+    r"in case|assume|let'?s say|say we\b|on the off chance|provided (?:that )?(?:i|we)\b|in a scenario where)", re.I)
 """A clause that imagines an action."""
 
 ADVICE_RE = re.compile(
@@ -67,7 +69,12 @@ GENERIC_QUESTION_RE = re.compile(
     r"^(?:can (?:i|we)\b(?!.*\b(?:task|job|run|workflow) #?\d)(?!.*\b(?:healthcare|financial|finance|sports|business|"
     r"general|medical|betting|stock|automation)\b)|(?:does|do) (?:logging|tasks?(?!\s*#?\d)|agents?|pools?|workflows?|"
     r"cancelled|failed|queued|the system|operatoros)\b|are (?:failed |cancelled |queued )?(?:agents|tasks|pools) "
-    r"\w+ed\b|can (?:cancelled |failed |queued )?(?:tasks|agents|pools|workflows) be\b|is it safe to log ?out)", re.I)
+    r"\w+ed\b|can (?:cancelled |failed |queued )?(?:tasks|agents|pools|workflows) be\b|is it safe to log ?out|"
+    r"(?:am i|are we|is it|would i be) (?:able|allowed|possible) to\b(?!.*\b(?:task|job|run|workflow) #?\d)"
+    r"(?!.*\b(?:healthcare|financial|finance|sports|business|general|medical)\b)|"
+    r"is there (?:a|any) way to\b(?!.*\b(?:task|job|run|workflow) #?\d)"
+    r"(?!.*\b(?:healthcare|financial|finance|sports|business|general|medical)\b)|"
+    r"who (?:can|may|is allowed to)\b(?!.*\b(?:task|job|run|workflow) #?\d))", re.I)
 """A question about how the system behaves in general, not about one pool or task: help answers it."""
 
 FILLER_CLAUSE_RE = re.compile(
@@ -145,9 +152,12 @@ def mood_of(clause: str) -> str:
     if (EXPLAIN_RE.match(plain) or GENERIC_QUESTION_RE.match(plain)) and not _HOW_VIEW_RE.match(plain):
         return "explain"
     if re.match(r"^do\s+(?!(?:i|we|you|u|they|it|he|she|the|my|our|any|all|these|those|this|that|"
-                r"tasks?|agents?|pools?|workflows?|cancelled|failed|queued)\b)\w", plain, re.I) and "?" not in clause:
+                r"tasks?|agents?|pools?|workflows?|cancelled|failed|queued|running|pending|active|existing|"
+                r"succeeded|completed|finished|other|any|some|both|people|users?)\b)\w", plain, re.I) and (
+                    "?" not in clause):
         return "imperative"  # "now do healthcare": an order that repeats the last one
-    if ADVICE_RE.match(plain) or re.match(r"^(?:would you(?! please| kindly)|do you think)\b", plain, re.I):
+    if ADVICE_RE.match(plain) or re.match(r"^(?:would you(?! please| kindly)(?!.*\bplease\b)|do you think)\b", plain,
+                                          re.I):
         return "question"
     return "imperative"
 
@@ -184,12 +194,20 @@ def apply(cleaned: str, ctx: dict[str, Any], parse_clause: Parser, read_only: bo
         if moods[i - 1] == "negation" and moods[i] == "imperative" and _bare_negation(clauses[i - 1]):
             moods[i] = "negation"
             clauses[i - 1] = "not now"  # _FILLER_CLAUSES: it says nothing more itself
+            if _INTERJECTION_RE.fullmatch(clauses[i].strip(" ,.!-").lower()):
+                clauses[i] = "don't"  # "do not, under any circumstances, cancel it": the negation reaches the verb
         elif moods[i - 1] == "hypothetical" and moods[i] == "imperative" and _BARE_IMAGINING_RE.fullmatch(
                 clauses[i - 1].strip()):  # "theoretically, scale up finance": the adverb imagines what follows
             moods[i] = "hypothetical"
             clauses[i - 1] = "hmm"
+    if len(clauses) > 1 and clauses[-1].strip(" .!").lower() in _LAST_NO:
+        moods[-1] = "negation"  # "scale up finance... no.": the order is taken back
     if not read_only and all(m == "imperative" for m in moods):
         return None
+    if _SAFE_WITHOUT_RE.match(cleaned) and not _SPECIFIC_RE.search(cleaned) and _topic(clauses[0]):
+        # "can I restart the general pool without losing queued tasks?" asks how the action behaves
+        return [_declined(Command("help", {"topic": _topic(clauses[0])}, cleaned), parse_clause(clauses[0], ctx),
+                          "question")]
     if not read_only and any(p.match(cleaned) for p in (QUOTED_TO_RE, ROUTE_RE, ASK_RE, SUBMIT_RE)):
         if len(clauses) > 1 and _takes_back(clauses[-1]):
             return [_nothing_done(cleaned)]  # 'submit "..." to general. actually no, don't'
@@ -203,7 +221,8 @@ def apply(cleaned: str, ctx: dict[str, Any], parse_clause: Parser, read_only: bo
     declined: list[Command] = []
     imagined: list[tuple[str, str, list[Command]]] = []  # (mood, commands) of each clause, for _imagined_answer
     for clause, mood in zip(clauses, moods, strict=True):
-        if clause.lower() in _FILLER_CLAUSES or FILLER_CLAUSE_RE.match(clause):
+        taken_back = mood == "negation" and clause.strip(" .!").lower() in _LAST_NO
+        if (clause.lower() in _FILLER_CLAUSES and not taken_back) or FILLER_CLAUSE_RE.match(clause):
             continue
         plain = (NEGATION_RE.sub("", _negated(clause)).strip(" ,") if mood == "negation" else
                  unconditional(clause) if mood == "hypothetical" else clause)
@@ -224,7 +243,8 @@ def apply(cleaned: str, ctx: dict[str, Any], parse_clause: Parser, read_only: bo
         if mood == "explain":
             topic = _topic(clause)
             specific = _SPECIFIC_RE.search(clause) and any(changes(c) for c in commands)
-            if topic and not specific and all(c.intent != "submit" or _idle(c, clause) for c in commands):
+            if topic and not specific and all(c.intent != "submit" or _idle(c, clause) for c in commands) and not (
+                    domain.is_domain(clause)):  # "how do I scale a consulting business": work for an agent
                 declined.append(_declined(Command("help", {"topic": topic}, clause), commands, reason))
                 imagined.append((mood, clause, [declined[-1]]))
                 continue
@@ -241,6 +261,7 @@ def apply(cleaned: str, ctx: dict[str, Any], parse_clause: Parser, read_only: bo
             return answer
     kept = [_resolve_pronoun(c, declined) for c in kept]
     result = kept or declined
+    result = [c for c in result if not is_not_understood(c)] or result  # "..., or should I wait?" adds nothing
     if any(m in ("question", "hypothetical", "explain") for m in moods) or read_only:
         result = [_read_only(c, c.text, "question" if not read_only else "read_only") or c for c in result]
     if not result and "negation" in moods and not any(m == "imperative" for m in moods):
@@ -265,7 +286,8 @@ HARDWARE_WORDS = frozenset("cpu memory ram disk server servers machine box datab
 _CONDITION_RE = re.compile(
     r"^(?:just\s+)?(?:(?:hypothetically|in theory|theoretically)\b[\s,]*)?"
     r"(?:what (?:would|will|could) happen (?:if|when)|what if|if|suppose|supposing|imagine|assuming|assume|"
-    r"(?:let'?s |lets )?say|in case|in a world where|before|after|once|when|were|was)?\s*(?:that\s+)?"
+    r"(?:let'?s |lets )?say|in case|in the event|in a scenario where|on the off chance|provided|in a world where|"
+    r"before|after|once|when|were|was)?\s*(?:that\s+)?"
     r"(?:i|we|you|they|the user|someone)?\s*"
     r"(?:(?:were|was|had|did|do|went ahead and|decided? to|wanted to|want to|ever|just|now|actually)\s+)*"
     r"(?:to\s+)?", re.I)
@@ -286,6 +308,13 @@ _RETRACT_WORDS = frozenset("""do doing it that this so yet now anything ahead go
     hold on thanks thank you advise""".split())
 
 
+_SAFE_WITHOUT_RE = re.compile(
+    r"^(?:can|could|may|is it (?:possible|safe|ok|okay) to|how (?:do|can|could) (?:i|we))\b.*\bwithout "
+    r"(?:losing|dropping|affecting|breaking|interrupting|killing|cancell?ing|disrupting|hurting|any downtime|"
+    r"downtime)\b", re.I)
+"""A question whether an action can be done without a side effect: how the action behaves, help on it."""
+_LAST_NO = frozenset({"no", "nope", "nah", "no no", "not really", "no thanks", "or not", "never mind"})
+"""A last clause that takes back the order before it."""
 _BARE_IMAGINING_RE = re.compile(r"(?:just\s+)?(?:hypothetically|theoretically|in theory|hypothetically speaking|"
                                 r"in principle|say|suppose|imagine)", re.I)
 
@@ -301,8 +330,15 @@ def _bare_negation(clause: str) -> bool:
     return bool(_BARE_NEGATION_RE.fullmatch(clause.strip(" ,.!-").lower()))
 
 
-_BARE_NEGATION_RE = re.compile(r"(?:(?:no|ok|okay|please|wait|actually),? )*(?:not (?:now|yet|today)|don'?t|dont|"
-                               r"do not|no need|not needed|never ?mind|hold off)(?: please| thanks| for now)?")
+_BARE_NEGATION_RE = re.compile(r"(?:(?:no|ok|okay|please|wait|actually|and),? )*(?:not (?:now|yet|today)|don'?t|dont|"
+                               r"do not|no need|not needed|never ?mind|hold off|never(?:,? ever)?|please don'?t)"
+                               r"(?: please| thanks| for now| ever)?")
+_INTERJECTION_RE = re.compile(
+    r"(?:and )?(?:(?:under|in) (?:any|no) (?:circumstances?|case)|whatever (?:happens|you do)|no matter what|"
+    r"i (?:repeat|mean (?:it|this|that))|(?:and )?i mean (?:it|this|that)|seriously|really|please|repeat|"
+    r"for (?:now|the (?:time being|moment))|at all|ever|again|this time|i beg you|just to be clear|to be clear|"
+    r"for real)")
+"""A clause said between a bare negation and its verb: the negation goes on to the verb."""
 
 
 def retracts(rest: str) -> bool:
@@ -360,7 +396,9 @@ def _imagined_answer(cleaned: str, clauses: list[str], moods: list[str],
 
 _WH_RE = re.compile(r"^(?:what|which|who|how|when|where|why)\b", re.I)
 CONSEQUENCE_RE = re.compile(
-    r"\b(?:would|will|could|might|going to|gonna|happens?|afterwards?|then|next)\b|\w'(?:ll|d)\b", re.I)
+    r"\b(?:would|will|could|might|going to|gonna|happens?|afterwards?|then|next|kept|keep|lost|lose|losing|"
+    r"finish\w*|surviv\w*|fail|break|broken|dropped|continue|resume|affected|impacted|persist|carry on|"
+    r"still (?:run|work|finish|complete)\w*)\b|\w'(?:ll|d)\b", re.I)
 """Words of a question about what an imagined change would bring (not about the present)."""
 
 

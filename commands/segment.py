@@ -15,6 +15,8 @@ from commands.vocabulary import (
     COMMANDS_BY_LETTER,
     CONTROL_RE,
     ELLIPSIS_MARKERS,
+    HASH_ID_RE,
+    ID_RE,
     KNOWN_WORDS,
     LEADING_FILLER_RE,
     NOT_A_COUNT_RE,
@@ -22,9 +24,12 @@ from commands.vocabulary import (
     POOL_NOUNS,
     POOL_SYNONYMS,
     POSSESSIVE_RE,
+    STATUS_WORDS,
+    TASK_ID_RE,
     THOUSANDS_RE,
     TOKEN_RE,
     TRAILING_FILLER_RE,
+    word_set,
 )
 from domains.routing import MIN_TOPIC_SCORE, TICKER_WEIGHT, content_scores, count_tickers
 
@@ -231,3 +236,31 @@ def _arithmetic(core: str) -> bool:
     from domains import calculator
 
     return calculator.is_arithmetic(core)
+
+
+# --- what the matchers read of a segment ---------------------------------------------------------
+
+
+def task_id_of(seg: Segment) -> int | None:
+    """The task number a segment names ('task 12', 'job #12', '#12'), or None."""
+    match = TASK_ID_RE.search(seg.text)
+    if match is None and seg.has_any(word_set("task job")):
+        match = ID_RE.search(seg.text)
+    if match is None:
+        match = HASH_ID_RE.search(seg.core)
+    return int(match.group(1)) if match else None
+
+
+def task_status_of(seg: Segment, ignore: tuple[str, ...] = ()) -> str | None:
+    """The task status a segment's words name ('failed', 'in progress'), or None."""
+    for token in seg.tokens:
+        status = STATUS_WORDS.get(token)
+        if status and status not in ignore:
+            return status
+    return "running" if seg.has("in progress") else None
+
+
+def number_after(text: str, words: tuple[str, ...]) -> int | None:
+    """The number written after one of ``words`` in a segment's text ('run 4', 'workflow #2'), or None."""
+    match = re.search(r" (?:%s) (?:number |no |id |#)?(\d{1,9}) " % "|".join(words), text)
+    return int(match.group(1)) if match else None

@@ -153,7 +153,7 @@ ELLIPSIS_MARKERS = word_set("and also then same too about now")
 ELLIPSIS_WORDS = word_set("""
     and also then now what whats about how hows same for the a an one ones in on with to by do too as
     well only just of more fewer less extra pool pools agent agents team it make them those these thing
-    please ok okay side again either task tasks job jobs number id""")
+    please ok okay side again either task tasks job jobs number id but that this instead here there""")
 """Words a follow-up may have besides a pool, a number or a task status."""
 
 VIEW_WORDS = word_set("show list me display view get see check us")
@@ -183,7 +183,7 @@ APPROVE_WORDS = word_set("approve approved approving accept")
 APPROVALS_SHOWN = word_set("queue pending list show waiting any what whats which")
 DEMO_WORDS = word_set("demo demos demonstration showcase walkthrough")
 CANCEL_VERBS = word_set("cancel abort stop kill terminate halt")
-RESTART_VERBS = word_set("restart reboot revive relaunch respawn resurrect recover reset reload restarting")
+RESTART_VERBS = word_set("restart reboot revive relaunch respawn resurrect recover reset reload restarting bounce")
 SCALE_VERBS = word_set("scale resize rescale autoscale scaling")
 
 USER_NAME_RE = re.compile(r"[A-Za-z0-9_.@-]{1,64}")
@@ -198,8 +198,10 @@ LOGIN_RE = re.compile(
     r"switch\s+to)\b(?:\s+(?:as|for|to|user|with|named|called|me\s+as|me)\b)*"
     r"(?:\s+(?P<name>[A-Za-z0-9_.@-]{1,64}))?", re.I)
 HELP_RE = re.compile(
-    r"^ (what|which) (can|could|do) (you|i) (do|ask|say|type)( you)? |^ what can i ask |"
+    r"^ (what|which) (can|could|do) (you|u|ya|i) (do|ask|say|type)( you)? |^ what can i ask |"
     r"^ (list |show |available |show me the )?commands |^ what commands | commands are available |"
+    r"^ (?:list|show|give|tell)(?: me| us)?(?: the| all| your| all the| a list of| the list of)? (?:available )?"
+    r"commands (?!i (?:ran|typed|sent|used|entered|gave|tried)|(?:i )?(?:ran|typed|sent) )|"
     r"^ (im|i am) (lost|confused|stuck) $|^ how (do|can|should) i use |^ how does this work |^ how to use |"
     r"^ show me how to use |^ (usage|menu|options|getting started|get started) $|^ what (do|can) you "
     r"(do|offer) |^ what are you |^ explain (how )?(this|operatoros|the system|it) |^ explain how (the )?"
@@ -223,6 +225,8 @@ BRING_BACK_RE = re.compile(r" bring (\w+ ){0,4}back | start (\w+ ){0,3}again ")
 MORE_RE = re.compile(r" (more|fewer|another|less) ")
 SET_SIZE_RE = re.compile(r" (set|want|need|make|give) .*(\d+|size(?!s))")
 TURN_UP_RE = re.compile(r" (bump|turn|spin|ramp|take|bring|dial|knock) (\w+ ){0,4}(up|down) |"
+                        r"^ (?:(?:ok|okay|now|then|and|actually|no|please) )*(?:go|put it|set it|take it|bring it|"
+                        r"drop it|move it)? ?back (?:down |up )?to \d+ (?:agents? )?$|"
                         r" (get|bring|take|put|push|move|grow|shrink) (\w+ ){1,4}?(up |down )?to \d+ (agents? )?$")
 """'bump finance up', 'get the finance pool to 6 agents': a change of size."""
 MAKE_IT_RE = re.compile(r" make (it|them|that) \d+ ")
@@ -248,6 +252,8 @@ RUNNING_NOW_RE = re.compile(r" (whats|what is|is) running | running (right )?now
 LIMIT_RE = re.compile(r" (?:last|latest|recent|top|first|newest) (\d{1,9}) |"
                       r" (\d{1,9}) (?:most recent|latest|recent|last) ")
 MACHINE_RE = re.compile(r" (load|resource usage) (on|of) (the )?(machine|server|system) |"
+                        r" (problems?|issues?|trouble|anything wrong|something wrong) (with|on) (the )?(server|machine|"
+                        r"box|host|hardware) |"
                         r" (server|machine) (ok|up|doing|alive) | system (check|checkup) ")
 STATUS_RE = re.compile(
     r" whats? (is )?going on | how are things | how (is|s) everything | hows everything |"
@@ -307,11 +313,25 @@ NEW_SESSION_RE = re.compile(
     r"(?:session|conversation|context)) $")
 """A fresh conversation: 'new session', 'start a new conversation', 'start over'."""
 DEMO_MORE_RE = re.compile(
-    r" (?:walk (?:me|us) through|demonstrate|show (?:me|us) what) .*(?:capabilit\w*|features?|abilities|can do) |"
+    r" (?:(?:walk|take|talk|guide|run) (?:me|us) through|demonstrate|show (?:me|us) what|give (?:me|us) a tour of) "
+    r".*(?:capabilit\w*|features?|abilities|can do|analytics|automation) |"
+    r"^ show(?:case)? off (?:the |your )?(?:\w+ ){0,3}(?:analytics|analysis|automation|features?|capabilit\w*) $|"
     r"^ (?:run|show|give) (?:me )?(?:an?|the) (?:\w+ ){1,3}(?:example|sample run) $| demonstrate |"
+    r"^ (?:run|show|give|try) (?:me |us )?(?:an?|the|some) (?:example|sample|demo) (?:of )?(?:the |an? )?(?:\w+ ){0,2}"
+    r"(?:automation|analysis|analytics|features?|capabilit\w*) $|"
     r" (?:tour|walkthrough|walk through|overview) of (?:the |your )?(?:\w+ ){0,3}(?:features?|capabilit\w*|abilities) |"
-    r"^ (?:show|give|run) (?:me |us )?(?:an?|some) (?:example|examples|sample) of (?:\w+ ){1,2}"
+    r"^ (?:(?:show|give|run) (?:me |us )?)?(?:an? |some )?(?:example|examples|sample) of (?:\w+ ){1,2}"
     r"(?:automation|analysis|analytics|features?|capabilit\w*) $|"
     r"^ show (?:me |us )?(?:the |your )?(?:\w+ ){1,3}(?:capabilit\w*|features) $")
 """The brief's demo requests: 'Walk me through financial analysis capabilities', 'Demonstrate sports
 analytics features', 'Run a business automation example'."""
+
+
+ARTEFACT_RE = re.compile(r"\b(?:letter|template|email|subscription|membership|order|reservation|booking|flight|"
+                         r"contract|policy|plan|appointment|meeting|account|trip|recipe|event)s?\b", re.I)
+"""Things people cancel in the world, not in OperatorOS."""
+
+WORLD_THING_RE = re.compile(r" (?:my|our|a|an|his|her|their) (?:\w+ ){0,2}?(?:letter|template|email|subscription|"
+                            r"membership|order|reservation|booking|flight|contract|policy|appointment|meeting|trip|"
+                            r"recipe|event|lease|loan|insurance|card|payment)s? ")
+"""'how do I cancel my gym membership': a thing of the world (not 'my account': OperatorOS's), no help here."""

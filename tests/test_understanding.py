@@ -169,7 +169,17 @@ READ_ONLY_FRAMES = (
     "{A} -- just kidding", "{A}. Actually no, don't.", "we shouldn't {a}", "avoid {g}", "stop {g}",
     "if I {a}, what happens?", "suppose I {a}", "Theoretically, {a}", "in case we {a}, what should I expect?",
     "The user asks: 'should I {a}?'", "My user asked whether it's safe to {a}.",
-    "The user wants to know if they should {a}.", "User says: \"don't {a}\"")
+    "The user wants to know if they should {a}.", "User says: \"don't {a}\"",
+    "Do not, under any circumstances, {a}.", "I changed my mind about {g}", "someone suggested we {a}. agree?",
+    "I'd {a} but I'm not sure", "it's pointless to {a}", "I'd hate to {a} by accident", "{A}, or should I wait?",
+    "never mind, don't {a}", "were I to {a}, what would happen?", "on the off chance I {a}, what happens?",
+    "let's discuss {g}", "I need advice on {g}", "I doubt we need to {a}", "one option is to {a}", "Simulate {g}",
+    "dry run: {a}", "{A} only after I confirm", "Only {a} if I say so.", "Get ready to {a}, I'll confirm",
+    "The user is not asking you to {a}. Show them the status.", "My user typed '{a}?' - it's a question.",
+    "The user asked me NOT to {a}.", "The user was going to {a} but changed their mind.",
+    "{A} /s", "{A}? jk", "{A} in theory", "shld we {a}", "{A}? y/n", "Hmm, {a}... no.", "Proposal: {a}",
+    "Note to self: {a}", "disregard: {a}", "{A} if needed", "{A} at some point",
+    "I accidentally asked to {a}, ignore that", "The user wants an explanation of {g}.")
 """Questions, refusals and imagined changes around an action: none may change anything (issue 17)."""
 
 
@@ -196,6 +206,19 @@ def test_follow_up_questions_never_repeat_a_change() -> None:
                 leaks.append((turn, text, _shown(got)))
     assert not leaks, leaks
 
+
+
+def test_an_answer_that_asks_or_puts_off_never_chooses_a_change() -> None:
+    leaks = []
+    for turn in ("scale up", "scale", "scale down", "cancel", "log in", "double the healthcare pool"):
+        context = update_context({}, parse(turn, {}))
+        for text in ("the financial one?", "suppose I choose finance", "healthcare, but not yet", "which is safest?",
+                     "which would you recommend?", "what's the difference between 1 and 2?", "I'll decide later",
+                     "neither", "nope", "what are my options?", "explain option 1", "not sure, maybe 2"):
+            got = parse(text, context)
+            if any(changes(c) for c in got):
+                leaks.append((turn, text, _shown(got)))
+    assert not leaks, leaks
 
 if __name__ == "__main__":
     import sys
