@@ -81,7 +81,7 @@ def first_words_mask(patterns: Iterable[Phrase]) -> int:
 _NEGATIONS = frozenset({"no", "not", "without", "denies", "deny", "nor"})
 _NOT_NEGATING_NEXT = frozenset({"just", "only", "sure", "certain", "able"})
 _NO_FUZZ = frozenset({"fewer", "never", "lever", "sever", "chess", "prison", "breeding", "swearing",
-                      "strike", "stoke", "bleeping", "paid", "fiver", "heat", "better", "letter",
+                      "strike", "stoke", "bleeping", "paid", "fiver", "heat", "better", "butter", "letter",
                       "construction", "constructions"})
 _EXPAND = {"cant": ("cannot",), "wont": ("will", "not"), "dont": ("do", "not"), "doesnt": ("does", "not"),
            "didnt": ("did", "not"), "isnt": ("is", "not"), "im": ("i", "am"), "wanna": ("want", "to"),

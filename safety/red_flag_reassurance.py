@@ -20,7 +20,7 @@ from safety.red_flag_terms import BODY_CONTEXT, NOT_MEDICAL_SENSE
 
 REASSURING = phrases(
     # exact where a misspelling would be an alarm word: "coming" is no "coping", "sight" no "slight", "help" no "helps"
-    "=a bit", "bit +of", "=abit", "=slight*", "mild*", "minor", "=a +little", "little bit",
+    "=a +bit", "bit +of", "=abit", "=slight*", "mild*", "minor", "=a +little", "little bit",
     "=small +cut|+graze|+scratch|+burn|+bump|+bruise|+patch|+amount|+blister|+nick|+spot|+lump",
     "on +and +off", "now +and +then", "=usual", "=normal", "=normally", "same +as", "=helps|=helping|=helped",
     "better", "settl*", "=eases|=eased|=easing|=easier", "fine", "=ok", "okay", "alright", "=well",
@@ -40,12 +40,25 @@ Negatable: "not normal", "not eating well", "no better" reassure no one."""
 NOT_REASSURING = re.compile(
     r"\b(?:as well|than (?:usual|normal|normally|before|ever)|(?:was|were|seemed|seem|looked|had been|been) "
     r"(?:fine|ok|okay|alright|well|normal)(?: earlier| before| this morning| yesterday)?|nothing (?:helps?|helped|"
-    r"helping|settles?|eases?)|(?:not|never|isn'?t|wasn'?t|hasn'?t|doesn'?t|didn'?t|won'?t) (?:\w+ )?(?:getting |"
+    r"helping|settles?|eases?)|(?:not|never|isn'?t|wasn'?t|hasn'?t|doesn'?t|didn'?t|won'?t) (?:\w+ ){0,2}(?:getting |"
     r"got |been |any |feeling |looking |acting )?(?:better|usual|normal|normally|fine|well|ok|okay|herself|himself|"
     r"themselves|right)|out of (?:the )?(?:usual|normal|ordinary)|not (?:her|his|their|my) usual|unusual\w*|"
     r"abnormal\w*|better off|(?:says|said|insists|claims|swears) (?:\w+ ){0,2}(?:fine|ok|okay|alright|well)|"
     r"(?:not|n't|never)\b[^.,;]{0,30}\b(?:like|as) (?:normal|usual)|as (?:much|often|many) as (?:usual|normal)|"
-    r"(?:normally|usually) \w+s\b|(?:stopped|stop|refus\w*|off|gave up|given up|won'?t|not|barely|hardly|less) "
+    r"(?:normally|usually) \w+s\b|(?:normally|usually|generally) (?:very )?(?:fit|healthy|well|fine|active|ok)|"
+    # NHS (stroke, TIA, chest pain, overdose, swallowed batteries): a sign that has passed, or a person who
+    # seems or feels fine, still needs 999 or A&E "even if they seem well"
+    r"(?:fine|ok|okay|alright|normal|better|well) (?:again|now)\b|now (?:(?:it|she|he|i|they|we)(?:'?s|'?m|'?re| is| am"
+    r"| are) )?(?:fine|ok|okay|alright|normal)\b|back to (?:normal|(?:him|her|my|them|your)sel(?:f|ves)|"
+    r"(?:his|her|my|their) usual)|(?:seems?|seemed|looks?|looked|appears?|appeared|acting|sounds?|probably|prob|"
+    r"feels?|feeling|felt) (?:\w+ )?(?:fine|ok|okay|ok-ish|alright|well|normal)\b|(?:fine|ok|okay|alright),? i think|"
+    r"i'?m (?:fine|ok|okay|alright)\b|"
+    # "a bit blue", "a little slurred": a degree word on an alarm sign (NHS 999: any blue lips, any slurred speech);
+    # "for a bit": a duration ("stopped breathing for a bit")
+    r"(?:a bit|a little|a tiny bit|slightly|bit|little) (?:more |too )?(?:blue|blu|grey|gray|mottled|blotchy|confused|"
+    r"muddled|drowsy|floppy|weak|slurred|numb|swollen|tight|wheezy|breathless|fast|faster|quick|pale|sleepy|"
+    r"unresponsive|dazed|vague|disorientated|disoriented|yellow|clammy|cold)|for a (?:bit|little|while)|"
+    r"(?:stopped|stop|refus\w*|off|gave up|given up|won'?t|not|barely|hardly|less) "
     r"(?:eating|drinking|feeding|playing|sleeping)(?: (?:and|or|n) (?:eating|drinking|feeding|playing))?)\b")
 """Reassuring words that reassure no one: 'a fever as well', 'sleepier than usual', 'she was fine earlier',
 'nothing helps', 'not getting any better', 'not her usual self', 'not responding to me like normal' (NICE NG143

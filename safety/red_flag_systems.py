@@ -369,7 +369,8 @@ LUMP_STUCK = phrases("hard", "=red", "purple", "not go* back", "stuck", "screami
 """NHS: hernia (A&E: a lump that is hard, tender, red or will not go back, with pain or vomiting: strangulation)."""
 
 ERECTION = phrases("erection*", "hard on", "hard-on", "boner", "stiffy", "priapism")
-ERECTION_LONG = phrases("=hours", "all night|day", "since +last +night", "since +this +morning", "since +yesterday", "overnight",
+ERECTION_LONG = phrases("=hours", "all night|day", "since +last +night", "since +this +morning", "since +yesterday",
+                        "overnight",
                         "will|has|have|is not go* +down|+away", "will not go", "not going down|away", "=hurts",
                         "painful", "=pain*")
 """NHS priapism: an erection lasting more than 4 hours, or a painful one not from arousal: A&E."""
@@ -408,9 +409,23 @@ SPINE = phrases("=neck", "=back", "=spine", "spinal")
 SPINE_HIT = phrases("dived", "dive", "diving", "landed", "fell", "fall", "fallen", "thrown", "came|come off", "flew",
                      "crash*", "tackle*", "=hit")
 SPINE_NERVE = phrases("numb*", "pins +and +needles", "tingl*", "cannot|not feel|move +his|+her|+my|+their|+both|+the "
-                      "arms|legs|hands|feet", "cannot|not feel|move arms|legs|hands|feet", "weak arms|legs|hands", "arms|legs weak*|floppy|useless|dead")
+                      "arms|legs|hands|feet", "cannot|not feel|move arms|legs|hands|feet", "weak arms|legs|hands",
+                      "arms|legs weak*|floppy|useless|dead")
 """NHS: spinal injury (call 999 after a fall, a dive or a crash with neck or back pain and numbness, tingling or
 weakness in the arms or legs)."""
+
+STONE = phrases("kidney|renal stone*|colic", "stone* +in +my|+his|+her|+the kidney*|ureter|tube", "blocked catheter",
+                "catheter +is|+has +blocked")
+"""NHS kidney stones: A&E for a stone with a high temperature or shivering (an infected, blocked kidney)."""
+
+AFTER_BIRTH = phrases("gave birth", "given birth", "had +my|+her|+our|+the|+a baby", "new mum|mom|mother",
+                      "postnatal", "post natal", "postpartum", "since +the|+her +birth", "after +the|+her +birth",
+                      "c section", "caesarean")
+PSYCHOSIS = phrases("hearing|hears|heard voices|things", "seeing|sees things", "voices", "hallucinat*", "paranoi*",
+                    "manic", "strange|odd|weird|bizarre things|ideas|beliefs", "thinks|believes +the +baby",
+                    "not slept|sleeping +for +days", "not +herself", "out +of +character", "confus*")
+"""NHS postpartum psychosis (a medical emergency: 999 or A&E): after a birth, hallucinations, strange beliefs,
+mania, confusion or not sleeping."""
 
 SYSTEM_FLAGS: tuple[RedFlag, ...] = (
     _system("wound_open", "a surgical wound that has opened", (WOUND, WOUND_OPEN),
@@ -471,6 +486,12 @@ SYSTEM_FLAGS: tuple[RedFlag, ...] = (
             (CAST, LIMB_NERVE), check=_about_a_body, source="NHS: compartment syndrome; broken arm or leg (A&E)"),
     RedFlag("system_spine", "a neck or back injury with numbness, tingling or weakness in the arms or legs", _E,
             (SPINE, SPINE_HIT, SPINE_NERVE), check=_about_a_body, source="NHS: spinal injury (999)"),
+    RedFlag("system_infected_stone", "a kidney stone or blocked catheter with a high temperature or shivering", _E,
+            (STONE, INFECTION_SIGN), check=_about_a_body, source="NHS: kidney stones (A&E with a high temperature "
+            "or shivering)"),
+    RedFlag("system_postpartum_psychosis", "hallucinations, strange beliefs or confusion after a birth can be "
+            "postpartum psychosis", _E, (AFTER_BIRTH, PSYCHOSIS), check=_about_a_body,
+            source="NHS: postpartum psychosis (999 / A&E)"),
     RedFlag("system_sepsis_risk", "signs of infection with a concerning feature in someone at higher risk of "
             "sepsis (a baby, an older person, pregnancy or a recent birth, recent surgery, chemotherapy, "
             "weak immunity or diabetes) can be sepsis", _E, (INFECTION_SIGN,), check=_sepsis_risk,
