@@ -10,6 +10,7 @@ processor checks every request with these patterns, within its budget of a milli
 """
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import threading
@@ -218,8 +219,22 @@ def _tokens(text: str) -> list[str]:
             raw = raw.translate(_LEET)
         raw = raw.strip("@$")
         if raw:
-            out.extend(_EXPAND.get(raw, (raw,)))
+            out.extend(_EXPAND.get(raw) or _misspelled_contraction(raw) or (raw,))
     return out
+
+
+_CONTRACTIONS = tuple(k for k, v in _EXPAND.items() if k.endswith("nt") and len(k) >= 5 and v[-1] == "not")
+
+
+@functools.lru_cache(maxsize=4096)
+def _misspelled_contraction(raw: str) -> tuple[str, ...] | None:
+    """'doeesnt', 'dosent': a negation misspelled is still a negation (a sign read as absent or present hangs on it)."""
+    if len(raw) < 5 or not raw.endswith("nt"):
+        return None
+    for key in _CONTRACTIONS:
+        if key[0] == raw[0] and abs(len(key) - len(raw)) <= 1 and _osa_distance(raw, key) <= 1:
+            return _EXPAND[key]
+    return None
 
 
 def _found_in(tokens: Sequence[str], bits: Sequence[int], pattern: Phrase, negatable: bool) -> bool:
