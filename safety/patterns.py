@@ -218,9 +218,19 @@ def _tokens(text: str) -> list[str]:
         if not raw.isalpha() and _LETTER.search(raw) and not _NUMBER_AND_UNIT.fullmatch(raw):
             raw = raw.translate(_LEET)
         raw = raw.strip("@$")
+        if raw == "2" and out and out[-1] in _BEFORE_TO:
+            raw = "to"  # text-speak: "want 2 die", "going 2 jump"
         if raw:
             out.extend(_EXPAND.get(raw) or _misspelled_contraction(raw) or (raw,))
+    for i in range(len(out) - 1):
+        if out[i] == "2" and out[i + 1] in ("many", "much"):
+            out[i] = "too"  # text-speak: "took 2 many"
     return out
+
+
+_BEFORE_TO = frozenset({"want", "wants", "wanted", "going", "trying", "try", "tried", "how", "way", "need",
+                        "needs", "used", "able", "ready", "supposed", "plan", "planning", "decided", "deserve"})
+"""Words after which a lone '2' is 'to' in text-speak (never after 'took' or 'had': '2' tablets are a number)."""
 
 
 _CONTRACTIONS = tuple(k for k, v in _EXPAND.items() if k.endswith("nt") and len(k) >= 5 and v[-1] == "not")
