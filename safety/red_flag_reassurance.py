@@ -14,7 +14,7 @@ import re
 
 from safety import readings
 from safety.patterns import Doc, phrases
-from safety.red_flag_failsafe import SYMPTOM_TEXT
+from safety.red_flag_failsafe import SYMPTOM_TEXT, UNPLACED_ALARM
 from safety.red_flag_systems import NOT_MEDICAL_EXACT, SYSTEMS, systems_affected
 from safety.red_flag_terms import BODY_CONTEXT, NOT_MEDICAL_SENSE
 
@@ -115,12 +115,13 @@ def unplaced_is_unreassured(doc: Doc) -> bool:
     return (days is None or days < LONG_STANDING_DAYS) and _about_a_body(doc)
 
 
-def unreassured_emergency(doc: Doc, *, placed: bool) -> tuple[str, str] | None:
+def unreassured_emergency(doc: Doc, *, placed: bool, urgent: bool = False) -> tuple[str, str] | None:
     """(reason, source) when a symptom description is an emergency for want of reassurance, else None.
 
     Args:
         doc: the description.
         placed: whether a rule already gave it a level (below emergency).
+        urgent: whether that level is urgent: then an alarm word of the NHS 999 list lifts it as well.
 
     Returns:
         For a description no rule placed, with nothing reassuring; or for one placed below emergency
@@ -137,6 +138,11 @@ def unreassured_emergency(doc: Doc, *, placed: bool) -> tuple[str, str] | None:
                 "minor: treated as an emergency to be safe",
                 "NHS 111: rule out the emergency first (fail safe: uncertainty never lowers a level); "
                 "NICE NG143 green features")
+    if not concerning and urgent and doc.has(UNPLACED_ALARM):
+        # a text the rules already send to care today that holds a word of the 999 list: rule the emergency out
+        return ("a sign from the NHS 'call 999' list in a description that already needs care today, with nothing "
+                "that says it is mild or minor: treated as an emergency to be safe",
+                "NHS: When to call 999; NHS 111 (fail safe: uncertainty never lowers a level)")
     if not concerning:
         return None
     return (f"a concerning sign ({concerning[0]}) with nothing that says it is mild, long-standing or minor: "
