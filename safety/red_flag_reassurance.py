@@ -79,6 +79,15 @@ MINOR_COMPLAINT = phrases(
 """Complaints the NHS sends to a pharmacist or a GP appointment (NHS: self-care, conditions a pharmacist can
 help with): by themselves they are no sign of an emergency."""
 
+GRADED_BY_A_RULE = frozenset({"swallow*", "crash*", "broken", "burn*", "=scald*", "bitten", "stung", "bleed*",
+                              "blood*", "newborn"})
+SIGN_ALARM = tuple(p for p in UNPLACED_ALARM if p.source not in GRADED_BY_A_RULE)
+"""The NHS 999 list's signs, without the injuries and ages whose own pages grade them (NHS: broken bones, burns,
+bites, bleeding, poisoning; NICE NG143 for a newborn): 'I think I broke my wrist' stays urgent."""
+
+DYSURIA = phrases("burn*|sting* pee|wee|urinat*|weeing|peeing", "pee|wee|weeing|peeing|urinat* burn*|sting*")
+"""Burning when passing urine (NHS: urinary tract infections): no burn of the NHS 999 list."""
+
 LONG_STANDING_DAYS = 7
 """A symptom written as lasting this long or more is not a new emergency by its duration alone."""
 
@@ -138,7 +147,7 @@ def unreassured_emergency(doc: Doc, *, placed: bool, urgent: bool = False) -> tu
                 "minor: treated as an emergency to be safe",
                 "NHS 111: rule out the emergency first (fail safe: uncertainty never lowers a level); "
                 "NICE NG143 green features")
-    if not concerning and urgent and doc.has(UNPLACED_ALARM):
+    if not concerning and urgent and doc.has(SIGN_ALARM) and not doc.has(DYSURIA):
         # a text the rules already send to care today that holds a word of the 999 list: rule the emergency out
         return ("a sign from the NHS 'call 999' list in a description that already needs care today, with nothing "
                 "that says it is mild or minor: treated as an emergency to be safe",

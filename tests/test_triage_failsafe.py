@@ -314,3 +314,15 @@ def test_a_wife_of_so_many_weeks_is_no_infant() -> None:
 ])
 def test_text_speak_and_misspelled_negations_keep_their_sense(text: str) -> None:
     assert ht.triage(text).urgency is Urgency.EMERGENCY
+
+
+def test_a_999_word_lifts_a_description_already_urgent_unless_reassured() -> None:
+    doc = Doc("my wrist hurts since the car crash")
+    assert reassurance.unreassured_emergency(doc, placed=True, urgent=True) is not None
+    assert reassurance.unreassured_emergency(doc, placed=True, urgent=False) is None
+    calm = Doc("my wrist is a bit sore since the car crash, getting better")
+    assert reassurance.unreassured_emergency(calm, placed=True, urgent=True) is None
+
+
+def test_burning_when_peeing_is_no_burn_of_the_999_list() -> None:
+    assert ht.triage("I'm 24 weeks pregnant and it burns when I pee").urgency is Urgency.URGENT
