@@ -444,7 +444,8 @@ def triage(text: str) -> TriageResult:
         found.append((Urgency.EMERGENCY, "an alarm sign that the rules could not place: treated as an emergency "
                       "to be safe", "NHS: when to call 999 (fail safe for unplaced alarm signs)"))
         result.actions.append(_SAFETY_NET)
-    unreassured = None if _has_emergency(found) else unreassured_emergency(doc, placed=bool(found))
+    unreassured = None if _has_emergency(found) else unreassured_emergency(
+        doc, placed=bool(found), urgent=any(level is Urgency.URGENT for level, _, _ in found))
     if unreassured:  # fail safe: uncertainty never lowers a level
         found.append((Urgency.EMERGENCY, *unreassured))
         result.actions.append(_SAFETY_NET)

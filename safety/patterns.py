@@ -10,6 +10,7 @@ processor checks every request with these patterns, within its budget of a milli
 """
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import threading
@@ -81,7 +82,7 @@ def first_words_mask(patterns: Iterable[Phrase]) -> int:
 _NEGATIONS = frozenset({"no", "not", "without", "denies", "deny", "nor"})
 _NOT_NEGATING_NEXT = frozenset({"just", "only", "sure", "certain", "able"})
 _NO_FUZZ = frozenset({"fewer", "never", "lever", "sever", "chess", "prison", "breeding", "swearing",
-                      "strike", "stoke", "bleeping", "paid", "fiver", "heat", "better", "letter",
+                      "strike", "stoke", "bleeping", "paid", "fiver", "heat", "better", "butter", "letter",
                       "construction", "constructions"})
 _EXPAND = {"cant": ("cannot",), "wont": ("will", "not"), "dont": ("do", "not"), "doesnt": ("does", "not"),
            "didnt": ("did", "not"), "isnt": ("is", "not"), "im": ("i", "am"), "wanna": ("want", "to"),
@@ -217,9 +218,33 @@ def _tokens(text: str) -> list[str]:
         if not raw.isalpha() and _LETTER.search(raw) and not _NUMBER_AND_UNIT.fullmatch(raw):
             raw = raw.translate(_LEET)
         raw = raw.strip("@$")
+        if raw == "2" and out and out[-1] in _BEFORE_TO:
+            raw = "to"  # text-speak: "want 2 die", "going 2 jump"
         if raw:
-            out.extend(_EXPAND.get(raw, (raw,)))
+            out.extend(_EXPAND.get(raw) or _misspelled_contraction(raw) or (raw,))
+    for i in range(len(out) - 1):
+        if out[i] == "2" and out[i + 1] in ("many", "much"):
+            out[i] = "too"  # text-speak: "took 2 many"
     return out
+
+
+_BEFORE_TO = frozenset({"want", "wants", "wanted", "going", "trying", "try", "tried", "how", "way", "need",
+                        "needs", "used", "able", "ready", "supposed", "plan", "planning", "decided", "deserve"})
+"""Words after which a lone '2' is 'to' in text-speak (never after 'took' or 'had': '2' tablets are a number)."""
+
+
+_CONTRACTIONS = tuple(k for k, v in _EXPAND.items() if k.endswith("nt") and len(k) >= 5 and v[-1] == "not")
+
+
+@functools.lru_cache(maxsize=4096)
+def _misspelled_contraction(raw: str) -> tuple[str, ...] | None:
+    """'doeesnt', 'dosent': a negation misspelled is still a negation (a sign read as absent or present hangs on it)."""
+    if len(raw) < 5 or not raw.endswith("nt"):
+        return None
+    for key in _CONTRACTIONS:
+        if key[0] == raw[0] and abs(len(key) - len(raw)) <= 1 and _osa_distance(raw, key) <= 1:
+            return _EXPAND[key]
+    return None
 
 
 def _found_in(tokens: Sequence[str], bits: Sequence[int], pattern: Phrase, negatable: bool) -> bool:

@@ -25,13 +25,14 @@ DAYS_PER_MONTH = 30.44
 _NUMBER_WORDS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
                  "seven": 7, "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12}
 _NUM = r"(\d{1,3}(?:[.,]5)?|a|an|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)"
-_UNIT = r"(years?|yrs?|y|months?|mths?|mos?|mnths?|weeks?|weks?|wks?|days?)"
+# misspelled units read as units ("7 weeeks", "5 weekks", "3 monts"): an infant's age missed is a level missed
+_UNIT = r"(y+e+a+r+s?|yrs?|yeras?|y|mo+n+t+h+s?|monts?|mnths?|mths?|mos?|w+e+k+s?|wks?|d+a+y+s?)"
 _PERSON = (r"(?:son|daughter|boy|girl|baby|bub|bubba|little one|grandson|granddaughter|niece|nephew|twins?|"
            r"child|kid|toddler|infant|newborn|dad|mum|mom|father|mother|"
            r"husband|wife|partner|grandad|grandma|granddad|grandmother|grandfather|nan|gran|friend|brother|"
            r"sister|neighbour|neighbor|patient|man|woman|gentleman|lady|he|she|i)")
 _AGE_PATTERNS = (
-    re.compile(rf"\b{_NUM}[\s-]*{_UNIT}[\s-]*old\b"),                              # 4 year old, 6-week-old
+    re.compile(rf"\b{_NUM}[\s-]*{_UNIT[:-1]}|wees)[\s-]*old\b"),                            # 4 year old, 6-week-old
     re.compile(r"\b(\d{1,3})\s*(yo|y/o|yr|yrs)\b"),                              # 4yo, 7 yrs
     re.compile(r"\b(?:aged?|age of)\s+(\d{1,3})\b()"),                             # aged 70
     # not a decimal or a reading: "baby is 38.1" and "she is 39 degrees" are temperatures
@@ -41,13 +42,14 @@ _AGE_PATTERNS = (
     re.compile(r"\b(?:i'?m|i am|he'?s|she'?s|he is|she is)\s+(\d{1,3})\b(?![.,]\d)(?!\s*(?:weeks?|wks?|days?|"
                r"months?|%|c\b|f\b|°|degrees|kg|lb|stone|mmol|mg))()"),           # I'm 77, he's 65
 )
-_IS_WEEKS = re.compile(r"\b(?!(?:it|its|that|this|there|which|what|rash|cough|pain)\b)[a-z]+(?:\s+is|\s+was|'s)\s+"
-                       r"(\d{1,2})\s*(weeks?|weks?|wks?|months?|mnths?|mths?)\b"
+_IS_WEEKS = re.compile(r"\b(?!(?:it|its|that|this|there|which|what|rash|cough|pain|wife|partner|girlfriend|"
+                       r"fiancee|sister|mum|mom|mother|i|im)\b)[a-z]+(?:\s+is|\s+was|'s)\s+"
+                       r"(\d{1,2})\s*(w+e+k+s?|wks?|mo+n+t+h+s?|monts?|mnths?|mths?)\b"
                        r"(?![\s-]*(?:pregnant|pregnent|gone|along|ago|since|now|later|old))")
 """'my babby is 6 weks': a person of some weeks or months, whatever word names them (not a pregnancy)."""
 _JUST_TURNED = re.compile(rf"\bjust turned\s+{_NUM}\s*{_UNIT}\b")
 _NEWBORN = re.compile(r"\bnew[\s-]?born\b|\bneonat\w*")
-_GESTATION = re.compile(r"\b\d{1,2}\s*(?:weeks?|wks?)\b(?![\s-]*old)")
+_GESTATION = re.compile(r"\b\d{1,2}\s*(?:w+e+k+s?|wks?)\b(?![\s-]*old)")
 _PREGNANCY = re.compile(r"pregnan|baby\b[^.]{0,20}\bmov|kick|tighten|contraction|waters|midwife|"
                         r"labou?r|gestation|weeks along")
 _DURATION = re.compile(rf"\b{_NUM}\s+{_UNIT[:-1]}|hours?|hrs?)\b(?![\s-]*old)")
@@ -194,7 +196,7 @@ def breathing_rate(text: str) -> int | None:
     return max(values) if values else None
 
 
-_WEEKS_ALONE = re.compile(r"(?<!for )(?<!last )(?<!past )\b(\d{2})\s*(?:weeks?|wks?)\b(?![\s-]*(?:old|ago))")
+_WEEKS_ALONE = re.compile(r"(?<!for )(?<!last )(?<!past )\b(\d{2})\s*(?:w+e+k+s?|wks?)\b(?![\s-]*(?:old|ago))")
 GESTATION_MIN_WEEKS = 12
 """'35 weeks' with no 'for' or 'old' is a gestation from this many weeks: nobody counts a symptom's
 days in dozens of weeks."""

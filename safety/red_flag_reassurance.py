@@ -14,13 +14,13 @@ import re
 
 from safety import readings
 from safety.patterns import Doc, phrases
-from safety.red_flag_failsafe import SYMPTOM_TEXT
+from safety.red_flag_failsafe import SYMPTOM_TEXT, UNPLACED_ALARM
 from safety.red_flag_systems import NOT_MEDICAL_EXACT, SYSTEMS, systems_affected
 from safety.red_flag_terms import BODY_CONTEXT, NOT_MEDICAL_SENSE
 
 REASSURING = phrases(
     # exact where a misspelling would be an alarm word: "coming" is no "coping", "sight" no "slight", "help" no "helps"
-    "=a bit", "bit +of", "=abit", "=slight*", "mild*", "minor", "=a +little", "little bit",
+    "=a +bit", "bit +of", "=abit", "=slight*", "mild*", "minor", "=a +little", "little bit",
     "=small +cut|+graze|+scratch|+burn|+bump|+bruise|+patch|+amount|+blister|+nick|+spot|+lump",
     "on +and +off", "now +and +then", "=usual", "=normal", "=normally", "same +as", "=helps|=helping|=helped",
     "better", "settl*", "=eases|=eased|=easing|=easier", "fine", "=ok", "okay", "alright", "=well",
@@ -40,12 +40,25 @@ Negatable: "not normal", "not eating well", "no better" reassure no one."""
 NOT_REASSURING = re.compile(
     r"\b(?:as well|than (?:usual|normal|normally|before|ever)|(?:was|were|seemed|seem|looked|had been|been) "
     r"(?:fine|ok|okay|alright|well|normal)(?: earlier| before| this morning| yesterday)?|nothing (?:helps?|helped|"
-    r"helping|settles?|eases?)|(?:not|never|isn'?t|wasn'?t|hasn'?t|doesn'?t|didn'?t|won'?t) (?:\w+ )?(?:getting |"
+    r"helping|settles?|eases?)|(?:not|never|isn'?t|wasn'?t|hasn'?t|doesn'?t|didn'?t|won'?t) (?:\w+ ){0,2}(?:getting |"
     r"got |been |any |feeling |looking |acting )?(?:better|usual|normal|normally|fine|well|ok|okay|herself|himself|"
     r"themselves|right)|out of (?:the )?(?:usual|normal|ordinary)|not (?:her|his|their|my) usual|unusual\w*|"
     r"abnormal\w*|better off|(?:says|said|insists|claims|swears) (?:\w+ ){0,2}(?:fine|ok|okay|alright|well)|"
     r"(?:not|n't|never)\b[^.,;]{0,30}\b(?:like|as) (?:normal|usual)|as (?:much|often|many) as (?:usual|normal)|"
-    r"(?:normally|usually) \w+s\b|(?:stopped|stop|refus\w*|off|gave up|given up|won'?t|not|barely|hardly|less) "
+    r"(?:normally|usually) \w+s\b|(?:normally|usually|generally) (?:very )?(?:fit|healthy|well|fine|active|ok)|"
+    # NHS (stroke, TIA, chest pain, overdose, swallowed batteries): a sign that has passed, or a person who
+    # seems or feels fine, still needs 999 or A&E "even if they seem well"
+    r"(?:fine|ok|okay|alright|normal|better|well) (?:again|now)\b|now (?:(?:it|she|he|i|they|we)(?:'?s|'?m|'?re| is| am"
+    r"| are) )?(?:fine|ok|okay|alright|normal)\b|back to (?:normal|(?:him|her|my|them|your)sel(?:f|ves)|"
+    r"(?:his|her|my|their) usual)|(?:seems?|seemed|looks?|looked|appears?|appeared|acting|sounds?|probably|prob|"
+    r"feels?|feeling|felt) (?:\w+ )?(?:fine|ok|okay|ok-ish|alright|well|normal)\b|(?:fine|ok|okay|alright),? i think|"
+    r"i'?m (?:fine|ok|okay|alright)\b|"
+    # "a bit blue", "a little slurred": a degree word on an alarm sign (NHS 999: any blue lips, any slurred speech);
+    # "for a bit": a duration ("stopped breathing for a bit")
+    r"(?:a bit|a little|a tiny bit|slightly|bit|little) (?:more |too )?(?:blue|blu|grey|gray|mottled|blotchy|confused|"
+    r"muddled|drowsy|floppy|weak|slurred|numb|swollen|tight|wheezy|breathless|fast|faster|quick|pale|sleepy|"
+    r"unresponsive|dazed|vague|disorientated|disoriented|yellow|clammy|cold)|for a (?:bit|little|while)|"
+    r"(?:stopped|stop|refus\w*|off|gave up|given up|won'?t|not|barely|hardly|less) "
     r"(?:eating|drinking|feeding|playing|sleeping)(?: (?:and|or|n) (?:eating|drinking|feeding|playing))?)\b")
 """Reassuring words that reassure no one: 'a fever as well', 'sleepier than usual', 'she was fine earlier',
 'nothing helps', 'not getting any better', 'not her usual self', 'not responding to me like normal' (NICE NG143
@@ -65,6 +78,15 @@ MINOR_COMPLAINT = phrases(
     "words yet")
 """Complaints the NHS sends to a pharmacist or a GP appointment (NHS: self-care, conditions a pharmacist can
 help with): by themselves they are no sign of an emergency."""
+
+GRADED_BY_A_RULE = frozenset({"swallow*", "crash*", "broken", "burn*", "=scald*", "bitten", "stung", "bleed*",
+                              "blood*", "newborn"})
+SIGN_ALARM = tuple(p for p in UNPLACED_ALARM if p.source not in GRADED_BY_A_RULE)
+"""The NHS 999 list's signs, without the injuries and ages whose own pages grade them (NHS: broken bones, burns,
+bites, bleeding, poisoning; NICE NG143 for a newborn): 'I think I broke my wrist' stays urgent."""
+
+DYSURIA = phrases("burn*|sting* pee|wee|urinat*|weeing|peeing", "pee|wee|weeing|peeing|urinat* burn*|sting*")
+"""Burning when passing urine (NHS: urinary tract infections): no burn of the NHS 999 list."""
 
 LONG_STANDING_DAYS = 7
 """A symptom written as lasting this long or more is not a new emergency by its duration alone."""
@@ -102,12 +124,13 @@ def unplaced_is_unreassured(doc: Doc) -> bool:
     return (days is None or days < LONG_STANDING_DAYS) and _about_a_body(doc)
 
 
-def unreassured_emergency(doc: Doc, *, placed: bool) -> tuple[str, str] | None:
+def unreassured_emergency(doc: Doc, *, placed: bool, urgent: bool = False) -> tuple[str, str] | None:
     """(reason, source) when a symptom description is an emergency for want of reassurance, else None.
 
     Args:
         doc: the description.
         placed: whether a rule already gave it a level (below emergency).
+        urgent: whether that level is urgent: then an alarm word of the NHS 999 list lifts it as well.
 
     Returns:
         For a description no rule placed, with nothing reassuring; or for one placed below emergency
@@ -124,6 +147,11 @@ def unreassured_emergency(doc: Doc, *, placed: bool) -> tuple[str, str] | None:
                 "minor: treated as an emergency to be safe",
                 "NHS 111: rule out the emergency first (fail safe: uncertainty never lowers a level); "
                 "NICE NG143 green features")
+    if not concerning and urgent and doc.has(SIGN_ALARM) and not doc.has(DYSURIA):
+        # a text the rules already send to care today that holds a word of the 999 list: rule the emergency out
+        return ("a sign from the NHS 'call 999' list in a description that already needs care today, with nothing "
+                "that says it is mild or minor: treated as an emergency to be safe",
+                "NHS: When to call 999; NHS 111 (fail safe: uncertainty never lowers a level)")
     if not concerning:
         return None
     return (f"a concerning sign ({concerning[0]}) with nothing that says it is mild, long-standing or minor: "

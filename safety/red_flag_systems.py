@@ -22,6 +22,7 @@ from safety import readings
 from safety import red_flag_terms as t
 from safety.flag_types import RedFlag, Urgency
 from safety.patterns import Doc, Phrase, phrases
+from safety.red_flag_families import CO_SIGN
 from safety.red_flag_terms import BODY_CONTEXT, NOT_MEDICAL_SENSE
 
 _E = Urgency.EMERGENCY
@@ -172,7 +173,10 @@ OUTPUT = phrases("vomit* repeated*|constant*|everything", "vomit* non +stop", "v
                  "no drink*|fluids +all|+since",
                  "pinch* skin", "skin stays up|tented", "not kept anything down",
                  "hardly|barely wet|wees|nappies", "hardly|barely +any wet|wees|nappies",
-                 "hardly|barely weeing|peeing|drinking|feeding")
+                 "hardly|barely weeing|peeing|drinking|feeding",
+                 # NICE NG143 / CG84 red flags of dehydration in children: no wet nappy, sunken eyes or fontanelle
+                 "not had +a|+any wet nappy|nappies", "no wet nappy|nappies", "sunken eyes|fontanelle|soft spot",
+                 "eyes|fontanelle|soft spot +look|+looks|+are|+is|+gone sunken")
 PAIN_SEVERE = phrases("=sever*", "=sevear*|=sevre*|=severly", "agony", "agonis*|agoniz*", "excruciat*", "=worst",
                       "unbearable", "extreme*",
                       "terrible|awful|horrendous pain*", "crippling", "screaming", "out +of +proportion",
@@ -364,6 +368,65 @@ LUMP_STUCK = phrases("hard", "=red", "purple", "not go* back", "stuck", "screami
                      "agony", "very|really painful")
 """NHS: hernia (A&E: a lump that is hard, tender, red or will not go back, with pain or vomiting: strangulation)."""
 
+ERECTION = phrases("erection*", "hard on", "hard-on", "boner", "stiffy", "priapism")
+ERECTION_LONG = phrases("=hours", "all night|day", "since +last +night", "since +this +morning", "since +yesterday",
+                        "overnight",
+                        "will|has|have|is not go* +down|+away", "will not go", "not going down|away", "=hurts",
+                        "painful", "=pain*")
+"""NHS priapism: an erection lasting more than 4 hours, or a painful one not from arousal: A&E."""
+
+SMALL_HAZARD = phrases("=battery", "=batteries", "button|coin|watch|remote batter*", "=magnet*")
+SWALLOW_DOUBT = phrases("missing", "cannot find", "gone from", "in +his|+her|+their|+the mouth", "mouth*",
+                        "swallow*|swalow*|ate|eaten", "might|may|could +have", "think* +he|+she|+they|+it",
+                        "playing with", "not sure")
+"""NHS: swallowed objects (go to A&E at once if a button battery or magnets may have been swallowed, even if the
+child seems well): a missing battery or magnet and a child are enough."""
+
+CO_HOUSEHOLD = phrases("everyone", "everybody", "all of us", "both of us", "whole family|household|house",
+                       "we +all|+both", "kids +and +i|+me", "me +and +the|+my kids|children|husband|wife|partner",
+                       "=dog", "=cat", "=pet*", "=pets")
+CO_PATTERN = phrases("better|clear*|ease*|eased|go|goes|gone when|once|outside|away|out", "better at work|school",
+                     "worse at|in home|house|inside|indoors", "worse when home|back|inside",
+                     "dog|cat|pet|pets ill|sick|poorly|unwell|lethargic|drowsy|sleepy|vomit*|floppy",
+                     "dog|cat|pet|pets +is|+are|+seems|+looks ill|sick|poorly|unwell|lethargic|drowsy|sleepy",
+                     "=dog|=cat|=pet|=pets too|also", "=dog|=cat|=pet|=pets as well")
+"""NHS carbon monoxide poisoning: symptoms shared by others in the home, pets included, that ease away from
+home are the clue when no source is named."""
+
+CAST = phrases("cast", "plaster", "splint", "broke*", "broken", "fractur*", "crush*", "sprain*", "=trapped",
+               "run over", "kicked", "tackle*")
+PAIN_BEYOND = phrases("painkillers|paracetamol|ibuprofen|codeine nothing|useless",
+                      "painkillers|paracetamol|ibuprofen|codeine not help*|work*|touch*",
+                      "nothing +helps|+touches", "out +of +proportion", "much|way|far worse than",
+                      "worse +and +worse", "=unbearable", "insane|extreme|agony|excruciat*",
+                      "rock|board hard", "too tight", "tight +and|+n", "tight|swollen shiny")
+LIMB_NERVE = phrases("numb*", "pins +and +needles", "tingl*", "pale|white|cold|blue fingers|toes|foot|hand",
+                     "fingers|toes|foot|hand pale|white|cold|blue|numb*", "cannot|not move fingers|toes|foot")
+"""NHS compartment syndrome (A&E): after an injury or under a cast, pain much worse than expected, not eased by
+painkillers, a tight or hard swelling, numbness or pins and needles."""
+
+SPINE = phrases("=neck", "=back", "=spine", "spinal")
+SPINE_HIT = phrases("dived", "dive", "diving", "landed", "fell", "fall", "fallen", "thrown", "came|come off", "flew",
+                     "crash*", "tackle*", "=hit")
+SPINE_NERVE = phrases("numb*", "pins +and +needles", "tingl*", "cannot|not feel|move +his|+her|+my|+their|+both|+the "
+                      "arms|legs|hands|feet", "cannot|not feel|move arms|legs|hands|feet", "weak arms|legs|hands",
+                      "arms|legs weak*|floppy|useless|dead")
+"""NHS: spinal injury (call 999 after a fall, a dive or a crash with neck or back pain and numbness, tingling or
+weakness in the arms or legs)."""
+
+STONE = phrases("kidney|renal stone*|colic", "stone* +in +my|+his|+her|+the kidney*|ureter|tube", "blocked catheter",
+                "catheter +is|+has +blocked")
+"""NHS kidney stones: A&E for a stone with a high temperature or shivering (an infected, blocked kidney)."""
+
+AFTER_BIRTH = phrases("gave birth", "given birth", "had +my|+her|+our|+the|+a baby", "new mum|mom|mother",
+                      "postnatal", "post natal", "postpartum", "since +the|+her +birth", "after +the|+her +birth",
+                      "c section", "caesarean")
+PSYCHOSIS = phrases("hearing|hears|heard voices|things", "seeing|sees things", "voices", "hallucinat*", "paranoi*",
+                    "manic", "strange|odd|weird|bizarre things|ideas|beliefs", "thinks|believes +the +baby",
+                    "not slept|sleeping +for +days", "not +herself", "out +of +character", "confus*")
+"""NHS postpartum psychosis (a medical emergency: 999 or A&E): after a birth, hallucinations, strange beliefs,
+mania, confusion or not sleeping."""
+
 SYSTEM_FLAGS: tuple[RedFlag, ...] = (
     _system("wound_open", "a surgical wound that has opened", (WOUND, WOUND_OPEN),
             "NHS: after surgery (A&E if the wound opens)"),
@@ -407,6 +470,28 @@ SYSTEM_FLAGS: tuple[RedFlag, ...] = (
             "NHS: electric shock"),
     _system("overdose", "more medicine than a dose", (PILLS, PILLS_AMOUNT),
             "NHS: overdose; paracetamol overdose (A&E even if you feel well)"),
+    RedFlag("system_priapism", "an erection that has lasted hours or is painful", _E, (ERECTION, ERECTION_LONG),
+            check=_about_a_body, source="NHS: priapism (A&E for an erection over 4 hours)"),
+    RedFlag("system_small_hazard", "a button battery or magnet a child may have swallowed", _E,
+            (SMALL_HAZARD, SWALLOW_DOUBT, t.CHILD),
+            source="NHS: swallowed objects (A&E now for button batteries and magnets, even if the child seems "
+                   "well)"),
+    RedFlag("system_co_household", "headaches, dizziness or sickness shared at home or easing away from home can be "
+            "carbon monoxide", _E, (CO_HOUSEHOLD, CO_PATTERN, CO_SIGN), check=_about_a_body,
+            source="NHS: carbon monoxide poisoning (others in the home, pets, better away from home)"),
+    RedFlag("system_compartment", "pain after an injury or under a cast that is far worse than expected, with "
+            "tightness or numbness, can be compartment syndrome", _E, (CAST, PAIN_BEYOND), check=_about_a_body,
+            source="NHS: compartment syndrome (A&E)"),
+    RedFlag("system_compartment_nerve", "numbness or pins and needles below an injury or a cast", _E,
+            (CAST, LIMB_NERVE), check=_about_a_body, source="NHS: compartment syndrome; broken arm or leg (A&E)"),
+    RedFlag("system_spine", "a neck or back injury with numbness, tingling or weakness in the arms or legs", _E,
+            (SPINE, SPINE_HIT, SPINE_NERVE), check=_about_a_body, source="NHS: spinal injury (999)"),
+    RedFlag("system_infected_stone", "a kidney stone or blocked catheter with a high temperature or shivering", _E,
+            (STONE, INFECTION_SIGN), check=_about_a_body, source="NHS: kidney stones (A&E with a high temperature "
+            "or shivering)"),
+    RedFlag("system_postpartum_psychosis", "hallucinations, strange beliefs or confusion after a birth can be "
+            "postpartum psychosis", _E, (AFTER_BIRTH, PSYCHOSIS), check=_about_a_body,
+            source="NHS: postpartum psychosis (999 / A&E)"),
     RedFlag("system_sepsis_risk", "signs of infection with a concerning feature in someone at higher risk of "
             "sepsis (a baby, an older person, pregnancy or a recent birth, recent surgery, chemotherapy, "
             "weak immunity or diabetes) can be sepsis", _E, (INFECTION_SIGN,), check=_sepsis_risk,

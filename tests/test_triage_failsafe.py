@@ -250,3 +250,79 @@ def test_everyday_words_for_a_sign_are_read_as_the_sign(text: str, group: tuple[
 ])
 def test_emergencies_in_words_no_specific_rule_lists(text: str) -> None:
     assert ht.triage(text).urgency is Urgency.EMERGENCY
+
+
+@pytest.mark.parametrize(("text", "key"), [
+    ("a bit embarrassing, I've had an erection since last night that won't go away and it hurts", "system_priapism"),
+    ("there's a battery missing from the toy and my baby was playing with it", "system_small_hazard"),
+    ("we all have headaches and feel sick, better when we go out, and the dog is ill too", "system_co_household"),
+    ("broke my shin, the pain under the cast is much worse than yesterday and painkillers do nothing",
+     "system_compartment"),
+    ("dived into the pool and hit his head, now his neck hurts and his arms are tingling", "system_spine"),
+    ("I have a kidney stone and now a high temperature and shivering", "system_infected_stone"),
+    ("she gave birth 10 days ago and now she's hearing voices and not sleeping", "system_postpartum_psychosis"),
+])
+def test_rarer_emergencies_by_their_family(text: str, key: str) -> None:
+    assert key in {flag.key for flag in red_flags(Doc(text))}
+    assert ht.triage(text).urgency is Urgency.EMERGENCY
+
+
+@pytest.mark.parametrize("text", [
+    "my phone battery died and I have a mild headache",
+    "sprained my ankle last week, it's a bit sore but getting better",
+    "my back aches after gardening, no numbness",
+])
+def test_the_family_rules_leave_ordinary_complaints_alone(text: str) -> None:
+    assert ht.triage(text).urgency is not Urgency.EMERGENCY
+
+
+@pytest.mark.parametrize("text", [
+    "his face drooped and his speech went funny for ten minutes but he seems fine now",
+    "her lips are a bit blue",
+    "I'm ok, I feel fine",
+    "a dog bit my son",
+    "my baby ate peanut butter",
+])
+def test_words_that_only_look_reassuring_reassure_no_one(text: str) -> None:
+    assert not reassurance.reassures(Doc(text))
+
+
+@pytest.mark.parametrize("text", ["runny nose for two days, otherwise fine", "a bit of a cough, feeling ok",
+                                  "my baby is feeding fine and smiling"])
+def test_plain_reassurance_still_reassures(text: str) -> None:
+    assert reassurance.reassures(Doc(text))
+
+
+@pytest.mark.parametrize(("text", "months_below"), [
+    ("my baby's 7 weeeks and her temp is 38.1", 3), ("my grandson is 5 weekks and hot", 3),
+    ("my son is 11 wees old", 3), ("my 3 monts old", 4),
+])
+def test_misspelled_age_units_are_ages(text: str, months_below: float) -> None:
+    months = readings.age_months(text)
+    assert months is not None and months < months_below
+
+
+def test_a_wife_of_so_many_weeks_is_no_infant() -> None:
+    months = readings.age_months("My wife is 37 weks, has a bad headache")
+    assert months is None or months >= 12
+
+
+@pytest.mark.parametrize("text", [
+    "my kid has a temp and doeesnt respond when i talk to him",
+    "i dont want 2 be alive anymore n i have a plan",
+    "i took 2 many paracetamols",
+])
+def test_text_speak_and_misspelled_negations_keep_their_sense(text: str) -> None:
+    assert ht.triage(text).urgency is Urgency.EMERGENCY
+
+
+def test_a_999_word_lifts_a_description_already_urgent_unless_reassured() -> None:
+    doc = Doc("my wrist hurts since the car crash")
+    assert reassurance.unreassured_emergency(doc, placed=True, urgent=True) is not None
+    assert reassurance.unreassured_emergency(doc, placed=True, urgent=False) is None
+    calm = Doc("my wrist is a bit sore since the car crash, getting better")
+    assert reassurance.unreassured_emergency(calm, placed=True, urgent=True) is None
+
+
+def test_burning_when_peeing_is_no_burn_of_the_999_list() -> None:
+    assert ht.triage("I'm 24 weeks pregnant and it burns when I pee").urgency is Urgency.URGENT
