@@ -169,7 +169,7 @@ URINE = phrases("not|never passed urine|water|wee", "not had +a wee", "cannot|no
 """NICE NG51: no urine passed; NHS: urinary retention (A&E)."""
 
 STROKE = phrases("one side", "nonsense", "gibberish", "=drift*", "cannot raise|lift +both|+her|+his|+my arm*",
-                 "seeing double", "double vision", "crooked", "dribbl*", "numbness down", "hand|arm|leg weak",
+                 "seeing double", "double vision", "crooked", "dribbl* one side", "numbness down", "hand|arm|leg weak",
                  "weak hand|arm|leg",
                  # NHS TIA: call 999 even when the signs pass ("for ten minutes, back to normal now")
                  "cannot|could not|not get +her|+his|+my|+the|+any words +out", "words +out", "get +words +out",

@@ -115,3 +115,13 @@ def test_tool_through_run_tool() -> None:
     assert out["not_a_diagnosis"].startswith("This is not a diagnosis")
     bad = run_tool(ht.TOOLS, "c2", "triage_symptoms", '{"description": "  "}')
     assert bad.error == "ValueError: description must be a non-empty string"
+
+
+@pytest.mark.parametrize("text, not_reason", [
+    ("my 6 month old is teething and dribbling, otherwise happy and feeding well", "stroke"),
+    ("my teething baby is dribbling a lot", "stroke"),
+    ("he dived into a shallow pool and hurt his hand, can move everything fine", "swallowed"),
+])
+def test_everyday_words_near_alarm_words_are_not_read_as_them(text: str, not_reason: str) -> None:
+    result = ht.triage(text)  # "month" is no "mouth", "shallow" no "swallow", a teething baby's dribble no stroke
+    assert result.level != "emergency" and not any(not_reason in r for r in result.reasons), result
