@@ -125,3 +125,9 @@ def test_tool_through_run_tool() -> None:
 def test_everyday_words_near_alarm_words_are_not_read_as_them(text: str, not_reason: str) -> None:
     result = ht.triage(text)  # "month" is no "mouth", "shallow" no "swallow", a teething baby's dribble no stroke
     assert result.level != "emergency" and not any(not_reason in r for r in result.reasons), result
+
+
+def test_bright_red_blood_from_the_bottom_is_not_read_as_bringing_up_blood() -> None:
+    result = ht.triage("a little bright red blood on the toilet paper after a hard poo")
+    # "bright" was read as "bring"; blood with no rule for it still falls to the fail-safe (more care, not less)
+    assert not any("bringing up blood" in r for r in result.reasons), result
