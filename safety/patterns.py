@@ -84,8 +84,9 @@ _NOT_NEGATING_NEXT = frozenset({"just", "only", "sure", "certain", "able"})
 _NO_FUZZ = frozenset({"fewer", "never", "lever", "sever", "chess", "prison", "breeding", "swearing",
                       "strike", "stoke", "bleeping", "paid", "fiver", "heat", "better", "butter", "letter",
                       "construction", "constructions",
-                      # "6 month old" is no "mouth" (a face sign), "shallow" no "swallow", "bright red" no "bring"
-                      "month", "months", "shallow", "bright"})
+                      # "6 month old" is no "mouth" (a face sign), "shallow" no "swallow", "bright red" no "bring",
+                      # "short iterations" no "snort", "angle brackets" no "ankle"
+                      "month", "months", "shallow", "bright", "short", "angle", "angles"})
 _EXPAND = {"cant": ("cannot",), "wont": ("will", "not"), "dont": ("do", "not"), "doesnt": ("does", "not"),
            "didnt": ("did", "not"), "isnt": ("is", "not"), "im": ("i", "am"), "wanna": ("want", "to"),
            "gonna": ("going", "to"), "ive": ("i", "have"), "cannot": ("cannot",),

@@ -8,7 +8,9 @@ import pytest
 
 from domains import triage as ht
 from providers.tools import run_tool
+from safety.patterns import Doc
 from safety.policies import Urgency
+from safety.red_flags import red_flags
 
 
 @pytest.mark.parametrize("text,level", [
@@ -125,6 +127,12 @@ def test_tool_through_run_tool() -> None:
 def test_everyday_words_near_alarm_words_are_not_read_as_them(text: str, not_reason: str) -> None:
     result = ht.triage(text)  # "month" is no "mouth", "shallow" no "swallow", a teething baby's dribble no stroke
     assert result.level != "emergency" and not any(not_reason in r for r in result.reasons), result
+
+
+def test_an_offline_project_plan_is_not_read_as_something_snorted() -> None:
+    text = "tasks: work in short iterations; at 30% of the time hand over something; items in <angle brackets>"
+    # "short" was read as "snort" and, with "something" and a number, made a poisoning emergency
+    assert "failsafe_swallowed" not in {flag.key for flag in red_flags(Doc(text))}
 
 
 def test_bright_red_blood_from_the_bottom_is_not_read_as_bringing_up_blood() -> None:
