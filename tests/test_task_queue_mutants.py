@@ -335,6 +335,11 @@ def test_the_local_dispatcher_wakes_a_waiting_agent_once_and_not_for_a_delayed_t
     assert woke.wait(2.0)
     started = time.monotonic()
     finished = threading.Event()
-    threading.Thread(target=lambda: (dispatcher.wait("general", 0.1), finished.set()), daemon=True).start()
+
+    def idle_agent() -> None:
+        dispatcher.wait("general", 0.1)
+        finished.set()
+
+    threading.Thread(target=idle_agent, daemon=True).start()
     assert finished.wait(2.0)  # the wake-up was used up: the next wait runs to its timeout
     assert time.monotonic() - started >= 0.09
