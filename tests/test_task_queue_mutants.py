@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 import database
 import task_processor
 from errors import BadRequest, NotFound
-from models import Task, TaskStatus, User, utcnow
+from models import ConversationSession, Task, TaskStatus, User, utcnow
 from task_processor import Claim, LocalDispatcher, RetryPolicy, TaskQueue
 from telemetry.events import EventKind, event_row
 
@@ -343,3 +343,95 @@ def test_the_local_dispatcher_wakes_a_waiting_agent_once_and_not_for_a_delayed_t
     threading.Thread(target=idle_agent, daemon=True).start()
     assert finished.wait(2.0)  # the wake-up was used up: the next wait runs to its timeout
     assert time.monotonic() - started >= 0.09
+
+
+# -- results -------------------------------------------------------------------------------------------
+
+
+def test_a_result_without_token_counts_records_none_used(queue: TaskQueue) -> None:
+    queue.submit("general", "x")
+    queue.submit("general", "y")
+    first = _claim(queue)
+    assert queue.complete(first, {"text": "a"})
+    second = _claim(queue)
+    assert queue.complete_and_claim(second, {"text": "b"}) == (True, None)
+    for claim in (first, second):
+        row = queue.get(claim.task_id)
+        assert (row["tokens_in"], row["tokens_out"], row["provider"]) == (0, 0, None)
+
+
+def test_a_result_after_a_lost_lease_is_logged_with_the_task_and_its_owner(
+        queue: TaskQueue, caplog: pytest.LogCaptureFixture) -> None:
+    queue.submit("general", "x")
+    claim = _claim(queue, agent="late")
+    assert queue.complete(claim, {"text": "first"})
+    with caplog.at_level(logging.WARNING, logger="task_processor"):
+        assert not queue.complete(claim, {"text": "again"})
+    warned = [r.getMessage() for r in caplog.records if r.name == "task_processor"]
+    assert warned == [f"task {claim.task_id}: lease of {claim.owner} lost; result discarded"]
+
+
+@pytest.mark.parametrize("count", [1, 4, 5, 9])
+def test_a_results_events_are_stored_with_it_in_order(queue: TaskQueue, count: int) -> None:
+    queue.submit("general", "x")
+    queue.submit("general", "next")
+    claim = _claim(queue)
+    rows = [event_row(claim.task_id, EventKind.TOOL_CALL, {"n": n}) for n in range(count)]
+    recorded, following = queue.complete_and_claim(claim, {"text": "done"}, next_for="a1", events=rows)
+    assert recorded and following is not None and following.task_id != claim.task_id
+    assert [e["data"] for e in _events(queue, claim.task_id, EventKind.TOOL_CALL)] == [{"n": n} for n in range(count)]
+
+
+def test_a_claim_carries_the_tasks_session_and_user(queue: TaskQueue) -> None:
+    (ann,) = _users(queue, "ann")
+    with Session(queue.engine) as db:
+        db.add(ConversationSession(id="s" * 32, user_id=ann))
+        db.commit()
+    task = queue.submit("general", "x", user_id=ann, session_id="s" * 32)
+    claim = _claim(queue)
+    assert (claim.task_id, claim.session_id, claim.user_id) == (task["id"], "s" * 32, ann)
+
+
+# -- the sweep's log line ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("max_attempts", "cancel", "line"), [
+    (3, False, "lease sweep: 1 requeued, 0 failed, 0 cancelled"),
+    (1, False, "lease sweep: 0 requeued, 1 failed, 0 cancelled"),
+    (1, True, "lease sweep: 0 requeued, 0 failed, 1 cancelled"),
+])
+def test_the_sweep_logs_what_it_did_whenever_it_did_anything(
+        queue: TaskQueue, caplog: pytest.LogCaptureFixture, max_attempts: int, cancel: bool, line: str) -> None:
+    queue.lease_seconds = 0.01
+    with caplog.at_level(logging.WARNING, logger="task_processor"):
+        assert queue.requeue_expired() == {"requeued": 0, "failed": 0, "cancelled": 0}
+        queue.submit("general", "x", max_attempts=max_attempts)
+        claim = _claim(queue)
+        if cancel:
+            queue.cancel(claim.task_id)
+        time.sleep(0.05)
+        queue.requeue_expired()
+    assert [r.getMessage() for r in caplog.records if r.name == "task_processor"] == [line]
+
+
+# -- counts and ids ------------------------------------------------------------------------------------
+
+
+def test_counts_give_every_status_with_the_finished_ones_of_the_last_day(queue: TaskQueue) -> None:
+    ids = [queue.submit("general", f"t{i}")["id"] for i in range(6)]
+    queue.submit("sports", "waiting")
+    done, old, failed = _claim(queue), _claim(queue), _claim(queue)
+    _claim(queue)  # stays running
+    queue.complete(done, {})
+    queue.complete(old, {})
+    queue.fail(failed, "x", retryable=False)
+    queue.cancel(ids[-1])
+    with queue.engine.begin() as conn:  # finished two days ago: outside the window
+        conn.execute(sa.update(Task).where(Task.id == old.task_id).values(finished_at=utcnow() - timedelta(days=2)))
+    assert queue.counts() == {"queued": 2, "running": 1, "succeeded": 1, "failed": 1, "cancelled": 1}
+
+
+@pytest.mark.parametrize("task_id", [-1, 0, 424_242, task_processor.MAX_TASK_ID + 1])
+def test_an_absent_or_impossible_task_id_is_not_found_by_name(queue: TaskQueue, task_id: int) -> None:
+    with pytest.raises(NotFound, match=f"^No such task: {task_id}$"):
+        queue.get(task_id)
