@@ -23,7 +23,7 @@ import task_processor
 from errors import BadRequest, NotFound
 from models import ConversationSession, Task, TaskStatus, User, utcnow
 from task_processor import Claim, LocalDispatcher, RetryPolicy, TaskQueue
-from telemetry.events import EventKind, event_row
+from telemetry.events import EventKind, event_row, process_name
 
 
 class RecordingDispatcher(LocalDispatcher):
@@ -329,7 +329,7 @@ def test_the_local_dispatcher_wakes_a_waiting_agent_once_and_not_for_a_delayed_t
     waiting.start()
     time.sleep(0.05)
     dispatcher.dispatch(1, "sports")
-    dispatcher.dispatch(2, "general", delay=3.0)  # due later: found by polling, no wake-up now
+    dispatcher.dispatch(2, "general", delay=0.5)  # due later: found by polling, no wake-up now
     assert not woke.wait(0.2)
     dispatcher.dispatch(3, "general")
     assert woke.wait(2.0)
@@ -435,3 +435,52 @@ def test_counts_give_every_status_with_the_finished_ones_of_the_last_day(queue: 
 def test_an_absent_or_impossible_task_id_is_not_found_by_name(queue: TaskQueue, task_id: int) -> None:
     with pytest.raises(NotFound, match=f"^No such task: {task_id}$"):
         queue.get(task_id)
+
+
+# -- submissions and claims ----------------------------------------------------------------------------
+
+
+def test_a_submission_has_used_no_tokens(queue: TaskQueue) -> None:
+    task = queue.submit("general", "x")
+    assert (task["tokens_in"], task["tokens_out"]) == (0, 0)
+    row = queue.get(task["id"])
+    assert (row["tokens_in"], row["tokens_out"]) == (0, 0)
+
+
+def test_a_claim_is_recorded_as_an_event_naming_the_worker_process_and_attempt(queue: TaskQueue) -> None:
+    task = queue.submit("general", "x", max_attempts=4)
+    claim = _claim(queue, agent="agent-7")
+    claimed = _events(queue, task["id"], EventKind.CLAIMED)
+    assert [e["data"] for e in claimed] == [{"worker": claim.owner, "process": process_name(), "attempt": 1,
+                                             "max_attempts": 4}]
+
+
+def test_a_queue_without_a_retry_policy_backs_off_by_the_default_one(sqlite_url: str) -> None:
+    engine = database.make_engine(sqlite_url)
+    database.ensure_schema(engine)
+    try:
+        queue = TaskQueue(engine, RecordingDispatcher())
+        task = queue.submit("general", "x")
+        sent = len(_sent(queue))
+        assert queue.fail(_claim(queue), "boom") == "queued"
+        ((task_id, pool, delay),) = _sent(queue)[sent:]
+        base = task_processor.BACKOFF_BASE_SECONDS
+        assert (task_id, pool) == (task["id"], "general") and base / 2 <= delay <= base
+    finally:
+        engine.dispose()
+
+
+def test_on_a_sqlite_file_a_submission_runs_below_sqlalchemys_connection(sqlite_url: str) -> None:
+    """The fast path of submissions (database.direct_insert): no statement goes through a Connection."""
+    engine = database.make_engine(sqlite_url)
+    database.ensure_schema(engine)
+    try:
+        queue = TaskQueue(engine)
+        through_sqlalchemy: list[str] = []
+        sa.event.listen(engine, "before_cursor_execute",
+                        lambda _c, _cur, statement, *_: through_sqlalchemy.append(statement))
+        task = queue.submit("general", "fast")
+        assert through_sqlalchemy == []
+        assert queue.get(task["id"])["input"] == "fast"
+    finally:
+        engine.dispose()
