@@ -81,6 +81,7 @@ def test_a_cough_is_given_three_weeks_and_other_symptoms_two_before_a_gp() -> No
     assert triage("I have had a cough for 15 days").urgency is Urgency.SELF_CARE
     assert triage("I have had a cough for 22 days").urgency is Urgency.SOON
     assert triage("I have had a mild rash for 15 days").urgency is Urgency.SOON
+    assert triage("I have had a mild headache for 15 days").urgency is Urgency.SOON
 
 
 # -- crisis and emergencies ----------------------------------------------------------------------------
@@ -93,9 +94,10 @@ def test_thoughts_of_suicide_with_a_plan_and_a_time_are_an_emergency() -> None:
     assert triage("I want to kill myself").urgency is Urgency.URGENT
 
 
-def test_a_red_flag_emergency_is_answered_by_its_red_flags_alone() -> None:
+@pytest.mark.parametrize("text", ["crushing chest pain and sweating", "crushing chest pain and I am confused",
+                                  "crushing chest pain and I am breathless"])
+def test_a_red_flag_emergency_is_answered_by_its_red_flags_alone(text: str) -> None:
     """Uncertainty never lowers a level; with an emergency found, the fail-safes add nothing."""
-    text = "crushing chest pain and sweating"
     result = triage(text)
     assert result.urgency is Urgency.EMERGENCY
     assert result.reasons == list(dict.fromkeys(f"{f.reason} (red flag)" for f in red_flags(Doc(text))
@@ -104,9 +106,17 @@ def test_a_red_flag_emergency_is_answered_by_its_red_flags_alone() -> None:
 
 def test_an_urgent_rule_alone_is_not_lifted_by_a_concerning_feature_it_already_answers() -> None:
     """Concerning features rule self-care and soon out; they add nothing to a level already urgent."""
-    result = triage("I think I broke my wrist and I feel very unwell")
-    assert result.urgency is Urgency.URGENT
-    assert result.reasons == [_rule("fracture").reason]
+    for text in ("I think I broke my wrist and I feel very unwell",
+                 "I think I broke my wrist and I have a cold and feel very unwell"):
+        result = triage(text)
+        assert result.urgency is Urgency.URGENT
+        assert result.reasons == [_rule("fracture").reason]
+
+
+def test_a_concerning_feature_lifts_self_care_to_urgent() -> None:
+    """NICE NG51 / NHS sepsis: feeling very unwell rules self-care out."""
+    result = triage("I have a cold and I feel very unwell")
+    assert result.urgency is Urgency.URGENT and _rule("cold_flu").reason not in result.reasons
 
 
 def test_a_dosing_question_is_declined_however_it_is_put() -> None:
@@ -144,7 +154,9 @@ TEXTS = ["my 2 week old baby has a runny nose", "I am 70 and have a fever", "I h
          "I want to kill myself", "I want to end my life tonight, I have a plan", "crushing chest pain and sweating",
          "burning when I pee and pain in my back with a fever", "my 10 year old has had a fever for 5 days",
          "I have a cold", "I feel fine", "I fainted", "I have a fever and a headache", "my knee hurts a bit",
-         "I feel terrible", "I have had a cough for 22 days", "I think I broke my wrist"]
+         "I feel terrible", "I have had a cough for 22 days", "I think I broke my wrist",
+         "I have a cold and I feel very unwell", "I have a temperature of 40.5", "my 2 month old baby has a runny nose",
+         "my 4 week old baby has a runny nose"]
 
 
 @pytest.mark.parametrize("text", TEXTS)
