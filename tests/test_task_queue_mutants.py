@@ -305,7 +305,7 @@ def test_recorded_events_are_stored_in_order(queue: TaskQueue) -> None:
 def test_events_that_cannot_be_stored_are_logged_not_raised(queue: TaskQueue,
                                                             caplog: pytest.LogCaptureFixture) -> None:
     missing = 2_000_000_000  # no such task: the foreign key refuses the rows
-    rows = [event_row(missing, EventKind.PROVIDER_CALL, {"n": n}) for n in range(2)]
+    rows = [event_row(missing + n, EventKind.PROVIDER_CALL, {"n": n}) for n in range(2)]
     with caplog.at_level(logging.WARNING, logger="task_processor"):
         queue.record_events(rows)
     warned = [r for r in caplog.records if r.name == "task_processor"]
@@ -484,3 +484,16 @@ def test_on_a_sqlite_file_a_submission_runs_below_sqlalchemys_connection(sqlite_
         assert queue.get(task["id"])["input"] == "fast"
     finally:
         engine.dispose()
+
+
+def test_with_tracing_off_a_submission_stores_no_queued_event_and_one_is_read_from_its_row(queue: TaskQueue) -> None:
+    task = queue.submit("sports", "odds", priority=7)
+    with queue.engine.connect() as conn:
+        stored = conn.execute(sa.text("SELECT count(*) FROM task_events WHERE task_id = :id"), {"id": task["id"]})
+        assert stored.scalar() == 0
+    queued = _events(queue, task["id"], EventKind.QUEUED)
+    assert [(e["id"], e["data"]) for e in queued] == [(0, {"pool": "sports", "priority": 7})]
+
+
+def test_counts_of_an_empty_queue_are_all_zero(queue: TaskQueue) -> None:
+    assert queue.counts() == {s.value: 0 for s in TaskStatus}
