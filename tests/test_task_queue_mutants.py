@@ -497,3 +497,36 @@ def test_with_tracing_off_a_submission_stores_no_queued_event_and_one_is_read_fr
 
 def test_counts_of_an_empty_queue_are_all_zero(queue: TaskQueue) -> None:
     assert queue.counts() == {s.value: 0 for s in TaskStatus}
+
+
+# -- the submission's limits ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kwargs", [{"text": "x" * task_processor.MAX_INPUT_CHARS}, {"priority": -100},
+                                    {"priority": 100}, {"max_attempts": 1}, {"max_attempts": 20},
+                                    {"timeout_seconds": 0.5}, {"timeout_seconds": 3600},
+                                    {"idempotency_key": "k"}, {"idempotency_key": "k" * 128}])
+def test_a_submission_at_each_limit_is_accepted(queue: TaskQueue, kwargs: dict[str, Any]) -> None:
+    args: dict[str, Any] = {"text": "ok", **kwargs}
+    task = queue.submit("general", args.pop("text"), **args)
+    assert queue.get(task["id"])["status"] == "queued"
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"text": ""}, "A task needs a non-empty input text."),
+    ({"text": "x" * 20_001}, "A task's input is limited to 20000 characters (got 20001)."),
+    ({"priority": -101}, "Priority must be a whole number from -100 to 100."),
+    ({"priority": 101}, "Priority must be a whole number from -100 to 100."),
+    ({"max_attempts": 21}, "max_attempts must be from 1 to 20."),
+    ({"timeout_seconds": 0}, "timeout_seconds must be more than 0 and at most 3600."),
+    ({"timeout_seconds": 3600.5}, "timeout_seconds must be more than 0 and at most 3600."),
+    ({"idempotency_key": ""}, "idempotency_key must be 1 to 128 characters."),
+    ({"idempotency_key": "k" * 129}, "idempotency_key must be 1 to 128 characters."),
+])
+def test_a_submission_past_a_limit_is_refused_with_the_limit_named(queue: TaskQueue, kwargs: dict[str, Any],
+                                                                   message: str) -> None:
+    args: dict[str, Any] = {"text": "ok", **kwargs}
+    with pytest.raises(BadRequest) as refused:
+        queue.submit("general", args.pop("text"), **args)
+    assert str(refused.value) == message
+    assert queue.list() == []
