@@ -30,6 +30,15 @@ SYMPTOM_TEXT = t.PERSON_OR_BODY + t.PAIN + phrases(
     "newborn", "pregnan*", "pregnent", "diabet*", "asthma*", "epilep*", "i feel|felt", "feeling")
 """A text that reads as a symptom description: a symptom, a body part, or a person who is ill
 (NHS: When to call 999; NHS 111)."""
+PEOPLE = phrases(
+    "someone|somebody|friend|mate|dad|mom|mum|father|mother|wife|husband|son|daughter|child|kid|baby|"
+    "toddler|man|woman|boy|girl|nan|gran|grandma|grandpa|grandad|partner|brother|sister|flatmate|"
+    "neighbour|patient|grandmother|grandfather", "bloke|guy|lady|stranger", "he|she|him|her|hes|shes",
+    "granny|nanna|grandson|granddaughter|boyfriend|girlfriend|roommate|uncle|aunt*|niece|nephew|colleague|pupil",
+    "room mate", "year* old", "yr old", "i feel|felt", "feeling")
+"""Who a text is about (and "I feel"): not a symptom by themselves."""
+SYMPTOM_WORDS = tuple(p for p in SYMPTOM_TEXT if p not in PEOPLE)
+"""SYMPTOM_TEXT's words of the body and its symptoms, without the people ("I feel fine" names no symptom)."""
 
 ALARM = t.SUDDEN + t.WORST_EVER + t.BREATH_TROUBLE + t.UNRESPONSIVE + phrases(
     "sever*", "agony", "agonising|agonizing", "excruciat*", "unbearable", "crippling", "tearing", "ripping",

@@ -14,7 +14,7 @@ import re
 
 from safety import readings
 from safety.patterns import Doc, phrases
-from safety.red_flag_failsafe import SYMPTOM_TEXT, UNPLACED_ALARM
+from safety.red_flag_failsafe import SYMPTOM_TEXT, SYMPTOM_WORDS, UNPLACED_ALARM
 from safety.red_flag_systems import NOT_MEDICAL_EXACT, SYSTEMS, systems_affected
 from safety.red_flag_terms import BODY_CONTEXT, NOT_MEDICAL_SENSE
 
@@ -142,6 +142,10 @@ def unreassured_emergency(doc: Doc, *, placed: bool, urgent: bool = False) -> tu
     if not placed:
         # a concerning sign ("seeing double", "hard to wake") is a symptom description by itself
         if not doc.has(SYMPTOM_TEXT) and not concerning:
+            return None
+        # "I feel fine", "my son is fine now": someone, well, and no symptom named: nothing to place, and
+        # the undetermined reply still leads with when to call for help
+        if not concerning and doc.has(REASSURING) and not doc.has(SYMPTOM_WORDS):
             return None
         return ("symptoms the rules could not place, with nothing that says they are mild, long-standing or "
                 "minor: treated as an emergency to be safe",
