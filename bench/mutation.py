@@ -71,6 +71,9 @@ def main() -> int:
                         help="run the tests' PostgreSQL variants too (they reach the PostgreSQL-only code)")
     parser.add_argument("--timeout", type=float, default=3600.0, help="seconds before the run is stopped")
     parser.add_argument("--keep", type=Path, help="work in this folder (kept) instead of a temporary one")
+    parser.add_argument("--only", action="append", default=[], metavar="PATTERN",
+                        help="mutate only these mutants (fnmatch on mutmut's names, e.g. "
+                             "'api_routes.x_authenticate_header*'); repeatable")
     args = parser.parse_args()
     target = args.keep or Path(tempfile.mkdtemp(prefix="oos-mutation-"))
     target.mkdir(parents=True, exist_ok=True)
@@ -78,12 +81,13 @@ def main() -> int:
     write_settings(target, args.module, args.tests or ["tests/test_task_processor.py"],
                    WITH_POSTGRES if args.postgres else SQLITE_ONLY)
     try:
-        subprocess.run([str(MUTMUT), "run", "--max-children", str(args.max_children)], cwd=target,
+        subprocess.run([str(MUTMUT), "run", "--max-children", str(args.max_children), *args.only], cwd=target,
                        timeout=args.timeout, stdout=subprocess.DEVNULL, check=False)
         timed_out = False
     except subprocess.TimeoutExpired:
         timed_out = True  # the mutants already run are counted; the others stay "not checked"
-    figures = {"module": args.module, "tests": args.tests, "postgres": args.postgres, "timed_out": timed_out,
+    figures = {"module": args.module, "tests": args.tests, "only": args.only, "postgres": args.postgres,
+               "timed_out": timed_out,
                **score(target), "folder": str(target)}
     print(json.dumps(figures, indent=2))
     return 0
