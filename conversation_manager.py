@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from database import READ_ONLY_OPTION, session_scope
+from database import READ_ONLY_OPTION, read_scope, session_scope
 from errors import BadRequest, Conflict, Forbidden, NotFound, Unauthorized
 from models import AuditLog, ConversationSession, Message, Role, User, utcnow
 from values import Caller
@@ -102,21 +102,26 @@ class ConversationManager:
     def local_caller(self, name: str) -> Caller:
         """The caller of the in-process CLI: the machine's operator, with admin rights."""
         _check_name(name)
+        by_name = sa.select(User).where(sa.func.lower(User.name) == name.lower())
+        with read_scope(self._sessions) as db:  # every call after the first only reads
+            user = db.scalar(by_name)
+            if user is not None:
+                return Caller(user.id, user.name, True)
         with session_scope(self._sessions) as db:
-            user = db.scalar(sa.select(User).where(sa.func.lower(User.name) == name.lower()))
+            user = db.scalar(by_name)  # again, under the write lock: another process may have made it
             if user is None:
                 user = self._create_user(db, name, Role.ADMIN)
             return Caller(user.id, user.name, True)
 
     def stored_role(self, caller: Caller) -> str:
         """The role stored for the caller's user ('admin' or 'user')."""
-        with session_scope(self._sessions) as db:
+        with read_scope(self._sessions) as db:
             user = db.get(User, caller.user_id)
             return user.role.value if user is not None else "user"
 
     def sync_admin_key(self, name: str, key: str) -> None:
         """Make `key` the admin's key unless it is: a rotated OPERATOROS_API_KEY revokes the old one at once."""
-        with session_scope(self._sessions) as db:
+        with read_scope(self._sessions) as db:
             current = db.scalar(sa.select(User.api_key_hash).where(User.name == name))
         if current != hash_api_key(key):
             self.ensure_user_with_key(name, key, Role.ADMIN)
@@ -197,13 +202,13 @@ class ConversationManager:
 
     def latest_session(self, caller: Caller) -> str | None:
         """The caller's most recently used session, or None (nothing is created)."""
-        with session_scope(self._sessions) as db:
+        with read_scope(self._sessions) as db:
             return db.scalar(sa.select(ConversationSession.id).where(ConversationSession.user_id == caller.user_id)
                              .order_by(ConversationSession.updated_at.desc()).limit(1))
 
     def context(self, session_id: str) -> dict[str, Any]:
         """The session's stored context (follow-ups, sign-in state)."""
-        with session_scope(self._sessions) as db:
+        with read_scope(self._sessions) as db:
             row = db.get(ConversationSession, session_id)
             return dict(row.context or {}) if row is not None else {}
 
@@ -290,7 +295,7 @@ class ConversationManager:
     def list_keys(self, caller: Caller) -> list[dict[str, Any]]:
         """Every user's key by its prefix (never the key or its hash); admins only."""
         _require_admin(caller, "list keys")
-        with session_scope(self._sessions) as db:
+        with read_scope(self._sessions) as db:
             users = db.scalars(sa.select(User).order_by(User.id)).all()
             return [{"name": u.name, "role": u.role.value, "key_prefix": u.api_key_prefix,
                      "active": u.api_key_hash is not None} for u in users]
@@ -327,7 +332,7 @@ class ConversationManager:
 
     def list_sessions(self, caller: Caller) -> list[dict[str, Any]]:
         """The caller's sessions, newest first."""
-        with session_scope(self._sessions) as db:
+        with read_scope(self._sessions) as db:
             rows = db.scalars(
                 sa.select(ConversationSession)
                 .where(ConversationSession.user_id == caller.user_id)
@@ -356,7 +361,7 @@ class ConversationManager:
 
     def history(self, caller: Caller, session_id: str, limit: int = HISTORY_LIMIT) -> list[dict[str, Any]]:
         """The last `limit` messages of one of the caller's sessions, oldest first."""
-        with session_scope(self._sessions) as db:
+        with read_scope(self._sessions) as db:
             row = db.get(ConversationSession, session_id)
             if row is None or row.user_id != caller.user_id:
                 raise NotFound(f"No such session: {session_id}")

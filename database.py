@@ -442,9 +442,21 @@ def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
         session.close()
 
 
+@contextmanager
+def read_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """A session that only reads: on SQLite its transaction neither takes nor waits for the write lock
+    (this process's writers, or another process's), and reads the last committed state."""
+    session = factory()
+    try:
+        session.connection(execution_options={READ_ONLY_OPTION: True})
+        yield session
+    finally:
+        session.close()  # nothing to commit: the read transaction ends with the session
+
+
 def current_revision(engine: Engine) -> str | None:
     """The Alembic revision stamped in the database, or None for an empty one."""
-    with engine.connect() as conn:
+    with read_only(engine) as conn:
         if not sa.inspect(conn).has_table("alembic_version"):
             return None
         return conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()

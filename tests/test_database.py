@@ -348,3 +348,29 @@ def test_a_database_at_0001_upgrades_keeping_its_tasks_and_gets_the_partial_clai
         assert "ix_tasks_claim" in plan
         assert conn.execute(sa.text(claim)).scalar_one() is not None
     engine.dispose()
+
+
+@pytest.mark.parametrize("scope, waits", [(database.read_scope, False), (database.session_scope, True)])
+def test_a_read_scope_neither_takes_nor_waits_for_the_write_lock(sqlite_url: str, scope: object, waits: bool) -> None:
+    from models import AgentPool
+
+    engine = database.make_engine(sqlite_url)
+    database.ensure_schema(engine)
+    factory = database.make_session_factory(engine)
+    seen: list[int] = []
+
+    def read() -> None:
+        with scope(factory) as db:  # type: ignore[operator]
+            seen.append(db.scalar(sa.select(AgentPool.desired_size).where(AgentPool.name == "general")))
+
+    with engine.begin() as writer:  # this process's writer lock and SQLite's write lock, held
+        before = writer.execute(sa.select(AgentPool.desired_size).where(AgentPool.name == "general")).scalar_one()
+        writer.execute(sa.update(AgentPool).where(AgentPool.name == "general").values(desired_size=before + 1))
+        reader = threading.Thread(target=read, daemon=True)
+        reader.start()
+        reader.join(1.0)
+        # a read scope answers at once with the last committed state; a write scope queues behind the writer
+        assert seen == ([] if waits else [before])
+    reader.join(10.0)
+    assert seen == [before + 1 if waits else before]
+    engine.dispose()
