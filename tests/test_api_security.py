@@ -385,3 +385,21 @@ def test_only_liveness_answers_without_a_key(client) -> None:  # type: ignore[no
         assert response.status_code == 401 and response.get_json()["error"]["code"] == "unauthorized", path
     url_key = client.get(f"/api/pools?api_key={TEST_API_KEY}")
     assert url_key.status_code == 400 and "never in the URL" in url_key.get_json()["error"]["message"]
+
+
+@pytest.mark.parametrize("query, named", [
+    ("status=queued&status=failed", "status"),                   # twice: refused
+    ("pool=general&limit=5&limit=6&limit=7", "limit"),            # three times: refused too
+    ("status=queued&status=failed&limit=1&limit=2", "limit"),     # two repeated: the first by name is named
+])
+def test_a_query_parameter_given_more_than_once_is_refused_by_name(client, query: str,  # type: ignore[no-untyped-def]
+                                                                   named: str) -> None:
+    response = client.get(f"/api/tasks?{query}", headers=ADMIN)
+    assert response.status_code == 400
+    assert response.get_json()["error"]["message"] == (
+        f"Query parameter {named!r} is given more than once; give it once.")
+
+
+def test_each_query_parameter_once_is_accepted(client) -> None:  # type: ignore[no-untyped-def]
+    assert client.get("/api/tasks?status=queued&limit=5", headers=ADMIN).status_code == 200
+    assert client.get("/api/tasks", headers=ADMIN).status_code == 200
