@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
+from uuid import uuid4
 
 import pytest
 import sqlalchemy as sa
@@ -247,7 +249,12 @@ def test_memory_counters_start_over_when_their_window_ends() -> None:
     assert "old" not in storage._windows and storage.get("k") == 2
 
 
-def test_limits_can_be_counted_in_redis_shared_by_processes(home: Path, sqlite_url: str) -> None:
+def _apps_sharing_redis(*configs: dict[str, str]) -> tuple[Any, ...]:
+    """Apps whose limits are counted in the test Redis under one namespace of this test's own.
+
+    Counters are per user id, and every test database's admin is user 1: without a namespace of this
+    test's own, any other run on this Redis within the minute (another test, another worktree) counts too.
+    """
     import os
     import uuid
 
@@ -260,20 +267,39 @@ def test_limits_can_be_counted_in_redis_shared_by_processes(home: Path, sqlite_u
         redis.Redis.from_url(url, socket_connect_timeout=2).ping()
     except redis.exceptions.RedisError as exc:
         service_missing(f"Redis at {url}", exc)
-    key = f"oos_{uuid.uuid4().hex}"
-    config = {"OPERATOROS_HOME": str(home), "DATABASE_URL": sqlite_url, "OPERATOROS_API_KEY": key,
-              "OPERATOROS_RATE_LIMIT": "3 per minute", "OPERATOROS_RATE_LIMIT_STORAGE": url}
-    apps = create_app(config), create_app(config)  # two "processes"
-    # Counters are per user id, and every test database's admin is user 1: without a namespace of this
-    # test's own, any other run on this Redis within the minute (another test, another worktree) counts too.
     namespace = f"oostest-limits-{uuid.uuid4().hex[:10]}"
+    apps = tuple(create_app({**config, "OPERATOROS_RATE_LIMIT": "3 per minute", "OPERATOROS_RATE_LIMIT_STORAGE": url})
+                 for config in configs)
     for app in apps:
         app.extensions["operatoros_rate_limiter"].storage.key_prefix = namespace
-    first, second = (app.test_client() for app in apps)
+    return apps
+
+
+def test_limits_can_be_counted_in_redis_shared_by_processes(home: Path, sqlite_url: str) -> None:
+    key = f"oos_{uuid4().hex}"
+    config = {"OPERATOROS_HOME": str(home), "DATABASE_URL": sqlite_url, "OPERATOROS_API_KEY": key}
+    first, second = (app.test_client() for app in _apps_sharing_redis(config, config))  # two "processes"
     headers = {"Authorization": f"Bearer {key}"}
     assert [c.get("/api/pools", headers=headers).status_code for c in (first, second, first)] == [200] * 3
     limited = second.get("/api/pools", headers=headers)
     assert limited.status_code == 429 and int(limited.headers["Retry-After"]) > 0
+
+
+def test_deployments_on_other_databases_sharing_a_redis_count_apart(home: Path, tmp_path: Path) -> None:
+    key = f"oos_{uuid4().hex}"
+    configs = [{"OPERATOROS_HOME": str(home), "DATABASE_URL": f"sqlite:///{tmp_path / name}",
+                "OPERATOROS_API_KEY": key} for name in ("one.db", "two.db")]
+    one, two = (app.test_client() for app in _apps_sharing_redis(*configs))
+    headers = {"Authorization": f"Bearer {key}"}
+    # user 1 of one database is not user 1 of the other: their counters are scoped by the database
+    assert [one.get("/api/pools", headers=headers).status_code for _ in range(4)] == [200, 200, 200, 429]
+    assert two.get("/api/pools", headers=headers).status_code == 200
+
+
+def test_liveness_is_never_rate_limited(client) -> None:  # type: ignore[no-untyped-def]
+    # the app's limit is 20 per minute: a load balancer's liveness probe (no key) must never be refused
+    assert {client.get("/api/health").status_code for _ in range(25)} == {200}
+    assert client.get("/api/pools", headers=ADMIN).status_code == 200
 
 
 def test_limiter_counts_under_the_limits_library_keys() -> None:
