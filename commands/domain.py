@@ -116,6 +116,8 @@ def is_domain(text: str) -> bool:
                      or any(v in SYSTEM_HEADS - _POOL_WORDS for v in words[i + 1:])]  # "my bakery business"
         if not words or re.fullmatch(r"\d+", words[0]) or any(w in SYSTEM_HEADS for w in looked_at):
             return False
+        if verb.group(1).lower() == "demo" and any(w in _POOL_WORDS for w in words):
+            return False  # "demo fin analysis", "demo the sports stuff": the demo of a pool's domain
         return verb.group(1).lower() != "cancel" or bool(_ARTEFACT_RE.search(" ".join(words)))
     return bool(WORK_VERB_RE.match(body)) and not re.search(r"\b(?:account|user|session)\b", body, re.I)
 
