@@ -81,7 +81,7 @@ DOMAIN_WORDS: dict[str, dict[str, int]] = {
         treat cure remedy dentist dental pill pills medical clinical healthcare cheek sleep waking ill
         nauseous bleed breathe injuries wounds
         hamstring hamstrings quad quads calf tendon tendons ligament ligaments acl rotator burnout hiit injuring
-        injure runny congestion congested""",
+        injure runny""",
         weak="""
         tired water sleep sleeping energy body muscle muscles joint joints bone bones teeth tooth eyes
         resting workout habit habits stretch drink drinking walking diet pressure
@@ -149,7 +149,7 @@ DOMAIN_WORDS: dict[str, dict[str, int]] = {
         incorporation founder founders cofounder startup pitchdeck fundraising venture vc runway cac ltv
         churn retention upsell upselling funnel funnels conversion conversions seo sem ppc adwords instagram
         tiktok linkedin influencer influencers copywriting tagline slogan logo rebrand publicity advertising
-        advert adverts ads ad promotion promotions promo discount discounts coupon loyalty subscription
+        advert adverts ads ad promotion promotions promo discount discounts coupon loyalty
         subscriptions subscribers retail retailer retailers wholesale wholesaler supplier suppliers sourcing
         merchandise merchandising storefront etsy shopify dropshipping fulfillment fulfilment shipping
         warehouse warehousing orders backorder franchise franchising franchisee boutique salon cafe bakery
@@ -178,7 +178,7 @@ DOMAIN_WORDS: dict[str, dict[str, int]] = {
         services brand plan plans growth grow growing market customers price pricing team staff process
         manager leadership meeting quarterly annual launch launching checklist policy email
         emails support strategy cost costs forecast website pitch deck presentation job description q1 q2 q3
-        q4 truck coffee weekly processes processing sprint script practices planner"""),
+        q4 truck coffee weekly processes processing subscription sprint script practices planner"""),
     "general": _weighted(
         strong="""
         recipe cook cooking bake baking baked oven flour butter tablespoon teaspoon tbsp tsp ingredient
@@ -192,7 +192,7 @@ DOMAIN_WORDS: dict[str, dict[str, int]] = {
         puppy kitten pet router wifi laptop printer iphone android javascript regex trivia riddle joke
         octopus weather
         membership memberships unsubscribe landlord tenant neighbour neighbor heater boiler plumber netflix
-        spotify hulu appointment appointments eulogy essay""",
+        spotify hulu eulogy essay magazine magazines newspaper""",
         weak="""
         capital birthday wedding gift cup egg milk sugar meal food trip travel holiday flight city country
         book story music fact
@@ -224,7 +224,7 @@ DOMAIN_PHRASES: dict[str, dict[str, int]] = {
                   "family budget": 3, "personal budget": 3, "zero based budget": 3, "take home pay": 3, "50 30 20": 3,
                   "savings account": 3, "emergency savings": 3, "bank account": 3, "checking account": 3,
                   "bank statement": 3, "income statement": 3, "cash accounting": 3, "double entry": 3,
-                  "personal accounts": 3, "life insurance": 3, "insurance policy": 3, "tax return": 3,
+                  "personal accounts": 3, "life insurance": 3, "insurance policy": 3, "tax return": 3, "tax refund": 3,
                   "exchange rate": 3, "income tax": 3, "sales tax": 2,
                   "pay down": 2},
     "sports": {"premier league": 3, "champions league": 3, "world cup": 3, "super bowl": 3, "red sox": 3,
