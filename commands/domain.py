@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from commands.vocabulary import ARTEFACT_RE, POOL_SYNONYMS
+from commands.vocabulary import ARTEFACT_RE, DEMO_MORE_RE, POOL_SYNONYMS
 from values import Command
 
 _OPENER_RE = re.compile(
@@ -99,6 +99,8 @@ def is_domain(text: str) -> bool:
     state_of = _STATE_OF_RE.search(body)
     if state_of and state_of.group(1).lower() not in SYSTEM_HEADS | _MACHINE_HEADS:
         return True  # "what's the status of the Brexit talks": the state of a thing of the world
+    if DEMO_MORE_RE.search(" " + " ".join(re.findall(r"[a-z0-9]+", body.lower())) + " "):
+        return False  # "show off the sports analytics": the brief's demo, not work
     verb = SYSTEM_VERB_RE.match(body)
     if verb is not None:
         rest = body[verb.end():]
@@ -134,6 +136,9 @@ WORLDLY_RES = tuple(re.compile(p, re.I) for p in (
     r"\bagent\s+(?:contracts?|fees?|commissions?|licen[cs]\w*|agreements?)\b",
     r"\b(?:hire|hired|hiring|fire|fired|find|choose|pick|sign(?:ed)? with)\s+(?:an?\s+|the\s+|my\s+|our\s+)?"
     r"(?:\w+\s+)?agents?\b",
+    # a business or a stock of the world: "grow my small cleaning business", "a stock split", "our family business"
+    r"\b(?:my|our|your|their|his|her|a|an)\s+(?:(?!pool|agents?)[a-z]+\s+){0,2}?(?:business(?:es)?|stock|stocks)\b"
+    r"(?!\s+(?:pools?|agents?|team|tasks?|jobs?|queue|demo|workers?)\b)",
     # a pool of the world: "my 401k pool of index funds", "the swimming pool"
     r"\bpool of (?!agents\b)\w+",
     r"\b(?:swimming|car|risk|talent|betting|office|gene|labou?r|liquidity|mining|insurance|investment|401k|retirement|"

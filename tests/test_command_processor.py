@@ -593,3 +593,21 @@ def test_arithmetic_in_conversation_words_is_work_for_the_general_pool(text: str
     """Only numbers and conversation words, yet a calculation: not chatter ("how about 3?" is)."""
     assert [(c.intent, c.args.get("pool")) for c in parse(text, {})] == [("submit", "general")]
     assert parse("how about 3?", {})[0].intent != "submit"
+
+
+@pytest.mark.parametrize("text,intent,args", [
+    ("demo fin analysis", "demo", {"domain": "financial"}),
+    ("demo the sports stuff", "demo", {"domain": "sports"}),
+    ("Show off the sports analytics", "demo", {"domain": "sports"}),
+    ("how do I grow my small cleaning business?", "submit", {"pool": "business"}),
+    ("what's the best way to market our family business?", "submit", {"pool": "business"}),
+    ("compare LeBron and Jordan career stats", "submit", {"pool": "sports"}),
+    # the pool itself is still a command
+    ("scale my business pool to 3", "scale", {"pool": "business", "size": 3}),
+    ("restart our business agents", "restart", {"pool": "business"}),
+    ("show me the system stats", "status", {}),
+])
+def test_a_demo_abbreviated_and_a_business_of_the_world(text: str, intent: str, args: dict[str, Any]) -> None:
+    commands = cp.parse(text, {})
+    assert [c.intent for c in commands] == [intent], commands
+    assert all(commands[0].args.get(k) == v for k, v in args.items()), commands
