@@ -132,7 +132,8 @@ WORLDLY_RES = tuple(re.compile(p, re.I) for p in (
     r"\bagents?\s+(?:do|does|did)\s+(?!(?:you|i|we|the system|operatoros)\b)\w+(?:\s+\w+)?\s+(?:usually\s+)?"
     r"(?:hire|use|need|have|sign|want)\b",
     r"\bagents?\s+(?:should|would|does|do)\s+(?:an?|my|our|their|your)\s+(?:\w+\s+){0,4}?"
-    r"(?:office|agency|brokerage|firm|company|business|team|club|player|athlete)\b",
+    r"(?:office|agency|brokerage|firm|company|business|team|club|player|athlete|cent(?:er|re)|desk|department|store|"
+    r"shop|hotel|practice|dealership|helpdesk|restaurant|bank|branch)\b",
     r"\bagent\s+(?:contracts?|fees?|commissions?|licen[cs]\w*|agreements?)\b",
     r"\b(?:hire|hired|hiring|fire|fired|find|choose|pick|sign(?:ed)? with)\s+(?:an?\s+|the\s+|my\s+|our\s+)?"
     r"(?:\w+\s+)?agents?\b",
@@ -144,7 +145,7 @@ WORLDLY_RES = tuple(re.compile(p, re.I) for p in (
     r"\b(?:swimming|car|risk|talent|betting|office|gene|labou?r|liquidity|mining|insurance|investment|401k|retirement|"
     r"prize|dead|infinity|kiddie|plunge|pool)\s+pools?\b",
     # a queue or tasks of the world: "the queue time at a typical ER", "what tasks should I do before a colonoscopy"
-    r"\bqueues?\s+(?:times?|lines?|at|for|outside|in front)\b",
+    r"\bqueues?\s+(?:times?|lines?|at|for|outside|in front|management|systems?|theory|etiquette|lengths?)\b",
     # a workflow of the world: "the best workflow for filing expense reports"
     r"\b(?:best|good|better|ideal|typical|standard|simple|efficient|usual|common)\s+workflows?\s+(?:for|to|of)\b",
     r"\btasks?\s+(?:should|must|do|does|did|can|could)\s+(?:i|we|you|they|he|she)\b",
