@@ -81,7 +81,7 @@ DOMAIN_WORDS: dict[str, dict[str, int]] = {
         treat cure remedy dentist dental pill pills medical clinical healthcare cheek sleep waking ill
         nauseous bleed breathe injuries wounds
         hamstring hamstrings quad quads calf tendon tendons ligament ligaments acl rotator burnout hiit injuring
-        injure runny""",
+        injure runny knuckle knuckles phobia phobias""",
         weak="""
         tired water sleep sleeping energy body muscle muscles joint joints bone bones teeth tooth eyes
         resting workout habit habits stretch drink drinking walking diet pressure
@@ -109,13 +109,14 @@ DOMAIN_WORDS: dict[str, dict[str, int]] = {
         euros yen aapl msft tsla nvda amzn goog googl nflx qqq voo vti jpm pypl pltr baba volatility
         volatile sharpe drawdown drawdowns rsi rebalance rebalancing allocation allocations portfolios
         accounting accountancy accrual accruals depreciation ledger ledgers reconcile reconciliation gaap ifrs
-        euro dollar sterling currency insurance insurer premiums annuity retiree retire deductible deductibles""",
+        overdraft euro dollar sterling currency insurance insurer premiums annuity retiree retire deductible
+        deductibles""",
         weak="""
         money cash price prices afford loan rate rates growth return returns pay payment payments payoff
         bill bills spend bonus inheritance millionaire rich wealthy cheap expensive ratio outperform
         underperform quarter sector market markets fund yield tax buy sell apple microsoft tesla amazon
         google alphabet nvidia netflix credit bank save outlook profit
-        commission commissions personal household budget budgets retired"""),
+        commission commissions personal household rent budget budgets retired"""),
     "sports": _weighted(
         strong="""
         sportsbook sportsbooks oddsmaker sportsbetting parlays teaser teasers prop props handicapper
@@ -211,7 +212,7 @@ DOMAIN_PHRASES: dict[str, dict[str, int]] = {
                    "flu shot": 3, "sleep hygiene": 3, "high in iron": 2,
                    "strength training": 3, "bone density": 3, "couch to 5k": 3, "runny nose": 3, "stuffy nose": 3,
                    "blocked nose": 3, "common cold": 3, "head cold": 3, "have a cold": 3, "got a cold": 3,
-                   "catch a cold": 3, "cold and flu": 3, "cold or flu": 3, "cold sore": 3},
+                   "catch a cold": 3, "panic attack": 3, "cold and flu": 3, "cold or flu": 3, "cold sore": 3},
     "financial": {"p e": 3, "interest rate": 3, "interest rates": 3, "cash flow": 2, "s p": 3,
                   "index funds": 3, "share price": 3, "stock market": 3, "balance sheet": 3,
                   "federal reserve": 3, "rate decision": 3, "moving average": 3,
@@ -226,6 +227,9 @@ DOMAIN_PHRASES: dict[str, dict[str, int]] = {
                   "savings account": 3, "emergency savings": 3, "bank account": 3, "checking account": 3,
                   "bank statement": 3, "income statement": 3, "cash accounting": 3, "double entry": 3,
                   "personal accounts": 3, "life insurance": 3, "insurance policy": 3, "tax return": 3, "tax refund": 3,
+                  "credit card": 3, "debit card": 3,
+                  "direct debit": 3, "standing order": 3,
+                  "split rent": 3, "split the rent": 3, "split the bill": 3,
                   "exchange rate": 3, "income tax": 3, "sales tax": 2,
                   "pay down": 2},
     "sports": {"premier league": 3, "champions league": 3, "world cup": 3, "super bowl": 3, "red sox": 3,
