@@ -611,3 +611,16 @@ def test_a_demo_abbreviated_and_a_business_of_the_world(text: str, intent: str, 
     commands = cp.parse(text, {})
     assert [c.intent for c in commands] == [intent], commands
     assert all(commands[0].args.get(k) == v for k, v in args.items()), commands
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("leave task 15 alone and show the queue", [("task", {"task_id": 15}), ("tasks", {})]),
+    ("keep the sports pool as is and show me task 3", [("pools", {"pool": "sports"}), ("task", {"task_id": 3})]),
+    ("please don't restart the sports agents; are they healthy?", [("pools", {"pool": "sports"})]),
+])
+def test_what_is_left_alone_is_shown_beside_what_is_asked(text: str,
+                                                          expected: list[tuple[str, dict[str, Any]]]) -> None:
+    commands = cp.parse(text, {})
+    assert [(c.intent, {k: c.args.get(k) for k in args}) for c, (_, args) in zip(commands, expected, strict=False)] == (
+        expected) and len(commands) == len(expected), commands
+    assert not any(c.intent in ("restart", "scale", "cancel") for c in commands)
