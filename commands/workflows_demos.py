@@ -47,11 +47,18 @@ def workflows(seg: Segment, ctx: dict[str, Any], prev: Command | None) -> Comman
     if seg.has_any(word_set("workflow workflows")):
         command = _workflow_by_words(seg, run_verb, ctx)
         return None if command is None else _with_inputs(seg, command)
+    if ctx.get("last_workflow_id") and ctx.get("last_intent") == "workflows" and _ITS_PARTS_RE.match(seg.text):
+        return Command("workflows", {"action": "show", "workflow_id": ctx["last_workflow_id"]})  # "and its runs?"
     inputs = _WITH_INPUTS_RE.search(seg.raw)
     if (ctx.get("last_workflow_id") and ctx.get("last_intent") == "workflows" and run_verb
             and seg.has_any(PRONOUNS) and (len(seg.tokens) <= 4 or (inputs and inputs.start() < 12))):
         return _with_inputs(seg, Command("workflows", {"action": "run", "workflow_id": ctx["last_workflow_id"]}))
     return None
+
+
+_ITS_PARTS_RE = re.compile(r"^ (?:and |also |then )?(?:what about |how about |show (?:me |us )?|list |see )?"
+                           r"(?:its|their) (?:runs|steps|schedule|definition|details|inputs|history|approvals) $")
+"""A follow-up on the workflow just shown: 'and its runs?', 'show its steps' (the workflow's own view)."""
 
 
 _WITH_INPUTS_RE = re.compile(r"\bwith\b\s*(?P<inputs>\S.*)$", re.I | re.S)

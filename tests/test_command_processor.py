@@ -624,3 +624,11 @@ def test_what_is_left_alone_is_shown_beside_what_is_asked(text: str,
     assert [(c.intent, {k: c.args.get(k) for k in args}) for c, (_, args) in zip(commands, expected, strict=False)] == (
         expected) and len(commands) == len(expected), commands
     assert not any(c.intent in ("restart", "scale", "cancel") for c in commands)
+
+
+@pytest.mark.parametrize("text", ["and its runs?", "show its runs", "its steps", "what about its schedule?"])
+def test_a_follow_up_on_the_workflow_just_shown_shows_it_again(text: str) -> None:
+    context = cp.update_context({}, cp.parse("show workflow 3", {}))
+    commands = cp.parse(text, context)
+    assert [(c.intent, c.args.get("action"), c.args.get("workflow_id")) for c in commands] == [
+        ("workflows", "show", 3)], commands
