@@ -38,6 +38,8 @@ def workflows(seg: Segment, ctx: dict[str, Any], prev: Command | None) -> Comman
     """A workflow command: delete, schedule, approve or reject, run, show, list or create."""
     if deleted := _DELETE_WORKFLOW_RE.search(seg.raw):
         return Command("workflows", {"action": "delete", "workflow_id": int(deleted.group(1))})
+    if ctx.get("last_workflow_id") and ctx.get("last_intent") == "workflows" and _ITS_PARTS_RE.match(seg.text):
+        return Command("workflows", {"action": "show", "workflow_id": ctx["last_workflow_id"]})  # "and its runs?"
     run_verb = seg.has_any(RUN_VERBS)
     for command in (_workflow_schedule(seg, ctx), _workflow_decision(seg, ctx), _workflow_by_number(seg, run_verb)):
         if command is not None:
@@ -47,8 +49,6 @@ def workflows(seg: Segment, ctx: dict[str, Any], prev: Command | None) -> Comman
     if seg.has_any(word_set("workflow workflows")):
         command = _workflow_by_words(seg, run_verb, ctx)
         return None if command is None else _with_inputs(seg, command)
-    if ctx.get("last_workflow_id") and ctx.get("last_intent") == "workflows" and _ITS_PARTS_RE.match(seg.text):
-        return Command("workflows", {"action": "show", "workflow_id": ctx["last_workflow_id"]})  # "and its runs?"
     inputs = _WITH_INPUTS_RE.search(seg.raw)
     if (ctx.get("last_workflow_id") and ctx.get("last_intent") == "workflows" and run_verb
             and seg.has_any(PRONOUNS) and (len(seg.tokens) <= 4 or (inputs and inputs.start() < 12))):
