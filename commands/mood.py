@@ -118,7 +118,7 @@ TOPIC_WORDS: tuple[tuple[str, str], ...] = (
 """Stems of each help topic; the first one in a question's text names its topic."""
 
 _CHANGING = frozenset({"scale", "restart", "cancel", "logout", "login"})
-_CHANGING_ACTIONS = frozenset({"run", "create", "approve", "reject", "cancel", "delete"})
+_CHANGING_ACTIONS = frozenset({"run", "create", "approve", "reject", "cancel", "delete", "schedule", "unschedule"})
 
 Parser = Callable[[str, dict[str, Any]], list[Command]]
 

@@ -632,3 +632,18 @@ def test_a_follow_up_on_the_workflow_just_shown_shows_it_again(text: str) -> Non
     commands = cp.parse(text, context)
     assert [(c.intent, c.args.get("action"), c.args.get("workflow_id")) for c in commands] == [
         ("workflows", "show", 3)], commands
+
+
+@pytest.mark.parametrize("text", ["is workflow 1 scheduled?", "when is workflow 2 scheduled to run?",
+                                  "what is its schedule?", "should I schedule workflow 1 every monday?",
+                                  "don't schedule workflow 2"])
+def test_a_question_about_a_schedule_never_schedules(text: str) -> None:
+    context = cp.update_context({}, cp.parse("show workflow 3", {}))
+    commands = cp.parse(text, context)
+    assert [(c.intent, c.args.get("action")) for c in commands] == [("workflows", "show")], commands
+
+
+def test_an_order_to_schedule_still_schedules() -> None:
+    commands = cp.parse("schedule workflow 1 every Monday at 9am", {})
+    assert [(c.intent, c.args.get("action"), c.args.get("schedule")) for c in commands] == [
+        ("workflows", "schedule", "every Monday at 9am")]
