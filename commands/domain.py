@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from commands.vocabulary import ARTEFACT_RE, POOL_SYNONYMS
+from commands.vocabulary import ARTEFACT_RE, DEMO_MORE_RE, POOL_SYNONYMS
 from values import Command
 
 _OPENER_RE = re.compile(
@@ -99,6 +99,8 @@ def is_domain(text: str) -> bool:
     state_of = _STATE_OF_RE.search(body)
     if state_of and state_of.group(1).lower() not in SYSTEM_HEADS | _MACHINE_HEADS:
         return True  # "what's the status of the Brexit talks": the state of a thing of the world
+    if DEMO_MORE_RE.search(" " + " ".join(re.findall(r"[a-z0-9]+", body.lower())) + " "):
+        return False  # "show off the sports analytics": the brief's demo, not work
     verb = SYSTEM_VERB_RE.match(body)
     if verb is not None:
         rest = body[verb.end():]
@@ -116,6 +118,8 @@ def is_domain(text: str) -> bool:
                      or any(v in SYSTEM_HEADS - _POOL_WORDS for v in words[i + 1:])]  # "my bakery business"
         if not words or re.fullmatch(r"\d+", words[0]) or any(w in SYSTEM_HEADS for w in looked_at):
             return False
+        if verb.group(1).lower() == "demo" and any(w in _POOL_WORDS for w in words):
+            return False  # "demo fin analysis", "demo the sports stuff": the demo of a pool's domain
         return verb.group(1).lower() != "cancel" or bool(_ARTEFACT_RE.search(" ".join(words)))
     return bool(WORK_VERB_RE.match(body)) and not re.search(r"\b(?:account|user|session)\b", body, re.I)
 
@@ -128,16 +132,20 @@ WORLDLY_RES = tuple(re.compile(p, re.I) for p in (
     r"\bagents?\s+(?:do|does|did)\s+(?!(?:you|i|we|the system|operatoros)\b)\w+(?:\s+\w+)?\s+(?:usually\s+)?"
     r"(?:hire|use|need|have|sign|want)\b",
     r"\bagents?\s+(?:should|would|does|do)\s+(?:an?|my|our|their|your)\s+(?:\w+\s+){0,4}?"
-    r"(?:office|agency|brokerage|firm|company|business|team|club|player|athlete)\b",
+    r"(?:office|agency|brokerage|firm|company|business|team|club|player|athlete|cent(?:er|re)|desk|department|store|"
+    r"shop|hotel|practice|dealership|helpdesk|restaurant|bank|branch)\b",
     r"\bagent\s+(?:contracts?|fees?|commissions?|licen[cs]\w*|agreements?)\b",
     r"\b(?:hire|hired|hiring|fire|fired|find|choose|pick|sign(?:ed)? with)\s+(?:an?\s+|the\s+|my\s+|our\s+)?"
     r"(?:\w+\s+)?agents?\b",
+    # a business or a stock of the world: "grow my small cleaning business", "a stock split", "our family business"
+    r"\b(?:my|our|your|their|his|her|a|an)\s+(?:(?!pool|agents?)[a-z]+\s+){0,2}?(?:business(?:es)?|stock|stocks)\b"
+    r"(?!\s+(?:pools?|agents?|team|tasks?|jobs?|queue|demo|workers?)\b)",
     # a pool of the world: "my 401k pool of index funds", "the swimming pool"
     r"\bpool of (?!agents\b)\w+",
     r"\b(?:swimming|car|risk|talent|betting|office|gene|labou?r|liquidity|mining|insurance|investment|401k|retirement|"
     r"prize|dead|infinity|kiddie|plunge|pool)\s+pools?\b",
     # a queue or tasks of the world: "the queue time at a typical ER", "what tasks should I do before a colonoscopy"
-    r"\bqueues?\s+(?:times?|lines?|at|for|outside|in front)\b",
+    r"\bqueues?\s+(?:times?|lines?|at|for|outside|in front|management|systems?|theory|etiquette|lengths?)\b",
     # a workflow of the world: "the best workflow for filing expense reports"
     r"\b(?:best|good|better|ideal|typical|standard|simple|efficient|usual|common)\s+workflows?\s+(?:for|to|of)\b",
     r"\btasks?\s+(?:should|must|do|does|did|can|could)\s+(?:i|we|you|they|he|she)\b",

@@ -100,7 +100,7 @@ MACHINE_WORDS = frozenset(
     "cpu memory ram disk server machine box database db resources hardware healthy overload cope".split())
 """A question about an action that names these asks about the machine: a health check answers it."""
 
-PRONOUN_WORDS = frozenset("it its them their that this those".split())
+PRONOUN_WORDS = frozenset("it its they them their that this those".split())
 
 TOPIC_WORDS: tuple[tuple[str, str], ...] = (
     ("scal", "scaling"), ("size", "scaling"), ("resiz", "scaling"), ("add agent", "scaling"),
@@ -118,7 +118,7 @@ TOPIC_WORDS: tuple[tuple[str, str], ...] = (
 """Stems of each help topic; the first one in a question's text names its topic."""
 
 _CHANGING = frozenset({"scale", "restart", "cancel", "logout", "login"})
-_CHANGING_ACTIONS = frozenset({"run", "create", "approve", "reject", "cancel", "delete"})
+_CHANGING_ACTIONS = frozenset({"run", "create", "approve", "reject", "cancel", "delete", "schedule", "unschedule"})
 
 Parser = Callable[[str, dict[str, Any]], list[Command]]
 
@@ -260,7 +260,9 @@ def apply(cleaned: str, ctx: dict[str, Any], parse_clause: Parser, read_only: bo
         if answer:
             return answer
     kept = [_resolve_pronoun(c, declined) for c in kept]
-    result = kept or declined
+    left = [c for c in declined if _LEAVE_RE.match(c.text or "") and c.intent in ("pools", "task")
+            and ({"pool", "task_id"} & set(c.args)) and c not in kept]  # "leave task 15 alone and show the queue"
+    result = left + kept if kept else declined
     result = [c for c in result if not is_not_understood(c)] or result  # "..., or should I wait?" adds nothing
     if any(m in ("question", "hypothetical", "explain") for m in moods) or read_only:
         result = [_read_only(c, c.text, "question" if not read_only else "read_only") or c for c in result]
@@ -279,6 +281,8 @@ def _nothing_done(text: str) -> Command:
         "show the system status", "list my tasks", "show the pools"]}, text)
 
 
+_LEAVE_RE = re.compile(r"^(?:please\s+)?(?:leave|keep)\b", re.I)
+"""A clause that names something to leave as it is: its look is kept beside what else was asked."""
 _SPECIFIC_RE = re.compile(r"\b(?:task|job|run|workflow)\s*#?\d", re.I)
 HARDWARE_WORDS = frozenset("cpu memory ram disk server servers machine box database db resources hardware".split())
 """A question about the consequence of an imagined change that names these asks about the machine."""

@@ -38,6 +38,8 @@ def workflows(seg: Segment, ctx: dict[str, Any], prev: Command | None) -> Comman
     """A workflow command: delete, schedule, approve or reject, run, show, list or create."""
     if deleted := _DELETE_WORKFLOW_RE.search(seg.raw):
         return Command("workflows", {"action": "delete", "workflow_id": int(deleted.group(1))})
+    if ctx.get("last_workflow_id") and ctx.get("last_intent") == "workflows" and _ITS_PARTS_RE.match(seg.text):
+        return Command("workflows", {"action": "show", "workflow_id": ctx["last_workflow_id"]})  # "and its runs?"
     run_verb = seg.has_any(RUN_VERBS)
     for command in (_workflow_schedule(seg, ctx), _workflow_decision(seg, ctx), _workflow_by_number(seg, run_verb)):
         if command is not None:
@@ -52,6 +54,11 @@ def workflows(seg: Segment, ctx: dict[str, Any], prev: Command | None) -> Comman
             and seg.has_any(PRONOUNS) and (len(seg.tokens) <= 4 or (inputs and inputs.start() < 12))):
         return _with_inputs(seg, Command("workflows", {"action": "run", "workflow_id": ctx["last_workflow_id"]}))
     return None
+
+
+_ITS_PARTS_RE = re.compile(r"^ (?:and |also |then )?(?:what about |how about |show (?:me |us )?|list |see )?"
+                           r"(?:its|their) (?:runs|steps|schedule|definition|details|inputs|history|approvals) $")
+"""A follow-up on the workflow just shown: 'and its runs?', 'show its steps' (the workflow's own view)."""
 
 
 _WITH_INPUTS_RE = re.compile(r"\bwith\b\s*(?P<inputs>\S.*)$", re.I | re.S)

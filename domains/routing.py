@@ -79,7 +79,9 @@ DOMAIN_WORDS: dict[str, dict[str, int]] = {
         elbow wrist hip neck stomach hurts hurt hurting swollen swelling bruise lump itchy itching diarrhea
         constipation period menstrual pediatric poison poisoning overdose suicide suicidal sick treatment
         treat cure remedy dentist dental pill pills medical clinical healthcare cheek sleep waking ill
-        nauseous bleed breathe injuries wounds""",
+        nauseous bleed breathe injuries wounds
+        hamstring hamstrings quad quads calf tendon tendons ligament ligaments acl rotator burnout hiit injuring
+        injure runny knuckle knuckles phobia phobias""",
         weak="""
         tired water sleep sleeping energy body muscle muscles joint joints bone bones teeth tooth eyes
         resting workout habit habits stretch drink drinking walking diet pressure
@@ -105,12 +107,16 @@ DOMAIN_WORDS: dict[str, dict[str, int]] = {
         roth financial finance gold silver commodities hedge wealth inflation sp500 shares ticker tickers
         funds index taxes fed spending expenses recession stimulus annuities treasury usd eur gbp dollars
         euros yen aapl msft tsla nvda amzn goog googl nflx qqq voo vti jpm pypl pltr baba volatility
-        volatile sharpe drawdown drawdowns rsi rebalance rebalancing allocation allocations portfolios""",
+        volatile sharpe drawdown drawdowns rsi rebalance rebalancing allocation allocations portfolios
+        accounting accountancy accrual accruals depreciation ledger ledgers reconcile reconciliation gaap ifrs
+        overdraft euro dollar sterling currency insurance insurer premiums annuity retiree retire deductible
+        deductibles""",
         weak="""
         money cash price prices afford loan rate rates growth return returns pay payment payments payoff
         bill bills spend bonus inheritance millionaire rich wealthy cheap expensive ratio outperform
         underperform quarter sector market markets fund yield tax buy sell apple microsoft tesla amazon
-        google alphabet nvidia netflix credit bank save outlook profit"""),
+        google alphabet nvidia netflix credit bank save outlook profit
+        commission commissions personal household rent budget budgets retired"""),
     "sports": _weighted(
         strong="""
         sportsbook sportsbooks oddsmaker sportsbetting parlays teaser teasers prop props handicapper
@@ -144,7 +150,7 @@ DOMAIN_WORDS: dict[str, dict[str, int]] = {
         incorporation founder founders cofounder startup pitchdeck fundraising venture vc runway cac ltv
         churn retention upsell upselling funnel funnels conversion conversions seo sem ppc adwords instagram
         tiktok linkedin influencer influencers copywriting tagline slogan logo rebrand publicity advertising
-        advert adverts ads ad promotion promotions promo discount discounts coupon loyalty subscription
+        advert adverts ads ad promotion promotions promo discount discounts coupon loyalty
         subscriptions subscribers retail retailer retailers wholesale wholesaler supplier suppliers sourcing
         merchandise merchandising storefront etsy shopify dropshipping fulfillment fulfilment shipping
         warehouse warehousing orders backorder franchise franchising franchisee boutique salon cafe bakery
@@ -165,13 +171,15 @@ DOMAIN_WORDS: dict[str, dict[str, int]] = {
         pricing invoices invoicing payroll inventory logistics vendor vendors procurement contract contracts
         proposal stakeholder stakeholders escalation saas b2b ecommerce restaurant project projects
         operations ops management manager managers managing automate automated automating ticket tickets
-        helpdesk schedule scheduling""",
+        helpdesk schedule scheduling
+        bookkeeper bookkeepers retrospective retrospectives standup standups production manufacturing
+        realtor realtors turnover""",
         weak="""
         company companies firm firms corporate office store stores shop shops product products service
         services brand plan plans growth grow growing market customers price pricing team staff process
         manager leadership meeting quarterly annual launch launching checklist policy email
         emails support strategy cost costs forecast website pitch deck presentation job description q1 q2 q3
-        q4 truck coffee weekly processes processing"""),
+        q4 truck coffee weekly processes processing subscription sprint script practices planner"""),
     "general": _weighted(
         strong="""
         recipe cook cooking bake baking baked oven flour butter tablespoon teaspoon tbsp tsp ingredient
@@ -183,11 +191,13 @@ DOMAIN_WORDS: dict[str, dict[str, int]] = {
         volcano earthquake ocean continent translate translation spanish french japanese german
         italian chinese grammar synonym spelling carpet laundry stain garden gardening houseplant dog cat
         puppy kitten pet router wifi laptop printer iphone android javascript regex trivia riddle joke
-        octopus weather""",
+        octopus weather
+        membership memberships unsubscribe landlord tenant neighbour neighbor heater boiler plumber netflix
+        spotify hulu eulogy essay magazine magazines newspaper""",
         weak="""
         capital birthday wedding gift cup egg milk sugar meal food trip travel holiday flight city country
         book story music fact
-        science python function fun family game"""),
+        science python function fun family game letter letters writing"""),
 }
 """Words that point a domain request at a pool, with a weight (2 strong, 1 weak), listed by word family (_family
 adds the plural). The general pool's words (recipes, travel, trivia) keep a request there against one stray
@@ -199,23 +209,37 @@ DOMAIN_PHRASES: dict[str, dict[str, int]] = {
                    "the er": 3, "deep cut": 3, "first aid": 3, "emergency room": 3, "lose weight": 3,
                    "weight loss": 3, "green tea": 1,
                    "health care": 3, "sugar free": 3, "heart rate": 3, "blood sugar": 3, "physical therapy": 3,
-                   "flu shot": 3, "sleep hygiene": 3, "high in iron": 2},
+                   "flu shot": 3, "sleep hygiene": 3, "high in iron": 2,
+                   "strength training": 3, "bone density": 3, "couch to 5k": 3, "runny nose": 3, "stuffy nose": 3,
+                   "blocked nose": 3, "common cold": 3, "head cold": 3, "have a cold": 3, "got a cold": 3,
+                   "catch a cold": 3, "panic attack": 3, "cold and flu": 3, "cold or flu": 3, "cold sore": 3},
     "financial": {"p e": 3, "interest rate": 3, "interest rates": 3, "cash flow": 2, "s p": 3,
                   "index funds": 3, "share price": 3, "stock market": 3, "balance sheet": 3,
                   "federal reserve": 3, "rate decision": 3, "moving average": 3,
                   "moving averages": 3, "price history": 3,
-                  "sell off": 3, "short selling": 3, "exchange rate": 3, "credit score": 3, "student loan": 3,
+                  "sell off": 3, "short selling": 3, "credit score": 3, "student loan": 3,
                   "student loans": 3, "emergency fund": 3, "jobs report": 3, "rate hike": 3, "stock split": 3,
                   "capital gains": 3, "mutual fund": 3, "mutual funds": 3, "money market": 3, "high yield": 3,
                   "compound interest": 3, "net worth": 3, "market cap": 3, "dollar cost averaging": 3,
-                  "estimated taxes": 3,
+                  "estimated taxes": 3, "monthly budget": 3, "household budget": 3,
+                  "family budget": 3, "personal budget": 3, "zero based budget": 3, "take home pay": 3,
+                  "to budget": 3, "me budget": 3, "i budget": 3, "we budget": 3, "50 30 20": 3,
+                  "savings account": 3, "emergency savings": 3, "bank account": 3, "checking account": 3,
+                  "bank statement": 3, "income statement": 3, "cash accounting": 3, "double entry": 3,
+                  "personal accounts": 3, "life insurance": 3, "insurance policy": 3, "tax return": 3, "tax refund": 3,
+                  "credit card": 3, "debit card": 3,
+                  "direct debit": 3, "standing order": 3,
+                  "split rent": 3, "split the rent": 3, "split the bill": 3,
+                  "exchange rate": 3, "income tax": 3, "sales tax": 2,
                   "pay down": 2},
     "sports": {"premier league": 3, "champions league": 3, "world cup": 3, "super bowl": 3, "red sox": 3,
                "real madrid": 3, "half marathon": 3, "over under": 3, "point spread": 3,
                "free agent": 3, "trade deadline": 3, "regular season": 3, "field goal": 3, "hat trick": 3,
                "three pointer": 3, "free throw": 3, "triple double": 3, "march madness": 3, "grand slam": 3,
                "grand prix": 3, "tour de france": 3, "horse racing": 3, "world series": 3, "stanley cup": 3,
-               "fantasy football": 3, "save percentage": 3, "formula 1": 3, "formula one": 3},
+               "fantasy football": 3, "salary cap": 3, "home run": 3, "running back": 3,
+               "save percentage": 3, "career stats": 3, "player stats": 3,
+               "season stats": 3, "box score": 3, "formula 1": 3, "formula one": 3},
     "business": {"project management": 3, "business plan": 3, "market research": 3, "supply chain": 3,
                  "job description": 3, "cost cuts": 3, "job interview": 3, "team building": 3,
                  "customer support": 3, "follow up": 1, "purchase order": 3, "new hire": 3,
@@ -226,8 +250,12 @@ DOMAIN_PHRASES: dict[str, dict[str, int]] = {
                  "product manager": 3, "go to market": 3, "pricing strategy": 3, "break even": 3, "returns policy": 3,
                  "refund policy": 3, "customer service": 3, "call center": 3, "cold call": 3, "cold email": 3,
                  "trade show": 3, "small business": 3, "job posting": 3, "product line": 3, "online store": 3,
-                 "subscription box": 3, "profit and loss": 3},
-    "general": {"board game": 3, "wi fi": 3, "fun fact": 3, "solar system": 3, "cast iron": 3},
+                 "subscription box": 3, "profit and loss": 3,
+                 "cold calling": 3, "expense report": 3, "expense policy": 3, "sprint retrospective": 3,
+                 "daily standup": 3, "real estate office": 3, "real estate agency": 3, "employee turnover": 3},
+    "general": {"board game": 3, "wi fi": 3, "fun fact": 3, "solar system": 3, "cast iron": 3,
+                "cancel my": 1, "my subscription": 2, "cover letter": 3, "personal statement": 3, "thank you note": 3,
+                "wedding speech": 3, "best man speech": 3},
 }
 """Phrases that point a domain request at a pool, with a weight."""
 
@@ -252,7 +280,10 @@ def content_scores(tokens: list[str], text: str, skip: Collection[int] = ()) -> 
     for i, token in enumerate(tokens):
         if i in skip:
             continue
-        for pool, weight in _WORD_WEIGHTS.get(token, ()):
+        weights = _WORD_WEIGHTS.get(token)
+        if weights is None and token.endswith("s"):  # "bakery's" was made "bakerys": the word is "bakery"
+            weights = _WORD_WEIGHTS.get(token[:-1])
+        for pool, weight in weights or ():
             scores[pool] = scores.get(pool, 0) + weight
     for first in set(tokens) & _PHRASES_BY_FIRST.keys():
         for pool, phrase, weight in _PHRASES_BY_FIRST[first]:
@@ -271,7 +302,10 @@ _PHRASES_BY_FIRST: dict[str, list[tuple[str, str, int]]] = {}
 """DOMAIN_PHRASES by their first word: a phrase can only be in a text that holds its first word."""
 for _pool, _phrases in DOMAIN_PHRASES.items():
     for _phrase, _weight in _phrases.items():
-        _PHRASES_BY_FIRST.setdefault(_phrase.split()[0], []).append((_pool, _phrase, _weight))
+        _head, _, _last = _phrase.rpartition(" ")
+        for _form in dict.fromkeys(f"{_head} {f}".strip() for f in _family(_last)):  # 'performance reviews' too
+            if _form == _phrase or _form not in _phrases:
+                _PHRASES_BY_FIRST.setdefault(_form.split()[0], []).append((_pool, _form, _weight))
 
 
 _CSV_NAME = re.compile(r"\S\.csv\b", re.I)

@@ -593,3 +593,57 @@ def test_arithmetic_in_conversation_words_is_work_for_the_general_pool(text: str
     """Only numbers and conversation words, yet a calculation: not chatter ("how about 3?" is)."""
     assert [(c.intent, c.args.get("pool")) for c in parse(text, {})] == [("submit", "general")]
     assert parse("how about 3?", {})[0].intent != "submit"
+
+
+@pytest.mark.parametrize("text,intent,args", [
+    ("demo fin analysis", "demo", {"domain": "financial"}),
+    ("demo the sports stuff", "demo", {"domain": "sports"}),
+    ("Show off the sports analytics", "demo", {"domain": "sports"}),
+    ("how do I grow my small cleaning business?", "submit", {"pool": "business"}),
+    ("what's the best way to market our family business?", "submit", {"pool": "business"}),
+    ("compare LeBron and Jordan career stats", "submit", {"pool": "sports"}),
+    # the pool itself is still a command
+    ("scale my business pool to 3", "scale", {"pool": "business", "size": 3}),
+    ("restart our business agents", "restart", {"pool": "business"}),
+    ("show me the system stats", "status", {}),
+])
+def test_a_demo_abbreviated_and_a_business_of_the_world(text: str, intent: str, args: dict[str, Any]) -> None:
+    commands = cp.parse(text, {})
+    assert [c.intent for c in commands] == [intent], commands
+    assert all(commands[0].args.get(k) == v for k, v in args.items()), commands
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("leave task 15 alone and show the queue", [("task", {"task_id": 15}), ("tasks", {})]),
+    ("keep the sports pool as is and show me task 3", [("pools", {"pool": "sports"}), ("task", {"task_id": 3})]),
+    ("please don't restart the sports agents; are they healthy?", [("pools", {"pool": "sports"})]),
+])
+def test_what_is_left_alone_is_shown_beside_what_is_asked(text: str,
+                                                          expected: list[tuple[str, dict[str, Any]]]) -> None:
+    commands = cp.parse(text, {})
+    assert [(c.intent, {k: c.args.get(k) for k in args}) for c, (_, args) in zip(commands, expected, strict=False)] == (
+        expected) and len(commands) == len(expected), commands
+    assert not any(c.intent in ("restart", "scale", "cancel") for c in commands)
+
+
+@pytest.mark.parametrize("text", ["and its runs?", "show its runs", "its steps", "what about its schedule?"])
+def test_a_follow_up_on_the_workflow_just_shown_shows_it_again(text: str) -> None:
+    context = cp.update_context({}, cp.parse("show workflow 3", {}))
+    commands = cp.parse(text, context)
+    assert [(c.intent, c.args.get("action"), c.args.get("workflow_id")) for c in commands] == [
+        ("workflows", "show", 3)], commands
+
+
+@pytest.mark.parametrize("text", ["is workflow 1 scheduled?", "when is workflow 2 scheduled to run?",
+                                  "what is its schedule?", "should I schedule workflow 1 every monday?",
+                                  "don't schedule workflow 2"])
+def test_a_question_about_a_schedule_never_schedules(text: str) -> None:
+    context = cp.update_context({}, cp.parse("show workflow 3", {}))
+    commands = cp.parse(text, context)
+    assert [(c.intent, c.args.get("action")) for c in commands] == [("workflows", "show")], commands
+
+
+def test_an_order_to_schedule_still_schedules() -> None:
+    commands = cp.parse("schedule workflow 1 every Monday at 9am", {})
+    assert [(c.intent, c.args.get("action"), c.args.get("schedule")) for c in commands] == [
+        ("workflows", "schedule", "every Monday at 9am")]

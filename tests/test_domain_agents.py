@@ -81,6 +81,42 @@ def test_route_pool(text: str, pool: str) -> None:
     assert routing.route_pool(text) == pool
 
 
+@pytest.mark.parametrize("text,pool", [
+    # financial: accounting, currencies, insurance, budgets, tax (singular and plural, possessives)
+    ("explain accrual accounting", "financial"), ("how does depreciation work?", "financial"),
+    ("what's the euro doing against the dollar?", "financial"), ("how much life insurance do I need?", "financial"),
+    ("make a monthly budget for a family of four", "financial"), ("how do I file a tax return?", "financial"),
+    ("should I keep my emergency savings in a savings account?", "financial"),
+    # healthcare: injuries of exercise, colds, strength for health
+    ("how do I treat a pulled hamstring?", "healthcare"), ("I have a runny nose and a head cold", "healthcare"),
+    ("strength training for bone density", "healthcare"),
+    # business: roles and ceremonies, phrases in the plural, a possessive
+    ("what should a new bookkeeper do first?", "business"), ("how do I run sprint retrospectives?", "business"),
+    ("how should I structure performance reviews?", "business"),
+    ("help me plan my bakery's production for the holidays", "business"),
+    # sports
+    ("how does the NBA salary cap work?", "sports"),
+    # general: consumer chores and personal writing
+    ("help me cancel my Netflix subscription", "general"), ("write a cover letter for a marketing job", "general"),
+    ("write a letter to my landlord about the heater", "general"),
+    ("Netflix stock after earnings", "financial"),
+])
+def test_route_pool_by_word_family(text: str, pool: str) -> None:
+    assert routing.route_pool(text) == pool
+
+
+@pytest.mark.parametrize("text", [
+    "cancel my antidepressant prescription refill",
+    "book a follow-up appointment after my surgery",
+    "write a letter to my doctor about my migraines",
+    "cancel my physiotherapy appointment, my knee still hurts",
+    "my landlord's mould is making my asthma worse",
+    "is my insulin covered by my insurance?",
+])
+def test_consumer_chore_words_never_take_medical_text_out_of_healthcare(text: str) -> None:
+    assert routing.route_pool(text) == "healthcare"
+
+
 @pytest.mark.parametrize("text", [
     "my AAPL stocks crashed and now I have chest pain and I'm sweating",
     "Lakers -150 vs Celtics +130, and my dad is choking",

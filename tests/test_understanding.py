@@ -38,7 +38,8 @@ READ_ONLY_CATEGORIES = ("question", "negation", "hypothetical")
 """Categories in which no command may change anything (but an affirmative order beside the "don't":
 "don't cancel task 4, cancel task 5 instead", marked ``changes: true``)."""
 
-_CHANGING_WORKFLOW_ACTIONS = frozenset({"run", "create", "approve", "reject", "cancel", "delete"})
+_CHANGING_WORKFLOW_ACTIONS = frozenset({"run", "create", "approve", "reject", "cancel", "delete", "schedule",
+                                        "unschedule"})
 
 
 def half(text: str) -> int:
