@@ -184,3 +184,22 @@ def test_hooks_and_views_run_as_flask_runs_them(app) -> None:  # type: ignore[no
     assert app.ensure_sync(partial) is partial
     with pytest.raises(RuntimeError, match="async"):  # Flask's own answer: async views need flask[async]
         app.ensure_sync(coroutine)
+
+
+def test_the_openapi_document_is_built_without_an_app_in_a_fresh_process() -> None:
+    """A client generator imports api_routes and asks for the document: no app, no database, no key."""
+    import json
+    import subprocess
+    import sys
+
+    from .conftest import ROOT, scrubbed_env
+
+    script = ("import json, api_routes; first = api_routes.openapi_document(); "
+              "print(json.dumps({'same': api_routes.openapi_document() is first, 'openapi': first['openapi'], "
+              "'paths': sorted(first['paths'])}))")
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=scrubbed_env(), capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    document = json.loads(done.stdout.strip().splitlines()[-1])
+    assert document["openapi"].startswith("3.1") and document["same"] is True
+    assert {"/api/tasks", "/api/health", "/api/command", "/metrics"} <= set(document["paths"])
