@@ -299,6 +299,8 @@ def test_deployments_on_other_databases_sharing_a_redis_count_apart(home: Path, 
 def test_liveness_is_never_rate_limited(client) -> None:  # type: ignore[no-untyped-def]
     # the app's limit is 20 per minute: a load balancer's liveness probe (no key) must never be refused
     assert {client.get("/api/health").status_code for _ in range(25)} == {200}
+    # nor when the probe happens to send a key: liveness is not counted against its user
+    assert {client.get("/api/health", headers=ADMIN).status_code for _ in range(25)} == {200}
     assert client.get("/api/pools", headers=ADMIN).status_code == 200
 
 
