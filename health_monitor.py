@@ -50,6 +50,10 @@ ADMIN_ONLY = ("system", "storage")
 MIN_CPU_SAMPLE_SECONDS = 0.02
 """Shortest window over which a primed CPU reading is trusted."""
 
+MAX_CPU_SAMPLE_SECONDS = 5.0
+"""Longest window a running sample may cover and still be read as the CPU use "now" (a server's last
+reading may be hours old: a request then starts a fresh sample instead)."""
+
 _cpu_sample_started: float | None = None
 _own_cpu_at_start: float | None = None
 """This process's CPU seconds when a start-up sample began (None: the sample counts this process too)."""
@@ -58,13 +62,14 @@ _own_cpu_at_start: float | None = None
 def start_cpu_sample(exclude_self: bool = False) -> None:
     """Start a CPU-use sample now, so that system_metrics() later reads it without sleeping.
 
-    A sample already running (started earlier, or the one each reading starts) is kept: restarting it
-    would only shorten the window the next reading can use. With `exclude_self` (a CLI starting up), the
+    A recent sample already running (started earlier, or the one each reading starts) is kept:
+    restarting it would only shorten the window the next reading can use; one older than
+    MAX_CPU_SAMPLE_SECONDS is restarted. With `exclude_self` (a CLI starting up), the
     reading leaves out this process's own CPU time over the window, so that a one-shot request's imports
     do not show as load of the machine.
     """
     global _cpu_sample_started, _own_cpu_at_start
-    if _cpu_sample_started is not None:
+    if _cpu_sample_started is not None and time.monotonic() - _cpu_sample_started < MAX_CPU_SAMPLE_SECONDS:
         return
     import psutil
 

@@ -131,3 +131,11 @@ def test_a_running_cpu_sample_is_kept_and_read_without_sleeping(monkeypatch: pyt
     assert 0.0 <= reading["cpu_percent"] <= 100.0
     # The reading started the next window, which counts this process again (a server's own load is load).
     assert health_monitor._cpu_sample_started > started and health_monitor._own_cpu_at_start is None
+
+
+def test_an_old_sample_is_restarted_so_a_reading_is_of_now(monkeypatch: pytest.MonkeyPatch) -> None:
+    long_ago = time.monotonic() - health_monitor.MAX_CPU_SAMPLE_SECONDS - 1
+    monkeypatch.setattr(health_monitor, "_cpu_sample_started", long_ago)
+    monkeypatch.setattr(health_monitor, "_own_cpu_at_start", None)
+    health_monitor.start_cpu_sample()  # a server's last reading, hours ago, is not the CPU use now
+    assert health_monitor._cpu_sample_started > long_ago + health_monitor.MAX_CPU_SAMPLE_SECONDS
