@@ -138,4 +138,5 @@ def test_an_old_sample_is_restarted_so_a_reading_is_of_now(monkeypatch: pytest.M
     monkeypatch.setattr(health_monitor, "_cpu_sample_started", long_ago)
     monkeypatch.setattr(health_monitor, "_own_cpu_at_start", None)
     health_monitor.start_cpu_sample()  # a server's last reading, hours ago, is not the CPU use now
-    assert health_monitor._cpu_sample_started > long_ago + health_monitor.MAX_CPU_SAMPLE_SECONDS
+    started = health_monitor._cpu_sample_started
+    assert started is not None and started > long_ago + health_monitor.MAX_CPU_SAMPLE_SECONDS
