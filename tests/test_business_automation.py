@@ -584,3 +584,18 @@ def test_contains_conditions_ignore_case(env: Env) -> None:
              condition={"input": "report.result", "op": "contains", "value": "BLOCKED:"}))
     run = env.workflows.run(env.alice, env.workflows.create(env.alice, flow)["id"])
     assert run["steps"][1]["result"]["value"] is True
+
+
+def test_a_waiting_driver_that_lost_a_step_to_another_driver_sees_its_task_through(env: Env) -> None:
+    from workflows.runs import load_run
+
+    workflow = env.workflows.create(env.alice, approval_flow())
+    run = env.workflows.start_run(env.alice, workflow["id"])
+    state = load_run(env.svc.engine, run["id"])  # this driver's view: the step is pending
+    assert state is not None and state.steps["draft"].status.value == "pending"
+    with env.svc.engine.begin() as conn:  # a workflow tick starts the step first
+        conn.execute(sa.update(WorkflowStep.__table__).where(
+            WorkflowStep.run_id == run["id"], WorkflowStep.key == "draft").values(status="running"))
+    assert env.workflows.driver._start(state, state.steps["draft"], True, None) is True
+    draft = next(s for s in env.workflows.get_run(env.alice, run["id"])["steps"] if s["key"] == "draft")
+    assert draft["status"] == "done" and draft["task_id"] is not None  # not left "running" with no task

@@ -195,7 +195,10 @@ class RunDriver:
             return self._change(run, step, on_step, [StepStatus.PENDING], StepStatus.WAITING, finished=False)
         if not self._change(run, step, on_step, [StepStatus.PENDING], StepStatus.RUNNING, finished=False,
                             notify_listener=False):
-            return False
+            # Another driver of this run (a workflow tick) started the step first. A waiting driver sees its
+            # task through all the same (the same task, by its idempotency key); otherwise its pass would
+            # change nothing and the wait would end with the run still running.
+            return wait_tasks and self._follow_task(run, step, wait_tasks, on_step)
         self._follow_task(run, step, wait_tasks, on_step)
         return True
 
