@@ -101,9 +101,11 @@ def test_two_schemas_of_one_name_are_refused() -> None:
 
 
 CHECKED_AGAINST_THE_WORKFLOW = {("POST", "/api/workflows/{workflow_id}/runs"),
-                                ("PUT", "/api/workflows/{workflow_id}/schedule")}
-"""Bodies valid by the schema that the workflow itself can still refuse with a 400: the inputs it
-requires, and a schedule written in words that cannot be read (no JSON Schema can say either)."""
+                                ("PUT", "/api/workflows/{workflow_id}/schedule"),
+                                ("POST", "/api/pools/{name}/scale")}
+"""Bodies valid by the schema that stored state can still refuse: the inputs a workflow requires, a
+schedule written in words that cannot be read, and a size outside the pool's own stored bounds (each
+pool's min and max, which an admin may change: the schema can only say 0 to 1000)."""
 
 
 @schema.parametrize()
