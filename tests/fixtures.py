@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from agent_pools import CancelToken, ExecutionResult
-from task_processor import Claim
+from task_processor import Claim, RetryPolicy, TaskQueue
 
 RECORD_ENV = "OPERATOROS_TEST_RECORD"
 """File to which `record` appends one line per execution."""
@@ -81,3 +82,31 @@ def domain_reply(pool: str, text: str, provider: Callable[[str], str] | None = N
 def guarded(pool: str, text: str, reply: str) -> str:
     """The reply guard on a provider's `reply`, with the decision and triage a task of `pool` would carry."""
     return domain_reply(pool, text, lambda _text: reply)
+
+
+@contextmanager
+def queue_on(url: str, direct: bool = False, dispatcher: Any = None) -> Iterator[TaskQueue]:
+    """A TaskQueue (or, with `direct`, the Celery worker's DirectTaskQueue) on a migrated database, with a fast
+    seeded retry policy; closed and disposed afterwards."""
+    import random
+
+    import database
+    import task_processor
+
+    engine = database.make_engine(url)
+    database.ensure_schema(engine)
+    kind = task_processor.DirectTaskQueue if direct else TaskQueue
+    made = kind(engine, dispatcher, retry=RetryPolicy(base_seconds=0.01, cap_seconds=0.05, rng=random.Random(1)))
+    try:
+        yield made
+    finally:
+        if isinstance(made, task_processor.DirectTaskQueue):
+            made.close()
+        engine.dispose()
+
+
+def claim_one(queue: TaskQueue, pool: str = "general", agent: str = "a1") -> Claim:
+    """The next claim of `pool`, which must exist."""
+    claim = queue.claim(pool, agent)
+    assert claim is not None
+    return claim

@@ -21,6 +21,7 @@ from errors import BadRequest, Conflict, NotFound
 from models import Task, TaskStatus, utcnow
 from task_processor import Claim, RetryPolicy, TaskQueue
 
+from . import fixtures
 from .conftest import run_in_threads
 
 
@@ -29,22 +30,12 @@ from .conftest import run_in_threads
 def queue(request: pytest.FixtureRequest) -> Iterator[TaskQueue]:
     """The queue on SQLite and PostgreSQL; and, on PostgreSQL, the Celery worker's DirectTaskQueue, whose claim
     by id, result and renewal run their own statements on a kept connection (the same tests hold for them)."""
-    direct = request.param == "postgres-direct"
     url = request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "postgres_url")
-    engine = database.make_engine(url)
-    database.ensure_schema(engine)
-    kind = task_processor.DirectTaskQueue if direct else TaskQueue
-    made = kind(engine, retry=RetryPolicy(base_seconds=0.01, cap_seconds=0.05, rng=random.Random(1)))
-    yield made
-    if isinstance(made, task_processor.DirectTaskQueue):
-        made.close()
-    engine.dispose()
+    with fixtures.queue_on(url, direct=request.param == "postgres-direct") as made:
+        yield made
 
 
-def _claim(queue: TaskQueue, pool: str = "general", agent: str = "a1") -> Claim:
-    claim = queue.claim(pool, agent)
-    assert claim is not None
-    return claim
+_claim = fixtures.claim_one
 
 
 def test_a_task_goes_from_queued_to_succeeded_with_its_result(queue: TaskQueue) -> None:

@@ -22,8 +22,10 @@ import database
 import task_processor
 from errors import BadRequest, NotFound
 from models import ConversationSession, Task, TaskStatus, User, utcnow
-from task_processor import Claim, LocalDispatcher, RetryPolicy, TaskQueue
+from task_processor import LocalDispatcher, RetryPolicy, TaskQueue
 from telemetry.events import EventKind, event_row, process_name
+
+from . import fixtures
 
 
 class RecordingDispatcher(LocalDispatcher):
@@ -48,23 +50,13 @@ def queue(request: pytest.FixtureRequest) -> Iterator[TaskQueue]:
         url = "sqlite://"
     else:
         url = request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "postgres_url")
-    engine = database.make_engine(url)
-    database.ensure_schema(engine)
-    kind = task_processor.DirectTaskQueue if request.param == "postgres-direct" else TaskQueue
-    made = kind(engine, RecordingDispatcher(),
-                retry=RetryPolicy(base_seconds=0.01, cap_seconds=0.05, rng=random.Random(1)))
-    if request.param == "sqlite-core":
-        assert made._insert is None and made._hot is None  # the Core path is the one under test
-    yield made
-    if isinstance(made, task_processor.DirectTaskQueue):
-        made.close()
-    engine.dispose()
+    with fixtures.queue_on(url, request.param == "postgres-direct", RecordingDispatcher()) as made:
+        if request.param == "sqlite-core":
+            assert made._insert is None and made._hot is None  # the Core path is the one under test
+        yield made
 
 
-def _claim(queue: TaskQueue, pool: str = "general", agent: str = "a1") -> Claim:
-    claim = queue.claim(pool, agent)
-    assert claim is not None
-    return claim
+_claim = fixtures.claim_one
 
 
 def _sent(queue: TaskQueue) -> list[tuple[int, str, float]]:
