@@ -359,6 +359,28 @@ class ConversationManager:
             db.add(Message(session_id=session_id, role=role, content=content, intent=intent,
                            data=data, task_id=task_id))
 
+    def record_turn(self, session_id: str, text: str, reply: str, intent: str | None,
+                    task_id: int | None = None, context: dict[str, Any] | None = None) -> None:
+        """Append a request and its reply, and store the parse context, in one transaction.
+
+        The session's sign-in state (SESSION_STATE_KEYS) is kept as stored, read in the same
+        transaction: a sign-in step that ran meanwhile is not overwritten by the parse context.
+        """
+        with session_scope(self._sessions) as db:
+            row = db.get(ConversationSession, session_id)
+            if row is None:
+                raise NotFound(f"No such session: {session_id}")
+            text, reply = self.redact(text), self.redact(reply)  # a key typed anywhere is never stored
+            if row.title is None:
+                row.title = text[:200]
+            row.updated_at = utcnow()
+            db.add(Message(session_id=session_id, role="user", content=text, intent=intent))
+            db.add(Message(session_id=session_id, role="assistant", content=reply, intent=intent,
+                           task_id=task_id))
+            if context is not None:
+                stored = row.context or {}
+                row.context = {**context, **{k: stored[k] for k in SESSION_STATE_KEYS if k in stored}}
+
     def history(self, caller: Caller, session_id: str, limit: int = HISTORY_LIMIT) -> list[dict[str, Any]]:
         """The last `limit` messages of one of the caller's sessions, oldest first."""
         with read_scope(self._sessions) as db:

@@ -457,9 +457,14 @@ def read_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
 def current_revision(engine: Engine) -> str | None:
     """The Alembic revision stamped in the database, or None for an empty one."""
     with read_only(engine) as conn:
-        if not sa.inspect(conn).has_table("alembic_version"):
-            return None
-        return conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
+        return revision_on(conn)
+
+
+def revision_on(conn: sa.Connection) -> str | None:
+    """The Alembic revision stamped in the database, read on an open connection (None for an empty one)."""
+    if not sa.inspect(conn).has_table("alembic_version"):
+        return None
+    return conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
 
 
 def ensure_schema(engine: Engine) -> None:

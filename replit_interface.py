@@ -112,13 +112,9 @@ class Interface:
         reply["user"] = actor.name
         if not dry_run and session_id:
             task_id = next((s["data"]["task"]["id"] for s in reversed(steps) if s["data"].get("task")), None)
-            self.conversations.record(session_id, "user", text, intent=reply["intent"])
-            self.conversations.record(session_id, "assistant", reply["response"], intent=reply["intent"],
-                                      task_id=task_id)
-            stored = self.conversations.context(session_id)  # a sign-in step may have changed it
-            updated = command_processor.update_context(parse_context, commands, task_id)
-            updated.update({k: stored[k] for k in SESSION_STATE_KEYS if k in stored})
-            self.conversations.save_context(session_id, updated)
+            # The sign-in state a step may have changed is kept as stored (record_turn reads it).
+            self.conversations.record_turn(session_id, text, reply["response"], reply["intent"], task_id,
+                                           command_processor.update_context(parse_context, commands, task_id))
         return reply
 
     def _sign_in_answer(self, key: str, caller: Caller, session_id: str) -> dict[str, Any]:
@@ -130,8 +126,7 @@ class Interface:
             reply.update(ok=False, response=exc.message, error={"code": exc.code, "message": exc.message})
         actor = self.conversations.acting_caller(caller, self.conversations.context(session_id), session_id)
         reply["user"] = actor.name
-        self.conversations.record(session_id, "user", WITHHELD, intent="login")
-        self.conversations.record(session_id, "assistant", reply["response"], intent="login")
+        self.conversations.record_turn(session_id, WITHHELD, reply["response"], "login")
         return reply
 
     def _run(self, command: Command, caller: Caller, session_id: str | None, *, dry_run: bool,

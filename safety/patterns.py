@@ -16,7 +16,6 @@ import re
 import threading
 import unicodedata
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 
 logger = logging.getLogger(__name__)
 
@@ -33,33 +32,58 @@ MAX_CACHED_WORDS = 65_536
 """Most words whose matching options are kept; the cache starts again when full."""
 
 
-@dataclass(frozen=True)
 class Phrase:
     """Words to find in order; a word is 'word', 'stem*' (prefix), '=word' (no fuzz), or 'a|b'.
 
     Up to MAX_GAP other words may come between two words of the phrase, none before a word
     written with a leading '+' ("hang* +myself" is not found in "hang the picture myself").
+    Immutable, and equal by its source and slots. A plain slotted class rather than a dataclass:
+    thousands are built when the policies are imported, on every CLI call's path.
     """
 
+    __slots__ = ("source", "slots", "masks", "gaps")
     source: str
     slots: tuple[tuple[str, ...], ...]
-    masks: tuple[int, ...] = field(default=(), compare=False, repr=False)
-    """One bitmask per slot: the bits of its options (filled in from `slots`)."""
-    gaps: tuple[int, ...] = field(default=(), compare=False, repr=False)
-    """Most words allowed before each slot (filled in from `slots`)."""
+    masks: tuple[int, ...]
+    """One bitmask per slot: the bits of its options."""
+    gaps: tuple[int, ...]
+    """Most words allowed before each slot."""
 
-    def __post_init__(self) -> None:
-        if not self.slots or not all(self.slots):
-            raise ValueError(f"empty phrase: {self.source!r}")
-        adjacent = [slot[0].startswith("+") for slot in self.slots]
-        slots = tuple(tuple(option.lstrip("+") for option in slot) for slot in self.slots)
-        object.__setattr__(self, "masks", tuple(_register(slot) for slot in slots))
-        object.__setattr__(self, "gaps", tuple(0 if a else MAX_GAP for a in adjacent))
+    def __init__(self, source: str, slots: tuple[tuple[str, ...], ...]) -> None:
+        if not slots or not all(slots):
+            raise ValueError(f"empty phrase: {source!r}")
+        with _LOCK:
+            masks = tuple(_register(tuple(option.lstrip("+") for option in slot)) for slot in slots)
+        gaps = tuple(0 if slot[0].startswith("+") else MAX_GAP for slot in slots)
+        for name, value in (("source", source), ("slots", slots), ("masks", masks), ("gaps", gaps)):
+            object.__setattr__(self, name, value)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"Phrase is immutable: cannot set {name}")
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Phrase) and (self.source, self.slots) == (other.source, other.slots)
+
+    def __hash__(self) -> int:
+        return hash((self.source, self.slots))
+
+    def __repr__(self) -> str:
+        return f"Phrase(source={self.source!r}, slots={self.slots!r})"
+
+
+_PHRASES: dict[str, Phrase] = {}
+"""Every phrase compiled so far, by its source: many sources recur across the policies' lists."""
 
 
 def phrases(*sources: str) -> tuple[Phrase, ...]:
     """Compile phrase sources such as 'swallow* bleach|chemical*' or 'hang* +myself'."""
-    return tuple(Phrase(s, tuple(tuple(w.split("|")) for w in s.split())) for s in sources)
+    found = []
+    for source in sources:
+        phrase = _PHRASES.get(source)
+        if phrase is None:
+            phrase = _PHRASES.setdefault(source, Phrase(source, tuple(tuple(w.split("|")) for w in source.split())))
+        found.append(phrase)
+    return tuple(found)
 
 
 def exact(patterns: tuple[Phrase, ...]) -> tuple[Phrase, ...]:
@@ -298,18 +322,17 @@ _LOCK = threading.Lock()
 
 
 def _register(slot: tuple[str, ...]) -> int:
-    """The bitmask of a slot's options, registering the new ones."""
+    """The bitmask of a slot's options, registering the new ones (the caller holds _LOCK)."""
     mask = 0
-    with _LOCK:
-        for option in slot:
-            index = _OPTION_INDEX.get(option)
-            if index is None:
-                word = option.strip("=*")
-                index = _OPTION_INDEX[option] = len(_OPTIONS)
-                _OPTIONS.append((word, option.startswith("="), option.endswith("*")))
-                _BY_FIRST.setdefault(word[:1], []).append(index)
-                _BY_FIRST_TWO.setdefault(word[:2], []).append(index)
-            mask |= 1 << index
+    for option in slot:
+        index = _OPTION_INDEX.get(option)
+        if index is None:
+            word = option.strip("=*")
+            index = _OPTION_INDEX[option] = len(_OPTIONS)
+            _OPTIONS.append((word, option.startswith("="), option.endswith("*")))
+            _BY_FIRST.setdefault(word[:1], []).append(index)
+            _BY_FIRST_TWO.setdefault(word[:2], []).append(index)
+        mask |= 1 << index
     return mask
 
 

@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from database import SCHEMA_REVISION, current_revision, read_only
+from database import SCHEMA_REVISION, read_only, revision_on
 from models import AuditLog, Base
 from storage.backup import BACKUP_ACTION, RESTORE_ACTION
 from storage.retention import PURGE_ACTION
@@ -27,8 +27,8 @@ def database_status(engine: Engine) -> dict[str, Any]:
     Row counts are exact on SQLite and PostgreSQL's planner estimates there (an exact count reads every
     row); the oldest row is found through the primary key (or created_at's index), never a scan.
     """
-    revision = current_revision(engine)
     with read_only(engine) as conn:
+        revision = revision_on(conn)
         tables = {name: _table_stats(conn, table) for name, table in sorted(Base.metadata.tables.items())}
         last_backup = _last(conn, BACKUP_ACTION)
         last_purge = _last(conn, PURGE_ACTION)
@@ -46,7 +46,6 @@ def status_summary(engine: Engine) -> dict[str, Any]:
     Rows of SUMMARY_TABLES by key span, their oldest rows, size, last backup and purge, revision: a
     few index lookups in one statement, whatever the history's size.
     """
-    revision = current_revision(engine)
     tables = [Base.metadata.tables[name] for name in SUMMARY_TABLES]
     columns: list[sa.ColumnElement[Any]] = []
     for table in tables:
@@ -54,6 +53,7 @@ def status_summary(engine: Engine) -> dict[str, Any]:
         columns += [sa.select(sa.func.max(key)).scalar_subquery(), sa.select(sa.func.min(key)).scalar_subquery(),
                     sa.select(table.c[DATED_COLUMN]).order_by(key).limit(1).scalar_subquery()]
     with read_only(engine) as conn:
+        revision = revision_on(conn)
         row = conn.execute(sa.select(*columns)).one()
         size = _size(conn, engine)
         last_backup, last_purge = _last(conn, BACKUP_ACTION), _last(conn, PURGE_ACTION)

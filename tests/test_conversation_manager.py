@@ -518,6 +518,24 @@ def test_a_message_is_stored_with_its_data_and_task_and_titles_its_session(svc: 
     assert cm.list_sessions(root)[0]["title"] == "y" * 200  # the first user message, cut at 200
 
 
+def test_a_turn_records_request_reply_and_context_together_keeping_the_stored_sign_in(
+        cm: ConversationManager, root: Caller) -> None:
+    session = cm.open_session(root)
+    cm.save_context(session, {"last_pool": "sports", "acting_as": {"user": "ann"}, "pending_auth": "bob"})
+    key = new_api_key()
+    cm.record_turn(session, f"scale it, key {key}", "Scaled financial to 3.", "scale", None,
+                   {"last_pool": "financial", "acting_as": {"user": "mallory"}})
+    history = cm.history(root, session)
+    assert [(m["role"], m["content"], m["intent"]) for m in history] == [
+        ("user", f"scale it, key {WITHHELD}", "scale"), ("assistant", "Scaled financial to 3.", "scale")]
+    assert cm.context(session) == {"last_pool": "financial", "acting_as": {"user": "ann"}, "pending_auth": "bob"}
+    assert cm.list_sessions(root)[0]["title"] == f"scale it, key {WITHHELD}"
+    cm.record_turn(session, "and now?", "Nothing to do.", "help")  # no context given: the stored one stays
+    assert cm.context(session)["last_pool"] == "financial" and len(cm.history(root, session)) == 4
+    with pytest.raises(NotFound, match="No such session: gone"):
+        cm.record_turn("gone", "x", "y", None)
+
+
 def test_secrets_known_to_the_manager_are_withheld_in_history_and_titles(svc: Services, cm: ConversationManager,
                                                                          root: Caller) -> None:
     secret = "hunter2-operator-secret"

@@ -289,6 +289,18 @@ def test_phrases_compiled_after_a_word_was_seen_still_match_it() -> None:
     assert Doc("the quuxplorrer is here").has(phrases("quuxplorer"))     # a typo, as for any phrase
 
 
+
+def test_a_phrase_source_is_compiled_once_and_its_phrase_cannot_change() -> None:
+    first, = phrases("zorblax* +overdose")
+    again, = phrases("zorblax* +overdose")
+    assert again is first                                              # shared, so it must be immutable
+    assert (first.slots, first.gaps) == ((("zorblax*",), ("+overdose",)), (3, 0))
+    with pytest.raises(AttributeError):
+        first.gaps = (3, 3)  # type: ignore[misc]
+    assert Doc("zorblaxing overdose").has((first,)) and not Doc("zorblaxing an overdose").has((first,))
+    with pytest.raises(ValueError, match="empty phrase"):
+        phrases("")
+
 # --- replies that play down a warning ---
 
 _CHEST_WARNING = "I have chest pain"
