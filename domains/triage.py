@@ -171,7 +171,7 @@ RULES: tuple[Rule, ...] = (
     Rule("headache_fever", "head", _U, "headache with fever and vomiting needs a check today",
          (phrases("headache"), _FEVER, phrases("vomit*", "throw* up")), (), "NHS: meningitis, headaches"),
     Rule("infection_signs", "fever", _U, "a fever with shivering, shaking or feeling very unwell needs a "
-         "clinician today", (_FEVER, phrases("shak*", "shiver*", "rigors", "very unwell", "awful",
+         "clinician today", (_FEVER, phrases("shak*", "shiver*", "rigors", "=chills", "=chill", "=chilled", "very unwell", "awful",
                                              "generally unwell", "not herself|himself|themselves|yourself",
                                              "not usual self", "irritable", "miserable", "grizzly", "inconsolable",
                                              "crying lot|nonstop", "floppy", "sleepy", "drowsy",
@@ -179,6 +179,13 @@ RULES: tuple[Rule, ...] = (
                                              "refus* feed*|bottle*|food|drink*", "lethargic", "pale")),
          (), "NICE NG143 traffic-light: amber (rigors, poor feeding); NHS: sepsis, fever in children "
              "(urgent if not their usual self)"),
+    Rule("fever_after_travel", "fever", _U, "a fever or flu-like illness after travel abroad can be malaria: get "
+         "medical help today, even weeks or months after the trip",
+         (_FEVER + phrases("=chills", "flu like|ish", "sweats"),
+          phrases("back from|back after|returned|got back|travel*|trip|holiday|abroad|overseas|safari",
+                  "africa*|asia*|india|nigeria|ghana|kenya|uganda|tanzania|malawi|zambia|congo|sierra|gambia|"
+                  "brazil|thailand|malaria*")),
+         (), "NHS: malaria (get medical help immediately if feverish after travel to a risk area)"),
     Rule("pregnancy_symptoms", "pregnancy", _U, "a new symptom in pregnancy needs a midwife or maternity unit "
          "today", (terms.PREGNANT, _SYMPTOM + _URINE + phrases(
              "tighten*", "contraction*", "waters", "puffy", "chickenpox", "leak*", "blurr*", "=uti", "itch*")), (),
@@ -230,6 +237,10 @@ RULES: tuple[Rule, ...] = (
          (phrases("stuff|fluid|pus|discharge|gunk|liquid coming|leaking|oozing +out|+from ear|ears",
                   "ear* discharg*|leaking|oozing|weeping", "discharge|pus from ear", "swelling|swollen behind ear"),),
          (), "NHS: earache (urgent GP or 111: fluid coming from the ear, swelling around it)"),
+    Rule("abscess", "skin", _U, "an abscess, or a tooth or gum with a swollen face or jaw, needs a dentist or GP "
+         "today", (phrases("abscess*", "absess*", "tooth|teeth|toothache|gum +and|+with|+n swollen|swell*|swelling "
+                           "face|cheek|jaw|gum"),), (),
+         "NHS: dental abscess (urgent dentist; 111 out of hours); skin abscess (GP)"),
     Rule("fever_rash", "fever", _U, "a rash with a fever needs a check today (at once if it does not fade under a "
          "pressed glass)", (_FEVER, phrases("rash*", "spots", "blotch*")), (),
          "NHS: rashes in children (urgent with a high temperature); NICE NG143 (glass test)"),
@@ -253,6 +264,12 @@ RULES: tuple[Rule, ...] = (
                                    "headache* will not")), (),
          "NHS: head injury and concussion (a headache that does not go away with painkillers)"),
     # --- soon: a GP appointment in the coming days to two weeks ---
+    Rule("first_migraine", "head", _S, "a first-ever migraine or a new kind of headache should be checked by a GP",
+         (phrases("first|1st ever|time migraine*|aura|headache*", "never had +a|+one migraine|headache|aura"),), (),
+         "NHS: migraine (see a GP if you have migraine symptoms for the first time)"),
+    Rule("earache_fever", "head", _S, "earache with a high temperature should be seen by a GP",
+         (phrases("earache*", "ear ache*", "ear pain*|hurt*|sore", "pulling +at|+on +her|+his|+their ear*"), _FEVER),
+         (), "NHS: earache (see a GP if there is a high temperature)"),
     Rule("persistent_cough", "breathing", _S, f"a cough for {LONG_COUGH_DAYS} days or more needs a check",
          (phrases("persistent|chronic cough*", "cough* weeks|months"),), (),
          "NHS: cough (see a GP if it lasts more than 3 weeks)"),
@@ -313,7 +330,9 @@ RULES: tuple[Rule, ...] = (
          (phrases("diarrh*", "vomit*", "stomach bug|upset", "upset stomach", "food poisoning", "nause*"),),
          ("Sip fluids often; eat plain food when you feel able.",), "NHS: diarrhoea and vomiting"),
     Rule("minor_skin", "skin", _C, "minor burns, bites and sunburn usually heal with self-care",
-         (phrases("burn|burns|burned|burnt", "insect|bug bite*", "sting", "sunburn*", "bite*"),),
+         # "bite" is also a verb ("pain when I bite"): only a bite that was given counts
+         (phrases("burn|burns|burned|burnt", "insect|bug|mosquito|midge|gnat|flea bite*", "sting", "sunburn*",
+                  "=bites", "a|an|the|this|that|few|some|little +bite", "bitten"),),
          ("Cool a burn under cool running water for 20 minutes.",), "NHS: burns and scalds, insect bites"),
 )
 """Urgent, soon and self-care rules, each from the named NHS / NICE guidance."""
@@ -335,7 +354,7 @@ CONCERNING: tuple[Rule, ...] = (
                   "fewer|no|not wet nappy|nappies|diaper*"),), (),
          "NICE NG51 / NHS: sepsis (not passed urine all day)"),
     Rule("concern_unwell", "general", _U, "feeling very unwell, shaking or shivering needs care today",
-         (phrases("very unwell", "really unwell", "shak* uncontroll*", "rigors", "shivering", "shiver*"),), (),
+         (phrases("very unwell", "really unwell", "shak* uncontroll*", "rigors", "shivering", "shiver*", "=chills"),), (),
          "NHS: sepsis (urgent if very unwell, shivering)"),
     Rule("concern_blood", "general", _U, "blood that is not expected needs care today",
          (phrases("bleed* lot", "blood clots", "bloody diarrh*", "diarrh* blood"),), (),
@@ -393,6 +412,12 @@ CHILD_YEARS = 5
 """NICE NG143 covers children under 5; its fever duration sign is used for all children here."""
 NEWBORN_DAYS_MONTHS = 28 / 30.44
 """NHS: a baby under 28 days with any symptom needs a check today."""
+DIARRHOEA_DAYS = 7
+"""NHS: diarrhoea for more than 7 days needs 111 or a GP."""
+VOMITING_DAYS = 2
+"""NHS: vomiting for more than 2 days needs 111 or a GP."""
+_DIARRHOEA = phrases("diarrh*", "diarea", "the runs", "=runny poo*")
+_VOMITING = phrases("vomit*", "being sick", "throw* up", "threw up", "puking", "sick every")
 OLDER_ADULT_YEARS = 65
 """NHS: a chest infection or fever in someone over 65 needs a check today."""
 
@@ -563,11 +588,22 @@ def _measured(text: str, found: list[tuple[Urgency, str, str]], result: TriageRe
     if months is not None and months >= OLDER_ADULT_YEARS * 12 and has_fever:
         found.append((Urgency.URGENT, f"a fever in someone over {OLDER_ADULT_YEARS} needs a check today",
                       "NHS: chest infection (urgent if over 65)"))
+    if days is not None and _long_stomach_upset(text, days):
+        found.append((Urgency.URGENT, f"diarrhoea for {DIARRHOEA_DAYS} days or more, or vomiting for "
+                      f"{VOMITING_DAYS} days or more, needs a clinician today",
+                      "NHS: diarrhoea and vomiting (111 or GP if it lasts longer)"))
     if days is not None and found and _least_urgent_only(found):
         limit = LONG_COUGH_DAYS if "breathing" in result.topics else LONG_SYMPTOMS_DAYS
         if days >= limit:
             found.append((Urgency.SOON, f"symptoms for about {days} days: longer than self-care should take",
                           "NHS: see a GP if symptoms last more than 2 to 3 weeks"))
+
+
+def _long_stomach_upset(text: str, days: int) -> bool:
+    """Diarrhoea lasting DIARRHOEA_DAYS or vomiting lasting VOMITING_DAYS (NHS: diarrhoea and vomiting)."""
+    doc = Doc(text)
+    return ((days >= DIARRHOEA_DAYS and doc.has(_DIARRHOEA))
+            or (days >= VOMITING_DAYS and doc.has(_VOMITING)))
 
 
 def _finish(result: TriageResult) -> None:

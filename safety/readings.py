@@ -47,6 +47,13 @@ _IS_WEEKS = re.compile(r"\b(?!(?:it|its|that|this|there|which|what|rash|cough|pa
                        r"(\d{1,2})\s*(w+e+k+s?|wks?|mo+n+t+h+s?|monts?|mnths?|mths?)\b"
                        r"(?![\s-]*(?:pregnant|pregnent|gone|along|ago|since|now|later|old))")
 """'my babby is 6 weks': a person of some weeks or months, whatever word names them (not a pregnancy)."""
+_CHILD_WEEKS = re.compile(r"\b(?:son|daughter|boy|girl|baby|babby|babys?|bub|bubba|little one|lo|grandson|granddaughter|"
+                          r"niece|nephew|twins?|child|kid|toddler|infant|newborn|he)(?:'?s)?"
+                          r"(?:\s+(?:is|was|only|just|barely|nearly|almost|about|around|now|aged))+\s+"
+                          r"(\d{1,2})\s*(w+e+k+s?|wks?|mo+n+t+h+s?|monts?|mnths?|mths?|d+a+y+s?)\b"
+                          r"(?![\s-]*(?:pregnant|pregnent|gone|along|ago|since|later|old|into|in\b))")
+"""'my sons only 10 wks', 'he's just 6 weeks': a child's age in weeks, months or days after a word such as 'only'
+(NICE NG143 bands are by age; an age missed is read as a duration and the infant's level is lost)."""
 _JUST_TURNED = re.compile(rf"\bjust turned\s+{_NUM}\s*{_UNIT}\b")
 _NEWBORN = re.compile(r"\bnew[\s-]?born\b|\bneonat\w*")
 _GESTATION = re.compile(r"\b\d{1,2}\s*(?:w+e+k+s?|wks?)\b(?![\s-]*old)")
@@ -72,7 +79,7 @@ def age_months(text: str) -> float | None:
     """
     lowered = _without_gestation(text.lower())
     found: list[float] = []
-    for pattern in (*_AGE_PATTERNS, _JUST_TURNED, _IS_WEEKS):
+    for pattern in (*_AGE_PATTERNS, _JUST_TURNED, _IS_WEEKS, _CHILD_WEEKS):
         for match in pattern.finditer(lowered):
             value = _number(match.group(1))
             unit = match.group(2) if match.lastindex and match.lastindex >= 2 else ""
@@ -221,7 +228,7 @@ def tablets_taken(text: str) -> int | None:
 
 def _without_ages(lowered: str) -> str:
     lowered = _without_gestation(lowered)
-    for pattern in (*_AGE_PATTERNS, _JUST_TURNED, _IS_WEEKS):
+    for pattern in (*_AGE_PATTERNS, _JUST_TURNED, _IS_WEEKS, _CHILD_WEEKS):
         lowered = pattern.sub(" ", lowered)
     return lowered
 

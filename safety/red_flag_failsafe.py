@@ -161,7 +161,8 @@ SWALLOWED_HOW = phrases("=" + "|=".join(str(n) for n in range(9, 100)), "too|to 
                         "grandad*", "mum*", "mom*") + t.CHILD
 """NHS poisoning and overdose: A&E for a child who swallowed medicine or a chemical, or an adult too much."""
 
-SUGAR = phrases("sugar*", "glucose", "hypo", "diabet*", "insulin", "ketones",
+SUGAR = phrases("sugar*", "glucose", "hypo", "diabet*", "insulin", "ketones", "=type +1|+one", "=t1d|=t1", "=type1",
+                "meter +reads|+reading|+says|+showing|+shows +hi|+high", "reading|reads|says|showing =hi +on",
                 # NICE NG18 / NHS type 1 diabetes: the signs before it is known (thirst, weeing, weight loss)
                 "drinking|thirsty +and +weeing|peeing|urinating", "weeing|peeing loads|lots|constantly",
                 "weeing|peeing all +the +time",
@@ -192,7 +193,11 @@ ALLERGY_ALARM = phrases("wheez*", "faint*", "dizz*", "hoarse", "throat", "tongue
 """RCUK anaphylaxis: a trigger with airway, breathing, circulation, skin or gut signs."""
 
 MIND = phrases("collecting|saving|stockpil* pills|tablets", "edge +of +a|+the bridge|cliff|roof",
-               "kill +him|+her|+us|+them", "psychosis", "psychotic", "barricad*")
+               "kill +him|+her|+us|+them", "psychosis", "psychotic", "barricad*",
+               # NHS help for suicidal thoughts: call 999 if you cannot keep yourself safe
+               "cannot|=cant keep +myself|+herself|+himself|+themselves|+me|+her|+him safe",
+               "unable +to keep +myself|+herself|+himself|+themselves|+me|+her|+him safe",
+               "not safe +with|+from|+around myself|herself|himself|themselves")
 """NHS: mental health emergency (999 if someone is in danger now). Suicidal thoughts in words alone are
 safety.self_harm's to judge (crisis resources; an emergency when imminent), as NHS help for suicidal thoughts does."""
 
@@ -203,6 +208,16 @@ OTHERS_HARM = phrases("kill|killing|hang|hanging|end +himself|+herself|+themselv
                       "want*|wanting|wish* +to +die|+to +be +dead",
                       "jump*|throw* +from|+off|+out window|windows|balcony|bridge|roof|building|cliff")
 """Someone else's words about ending their life or harming themselves (NHS: if someone's life is at risk, 999)."""
+
+OWN_HARM = phrases("kill*|=kil +myself|+my +self", "suicid*", "end|ending +my +life", "end|ending +it +all",
+                   "going|gonna|want* +to end +it|+things", "take|taking +my +own +life", "hang* +myself",
+                   "not +be +here tomorrow", "goodbye note|letter*")
+"""The writer's own words about ending their life (NHS: help for suicidal thoughts)."""
+
+MEANS = phrases("noose", "ligature*", "rope", "gun", "guns", "shotgun", "rifle", "firearm*", "pistol", "knife",
+                "knives", "blade*", "razor*", "pills", "tablets", "meds", "stockpil*", "bridge", "ledge", "cliff",
+                "roof", "tracks", "railway", "motorway", "hose", "exhaust", "charcoal")
+"""The means at hand or a place to use them (NHS help for suicidal thoughts: call 999 when someone has the means)."""
 
 DANGER_NOW = phrases("locked", "lock* +himself|+herself|+themselves", "right now", "tonight", "going +to", "gonna",
                      "about +to", "plan*", "pills|tablets|rope|knife|blade|gun|razor", "bridge|cliff|roof|ledge|tracks|"
@@ -235,7 +250,8 @@ SWALLOW = phrases("swallow*", "swalow*", "ate", "eaten", "drank", "chew*", "lick
                   "necked", "popped", "swolled|swollowed|swalled|swollowd")
 """Swallowing or taking something (not 'had', 'eating', 'drinking': too common in other requests)."""
 
-PREGNANCY_ALARM = phrases("bleed*", "bleedin", "pain*", "cramp*", "hurt*", "faint*", "dizz*", "lightheaded",
+PREGNANCY_ALARM = phrases("bleed*", "bleedin", "bled", "lost|losing|losin|passing|passed|gush*|pour* +a|+some|+lots|+loads|"
+                          "+lot|+load|+of blood|clots", "blood loss", "=clots", "pain*", "cramp*", "hurt*", "faint*", "dizz*", "lightheaded",
                           "fell", "fall", "headache*",
                           "blurr*", "vision", "waters", "cord", "contractions", "movement*", "quiet", "fever*",
                           "temp*", "unwell", "breath*")
@@ -332,6 +348,8 @@ FAILSAFE_FLAGS: tuple[RedFlag, ...] = (
           ("mind", (MIND,), "NHS: mental health emergency; help for suicidal thoughts"),
           ("others_harm", (OTHERS_HARM, DANGER_NOW), "NHS: help for suicidal thoughts (someone in immediate "
            "danger: 999)"),
+          ("others_means", (OTHERS_HARM, MEANS), "NHS: help for suicidal thoughts (the means at hand: 999)"),
+          ("own_means", (OWN_HARM, MEANS), "NHS: help for suicidal thoughts (the means at hand: 999)"),
           ("jaundice", (JAUNDICE, JAUNDICE_WITH), "NHS: jaundice (A&E with fever, confusion, tummy pain)"),
           ("tampon", (TAMPON, TAMPON_WITH), "NHS: toxic shock syndrome (999 / A&E)"),
           ("skin_loss", (SKIN_LOSS, SKIN_LOSS_WITH), "NHS: Stevens-Johnson syndrome; scalded skin syndrome (A&E)"),
