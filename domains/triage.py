@@ -8,6 +8,7 @@ never names a diagnosis or a dose.
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -24,7 +25,7 @@ from safety.readings import duration_days as duration_days
 from safety.readings import infant_age_months as infant_age_months
 from safety.readings import temperature_c as temperature_c
 from safety.red_flag_failsafe import UNPLACED_ALARM
-from safety.red_flag_reassurance import unreassured_emergency
+from safety.red_flag_reassurance import reassures, unreassured_emergency
 from safety.red_flag_systems import SYSTEMS
 
 logger = logging.getLogger(__name__)
@@ -40,6 +41,12 @@ LOW_TEMPERATURE_C = 35.0
 
 INFANT_MONTHS = 3
 """Babies younger than this with any fever need care today."""
+
+AMBER_INFANT_MONTHS = 6
+"""NICE NG143 amber: babies of 3 to 6 months with a temperature of AMBER_INFANT_C or more."""
+
+AMBER_INFANT_C = 39.0
+"""Temperature (Celsius) that is an amber sign at 3 to 6 months (NICE NG143)."""
 
 LONG_SYMPTOMS_DAYS = 14
 """Symptoms lasting this long move self-care up to 'see a doctor soon'."""
@@ -471,6 +478,8 @@ def triage(text: str) -> TriageResult:
         result.actions.append(_SAFETY_NET)
     unreassured = None if _has_emergency(found) else unreassured_emergency(
         doc, placed=bool(found), urgent=any(level is Urgency.URGENT for level, _, _ in found))
+    if not unreassured and not _has_emergency(found):
+        unreassured = _sentence_emergency(doc)
     if unreassured:  # fail safe: uncertainty never lowers a level
         found.append((Urgency.EMERGENCY, *unreassured))
         result.actions.append(_SAFETY_NET)
@@ -546,6 +555,9 @@ TOOLS: list[ToolSpec] = [ToolSpec(
 """The healthcare agent's function tools."""
 
 
+_SENTENCE_END = re.compile(r"(?<=[.!?;\n])\s+|\s+(?:but|anyway|also|oh and|and also)\s+", re.I)
+"""Where one thought ends and another begins, for reading each sentence of a long message alone."""
+
 _SHADOWED_BY = {"urinary": "kidney", "fever": "headache_fever", "stomach_upset": "headache_fever",
                 "cold_flu": "persistent_cough"}
 """A rule a more specific one makes moot when both match."""
@@ -553,6 +565,26 @@ _SHADOWED_BY = {"urinary": "kidney", "fever": "headache_fever", "stomach_upset":
 
 def _shadowed(rule: Rule, rules: list[Rule]) -> bool:
     return _SHADOWED_BY.get(rule.key) in {r.key for r in rules}
+
+
+def _sentence_emergency(doc: Doc) -> tuple[str, str] | None:
+    """(reason, source) when one sentence, read alone, is an emergency and no other sentence that no rule placed
+    reassures about it: a complaint mentioned beside it ("she had a cold last week", "a cough for weeks, nothing
+    new") must not lower it (fail safe: uncertainty never lowers a level)."""
+    sentences = [Doc(part) for part in _SENTENCE_END.split(doc.text) if part.strip()]
+    if len(sentences) < 2 or (doc.has(terms.NOT_MEDICAL_SENSE) and not doc.has(terms.BODY_CONTEXT)):
+        return None
+    placed = [any(all(alone.has(group) for group in rule.all_of) for rule in RULES) for alone in sentences]
+    for i, alone in enumerate(sentences):
+        if triage(alone.text).urgency is not Urgency.EMERGENCY:
+            continue
+        # a placed sentence's own words reassure about its own complaint only
+        rest = " . ".join(other.text for j, other in enumerate(sentences) if j != i and not placed[j])
+        if not rest or not reassures(Doc(rest)):
+            return ("a sign that is an emergency read on its own, with nothing else in the message that says it is "
+                    "mild: treated as an emergency to be safe",
+                    "NHS 111: rule out the emergency first (fail safe: uncertainty never lowers a level)")
+    return None
 
 
 def _has_emergency(found: list[tuple[Urgency, str, str]]) -> bool:
@@ -585,6 +617,10 @@ def _measured(text: str, found: list[tuple[Urgency, str, str]], result: TriageRe
         # an infant's age is a concerning feature by itself: never self-care or soon (NICE NG143)
         found.append((Urgency.URGENT, f"a baby under {INFANT_MONTHS} months with a symptom needs a clinician "
                       "today", "NICE NG143 (under 3 months: a lower threshold for care); NHS 111"))
+    if months is not None and INFANT_MONTHS <= months <= AMBER_INFANT_MONTHS and (temp or 0) >= AMBER_INFANT_C:
+        found.append((Urgency.URGENT, f"a baby of {INFANT_MONTHS} to {AMBER_INFANT_MONTHS} months with a temperature "
+                      f"of {AMBER_INFANT_C:.0f} C or more needs a clinician today",
+                      "NICE NG143 traffic-light: amber (age 3 to 6 months, temperature 39C or higher)"))
     if months is not None and months >= OLDER_ADULT_YEARS * 12 and has_fever:
         found.append((Urgency.URGENT, f"a fever in someone over {OLDER_ADULT_YEARS} needs a check today",
                       "NHS: chest infection (urgent if over 65)"))

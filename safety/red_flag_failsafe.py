@@ -61,7 +61,10 @@ ALARM = t.SUDDEN + t.WORST_EVER + t.BREATH_TROUBLE + t.UNRESPONSIVE + phrases(
     "stiff neck", "neck stiff*", "bent|shorter|deformed|misshapen", "wrong way", "out +of shape", "odd angle",
     "swallow*|ate|drank|chew* battery|batteries|magnet*|capsule*|cleaner|bleach|detergent|powder|chemical*",
     "took|taken|had too many", "black|tarry poo|stool*|stools", "poo|stool* black|tar*", "chemo*", "warfarin",
-    "blood thinner*", "anticoagul*", "hurt +people|+others|+us|+someone", "knife", "weapon")
+    "blood thinner*", "anticoagul*", "hurt +people|+others|+us|+someone", "knife", "weapon",
+    # severe pain in other words: "really bad pain" is the "severe pain" of the NHS 999 list
+    "terrible|horrendous|horrific|horrible|awful|intense|extreme* pain*|ache*|cramp*|cramping",
+    "really|very|so|super|incredibly bad|awful +pain*|+ache*|+cramp*", "pain* +is|+was|+so +really|+very|+so bad")
 """NHS "When to call 999" and NHS 111 "Go to A&E" alarm qualifiers, in plain and casual words."""
 
 SELF_EVIDENT = phrases(
@@ -96,6 +99,8 @@ YOUNG_BABY_FEVER = phrases("hot", "temp*", "fever*", "thermometer", "=38*", "=39
 INFANT_ALARM = phrases("drows*", "sleepy", "breath* fast|quick*|hard|times", "stop* breathing", "wheez*",
                        "fontanelle", "sucking in", "not|wont take +her|+his bottle", "bottle",
                        "not|refus* feed*|drink*|eat*", "weak|high|pitch* cry*",
+                       # NICE NG143 red: a weak, high-pitched or continuous cry; a moan is no normal cry either
+                       "moan*", "whimper*", "groan*", "continuous|constant* cry*|crying",
                        "grunt*", "bulg*", "green vomit*|sick", "vomit*|sick green", "pale", "cold +to +touch",
                        "cold skin|hands|feet", "bleed*", "not|less mov*", "not|stopped kick*")
 """What needs care now in a baby or in pregnancy (NICE NG143 red; NHS: your baby; pregnancy)."""
