@@ -61,10 +61,7 @@ ALARM = t.SUDDEN + t.WORST_EVER + t.BREATH_TROUBLE + t.UNRESPONSIVE + phrases(
     "stiff neck", "neck stiff*", "bent|shorter|deformed|misshapen", "wrong way", "out +of shape", "odd angle",
     "swallow*|ate|drank|chew* battery|batteries|magnet*|capsule*|cleaner|bleach|detergent|powder|chemical*",
     "took|taken|had too many", "black|tarry poo|stool*|stools", "poo|stool* black|tar*", "chemo*", "warfarin",
-    "blood thinner*", "anticoagul*", "hurt +people|+others|+us|+someone", "knife", "weapon",
-    # severe pain in other words: "really bad pain" is the "severe pain" of the NHS 999 list
-    "terrible|horrendous|horrific|horrible|awful|intense|extreme* pain*|ache*|cramp*|cramping",
-    "really|very|so|super|incredibly bad|awful +pain*|+ache*|+cramp*", "pain* +is|+was|+so +really|+very|+so bad")
+    "blood thinner*", "anticoagul*", "hurt +people|+others|+us|+someone", "knife", "weapon")
 """NHS "When to call 999" and NHS 111 "Go to A&E" alarm qualifiers, in plain and casual words."""
 
 SELF_EVIDENT = phrases(
@@ -241,7 +238,10 @@ BELLY = phrases("rock|board hard", "belly|tummy|stomach hard|rigid|swollen|tight
                 "vomit*|sick green", "black sticky|tarry",
                 "sticky +like tar", "like tar", "bowels", "lump +in +her|+his|+my groin", "balls", "testic*",
                 "scrotum", "waters broke|gone|went|green*", "cord", "contractions",
-                "numbness around", "control +my|+his|+her bladder|bowels")
+                "numbness around", "control +my|+his|+her bladder|bowels",
+                # NHS acute pancreatitis, abdominal aortic aneurysm (A&E / 999): belly pain going through to the back
+                "tummy|stomach|belly|abdomen|abdominal|upper through|into|to +my|+his|+her|+the back",
+                "tummy|stomach|belly|abdomen|abdominal +and +back pain*|ache*", "back +and +tummy|+stomach|+belly pain*")
 """NHS 999 / A&E: severe or rigid tummy, green vomit, black poo, a painful groin lump or testicle, labour signs."""
 
 BREATHLESS = phrases("short* breath", "breathless*", "breathles", "wheez*", "cannot breath*")

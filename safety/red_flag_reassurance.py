@@ -68,10 +68,11 @@ ASKED_OR_POLITE = re.compile(
     r"(?:hope|hoping) (?:you'?re|you are|all is|everyone'?s|this finds you|you'?re all)|thanks?|thank you|cheers|"
     r"best wishes|kind regards|all the best|(?:everything|everyone|all|anything|the rest) else|"
     r"(?:normally|usually|generally),? (?:i|he|she|they|we) (?:never|rarely|don'?t|do not|hardly ever))"
-    r"\b[^.?!\n]*|\ba (?:little )?bit (?:ago|earlier|later|before|after|back)\b")
+    r"\b[^.?!\n]*|\ba (?:little )?bit (?:ago|earlier|later|before|after|back)\b|"
+    r"\b(?:in|after|within|wait) a (?:little )?bit\b")
 """Reassuring words in a question, a courtesy or about something else ('should I wait and see if it settles?', 'is it
 ok to wait till the morning?', 'is this normal?', 'thanks, hope you're well', 'everything else is normal', 'normally I
-never get ill', 'it started a bit ago'): they ask, greet or speak of the rest, and say nothing of the sign (NHS 111:
+never get ill', 'it started a bit ago', 'going to work in a bit'): they ask, greet or speak of the rest, and say nothing of the sign (NHS 111:
 rule the emergency out first; an anxious question is no sign the symptom is mild)."""
 
 """Reassuring words that reassure no one: 'a fever as well', 'sleepier than usual', 'she was fine earlier',
