@@ -49,7 +49,8 @@ _IS_WEEKS = re.compile(r"\b(?!(?:it|its|that|this|there|which|what|rash|cough|pa
                        rf"(\d{{1,2}})\s*({_WEEK}|mo+n+t+h+s?|monts?|mnths?|mths?)\b"
                        r"(?![\s-]*(?:pregnant|pregnent|gone|along|ago|since|now|later|old))")
 """'my babby is 6 weks': a person of some weeks or months, whatever word names them (not a pregnancy)."""
-_CHILD_WEEKS = re.compile(r"\b(?:son|daughter|boy|girl|baby|babby|babys?|bub|bubba|little one|lo|grandson|granddaughter|"
+_CHILD_WEEKS = re.compile(r"\b(?:son|daughter|boy|girl|baby|babby|babys?|bub|bubba|little one|lo|grandson|"
+                          r"granddaughter|"
                           r"niece|nephew|twins?|child|kid|toddler|infant|newborn|he)(?:'?s)?"
                           r"(?:\s+(?:is|was|only|just|barely|nearly|almost|about|around|now|aged))+\s+"
                           rf"(\d{{1,2}})\s*({_WEEK}|mo+n+t+h+s?|monts?|mnths?|mths?|d+a+y+s?)\b"

@@ -211,7 +211,8 @@ OTHERS_HARM = phrases("kill|killing|hang|hanging|end +himself|+herself|+themselv
                       "jump*|throw* +from|+off|+out window|windows|balcony|bridge|roof|building|cliff")
 """Someone else's words about ending their life or harming themselves (NHS: if someone's life is at risk, 999)."""
 
-OWN_HARM = phrases("kill*|=kil +myself|+my +self", "suicid*", "end|ending +my +life", "end|ending +it +all",
+OWN_HARM = phrases("kill*|=kil +myself", "kill*|=kil +my +self", "suicid*", "end|ending +my +life",
+                   "end|ending +it +all",
                    "going|gonna|want* +to end +it|+things", "take|taking +my +own +life", "hang* +myself",
                    "not +be +here tomorrow", "goodbye note|letter*")
 """The writer's own words about ending their life (NHS: help for suicidal thoughts)."""
@@ -241,7 +242,8 @@ BELLY = phrases("rock|board hard", "belly|tummy|stomach hard|rigid|swollen|tight
                 "numbness around", "control +my|+his|+her bladder|bowels",
                 # NHS acute pancreatitis, abdominal aortic aneurysm (A&E / 999): belly pain going through to the back
                 "tummy|stomach|belly|abdomen|abdominal|upper through|into|to +my|+his|+her|+the back",
-                "tummy|stomach|belly|abdomen|abdominal +and +back pain*|ache*", "back +and +tummy|+stomach|+belly pain*")
+                "tummy|stomach|belly|abdomen|abdominal +and +back pain*|ache*",
+                "back +and +tummy|+stomach|+belly pain*")
 """NHS 999 / A&E: severe or rigid tummy, green vomit, black poo, a painful groin lump or testicle, labour signs."""
 
 BREATHLESS = phrases("short* breath", "breathless*", "breathles", "wheez*", "cannot breath*")
@@ -255,8 +257,10 @@ SWALLOW = phrases("swallow*", "swalow*", "ate", "eaten", "drank", "chew*", "lick
                   "necked", "popped", "swolled|swollowed|swalled|swollowd")
 """Swallowing or taking something (not 'had', 'eating', 'drinking': too common in other requests)."""
 
-PREGNANCY_ALARM = phrases("bleed*", "bleedin", "bled", "lost|losing|losin|passing|passed|gush*|pour* +a|+some|+lots|+loads|"
-                          "+lot|+load|+of blood|clots", "blood loss", "=clots", "pain*", "cramp*", "hurt*", "faint*", "dizz*", "lightheaded",
+PREGNANCY_ALARM = phrases("bleed*", "bleedin", "bled",
+                          "lost|losing|losin|passing|passed|gush*|pour* +a|+some|+lots|+loads|+lot|+load|+of "
+                          "blood|clots", "lost|losing|losin|passing|passed|gush*|pour* +blood|+clots",
+                          "blood loss", "=clots", "pain*", "cramp*", "hurt*", "faint*", "dizz*", "lightheaded",
                           "fell", "fall", "headache*",
                           "blurr*", "vision", "waters", "cord", "contractions", "movement*", "quiet", "fever*",
                           "temp*", "unwell", "breath*")

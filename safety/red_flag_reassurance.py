@@ -62,18 +62,20 @@ NOT_REASSURING = re.compile(
     r"(?:eating|drinking|feeding|playing|sleeping)(?: (?:and|or|n) (?:eating|drinking|feeding|playing))?)\b")
 ASKED_OR_POLITE = re.compile(
     r"\b(?:(?:should|can|could|shall|do|must) (?:i|we|you|he|she|they) (?:just |still )?(?:wait|leave|sleep|ride)|"
-    r"wait (?:and|n|&) see|(?:is|would|will|was) (?:it|that|this|he|she|they|i|baby|my \w+) (?:be |going to be |gonna be )?"
-    r"(?:ok|okay|alright|fine|safe|normal|usual|better|well)|(?:see )?if (?:it|things|he|she|they|this|that) "
+    r"wait (?:and|n|&) see|(?:is|would|will|was) (?:it|that|this|he|she|they|i|baby|my \w+) "
+    r"(?:be |going to be |gonna be )?(?:ok|okay|alright|fine|safe|normal|usual|better|well)|"
+    r"(?:see )?if (?:it|things|he|she|they|this|that) "
     r"(?:will |would |might )?(?:settles?|gets? better|calms? down|improves?|goes? away|eases?|passes?|is ok|is fine)|"
-    r"(?:hope|hoping) (?:you'?re|you are|all is|everyone'?s|this finds you|you'?re all)|thanks?|thank you|cheers|"
+    r"(?:hope|hoping) (?:you'?re|you are|all is|everyone'?s|this finds you|you'?re all)|"
+    r"thanks?|thank you|cheers|"
     r"best wishes|kind regards|all the best|(?:everything|everyone|all|anything|the rest) else|"
     r"(?:normally|usually|generally),? (?:i|he|she|they|we) (?:never|rarely|don'?t|do not|hardly ever))"
     r"\b[^.?!\n]*|\ba (?:little )?bit (?:ago|earlier|later|before|after|back)\b|"
     r"\b(?:in|after|within|wait) a (?:little )?bit\b")
 """Reassuring words in a question, a courtesy or about something else ('should I wait and see if it settles?', 'is it
 ok to wait till the morning?', 'is this normal?', 'thanks, hope you're well', 'everything else is normal', 'normally I
-never get ill', 'it started a bit ago', 'going to work in a bit'): they ask, greet or speak of the rest, and say nothing of the sign (NHS 111:
-rule the emergency out first; an anxious question is no sign the symptom is mild)."""
+never get ill', 'it started a bit ago', 'going to work in a bit'): they ask, greet or speak of the rest, and say
+nothing of the sign (NHS 111: rule the emergency out first; an anxious question is no sign the symptom is mild)."""
 
 """Reassuring words that reassure no one: 'a fever as well', 'sleepier than usual', 'she was fine earlier',
 'nothing helps', 'not getting any better', 'not her usual self', 'not responding to me like normal' (NICE NG143

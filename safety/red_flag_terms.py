@@ -10,7 +10,8 @@ from __future__ import annotations
 from safety.patterns import exact, phrases
 
 SUDDEN = phrases("sudden*", "out +of +nowhere", "all +of +a +sudden", "out +of +the +blue", "came on fast|quickly",
-                 "all +at +once", "without warning", "in|within +a +few|+seconds|+second|+an +instant",
+                 "all +at +once", "without warning", "in|within +seconds|+instantly",
+                 "in|within +a +few +seconds", "in|within +a|+an +second|+instant",
                  "came|come|comes +on +in|+within|+over +seconds", "like +a thunderclap|bolt|bang|switch")
 """Onset words (NHS: call 999 for sudden severe pain, sudden confusion, sudden weakness)."""
 
