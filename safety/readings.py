@@ -39,7 +39,7 @@ _AGE_PATTERNS = (
     re.compile(r"\b(?:aged?|age of)\s+(\d{1,3})\b()"),                             # aged 70
     # not a decimal or a reading: "baby is 38.1" and "she is 39 degrees" are temperatures
     re.compile(rf"\b{_PERSON}(?:'s| is| was| of| aged|,)?\s*\(?\s*(\d{{1,3}})\s*"
-               rf"(months?|mths?|mos?|mo|m|{_WEEK}|wk|w)?\s*\)?"  # "baby (2m)", "baby 2mo"
+               r"(months?|mths?|mos?|mo|m|weeks?|wks?|wk|w)?\s*\)?"  # "baby (2m)", "baby 2mo"
                r"(?!\s*(?:°|º|deg|c\b|f\b))(?=[\s,;)]|\.(?!\d)|$)"),
     re.compile(r"\b(?:i'?m|i am|he'?s|she'?s|he is|she is)\s+(\d{1,3})\b(?![.,]\d)(?!\s*(?:weeks?|wks?|days?|"
                r"months?|%|c\b|f\b|°|degrees|kg|lb|stone|mmol|mg))()"),           # I'm 77, he's 65
@@ -52,9 +52,9 @@ _IS_WEEKS = re.compile(r"\b(?!(?:it|its|that|this|there|which|what|rash|cough|pa
 _CHILD_WEEKS = re.compile(r"\b(?:son|daughter|boy|girl|baby|babby|babys?|bub|bubba|little one|lo|grandson|"
                           r"granddaughter|"
                           r"niece|nephew|twins?|child|kid|toddler|infant|newborn|he)(?:'?s)?"
-                          r"(?:\s+(?:is|was|only|just|barely|nearly|almost|about|around|now|aged))+\s+"
+                          r"(?:\s+(?:is|was|only|just|barely|nearly|almost|about|around|now|aged))*\s+\(?\s*"
                           rf"(\d{{1,2}})\s*({_WEEK}|mo+n+t+h+s?|monts?|mnths?|mths?|d+a+y+s?)\b"
-                          r"(?![\s-]*(?:pregnant|pregnent|gone|along|ago|since|later|old|into|in\b))")
+                          r"(?![\s-]*(?:pregnant|pregnent|gone|along|ago|since|later|old|into|in\b|of\b|off\b))")
 """'my sons only 10 wks', 'he's just 6 weeks': a child's age in weeks, months or days after a word such as 'only'
 (NICE NG143 bands are by age; an age missed is read as a duration and the infant's level is lost)."""
 _JUST_TURNED = re.compile(rf"\bjust turned\s+{_NUM}\s*{_UNIT}\b")
