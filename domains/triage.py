@@ -24,7 +24,7 @@ from safety.readings import age_months
 from safety.readings import duration_days as duration_days
 from safety.readings import infant_age_months as infant_age_months
 from safety.readings import temperature_c as temperature_c
-from safety.red_flag_failsafe import UNPLACED_ALARM
+from safety.red_flag_failsafe import SYMPTOM_WORDS, UNPLACED_ALARM
 from safety.red_flag_reassurance import reassures, unreassured_emergency
 
 logger = logging.getLogger(__name__)
@@ -200,6 +200,10 @@ def triage(text: str) -> TriageResult:
         doc, placed=bool(found), urgent=any(level is Urgency.URGENT for level, _, _ in found))
     if not unreassured and not _has_emergency(found):
         unreassured = _sentence_emergency(doc)
+    if found and not unreassured and _least_urgent_only(found) and _unplaced_symptom_sentence(doc):
+        found.append((Urgency.URGENT, "part of the message describes a symptom the rules could not place: a "
+                      "clinician should hear it today", "NHS 111: when the rules cannot tell, get help today "
+                      "(fail safe: uncertainty never lowers a level)"))
     if unreassured:  # fail safe: uncertainty never lowers a level
         found.append((Urgency.EMERGENCY, *unreassured))
         result.actions.append(_SAFETY_NET)
@@ -305,6 +309,21 @@ def _sentence_emergency(doc: Doc) -> tuple[str, str] | None:
                     "mild: treated as an emergency to be safe",
                     "NHS 111: rule out the emergency first (fail safe: uncertainty never lowers a level)")
     return None
+
+
+def _unplaced_symptom_sentence(doc: Doc) -> bool:
+    """Whether a sentence names a symptom that no rule places and that, read alone, would get care today or an
+    undetermined reply: a benign rule matched in another sentence must not send it to self-care."""
+    sentences = [Doc(part) for part in _SENTENCE_END.split(doc.text) if part.strip()]
+    if len(sentences) < 2:
+        return False
+    for alone in sentences:
+        if not alone.has(SYMPTOM_WORDS) or any(all(alone.has(group) for group in rule.all_of) for rule in RULES):
+            continue
+        level = triage(alone.text).urgency
+        if level is None or level.rank <= Urgency.URGENT.rank:
+            return True
+    return False
 
 
 def _has_emergency(found: list[tuple[Urgency, str, str]]) -> bool:

@@ -261,6 +261,8 @@ PREGNANCY_ALARM = phrases("bleed*", "bleedin", "bled",
                           "lost|losing|losin|passing|passed|gush*|pour* +a|+some|+lots|+loads|+lot|+load|+of "
                           "blood|clots", "lost|losing|losin|passing|passed|gush*|pour* +blood|+clots",
                           "blood loss", "=clots", "pain*", "cramp*", "hurt*", "faint*", "dizz*", "lightheaded",
+                          # NHS premature labour: regular tightenings before 37 weeks, call the maternity unit now
+                          "regular|painful|strong tighten*", "tighten* every",
                           "fell", "fall", "headache*",
                           "blurr*", "vision", "waters", "cord", "contractions", "movement*", "quiet", "fever*",
                           "temp*", "unwell", "breath*")

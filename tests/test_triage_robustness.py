@@ -97,3 +97,15 @@ def test_guidance_levels_reached_in_everyday_words(text: str, level: Urgency) ->
 ])
 def test_business_text_is_no_emergency(text: str) -> None:
     assert policies.assess_request("business", text).urgency is not Urgency.EMERGENCY
+
+
+@pytest.mark.parametrize(("unplaced", "benign"), [
+    ("my ear feels blocked and I can hear ringing", "I have a runny nose too."),
+    ("Regular tightenings every 10 minutes and I'm only 32 weeks", "She had a cold last week."),
+])
+def test_a_benign_rule_in_one_sentence_never_sends_another_to_self_care(unplaced: str, benign: str) -> None:
+    assert ht.triage(benign).urgency is Urgency.SELF_CARE  # the premise: the benign sentence alone is self-care
+    alone = ht.triage(unplaced).urgency
+    together = ht.triage(f"{unplaced}. {benign}").urgency
+    assert together is not None and together.rank <= Urgency.URGENT.rank
+    assert alone is None or together.rank <= alone.rank
