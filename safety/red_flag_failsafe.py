@@ -222,6 +222,18 @@ MEANS = phrases("noose", "ligature*", "rope", "gun", "guns", "shotgun", "rifle",
                 "roof", "tracks", "railway", "motorway", "hose", "exhaust", "charcoal")
 """The means at hand or a place to use them (NHS help for suicidal thoughts: call 999 when someone has the means)."""
 
+SELF_INJURY = phrases("been +cutting", "cutting +again", "self harm*", "selfharm*",
+                      "cut*|burn*|hurt* +myself|+herself|+himself|+themselves")
+SELF_INJURY_SERIOUS = phrases("wound|cut|cuts|gash +is|+are|+was +really|+very|+too deep|gaping",
+                              "deep|gaping wound|cut|cuts|gash", "=gaping", "not|never|cannot close",
+                              "not|never stop* bleed*", "=fat", "tendon*", "need* stitches", "too deep")
+"""NHS self-harm: go to A&E for a wound that is deep, gaping or will not stop bleeding."""
+
+GARAGE_FUMES = phrases("garage car|engine running", "car|engine running garage", "exhaust hose|pipe car|window")
+SHUT_IN = phrases("locked|shut|barricad* +himself|+herself|+themselves|+myself", "not answer*|respond*",
+                  "will|won't|cannot +not +come +out|+open")
+"""NHS help for suicidal thoughts (999): someone shut in a garage with a car's engine running."""
+
 DANGER_NOW = phrases("locked", "lock* +himself|+herself|+themselves", "right now", "tonight", "going +to", "gonna",
                      "about +to", "plan*", "pills|tablets|rope|knife|blade|gun|razor", "bridge|cliff|roof|ledge|tracks|"
                      "railway|motorway", "goodbye", "left +a +note", "will|won't|cannot|not answer*|respond*|open*",
@@ -361,6 +373,9 @@ FAILSAFE_FLAGS: tuple[RedFlag, ...] = (
            "danger: 999)"),
           ("others_means", (OTHERS_HARM, MEANS), "NHS: help for suicidal thoughts (the means at hand: 999)"),
           ("own_means", (OWN_HARM, MEANS), "NHS: help for suicidal thoughts (the means at hand: 999)"),
+          ("self_injury", (SELF_INJURY, SELF_INJURY_SERIOUS), "NHS: self-harm (A&E for a deep or gaping wound)"),
+          ("garage_fumes", (GARAGE_FUMES, SHUT_IN), "NHS: help for suicidal thoughts (someone in immediate danger: "
+           "999); NHS: carbon monoxide poisoning"),
           ("jaundice", (JAUNDICE, JAUNDICE_WITH), "NHS: jaundice (A&E with fever, confusion, tummy pain)"),
           ("tampon", (TAMPON, TAMPON_WITH), "NHS: toxic shock syndrome (999 / A&E)"),
           ("skin_loss", (SKIN_LOSS, SKIN_LOSS_WITH), "NHS: Stevens-Johnson syndrome; scalded skin syndrome (A&E)"),

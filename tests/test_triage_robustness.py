@@ -67,6 +67,8 @@ def test_a_childs_age_is_read_whatever_the_words_around_it(text: str, months_bel
     "my dad says he's going to end it and has taken his shotgun out",
     "I can't keep myself safe tonight",
     "I am going to kill myself, I have a rope",
+    "my husband has locked himself in the garage with the car running",
+    "he's been cutting and the wound is really deep and won't close",
 ])
 def test_suicidal_words_with_the_means_at_hand_are_an_emergency(text: str) -> None:
     assert ht.triage(text).urgency is Urgency.EMERGENCY
@@ -94,6 +96,9 @@ def test_guidance_levels_reached_in_everyday_words(text: str, level: Urgency) ->
     "Draft a status update: the team can't keep the servers safe without more budget",
     "Our pipeline is really bad, terrible pain for the team. Please draft a fix plan.",
     "The weekly report: sales up 10 weeks in a row. Is it ok to wait until Monday to send it?",
+    "We are cutting deep into the marketing budget this quarter",
+    "Draft the report on cutting-edge deep learning models",
+    "Leave the car running in the garage while I load the boxes",
 ])
 def test_business_text_is_no_emergency(text: str) -> None:
     assert policies.assess_request("business", text).urgency is not Urgency.EMERGENCY
