@@ -48,7 +48,8 @@ NOT_REASSURING = re.compile(
     r"(?:normally|usually) \w+s\b|(?:normally|usually|generally) (?:very )?(?:fit|healthy|well|fine|active|ok)|"
     # NHS (stroke, TIA, chest pain, overdose, swallowed batteries): a sign that has passed, or a person who
     # seems or feels fine, still needs 999 or A&E "even if they seem well"
-    r"(?:fine|ok|okay|alright|normal|better|well) (?:again|now)\b|now (?:(?:it|she|he|i|they|we)(?:'?s|'?m|'?re| is| am"
+    r"(?:(?:a (?:little |tiny )?bit|a little|slightly|much|a lot|loads) )?(?:fine|ok|okay|alright|normal|better|well) "
+    r"(?:again|now)\b|now (?:(?:it|she|he|i|they|we)(?:'?s|'?m|'?re| is| am"
     r"| are) )?(?:fine|ok|okay|alright|normal)\b|back to (?:normal|(?:him|her|my|them|your)sel(?:f|ves)|"
     r"(?:his|her|my|their) usual)|(?:seems?|seemed|looks?|looked|appears?|appeared|acting|sounds?|probably|prob|"
     r"feels?|feeling|felt) (?:\w+ )?(?:fine|ok|okay|ok-ish|alright|well|normal)\b|(?:fine|ok|okay|alright),? i think|"
