@@ -87,8 +87,8 @@ def test_suicidal_words_with_the_means_at_hand_are_an_emergency(text: str) -> No
     ("really bad pain in my upper tummy that goes to my back, vomiting", Urgency.EMERGENCY),
 ])
 def test_guidance_levels_reached_in_everyday_words(text: str, level: Urgency) -> None:
-    assert ht.triage(text).urgency is not None
-    assert ht.triage(text).urgency.rank <= level.rank
+    urgency = ht.triage(text).urgency
+    assert urgency is not None and urgency.rank <= level.rank
 
 
 @pytest.mark.parametrize("text", [
