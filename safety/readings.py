@@ -26,7 +26,9 @@ _NUMBER_WORDS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "fi
                  "seven": 7, "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12}
 _NUM = r"(\d{1,3}(?:[.,]5)?|a|an|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)"
 # misspelled units read as units ("7 weeeks", "5 weekks", "3 monts"): an infant's age missed is a level missed
-_UNIT = r"(y+e+a+r+s?|yrs?|yeras?|y|mo+n+t+h+s?|monts?|mnths?|mths?|mos?|w+e+k+s?|wks?|d+a+y+s?)"
+_WEEK = r"w+e+k+s?|w[a-z]{0,3}k[es]{0,2}|wks?|wees"
+"""Weeks, misspelled as people type them ('weeks', 'weks', 'wekes', 'weeeks', 'wks', 'wees')."""
+_UNIT = rf"(y+e+a+r+s?|yrs?|yeras?|y|mo+n+t+h+s?|monts?|mnths?|mths?|mos?|{_WEEK}|d+a+y+s?)"
 _PERSON = (r"(?:son|daughter|boy|girl|baby|bub|bubba|little one|grandson|granddaughter|niece|nephew|twins?|"
            r"child|kid|toddler|infant|newborn|dad|mum|mom|father|mother|"
            r"husband|wife|partner|grandad|grandma|granddad|grandmother|grandfather|nan|gran|friend|brother|"
@@ -44,9 +46,17 @@ _AGE_PATTERNS = (
 )
 _IS_WEEKS = re.compile(r"\b(?!(?:it|its|that|this|there|which|what|rash|cough|pain|wife|partner|girlfriend|"
                        r"fiancee|sister|mum|mom|mother|i|im)\b)[a-z]+(?:\s+is|\s+was|'s)\s+"
-                       r"(\d{1,2})\s*(w+e+k+s?|wks?|mo+n+t+h+s?|monts?|mnths?|mths?)\b"
+                       rf"(\d{{1,2}})\s*({_WEEK}|mo+n+t+h+s?|monts?|mnths?|mths?)\b"
                        r"(?![\s-]*(?:pregnant|pregnent|gone|along|ago|since|now|later|old))")
 """'my babby is 6 weks': a person of some weeks or months, whatever word names them (not a pregnancy)."""
+_CHILD_WEEKS = re.compile(r"\b(?:son|daughter|boy|girl|baby|babby|babys?|bub|bubba|little one|lo|grandson|"
+                          r"granddaughter|"
+                          r"niece|nephew|twins?|child|kid|toddler|infant|newborn|he)(?:'?s)?"
+                          r"(?:\s+(?:is|was|only|just|barely|nearly|almost|about|around|now|aged))*\s+\(?\s*"
+                          rf"(\d{{1,2}})\s*({_WEEK}|mo+n+t+h+s?|monts?|mnths?|mths?|d+a+y+s?)\b"
+                          r"(?![\s-]*(?:pregnant|pregnent|gone|along|ago|since|later|old|into|in\b|of\b|off\b))")
+"""'my sons only 10 wks', 'he's just 6 weeks': a child's age in weeks, months or days after a word such as 'only'
+(NICE NG143 bands are by age; an age missed is read as a duration and the infant's level is lost)."""
 _JUST_TURNED = re.compile(rf"\bjust turned\s+{_NUM}\s*{_UNIT}\b")
 _NEWBORN = re.compile(r"\bnew[\s-]?born\b|\bneonat\w*")
 _GESTATION = re.compile(r"\b\d{1,2}\s*(?:w+e+k+s?|wks?)\b(?![\s-]*old)")
@@ -58,9 +68,10 @@ _TEMPERATURE = re.compile(r"(?<![\d.])(\d{2,3}(?:[.,]\d{1,2})?)\s*(°|º|deg(?:r
 _TEMPERATURE_WORD = re.compile(r"\b(temp\w*|fever\w*|thermometer|reading|reads|febrile|degrees)\b")
 _SUGAR = re.compile(r"\b(?:blood\s*)?(?:sugar|glucose|bm|levels?)\s*(?:level\s*)?(?:is|was|of|at|reading|reads|"
                     r"=|:|down to|dropped to)?\s*(\d{1,3}(?:\.\d)?)\b")
-_TABLETS = re.compile(r"\b(?:took|taken|take|swallowed|had|ate|eaten|downed)\s+(?:about\s+|like\s+|around\s+"
-                      r"|maybe\s+)?(\d{1,3})\s+(?:of\s+(?:my|his|her|their|the)\s+)?(?:[a-z]+\s+)?"
-                      r"(?:pills?|tablets?|capsules?|paracetamol|acetaminophen|tylenol|ibuprofen|aspirin|"
+# one filler word of any spelling ("abut 40", "like 20", "maybe 16") before the count
+_TABLETS = re.compile(r"\b(?:took|taken|take|swallowed|had|ate|eaten|downed)\s+(?:[a-z]{1,7}\s+)?"
+                      r"(\d{1,3})\s+(?:of\s+(?:my|his|her|their|the)\s+)?(?:[a-z]+\s+)?"
+                      r"(?:pills?|tablets?|capsules?|para[a-z]*|acetaminophen|tylenol|ibuprofen|aspirin|"
                       r"co-?codamol|codeine|sleeping|antidepressants?)\b")
 
 
@@ -72,7 +83,7 @@ def age_months(text: str) -> float | None:
     """
     lowered = _without_gestation(text.lower())
     found: list[float] = []
-    for pattern in (*_AGE_PATTERNS, _JUST_TURNED, _IS_WEEKS):
+    for pattern in (*_AGE_PATTERNS, _JUST_TURNED, _IS_WEEKS, _CHILD_WEEKS):
         for match in pattern.finditer(lowered):
             value = _number(match.group(1))
             unit = match.group(2) if match.lastindex and match.lastindex >= 2 else ""
@@ -221,7 +232,7 @@ def tablets_taken(text: str) -> int | None:
 
 def _without_ages(lowered: str) -> str:
     lowered = _without_gestation(lowered)
-    for pattern in (*_AGE_PATTERNS, _JUST_TURNED, _IS_WEEKS):
+    for pattern in (*_AGE_PATTERNS, _JUST_TURNED, _IS_WEEKS, _CHILD_WEEKS):
         lowered = pattern.sub(" ", lowered)
     return lowered
 

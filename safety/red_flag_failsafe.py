@@ -96,6 +96,8 @@ YOUNG_BABY_FEVER = phrases("hot", "temp*", "fever*", "thermometer", "=38*", "=39
 INFANT_ALARM = phrases("drows*", "sleepy", "breath* fast|quick*|hard|times", "stop* breathing", "wheez*",
                        "fontanelle", "sucking in", "not|wont take +her|+his bottle", "bottle",
                        "not|refus* feed*|drink*|eat*", "weak|high|pitch* cry*",
+                       # NICE NG143 red: a weak, high-pitched or continuous cry; a moan is no normal cry either
+                       "moan*", "whimper*", "groan*", "continuous|constant* cry*|crying",
                        "grunt*", "bulg*", "green vomit*|sick", "vomit*|sick green", "pale", "cold +to +touch",
                        "cold skin|hands|feet", "bleed*", "not|less mov*", "not|stopped kick*")
 """What needs care now in a baby or in pregnancy (NICE NG143 red; NHS: your baby; pregnancy)."""
@@ -161,7 +163,8 @@ SWALLOWED_HOW = phrases("=" + "|=".join(str(n) for n in range(9, 100)), "too|to 
                         "grandad*", "mum*", "mom*") + t.CHILD
 """NHS poisoning and overdose: A&E for a child who swallowed medicine or a chemical, or an adult too much."""
 
-SUGAR = phrases("sugar*", "glucose", "hypo", "diabet*", "insulin", "ketones",
+SUGAR = phrases("sugar*", "glucose", "hypo", "diabet*", "insulin", "ketones", "=type +1|+one", "=t1d|=t1", "=type1",
+                "meter +reads|+reading|+says|+showing|+shows +hi|+high", "reading|reads|says|showing =hi +on",
                 # NICE NG18 / NHS type 1 diabetes: the signs before it is known (thirst, weeing, weight loss)
                 "drinking|thirsty +and +weeing|peeing|urinating", "weeing|peeing loads|lots|constantly",
                 "weeing|peeing all +the +time",
@@ -192,7 +195,11 @@ ALLERGY_ALARM = phrases("wheez*", "faint*", "dizz*", "hoarse", "throat", "tongue
 """RCUK anaphylaxis: a trigger with airway, breathing, circulation, skin or gut signs."""
 
 MIND = phrases("collecting|saving|stockpil* pills|tablets", "edge +of +a|+the bridge|cliff|roof",
-               "kill +him|+her|+us|+them", "psychosis", "psychotic", "barricad*")
+               "kill +him|+her|+us|+them", "psychosis", "psychotic", "barricad*",
+               # NHS help for suicidal thoughts: call 999 if you cannot keep yourself safe
+               "cannot|=cant keep +myself|+herself|+himself|+themselves|+me|+her|+him safe",
+               "unable +to keep +myself|+herself|+himself|+themselves|+me|+her|+him safe",
+               "not safe +with|+from|+around myself|herself|himself|themselves")
 """NHS: mental health emergency (999 if someone is in danger now). Suicidal thoughts in words alone are
 safety.self_harm's to judge (crisis resources; an emergency when imminent), as NHS help for suicidal thoughts does."""
 
@@ -203,6 +210,29 @@ OTHERS_HARM = phrases("kill|killing|hang|hanging|end +himself|+herself|+themselv
                       "want*|wanting|wish* +to +die|+to +be +dead",
                       "jump*|throw* +from|+off|+out window|windows|balcony|bridge|roof|building|cliff")
 """Someone else's words about ending their life or harming themselves (NHS: if someone's life is at risk, 999)."""
+
+OWN_HARM = phrases("kill*|=kil +myself", "kill*|=kil +my +self", "suicid*", "end|ending +my +life",
+                   "end|ending +it +all",
+                   "going|gonna|want* +to end +it|+things", "take|taking +my +own +life", "hang* +myself",
+                   "not +be +here tomorrow", "goodbye note|letter*")
+"""The writer's own words about ending their life (NHS: help for suicidal thoughts)."""
+
+MEANS = phrases("noose", "ligature*", "rope", "gun", "guns", "shotgun", "rifle", "firearm*", "pistol", "knife",
+                "knives", "blade*", "razor*", "pills", "tablets", "meds", "stockpil*", "bridge", "ledge", "cliff",
+                "roof", "tracks", "railway", "motorway", "hose", "exhaust", "charcoal")
+"""The means at hand or a place to use them (NHS help for suicidal thoughts: call 999 when someone has the means)."""
+
+SELF_INJURY = phrases("been +cutting", "cutting +again", "self harm*", "selfharm*",
+                      "cut*|burn*|hurt* +myself|+herself|+himself|+themselves")
+SELF_INJURY_SERIOUS = phrases("wound|cut|cuts|gash +is|+are|+was +really|+very|+too deep|gaping",
+                              "deep|gaping wound|cut|cuts|gash", "=gaping", "not|never|cannot close",
+                              "not|never stop* bleed*", "=fat", "tendon*", "need* stitches", "too deep")
+"""NHS self-harm: go to A&E for a wound that is deep, gaping or will not stop bleeding."""
+
+GARAGE_FUMES = phrases("garage car|engine running", "car|engine running garage", "exhaust hose|pipe car|window")
+SHUT_IN = phrases("locked|shut|barricad* +himself|+herself|+themselves|+myself", "not answer*|respond*",
+                  "will|won't|cannot +not +come +out|+open")
+"""NHS help for suicidal thoughts (999): someone shut in a garage with a car's engine running."""
 
 DANGER_NOW = phrases("locked", "lock* +himself|+herself|+themselves", "right now", "tonight", "going +to", "gonna",
                      "about +to", "plan*", "pills|tablets|rope|knife|blade|gun|razor", "bridge|cliff|roof|ledge|tracks|"
@@ -221,7 +251,11 @@ BELLY = phrases("rock|board hard", "belly|tummy|stomach hard|rigid|swollen|tight
                 "vomit*|sick green", "black sticky|tarry",
                 "sticky +like tar", "like tar", "bowels", "lump +in +her|+his|+my groin", "balls", "testic*",
                 "scrotum", "waters broke|gone|went|green*", "cord", "contractions",
-                "numbness around", "control +my|+his|+her bladder|bowels")
+                "numbness around", "control +my|+his|+her bladder|bowels",
+                # NHS acute pancreatitis, abdominal aortic aneurysm (A&E / 999): belly pain going through to the back
+                "tummy|stomach|belly|abdomen|abdominal|upper through|into|to +my|+his|+her|+the back",
+                "tummy|stomach|belly|abdomen|abdominal +and +back pain*|ache*",
+                "back +and +tummy|+stomach|+belly pain*")
 """NHS 999 / A&E: severe or rigid tummy, green vomit, black poo, a painful groin lump or testicle, labour signs."""
 
 BREATHLESS = phrases("short* breath", "breathless*", "breathles", "wheez*", "cannot breath*")
@@ -235,7 +269,12 @@ SWALLOW = phrases("swallow*", "swalow*", "ate", "eaten", "drank", "chew*", "lick
                   "necked", "popped", "swolled|swollowed|swalled|swollowd")
 """Swallowing or taking something (not 'had', 'eating', 'drinking': too common in other requests)."""
 
-PREGNANCY_ALARM = phrases("bleed*", "bleedin", "pain*", "cramp*", "hurt*", "faint*", "dizz*", "lightheaded",
+PREGNANCY_ALARM = phrases("bleed*", "bleedin", "bled",
+                          "lost|losing|losin|passing|passed|gush*|pour* +a|+some|+lots|+loads|+lot|+load|+of "
+                          "blood|clots", "lost|losing|losin|passing|passed|gush*|pour* +blood|+clots",
+                          "blood loss", "=clots", "pain*", "cramp*", "hurt*", "faint*", "dizz*", "lightheaded",
+                          # NHS premature labour: regular tightenings before 37 weeks, call the maternity unit now
+                          "regular|painful|strong tighten*", "tighten* every",
                           "fell", "fall", "headache*",
                           "blurr*", "vision", "waters", "cord", "contractions", "movement*", "quiet", "fever*",
                           "temp*", "unwell", "breath*")
@@ -332,6 +371,11 @@ FAILSAFE_FLAGS: tuple[RedFlag, ...] = (
           ("mind", (MIND,), "NHS: mental health emergency; help for suicidal thoughts"),
           ("others_harm", (OTHERS_HARM, DANGER_NOW), "NHS: help for suicidal thoughts (someone in immediate "
            "danger: 999)"),
+          ("others_means", (OTHERS_HARM, MEANS), "NHS: help for suicidal thoughts (the means at hand: 999)"),
+          ("own_means", (OWN_HARM, MEANS), "NHS: help for suicidal thoughts (the means at hand: 999)"),
+          ("self_injury", (SELF_INJURY, SELF_INJURY_SERIOUS), "NHS: self-harm (A&E for a deep or gaping wound)"),
+          ("garage_fumes", (GARAGE_FUMES, SHUT_IN), "NHS: help for suicidal thoughts (someone in immediate danger: "
+           "999); NHS: carbon monoxide poisoning"),
           ("jaundice", (JAUNDICE, JAUNDICE_WITH), "NHS: jaundice (A&E with fever, confusion, tummy pain)"),
           ("tampon", (TAMPON, TAMPON_WITH), "NHS: toxic shock syndrome (999 / A&E)"),
           ("skin_loss", (SKIN_LOSS, SKIN_LOSS_WITH), "NHS: Stevens-Johnson syndrome; scalded skin syndrome (A&E)"),

@@ -48,7 +48,8 @@ NOT_REASSURING = re.compile(
     r"(?:normally|usually) \w+s\b|(?:normally|usually|generally) (?:very )?(?:fit|healthy|well|fine|active|ok)|"
     # NHS (stroke, TIA, chest pain, overdose, swallowed batteries): a sign that has passed, or a person who
     # seems or feels fine, still needs 999 or A&E "even if they seem well"
-    r"(?:fine|ok|okay|alright|normal|better|well) (?:again|now)\b|now (?:(?:it|she|he|i|they|we)(?:'?s|'?m|'?re| is| am"
+    r"(?:(?:a (?:little |tiny )?bit|a little|slightly|much|a lot|loads) )?(?:fine|ok|okay|alright|normal|better|well) "
+    r"(?:again|now)\b|now (?:(?:it|she|he|i|they|we)(?:'?s|'?m|'?re| is| am"
     r"| are) )?(?:fine|ok|okay|alright|normal)\b|back to (?:normal|(?:him|her|my|them|your)sel(?:f|ves)|"
     r"(?:his|her|my|their) usual)|(?:seems?|seemed|looks?|looked|appears?|appeared|acting|sounds?|probably|prob|"
     r"feels?|feeling|felt) (?:\w+ )?(?:fine|ok|okay|ok-ish|alright|well|normal)\b|(?:fine|ok|okay|alright),? i think|"
@@ -60,6 +61,23 @@ NOT_REASSURING = re.compile(
     r"unresponsive|dazed|vague|disorientated|disoriented|yellow|clammy|cold)|for a (?:bit|little|while)|"
     r"(?:stopped|stop|refus\w*|off|gave up|given up|won'?t|not|barely|hardly|less) "
     r"(?:eating|drinking|feeding|playing|sleeping)(?: (?:and|or|n) (?:eating|drinking|feeding|playing))?)\b")
+ASKED_OR_POLITE = re.compile(
+    r"\b(?:(?:should|can|could|shall|do|must) (?:i|we|you|he|she|they) (?:just |still )?(?:wait|leave|sleep|ride)|"
+    r"wait (?:and|n|&) see|(?:is|would|will|was) (?:it|that|this|he|she|they|i|baby|my \w+) "
+    r"(?:be |going to be |gonna be )?(?:ok|okay|alright|fine|safe|normal|usual|better|well)|"
+    r"(?:see )?if (?:it|things|he|she|they|this|that) "
+    r"(?:will |would |might )?(?:settles?|gets? better|calms? down|improves?|goes? away|eases?|passes?|is ok|is fine)|"
+    r"(?:hope|hoping) (?:you'?re|you are|all is|everyone'?s|this finds you|you'?re all)|"
+    r"thanks?|thank you|cheers|"
+    r"best wishes|kind regards|all the best|(?:everything|everyone|all|anything|the rest) else|"
+    r"(?:normally|usually|generally),? (?:i|he|she|they|we) (?:never|rarely|don'?t|do not|hardly ever))"
+    r"\b[^.?!\n]*|\ba (?:little )?bit (?:ago|earlier|later|before|after|back)\b|"
+    r"\b(?:in|after|within|wait) a (?:little )?bit\b")
+"""Reassuring words in a question, a courtesy or about something else ('should I wait and see if it settles?', 'is it
+ok to wait till the morning?', 'is this normal?', 'thanks, hope you're well', 'everything else is normal', 'normally I
+never get ill', 'it started a bit ago', 'going to work in a bit'): they ask, greet or speak of the rest, and say
+nothing of the sign (NHS 111: rule the emergency out first; an anxious question is no sign the symptom is mild)."""
+
 """Reassuring words that reassure no one: 'a fever as well', 'sleepier than usual', 'she was fine earlier',
 'nothing helps', 'not getting any better', 'not her usual self', 'not responding to me like normal' (NICE NG143
 amber: not responding normally), 'better off without me', 'he says he's fine', 'baby normally wriggles'."""
@@ -99,16 +117,22 @@ def _about_a_body(doc: Doc) -> bool:
     return not doc.has(NOT_MEDICAL_EXACT) or doc.has(BODY_CONTEXT)
 
 
+def stated(doc: Doc, *, strict: bool = True) -> Doc:
+    """The text without its questions about waiting and its courtesies (ASKED_OR_POLITE) and, when strict, the
+    reassuring words that reassure no one about a sign (NOT_REASSURING): what is left to reassure."""
+    lowered = doc.text.lower().replace("\u2019", "'")
+    kept = ASKED_OR_POLITE.sub(" ; ", lowered)
+    kept = NOT_REASSURING.sub(" ; ", kept) if strict else kept
+    return doc if kept == lowered else Doc(kept)
+
+
 def reassures(doc: Doc) -> bool:
     """Whether the text says its symptoms are mild, long-standing, improving or minor (read strictly)."""
     if doc.has(WORSENING, negatable=False):
         return False
     if doc.has(MINOR_COMPLAINT, negatable=False) and not systems_affected(doc):
         return True  # a pharmacist's complaint reassures only where no concerning sign is ("tooth" and confusion)
-    lowered = doc.text.lower().replace("\u2019", "'")
-    if NOT_REASSURING.search(lowered):  # only the reassuring words left once the misleading uses are gone
-        doc = Doc(NOT_REASSURING.sub(" ; ", lowered))
-    return doc.has(REASSURING)
+    return stated(doc).has(REASSURING)  # only the reassuring words left once the misleading uses are gone
 
 
 def unplaced_is_unreassured(doc: Doc) -> bool:
@@ -145,7 +169,7 @@ def unreassured_emergency(doc: Doc, *, placed: bool, urgent: bool = False) -> tu
             return None
         # "I feel fine", "my son is fine now": someone, well, and no symptom named: nothing to place, and
         # the undetermined reply still leads with when to call for help
-        if not concerning and doc.has(REASSURING) and not doc.has(SYMPTOM_WORDS):
+        if not concerning and stated(doc, strict=False).has(REASSURING) and not doc.has(SYMPTOM_WORDS):
             return None
         return ("symptoms the rules could not place, with nothing that says they are mild, long-standing or "
                 "minor: treated as an emergency to be safe",

@@ -377,6 +377,8 @@ ERECTION_LONG = phrases("=hours", "all night|day", "since +last +night", "since 
 
 SMALL_HAZARD = phrases("=battery", "=batteries", "button|coin|watch|remote batter*", "=magnet*")
 SWALLOW_DOUBT = phrases("missing", "cannot find", "gone from", "in +his|+her|+their|+the mouth", "mouth*",
+                        # NHS foreign bodies: a button battery or magnet in the nose or ear is an A&E matter too
+                        "nose", "nostril*", "=ear", "=ears", "up +his|+her|+their|+my|+the nose|nostril*",
                         "swallow*|swalow*|ate|eaten", "might|may|could +have", "think* +he|+she|+they|+it",
                         "playing with", "not sure")
 """NHS: swallowed objects (go to A&E at once if a button battery or magnets may have been swallowed, even if the

@@ -10,7 +10,9 @@ from __future__ import annotations
 from safety.patterns import exact, phrases
 
 SUDDEN = phrases("sudden*", "out +of +nowhere", "all +of +a +sudden", "out +of +the +blue", "came on fast|quickly",
-                 "all +at +once", "without warning")
+                 "all +at +once", "without warning", "in|within +seconds|+instantly",
+                 "in|within +a +few +seconds", "in|within +a|+an +second|+instant",
+                 "came|come|comes +on +in|+within|+over +seconds", "like +a thunderclap|bolt|bang|switch")
 """Onset words (NHS: call 999 for sudden severe pain, sudden confusion, sudden weakness)."""
 
 SEVERE = phrases("sever*", "=worst", "agony", "agonising|agonizing", "excruciat*", "unbearable", "really|very|so bad",
@@ -21,7 +23,8 @@ PAIN = phrases("pain*", "ache*", "aching", "headache*", "hurt*", "agony", "cramp
 """Pain words."""
 
 WORST_EVER = phrases("=worst ever|life", "=worst +i +have +ever", "never had +a +pain|headache +like",
-                     "=worst +of +my +life")
+                     "=worst +of +my +life", "=wrst|=worse|=wosrt|=wost headache|pain +i|+ive|+i've|+ever|+of",
+                     "headache|pain +i|+ive +ever +had")
 """'The worst ever' (NHS headaches: a sudden, extremely painful headache)."""
 
 BREATH_TROUBLE = phrases(

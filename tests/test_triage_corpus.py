@@ -4,7 +4,9 @@ The cases (tests/data/triage_corpus.jsonl, triage_corpus_extra.jsonl written bef
 triage_corpus_guidance.jsonl: further cases written from NHS / NICE / AHA / RCUK pages in new wordings,
 triage_corpus_fresh2.jsonl and triage_corpus_fresh3.jsonl: batches written before the rules were changed for
 them, fresh3 for emergencies the others held few of: older people, rarer conditions, poisoning, pregnancy,
-injuries, mental health) are split once by a hash of their text: half 0 is the half the rules were tuned on, half 1 is
+injuries, mental health; triage_corpus_fresh5.jsonl, written before the rules were changed for it, weighted to
+emergency and urgent cases in everyday wordings: third person, readings, rambling, the symptom after unrelated
+context) are split once by a hash of their text: half 0 is the half the rules were tuned on, half 1 is
 held out and only measured. Both halves must meet the targets; the figures are printed
 (`pytest -s tests/test_triage_corpus.py`).
 
@@ -33,7 +35,8 @@ from domains import triage as ht
 
 DATA = Path(__file__).parent / "data"
 CORPORA = ("triage_corpus.jsonl", "triage_corpus_extra.jsonl", "triage_corpus_guidance.jsonl",
-           "triage_corpus_fresh2.jsonl", "triage_corpus_fresh3.jsonl", "triage_corpus_fresh4.jsonl")
+           "triage_corpus_fresh2.jsonl", "triage_corpus_fresh3.jsonl", "triage_corpus_fresh4.jsonl",
+           "triage_corpus_fresh5.jsonl")
 TUNING = "triage_corpus_tuning.jsonl"
 """Cases written from the guidance to tune on: always on the tune side (never split into the held-out half)."""
 LEVELS = ("emergency", "urgent", "soon", "self_care")
