@@ -36,8 +36,13 @@ def test_triage_levels(text: str, level: Urgency) -> None:
 
 
 def test_only_reasons_at_the_final_level_are_given() -> None:
-    result = ht.triage("temperature 104F and chills")
-    assert result.reasons == ["a temperature of 40.0 C needs care today"]
+    result = ht.triage("temperature 104F and chills")  # both signs are urgent (NHS: fever with shivering)
+    assert result.urgency == ht.Urgency.URGENT
+    assert result.reasons == ["a fever with shivering, shaking or feeling very unwell needs a clinician today",
+                              "a temperature of 40.0 C needs care today"]
+    result = ht.triage("runny nose and a temperature of 104F")  # the cold's self-care reason is not given
+    assert result.urgency is not None and result.urgency.rank < ht.Urgency.SELF_CARE.rank
+    assert not any("self-care" in reason for reason in result.reasons)
     result = ht.triage("runny nose for 3 weeks")
     assert result.reasons == ["symptoms for about 21 days: longer than self-care should take"]
 
