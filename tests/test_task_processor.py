@@ -552,7 +552,7 @@ def test_disposing_the_engine_closes_the_queues_kept_connections(sqlite_queue: T
 def test_a_named_claim_and_a_result_find_their_row_by_primary_key_on_stale_statistics(postgres_url: str) -> None:
     """With statistics taken on an empty table, PostgreSQL once served a named claim from the claim index,
     reading every queued task of the pool per claim, and a result from the status index."""
-    from task_processor import _driver_statements
+    from storage.task_sql import driver_statements
 
     engine = database.make_engine(postgres_url)
     database.ensure_schema(engine)
@@ -566,7 +566,7 @@ def test_a_named_claim_and_a_result_find_their_row_by_primary_key_on_stale_stati
             "INSERT INTO tasks (pool, input, status, priority, attempts, max_attempts, timeout_seconds, run_after, "
             "cancel_requested, tokens_in, tokens_out, created_at) SELECT 'general', 'noop', 'queued', 0, 0, 3, 60, "
             "'2026-01-01', false, 0, 0, '2026-01-01' FROM generate_series(1, 5000)")
-        statements = _driver_statements("postgresql")
+        statements = driver_statements("postgresql")
         params = {"id": 4000, "pool": "general", "prefix": "a#", "now": datetime(2026, 6, 1),
                   "expires": datetime(2026, 6, 1), "owner": "a#1", "result": "{}", "tokens_in": 0,
                   "tokens_out": 0, "provider": None, "process": "host:1"}
