@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from database import RunStatement, direct_insert, direct_statements, read_only
 from errors import BadRequest, Conflict, NotFound
 from models import Task, TaskStatus, utcnow
+from storage.group_commit import GroupCommit
 from storage.task_sql import (
     MULTI_EVENT_NAMES,
     SUBMIT_COLUMNS,
@@ -140,6 +141,8 @@ class TaskQueue:
         # On SQLite, claims and results skip SQLAlchemy's Connection, which cost twice what their SQL did.
         self._hot = direct_statements(engine, {n: self._sql[n] for n in ("claim", "claim_one", "complete", "event",
                                                                          *MULTI_EVENT_NAMES)})
+        # Results (with the next claim) of agents finishing together share one SQLite transaction.
+        self._group = GroupCommit(self._hot) if self._hot is not None else None
         self.events = EventLog(engine)
         """The tasks' events (queued here; claimed, calls and outcomes by whoever works them)."""
 
@@ -252,10 +255,17 @@ class TaskQueue:
         """
         params = {"id": claim.task_id, "owner": claim.owner, "result": result, "now": utcnow(),
                   "tokens_in": tokens_in, "tokens_out": tokens_out, "provider": provider}
-        with self._write() as run:
+
+        def write(run: RunStatement) -> tuple[bool, Claim | None]:
             insert_events(run, events)
             recorded = bool(run("complete", params).rowcount)
-            following = self._claim_in(run, claim.pool, next_for) if next_for else None
+            return recorded, self._claim_in(run, claim.pool, next_for) if next_for else None
+
+        if self._hot is not None and self._group is not None:
+            recorded, following = self._group.run(write)
+        else:
+            with self._write() as run:
+                recorded, following = write(run)
         if not recorded:
             logger.warning("task %s: lease of %s lost; result discarded", claim.task_id, claim.owner)
         return recorded, following

@@ -19,6 +19,7 @@ import database
 import task_processor
 from errors import BadRequest, Conflict, NotFound
 from models import Task, TaskStatus, utcnow
+from storage.group_commit import GroupCommit
 from task_processor import Claim, RetryPolicy, TaskQueue
 
 from . import fixtures
@@ -646,3 +647,93 @@ def test_expiring_a_dead_process_leases_touches_only_that_process(queue: TaskQue
     assert queue.expire_leases_of("proc9") == 0
     assert queue.requeue_expired() == {"requeued": 1, "failed": 0, "cancelled": 0}
     assert queue.get(dead.task_id)["status"] == "queued" and queue.get(alive.task_id)["status"] == "running"
+
+
+def _group_of(queue: TaskQueue) -> GroupCommit:
+    group = queue._group
+    assert group is not None  # a SQLite file: results go through the group commit
+    return group
+
+
+def _waiting(group: GroupCommit, count: int) -> None:
+    """Wait until `count` pieces of work are queued behind the group's leader."""
+    deadline = time.monotonic() + 10
+    while len(group._waiting) < count:
+        assert time.monotonic() < deadline, f"{len(group._waiting)} of {count} pieces queued"
+        time.sleep(0.001)
+
+
+def test_results_of_agents_finishing_together_share_one_transaction_and_each_is_recorded_once(
+        sqlite_queue: TaskQueue) -> None:
+    ids = [sqlite_queue.submit("general", f"t{i}")["id"] for i in range(8)]
+    claims = [_claim(sqlite_queue, agent=f"a{n}") for n in range(4)]
+    group, lock = _group_of(sqlite_queue), database.writer_lock(sqlite_queue.engine)
+    assert lock is not None
+    outcomes: dict[str, tuple[bool, Claim | None]] = {}
+    held = object()
+    lock.take(held)  # another writer's transaction: the first agent leads and waits for it, the others queue
+
+    def agent(claim: Claim) -> None:
+        name = claim.owner.split("#")[0]
+        outcomes[name] = sqlite_queue.complete_and_claim(claim, {"by": name}, next_for=name)
+
+    threads = [threading.Thread(target=agent, args=(c,)) for c in claims]
+    for thread in threads:
+        thread.start()
+    _waiting(group, 3)
+    before = group.transactions
+    lock.release(held)
+    for thread in threads:
+        thread.join(10)
+    assert group.transactions - before == 1  # the leader's transaction took the three that came while it waited
+    assert sorted(outcomes) == ["a0", "a1", "a2", "a3"]
+    assert all(recorded for recorded, _ in outcomes.values())
+    following = sorted(c.task_id for _, c in outcomes.values() if c is not None)
+    assert following == ids[4:]  # each next task claimed once, by one agent
+    for name, (_, claim) in outcomes.items():
+        assert claim is not None and claim.owner == f"{name}#1"
+    for task_id, claim in zip(ids[:4], claims, strict=True):
+        done = sqlite_queue.get(task_id)
+        assert (done["status"], done["result"]) == ("succeeded", {"by": claim.owner.split("#")[0]})
+    for _, claim in outcomes.values():  # each next claim's event, committed with it
+        assert claim is not None
+        events = sqlite_queue.events.after(claim.task_id)
+        assert [(e["kind"], e["data"].get("worker")) for e in events] == [("queued", None), ("claimed", claim.owner)]
+    assert not lock.locked()
+
+
+def test_a_failing_piece_of_a_group_fails_alone_and_the_others_are_recorded(
+        sqlite_queue: TaskQueue, monkeypatch: pytest.MonkeyPatch) -> None:
+    for i in range(3):
+        sqlite_queue.submit("general", f"t{i}")
+    good, bad, other = (_claim(sqlite_queue, agent=name) for name in ("good", "bad", "other"))
+    group, lock = _group_of(sqlite_queue), database.writer_lock(sqlite_queue.engine)
+    assert lock is not None
+    errors: dict[str, BaseException] = {}
+    recorded: dict[str, bool] = {}
+    held = object()
+    lock.take(held)
+
+    def agent(claim: Claim, result: dict[str, Any]) -> None:
+        name = claim.owner.split("#")[0]
+        try:
+            recorded[name] = sqlite_queue.complete(claim, result)
+        except Exception as exc:
+            errors[name] = exc
+
+    threads = [threading.Thread(target=agent, args=args) for args in (
+        (good, {"ok": 1}), (bad, {"unserializable": object()}), (other, {"ok": 2}))]
+    for thread in threads:
+        thread.start()
+    _waiting(group, 2)
+    lock.release(held)
+    for thread in threads:
+        thread.join(10)
+    assert recorded == {"good": True, "other": True}
+    assert list(errors) == ["bad"] and isinstance(errors["bad"], sa.exc.StatementError)
+    assert sqlite_queue.get(good.task_id)["result"] == {"ok": 1}
+    assert sqlite_queue.get(other.task_id)["result"] == {"ok": 2}
+    still = sqlite_queue.get(bad.task_id)
+    assert (still["status"], still["result"], still["lease_owner"]) == ("running", None, bad.owner)
+    assert not lock.locked() and _writes_promptly(sqlite_queue.engine)
+    assert sqlite_queue.complete(bad, {"ok": 3})  # its lease still holds: the next try records it
