@@ -80,8 +80,9 @@ class GroupCommit:
 
     def _lead(self) -> None:
         """Run the waiting work (this thread's first) in one transaction, wake its threads, pass the lead on."""
-        batch = self._take(self._most)
+        batch: list[_Turn[Any]] = []
         try:
+            batch.extend(self._take(self._most))
             self._commit(batch)
         except BaseException as exc:  # the thread is going down: nobody may sleep on its group for ever
             for turn in batch:
