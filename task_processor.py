@@ -215,16 +215,11 @@ class TaskQueue:
     def counts(self) -> dict[str, int]:
         """Tasks queued and running now, and those that finished in the last COUNTS_WINDOW_SECONDS, by status."""
         since = utcnow() - timedelta(seconds=COUNTS_WINDOW_SECONDS)
-        active = (TaskStatus.QUEUED, TaskStatus.RUNNING)
-        with read_only(self.engine) as conn:
-            # Two index ranges (ix_tasks_status_lease; ix_tasks_pool_finished, which covers this) instead of
-            # a scan of every task ever kept.
-            rows: dict[Any, int] = dict(conn.execute(
-                sa.select(_T.c.status, sa.func.count()).where(_T.c.status.in_(active)).group_by(_T.c.status)).all())
-            rows.update(conn.execute(sa.select(_T.c.status, sa.func.count())
-                                     .where(_T.c.pool.in_(POOL_NAMES), _T.c.finished_at >= since)
-                                     .group_by(_T.c.status)).all())
-        return {s.value: int(rows.get(s, 0)) for s in TaskStatus}
+        with read_only(self.engine) as conn:  # two index ranges, not a scan of every task ever kept
+            rows: dict[str, int] = {str(status): count for status, count in conn.execute(self._sql["active_counts"])}
+            rows.update((str(status), count) for status, count in conn.execute(self._sql["finished_counts"],
+                                                                                  {"since": since}))
+        return {s.value: int(rows.get(s.value, 0)) for s in TaskStatus}
 
     # -- the worker's side ------------------------------------------------------------------
 

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from database import RunStatement
 from models import UTCDateTime
 from telemetry.events import insert_statement
+from values import POOL_NAMES
 
 SUBMIT_COLUMNS = ("pool", "input", "status", "priority", "attempts", "max_attempts", "timeout_seconds",
                   "run_after", "cancel_requested", "idempotency_key", "user_id", "session_id", "tokens_in",
@@ -76,6 +77,24 @@ def hot_statements(dialect: str) -> dict[str, sa.TextClause]:
                                                  sa.bindparam("now", type_=UTCDateTime)),
         "event": insert_statement(),
         **{name: events_statement(int(name.removeprefix("events"))) for name in MULTI_EVENT_NAMES},
+        **counts_statements(),
+    }
+
+
+def counts_statements() -> dict[str, sa.TextClause]:
+    """TaskQueue.counts' two reads: tasks queued and running, and those finished since `:since`, by status.
+
+    Each reads one index range (ix_tasks_status_lease; ix_tasks_pool_finished, which covers the second).
+    As text, with the lists written out, they skip the statement building, cache key and expanding IN
+    parameters that SQLAlchemy's select() pays on every call (about 0.9 ms a call against the SQL's 0.6).
+    """
+    pools = ", ".join(f"'{pool}'" for pool in POOL_NAMES)
+    return {
+        "active_counts": sa.text("SELECT status, count(*) FROM tasks WHERE status IN ('queued', 'running') "
+                                 "GROUP BY status"),
+        "finished_counts": sa.text(f"SELECT status, count(*) FROM tasks WHERE pool IN ({pools}) "
+                                   "AND finished_at >= :since GROUP BY status").bindparams(
+                                       sa.bindparam("since", type_=UTCDateTime)),
     }
 
 
