@@ -21,6 +21,7 @@ from errors import BadRequest, Conflict, NotFound
 from models import Task, TaskStatus, utcnow
 from storage.group_commit import GroupCommit
 from task_processor import Claim, RetryPolicy, TaskQueue
+from telemetry import events as telemetry_events
 
 from . import fixtures
 from .conftest import run_in_threads
@@ -737,3 +738,64 @@ def test_a_failing_piece_of_a_group_fails_alone_and_the_others_are_recorded(
     assert (still["status"], still["result"], still["lease_owner"]) == ("running", None, bad.owner)
     assert not lock.locked() and _writes_promptly(sqlite_queue.engine)
     assert sqlite_queue.complete(bad, {"ok": 3})  # its lease still holds: the next try records it
+
+
+class _ThreadStops(BaseException):
+    """Stands for what ends a thread in the middle of its work (not an error a piece can be given alone)."""
+
+
+def _stop_in_a_group(queue: TaskQueue, lead: Any, follow: Any) -> dict[str, BaseException | None]:
+    """Run `lead` in a thread that leads (waiting for a held writer lock) and `follow` in one that queues behind
+    it; what each thread was told."""
+    group, lock = _group_of(queue), database.writer_lock(queue.engine)
+    assert lock is not None
+    outcomes: dict[str, BaseException | None] = {}
+
+    def piece(name: str, work: Any) -> None:
+        try:
+            group.run(work)
+            outcomes[name] = None
+        except BaseException as exc:  # noqa: B036  # what each thread was told is the point
+            outcomes[name] = exc
+
+    held = object()
+    lock.take(held)
+    leader = threading.Thread(target=piece, args=("leader", lead))
+    leader.start()
+    while not group._leading:
+        time.sleep(0.001)
+    follower = threading.Thread(target=piece, args=("follower", follow))
+    follower.start()
+    _waiting(group, 1)
+    lock.release(held)
+    leader.join(10)
+    follower.join(10)
+    assert not leader.is_alive() and not follower.is_alive()  # nobody sleeps on a stopped group
+    assert not lock.locked() and not group._leading
+    return outcomes
+
+
+def test_a_thread_stopped_while_leading_leaves_no_thread_asleep_and_loses_only_its_group(
+        sqlite_queue: TaskQueue) -> None:
+    task = sqlite_queue.submit("general", "kept")
+
+    def stops(run: database.RunStatement) -> None:
+        raise _ThreadStops
+
+    def writes(run: database.RunStatement) -> None:
+        run("event", telemetry_events.event_row(task["id"], "retry", {"by": "follower"}))
+
+    def kinds() -> list[str]:
+        return [e["kind"] for e in sqlite_queue.events.after(task["id"])]
+
+    # The leader's own piece stops it before the follower joined its group: the follower leads next, alone.
+    outcomes = _stop_in_a_group(sqlite_queue, stops, writes)
+    assert isinstance(outcomes["leader"], _ThreadStops) and outcomes["follower"] is None
+    assert kinds() == ["queued", "retry"]
+    # The follower's piece, run in the leader's group, stops the leader's thread: both pieces are rolled
+    # back together and both threads are told.
+    outcomes = _stop_in_a_group(sqlite_queue, writes, stops)
+    assert isinstance(outcomes["leader"], _ThreadStops) and isinstance(outcomes["follower"], _ThreadStops)
+    assert kinds() == ["queued", "retry"]
+    _group_of(sqlite_queue).run(writes)  # the next writer leads at once
+    assert kinds() == ["queued", "retry", "retry"]
