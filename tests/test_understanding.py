@@ -1,7 +1,8 @@
 """Request understanding on requests no one here wrote: a tuned half and a held-out half (issue 17).
 
 The external corpus (tests/data/utterances_external.jsonl) and those added before tuning
-(tests/data/utterances_agentic.jsonl, utterances_fresh.jsonl, utterances_fresh2.jsonl, utterances_outside.jsonl)
+(tests/data/utterances_agentic.jsonl, utterances_fresh.jsonl, utterances_fresh2.jsonl, utterances_outside.jsonl,
+utterances_fresh3.jsonl)
 are split once by a hash of each text: half 0 is tuned on,
 half 1 is only measured. Rows with ``turns`` run the earlier requests of the conversation through the
 same parse + update_context the interface runs. Two figures per half: accuracy, and the number of
@@ -26,7 +27,7 @@ from values import Command
 
 DATA = Path(__file__).parent / "data"
 CORPORA = (DATA / "utterances_external.jsonl", DATA / "utterances_agentic.jsonl", DATA / "utterances_fresh.jsonl",
-           DATA / "utterances_fresh2.jsonl", DATA / "utterances_outside.jsonl")
+           DATA / "utterances_fresh2.jsonl", DATA / "utterances_outside.jsonl", DATA / "utterances_fresh3.jsonl")
 """Requests written from how people and coding agents phrase things: {text, expect, category, changes, turns?}."""
 TUNING = DATA / "utterances_tuning.jsonl"
 """More requests written (before tuning on them) from how people and agents phrase things: tune side only."""
