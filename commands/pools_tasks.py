@@ -125,7 +125,8 @@ def scale(seg: Segment, ctx: dict[str, Any], prev: Command | None) -> Command | 
 
 
 def _changes_size(seg: Segment) -> bool:
-    if seg.has_any(CHANGE_WORDS) or seg.text.startswith(" up the ") or (seg.pools and _POOL_BY_RE.match(seg.text)):
+    if seg.has_any(CHANGE_WORDS) or seg.text.startswith(" up the ") or (
+            seg.pools and (_POOL_BY_RE.match(seg.text) or _POOL_TO_RE.match(seg.text))):
         return True
     if SET_SIZE_RE.search(seg.text) and (seg.pool_noun or seg.pools):
         return True
@@ -134,6 +135,8 @@ def _changes_size(seg: Segment) -> bool:
 
 _POOL_BY_RE = re.compile(r"^ (?:the )?[a-z]+(?: pool| agents| team)? (?:up|down) by \d+(?: agents?)? $")
 """'business down by 1', as an agent's summary of a scaling writes it."""
+_POOL_TO_RE = re.compile(r"^ (?:the )?[a-z]+(?: pool| agents| team)? to \d+(?: agents?)?(?: please| now)? $")
+"""'healthcare pool -> 4 agents' (the arrow reads as "to"), as a chat command or a note writes a size."""
 _BARE_SIZE_RE = re.compile(r"^ (?:scale|resize|rescale) (?:the )?[a-z]+(?: (?:pool|agents|team))? (\d+)(?: agents?)? $")
 """'scale healthcare 4', as a chat command line writes it: the size."""
 

@@ -108,10 +108,15 @@ def find_pool(text: str) -> str | None:
     return pools[0] if pools else None
 
 
+_ARROW_RE = re.compile(r"\s*(?:->|=>|\u2192|\u21d2)\s*(?=\d)")
+"""An arrow before a number reads as "to"."""
+
+
 def segment(raw: str, joined: bool) -> Segment:
     """The Segment of one piece of a request; ``joined`` when something comes before it."""
     core = _strip_filler(raw)
     lowered = unicodedata.normalize("NFKC", core).lower().replace("\u2019", "'")
+    lowered = _ARROW_RE.sub(" to ", lowered)  # "healthcare pool -> 4 agents", as notes and chat-ops write it
     tokens = _tokens(_plain_numbers(lowered))
     first = TOKEN_RE.findall(raw.lower())[:1]
     joined = joined or bool(first and first[0] in ELLIPSIS_MARKERS) or raw.lower().startswith(

@@ -216,7 +216,9 @@ HISTORY_RE = re.compile(
     r" (previous|past|earlier|recent|last|old) (commands|requests|messages|questions|conversation)|"
     r" conversation (log|history)| what did we (talk|discuss)")
 AUTOMATE_RE = re.compile(r" automat(e|ed|es|ing) | automation (for|of|to|that) ")
-CREATE_WORKFLOW_RE = re.compile(r" (create|build|make|set up|setup|design|define|add|new|draft) .*workflow")
+CREATE_WORKFLOW_RE = re.compile(r" (create|build|make|set up|setup|design|define|add|new|draft) .*workflow|"
+                                r" (write|sketch|put together|map out) (me |us )?(a|an|the) (\w+ )?workflow "
+                                r"(for|to|that) ")
 RUN_NAMED_RE = re.compile(
     r" (?:run|start|execute|launch|trigger|kick off) (?:the |my |our )?(.+?) workflow ")
 WHAT_CAN_THEY_DO_RE = re.compile(r" what (?:can )?(?:the )?\w+ (?:agents?|pool|team) (?:can )?do ")
