@@ -400,7 +400,7 @@ def _imagined_answer(cleaned: str, clauses: list[str], moods: list[str],
 
 _WH_RE = re.compile(r"^(?:what|which|who|how|when|where|why)\b", re.I)
 CONSEQUENCE_RE = re.compile(
-    r"\b(?:would|will|could|might|going to|gonna|happens?|afterwards?|then|next|kept|keep|lost|lose|losing|"
+    r"\b(?:would|will|could|might|going to|gonna|happens?|afterwards?|after|then|next|kept|keep|lost|lose|losing|"
     r"finish\w*|surviv\w*|fail|break|broken|dropped|continue|resume|affected|impacted|persist|carry on|"
     r"still (?:run|work|finish|complete)\w*)\b|\w'(?:ll|d)\b", re.I)
 """Words of a question about what an imagined change would bring (not about the present)."""

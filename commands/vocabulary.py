@@ -264,10 +264,11 @@ STATUS_RE = re.compile(
     r" (system|operatoros) (summary|report) | (overall|whole) picture |"
     r" how(s| is) (the )?(system|operatoros|everything|it all) (doing|holding up|looking|going|coping) ")
 TASK_STATUS_QUESTION_RE = re.compile(
-    r"^ (?:whats|what is|what has|what have|which ones|anything|what) (?:is |are |has |have )?(?:been )?(?:still )?"
+    r"^ (?:(?:show|tell|list|give)(?: me| us)? |let me see |see )?"
+    r"(?:whats|what is|what has|what have|which ones|anything|what) (?:is |are |has |have )?(?:been )?(?:still )?"
     r"(finished|done|completed|complete|waiting|pending|queued|running|failed|broken|stuck|in progress)"
     r"(?: so far| yet| now| right now| already| today| at the moment)? $")
-"""'what's finished so far?', 'what's still waiting?': the tasks of that status."""
+"""'what's finished so far?', 'show me what's still waiting': the tasks of that status."""
 TASK_ID_RE = re.compile(r" (?:task|job|tasks|jobs|ticket) (?:number |no |id |num )?(\d{1,9}) ")
 ID_RE = re.compile(r" (?:id|number|no|num) (\d{1,9}) ")
 HASH_ID_RE = re.compile(r"#\s?(\d{1,9})\b")
