@@ -156,6 +156,9 @@ WORLDLY_RES = tuple(re.compile(p, re.I) for p in (
     r"\bjobs?\s+(?:offers?|interviews?|market|hunt\w*|search\w*|applications?|titles?|descriptions?|security|loss|"
     r"losses|growth|openings?|postings?|change|switch|satisfaction|hopping|seekers?)\b",
     # a task or a culture of the world: "task scheduling in project management", "cancel culture"
+    r"\bjobs?\s+(?:will|would|could|can|might|may)\s+(?:ai|robots?|chatgpt|llms?)\b|"
+    r"\b(?:ai|robots?|chatgpt|llms?)\s+(?:\w+\s+){0,2}?(?:take|taking|replace|replacing|kill|killing|steal)\w*\s+"
+    r"(?:\w+\s+)?jobs\b",
     r"\btasks?\s+(?:scheduling|management|prioriti[sz]ation|delegation|batching|switching|tracking|estimation)\b",
     r"\bcancel\s+culture\b",
     # a queue or tasks of the world: "the queue time at a typical ER", "what tasks should I do before a colonoscopy"

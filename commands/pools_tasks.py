@@ -141,9 +141,17 @@ _BARE_SIZE_RE = re.compile(r"^ (?:scale|resize|rescale) (?:the )?[a-z]+(?: (?:po
 """'scale healthcare 4', as a chat command line writes it: the size."""
 
 
+_SIGNED_RE = re.compile(r"(?<!\bto)(?<!\bby)\s([+\-\u2212])(\d{1,4})(?:\s+agents?)?\s*[.!]?\s*$", re.I)
+"""A signed number right after the pool, closing a scale request: the change ("scale sports +2"); after "to" or
+"by" a negative number is no count, and is asked about."""
+
+
 def scale_amount(seg: Segment) -> dict[str, int]:
     """{'size': n} or {'delta': n} from the words of a scale request, or {}."""
     text = seg.text
+    signed = _SIGNED_RE.search(seg.core)
+    if signed and seg.pools:  # "scale sports +2", "finance -1": a change by that many, as a command line writes it
+        return {"delta": int(signed.group(2)) * (-1 if signed.group(1) in "-\u2212" else 1)}
     bare = _BARE_SIZE_RE.match(text)
     if bare:
         return {"size": int(bare.group(1))}

@@ -246,7 +246,7 @@ DELTA_RES = (
 FOLLOWUP_RE = re.compile(
     r" what happened| (is|was|has) (it|that|my task|the task) (done|finished|ready|complete|completed|over|"
     r"still running|working)| did (it|that) (finish|fail|work|succeed|complete|run)|"
-    r" (the |my )?(result|results|output|answer) | my (last )?task | (the|that|this) task |"
+    r" (the |my )?(result|results|output|answer) | my (last )?task (?!lists? )| (the|that|this) task (?!lists? )|"
     r" (how is|hows) it going | any (news|update|updates) | status of (it|that) ")
 RUNNING_RE = re.compile(
     r" working on | whats running | what is running | running (right )?now | in progress | is running ")
@@ -311,7 +311,8 @@ WHOAMI_MORE_RE = re.compile(r" am i (?:an? )?(?:admin|administrator|superuser|ro
                             r" who (?:i am|im|am i|i m) (?:logged|signed) in | (?:logged|signed) in as $")
 """'am I an admin?' asks who the session acts as."""
 NEW_SESSION_RE = re.compile(
-    r"^ (?:start |open |begin |create )?(?:a )?(?:new|fresh) (?:session|conversation|chat) $|"
+    r"^ (?:start |open |begin |create )?(?:over )?(?:with )?(?:a )?(?:new|fresh|clean) (?:session|conversation|chat|"
+    r"slate)(?: please)? $|"
     r"^ (?:start over|reset (?:the |this |my )?(?:session|conversation|chat)|clear (?:the |this |my )?"
     r"(?:session|conversation|context)) $")
 """A fresh conversation: 'new session', 'start a new conversation', 'start over'."""
