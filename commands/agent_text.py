@@ -11,9 +11,10 @@ from __future__ import annotations
 import re
 
 AGENT_RE = re.compile(
-    r"\b(?:the user|my user|a user|end user|user (?:request|says|said|wrote|instruction|input|message|asks|"
+    r"\b(?:the user|my user|a user|end user|user (?:request|says|said|wrote|instruction|input|message|query|asks|"
     r"asked|approval)|user'?s (?:question|request|message|exact words|instructions|ask)|request from (?:the )?user|"
     r"on (?:the user'?s )?behalf|acting for|per (?:the )?user|relaying|forwarding|passing along|operator note|"
+    r"(?:i'?ll|i will|let me) (?:relay|forward|pass (?:this |that |it )?(?:along|on))|"
     r"coding (?:agent|assistant)|ai (?:agent|assistant)|automated agent|replit agent|\[agent\]|"
     r"(?:i'?m|i am|this is|here)\s+(?:copilot|claude(?: code)?|codex|cursor|gemini|chatgpt|devin|aider)|"
     r"(?:claude(?: code)?|copilot|codex|cursor|gemini|devin|aider) (?:here|relaying)|the developer|a developer|"
@@ -30,7 +31,8 @@ AGENT_RE = re.compile(
 _QUOTE_RE = re.compile(r"(?<![A-Za-z])'((?:[^']|(?<=[A-Za-z])'(?=[A-Za-z])){3,}?)'(?![A-Za-z])|"
                        r"\"([^\"]{3,}?)\"|\u201c([^\u201d]{3,}?)\u201d")
 
-_SAYS_RE = re.compile(r"(?:^|:|asked|asks|says|said|wrote|request|message|words were|quoted\)?|verbatim\)?)\s*$",
+_SAYS_RE = re.compile(r"(?:^|:|asked|asks|says|said|wrote|request|message|words were|quoted\)?|verbatim\)?|"
+                      r"follows?[.:]?)\s*$",
                       re.I)
 """What comes just before a quote of the user's own words."""
 
@@ -51,6 +53,8 @@ _PREAMBLE_RES = tuple(re.compile(p, re.I) for p in (
     r"^per (?:the )?user(?:'s)?(?: instructions)?[,:]\s*",
     r"^as requested by the user,?\s*",
     r"^(?:i'?m )?relaying(?: a user request| for the user)?[,:]\s*",
+    r"^(?:i'?ll|i will|let me) (?:relay|forward|pass (?:this |that |it )?(?:along|on))(?: (?:this|that|it))?"
+    r"(?: (?:for|from) (?:the|my) user)?[,:]\s*",
     r"^(?:please )?(?:relay|pass|send|forward)(?: this)? to operatoros[,:]\s*",
     r"^forwarding (?:a user message|for the user)[,:]?\s*",
     r"^passing along a user request[,:]\s*",

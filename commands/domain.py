@@ -86,6 +86,13 @@ def fold(text: str, commands: list[Command]) -> list[Command]:
     return [_submit(text)]
 
 
+CREATIVE_RE = re.compile(
+    r"^(?:write|compose|draft|tell|make up|invent|create)\s+(?:me\s+|us\s+)?(?:a|an|some|the)\s+(?:\w+\s+){0,2}?"
+    r"(?:story|stories|poem|poems|haiku|song|lyrics|limerick|essay|joke|jokes|script|screenplay|rap|sonnet|fable|"
+    r"tale|novel|parody|riddle|ode)\b", re.I)
+"""A request for a piece of writing: whatever system words its subject holds, it is work for an agent."""
+
+
 _NEVER_WORK = frozenset({"help", "history", "login", "logout", "whoami", "task", "workflows"})
 
 
@@ -94,6 +101,8 @@ def is_domain(text: str) -> bool:
     body = _OPENER_RE.sub("", text.strip(), count=1)
     if DOMAIN_TASKS_RE.search(body) and not re.search(r"\b(?:pool|agents|queued|failed|running)\b", body, re.I):
         return True
+    if CREATIVE_RE.match(body):
+        return True  # "write a short story where an agent pool goes on strike": the pool is in the story
     if SYSTEM_OBJECT_RE.search(body):
         return False
     state_of = _STATE_OF_RE.search(body)
@@ -146,7 +155,8 @@ WORLDLY_RES = tuple(re.compile(p, re.I) for p in (
     r"\b(?:swimming|car|risk|talent|betting|office|gene|labou?r|liquidity|mining|insurance|investment|401k|retirement|"
     r"prize|dead|infinity|kiddie|plunge|pool)\s+pools?\b",
     # sports of the world: "home runs", "runs batted in", "an agent in the NFL", "betting pools"
-    r"\b(?:home|homerun|batted|earned|winning|tying|go-ahead)\s+runs?\b|\bruns?\s+(?:batted|scored|allowed)\b",
+    r"\b(?:home|homerun|batted|earned|winning|tying|go-ahead)\s+runs?\b|\bhow many runs\b(?![^.?!]*\bworkflows?\b)|"
+    r"\bruns?\s+(?:batted|scored|allowed)\b",
     r"\bagents?\s+(?:in|of|for)\s+(?:the\s+)?(?:nba|nfl|mlb|nhl|mls|wnba|premier league|la liga|serie a|bundesliga|"
     r"free agency|draft)\b|\bfree agen(?:cy|ts?)\b",
     r"\bpools?\s+(?:work\s+|works\s+)?in\s+(?:sports\s+)?(?:betting|wagering|gambling)\b",
@@ -161,6 +171,7 @@ WORLDLY_RES = tuple(re.compile(p, re.I) for p in (
     r"(?:\w+\s+)?jobs\b",
     r"\btasks?\s+(?:scheduling|management|prioriti[sz]ation|delegation|batching|switching|tracking|estimation)\b",
     r"\bcancel\s+culture\b",
+    r"\bqueue\s+up\s+(?!(?:an?\s+|the\s+|my\s+|some\s+|more\s+)?(?:tasks?|jobs?|requests?|analys[ie]s)\b)",
     # a queue or tasks of the world: "the queue time at a typical ER", "what tasks should I do before a colonoscopy"
     r"\bqueues?\s+(?:times?|lines?|at|for|outside|in front|management|systems?|theory|etiquette|lengths?)\b",
     # a workflow of the world: "the best workflow for filing expense reports"

@@ -21,7 +21,7 @@ from typing import Any
 
 from commands import mood
 from commands.context import referred
-from commands.domain import _ARTEFACT_RE, _POOL_NAMES
+from commands.domain import _ARTEFACT_RE, _POOL_NAMES, CREATIVE_RE
 from commands.intent import not_understood
 from commands.vocabulary import ASK_RE, QUOTED_TO_RE, ROUTE_RE, SUBMIT_RE
 from values import Command
@@ -76,7 +76,7 @@ _SPECIFIC_RE = re.compile(r"\b(?:task|job|run|workflow)\s*#?\d", re.I)
 def check(request: str, commands: list[Command], ctx: dict[str, Any] | None = None) -> list[Command]:
     """``commands`` with every change that its words do not order turned read-only (``ctx``: what 'it' is)."""
     result = [_checked(request, c) for c in commands]
-    if _unordered(request) and not _routed_content(request):
+    if _unordered(request) and not _routed_content(request) and not CREATIVE_RE.match(request.strip()):
         result = _no_work_about_the_system(request, result, ctx or {})
     if any(c.intent != "submit" for c in result):  # "... and show me what it's doing" is no work for an agent
         result = [c for c in result if not _idle_work(c)] or result

@@ -158,8 +158,12 @@ def _plain_numbers(lowered: str) -> str:
     return NOT_A_COUNT_RE.sub(" notacount ", lowered)
 
 
+_WILL_RE = re.compile(r"\b(i|we|you|they|he|she|it|that|there|who)'ll\b")
+"""'I'll', 'we'll', 'she'll': without the apostrophe they would read as 'ill', 'well', 'shell'."""
+
+
 def _tokens(lowered: str) -> list[str]:
-    words = [correct(w) for w in TOKEN_RE.findall(lowered.replace("'", ""))]
+    words = [correct(w) for w in TOKEN_RE.findall(_WILL_RE.sub(r"\1 will", lowered).replace("'", ""))]
     tokens: list[str] = []
     i = 0
     while i < len(words):
