@@ -103,7 +103,8 @@ MACHINE_WORDS = frozenset(
 PRONOUN_WORDS = frozenset("it its they them their that this those".split())
 
 TOPIC_WORDS: tuple[tuple[str, str], ...] = (
-    ("scal", "scaling"), ("size", "scaling"), ("resiz", "scaling"), ("add agent", "scaling"),
+    ("scal", "scaling"), ("size", "scaling"), ("maximum", "scaling"), ("max ", "scaling"), ("minimum", "scaling"),
+    ("how big can", "scaling"), ("how large can", "scaling"), ("resiz", "scaling"), ("add agent", "scaling"),
     ("more agent", "scaling"), ("fewer agent", "scaling"), ("remove agent", "scaling"),
     ("cancel", "tasks"), ("task", "tasks"), ("queue", "tasks"), ("retr", "tasks"), ("job", "tasks"),
     ("restart", "pools"), ("agent", "pools"), ("pool", "pools"),
@@ -382,12 +383,17 @@ def _imagined_answer(cleaned: str, clauses: list[str], moods: list[str],
             view.args["declined"] = dict(undone)
         return view
 
+    asked = [c for mood, clause, commands in imagined if mood != "hypothetical" and CONSEQUENCE_RE.search(clause)
+             for c in commands if c.intent in ("task", "workflows") and _is_specific(c)]
     if words & HARDWARE_WORDS and (looks or undone):
         answer = noted(Command("health", {}, cleaned))
+    elif asked and not any(c.intent in ("task", "workflows") for c in looks):
+        answer = noted(asked[0])  # "if we restarted healthcare, what would happen to task 40?": task 40 is asked about
     else:
-        specific = next((c for c in looks if _is_specific(c)), None)
+        specific = next((c for c in looks if _is_specific(c) and c.intent != "pools"), None) or next(
+            (c for c in looks if _is_specific(c)), None)  # "what would happen to task 40?" beside a pool imagined
         if specific is not None and not (specific.intent == "pools" and "explain" in moods):
-            answer = specific
+            answer = noted(specific)
         else:
             topic = _topic(unconditional(hypothetical_text)) or _topic(cleaned)
             if topic is None or not (looks or undone):
