@@ -203,6 +203,8 @@ def _is_question(text: str) -> bool:
 
 def _cancelled(request: str) -> str:
     """'show me all queued tasks cancelled' is 'cancel all queued tasks'."""
+    said = request
+    request = re.sub(r"\s+(?:now|right away|right now|immediately|asap|please)$", "", request, flags=re.I)
     request = re.sub(r"^(?:show me|i want|i would like|i'?d like|i need)?\s*that (.+?) (?:be|is|gets?) "
                      r"(cancelled|canceled|restarted)$", r"\1 \2", request, flags=re.I)  # "that task 57 be cancelled"
     match = re.match(r"^(?:show me |i want |i would like |i'?d like |i need )?(.+?) (cancelled|canceled|restarted)$",
@@ -211,4 +213,4 @@ def _cancelled(request: str) -> str:
                                r"may|ought)\b|n'?t\b", match.group(1), re.I):  # "task 12 must not be cancelled"
         verb = "cancel" if match.group(2).lower().startswith("cancel") else "restart"
         return f"{verb} {match.group(1)}"
-    return request
+    return said  # "... now" stays in a request that is no such order

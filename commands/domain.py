@@ -172,6 +172,7 @@ WORLDLY_RES = tuple(re.compile(p, re.I) for p in (
     r"\btasks?\s+(?:scheduling|management|prioriti[sz]ation|delegation|batching|switching|tracking|estimation)\b",
     r"\bcancel\s+culture\b",
     r"\bqueue\s+up\s+(?!(?:an?\s+|the\s+|my\s+|some\s+|more\s+)?(?:tasks?|jobs?|requests?|analys[ie]s)\b)",
+    DOMAIN_TASKS_RE.pattern,  # "the tasks for planning a product launch"
     # a queue or tasks of the world: "the queue time at a typical ER", "what tasks should I do before a colonoscopy"
     r"\bqueues?\s+(?:times?|lines?|at|for|outside|in front|management|systems?|theory|etiquette|lengths?)\b",
     # a workflow of the world: "the best workflow for filing expense reports"

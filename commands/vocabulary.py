@@ -79,14 +79,14 @@ _POOL_NAME_WORDS = frozenset(w for words in POOL_SYNONYMS.values() for s in word
 
 HELP_TOPIC_WORDS: tuple[tuple[str, frozenset[str]], ...] = (
     ("scaling", word_set("scale scaling resize resizing capacity")),
-    ("workflows", word_set("workflow workflows automation approve approval approvals")),
+    ("workflows", word_set("workflow workflows automation approve approval approvals approving reject rejecting")),
     ("demos", word_set("demo demos demonstration")),
-    ("tasks", word_set("task tasks submit submitting queue jobs job cancel")),
+    ("tasks", word_set("task tasks submit submitting queue jobs job cancel cancelling canceling")),
     ("health", word_set("health cpu memory disk monitoring")),
     ("status", word_set("status overview dashboard")),
     ("history", word_set("history")),
     ("account", word_set("login logout register account accounts user users sign")),
-    ("pools", word_set("pool pools agent agents restart workers")),
+    ("pools", word_set("pool pools agent agents restart restarting workers")),
 )
 """Help topics in order of precedence ("how do I scale a pool" is about scaling)."""
 
@@ -177,7 +177,8 @@ TASK_NOUNS = word_set("tasks task jobs job queue backlog")
 HISTORY_OWNERS = word_set("my conversation chat session command commands request requests our show")
 HELP_FILLER = word_set("me with on about for please the a using i need some out pls")
 RUN_VERBS = word_set("run start execute launch trigger kick rerun")
-RUN_SHOWN = word_set("show status check details what whats view get how hows")
+RUN_SHOWN = word_set("show status check details what whats view get how hows approval approvals step steps waiting "
+                     "pending stuck progress")
 DECISION_WORDS = word_set("approve approved approving accept reject rejected rejecting deny decline")
 APPROVE_WORDS = word_set("approve approved approving accept")
 APPROVALS_SHOWN = word_set("queue pending list show waiting any what whats which")
