@@ -42,7 +42,8 @@ _PREAMBLE_RES = tuple(re.compile(p, re.I) for p in (
     r"^(?:i'?m|i am|this is)\s+(?:copilot|claude(?: code)?|codex|cursor|gemini|chatgpt|devin|aider)\b"
     r"[^.:]*(?:[.:]\s*|$)",
     r"^(?:claude(?: code)?|copilot|codex|cursor|gemini|devin|aider) (?:here|relaying)\b[^.:]*?(?:[.:]\s*|$)",
-    r"^(?:i'?m|i am) (?:an? )?(?:ai |automated |coding )*(?:agent|assistant)\b[^.:]*(?:[.:]\s*|$)",
+    r"^(?:i'?m|i am|this is) (?:an? |the )?(?:[a-z]+ )?(?:ai |automated |coding )*(?:agent|assistant)\b[^.:]*"
+    r"(?:[.:]\s*|$)",
     r"^context:.*?\brequest:\s*",
     r"^(?:please )?(?:execute|carry out|perform|handle)\b[^:]*:\s*",
     r"^(?:the )?user(?:'s)? (?:request|says|said|wrote|instruction|input|message|question|exact words were|"
@@ -100,6 +101,8 @@ _REFRAME_RES = tuple((re.compile(p, re.I), r) for p, r in (
     (r"^(?:(?:the |my )?user|they) (?:needs?)\b", "I need"),
     (r"^(?:I want|I would like|I need) an? (?:analysis|review) of\b", "analyze"),
     (r"^(?:the user|my user) says\b", ""),
+    (r"^(?:(?:the |my )?user|they) (?:picks?|picked|chose|chooses|selects?|selected|went with|goes with|answers?|"
+     r"answered|replied|replies)(?: with)?\b", ""),
     (r"^(?:the user|my user) has rejected\b", "reject"),
     (r"^(?:i'?m|i am) (?:an? )?(?:agent|assistant) assisting a user who wants to\b", ""),
 ))
@@ -171,11 +174,26 @@ def reduce(text: str) -> tuple[str, bool]:
         request = ". ".join(s for s in sentences if not _NOOP_RE.match(s))
     else:
         request = " ".join(rest) or " ".join(s for s in sentences if not _NOOP_RE.match(s)) or text
+        if not rest and read_only and not quoted and _only_the_users_refusal(pairs):
+            read_only = False  # "On behalf of the user: don't cancel task 4, cancel task 5 instead": the rule reads it
     label = LABEL_RE.match(request)  # a label inside the user's quoted words: 'read-only please: show ...'
     if label:
         read_only = read_only or bool(_LABEL_READ_ONLY_RE.search(label.group(1)))
         request = request[label.end():]
     return _cancelled(request.strip(" .")), read_only
+
+
+def _only_the_users_refusal(pairs: list[tuple[str, str]]) -> bool:
+    """Whether the only words that refuse a change are the user's request itself, one sentence after a label
+    ("On behalf of the user: don't cancel task 4, cancel task 5 instead"): the rule above the matchers reads its
+    negation clause by clause, so an order beside it still stands; an agent's own "no changes" is no such sentence."""
+    kept = [(s, raw) for s, raw in pairs if not _NOOP_RE.match(s)]
+    return len(kept) == 1 and kept[0][0] != _strip_label(kept[0][1]) and bool(
+        re.match(r"^(?:please\s+)?(?:don'?t|do not|never|no need to|not)\b", kept[0][0], re.I))
+
+
+def _strip_label(raw: str) -> str:
+    return raw.strip(" .:;,\"'")
 
 
 def _strip(sentence: str) -> str:
