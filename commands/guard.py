@@ -49,7 +49,7 @@ QUESTION_RE = re.compile(
     r"assum\w*|suppos\w*|imagin\w*|hypothetic\w*|theory|tell me|explain\w*|describ\w*|reason|worth|idea|safe|"
     r"plan\w*|later|tomorrow|harm|risk\w*|danger\w*|hope|nobody|no one|dare|curious|wish|i['\u2019]?ll|we['\u2019]?ll|"
     r"(?:i|we) will|going to|gonna|(?:ok|okay|fine|alright) to|thoughts|part of me|tempted|inclined|toying|"
-    r"contemplat\w*|hate|afraid|scared|nervous|worried|careful|unsure|not sure|hesitant|doubt\w*|"
+    r"contemplat\w*|hate|afraid|scared|nervous|worried|careful|unsure|not sure|hesitant|doubt\w*|remind\w*|"
     r"options?|alternatives?|possibilit\w*|advice|advis\w*|opinion|discuss\w*|talk about|debat\w*|"
     r"shl?d|shud|shoud|shuold|shoudl|cld|cud|wld|wud|wat|wut|wht|u think|ya think|"
 
@@ -68,7 +68,8 @@ POLITE_RE = re.compile(
     r"i(?:'d| would) like you to|i (?:want|need) you to|go ahead and)\b", re.I)
 """A polite opening that still orders ("could you restart the sports pool?")."""
 
-EXPLAIN_RE = re.compile(r"\b(?:explain\w*|describ\w*|what would it take|how (?:does|do|would|is|are))\b", re.I)
+EXPLAIN_RE = re.compile(r"\b(?:explain\w*|describ\w*|what would it take|how (?:does|do|would|is|are|to)|teach\w*|"
+                        r"(?:the )?steps (?:to|for)|instructions (?:to|for|on)|tutorial|guide me)\b", re.I)
 _CLAUSE_END_RE = re.compile(r"[,;:\u2013\u2014]|[.!?]+(?=\s)|\s-+\s|\bbut\b", re.I)
 _SPECIFIC_RE = re.compile(r"\b(?:task|job|run|workflow)\s*#?\d", re.I)
 
@@ -277,7 +278,8 @@ AFTER_REFUSAL_RE = re.compile(
 """Words after an action verb that refuse it."""
 DOUBT_AFTER_RE = re.compile(r"\b(?:not sure|unsure|not certain|hesitant|second thoughts|undecided|by accident|"
                             r"accidentally|or not|or (?:should|shall) (?:i|we)|jk|j/k|just kidding|kidding|"
-                            r"not really|in theory|theoretically|hypothetically|in principle|y/n|yes/no|"
+                            r"not really|in theory|theoretically|hypothetically|in principle|y/n|yes/no|maybe|perhaps|"
+                            r"possibly|"
 
                             r"(?:after|once|when|until|unless|if|before) (?:i|we) (?:confirm|say|approve|give|tell|"
                             r"ok|okay|agree)\w*|(?:i|we)['\u2019]?ll confirm|(?:wait|waiting) for (?:my|our|a|the) "
@@ -289,7 +291,8 @@ _SARCASM_RE = re.compile(r"(?:^|\s)/s\s*$|\(\s*(?:not really|jk|kidding|joking)\
 DEFERRED_RE = re.compile(
     r"\b(?:later|tomorrow|tonight|next (?:week|month|time)|some ?time|eventually|in a (?:bit|while)|at some point|"
     r"when (?:convenient|possible|you can|you get a chance)|as needed|if (?:needed|necessary|required|appropriate|"
-    r"it makes sense|you think|warranted))\b", re.I)
+    r"it makes sense|you think|warranted)|(?:when|whenever|once|as soon as|after|until|if|unless) (?:the|it|its|they|"
+    r"their|there|all|everything|every|task|run|workflow|we|i|you)\b)\b", re.I)
 """Words after an action verb that put it off: not an order to do it now."""
 
 
@@ -326,10 +329,12 @@ def refusal(text: str, request: str) -> str | None:
 
 
 def _ends_in_question(text: str, request: str) -> bool:
-    """Whether the sentence holding ``text`` in ``request`` ends with a question mark."""
+    """Whether the sentence holding ``text`` in ``request`` ends with a question mark ("..." ends none)."""
     start = request.find(text)
     rest = request[start:] if start >= 0 else text
-    end = re.search(r"[.!?]+(?=\s|$)", rest)
+    if re.search(r"\(\s*\?+\s*\)", rest):
+        return True  # "cancel task 12 (?)"
+    end = re.search(r"(?:[!?]+|(?<![.\u2026])\.(?![.\u2026]))(?=\s|$)", rest)
     return bool(end and "?" in end.group(0))
 
 

@@ -181,7 +181,10 @@ READ_ONLY_FRAMES = (
     "The user asked me NOT to {a}.", "The user was going to {a} but changed their mind.",
     "{A} /s", "{A}? jk", "{A} in theory", "shld we {a}", "{A}? y/n", "Hmm, {a}... no.", "Proposal: {a}",
     "Note to self: {a}", "disregard: {a}", "{A} if needed", "{A} at some point",
-    "I accidentally asked to {a}, ignore that", "The user wants an explanation of {g}.")
+    "I accidentally asked to {a}, ignore that", "The user wants an explanation of {g}.",
+    "{A}? thanks", "hey, {a}?", "{A}... maybe?", "{A} (?)", "{A}, maybe", "Remind me to {a}",
+    "Schedule a reminder to {a}", "{A} when the queue is empty", "Teach me to {a}", "Give me the steps to {a}",
+    "{A}? :)", "{A}? asking for a friend")
 """Questions, refusals and imagined changes around an action: none may change anything (issue 17)."""
 
 
