@@ -289,11 +289,20 @@ _SARCASM_RE = re.compile(r"(?:^|\s)/s\s*$|\(\s*(?:not really|jk|kidding|joking)\
                          r"\b(?:jk|j/k|just kidding|kidding|joking|lol jk)\W*$", re.I)
 """A closing mark of jest: '/s', '(not really)', '... jk'."""
 DEFERRED_RE = re.compile(
-    r"\b(?:later|tomorrow|tonight|next (?:week|month|time)|some ?time|eventually|in a (?:bit|while)|at some point|"
+    r"\b(?:later|tomorrow|tonight|next (?:week|month|time|weekend|\w+day)|"
+    r"on (?:mon|tues|wednes|thurs|fri|satur|sun)day|this (?:afternoon|evening|weekend)|"
+    r"(?:at|by|around) \d{1,2}(?::\d{2})?\s*(?:am|pm|a\.m\.|p\.m\.)|(?:at|by) \d{1,2}:\d{2}|at (?:noon|midnight)|"
+    r"in (?:an?|\d+|a few|a couple of) (?:minutes?|mins?|hours?|days?|weeks?)|"
+    r"(?:is|are|was|gets?) scheduled|some ?time|eventually|in a (?:bit|while)|at some point|"
     r"when (?:convenient|possible|you can|you get a chance)|as needed|if (?:needed|necessary|required|appropriate|"
     r"it makes sense|you think|warranted)|(?:when|whenever|once|as soon as|after|until|if|unless) (?:the|it|its|they|"
     r"their|there|all|everything|every|task|run|workflow|we|i|you)\b)\b", re.I)
 """Words after an action verb that put it off: not an order to do it now."""
+
+
+_WRITE_UP_RE = re.compile(r"\b(?:runbook|playbook|checklist|procedure|script|how-to|guide|sop|document\w*)s?\s+"
+                          r"(?:to|for|on|about)\s+(?:how to\s+)?$", re.I)
+"""'write a runbook to restart X': the restart is what the document is about, not an order."""
 
 
 def refusal(text: str, request: str) -> str | None:
@@ -315,7 +324,7 @@ def refusal(text: str, request: str) -> str | None:
         return "question"  # "cancel task 6 later": not now
     if verb and DOUBT_AFTER_RE.search(body[verb.end():]):
         return "question"  # "I'd cancel task 12 but I'm not sure"
-    if EXPLAIN_RE.search(before):
+    if EXPLAIN_RE.search(before) or (verb and _WRITE_UP_RE.search(before)):
         return "explain"
     if NEGATION_RE.search(before) or (verb and re.match(r"\w+ing\b", verb.group(0), re.I)
                                        and re.search(r"\b(?:stop|quit|cease)\s*$", before, re.I)):

@@ -184,7 +184,8 @@ READ_ONLY_FRAMES = (
     "I accidentally asked to {a}, ignore that", "The user wants an explanation of {g}.",
     "{A}? thanks", "hey, {a}?", "{A}... maybe?", "{A} (?)", "{A}, maybe", "Remind me to {a}",
     "Schedule a reminder to {a}", "{A} when the queue is empty", "Teach me to {a}", "Give me the steps to {a}",
-    "{A}? :)", "{A}? asking for a friend")
+    "{A}? :)", "{A}? asking for a friend", "Write a runbook to {a}", "{A} at 5pm", "{A} in an hour",
+    "{A} next Monday", "{A} is scheduled for Friday")
 """Questions, refusals and imagined changes around an action: none may change anything (issue 17)."""
 
 
