@@ -165,7 +165,7 @@ def parse(text: str, context: dict[str, Any] | None = None) -> list[Command]:
 def _understand(cleaned: str, ctx: dict[str, Any]) -> list[Command]:
     """The commands of a request: an agent's framing reduced, and the rule that only an imperative,
     affirmative request changes anything (commands/mood.py)."""
-    cleaned = _without_courtesies(cleaned)
+    cleaned = _with_verbs_spelled(_without_courtesies(cleaned))
     request, read_only = agent_text.reduce(cleaned)
     relayed = request != cleaned and not read_only  # 'The user says: "3"' answers the question as "3" does
     answered = choices.answer(request if relayed else cleaned, ctx, parse_request)
@@ -191,6 +191,25 @@ _THANKS_RE = re.compile(r"(?P<before>[^\s,.;:!?\u2013\u2014-]*)(?P<sep>[\s,.;:!?
 """A thank-you closing the request ("number 2 thanks"); not the words of a note ("write a card saying thank you")."""
 _THANKS_KEPT = frozenset("saying say says said a an the to for of with note card message letter email word words "
                          "big my our".split())
+
+
+_CHANGE_VERBS = frozenset("scale restart reboot cancel approve reject delete abort terminate shrink".split())
+"""Verbs of a change whose misspellings are set right in the whole text, so that the rule above the matchers reads
+"NOT canecl task 3" as the refusal it is (the matchers already read each word corrected)."""
+_SYSTEM_WORDS = _CHANGE_VERBS | frozenset("""tasks task agents agent pools status health healthcare finance financial
+    sports business general workflow workflows failed queued running history""".split())
+"""System words set right in the whole text too: the rule's own patterns name them ("restart the fniance agents")."""
+_WORD_RE = re.compile(r"[A-Za-z]{5,}")
+
+
+def _with_verbs_spelled(text: str) -> str:
+    """``text`` with misspelt change verbs spelt right ("rsetart" -> "restart"); inflections stay ("scaled")."""
+    def spelt(match: re.Match[str]) -> str:
+        word = match.group(0).lower()
+        right = _correct(word)
+        return right if right in _SYSTEM_WORDS and right != word and not word.startswith(right) else match.group(0)
+
+    return _WORD_RE.sub(spelt, text)
 
 
 def _without_courtesies(text: str) -> str:

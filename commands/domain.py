@@ -120,7 +120,9 @@ def is_domain(text: str) -> bool:
             return bool(_ARTEFACT_RE.search(rest) or named) and not said & SYSTEM_HEADS  # "show me what it's doing"
         rest = re.sub(r"^(?:up|down)\s+", "", rest, flags=re.I)
         obj = _STOP_RE.split(rest, maxsplit=1)[0].split()
-        words = [w.lower().strip("'\"") for w in obj if w.lower() not in _DETERMINERS]
+        from commands.segment import correct  # "scale healtcare to 5": the object is the pool, misspelt
+
+        words = [correct(w.lower().strip("'\"")) for w in obj if w.lower() not in _DETERMINERS]
         looked_at = words[-1:] if verb.group(1).lower() not in ("scale", "resize", "restart", "reboot", "reset",
                                                                  "cancel", "kill") else words
         looked_at = [w for i, w in enumerate(looked_at) if w not in _POOL_WORDS or i == 0

@@ -200,6 +200,32 @@ def test_no_question_negation_or_hypothetical_frame_changes_anything() -> None:
     assert not leaks, leaks
 
 
+@pytest.mark.parametrize("text", [
+    "The user is NOT asking to canecl anything. They want to see task 3.",
+    "The user says 'nah don't rsetart it, just show me the sports pool'",
+    "The user requests that you NOT canecl task 3 but show its result.", "don't scael finance, just show it",
+    "shuold I rsetart the sports agents?", "never mind, dont apporve run 4", "scale sports to 6? thanks"])
+def test_a_misspelt_or_thanked_refusal_or_question_changes_nothing(text: str) -> None:
+    got = parse(text, {})
+    assert not any(changes(c) for c in got), _shown(got)
+
+
+@pytest.mark.parametrize(("text", "intent", "args"), [
+    ("scale healtcare to 5", "scale", {"pool": "healthcare", "size": 5}),
+    ("rsetart the fniance agents", "restart", {"pool": "financial"}),
+    ("healthcare pool -> 4 agents", "scale", {"pool": "healthcare", "size": 4}),
+    ("scale sports +2", "scale", {"pool": "sports", "delta": 2}),
+    ("hey, list failed tasks thanks", "tasks", {"status": "failed"})])
+def test_typos_arrows_signs_and_courtesies_keep_an_order(text: str, intent: str, args: dict[str, Any]) -> None:
+    assert matches([{"intent": intent, "args": args}], parse(text, {}))
+
+
+def test_a_relayed_answer_answers_the_question() -> None:
+    context = update_context({}, parse("show me a demo", {}))
+    assert matches([{"intent": "demo", "args": {"domain": "sports"}}], parse('The user says: "3"', context))
+    assert matches([{"intent": "demo", "args": {"domain": "financial"}}], parse("number 2 thanks", context))
+
+
 def test_follow_up_questions_never_repeat_a_change() -> None:
     leaks = []
     for turn in ("scale finance to 5", "restart the sports agents", "show task 12", "show run 4", "analyze AAPL stock"):
