@@ -189,9 +189,17 @@ _THANKS_RE = re.compile(r"(?P<before>[^\s,.;:!?\u2013\u2014-]*)(?P<sep>[\s,.;:!?
                         r"(?:thanks|thank you|thx|ty|cheers|many thanks|much appreciated|appreciate it|"
                         r"thanks in advance)(?:\s+(?:so much|a lot|a bunch|again|in advance))?[\s.!]*$", re.I)
 """A thank-you closing the request ("number 2 thanks"); not the words of a note ("write a card saying thank you")."""
-_CLOSING_MARKS_RE = re.compile(r"(?<=\S)\s*[!?\u203d]*[?\u203d][!?\u203d]*\s*$|(?<=\S)\s*!+\s*$")
-"""Marks closing a request: any run holding a question mark is one ("the financial one?!!"); exclamation marks alone
-add nothing ("cancel task 12 /s!!" is still said in jest)."""
+_CLOSING_MARKS_RE = re.compile(r"(?<=\S)[\s!?.)\]\"'\u203d\uff1f\u201d\u2019\u00bb]*"
+                               r"[!?\u203d\uff1f)\]\"'\u201d\u2019\u00bb][\s.]*$")
+"""Marks closing a request: any run holding a question mark is one ("the financial one?!!", "(restart sports?)");
+exclamation marks alone add nothing ("cancel task 12 /s!!" is still said in jest)."""
+
+
+def _closing(marks: re.Match[str]) -> str:
+    tail = marks.group(0)
+    if any(q in tail for q in "?\u203d\uff1f"):
+        return "?"
+    return tail.replace("!", "").rstrip()
 _THANKS_KEPT = frozenset("saying say says said a an the to for of with note card message letter email word words "
                          "big my our".split())
 
@@ -218,7 +226,7 @@ def _with_verbs_spelled(text: str) -> str:
 def _without_courtesies(text: str) -> str:
     """``text`` without a greeting before it or a thank-you after it, which say nothing of the request."""
     stripped = _OPENING_RE.sub("", text, count=1).strip() or text
-    stripped = _CLOSING_MARKS_RE.sub(lambda m: "?" if "?" in m.group(0) or "\u203d" in m.group(0) else "", stripped)
+    stripped = _CLOSING_MARKS_RE.sub(_closing, stripped)
     thanks = _THANKS_RE.search(stripped)
     if thanks and thanks.start("sep") > 0 and (thanks.group("sep").strip() or thanks.group("before").lower()
                                           not in _THANKS_KEPT):

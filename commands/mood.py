@@ -310,7 +310,7 @@ _PAST_RE = re.compile(r"\b(" + "|".join(_PAST_FORMS) + r")\b(?!\s+(?:tasks?|jobs
 
 _RETRACT_WORDS = frozenset("""do doing it that this so yet now anything ahead go proceed proceeding with bother after
     all actually please then today either the same one mind about thing that's thats but and or wait no just ok okay
-    hold on thanks thank you advise""".split())
+    hold on thanks thank you advise not""".split())
 
 
 _SAFE_WITHOUT_RE = re.compile(
@@ -318,7 +318,7 @@ _SAFE_WITHOUT_RE = re.compile(
     r"(?:losing|dropping|affecting|breaking|interrupting|killing|cancell?ing|disrupting|hurting|any downtime|"
     r"downtime)\b", re.I)
 """A question whether an action can be done without a side effect: how the action behaves, help on it."""
-_LAST_NO = frozenset({"no", "nope", "nah", "no no", "not really", "no thanks", "or not", "never mind"})
+_LAST_NO = frozenset({"no", "nope", "nah", "no no", "not really", "no thanks", "or not", "never mind", "not"})
 """A last clause that takes back the order before it."""
 _BARE_IMAGINING_RE = re.compile(r"(?:just\s+)?(?:hypothetically|theoretically|in theory|hypothetically speaking|"
                                 r"in principle|say|suppose|imagine)", re.I)

@@ -185,7 +185,8 @@ READ_ONLY_FRAMES = (
     "{A}? thanks", "hey, {a}?", "{A}... maybe?", "{A} (?)", "{A}, maybe", "Remind me to {a}",
     "Schedule a reminder to {a}", "{A} when the queue is empty", "Teach me to {a}", "Give me the steps to {a}",
     "{A}? :)", "{A}? asking for a friend", "Write a runbook to {a}", "{A} at 5pm", "{A} in an hour",
-    "{A} next Monday", "{A} is scheduled for Friday", "{A}?!", "{A}?!!", "{A} /s!!")
+    "{A} next Monday", "{A} is scheduled for Friday", "{A}?!", "{A}?!!", "{A} /s!!",
+    "({A}?)", "\"{A}?\"", "{A}?.", "{A}\uff1f", "{A} \u2014 NOT")
 """Questions, refusals and imagined changes around an action: none may change anything (issue 17)."""
 
 
