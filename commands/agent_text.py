@@ -124,6 +124,9 @@ READ_ONLY_RE = re.compile(
     r"(?:it'?s|it is|this is|that'?s|that is) (?:just |only )?a question|just a question", re.I)
 """An agent's instruction that forbids any change."""
 
+_INTERJECTION_RE = re.compile(r"(?:no|nope|stop|wait|ok|okay|hey|please|hold on|hmm)", re.I)
+"""A sentence that only interjects ("no! do not cancel task 31"): the request is in the next one."""
+
 _LOOK_RE = re.compile(r"\b(?:show|list|check|display|run a health check|give)\b.*", re.I)
 
 
@@ -163,7 +166,8 @@ def reduce(text: str) -> tuple[str, bool]:
     looks = [m.group(0) for s, raw in pairs if read_only or quoted
              for m in [_LOOK_RE.search(s)] if m and not _NOOP_RE.match(s)
              and len(READ_ONLY_RE.sub(" ", m.group(0)).split()) > 2 and READ_ONLY_RE.sub(" ", raw).strip(" ,.;:")]
-    rest = [s for s in sentences if not _NOOP_RE.match(s) and not READ_ONLY_RE.search(s)]
+    rest = [s for s in sentences if not _NOOP_RE.match(s) and not READ_ONLY_RE.search(s)
+            and not _INTERJECTION_RE.fullmatch(s.strip(" !?."))]
     refers = re.search(r"\b(?:it|its|them|their|that one|the (?:pool|task|job|run|workflow))\b",
                        " ".join(looks[-1:] or rest), re.I)
     if looks and (read_only or _is_question(quoted or "")) and not refers:
@@ -173,7 +177,9 @@ def reduce(text: str) -> tuple[str, bool]:
     elif refers and read_only:  # "do not scale the finance pool. show me its size": 'its' is the pool refused
         request = ". ".join(s for s in sentences if not _NOOP_RE.match(s))
     else:
-        request = " ".join(rest) or " ".join(s for s in sentences if not _NOOP_RE.match(s)) or text
+        # every sentence reads like an agent's closing ("On behalf of the user: run it"): it is the request itself
+        request = (" ".join(rest) or " ".join(s for s in sentences if not _NOOP_RE.match(s)) or " ".join(sentences)
+                   or text)
         if not rest and read_only and not quoted and _only_the_users_refusal(pairs):
             read_only = False  # "On behalf of the user: don't cancel task 4, cancel task 5 instead": the rule reads it
     label = LABEL_RE.match(request)  # a label inside the user's quoted words: 'read-only please: show ...'
