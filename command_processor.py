@@ -226,7 +226,7 @@ def _with_verbs_spelled(text: str) -> str:
 def _without_courtesies(text: str) -> str:
     """``text`` without a greeting before it or a thank-you after it, which say nothing of the request."""
     stripped = _OPENING_RE.sub("", text, count=1).strip() or text
-    stripped = _CLOSING_MARKS_RE.sub(_closing, stripped)
+    stripped = _CLOSING_MARKS_RE.sub(_closing, re.sub(r"\s*\(\s*[?\u203d\uff1f]+\s*\)\s*$", "?", stripped))
     thanks = _THANKS_RE.search(stripped)
     if thanks and thanks.start("sep") > 0 and (thanks.group("sep").strip() or thanks.group("before").lower()
                                           not in _THANKS_KEPT):

@@ -125,7 +125,7 @@ READ_ONLY_RE = re.compile(
 """An agent's instruction that forbids any change."""
 
 _INTERJECTION_RE = re.compile(r"(?:no|nope|stop|wait|ok|okay|hey|please|hold on|hmm)", re.I)
-"""A sentence that only interjects ("no! do not cancel task 31"): the request is in the next one."""
+"""A sentence that only interjects before another ("no! do not cancel task 31"): the request is in the next one."""
 
 _LOOK_RE = re.compile(r"\b(?:show|list|check|display|run a health check|give)\b.*", re.I)
 
@@ -166,8 +166,8 @@ def reduce(text: str) -> tuple[str, bool]:
     looks = [m.group(0) for s, raw in pairs if read_only or quoted
              for m in [_LOOK_RE.search(s)] if m and not _NOOP_RE.match(s)
              and len(READ_ONLY_RE.sub(" ", m.group(0)).split()) > 2 and READ_ONLY_RE.sub(" ", raw).strip(" ,.;:")]
-    rest = [s for s in sentences if not _NOOP_RE.match(s) and not READ_ONLY_RE.search(s)
-            and not _INTERJECTION_RE.fullmatch(s.strip(" !?."))]
+    rest = [s for i, s in enumerate(sentences) if not _NOOP_RE.match(s) and not READ_ONLY_RE.search(s)
+            and not (i < len(sentences) - 1 and _INTERJECTION_RE.fullmatch(s.strip(" !?.")))]  # a last "no." takes back
     refers = re.search(r"\b(?:it|its|them|their|that one|the (?:pool|task|job|run|workflow))\b",
                        " ".join(looks[-1:] or rest), re.I)
     if looks and (read_only or _is_question(quoted or "")) and not refers:
@@ -178,7 +178,7 @@ def reduce(text: str) -> tuple[str, bool]:
         request = ". ".join(s for s in sentences if not _NOOP_RE.match(s))
     else:
         # every sentence reads like an agent's closing ("On behalf of the user: run it"): it is the request itself
-        request = (" ".join(rest) or " ".join(s for s in sentences if not _NOOP_RE.match(s)) or " ".join(sentences)
+        request = (_joined(rest) or " ".join(s for s in sentences if not _NOOP_RE.match(s)) or " ".join(sentences)
                    or text)
         if not rest and read_only and not quoted and _only_the_users_refusal(pairs):
             read_only = False  # "On behalf of the user: don't cancel task 4, cancel task 5 instead": the rule reads it
@@ -187,6 +187,16 @@ def reduce(text: str) -> tuple[str, bool]:
         read_only = read_only or bool(_LABEL_READ_ONLY_RE.search(label.group(1)))
         request = request[label.end():]
     return _cancelled(request.strip(" .")), read_only
+
+
+def _joined(sentences: list[str]) -> str:
+    """The sentences of the request, kept apart when a later one takes back or refuses ("scale sports to 8. actually
+    no, leave it"): run together, the refusal would read as part of the order."""
+    from commands.mood import mood_of, retracts
+
+    if any(mood_of(s) == "negation" or retracts(s) for s in sentences[1:]):
+        return ". ".join(sentences)
+    return " ".join(sentences)
 
 
 def _only_the_users_refusal(pairs: list[tuple[str, str]]) -> bool:

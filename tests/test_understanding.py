@@ -201,7 +201,21 @@ def test_no_question_negation_or_hypothetical_frame_changes_anything() -> None:
     assert not leaks, leaks
 
 
+@pytest.mark.parametrize("relay", ["On behalf of the user: ", "User request: ", "The user says: ", "hey, "])
+def test_the_frames_hold_inside_an_agents_relay(relay: str) -> None:
+    leaks = []
+    for frame in READ_ONLY_FRAMES:
+        for action, gerund in CHANGING_ACTIONS[::3]:
+            text = relay + frame.format(a=action, A=action[0].upper() + action[1:], g=gerund)
+            got = parse(text, {})
+            if any(changes(c) for c in got):
+                leaks.append((text, _shown(got)))
+    assert not leaks, leaks
+
+
 @pytest.mark.parametrize("text", [
+    "On behalf of the user: scale sports to 8. actually no, leave it",
+    "On behalf of the user: Hmm, cancel task 12... no.",
     "The user is NOT asking to canecl anything. They want to see task 3.",
     "The user says 'nah don't rsetart it, just show me the sports pool'",
     "The user requests that you NOT canecl task 3 but show its result.", "don't scael finance, just show it",
