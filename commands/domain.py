@@ -57,6 +57,7 @@ SYSTEM_HEADS = frozenset("""task tasks job jobs pool pools agent agents workflow
     request requests backlog cpu ram disk memory account accounts user users picture summary report logs log
     session sessions previous past last latest big whole current size sizes update updates check checks info details
     numbers stats list lists count counts usage load tour example examples features capabilities walkthrough
+    throughput latency latencies uptime
     """.split()) | _POOL_WORDS
 """Words that, as the object of a system verb, make the request a command."""
 

@@ -277,9 +277,13 @@ def pools(seg: Segment, ctx: dict[str, Any], prev: Command | None) -> Command | 
 
 
 _FIGURES_RE = re.compile(
-    r"^ (?:(?:please|pls|can you|could you|now|ok) )*(?:show|display|list|get|give|see|check|pull up)?(?: me| us)?"
-    r"(?: the| all| your| our| current)? ?(?:perf|performance|throughput|latency|latencies|error rates?)"
-    r"(?: and (?:throughput|latency|error rates?))?(?: metrics| stats| figures| numbers| data)?(?: please| pls)? $")
+    r"^ (?:(?:please|pls|can you|could you|now|ok) )*(?:show|display|list|get|give|see|check|pull up|whats|what is|"
+    r"what are)?(?: me| us)?(?: the| all| your| our| current)?(?: (?:agent|agents|pool|pools|agent pools?|each pools?|"
+    r"every pools?))? ?(?:perf|performance|throughput|latency|latencies|error rates?)"
+    r"(?:(?: and)? (?:throughput|latency|latencies|error rates?|performance))*"
+    r"(?: metrics| stats| figures| numbers| data)?"
+    r"(?: (?:per|for|of|across|by) (?:each |every |all )?(?:the )?(?:pool|pools|agent|agents|agent pools))?"
+    r"(?: please| pls)? $")
 """A request for performance figures that names nothing else: the pools' throughput, latency, error rate."""
 _THE_POOL_RE = re.compile(r" the pool (?!of )|(?<! all) the pool $")
 """'show me the pool' after a look at one: that pool (not 'the pools')."""

@@ -260,7 +260,9 @@ MACHINE_RE = re.compile(r" (load|resource usage) (on|of) (the )?(machine|server|
                         r" (server|machine) (ok|up|doing|alive) | system (check|checkup) ")
 STATUS_RE = re.compile(
     r" whats? (is )?going on | how are things | how (is|s) everything | hows everything |"
-    r" everything (ok|okay|alright|fine|good) | where are we | how(s| is| are) (it all|things|stuff) "
+    r" everything (ok|okay|alright|fine|good|running smoothly|running fine|running ok|working|working fine|"
+    r"up and running) | (is|are) (everything|things|the system|operatoros|all systems) (running|working|up|green|go) "
+    r"(smoothly |fine |ok |okay |well )?$| where are we | how(s| is| are) (it all|things|stuff) "
     r"(going|looking|running) | big picture | summary of (the )?(whole )?(system|operatoros|everything) |"
     r" (system|operatoros) (summary|report) | (overall|whole) picture |"
     r" how(s| is) (the )?(system|operatoros|everything|it all) (doing|holding up|looking|going|coping) ")
