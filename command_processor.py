@@ -110,10 +110,10 @@ from commands.intent import (
     clarify,
     not_understood,
 )
-from commands.matcher import CONCERN_FIRST, aimed, safety_concern
+from commands.matcher import CONCERN_FIRST, aimed, safety_concern, submit_command
 from commands.request import MAX_SEGMENTS, parse_request
 from commands.segment import correct as _correct  # noqa: F401 - tests clear its cache
-from commands.segment import find_pool, normalise
+from commands.segment import find_pool, normalise, segment
 from commands.vocabulary import CONTROL_RE, GREETINGS, POOL_SYNONYMS, TOKEN_RE
 from values import INTENTS, Command
 
@@ -162,6 +162,11 @@ def parse(text: str, context: dict[str, Any] | None = None) -> list[Command]:
         return [not_understood(cleaned)]
 
 
+def _submit_whole(text: str) -> Command:
+    """One submit of the whole request, to the pool its words point at."""
+    return submit_command(segment(text, joined=False), text)
+
+
 def _understand(cleaned: str, ctx: dict[str, Any]) -> list[Command]:
     """The commands of a request: an agent's framing reduced, and the rule that only an imperative,
     affirmative request changes anything (commands/mood.py)."""
@@ -171,13 +176,13 @@ def _understand(cleaned: str, ctx: dict[str, Any]) -> list[Command]:
     answered = choices.answer(request if relayed else cleaned, ctx, parse_request)
     if answered is not None:
         return guard.check(request if relayed else cleaned, answered, ctx)
-    worldly = None if read_only else domain.worldly(request, ctx, parse_request)
+    worldly = None if read_only else domain.worldly(request, ctx, parse_request, mood.refuses, _submit_whole)
     if worldly is not None:  # system words used of the world: "what does a sports agent do?"
         return guard.check(request, worldly, ctx)
     commands = mood.apply(request, ctx, parse_request, read_only) or parse_request(request, ctx)
     if not read_only and not any(mood.mood_of(c) == "negation" and guard.ACTION_VERB_RE.search(c)
                                  for c in mood.split_clauses(request)):  # "... without harming pets" refuses no action
-        commands = domain.fold(request, commands)
+        commands = domain.fold(request, commands, _submit_whole)
     # the guard has the last word, after every step that may turn a piece into a change
     return guard.check(request, unavailable.check(request, own_work.check(request, commands)), ctx)
 

@@ -73,8 +73,8 @@ _STOP_RE = re.compile(r"\b(?:for|in|of|at|to|from|with|by|about|on|into|so|up|do
 _DETERMINERS = frozenset("a an the my our this that these those some his her their your its".split())
 
 
-def fold(text: str, commands: list[Command]) -> list[Command]:
-    """``commands``, or one submit of the whole request when every piece of it is domain work."""
+def fold(text: str, commands: list[Command], submit: Callable[[str], Command]) -> list[Command]:
+    """``commands``, or one submit of the whole request (``submit(text)``) when every piece of it is domain work."""
     if not commands or all(c.intent == "submit" for c in commands):
         return commands
     after_work = False
@@ -84,7 +84,7 @@ def fold(text: str, commands: list[Command]) -> list[Command]:
             after_work = True
         elif command.intent in _NEVER_WORK or not (is_domain(piece) or (after_work and _continues(piece))):
             return commands
-    return [_submit(text)]
+    return [submit(text)]
 
 
 CREATIVE_RE = re.compile(
@@ -187,19 +187,20 @@ WORLDLY_RES = tuple(re.compile(p, re.I) for p in (
 """System words used of the world: the request that holds them is domain work when nothing else in it is."""
 
 
-def worldly(text: str, ctx: dict[str, Any], parse: Callable[[str, dict[str, Any]], list[Command]]) -> (
-        list[Command] | None):
-    """One submit of the whole request when its system words are used of the world and, those set aside, the
-    request is domain work; else None."""
+def worldly(text: str, ctx: dict[str, Any], parse: Callable[[str, dict[str, Any]], list[Command]],
+            refuses: Callable[[str], bool], submit: Callable[[str], Command]) -> list[Command] | None:
+    """One submit of the whole request (``submit(text)``) when its system words are used of the world and, those
+    set aside, the request is domain work; else None. `refuses` tells whether a text holds a negated clause
+    (commands/mood.py)."""
     masked = mask_worldly(text)
     if masked == text:
         return None
     trial = parse(masked, ctx)
     if not trial or not all(c.intent == "submit" or _objectless(c) for c in trial):
         return None
-    if not any(c.intent == "submit" for c in trial) and not _work_left(text, masked):
+    if not any(c.intent == "submit" for c in trial) and not _work_left(text, masked, refuses):
         return None
-    return [_submit(text)]
+    return [submit(text)]
 
 
 def _objectless(command: Command) -> bool:
@@ -215,15 +216,13 @@ _VERB_ON_THING_RE = re.compile(r"\b(?:scal\w*|grow\w*|expand\w*|doubl\w*|tripl\w
 """A change verb whose object was the thing of the world ("scale up my business": "scale up thing")."""
 
 
-def _work_left(text: str, masked: str) -> bool:
+def _work_left(text: str, masked: str, refuses: Callable[[str], bool]) -> bool:
     """Whether the worldly words held all the system words of a request: the rest asks for nothing of the system
     (no pool, task, workflow or account named), so the request is about the thing of the world."""
     from commands.segment import segment
 
     seg = segment(masked, joined=False)
-    from commands.mood import mood_of, split_clauses
-
-    if not _VERB_ON_THING_RE.search(masked) or any(mood_of(c) == "negation" for c in split_clauses(text)):
+    if not _VERB_ON_THING_RE.search(masked) or refuses(text):
         return False  # "if I change jobs, should I scale down?": the scaling is not of the thing of the world
     return not seg.pools and not seg.pool_noun and task_number(masked) is None and not re.search(
         r"\b(?:workflows?|demos?|account|session|database|status|health|operatoros|system|queue|agents?|pools?|"
@@ -257,9 +256,3 @@ def task_number(text: str) -> int | None:
     match = re.search(r"\b(?:task|job|run|workflow)s?\s*(?:number\s*|no\.?\s*|#)?(\d{1,9})\b", text, re.I)
     return int(match.group(1)) if match else None
 
-
-def _submit(text: str) -> Command:
-    from commands.matcher import submit_command
-    from commands.segment import segment
-
-    return submit_command(segment(text, joined=False), text)

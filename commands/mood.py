@@ -141,6 +141,11 @@ def split_clauses(text: str) -> list[str]:
     return [c.strip(" ,.;:!?\"'") for c in CLAUSE_RE.split(text) if c and c.strip(" ,.;:!?\"'")]
 
 
+def refuses(text: str) -> bool:
+    """Whether any clause of `text` is a negation ("if I change jobs, don't scale down")."""
+    return any(mood_of(clause) == "negation" for clause in split_clauses(text))
+
+
 def mood_of(clause: str) -> str:
     """imperative, negation, hypothetical, explain or question."""
     plain = _unprefixed(clause)
