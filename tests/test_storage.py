@@ -41,16 +41,18 @@ from tests.conftest import TEST_API_KEY, bearer, new_user, run_cli, say
 
 LOCK_LIMIT_MS = 100.0
 """The longest a purge's write transaction may hold SQLite's writer lock (issue #23)."""
-OUTLIER_FACTOR = 5
-"""How far past the limit one batch may run when the machine took the CPU away mid-batch (a shared,
-loaded machine does): a batch too big for the limit shows in most batches, not in one."""
+MOST_STALLED_BATCHES = 2
+"""Batches that may run past the limit when the machine stalled them (one batch of 20,000-row purge held 839 ms
+once, beside a loaded test run, where the rest held 5-10 ms: a lost time slice or a busy disk). A batch too big
+for the limit shows in most batches, not in one or two."""
 
 
 def _assert_holds_short(holds_ms: list[float]) -> None:
-    """Nearly every batch holds the lock under the limit, and none by more than a lost time slice."""
+    """Nearly every batch holds the lock under the limit; at most a stalled one or two do not."""
     ordered = sorted(holds_ms)
     assert ordered[int(0.95 * (len(ordered) - 1))] < LOCK_LIMIT_MS, ordered[-10:]
-    assert ordered[-1] < OUTLIER_FACTOR * LOCK_LIMIT_MS, ordered[-10:]
+    over = [hold for hold in ordered if hold >= LOCK_LIMIT_MS]
+    assert len(over) <= max(MOST_STALLED_BATCHES, len(ordered) // 100), over
 
 
 @pytest.fixture
