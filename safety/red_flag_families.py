@@ -488,7 +488,7 @@ FAMILY_FLAGS: tuple[RedFlag, ...] = (
     RedFlag("hot_burn_extent", "a burn from something hot on the face, a large area, or a child", _E,
             (HOT_SUBSTANCE + t.BURN, t.BURN_EXTENT + phrases("splash* face|eye*", "toddler", "baby")),
             ("Cool the burn under cool running water for 20 minutes; cover loosely with cling film.",),
-            source="NHS: burns and scalds (A&E: face, large area, children)"),
+            none_of=t.BURNING_PEE, source="NHS: burns and scalds (A&E: face, large area, children)"),
     RedFlag("pregnancy_weeks", "a symptom of danger in pregnancy (a gestation given in weeks)", _E,
             (t.PREGNANCY_SEVERE + phrases("tummy|stomach|belly|abdominal pain*|ache*|cramp*"),),
             check=_pregnant_weeks, source="NHS: bleeding and pain in pregnancy (999 / maternity unit now)"),

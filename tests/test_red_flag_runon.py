@@ -1,5 +1,6 @@
 """Run-on, unpunctuated messages (domains/triage.py's clauses): a red flag or a complaint no rule places in one
-part of the message is never lowered by a benign rule matched in another, and the split is raise-only."""
+part of the message is never lowered by a benign rule matched in another, and the split is raise-only; and the
+red-flag words such messages trip over ("skew", a misspelt "alive", a burning pee that is no burn)."""
 from __future__ import annotations
 
 import pytest
@@ -59,3 +60,15 @@ def test_fragments_of_one_benign_complaint_stay_self_care(text: str) -> None:
 ])
 def test_a_misspelt_alive_is_still_a_self_harm_wish(text: str, flagged: bool) -> None:
     assert (safety.FLAG_SELF_HARM in assess_request("general", text).flags) is flagged
+
+
+@pytest.mark.parametrize("text,burn", [
+    ("burning when I pee and a pain in my back with a temperature", False),
+    ("peeing burns and i've got a fever and pain in my back", False),
+    ("burnt my back with boiling water from the kettle", True),
+    ("spilt boiling water on my toddler's chest", True),
+])
+def test_burning_pee_is_no_burn_of_the_skin(text: str, burn: bool) -> None:
+    keys = {flag.key for flag in safety.red_flags(Doc(text))}
+    assert bool(keys & {"burn_serious", "hot_burn_extent"}) is burn
+    assert ht.triage(text).urgency is (Urgency.EMERGENCY if burn else Urgency.URGENT)
