@@ -157,8 +157,9 @@ def triage(text: str) -> TriageResult:
     2. The guidance rules (RULES) and the readings (age, temperature, duration) add theirs.
     3. Concerning features (CONCERNING) rule self-care out: they raise the level to urgent.
     4. Each sentence, and each clause of a run-on text ("... and ...", "... n ...", "plus"), is read alone,
-       raise-only: an emergency red flag or a complaint no rule places there is not lowered by a benign
-       rule matched elsewhere; benign rules are never applied per clause.
+       raise-only: an emergency red flag, a whole clause that is an emergency read alone, or a complaint no
+       rule places there is not lowered by a benign rule matched elsewhere; benign rules are never applied
+       per clause.
     The most urgent level wins; nothing matched leaves the level undetermined.
 
     Args:
@@ -204,6 +205,10 @@ def triage(text: str) -> TriageResult:
         doc, placed=bool(found), urgent=any(level is Urgency.URGENT for level, _, _ in found))
     if not unreassured and not _has_emergency(found):
         unreassured = _sentence_emergency(doc) or _clause_red_flag(doc)
+    if not unreassured and found and all(level is Urgency.SELF_CARE for level, _, _ in found):
+        # only a benign self-care match can hide an emergency told in another clause (measured: beside a soon or
+        # urgent rule the clauses read alone raised nothing more than over-triage)
+        unreassured = _clause_emergency(doc, rules)
     if found and not unreassured and _least_urgent_only(found) and _unplaced_symptom_sentence(doc, rules):
         found.append((Urgency.URGENT, "part of the message describes a symptom the rules could not place: a "
                       "clinician should hear it today", "NHS 111: when the rules cannot tell, get help today "
@@ -304,6 +309,11 @@ MIN_CLAUSE_WORDS = 4
 """Fewest words of a run-on clause read alone for an unplaced symptom ("my ear hurts a bit"); shorter ones are
 fragments of one complaint ("red and sore", "sore and a bit swollen")."""
 
+WHOLE_CLAUSE_WORDS = 6
+"""Fewest words of a run-on clause that is read alone as a possible emergency beside a benign complaint ("my
+husband is making gurgling noises"); shorter ones are too often a fragment of that complaint ("a scratchy throat
+since yesterday") that the rules, read alone, send to the fail-safe."""
+
 _FAILSAFE_KEYS = frozenset(flag.key for flag in (*FAILSAFE_FLAGS, *SYSTEM_FLAGS))
 """The fail-safe flags: alarm words in a text no specific rule placed, which a clause alone does not stand for."""
 
@@ -354,6 +364,29 @@ def _clause_red_flag(doc: Doc) -> tuple[str, str] | None:
         rest = " . ".join(other.text for j, other in enumerate(clauses) if j != i and not placed[j])
         if not rest or not reassures(Doc(rest)):
             return (f"{flag.reason} (red flag, in one part of the message)", flag.source)
+    return None
+
+
+def _clause_emergency(doc: Doc, matched: list[Rule]) -> tuple[str, str] | None:
+    """(reason, source) when a whole clause of a run-on text, read alone, is an emergency, the words of the rules
+    the whole text `matched` are not in it, and no other clause reassures about it: "had a cold all week and she
+    can only say two or three words" must not be the cold's self-care. Raise-only; fragments of one complaint
+    (fewer than MIN_CLAUSE_WORDS words, or holding a matched rule's words) are not read alone."""
+    parts = [part for part in _CLAUSE_OR_COMMA.split(doc.text) if part.strip()]
+    if len(parts) < 2 or (doc.has(terms.NOT_MEDICAL_SENSE) and not doc.has(terms.BODY_CONTEXT)):
+        return None
+    clauses = [Doc(part) for part in parts]
+    placed = [any(all(alone.has(group) for group in rule.all_of) for rule in RULES) for alone in clauses]
+    for i, alone in enumerate(clauses):
+        if (len(parts[i].split()) < WHOLE_CLAUSE_WORDS or placed[i]
+                or any(alone.has(group) for rule in matched for group in rule.all_of)
+                or triage(alone.text).urgency is not Urgency.EMERGENCY):
+            continue
+        rest = " . ".join(other.text for j, other in enumerate(clauses) if j != i and not placed[j])
+        if not rest or not reassures(Doc(rest)):
+            return ("a part of the message that is an emergency read on its own, beside a complaint a rule placed: "
+                    "treated as an emergency to be safe",
+                    "NHS 111: rule out the emergency first (fail safe: uncertainty never lowers a level)")
     return None
 
 
