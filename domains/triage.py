@@ -191,6 +191,7 @@ def triage(text: str) -> TriageResult:
         result.topics.append(rule.topic)
         result.actions.extend(rule.advice)
     _measured(text, found, result)
+    benign_only = bool(found) and all(level is Urgency.SELF_CARE for level, _, _ in found)
     if found and _least_urgent_only(found):
         for rule in CONCERNING:
             if all(doc.has(group) for group in rule.all_of):
@@ -205,9 +206,10 @@ def triage(text: str) -> TriageResult:
         doc, placed=bool(found), urgent=any(level is Urgency.URGENT for level, _, _ in found))
     if not unreassured and not _has_emergency(found):
         unreassured = _sentence_emergency(doc) or _clause_red_flag(doc)
-    if not unreassured and found and all(level is Urgency.SELF_CARE for level, _, _ in found):
-        # only a benign self-care match can hide an emergency told in another clause (measured: beside a soon or
-        # urgent rule the clauses read alone raised nothing more than over-triage)
+    if not unreassured and benign_only and not _has_emergency(found):
+        # only a benign self-care match (with the concerning features it lets in raising it to urgent) can hide an
+        # emergency told in another clause (measured: beside a soon or urgent rule the clauses read alone raised
+        # nothing more than over-triage)
         unreassured = _clause_emergency(doc, rules)
     if found and not unreassured and _least_urgent_only(found) and _unplaced_symptom_sentence(doc, rules):
         found.append((Urgency.URGENT, "part of the message describes a symptom the rules could not place: a "
@@ -370,8 +372,10 @@ def _clause_red_flag(doc: Doc) -> tuple[str, str] | None:
 def _clause_emergency(doc: Doc, matched: list[Rule]) -> tuple[str, str] | None:
     """(reason, source) when a whole clause of a run-on text, read alone, is an emergency, the words of the rules
     the whole text `matched` are not in it, and no other clause reassures about it: "had a cold all week and she
-    can only say two or three words" must not be the cold's self-care. Raise-only; fragments of one complaint
-    (fewer than MIN_CLAUSE_WORDS words, or holding a matched rule's words) are not read alone."""
+    can only say two or three words" must not be the cold's self-care. Then the clauses no rule placed are read
+    together, the benign complaint set aside ("got a bit of sunburn yesterday and my chest is killing me and it's
+    going into my back"). Raise-only; fragments of one complaint (fewer than WHOLE_CLAUSE_WORDS words, or holding
+    a matched rule's words) are not read alone."""
     parts = [part for part in _CLAUSE_OR_COMMA.split(doc.text) if part.strip()]
     if len(parts) < 2 or (doc.has(terms.NOT_MEDICAL_SENSE) and not doc.has(terms.BODY_CONTEXT)):
         return None
@@ -384,10 +388,19 @@ def _clause_emergency(doc: Doc, matched: list[Rule]) -> tuple[str, str] | None:
             continue
         rest = " . ".join(other.text for j, other in enumerate(clauses) if j != i and not placed[j])
         if not rest or not reassures(Doc(rest)):
-            return ("a part of the message that is an emergency read on its own, beside a complaint a rule placed: "
-                    "treated as an emergency to be safe",
-                    "NHS 111: rule out the emergency first (fail safe: uncertainty never lowers a level)")
+            return _CLAUSE_EMERGENCY
+    unplaced = [part for part, alone, is_placed in zip(parts, clauses, placed, strict=True) if not is_placed
+                and not any(alone.has(group) for rule in matched for group in rule.all_of)]
+    if (len(unplaced) < len(parts) and sum(len(part.split()) for part in unplaced) >= WHOLE_CLAUSE_WORDS
+            and triage(" and ".join(unplaced)).urgency is Urgency.EMERGENCY):
+        return _CLAUSE_EMERGENCY
     return None
+
+
+_CLAUSE_EMERGENCY = ("a part of the message that is an emergency read on its own, beside a complaint a rule placed: "
+                     "treated as an emergency to be safe",
+                     "NHS 111: rule out the emergency first (fail safe: uncertainty never lowers a level)")
+"""The reason and source of _clause_emergency."""
 
 
 def _unplaced_symptom_sentence(doc: Doc, matched: list[Rule]) -> bool:

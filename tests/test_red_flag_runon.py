@@ -43,6 +43,17 @@ def test_an_emergency_told_in_a_whole_clause_beside_a_cold_is_an_emergency(text:
 
 
 @pytest.mark.parametrize("text", [
+    "got a bit of sunburn yesterday and my chest is killing me and it's spreading into my jaw and arm",
+    "mild sunburn on my arms and my toddler has a fever and when i pinch her skin it stays up and she hasn't drunk "
+    "anything all day",
+])
+def test_the_rest_of_the_message_beside_a_benign_complaint_is_read_as_one(text: str) -> None:
+    # each clause alone is too short to stand for an emergency, together they are one; the concerning features
+    # the sunburn's self-care lets in must not stop at urgent
+    assert ht.triage(text).urgency is Urgency.EMERGENCY
+
+
+@pytest.mark.parametrize("text", [
     "runny nose sneezing and a scratchy throat since yesterday",
     "i have a tickly cogh and a runny nose",
     "My daughter is 10 and has a sore throat and a temperature of 38.1C, still eating",
