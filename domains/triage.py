@@ -190,8 +190,8 @@ def triage(text: str) -> TriageResult:
         found.append((rule.level, rule.reason, rule.source))
         result.topics.append(rule.topic)
         result.actions.extend(rule.advice)
-    _measured(text, found, result)
     benign_only = bool(found) and all(level is Urgency.SELF_CARE for level, _, _ in found)
+    _measured(text, found, result)
     if found and _least_urgent_only(found):
         for rule in CONCERNING:
             if all(doc.has(group) for group in rule.all_of):
@@ -207,9 +207,9 @@ def triage(text: str) -> TriageResult:
     if not unreassured and not _has_emergency(found):
         unreassured = _sentence_emergency(doc) or _clause_red_flag(doc)
     if not unreassured and benign_only and not _has_emergency(found):
-        # only a benign self-care match (with the concerning features it lets in raising it to urgent) can hide an
-        # emergency told in another clause (measured: beside a soon or urgent rule the clauses read alone raised
-        # nothing more than over-triage)
+        # only a benign self-care match (with the readings and the concerning features it lets in raising it to
+        # urgent) can hide an emergency told in another clause (measured: beside a soon or urgent rule the
+        # clauses read alone raised nothing more than over-triage)
         unreassured = _clause_emergency(doc, rules)
     if found and not unreassured and _least_urgent_only(found) and _unplaced_symptom_sentence(doc, rules):
         found.append((Urgency.URGENT, "part of the message describes a symptom the rules could not place: a "
