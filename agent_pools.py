@@ -74,22 +74,23 @@ class CancelToken:
     """Set when the task's cancellation is requested or its time is up; executors check it."""
 
     def __init__(self) -> None:
-        self._event = threading.Event()
+        # A plain flag, not a threading.Event: executors only poll it, and one is made per task.
+        self._set = False
         self.reason = ""
 
     def cancel(self, reason: str) -> None:
         """Ask the running executor to stop."""
         self.reason = reason
-        self._event.set()
+        self._set = True
 
     @property
     def cancelled(self) -> bool:
         """True once cancel() was called."""
-        return self._event.is_set()
+        return self._set
 
     def check(self) -> None:
         """Raise TaskCancelled if cancelled (call between steps of long work)."""
-        if self._event.is_set():
+        if self._set:
             raise TaskCancelled(self.reason)
 
 
@@ -396,12 +397,15 @@ def execute_claim(queue: TaskQueue, executor: Executor, claim: Claim, token: Can
     writes them with the outcome unless flushed before), and, when tracing is on, run inside an
     `invoke_agent {pool}` span joined to the trace the task was submitted under.
     """
-    parent = queue.events.trace_context(claim.task_id) if tracing.enabled() else None
+    sink = events if events is not None else queue.events.sink(claim.task_id)
+    if not tracing.enabled():  # no span to open, name or annotate
+        with recording(sink):
+            return _execute(queue, executor, claim, token, next_for, events)
+    parent = queue.events.trace_context(claim.task_id)
     attributes = {"gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": claim.pool,
                   "gen_ai.conversation.id": claim.session_id, "operatoros.task.id": claim.task_id,
                   "operatoros.task.attempt": claim.attempt}
-    with recording(events if events is not None else queue.events.sink(claim.task_id)), \
-            tracing.span(f"invoke_agent {claim.pool}", attributes, parent=parent) as span:
+    with recording(sink), tracing.span(f"invoke_agent {claim.pool}", attributes, parent=parent) as span:
         outcome, following = _execute(queue, executor, claim, token, next_for, events)
         tracing.annotate(span, {"operatoros.task.outcome": outcome if outcome in ("succeeded", "cancelled")
                                 else "failed"})

@@ -3,9 +3,11 @@
 Rules, not a model: standard library only, cheap to import, about a tenth of a millisecond per
 typical request. How a request is understood:
 
-1. Cleaning: control characters go; each piece is matched in lower case after Unicode NFKC,
-   with polite filler ("hey, could you please ...") removed, number words made digits ("ten",
-   "a couple") and typos of command words corrected ("scael", "helthcare", "stauts").
+1. Cleaning: control characters go, and so do a greeting set off before the request ("hey, 3")
+   and a thank-you after it ("number 2 thanks"; a question mark before it stays); each piece is
+   matched in lower case after Unicode NFKC, with polite filler ("hey, could you please ...")
+   removed, number words made digits ("ten", "a couple") and typos of command words corrected
+   ("scael", "helthcare", "stauts").
 2. Splitting: at "and", "then", "also", ";", "&&" and sentence ends (at most MAX_SEGMENTS
    pieces). A piece that is no command of its own joins its neighbour, so a domain request keeps
    its "and"s ("analyze AAPL and MSFT" is one submit). A domain request with a colon ("summarize
@@ -93,6 +95,7 @@ commands/own_work      a question about the user's own earlier request is a look
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from commands import agent_text, choices, domain, guard, mood, own_work, unavailable
@@ -107,10 +110,10 @@ from commands.intent import (
     clarify,
     not_understood,
 )
-from commands.matcher import CONCERN_FIRST, aimed, safety_concern
+from commands.matcher import CONCERN_FIRST, aimed, safety_concern, submit_command
 from commands.request import MAX_SEGMENTS, parse_request
 from commands.segment import correct as _correct  # noqa: F401 - tests clear its cache
-from commands.segment import find_pool, normalise
+from commands.segment import find_pool, normalise, segment
 from commands.vocabulary import CONTROL_RE, GREETINGS, POOL_SYNONYMS, TOKEN_RE
 from values import INTENTS, Command
 
@@ -159,22 +162,82 @@ def parse(text: str, context: dict[str, Any] | None = None) -> list[Command]:
         return [not_understood(cleaned)]
 
 
+def _submit_whole(text: str) -> Command:
+    """One submit of the whole request, to the pool its words point at."""
+    return submit_command(segment(text, joined=False), text)
+
+
 def _understand(cleaned: str, ctx: dict[str, Any]) -> list[Command]:
     """The commands of a request: an agent's framing reduced, and the rule that only an imperative,
     affirmative request changes anything (commands/mood.py)."""
-    answered = choices.answer(cleaned, ctx, parse_request)
-    if answered is not None:
-        return guard.check(cleaned, answered, ctx)
+    cleaned = _with_verbs_spelled(_without_courtesies(cleaned))
     request, read_only = agent_text.reduce(cleaned)
-    worldly = None if read_only else domain.worldly(request, ctx, parse_request)
+    relayed = request != cleaned and not read_only  # 'The user says: "3"' answers the question as "3" does
+    answered = choices.answer(request if relayed else cleaned, ctx, parse_request)
+    if answered is not None:
+        return guard.check(request if relayed else cleaned, answered, ctx)
+    worldly = None if read_only else domain.worldly(request, ctx, parse_request, mood.refuses, _submit_whole)
     if worldly is not None:  # system words used of the world: "what does a sports agent do?"
         return guard.check(request, worldly, ctx)
     commands = mood.apply(request, ctx, parse_request, read_only) or parse_request(request, ctx)
     if not read_only and not any(mood.mood_of(c) == "negation" and guard.ACTION_VERB_RE.search(c)
                                  for c in mood.split_clauses(request)):  # "... without harming pets" refuses no action
-        commands = domain.fold(request, commands)
+        commands = domain.fold(request, commands, _submit_whole)
     # the guard has the last word, after every step that may turn a piece into a change
     return guard.check(request, unavailable.check(request, own_work.check(request, commands)), ctx)
+
+
+_OPENING_RE = re.compile(r"^(?:(?:hey|hi|hello|yo|ok|okay|so|well|um+|uh+|alright|right|good (?:morning|afternoon|"
+                         r"evening))(?:\s+there)?(?:\s+operator\s*os)?\s*[,!.:;\u2013\u2014-]+\s*)+", re.I)
+"""A greeting or interjection set off by punctuation before the request ("hey, 3", "ok - cancel it")."""
+_THANKS_RE = re.compile(r"(?P<before>[^\s,.;:!?\u2013\u2014-]*)(?P<sep>[\s,.;:!?\u2013\u2014-]+)"
+                        r"(?:thanks|thank you|thx|ty|cheers|many thanks|much appreciated|appreciate it|"
+                        r"thanks in advance)(?:\s+(?:so much|a lot|a bunch|again|in advance))?[\s.!]*$", re.I)
+"""A thank-you closing the request ("number 2 thanks"); not the words of a note ("write a card saying thank you")."""
+_CLOSING_MARKS_RE = re.compile(r"(?<=\S)[\s!?.)\]\"'\u203d\uff1f\u201d\u2019\u00bb]*"
+                               r"[!?\u203d\uff1f)\]\"'\u201d\u2019\u00bb][\s.]*$")
+"""Marks closing a request: any run holding a question mark is one ("the financial one?!!", "(restart sports?)");
+exclamation marks alone add nothing ("cancel task 12 /s!!" is still said in jest)."""
+
+
+def _closing(marks: re.Match[str]) -> str:
+    tail = marks.group(0)
+    if any(q in tail for q in "?\u203d\uff1f"):
+        return "?"
+    return tail.replace("!", "").rstrip()
+_THANKS_KEPT = frozenset("saying say says said a an the to for of with note card message letter email word words "
+                         "big my our".split())
+
+
+_CHANGE_VERBS = frozenset("scale restart reboot cancel approve reject delete abort terminate shrink".split())
+"""Verbs of a change whose misspellings are set right in the whole text, so that the rule above the matchers reads
+"NOT canecl task 3" as the refusal it is (the matchers already read each word corrected)."""
+_SYSTEM_WORDS = _CHANGE_VERBS | frozenset("""tasks task agents agent pools status health healthcare finance financial
+    sports business general workflow workflows failed queued running history""".split())
+"""System words set right in the whole text too: the rule's own patterns name them ("restart the fniance agents")."""
+_WORD_RE = re.compile(r"[A-Za-z]{5,}")
+
+
+def _with_verbs_spelled(text: str) -> str:
+    """``text`` with misspelt change verbs spelt right ("rsetart" -> "restart"); inflections stay ("scaled")."""
+    def spelt(match: re.Match[str]) -> str:
+        word = match.group(0).lower()
+        right = _correct(word)
+        return right if right in _SYSTEM_WORDS and right != word and not word.startswith(right) else match.group(0)
+
+    return _WORD_RE.sub(spelt, text)
+
+
+def _without_courtesies(text: str) -> str:
+    """``text`` without a greeting before it or a thank-you after it, which say nothing of the request."""
+    stripped = _OPENING_RE.sub("", text, count=1).strip() or text
+    stripped = _CLOSING_MARKS_RE.sub(_closing, re.sub(r"\s*\(\s*[?\u203d\uff1f]+\s*\)\s*$", "?", stripped))
+    thanks = _THANKS_RE.search(stripped)
+    if thanks and thanks.start("sep") > 0 and (thanks.group("sep").strip() or thanks.group("before").lower()
+                                          not in _THANKS_KEPT):
+        mark = "?" if "?" in thanks.group("sep") else ""  # "scale sports to 6? thanks" stays a question
+        stripped = (stripped[:thanks.start("sep")].strip() + mark) or stripped
+    return stripped
 
 
 def _safety_preface(text: str) -> str:

@@ -18,9 +18,18 @@ from sqlalchemy.exc import IntegrityError
 
 from database import RunStatement, direct_insert, direct_statements, read_only
 from errors import BadRequest, Conflict, NotFound
-from models import Task, TaskStatus, UTCDateTime, utcnow
+from models import Task, TaskStatus, utcnow
+from storage.group_commit import GroupCommit
+from storage.task_sql import (
+    MULTI_EVENT_NAMES,
+    SUBMIT_COLUMNS,
+    driver_statements,
+    hot_statements,
+    insert_events,
+    naive_utc,
+)
 from telemetry import tracing
-from telemetry.events import EventKind, EventLog, claimed_data, event_row, insert_statement, process_name
+from telemetry.events import EventKind, EventLog, claimed_data, event_row, process_name
 from values import POOL_NAMES, parse_pool
 
 logger = logging.getLogger(__name__)
@@ -57,11 +66,6 @@ PRIORITY_RANGE = (-100, 100)
 """Allowed priorities; higher is claimed first."""
 
 _T = Task.__table__
-
-SUBMIT_COLUMNS = ("pool", "input", "status", "priority", "attempts", "max_attempts", "timeout_seconds",
-                  "run_after", "cancel_requested", "idempotency_key", "user_id", "session_id", "tokens_in",
-                  "tokens_out", "created_at", "safety")
-"""Every column a submission sets: nothing is left to ORM defaults on the hot path."""
 
 
 @dataclass(frozen=True)
@@ -132,11 +136,13 @@ class TaskQueue:
         self.dispatcher: Dispatcher = dispatcher or LocalDispatcher()
         self.lease_seconds = lease_seconds
         self.retry = retry or RetryPolicy()
-        self._sql = _hot_statements(engine.dialect.name)
+        self._sql = hot_statements(engine.dialect.name)
         self._insert = direct_insert(engine, _T, SUBMIT_COLUMNS)
         # On SQLite, claims and results skip SQLAlchemy's Connection, which cost twice what their SQL did.
         self._hot = direct_statements(engine, {n: self._sql[n] for n in ("claim", "claim_one", "complete", "event",
-                                                                         *_MULTI_EVENT_NAMES)})
+                                                                         *MULTI_EVENT_NAMES)})
+        # Results (with the next claim) of agents finishing together share one SQLite transaction.
+        self._group = GroupCommit(self._hot) if self._hot is not None else None
         self.events = EventLog(engine)
         """The tasks' events (queued here; claimed, calls and outcomes by whoever works them)."""
 
@@ -209,16 +215,11 @@ class TaskQueue:
     def counts(self) -> dict[str, int]:
         """Tasks queued and running now, and those that finished in the last COUNTS_WINDOW_SECONDS, by status."""
         since = utcnow() - timedelta(seconds=COUNTS_WINDOW_SECONDS)
-        active = (TaskStatus.QUEUED, TaskStatus.RUNNING)
-        with read_only(self.engine) as conn:
-            # Two index ranges (ix_tasks_status_lease; ix_tasks_pool_finished, which covers this) instead of
-            # a scan of every task ever kept.
-            rows: dict[Any, int] = dict(conn.execute(
-                sa.select(_T.c.status, sa.func.count()).where(_T.c.status.in_(active)).group_by(_T.c.status)).all())
-            rows.update(conn.execute(sa.select(_T.c.status, sa.func.count())
-                                     .where(_T.c.pool.in_(POOL_NAMES), _T.c.finished_at >= since)
-                                     .group_by(_T.c.status)).all())
-        return {s.value: int(rows.get(s, 0)) for s in TaskStatus}
+        with read_only(self.engine) as conn:  # two index ranges, not a scan of every task ever kept
+            rows: dict[str, int] = {str(status): count for status, count in conn.execute(self._sql["active_counts"])}
+            rows.update((str(status), count) for status, count in conn.execute(self._sql["finished_counts"],
+                                                                                  {"since": since}))
+        return {s.value: int(rows.get(s.value, 0)) for s in TaskStatus}
 
     # -- the worker's side ------------------------------------------------------------------
 
@@ -249,10 +250,17 @@ class TaskQueue:
         """
         params = {"id": claim.task_id, "owner": claim.owner, "result": result, "now": utcnow(),
                   "tokens_in": tokens_in, "tokens_out": tokens_out, "provider": provider}
-        with self._write() as run:
-            _insert_events(run, events)
+
+        def write(run: RunStatement) -> tuple[bool, Claim | None]:
+            insert_events(run, events)
             recorded = bool(run("complete", params).rowcount)
-            following = self._claim_in(run, claim.pool, next_for) if next_for else None
+            return recorded, self._claim_in(run, claim.pool, next_for) if next_for else None
+
+        if self._hot is not None and self._group is not None:
+            recorded, following = self._group.run(write)
+        else:
+            with self._write() as run:
+                recorded, following = write(run)
         if not recorded:
             logger.warning("task %s: lease of %s lost; result discarded", claim.task_id, claim.owner)
         return recorded, following
@@ -263,7 +271,7 @@ class TaskQueue:
             return
         try:
             with self._write() as run:
-                _insert_events(run, rows)
+                insert_events(run, rows)
         except Exception:
             logger.warning("task %s: %d event(s) not recorded", rows[0]["task_id"], len(rows), exc_info=True)
 
@@ -428,76 +436,6 @@ class TaskQueue:
         return None if row is None else task_dict(row)
 
 
-def _hot_statements(dialect: str) -> dict[str, sa.TextClause]:
-    """The submit, claim and complete statements as plain SQL: built once, cheap to execute many times."""
-    lock = " FOR UPDATE SKIP LOCKED" if dialect == "postgresql" else ""
-    returning = ("RETURNING id, input, attempts, max_attempts, timeout_seconds, session_id, user_id, lease_owner, "
-                 "safety")
-    claim_sets = ("SET status = 'running', attempts = attempts + 1, "
-                  "lease_owner = :prefix || CAST(attempts + 1 AS VARCHAR(12)), "
-                  "lease_expires_at = :expires, started_at = :now")
-    pick = ("SELECT id FROM tasks WHERE pool = :pool AND status = 'queued' AND run_after <= :now "
-            "{extra}ORDER BY priority DESC, id LIMIT 1" + lock)
-    claim = f"UPDATE tasks {claim_sets} WHERE id = ({pick.format(extra='')}) AND status = 'queued' {returning}"
-    # One named task (a Celery message names it): a plain conditional UPDATE of that row. A concurrent
-    # claimer waits for the row lock, then finds it no longer queued: nothing to skip, no subquery. The
-    # pool is compared as "pool || ''", which no index can serve: a plain "pool = :pool" let PostgreSQL
-    # take the claim index (pool, priority, id) over the primary key on stale statistics, and read every
-    # queued task of the pool for each claim (1.15 ms a claim with 15,000 queued, 0.17 ms by the key).
-    claim_one = (f"UPDATE tasks {claim_sets} WHERE id = :id AND pool || '' = :pool AND status = 'queued' "
-                 f"AND run_after <= :now {returning}")
-    # Only a running row has a lease owner (every way out of 'running' clears it, and an owner names one
-    # claim), so the owner alone guards the result. A "status = 'running'" here let PostgreSQL pick the
-    # status index over the primary key on stale statistics, whose 'running' range keeps an entry for
-    # every task run since the last vacuum.
-    complete = ("UPDATE tasks SET status = 'succeeded', result = :result, error = NULL, finished_at = :now, "
-                "lease_owner = NULL, lease_expires_at = NULL, tokens_in = :tokens_in, tokens_out = :tokens_out, "
-                "provider = :provider WHERE id = :id AND lease_owner = :owner")
-    # Submission (where direct_insert does not apply): no ORM defaults or statement building per request.
-    insert = (f"INSERT INTO tasks ({', '.join(SUBMIT_COLUMNS)}) "
-              f"VALUES ({', '.join(':' + c for c in SUBMIT_COLUMNS)}) RETURNING id")
-    times = [sa.bindparam("now", type_=UTCDateTime), sa.bindparam("expires", type_=UTCDateTime)]
-    return {
-        "insert": sa.text(insert).bindparams(sa.bindparam("run_after", type_=UTCDateTime),
-                                             sa.bindparam("created_at", type_=UTCDateTime),
-                                             sa.bindparam("cancel_requested", type_=sa.Boolean),
-                                             sa.bindparam("safety", type_=sa.JSON)),
-        "claim": sa.text(claim).bindparams(*times),
-        "ready": sa.text(pick.format(extra="").replace(lock, "")).bindparams(times[0]),
-        "claim_one": sa.text(claim_one).bindparams(*times),
-        "complete": sa.text(complete).bindparams(sa.bindparam("result", type_=sa.JSON),
-                                                 sa.bindparam("now", type_=UTCDateTime)),
-        "event": insert_statement(),
-        **{name: _events_statement(int(name.removeprefix("events"))) for name in _MULTI_EVENT_NAMES},
-    }
-
-
-MAX_EVENTS_PER_STATEMENT = 4
-"""Most event rows one INSERT of a task's waiting events carries (a task's quick attempt makes 2 or 3)."""
-
-_EVENT_COLUMNS = ("task_id", "kind", "data", "created_at")
-_MULTI_EVENT_NAMES = tuple(f"events{n}" for n in range(2, MAX_EVENTS_PER_STATEMENT + 1))
-
-
-def _events_statement(rows: int) -> sa.TextClause:
-    """One INSERT of `rows` event rows (parameters `<column>_<i>`): in a write transaction each statement
-    waits for the interpreter's lock again after SQLite ran it, while every other writer waits for it."""
-    values = ", ".join("(" + ", ".join(f":{c}_{i}" for c in _EVENT_COLUMNS) + ")" for i in range(rows))
-    return sa.text(f"INSERT INTO task_events ({', '.join(_EVENT_COLUMNS)}) VALUES {values}").bindparams(
-        *(sa.bindparam(f"data_{i}", type_=sa.JSON) for i in range(rows)),
-        *(sa.bindparam(f"created_at_{i}", type_=UTCDateTime) for i in range(rows)))
-
-
-def _insert_events(run: RunStatement, rows: Sequence[dict[str, Any]]) -> None:
-    """Insert event rows (event_row) in the transaction of `run`: up to MAX_EVENTS_PER_STATEMENT per statement."""
-    for start in range(0, len(rows), MAX_EVENTS_PER_STATEMENT):
-        chunk = rows[start:start + MAX_EVENTS_PER_STATEMENT]
-        if len(chunk) == 1:
-            run("event", chunk[0])
-        else:
-            run(f"events{len(chunk)}", {f"{c}_{i}": row[c] for i, row in enumerate(chunk) for c in _EVENT_COLUMNS})
-
-
 def _claim_of(row: Any, pool: str) -> Claim:
     """The Claim of a row a claim statement returned."""
     task, text, attempts, max_attempts, timeout, session_id, user_id, owner, safety = row
@@ -565,15 +503,12 @@ def _validate_submission(pool: str, text: str, priority: int, max_attempts: int,
 # message names, runs it and records the result. Through TaskQueue each of those two statements also
 # pays for a pool checkout, a transaction object and a result object: 0.6 ms of CPU per task on
 # PostgreSQL where the statements alone, through psycopg, take 0.2 ms. DirectTaskQueue runs TaskQueue's
-# own claim_one and complete SQL (taken from _hot_statements, so the two cannot drift apart) on a
+# own claim_one and complete SQL (taken from storage.task_sql.hot_statements, so the two cannot drift apart) on a
 # psycopg connection that it keeps, with SQLAlchemy's own conversion of the result to JSON; and renews
 # leases in one statement that does not read the whole table.
 
 DIRECT_DRIVERS = frozenset({("postgresql", "psycopg")})
 """(dialect, driver) pairs whose connections DirectTaskQueue drives itself; others get TaskQueue's path."""
-
-_UTC_BIND = UTCDateTime()
-"""Converts an aware time to what the tasks table's time columns hold, as SQLAlchemy's binding does."""
 
 
 class DirectTaskQueue(TaskQueue):
@@ -590,7 +525,7 @@ class DirectTaskQueue(TaskQueue):
                  lease_seconds: float = DEFAULT_LEASE_SECONDS, retry: RetryPolicy | None = None) -> None:
         super().__init__(engine, dispatcher, lease_seconds=lease_seconds, retry=retry)
         direct = (engine.dialect.name, engine.dialect.driver) in DIRECT_DRIVERS
-        self._direct = _driver_statements(engine.dialect.name) if direct else None
+        self._direct = driver_statements(engine.dialect.name) if direct else None
         json_bind = sa.JSON().dialect_impl(engine.dialect).bind_processor(engine.dialect)
         self._json = json_bind or (lambda value: value)
         self._local = threading.local()
@@ -601,8 +536,8 @@ class DirectTaskQueue(TaskQueue):
             return super().claim(pool, agent_id, task_id)
         now = utcnow()
         row = self._execute(self._direct["claim_one"], {
-            "id": task_id, "pool": pool, "prefix": f"{agent_id}#", "now": _naive_utc(now), "process": process_name(),
-            "expires": _naive_utc(now + timedelta(seconds=self.lease_seconds))}).fetchone()
+            "id": task_id, "pool": pool, "prefix": f"{agent_id}#", "now": naive_utc(now), "process": process_name(),
+            "expires": naive_utc(now + timedelta(seconds=self.lease_seconds))}).fetchone()
         return None if row is None else _claim_of(row, pool)
 
     def complete_and_claim(self, claim: Claim, result: dict[str, Any], *, tokens_in: int = 0,
@@ -614,7 +549,7 @@ class DirectTaskQueue(TaskQueue):
                                               provider=provider, next_for=next_for, events=events)
         recorded = bool(self._execute(self._direct["complete"], {
             "id": claim.task_id, "owner": claim.owner, "result": self._json(result),
-            "now": _naive_utc(utcnow()), "tokens_in": tokens_in, "tokens_out": tokens_out,
+            "now": naive_utc(utcnow()), "tokens_in": tokens_in, "tokens_out": tokens_out,
             "provider": provider}).rowcount)
         if not recorded:
             logger.warning("task %s: lease of %s lost; result discarded", claim.task_id, claim.owner)
@@ -629,7 +564,7 @@ class DirectTaskQueue(TaskQueue):
         if not owners or self._direct is None:
             return super().renew(owners)
         expires = utcnow() + timedelta(seconds=self.lease_seconds)
-        cursor = self._execute(self._direct["renew"], {"owners": owners, "expires": _naive_utc(expires)})
+        cursor = self._execute(self._direct["renew"], {"owners": owners, "expires": naive_utc(expires)})
         return {owner for owner, cancel_requested in cursor.fetchall() if cancel_requested}
 
     def close(self) -> None:
@@ -666,28 +601,4 @@ class DirectTaskQueue(TaskQueue):
             driver.autocommit = True
             kept = self._local.kept = (raw, driver.cursor())
         return kept
-
-
-def _driver_statements(dialect: str) -> dict[str, str]:
-    """TaskQueue's claim_one and complete statements, and the renewal, in psycopg's parameter style."""
-    import re
-
-    sql = _hot_statements(dialect)
-    bind = re.compile(r"(?<![:\w]):(\w+)")  # :name, not a ::cast
-    statements = {name: bind.sub(r"%(\1)s", sql[name].text.replace("%", "%%"))
-                  for name in ("claim_one", "complete")}
-    # The claimed event in the claim's own statement: still one round trip, one autocommit.
-    statements["claim_one"] = (
-        f"WITH claimed AS ({statements['claim_one']}), event AS (INSERT INTO task_events (task_id, kind, data, "
-        "created_at) SELECT id, 'claimed', json_build_object('worker', lease_owner, 'process', "
-        "CAST(%(process)s AS TEXT), 'attempt', attempts, 'max_attempts', max_attempts), %(now)s FROM claimed) "
-        "SELECT * FROM claimed")
-    statements["renew"] = ("UPDATE tasks SET lease_expires_at = %(expires)s WHERE status = 'running' "
-                           "AND lease_owner = ANY(%(owners)s) RETURNING lease_owner, cancel_requested")
-    return statements
-
-
-def _naive_utc(value: datetime) -> datetime:
-    """A UTC time as the tasks table's columns hold it (what UTCDateTime binds)."""
-    return _UTC_BIND.process_bind_param(value, None)  # type: ignore[return-value]
 # == end of the direct claim, result and renewal block ===================================================

@@ -11,9 +11,10 @@ from __future__ import annotations
 import re
 
 AGENT_RE = re.compile(
-    r"\b(?:the user|my user|a user|end user|user (?:request|says|said|wrote|instruction|input|message|asks|"
+    r"\b(?:the user|my user|a user|end user|user (?:request|says|said|wrote|instruction|input|message|query|asks|"
     r"asked|approval)|user'?s (?:question|request|message|exact words|instructions|ask)|request from (?:the )?user|"
     r"on (?:the user'?s )?behalf|acting for|per (?:the )?user|relaying|forwarding|passing along|operator note|"
+    r"(?:i'?ll|i will|let me) (?:relay|forward|pass (?:this |that |it )?(?:along|on))|"
     r"coding (?:agent|assistant)|ai (?:agent|assistant)|automated agent|replit agent|\[agent\]|"
     r"(?:i'?m|i am|this is|here)\s+(?:copilot|claude(?: code)?|codex|cursor|gemini|chatgpt|devin|aider)|"
     r"(?:claude(?: code)?|copilot|codex|cursor|gemini|devin|aider) (?:here|relaying)|the developer|a developer|"
@@ -30,7 +31,8 @@ AGENT_RE = re.compile(
 _QUOTE_RE = re.compile(r"(?<![A-Za-z])'((?:[^']|(?<=[A-Za-z])'(?=[A-Za-z])){3,}?)'(?![A-Za-z])|"
                        r"\"([^\"]{3,}?)\"|\u201c([^\u201d]{3,}?)\u201d")
 
-_SAYS_RE = re.compile(r"(?:^|:|asked|asks|says|said|wrote|request|message|words were|quoted\)?|verbatim\)?)\s*$",
+_SAYS_RE = re.compile(r"(?:^|:|asked|asks|says|said|wrote|request|message|words were|quoted\)?|verbatim\)?|"
+                      r"follows?[.:]?)\s*$",
                       re.I)
 """What comes just before a quote of the user's own words."""
 
@@ -40,7 +42,8 @@ _PREAMBLE_RES = tuple(re.compile(p, re.I) for p in (
     r"^(?:i'?m|i am|this is)\s+(?:copilot|claude(?: code)?|codex|cursor|gemini|chatgpt|devin|aider)\b"
     r"[^.:]*(?:[.:]\s*|$)",
     r"^(?:claude(?: code)?|copilot|codex|cursor|gemini|devin|aider) (?:here|relaying)\b[^.:]*?(?:[.:]\s*|$)",
-    r"^(?:i'?m|i am) (?:an? )?(?:ai |automated |coding )*(?:agent|assistant)\b[^.:]*(?:[.:]\s*|$)",
+    r"^(?:i'?m|i am|this is) (?:an? |the )?(?:[a-z]+ )?(?:ai |automated |coding )*(?:agent|assistant)\b[^.:]*"
+    r"(?:[.:]\s*|$)",
     r"^context:.*?\brequest:\s*",
     r"^(?:please )?(?:execute|carry out|perform|handle)\b[^:]*:\s*",
     r"^(?:the )?user(?:'s)? (?:request|says|said|wrote|instruction|input|message|question|exact words were|"
@@ -51,6 +54,8 @@ _PREAMBLE_RES = tuple(re.compile(p, re.I) for p in (
     r"^per (?:the )?user(?:'s)?(?: instructions)?[,:]\s*",
     r"^as requested by the user,?\s*",
     r"^(?:i'?m )?relaying(?: a user request| for the user)?[,:]\s*",
+    r"^(?:i'?ll|i will|let me) (?:relay|forward|pass (?:this |that |it )?(?:along|on))(?: (?:this|that|it))?"
+    r"(?: (?:for|from) (?:the|my) user)?[,:]\s*",
     r"^(?:please )?(?:relay|pass|send|forward)(?: this)? to operatoros[,:]\s*",
     r"^forwarding (?:a user message|for the user)[,:]?\s*",
     r"^passing along a user request[,:]\s*",
@@ -96,6 +101,8 @@ _REFRAME_RES = tuple((re.compile(p, re.I), r) for p, r in (
     (r"^(?:(?:the |my )?user|they) (?:needs?)\b", "I need"),
     (r"^(?:I want|I would like|I need) an? (?:analysis|review) of\b", "analyze"),
     (r"^(?:the user|my user) says\b", ""),
+    (r"^(?:(?:the |my )?user|they) (?:picks?|picked|chose|chooses|selects?|selected|went with|goes with|answers?|"
+     r"answered|replied|replies)(?: with)?\b", ""),
     (r"^(?:the user|my user) has rejected\b", "reject"),
     (r"^(?:i'?m|i am) (?:an? )?(?:agent|assistant) assisting a user who wants to\b", ""),
 ))
@@ -116,6 +123,9 @@ READ_ONLY_RE = re.compile(
     r"modify|delet|run|approv|reject|kill|stop)\w*|treat (?:it|this) as a question|with a question mark|"
     r"(?:it'?s|it is|this is|that'?s|that is) (?:just |only )?a question|just a question", re.I)
 """An agent's instruction that forbids any change."""
+
+_INTERJECTION_RE = re.compile(r"(?:no|nope|stop|wait|ok|okay|hey|please|hold on|hmm)", re.I)
+"""A sentence that only interjects before another ("no! do not cancel task 31"): the request is in the next one."""
 
 _LOOK_RE = re.compile(r"\b(?:show|list|check|display|run a health check|give)\b.*", re.I)
 
@@ -156,7 +166,8 @@ def reduce(text: str) -> tuple[str, bool]:
     looks = [m.group(0) for s, raw in pairs if read_only or quoted
              for m in [_LOOK_RE.search(s)] if m and not _NOOP_RE.match(s)
              and len(READ_ONLY_RE.sub(" ", m.group(0)).split()) > 2 and READ_ONLY_RE.sub(" ", raw).strip(" ,.;:")]
-    rest = [s for s in sentences if not _NOOP_RE.match(s) and not READ_ONLY_RE.search(s)]
+    rest = [s for i, s in enumerate(sentences) if not _NOOP_RE.match(s) and not READ_ONLY_RE.search(s)
+            and not (i < len(sentences) - 1 and _INTERJECTION_RE.fullmatch(s.strip(" !?.")))]  # a last "no." takes back
     refers = re.search(r"\b(?:it|its|them|their|that one|the (?:pool|task|job|run|workflow))\b",
                        " ".join(looks[-1:] or rest), re.I)
     if looks and (read_only or _is_question(quoted or "")) and not refers:
@@ -166,12 +177,39 @@ def reduce(text: str) -> tuple[str, bool]:
     elif refers and read_only:  # "do not scale the finance pool. show me its size": 'its' is the pool refused
         request = ". ".join(s for s in sentences if not _NOOP_RE.match(s))
     else:
-        request = " ".join(rest) or " ".join(s for s in sentences if not _NOOP_RE.match(s)) or text
+        # every sentence reads like an agent's closing ("On behalf of the user: run it"): it is the request itself
+        request = (_joined(rest) or " ".join(s for s in sentences if not _NOOP_RE.match(s)) or " ".join(sentences)
+                   or text)
+        if not rest and read_only and not quoted and _only_the_users_refusal(pairs):
+            read_only = False  # "On behalf of the user: don't cancel task 4, cancel task 5 instead": the rule reads it
     label = LABEL_RE.match(request)  # a label inside the user's quoted words: 'read-only please: show ...'
     if label:
         read_only = read_only or bool(_LABEL_READ_ONLY_RE.search(label.group(1)))
         request = request[label.end():]
     return _cancelled(request.strip(" .")), read_only
+
+
+def _joined(sentences: list[str]) -> str:
+    """The sentences of the request, kept apart when a later one takes back or refuses ("scale sports to 8. actually
+    no, leave it"): run together, the refusal would read as part of the order."""
+    from commands.mood import mood_of, retracts
+
+    if any(mood_of(s) == "negation" or retracts(s) for s in sentences[1:]):
+        return ". ".join(sentences)
+    return " ".join(sentences)
+
+
+def _only_the_users_refusal(pairs: list[tuple[str, str]]) -> bool:
+    """Whether the only words that refuse a change are the user's request itself, one sentence after a label
+    ("On behalf of the user: don't cancel task 4, cancel task 5 instead"): the rule above the matchers reads its
+    negation clause by clause, so an order beside it still stands; an agent's own "no changes" is no such sentence."""
+    kept = [(s, raw) for s, raw in pairs if not _NOOP_RE.match(s)]
+    return len(kept) == 1 and kept[0][0] != _strip_label(kept[0][1]) and bool(
+        re.match(r"^(?:please\s+)?(?:don'?t|do not|never|no need to|not)\b", kept[0][0], re.I))
+
+
+def _strip_label(raw: str) -> str:
+    return raw.strip(" .:;,\"'")
 
 
 def _strip(sentence: str) -> str:
@@ -199,6 +237,8 @@ def _is_question(text: str) -> bool:
 
 def _cancelled(request: str) -> str:
     """'show me all queued tasks cancelled' is 'cancel all queued tasks'."""
+    said = request
+    request = re.sub(r"\s+(?:now|right away|right now|immediately|asap|please)$", "", request, flags=re.I)
     request = re.sub(r"^(?:show me|i want|i would like|i'?d like|i need)?\s*that (.+?) (?:be|is|gets?) "
                      r"(cancelled|canceled|restarted)$", r"\1 \2", request, flags=re.I)  # "that task 57 be cancelled"
     match = re.match(r"^(?:show me |i want |i would like |i'?d like |i need )?(.+?) (cancelled|canceled|restarted)$",
@@ -207,4 +247,4 @@ def _cancelled(request: str) -> str:
                                r"may|ought)\b|n'?t\b", match.group(1), re.I):  # "task 12 must not be cancelled"
         verb = "cancel" if match.group(2).lower().startswith("cancel") else "restart"
         return f"{verb} {match.group(1)}"
-    return request
+    return said  # "... now" stays in a request that is no such order

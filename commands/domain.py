@@ -57,6 +57,7 @@ SYSTEM_HEADS = frozenset("""task tasks job jobs pool pools agent agents workflow
     request requests backlog cpu ram disk memory account accounts user users picture summary report logs log
     session sessions previous past last latest big whole current size sizes update updates check checks info details
     numbers stats list lists count counts usage load tour example examples features capabilities walkthrough
+    throughput latency latencies uptime
     """.split()) | _POOL_WORDS
 """Words that, as the object of a system verb, make the request a command."""
 
@@ -72,8 +73,8 @@ _STOP_RE = re.compile(r"\b(?:for|in|of|at|to|from|with|by|about|on|into|so|up|do
 _DETERMINERS = frozenset("a an the my our this that these those some his her their your its".split())
 
 
-def fold(text: str, commands: list[Command]) -> list[Command]:
-    """``commands``, or one submit of the whole request when every piece of it is domain work."""
+def fold(text: str, commands: list[Command], submit: Callable[[str], Command]) -> list[Command]:
+    """``commands``, or one submit of the whole request (``submit(text)``) when every piece of it is domain work."""
     if not commands or all(c.intent == "submit" for c in commands):
         return commands
     after_work = False
@@ -83,7 +84,14 @@ def fold(text: str, commands: list[Command]) -> list[Command]:
             after_work = True
         elif command.intent in _NEVER_WORK or not (is_domain(piece) or (after_work and _continues(piece))):
             return commands
-    return [_submit(text)]
+    return [submit(text)]
+
+
+CREATIVE_RE = re.compile(
+    r"^(?:write|compose|draft|tell|make up|invent|create)\s+(?:me\s+|us\s+)?(?:a|an|some|the)\s+(?:\w+\s+){0,2}?"
+    r"(?:story|stories|poem|poems|haiku|song|lyrics|limerick|essay|joke|jokes|script|screenplay|rap|sonnet|fable|"
+    r"tale|novel|parody|riddle|ode)\b", re.I)
+"""A request for a piece of writing: whatever system words its subject holds, it is work for an agent."""
 
 
 _NEVER_WORK = frozenset({"help", "history", "login", "logout", "whoami", "task", "workflows"})
@@ -94,6 +102,8 @@ def is_domain(text: str) -> bool:
     body = _OPENER_RE.sub("", text.strip(), count=1)
     if DOMAIN_TASKS_RE.search(body) and not re.search(r"\b(?:pool|agents|queued|failed|running)\b", body, re.I):
         return True
+    if CREATIVE_RE.match(body):
+        return True  # "write a short story where an agent pool goes on strike": the pool is in the story
     if SYSTEM_OBJECT_RE.search(body):
         return False
     state_of = _STATE_OF_RE.search(body)
@@ -111,7 +121,9 @@ def is_domain(text: str) -> bool:
             return bool(_ARTEFACT_RE.search(rest) or named) and not said & SYSTEM_HEADS  # "show me what it's doing"
         rest = re.sub(r"^(?:up|down)\s+", "", rest, flags=re.I)
         obj = _STOP_RE.split(rest, maxsplit=1)[0].split()
-        words = [w.lower().strip("'\"") for w in obj if w.lower() not in _DETERMINERS]
+        from commands.segment import correct  # "scale healtcare to 5": the object is the pool, misspelt
+
+        words = [correct(w.lower().strip("'\"")) for w in obj if w.lower() not in _DETERMINERS]
         looked_at = words[-1:] if verb.group(1).lower() not in ("scale", "resize", "restart", "reboot", "reset",
                                                                  "cancel", "kill") else words
         looked_at = [w for i, w in enumerate(looked_at) if w not in _POOL_WORDS or i == 0
@@ -129,7 +141,8 @@ WORLDLY_RES = tuple(re.compile(p, re.I) for p in (
     r"\b(?:an?|one)\s+(?:\w+\s+){0,2}?agent\b(?!\s+pool)",
     r"\b(?:real estate|realty|insurance|travel|talent|literary|booking|leasing|rental|secret|fbi|cia|free|nba|nfl|"
     r"mlb|nhl|fifa|football|baseball|basketball|soccer|hockey|tennis|golf|player'?s?|players'?)\s+agents?\b",
-    r"\bagents?\s+(?:do|does|did)\s+(?!(?:you|i|we|the system|operatoros)\b)\w+(?:\s+\w+)?\s+(?:usually\s+)?"
+    r"\bagents?\s+(?:do|does|did)\s+"
+    rf"(?!(?:you|i|we|the system|operatoros|(?:the\s+)?(?:{_POOL_NAMES}))\b)\w+(?:\s+\w+)?\s+(?:usually\s+)?"
     r"(?:hire|use|need|have|sign|want)\b",
     r"\bagents?\s+(?:should|would|does|do)\s+(?:an?|my|our|their|your)\s+(?:\w+\s+){0,4}?"
     r"(?:office|agency|brokerage|firm|company|business|team|club|player|athlete|cent(?:er|re)|desk|department|store|"
@@ -144,6 +157,25 @@ WORLDLY_RES = tuple(re.compile(p, re.I) for p in (
     r"\bpool of (?!agents\b)\w+",
     r"\b(?:swimming|car|risk|talent|betting|office|gene|labou?r|liquidity|mining|insurance|investment|401k|retirement|"
     r"prize|dead|infinity|kiddie|plunge|pool)\s+pools?\b",
+    # sports of the world: "home runs", "runs batted in", "an agent in the NFL", "betting pools"
+    r"\b(?:home|homerun|batted|earned|winning|tying|go-ahead)\s+runs?\b|\bhow many runs\b(?![^.?!]*\bworkflows?\b)|"
+    r"\bruns?\s+(?:batted|scored|allowed)\b",
+    r"\bagents?\s+(?:in|of|for)\s+(?:the\s+)?(?:nba|nfl|mlb|nhl|mls|wnba|premier league|la liga|serie a|bundesliga|"
+    r"free agency|draft)\b|\bfree agen(?:cy|ts?)\b",
+    r"\bpools?\s+(?:work\s+|works\s+)?in\s+(?:sports\s+)?(?:betting|wagering|gambling)\b",
+    # jobs of the world: "if I change jobs", "a job offer", "the job market"
+    r"\b(?:change|changing|changed|switch|switching|switched|quit|quitting|between|part[- ]time|full[- ]time|side|"
+    r"summer|dream|day)\s+jobs?\b",
+    r"\bjobs?\s+(?:offers?|interviews?|market|hunt\w*|search\w*|applications?|titles?|descriptions?|security|loss|"
+    r"losses|growth|openings?|postings?|change|switch|satisfaction|hopping|seekers?)\b",
+    # a task or a culture of the world: "task scheduling in project management", "cancel culture"
+    r"\bjobs?\s+(?:will|would|could|can|might|may)\s+(?:ai|robots?|chatgpt|llms?)\b|"
+    r"\b(?:ai|robots?|chatgpt|llms?)\s+(?:\w+\s+){0,2}?(?:take|taking|replace|replacing|kill|killing|steal)\w*\s+"
+    r"(?:\w+\s+)?jobs\b",
+    r"\btasks?\s+(?:scheduling|management|prioriti[sz]ation|delegation|batching|switching|tracking|estimation)\b",
+    r"\bcancel\s+culture\b",
+    r"\bqueue\s+up\s+(?!(?:an?\s+|the\s+|my\s+|some\s+|more\s+)?(?:tasks?|jobs?|requests?|analys[ie]s)\b)",
+    DOMAIN_TASKS_RE.pattern,  # "the tasks for planning a product launch"
     # a queue or tasks of the world: "the queue time at a typical ER", "what tasks should I do before a colonoscopy"
     r"\bqueues?\s+(?:times?|lines?|at|for|outside|in front|management|systems?|theory|etiquette|lengths?)\b",
     # a workflow of the world: "the best workflow for filing expense reports"
@@ -155,17 +187,47 @@ WORLDLY_RES = tuple(re.compile(p, re.I) for p in (
 """System words used of the world: the request that holds them is domain work when nothing else in it is."""
 
 
-def worldly(text: str, ctx: dict[str, Any], parse: Callable[[str, dict[str, Any]], list[Command]]) -> (
-        list[Command] | None):
-    """One submit of the whole request when its system words are used of the world and, those set aside, the
-    request is domain work; else None."""
+def worldly(text: str, ctx: dict[str, Any], parse: Callable[[str, dict[str, Any]], list[Command]],
+            refuses: Callable[[str], bool], submit: Callable[[str], Command]) -> list[Command] | None:
+    """One submit of the whole request (``submit(text)``) when its system words are used of the world and, those
+    set aside, the request is domain work; else None. `refuses` tells whether a text holds a negated clause
+    (commands/mood.py)."""
     masked = mask_worldly(text)
     if masked == text:
         return None
     trial = parse(masked, ctx)
-    if not trial or not all(c.intent == "submit" for c in trial):
+    if not trial or not all(c.intent == "submit" or _objectless(c) for c in trial):
         return None
-    return [_submit(text)]
+    if not any(c.intent == "submit" for c in trial) and not _work_left(text, masked, refuses):
+        return None
+    return [submit(text)]
+
+
+def _objectless(command: Command) -> bool:
+    """A command left with no object once the worldly words are gone: a question about which pool, or general
+    help ("scale up my business" is "scale up thing": the thing was the user's business, not a pool)."""
+    if command.intent == "clarify":
+        return command.args.get("reason") in ("missing_pool", "not_understood", "ambiguous")
+    return command.intent == "help" and command.args.get("topic") in (None, "scaling", "pools", "tasks")
+
+
+_VERB_ON_THING_RE = re.compile(r"\b(?:scal\w*|grow\w*|expand\w*|doubl\w*|tripl\w*|boost\w*|bump\w*|restart\w*|"
+                               r"reboot\w*|relaunch\w*)\s+(?:it\s+)?(?:up\s+|down\s+|out\s+)?thing\b", re.I)
+"""A change verb whose object was the thing of the world ("scale up my business": "scale up thing")."""
+
+
+def _work_left(text: str, masked: str, refuses: Callable[[str], bool]) -> bool:
+    """Whether the worldly words held all the system words of a request: the rest asks for nothing of the system
+    (no pool, task, workflow or account named), so the request is about the thing of the world."""
+    from commands.segment import segment
+
+    seg = segment(masked, joined=False)
+    if not _VERB_ON_THING_RE.search(masked) or refuses(text):
+        return False  # "if I change jobs, should I scale down?": the scaling is not of the thing of the world
+    return not seg.pools and not seg.pool_noun and task_number(masked) is None and not re.search(
+        r"\b(?:workflows?|demos?|account|session|database|status|health|operatoros|system|queue|agents?|pools?|"
+        r"tasks?|jobs?)\b", masked, re.I) and bool(
+        re.search(r"\bthing\b", masked))
 
 
 def mask_worldly(text: str) -> str:
@@ -189,8 +251,8 @@ def _continues(piece: str) -> bool:
 _ARTEFACT_RE = ARTEFACT_RE
 
 
-def _submit(text: str) -> Command:
-    from commands.matcher import submit_command
-    from commands.segment import segment
+def task_number(text: str) -> int | None:
+    """The number of a task, job, run or workflow named in ``text``, if any."""
+    match = re.search(r"\b(?:task|job|run|workflow)s?\s*(?:number\s*|no\.?\s*|#)?(\d{1,9})\b", text, re.I)
+    return int(match.group(1)) if match else None
 
-    return submit_command(segment(text, joined=False), text)

@@ -21,7 +21,7 @@ from typing import Any
 
 from commands import mood
 from commands.context import referred
-from commands.domain import _ARTEFACT_RE, _POOL_NAMES
+from commands.domain import _ARTEFACT_RE, _POOL_NAMES, CREATIVE_RE
 from commands.intent import not_understood
 from commands.vocabulary import ASK_RE, QUOTED_TO_RE, ROUTE_RE, SUBMIT_RE
 from values import Command
@@ -49,7 +49,7 @@ QUESTION_RE = re.compile(
     r"assum\w*|suppos\w*|imagin\w*|hypothetic\w*|theory|tell me|explain\w*|describ\w*|reason|worth|idea|safe|"
     r"plan\w*|later|tomorrow|harm|risk\w*|danger\w*|hope|nobody|no one|dare|curious|wish|i['\u2019]?ll|we['\u2019]?ll|"
     r"(?:i|we) will|going to|gonna|(?:ok|okay|fine|alright) to|thoughts|part of me|tempted|inclined|toying|"
-    r"contemplat\w*|hate|afraid|scared|nervous|worried|careful|unsure|not sure|hesitant|doubt\w*|"
+    r"contemplat\w*|hate|afraid|scared|nervous|worried|careful|unsure|not sure|hesitant|doubt\w*|remind\w*|"
     r"options?|alternatives?|possibilit\w*|advice|advis\w*|opinion|discuss\w*|talk about|debat\w*|"
     r"shl?d|shud|shoud|shuold|shoudl|cld|cud|wld|wud|wat|wut|wht|u think|ya think|"
 
@@ -68,7 +68,8 @@ POLITE_RE = re.compile(
     r"i(?:'d| would) like you to|i (?:want|need) you to|go ahead and)\b", re.I)
 """A polite opening that still orders ("could you restart the sports pool?")."""
 
-EXPLAIN_RE = re.compile(r"\b(?:explain\w*|describ\w*|what would it take|how (?:does|do|would|is|are))\b", re.I)
+EXPLAIN_RE = re.compile(r"\b(?:explain\w*|describ\w*|what would it take|how (?:does|do|would|is|are|to)|teach\w*|"
+                        r"(?:the )?steps (?:to|for)|instructions (?:to|for|on)|tutorial|guide me)\b", re.I)
 _CLAUSE_END_RE = re.compile(r"[,;:\u2013\u2014]|[.!?]+(?=\s)|\s-+\s|\bbut\b", re.I)
 _SPECIFIC_RE = re.compile(r"\b(?:task|job|run|workflow)\s*#?\d", re.I)
 
@@ -76,7 +77,7 @@ _SPECIFIC_RE = re.compile(r"\b(?:task|job|run|workflow)\s*#?\d", re.I)
 def check(request: str, commands: list[Command], ctx: dict[str, Any] | None = None) -> list[Command]:
     """``commands`` with every change that its words do not order turned read-only (``ctx``: what 'it' is)."""
     result = [_checked(request, c) for c in commands]
-    if _unordered(request) and not _routed_content(request):
+    if _unordered(request) and not _routed_content(request) and not CREATIVE_RE.match(request.strip()):
         result = _no_work_about_the_system(request, result, ctx or {})
     if any(c.intent != "submit" for c in result):  # "... and show me what it's doing" is no work for an agent
         result = [c for c in result if not _idle_work(c)] or result
@@ -277,7 +278,8 @@ AFTER_REFUSAL_RE = re.compile(
 """Words after an action verb that refuse it."""
 DOUBT_AFTER_RE = re.compile(r"\b(?:not sure|unsure|not certain|hesitant|second thoughts|undecided|by accident|"
                             r"accidentally|or not|or (?:should|shall) (?:i|we)|jk|j/k|just kidding|kidding|"
-                            r"not really|in theory|theoretically|hypothetically|in principle|y/n|yes/no|"
+                            r"not really|in theory|theoretically|hypothetically|in principle|y/n|yes/no|maybe|perhaps|"
+                            r"possibly|"
 
                             r"(?:after|once|when|until|unless|if|before) (?:i|we) (?:confirm|say|approve|give|tell|"
                             r"ok|okay|agree)\w*|(?:i|we)['\u2019]?ll confirm|(?:wait|waiting) for (?:my|our|a|the) "
@@ -287,10 +289,20 @@ _SARCASM_RE = re.compile(r"(?:^|\s)/s\s*$|\(\s*(?:not really|jk|kidding|joking)\
                          r"\b(?:jk|j/k|just kidding|kidding|joking|lol jk)\W*$", re.I)
 """A closing mark of jest: '/s', '(not really)', '... jk'."""
 DEFERRED_RE = re.compile(
-    r"\b(?:later|tomorrow|tonight|next (?:week|month|time)|some ?time|eventually|in a (?:bit|while)|at some point|"
+    r"\b(?:later|tomorrow|tonight|next (?:week|month|time|weekend|\w+day)|"
+    r"on (?:mon|tues|wednes|thurs|fri|satur|sun)day|this (?:afternoon|evening|weekend)|"
+    r"(?:at|by|around) \d{1,2}(?::\d{2})?\s*(?:am|pm|a\.m\.|p\.m\.)|(?:at|by) \d{1,2}:\d{2}|at (?:noon|midnight)|"
+    r"in (?:an?|\d+|a few|a couple of) (?:minutes?|mins?|hours?|days?|weeks?)|"
+    r"(?:is|are|was|gets?) scheduled|some ?time|eventually|in a (?:bit|while)|at some point|"
     r"when (?:convenient|possible|you can|you get a chance)|as needed|if (?:needed|necessary|required|appropriate|"
-    r"it makes sense|you think|warranted))\b", re.I)
+    r"it makes sense|you think|warranted)|(?:when|whenever|once|as soon as|after|until|if|unless) (?:the|it|its|they|"
+    r"their|there|all|everything|every|task|run|workflow|we|i|you)\b)\b", re.I)
 """Words after an action verb that put it off: not an order to do it now."""
+
+
+_WRITE_UP_RE = re.compile(r"\b(?:runbook|playbook|checklist|procedure|script|how-to|guide|sop|document\w*)s?\s+"
+                          r"(?:to|for|on|about)\s+(?:how to\s+)?$", re.I)
+"""'write a runbook to restart X': the restart is what the document is about, not an order."""
 
 
 def refusal(text: str, request: str) -> str | None:
@@ -312,7 +324,7 @@ def refusal(text: str, request: str) -> str | None:
         return "question"  # "cancel task 6 later": not now
     if verb and DOUBT_AFTER_RE.search(body[verb.end():]):
         return "question"  # "I'd cancel task 12 but I'm not sure"
-    if EXPLAIN_RE.search(before):
+    if EXPLAIN_RE.search(before) or (verb and _WRITE_UP_RE.search(before)):
         return "explain"
     if NEGATION_RE.search(before) or (verb and re.match(r"\w+ing\b", verb.group(0), re.I)
                                        and re.search(r"\b(?:stop|quit|cease)\s*$", before, re.I)):
@@ -326,10 +338,12 @@ def refusal(text: str, request: str) -> str | None:
 
 
 def _ends_in_question(text: str, request: str) -> bool:
-    """Whether the sentence holding ``text`` in ``request`` ends with a question mark."""
+    """Whether the sentence holding ``text`` in ``request`` ends with a question mark ("..." ends none)."""
     start = request.find(text)
     rest = request[start:] if start >= 0 else text
-    end = re.search(r"[.!?]+(?=\s|$)", rest)
+    if re.search(r"\(\s*\?+\s*\)", rest):
+        return True  # "cancel task 12 (?)"
+    end = re.search(r"(?:[!?]+|(?<![.\u2026])\.(?![.\u2026]))(?=\s|$)", rest)
     return bool(end and "?" in end.group(0))
 
 

@@ -12,7 +12,7 @@ import functools
 import re
 from typing import Any
 
-from commands import database, pools_tasks, workflows_demos
+from commands import database, domain, pools_tasks, workflows_demos
 from commands.context import referred
 from commands.intent import DEMO_DOMAINS, clarify, not_understood
 from commands.segment import Segment, find_pool, segment, task_id_of, task_status_of
@@ -245,7 +245,8 @@ def _help(seg: Segment, ctx: dict[str, Any], prev: Command | None) -> Command | 
         return _help_command(rest)
     if HELP_RE.search(seg.text) or HELP_MORE_RE.search(seg.text):
         return _help_command([])
-    if HOW_DO_I_RE.match(seg.text) and not seg.content_score and not WORLD_THING_RE.search(seg.text):
+    if HOW_DO_I_RE.match(seg.text) and not seg.content_score and not WORLD_THING_RE.search(seg.text) and not (
+            domain.is_domain(seg.raw)):  # "how can I restart my metabolism": the verb's object is of the world
         command = _help_command(seg.tokens)
         return command if command.args else None
     return None

@@ -103,7 +103,8 @@ MACHINE_WORDS = frozenset(
 PRONOUN_WORDS = frozenset("it its they them their that this those".split())
 
 TOPIC_WORDS: tuple[tuple[str, str], ...] = (
-    ("scal", "scaling"), ("size", "scaling"), ("resiz", "scaling"), ("add agent", "scaling"),
+    ("scal", "scaling"), ("size", "scaling"), ("maximum", "scaling"), ("max ", "scaling"), ("minimum", "scaling"),
+    ("how big can", "scaling"), ("how large can", "scaling"), ("resiz", "scaling"), ("add agent", "scaling"),
     ("more agent", "scaling"), ("fewer agent", "scaling"), ("remove agent", "scaling"),
     ("cancel", "tasks"), ("task", "tasks"), ("queue", "tasks"), ("retr", "tasks"), ("job", "tasks"),
     ("restart", "pools"), ("agent", "pools"), ("pool", "pools"),
@@ -138,6 +139,11 @@ def changes(command: Command) -> bool:
 def split_clauses(text: str) -> list[str]:
     """The clauses of a request, without their punctuation."""
     return [c.strip(" ,.;:!?\"'") for c in CLAUSE_RE.split(text) if c and c.strip(" ,.;:!?\"'")]
+
+
+def refuses(text: str) -> bool:
+    """Whether any clause of `text` is a negation ("if I change jobs, don't scale down")."""
+    return any(mood_of(clause) == "negation" for clause in split_clauses(text))
 
 
 def mood_of(clause: str) -> str:
@@ -309,7 +315,7 @@ _PAST_RE = re.compile(r"\b(" + "|".join(_PAST_FORMS) + r")\b(?!\s+(?:tasks?|jobs
 
 _RETRACT_WORDS = frozenset("""do doing it that this so yet now anything ahead go proceed proceeding with bother after
     all actually please then today either the same one mind about thing that's thats but and or wait no just ok okay
-    hold on thanks thank you advise""".split())
+    hold on thanks thank you advise not""".split())
 
 
 _SAFE_WITHOUT_RE = re.compile(
@@ -317,7 +323,7 @@ _SAFE_WITHOUT_RE = re.compile(
     r"(?:losing|dropping|affecting|breaking|interrupting|killing|cancell?ing|disrupting|hurting|any downtime|"
     r"downtime)\b", re.I)
 """A question whether an action can be done without a side effect: how the action behaves, help on it."""
-_LAST_NO = frozenset({"no", "nope", "nah", "no no", "not really", "no thanks", "or not", "never mind"})
+_LAST_NO = frozenset({"no", "nope", "nah", "no no", "not really", "no thanks", "or not", "never mind", "not"})
 """A last clause that takes back the order before it."""
 _BARE_IMAGINING_RE = re.compile(r"(?:just\s+)?(?:hypothetically|theoretically|in theory|hypothetically speaking|"
                                 r"in principle|say|suppose|imagine)", re.I)
@@ -382,12 +388,17 @@ def _imagined_answer(cleaned: str, clauses: list[str], moods: list[str],
             view.args["declined"] = dict(undone)
         return view
 
+    asked = [c for mood, clause, commands in imagined if mood != "hypothetical" and CONSEQUENCE_RE.search(clause)
+             for c in commands if c.intent in ("task", "workflows") and _is_specific(c)]
     if words & HARDWARE_WORDS and (looks or undone):
         answer = noted(Command("health", {}, cleaned))
+    elif asked and not any(c.intent in ("task", "workflows") for c in looks):
+        answer = noted(asked[0])  # "if we restarted healthcare, what would happen to task 40?": task 40 is asked about
     else:
-        specific = next((c for c in looks if _is_specific(c)), None)
+        specific = next((c for c in looks if _is_specific(c) and c.intent != "pools"), None) or next(
+            (c for c in looks if _is_specific(c)), None)  # "what would happen to task 40?" beside a pool imagined
         if specific is not None and not (specific.intent == "pools" and "explain" in moods):
-            answer = specific
+            answer = noted(specific)
         else:
             topic = _topic(unconditional(hypothetical_text)) or _topic(cleaned)
             if topic is None or not (looks or undone):
@@ -400,7 +411,7 @@ def _imagined_answer(cleaned: str, clauses: list[str], moods: list[str],
 
 _WH_RE = re.compile(r"^(?:what|which|who|how|when|where|why)\b", re.I)
 CONSEQUENCE_RE = re.compile(
-    r"\b(?:would|will|could|might|going to|gonna|happens?|afterwards?|then|next|kept|keep|lost|lose|losing|"
+    r"\b(?:would|will|could|might|going to|gonna|happens?|afterwards?|after|then|next|kept|keep|lost|lose|losing|"
     r"finish\w*|surviv\w*|fail|break|broken|dropped|continue|resume|affected|impacted|persist|carry on|"
     r"still (?:run|work|finish|complete)\w*)\b|\w'(?:ll|d)\b", re.I)
 """Words of a question about what an imagined change would bring (not about the present)."""

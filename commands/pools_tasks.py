@@ -125,7 +125,8 @@ def scale(seg: Segment, ctx: dict[str, Any], prev: Command | None) -> Command | 
 
 
 def _changes_size(seg: Segment) -> bool:
-    if seg.has_any(CHANGE_WORDS) or seg.text.startswith(" up the ") or (seg.pools and _POOL_BY_RE.match(seg.text)):
+    if seg.has_any(CHANGE_WORDS) or seg.text.startswith(" up the ") or (
+            seg.pools and (_POOL_BY_RE.match(seg.text) or _POOL_TO_RE.match(seg.text))):
         return True
     if SET_SIZE_RE.search(seg.text) and (seg.pool_noun or seg.pools):
         return True
@@ -134,13 +135,23 @@ def _changes_size(seg: Segment) -> bool:
 
 _POOL_BY_RE = re.compile(r"^ (?:the )?[a-z]+(?: pool| agents| team)? (?:up|down) by \d+(?: agents?)? $")
 """'business down by 1', as an agent's summary of a scaling writes it."""
+_POOL_TO_RE = re.compile(r"^ (?:the )?[a-z]+(?: pool| agents| team)? to \d+(?: agents?)?(?: please| now)? $")
+"""'healthcare pool -> 4 agents' (the arrow reads as "to"), as a chat command or a note writes a size."""
 _BARE_SIZE_RE = re.compile(r"^ (?:scale|resize|rescale) (?:the )?[a-z]+(?: (?:pool|agents|team))? (\d+)(?: agents?)? $")
 """'scale healthcare 4', as a chat command line writes it: the size."""
+
+
+_SIGNED_RE = re.compile(r"(?<!\bto)(?<!\bby)\s([+\-\u2212])(\d{1,4})(?:\s+agents?)?\s*[.!]?\s*$", re.I)
+"""A signed number right after the pool, closing a scale request: the change ("scale sports +2"); after "to" or
+"by" a negative number is no count, and is asked about."""
 
 
 def scale_amount(seg: Segment) -> dict[str, int]:
     """{'size': n} or {'delta': n} from the words of a scale request, or {}."""
     text = seg.text
+    signed = _SIGNED_RE.search(seg.core)
+    if signed and seg.pools:  # "scale sports +2", "finance -1": a change by that many, as a command line writes it
+        return {"delta": int(signed.group(2)) * (-1 if signed.group(1) in "-\u2212" else 1)}
     bare = _BARE_SIZE_RE.match(text)
     if bare:
         return {"size": int(bare.group(1))}
@@ -266,9 +277,13 @@ def pools(seg: Segment, ctx: dict[str, Any], prev: Command | None) -> Command | 
 
 
 _FIGURES_RE = re.compile(
-    r"^ (?:(?:please|pls|can you|could you|now|ok) )*(?:show|display|list|get|give|see|check|pull up)?(?: me| us)?"
-    r"(?: the| all| your| our| current)? ?(?:perf|performance|throughput|latency|latencies|error rates?)"
-    r"(?: and (?:throughput|latency|error rates?))?(?: metrics| stats| figures| numbers| data)?(?: please| pls)? $")
+    r"^ (?:(?:please|pls|can you|could you|now|ok) )*(?:show|display|list|get|give|see|check|pull up|whats|what is|"
+    r"what are)?(?: me| us)?(?: the| all| your| our| current)?(?: (?:agent|agents|pool|pools|agent pools?|each pools?|"
+    r"every pools?))? ?(?:perf|performance|throughput|latency|latencies|error rates?)"
+    r"(?:(?: and)? (?:throughput|latency|latencies|error rates?|performance))*"
+    r"(?: metrics| stats| figures| numbers| data)?"
+    r"(?: (?:per|for|of|across|by) (?:each |every |all )?(?:the )?(?:pool|pools|agent|agents|agent pools))?"
+    r"(?: please| pls)? $")
 """A request for performance figures that names nothing else: the pools' throughput, latency, error rate."""
 _THE_POOL_RE = re.compile(r" the pool (?!of )|(?<! all) the pool $")
 """'show me the pool' after a look at one: that pool (not 'the pools')."""

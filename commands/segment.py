@@ -108,10 +108,15 @@ def find_pool(text: str) -> str | None:
     return pools[0] if pools else None
 
 
+_ARROW_RE = re.compile(r"\s*(?:->|=>|\u2192|\u21d2)\s*(?=\d)")
+"""An arrow before a number reads as "to"."""
+
+
 def segment(raw: str, joined: bool) -> Segment:
     """The Segment of one piece of a request; ``joined`` when something comes before it."""
     core = _strip_filler(raw)
     lowered = unicodedata.normalize("NFKC", core).lower().replace("\u2019", "'")
+    lowered = _ARROW_RE.sub(" to ", lowered)  # "healthcare pool -> 4 agents", as notes and chat-ops write it
     tokens = _tokens(_plain_numbers(lowered))
     first = TOKEN_RE.findall(raw.lower())[:1]
     joined = joined or bool(first and first[0] in ELLIPSIS_MARKERS) or raw.lower().startswith(
@@ -153,8 +158,12 @@ def _plain_numbers(lowered: str) -> str:
     return NOT_A_COUNT_RE.sub(" notacount ", lowered)
 
 
+_WILL_RE = re.compile(r"\b(i|we|you|they|he|she|it|that|there|who)'ll\b")
+"""'I'll', 'we'll', 'she'll': without the apostrophe they would read as 'ill', 'well', 'shell'."""
+
+
 def _tokens(lowered: str) -> list[str]:
-    words = [correct(w) for w in TOKEN_RE.findall(lowered.replace("'", ""))]
+    words = [correct(w) for w in TOKEN_RE.findall(_WILL_RE.sub(r"\1 will", lowered).replace("'", ""))]
     tokens: list[str] = []
     i = 0
     while i < len(words):

@@ -79,14 +79,14 @@ _POOL_NAME_WORDS = frozenset(w for words in POOL_SYNONYMS.values() for s in word
 
 HELP_TOPIC_WORDS: tuple[tuple[str, frozenset[str]], ...] = (
     ("scaling", word_set("scale scaling resize resizing capacity")),
-    ("workflows", word_set("workflow workflows automation approve approval approvals")),
+    ("workflows", word_set("workflow workflows automation approve approval approvals approving reject rejecting")),
     ("demos", word_set("demo demos demonstration")),
-    ("tasks", word_set("task tasks submit submitting queue jobs job cancel")),
+    ("tasks", word_set("task tasks submit submitting queue jobs job cancel cancelling canceling")),
     ("health", word_set("health cpu memory disk monitoring")),
     ("status", word_set("status overview dashboard")),
     ("history", word_set("history")),
     ("account", word_set("login logout register account accounts user users sign")),
-    ("pools", word_set("pool pools agent agents restart workers")),
+    ("pools", word_set("pool pools agent agents restart restarting workers")),
 )
 """Help topics in order of precedence ("how do I scale a pool" is about scaling)."""
 
@@ -177,7 +177,8 @@ TASK_NOUNS = word_set("tasks task jobs job queue backlog")
 HISTORY_OWNERS = word_set("my conversation chat session command commands request requests our show")
 HELP_FILLER = word_set("me with on about for please the a using i need some out pls")
 RUN_VERBS = word_set("run start execute launch trigger kick rerun")
-RUN_SHOWN = word_set("show status check details what whats view get how hows")
+RUN_SHOWN = word_set("show status check details what whats view get how hows approval approvals step steps waiting "
+                     "pending stuck progress")
 DECISION_WORDS = word_set("approve approved approving accept reject rejected rejecting deny decline")
 APPROVE_WORDS = word_set("approve approved approving accept")
 APPROVALS_SHOWN = word_set("queue pending list show waiting any what whats which")
@@ -216,7 +217,9 @@ HISTORY_RE = re.compile(
     r" (previous|past|earlier|recent|last|old) (commands|requests|messages|questions|conversation)|"
     r" conversation (log|history)| what did we (talk|discuss)")
 AUTOMATE_RE = re.compile(r" automat(e|ed|es|ing) | automation (for|of|to|that) ")
-CREATE_WORKFLOW_RE = re.compile(r" (create|build|make|set up|setup|design|define|add|new|draft) .*workflow")
+CREATE_WORKFLOW_RE = re.compile(r" (create|build|make|set up|setup|design|define|add|new|draft) .*workflow|"
+                                r" (write|sketch|put together|map out) (me |us )?(a|an|the) (\w+ )?workflow "
+                                r"(for|to|that) ")
 RUN_NAMED_RE = re.compile(
     r" (?:run|start|execute|launch|trigger|kick off) (?:the |my |our )?(.+?) workflow ")
 WHAT_CAN_THEY_DO_RE = re.compile(r" what (?:can )?(?:the )?\w+ (?:agents?|pool|team) (?:can )?do ")
@@ -244,7 +247,7 @@ DELTA_RES = (
 FOLLOWUP_RE = re.compile(
     r" what happened| (is|was|has) (it|that|my task|the task) (done|finished|ready|complete|completed|over|"
     r"still running|working)| did (it|that) (finish|fail|work|succeed|complete|run)|"
-    r" (the |my )?(result|results|output|answer) | my (last )?task | (the|that|this) task |"
+    r" (the |my )?(result|results|output|answer) | my (last )?task (?!lists? )| (the|that|this) task (?!lists? )|"
     r" (how is|hows) it going | any (news|update|updates) | status of (it|that) ")
 RUNNING_RE = re.compile(
     r" working on | whats running | what is running | running (right )?now | in progress | is running ")
@@ -257,15 +260,18 @@ MACHINE_RE = re.compile(r" (load|resource usage) (on|of) (the )?(machine|server|
                         r" (server|machine) (ok|up|doing|alive) | system (check|checkup) ")
 STATUS_RE = re.compile(
     r" whats? (is )?going on | how are things | how (is|s) everything | hows everything |"
-    r" everything (ok|okay|alright|fine|good) | where are we | how(s| is| are) (it all|things|stuff) "
+    r" everything (ok|okay|alright|fine|good|running smoothly|running fine|running ok|working|working fine|"
+    r"up and running) | (is|are) (everything|things|the system|operatoros|all systems) (running|working|up|green|go) "
+    r"(smoothly |fine |ok |okay |well )?$| where are we | how(s| is| are) (it all|things|stuff) "
     r"(going|looking|running) | big picture | summary of (the )?(whole )?(system|operatoros|everything) |"
     r" (system|operatoros) (summary|report) | (overall|whole) picture |"
     r" how(s| is) (the )?(system|operatoros|everything|it all) (doing|holding up|looking|going|coping) ")
 TASK_STATUS_QUESTION_RE = re.compile(
-    r"^ (?:whats|what is|what has|what have|which ones|anything|what) (?:is |are |has |have )?(?:been )?(?:still )?"
+    r"^ (?:(?:show|tell|list|give)(?: me| us)? |let me see |see )?"
+    r"(?:whats|what is|what has|what have|which ones|anything|what) (?:is |are |has |have )?(?:been )?(?:still )?"
     r"(finished|done|completed|complete|waiting|pending|queued|running|failed|broken|stuck|in progress)"
     r"(?: so far| yet| now| right now| already| today| at the moment)? $")
-"""'what's finished so far?', 'what's still waiting?': the tasks of that status."""
+"""'what's finished so far?', 'show me what's still waiting': the tasks of that status."""
 TASK_ID_RE = re.compile(r" (?:task|job|tasks|jobs|ticket) (?:number |no |id |num )?(\d{1,9}) ")
 ID_RE = re.compile(r" (?:id|number|no|num) (\d{1,9}) ")
 HASH_ID_RE = re.compile(r"#\s?(\d{1,9})\b")
@@ -308,7 +314,8 @@ WHOAMI_MORE_RE = re.compile(r" am i (?:an? )?(?:admin|administrator|superuser|ro
                             r" who (?:i am|im|am i|i m) (?:logged|signed) in | (?:logged|signed) in as $")
 """'am I an admin?' asks who the session acts as."""
 NEW_SESSION_RE = re.compile(
-    r"^ (?:start |open |begin |create )?(?:a )?(?:new|fresh) (?:session|conversation|chat) $|"
+    r"^ (?:start |open |begin |create )?(?:over )?(?:with )?(?:a )?(?:new|fresh|clean) (?:session|conversation|chat|"
+    r"slate)(?: please)? $|"
     r"^ (?:start over|reset (?:the |this |my )?(?:session|conversation|chat)|clear (?:the |this |my )?"
     r"(?:session|conversation|context)) $")
 """A fresh conversation: 'new session', 'start a new conversation', 'start over'."""

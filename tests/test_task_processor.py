@@ -19,7 +19,9 @@ import database
 import task_processor
 from errors import BadRequest, Conflict, NotFound
 from models import Task, TaskStatus, utcnow
+from storage.group_commit import GroupCommit
 from task_processor import Claim, RetryPolicy, TaskQueue
+from telemetry import events as telemetry_events
 
 from . import fixtures
 from .conftest import run_in_threads
@@ -552,7 +554,7 @@ def test_disposing_the_engine_closes_the_queues_kept_connections(sqlite_queue: T
 def test_a_named_claim_and_a_result_find_their_row_by_primary_key_on_stale_statistics(postgres_url: str) -> None:
     """With statistics taken on an empty table, PostgreSQL once served a named claim from the claim index,
     reading every queued task of the pool per claim, and a result from the status index."""
-    from task_processor import _driver_statements
+    from storage.task_sql import driver_statements
 
     engine = database.make_engine(postgres_url)
     database.ensure_schema(engine)
@@ -566,7 +568,7 @@ def test_a_named_claim_and_a_result_find_their_row_by_primary_key_on_stale_stati
             "INSERT INTO tasks (pool, input, status, priority, attempts, max_attempts, timeout_seconds, run_after, "
             "cancel_requested, tokens_in, tokens_out, created_at) SELECT 'general', 'noop', 'queued', 0, 0, 3, 60, "
             "'2026-01-01', false, 0, 0, '2026-01-01' FROM generate_series(1, 5000)")
-        statements = _driver_statements("postgresql")
+        statements = driver_statements("postgresql")
         params = {"id": 4000, "pool": "general", "prefix": "a#", "now": datetime(2026, 6, 1),
                   "expires": datetime(2026, 6, 1), "owner": "a#1", "result": "{}", "tokens_in": 0,
                   "tokens_out": 0, "provider": None, "process": "host:1"}
@@ -646,3 +648,154 @@ def test_expiring_a_dead_process_leases_touches_only_that_process(queue: TaskQue
     assert queue.expire_leases_of("proc9") == 0
     assert queue.requeue_expired() == {"requeued": 1, "failed": 0, "cancelled": 0}
     assert queue.get(dead.task_id)["status"] == "queued" and queue.get(alive.task_id)["status"] == "running"
+
+
+def _group_of(queue: TaskQueue) -> GroupCommit:
+    group = queue._group
+    assert group is not None  # a SQLite file: results go through the group commit
+    return group
+
+
+def _waiting(group: GroupCommit, count: int) -> None:
+    """Wait until `count` pieces of work are queued behind the group's leader."""
+    deadline = time.monotonic() + 10
+    while len(group._waiting) < count:
+        assert time.monotonic() < deadline, f"{len(group._waiting)} of {count} pieces queued"
+        time.sleep(0.001)
+
+
+def test_results_of_agents_finishing_together_share_one_transaction_and_each_is_recorded_once(
+        sqlite_queue: TaskQueue) -> None:
+    ids = [sqlite_queue.submit("general", f"t{i}")["id"] for i in range(8)]
+    claims = [_claim(sqlite_queue, agent=f"a{n}") for n in range(4)]
+    group, lock = _group_of(sqlite_queue), database.writer_lock(sqlite_queue.engine)
+    assert lock is not None
+    outcomes: dict[str, tuple[bool, Claim | None]] = {}
+    held = object()
+    lock.take(held)  # another writer's transaction: the first agent leads and waits for it, the others queue
+
+    def agent(claim: Claim) -> None:
+        name = claim.owner.split("#")[0]
+        outcomes[name] = sqlite_queue.complete_and_claim(claim, {"by": name}, next_for=name)
+
+    threads = [threading.Thread(target=agent, args=(c,)) for c in claims]
+    for thread in threads:
+        thread.start()
+    _waiting(group, 3)
+    before = group.transactions
+    lock.release(held)
+    for thread in threads:
+        thread.join(10)
+    assert group.transactions - before == 1  # the leader's transaction took the three that came while it waited
+    assert sorted(outcomes) == ["a0", "a1", "a2", "a3"]
+    assert all(recorded for recorded, _ in outcomes.values())
+    following = sorted(c.task_id for _, c in outcomes.values() if c is not None)
+    assert following == ids[4:]  # each next task claimed once, by one agent
+    for name, (_, claim) in outcomes.items():
+        assert claim is not None and claim.owner == f"{name}#1"
+    for task_id, claim in zip(ids[:4], claims, strict=True):
+        done = sqlite_queue.get(task_id)
+        assert (done["status"], done["result"]) == ("succeeded", {"by": claim.owner.split("#")[0]})
+    for _, claim in outcomes.values():  # each next claim's event, committed with it
+        assert claim is not None
+        events = sqlite_queue.events.after(claim.task_id)
+        assert [(e["kind"], e["data"].get("worker")) for e in events] == [("queued", None), ("claimed", claim.owner)]
+    assert not lock.locked()
+
+
+def test_a_failing_piece_of_a_group_fails_alone_and_the_others_are_recorded(
+        sqlite_queue: TaskQueue, monkeypatch: pytest.MonkeyPatch) -> None:
+    for i in range(3):
+        sqlite_queue.submit("general", f"t{i}")
+    good, bad, other = (_claim(sqlite_queue, agent=name) for name in ("good", "bad", "other"))
+    group, lock = _group_of(sqlite_queue), database.writer_lock(sqlite_queue.engine)
+    assert lock is not None
+    errors: dict[str, BaseException] = {}
+    recorded: dict[str, bool] = {}
+    held = object()
+    lock.take(held)
+
+    def agent(claim: Claim, result: dict[str, Any]) -> None:
+        name = claim.owner.split("#")[0]
+        try:
+            recorded[name] = sqlite_queue.complete(claim, result)
+        except Exception as exc:
+            errors[name] = exc
+
+    threads = [threading.Thread(target=agent, args=args) for args in (
+        (good, {"ok": 1}), (bad, {"unserializable": object()}), (other, {"ok": 2}))]
+    for thread in threads:
+        thread.start()
+    _waiting(group, 2)
+    lock.release(held)
+    for thread in threads:
+        thread.join(10)
+    assert recorded == {"good": True, "other": True}
+    assert list(errors) == ["bad"] and isinstance(errors["bad"], sa.exc.StatementError)
+    assert sqlite_queue.get(good.task_id)["result"] == {"ok": 1}
+    assert sqlite_queue.get(other.task_id)["result"] == {"ok": 2}
+    still = sqlite_queue.get(bad.task_id)
+    assert (still["status"], still["result"], still["lease_owner"]) == ("running", None, bad.owner)
+    assert not lock.locked() and _writes_promptly(sqlite_queue.engine)
+    assert sqlite_queue.complete(bad, {"ok": 3})  # its lease still holds: the next try records it
+
+
+class _ThreadStops(BaseException):
+    """Stands for what ends a thread in the middle of its work (not an error a piece can be given alone)."""
+
+
+def _stop_in_a_group(queue: TaskQueue, lead: Any, follow: Any) -> dict[str, BaseException | None]:
+    """Run `lead` in a thread that leads (waiting for a held writer lock) and `follow` in one that queues behind
+    it; what each thread was told."""
+    group, lock = _group_of(queue), database.writer_lock(queue.engine)
+    assert lock is not None
+    outcomes: dict[str, BaseException | None] = {}
+
+    def piece(name: str, work: Any) -> None:
+        try:
+            group.run(work)
+            outcomes[name] = None
+        except BaseException as exc:  # noqa: B036  # what each thread was told is the point
+            outcomes[name] = exc
+
+    held = object()
+    lock.take(held)
+    leader = threading.Thread(target=piece, args=("leader", lead))
+    leader.start()
+    while not group._leading:
+        time.sleep(0.001)
+    follower = threading.Thread(target=piece, args=("follower", follow))
+    follower.start()
+    _waiting(group, 1)
+    lock.release(held)
+    leader.join(10)
+    follower.join(10)
+    assert not leader.is_alive() and not follower.is_alive()  # nobody sleeps on a stopped group
+    assert not lock.locked() and not group._leading
+    return outcomes
+
+
+def test_a_thread_stopped_while_leading_leaves_no_thread_asleep_and_loses_only_its_group(
+        sqlite_queue: TaskQueue) -> None:
+    task = sqlite_queue.submit("general", "kept")
+
+    def stops(run: database.RunStatement) -> None:
+        raise _ThreadStops
+
+    def writes(run: database.RunStatement) -> None:
+        run("event", telemetry_events.event_row(task["id"], "retry", {"by": "follower"}))
+
+    def kinds() -> list[str]:
+        return [e["kind"] for e in sqlite_queue.events.after(task["id"])]
+
+    # The leader's own piece stops it before the follower joined its group: the follower leads next, alone.
+    outcomes = _stop_in_a_group(sqlite_queue, stops, writes)
+    assert isinstance(outcomes["leader"], _ThreadStops) and outcomes["follower"] is None
+    assert kinds() == ["queued", "retry"]
+    # The follower's piece, run in the leader's group, stops the leader's thread: both pieces are rolled
+    # back together and both threads are told.
+    outcomes = _stop_in_a_group(sqlite_queue, writes, stops)
+    assert isinstance(outcomes["leader"], _ThreadStops) and isinstance(outcomes["follower"], _ThreadStops)
+    assert kinds() == ["queued", "retry"]
+    _group_of(sqlite_queue).run(writes)  # the next writer leads at once
+    assert kinds() == ["queued", "retry", "retry"]

@@ -1,7 +1,8 @@
 """Request understanding on requests no one here wrote: a tuned half and a held-out half (issue 17).
 
 The external corpus (tests/data/utterances_external.jsonl) and those added before tuning
-(tests/data/utterances_agentic.jsonl, utterances_fresh.jsonl, utterances_fresh2.jsonl, utterances_outside.jsonl)
+(tests/data/utterances_agentic.jsonl, utterances_fresh.jsonl, utterances_fresh2.jsonl, utterances_outside.jsonl,
+utterances_fresh3.jsonl)
 are split once by a hash of each text: half 0 is tuned on,
 half 1 is only measured. Rows with ``turns`` run the earlier requests of the conversation through the
 same parse + update_context the interface runs. Two figures per half: accuracy, and the number of
@@ -26,7 +27,7 @@ from values import Command
 
 DATA = Path(__file__).parent / "data"
 CORPORA = (DATA / "utterances_external.jsonl", DATA / "utterances_agentic.jsonl", DATA / "utterances_fresh.jsonl",
-           DATA / "utterances_fresh2.jsonl", DATA / "utterances_outside.jsonl")
+           DATA / "utterances_fresh2.jsonl", DATA / "utterances_outside.jsonl", DATA / "utterances_fresh3.jsonl")
 """Requests written from how people and coding agents phrase things: {text, expect, category, changes, turns?}."""
 TUNING = DATA / "utterances_tuning.jsonl"
 """More requests written (before tuning on them) from how people and agents phrase things: tune side only."""
@@ -180,7 +181,12 @@ READ_ONLY_FRAMES = (
     "The user asked me NOT to {a}.", "The user was going to {a} but changed their mind.",
     "{A} /s", "{A}? jk", "{A} in theory", "shld we {a}", "{A}? y/n", "Hmm, {a}... no.", "Proposal: {a}",
     "Note to self: {a}", "disregard: {a}", "{A} if needed", "{A} at some point",
-    "I accidentally asked to {a}, ignore that", "The user wants an explanation of {g}.")
+    "I accidentally asked to {a}, ignore that", "The user wants an explanation of {g}.",
+    "{A}? thanks", "hey, {a}?", "{A}... maybe?", "{A} (?)", "{A}, maybe", "Remind me to {a}",
+    "Schedule a reminder to {a}", "{A} when the queue is empty", "Teach me to {a}", "Give me the steps to {a}",
+    "{A}? :)", "{A}? asking for a friend", "Write a runbook to {a}", "{A} at 5pm", "{A} in an hour",
+    "{A} next Monday", "{A} is scheduled for Friday", "{A}?!", "{A}?!!", "{A} /s!!",
+    "({A}?)", "\"{A}?\"", "{A}?.", "{A}\uff1f", "{A} \u2014 NOT")
 """Questions, refusals and imagined changes around an action: none may change anything (issue 17)."""
 
 
@@ -193,6 +199,46 @@ def test_no_question_negation_or_hypothetical_frame_changes_anything() -> None:
             if any(changes(c) for c in got):
                 leaks.append((text, _shown(got)))
     assert not leaks, leaks
+
+
+@pytest.mark.parametrize("relay", ["On behalf of the user: ", "User request: ", "The user says: ", "hey, "])
+def test_the_frames_hold_inside_an_agents_relay(relay: str) -> None:
+    leaks = []
+    for frame in READ_ONLY_FRAMES:
+        for action, gerund in CHANGING_ACTIONS[::3]:
+            text = relay + frame.format(a=action, A=action[0].upper() + action[1:], g=gerund)
+            got = parse(text, {})
+            if any(changes(c) for c in got):
+                leaks.append((text, _shown(got)))
+    assert not leaks, leaks
+
+
+@pytest.mark.parametrize("text", [
+    "On behalf of the user: scale sports to 8. actually no, leave it",
+    "On behalf of the user: Hmm, cancel task 12... no.",
+    "The user is NOT asking to canecl anything. They want to see task 3.",
+    "The user says 'nah don't rsetart it, just show me the sports pool'",
+    "The user requests that you NOT canecl task 3 but show its result.", "don't scael finance, just show it",
+    "shuold I rsetart the sports agents?", "never mind, dont apporve run 4", "scale sports to 6? thanks"])
+def test_a_misspelt_or_thanked_refusal_or_question_changes_nothing(text: str) -> None:
+    got = parse(text, {})
+    assert not any(changes(c) for c in got), _shown(got)
+
+
+@pytest.mark.parametrize(("text", "intent", "args"), [
+    ("scale healtcare to 5", "scale", {"pool": "healthcare", "size": 5}),
+    ("rsetart the fniance agents", "restart", {"pool": "financial"}),
+    ("healthcare pool -> 4 agents", "scale", {"pool": "healthcare", "size": 4}),
+    ("scale sports +2", "scale", {"pool": "sports", "delta": 2}),
+    ("hey, list failed tasks thanks", "tasks", {"status": "failed"})])
+def test_typos_arrows_signs_and_courtesies_keep_an_order(text: str, intent: str, args: dict[str, Any]) -> None:
+    assert matches([{"intent": intent, "args": args}], parse(text, {}))
+
+
+def test_a_relayed_answer_answers_the_question() -> None:
+    context = update_context({}, parse("show me a demo", {}))
+    assert matches([{"intent": "demo", "args": {"domain": "sports"}}], parse('The user says: "3"', context))
+    assert matches([{"intent": "demo", "args": {"domain": "financial"}}], parse("number 2 thanks", context))
 
 
 def test_follow_up_questions_never_repeat_a_change() -> None:
