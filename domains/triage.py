@@ -24,8 +24,9 @@ from safety.readings import age_months
 from safety.readings import duration_days as duration_days
 from safety.readings import infant_age_months as infant_age_months
 from safety.readings import temperature_c as temperature_c
-from safety.red_flag_failsafe import SYMPTOM_WORDS, UNPLACED_ALARM
+from safety.red_flag_failsafe import FAILSAFE_FLAGS, SYMPTOM_WORDS, UNPLACED_ALARM
 from safety.red_flag_reassurance import reassures, unreassured_emergency
+from safety.red_flag_systems import SYSTEM_FLAGS
 
 logger = logging.getLogger(__name__)
 
@@ -155,6 +156,10 @@ def triage(text: str) -> TriageResult:
     1. Red flags (safety.red_flags) and self-harm give emergency or urgent levels.
     2. The guidance rules (RULES) and the readings (age, temperature, duration) add theirs.
     3. Concerning features (CONCERNING) rule self-care out: they raise the level to urgent.
+    4. Each sentence, and each clause of a run-on text ("... and ...", "... n ...", "plus"), is read alone,
+       raise-only: an emergency red flag, a whole clause that is an emergency read alone, or a complaint no
+       rule places there is not lowered by a benign rule matched elsewhere; benign rules are never applied
+       per clause.
     The most urgent level wins; nothing matched leaves the level undetermined.
 
     Args:
@@ -185,6 +190,7 @@ def triage(text: str) -> TriageResult:
         found.append((rule.level, rule.reason, rule.source))
         result.topics.append(rule.topic)
         result.actions.extend(rule.advice)
+    benign_only = bool(found) and all(level is Urgency.SELF_CARE for level, _, _ in found)
     _measured(text, found, result)
     if found and _least_urgent_only(found):
         for rule in CONCERNING:
@@ -199,8 +205,13 @@ def triage(text: str) -> TriageResult:
     unreassured = None if _has_emergency(found) else unreassured_emergency(
         doc, placed=bool(found), urgent=any(level is Urgency.URGENT for level, _, _ in found))
     if not unreassured and not _has_emergency(found):
-        unreassured = _sentence_emergency(doc)
-    if found and not unreassured and _least_urgent_only(found) and _unplaced_symptom_sentence(doc):
+        unreassured = _sentence_emergency(doc) or _clause_red_flag(doc)
+    if not unreassured and benign_only and not _has_emergency(found):
+        # only a benign self-care match (with the readings and the concerning features it lets in raising it to
+        # urgent) can hide an emergency told in another clause (measured: beside a soon or urgent rule the
+        # clauses read alone raised nothing more than over-triage)
+        unreassured = _clause_emergency(doc, rules)
+    if found and not unreassured and _least_urgent_only(found) and _unplaced_symptom_sentence(doc, rules):
         found.append((Urgency.URGENT, "part of the message describes a symptom the rules could not place: a "
                       "clinician should hear it today", "NHS 111: when the rules cannot tell, get help today "
                       "(fail safe: uncertainty never lowers a level)"))
@@ -282,6 +293,32 @@ TOOLS: list[ToolSpec] = [ToolSpec(
 _SENTENCE_END = re.compile(r"(?<=[.!?;\n])\s+|\s+(?:but|anyway|also|oh and|and also)\s+", re.I)
 """Where one thought ends and another begins, for reading each sentence of a long message alone."""
 
+_CLAUSE_END = re.compile(r"(?<=[.!?;\n])\s+|\s+(?:but|anyway|also|and also|oh and|and now|and|n|&|plus|as well as"
+                         r")\s+", re.I)
+"""Finer than _SENTENCE_END: also the "and", "n", "plus" of run-on, unpunctuated texts. Used only to find an
+emergency (raise-only): a red flag in one clause must not be vetoed by an exclusion or a benign complaint in
+another ("hay fever and sneezing and my throat is closing"); benign rules are never applied per clause."""
+
+_CLAUSE_OR_COMMA = re.compile(f"{_CLAUSE_END.pattern}|,\\s*", re.I)
+"""_CLAUSE_END and commas: the parts of a run-on text looked at for a symptom no rule places."""
+
+_OWN_BODY_PART = phrases("my|his|her|their|your|=ur|=hes|=shes head|chest|arm|arms|leg|legs|hand|hands|foot|feet|"
+                         "knee|knees|ankle|ankles|hip|hips|back|neck|ear|ears|eye|eyes|shoulder|wrist|elbow|jaw|"
+                         "tummy|stomach|belly|skin|calf|toe|toes|finger|fingers|mouth|tongue|face|groin|testicle*")
+"""Someone's own body part: a run-on clause about one is a complaint of its own, not a fragment of another."""
+
+MIN_CLAUSE_WORDS = 4
+"""Fewest words of a run-on clause read alone for an unplaced symptom ("my ear hurts a bit"); shorter ones are
+fragments of one complaint ("red and sore", "sore and a bit swollen")."""
+
+WHOLE_CLAUSE_WORDS = 6
+"""Fewest words of a run-on clause that is read alone as a possible emergency beside a benign complaint ("my
+husband is making gurgling noises"); shorter ones are too often a fragment of that complaint ("a scratchy throat
+since yesterday") that the rules, read alone, send to the fail-safe."""
+
+_FAILSAFE_KEYS = frozenset(flag.key for flag in (*FAILSAFE_FLAGS, *SYSTEM_FLAGS))
+"""The fail-safe flags: alarm words in a text no specific rule placed, which a clause alone does not stand for."""
+
 _SHADOWED_BY = {"urinary": "kidney", "fever": "headache_fever", "stomach_upset": "headache_fever",
                 "cold_flu": "persistent_cough"}
 """A rule a more specific one makes moot when both match."""
@@ -311,19 +348,91 @@ def _sentence_emergency(doc: Doc) -> tuple[str, str] | None:
     return None
 
 
-def _unplaced_symptom_sentence(doc: Doc) -> bool:
-    """Whether a sentence names a symptom that no rule places and that, read alone, would get care today or an
-    undetermined reply: a benign rule matched in another sentence must not send it to self-care."""
-    sentences = [Doc(part) for part in _SENTENCE_END.split(doc.text) if part.strip()]
-    if len(sentences) < 2:
-        return False
-    for alone in sentences:
-        if not alone.has(SYMPTOM_WORDS) or any(all(alone.has(group) for group in rule.all_of) for rule in RULES):
+def _clause_red_flag(doc: Doc) -> tuple[str, str] | None:
+    """(reason, source) of an emergency red flag that one clause of a run-on text meets by its own phrases, when
+    the whole text did not: an exclusion or a benign complaint in another clause ("hay fever and sneezing and my
+    throat is closing") must not veto it. Raise-only; the fail-safe flags are left out, since a clause torn from
+    its context ("it's swollen") is no alarm by itself, and a clause that reassures about the others' sign
+    (unplaced, like _sentence_emergency's) keeps the lower level."""
+    clauses = [Doc(part) for part in _CLAUSE_END.split(doc.text) if part.strip()]
+    if len(clauses) < 2 or (doc.has(terms.NOT_MEDICAL_SENSE) and not doc.has(terms.BODY_CONTEXT)):
+        return None
+    placed = [any(all(alone.has(group) for group in rule.all_of) for rule in RULES) for alone in clauses]
+    for i, alone in enumerate(clauses):
+        flag = next((f for f in safety.red_flags(alone) if f.level is Urgency.EMERGENCY
+                     and f.key not in _FAILSAFE_KEYS), None)
+        if flag is None:
             continue
-        level = triage(alone.text).urgency
-        if level is None or level.rank <= Urgency.URGENT.rank:
-            return True
-    return False
+        rest = " . ".join(other.text for j, other in enumerate(clauses) if j != i and not placed[j])
+        if not rest or not reassures(Doc(rest)):
+            return (f"{flag.reason} (red flag, in one part of the message)", flag.source)
+    return None
+
+
+def _clause_emergency(doc: Doc, matched: list[Rule]) -> tuple[str, str] | None:
+    """(reason, source) when a whole clause of a run-on text, read alone, is an emergency, the words of the rules
+    the whole text `matched` are not in it, and no other clause reassures about it: "had a cold all week and she
+    can only say two or three words" must not be the cold's self-care. Then the clauses no rule placed are read
+    together, the benign complaint set aside ("got a bit of sunburn yesterday and my chest is killing me and it's
+    going into my back"). Raise-only; fragments of one complaint (fewer than WHOLE_CLAUSE_WORDS words, or holding
+    a matched rule's words) are not read alone."""
+    parts = [part for part in _CLAUSE_OR_COMMA.split(doc.text) if part.strip()]
+    if len(parts) < 2 or (doc.has(terms.NOT_MEDICAL_SENSE) and not doc.has(terms.BODY_CONTEXT)):
+        return None
+    clauses = [Doc(part) for part in parts]
+    placed = [any(all(alone.has(group) for group in rule.all_of) for rule in RULES) for alone in clauses]
+    for i, alone in enumerate(clauses):
+        if (len(parts[i].split()) < WHOLE_CLAUSE_WORDS or placed[i]
+                or any(alone.has(group) for rule in matched for group in rule.all_of)
+                or triage(alone.text).urgency is not Urgency.EMERGENCY):
+            continue
+        rest = " . ".join(other.text for j, other in enumerate(clauses) if j != i and not placed[j])
+        if not rest or not reassures(Doc(rest)):
+            return _CLAUSE_EMERGENCY
+    unplaced = [part for part, alone, is_placed in zip(parts, clauses, placed, strict=True) if not is_placed
+                and not any(alone.has(group) for rule in matched for group in rule.all_of)]
+    if (len(unplaced) < len(parts) and sum(len(part.split()) for part in unplaced) >= WHOLE_CLAUSE_WORDS
+            and triage(" and ".join(unplaced)).urgency is Urgency.EMERGENCY):
+        return _CLAUSE_EMERGENCY
+    return None
+
+
+_CLAUSE_EMERGENCY = ("a part of the message that is an emergency read on its own, beside a complaint a rule placed: "
+                     "treated as an emergency to be safe",
+                     "NHS 111: rule out the emergency first (fail safe: uncertainty never lowers a level)")
+"""The reason and source of _clause_emergency."""
+
+
+def _unplaced_symptom_sentence(doc: Doc, matched: list[Rule]) -> bool:
+    """Whether a sentence or a run-on clause names a symptom that no rule places and that, read alone, would get
+    care today or an undetermined reply: a benign rule matched elsewhere must not send it to self-care. A clause
+    holding words of a rule the whole text `matched` is part of that complaint ("a cough and a runny nose"), not
+    one of its own; one that says itself it is mild ("a mildly scratchy throat") asks nothing more, unless it is
+    about someone's own body part ("my ear hurts a bit"): mild is not placed."""
+    sentences = [Doc(part) for part in _SENTENCE_END.split(doc.text) if part.strip()]
+    parts = [part for part in _CLAUSE_OR_COMMA.split(doc.text) if part.strip()]
+    clauses = [alone for part in parts if len(part.split()) >= MIN_CLAUSE_WORDS for alone in [Doc(part)]
+               if (alone.has(_OWN_BODY_PART) or not reassures(alone))
+               and not any(alone.has(group) for rule in matched for group in rule.all_of)]
+    if len(sentences) >= 2 and any(_unplaced(alone, fail_safe_counts=True) for alone in sentences):
+        return True
+    # a clause torn from its run-on text lacks the words that place it ("a scratchy throat since yesterday"
+    # beside "runny nose"), so there the fail-safe's emergency counts only for a clause of its own about
+    # someone's body part ("my knee has been giving way"); a specific rule's care today or an undetermined
+    # reply always counts
+    return len(parts) >= 2 and any(_unplaced(alone, fail_safe_counts=alone.has(_OWN_BODY_PART))
+                                     for alone in clauses)
+
+
+def _unplaced(alone: Doc, *, fail_safe_counts: bool) -> bool:
+    """Whether a part of a message names a symptom no rule places that, read alone, needs care today or is
+    undetermined (the fail-safe's emergency counted only when `fail_safe_counts`)."""
+    if not alone.has(SYMPTOM_WORDS) or any(all(alone.has(group) for group in rule.all_of) for rule in RULES):
+        return False
+    level = triage(alone.text).urgency
+    if level is Urgency.EMERGENCY and not fail_safe_counts:
+        return False
+    return level is None or level.rank <= Urgency.URGENT.rank
 
 
 def _has_emergency(found: list[tuple[Urgency, str, str]]) -> bool:

@@ -110,7 +110,9 @@ _NO_FUZZ = frozenset({"fewer", "never", "lever", "sever", "chess", "prison", "br
                       "construction", "constructions",
                       # "6 month old" is no "mouth" (a face sign), "shallow" no "swallow", "bright red" no "bring",
                       # "short iterations" no "snort", "angle brackets" no "ankle"
-                      "month", "months", "shallow", "bright", "short", "angle", "angles"})
+                      "month", "months", "shallow", "bright", "short", "angle", "angles",
+                      # "register alice" is no "alive" (a self-harm wish), nor "look alike"
+                      "alice", "alike", "aline"})
 _EXPAND = {"cant": ("cannot",), "wont": ("will", "not"), "dont": ("do", "not"), "doesnt": ("does", "not"),
            "didnt": ("did", "not"), "isnt": ("is", "not"), "im": ("i", "am"), "wanna": ("want", "to"),
            "gonna": ("going", "to"), "ive": ("i", "have"), "cannot": ("cannot",),

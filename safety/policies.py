@@ -97,9 +97,11 @@ _SELF_HARM = phrases("suicid*", "kill*|=kil myself", "kill*|=kil +my +self", "=k
                      "take|takes|taking|takin|took my life", "to +=off +myself", "hang*|hung +myself",
                      "slit*|slash* wrist*", "want die", "wish dead|die", "better off dead",
                      "want* be dead", "better off without me", "no reason live",
-                     # the wish is the speaker's own ("want to live"), not a request ("want you to register alice")
-                     "not want +to live|=alive|=exist*", "not want +to +be =alive",
-                     "longer want* +to live|=alive|=exist*",
+                     # the wish is the speaker's own ("want to live"), not a request ("want you to register alice");
+                     # "alive" keeps its misspellings ("alve", "allive"): the words one edit away are in
+                     # patterns._NO_FUZZ
+                     "not want +to live|alive|=exist*", "not want +to +be alive",
+                     "longer want* +to live|alive|=exist*",
                      "not want +to wake +up", "not want +to +be here|around anymore|any|ever",
                      "self harm*", "harm* myself", "harm* my self", "hurt* myself purpose|deliberately",
                      "want* hurt* myself", "thinking hurt*|cut* myself", "urge* hurt*|cut* myself",

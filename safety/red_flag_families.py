@@ -33,7 +33,8 @@ FACE_PART = phrases("face", "mouth", "smile", "lip|lips", "eyelid", "cheek", "si
 """Parts of the face (BE FAST: face)."""
 
 FACE_ASYMMETRY = phrases("droop*", "drooping", "droopy", "wonky", "lopsided", "crooked", "fallen", "dropped", "sagg*",
-                         "slipped", "uneven", "twisted", "slanted", "hanging", "one side", "dribbl*", "drool*")
+                         "slipped", "uneven", "twisted", "slanted", "hanging", "one side", "dribbl*", "drool*",
+                         "skew", "skewed", "askew", "not straight", "off centre|center")
 """A face that has fallen on one side (BE FAST: face drooping)."""
 
 SPEECH_WRONG = phrases("speech|speaking|talking|words|voice slurr*|slurred|muddled|jumbled|garbled|strange|funny|"
@@ -487,7 +488,7 @@ FAMILY_FLAGS: tuple[RedFlag, ...] = (
     RedFlag("hot_burn_extent", "a burn from something hot on the face, a large area, or a child", _E,
             (HOT_SUBSTANCE + t.BURN, t.BURN_EXTENT + phrases("splash* face|eye*", "toddler", "baby")),
             ("Cool the burn under cool running water for 20 minutes; cover loosely with cling film.",),
-            source="NHS: burns and scalds (A&E: face, large area, children)"),
+            none_of=t.BURNING_PEE, source="NHS: burns and scalds (A&E: face, large area, children)"),
     RedFlag("pregnancy_weeks", "a symptom of danger in pregnancy (a gestation given in weeks)", _E,
             (t.PREGNANCY_SEVERE + phrases("tummy|stomach|belly|abdominal pain*|ache*|cramp*"),),
             check=_pregnant_weeks, source="NHS: bleeding and pain in pregnancy (999 / maternity unit now)"),

@@ -159,6 +159,10 @@ CHILD = phrases("toddler*", "child*", "kid|kids", "baby", "son", "daughter", "li
 
 BURN = phrases("burn*", "burnt", "=scald*", "boiling")  # "=": "scale healthcare" is no scald
 """Burns and scalds."""
+BURNING_PEE = phrases("pee|wee|urine|weeing|peeing|urinat* burn*|sting*", "burn*|sting* pee|wee|urinat*|weeing|peeing",
+                      "=uti", "water|urine|bladder infect*")
+"""Burning or stinging when passing urine: a urine infection sign, no burn of the skin (NHS: urinary tract
+infections)."""
 
 BURN_EXTENT = phrases("chest|back|tummy|belly|body|stomach|genitals|groin", "all over", "large|big|huge|bigger|whole",
                       "face|neck", "kettle|pan +of", "legs|arms", "white|charred|black|leathery", "skin came off|peel*",

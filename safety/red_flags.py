@@ -472,7 +472,7 @@ COMBINED: tuple[RedFlag, ...] = (
     RedFlag("burn_serious", "a large burn, one on the face, body or genitals, a white or charred burn, or any "
             "chemical or electrical burn", _E, (t.BURN, t.BURN_EXTENT + t.ELECTRIC_OR_CHEMICAL),
             ("Cool the burn under cool running water for 20 minutes; cover loosely with cling film.",),
-            source="NHS: burns and scalds (A&E)"),
+            none_of=t.BURNING_PEE, source="NHS: burns and scalds (A&E)"),
     RedFlag("chemical_burn", "a chemical on the skin that burns, stings or turns it white or blistered", _E,
             (t.CHEMICAL_SPLASH, t.SKIN_HARM), ("Rinse with cool running water for 20 minutes; take off "
             "soaked clothing.",), source="NHS: burns and scalds (chemical burns: A&E)"),
