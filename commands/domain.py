@@ -35,7 +35,9 @@ WORK_VERB_RE = re.compile(
 """Verbs of work for an agent."""
 
 _POOL_WORDS = frozenset(w for names in POOL_SYNONYMS.values() for w in names) | frozenset(POOL_SYNONYMS)
-_POOL_NAMES = "|".join(sorted((re.escape(k) for k in _POOL_WORDS), key=len, reverse=True))
+_POOL_NAMES = "|".join(sorted((re.escape(k) for k in _POOL_WORDS), key=lambda k: (-len(k), k)))
+"""Every pool word, longest first, then alphabetical: the same pattern in every process (the set's order is
+not), so that the start-up pattern cache (startup.py) finds it."""
 SYSTEM_OBJECT_RE = re.compile(
     r"\b(?:task|job|run|workflow|ticket)s?\s*(?:number\s*|no\.?\s*|#)?\d|"
     rf"\b(?:{_POOL_NAMES})\b(?:\s+\w+)?\s+(?:pool|pools|agents?|team|tasks?|jobs?|queue|demo)\b|"

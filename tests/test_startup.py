@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import startup
-from tests.conftest import ROOT, run_cli
+from tests.conftest import ROOT, run_cli, scrubbed_env
 
 TEXTS = [json.loads(line)["text"] for line in (ROOT / "tests/data/utterances.jsonl").read_text().splitlines()[:300]]
 """Real requests to match the kept and the fresh patterns against."""
@@ -63,6 +63,25 @@ def test_kept_patterns_of_the_rules_match_exactly_as_fresh_ones(tmp_path: Path) 
     assert len(cache.loaded) == int(first.stdout)
     for (pattern, flags), entry in cache.loaded.items():
         same_behaviour(cache._build(pattern, entry), re.compile(pattern, flags), TEXTS[:40])
+
+
+def test_the_modules_compile_the_same_patterns_whatever_the_hash_seed(tmp_path: Path) -> None:
+    """A pattern built from a set in its iteration order differs between processes (string hashes are seeded
+    per process): the cache would miss it on every run, compile it the slow way and write the file again."""
+    path = tmp_path / "patterns.marshal"
+    code = ("import sys; sys.path.insert(0, %r)\n"
+            "import startup\n"
+            "cache = startup.PatternCache(__import__('pathlib').Path(%r))\n"
+            "cache.load()\n"
+            "with cache.installed():\n    import services, main\n"
+            "cache.save(); print(cache.misses)\n") % (str(ROOT), str(path))
+    misses = []
+    for seed in ("1", "2", "3"):
+        run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                             env={**scrubbed_env(), "PYTHONHASHSEED": seed})
+        assert run.returncode == 0, run.stderr
+        misses.append(int(run.stdout))
+    assert misses[0] > 100 and misses[1:] == [0, 0], misses
 
 
 def test_varied_patterns_round_trip_and_a_second_run_compiles_nothing(tmp_path: Path) -> None:
