@@ -112,7 +112,9 @@ _NO_FUZZ = frozenset({"fewer", "never", "lever", "sever", "chess", "prison", "br
                       # "short iterations" no "snort", "angle brackets" no "ankle"
                       "month", "months", "shallow", "bright", "short", "angle", "angles",
                       # "register alice" is no "alive" (a self-harm wish), nor "look alike"
-                      "alice", "alike", "aline"})
+                      "alice", "alike", "aline",
+                      # "asked me to check the pools" is no face "askew" with a "cheek"
+                      "asked", "check", "checks", "checked", "checking"})
 _EXPAND = {"cant": ("cannot",), "wont": ("will", "not"), "dont": ("do", "not"), "doesnt": ("does", "not"),
            "didnt": ("did", "not"), "isnt": ("is", "not"), "im": ("i", "am"), "wanna": ("want", "to"),
            "gonna": ("going", "to"), "ive": ("i", "have"), "cannot": ("cannot",),

@@ -34,7 +34,7 @@ FACE_PART = phrases("face", "mouth", "smile", "lip|lips", "eyelid", "cheek", "si
 
 FACE_ASYMMETRY = phrases("droop*", "drooping", "droopy", "wonky", "lopsided", "crooked", "fallen", "dropped", "sagg*",
                          "slipped", "uneven", "twisted", "slanted", "hanging", "one side", "dribbl*", "drool*",
-                         "skew", "skewed", "askew", "not straight", "off centre|center")
+                         "=skew", "=skewed", "=askew", "not straight", "off centre|center")
 """A face that has fallen on one side (BE FAST: face drooping)."""
 
 SPEECH_WRONG = phrases("speech|speaking|talking|words|voice slurr*|slurred|muddled|jumbled|garbled|strange|funny|"

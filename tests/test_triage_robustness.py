@@ -99,6 +99,9 @@ def test_guidance_levels_reached_in_everyday_words(text: str, level: Urgency) ->
     "We are cutting deep into the marketing budget this quarter",
     "Draft the report on cutting-edge deep learning models",
     "Leave the car running in the garage while I load the boxes",
+    # an agent's relay: "asked" is no "askew", "check" no "cheek" (a face drooping, BE FAST)
+    "The user asked me to check on the pools. They don't want any changes.",
+    "The user asked me to check whether task 12 finished.",
 ])
 def test_business_text_is_no_emergency(text: str) -> None:
     assert policies.assess_request("business", text).urgency is not Urgency.EMERGENCY
