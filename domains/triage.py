@@ -375,7 +375,8 @@ def _clause_emergency(doc: Doc, matched: list[Rule]) -> tuple[str, str] | None:
     can only say two or three words" must not be the cold's self-care. Then the clauses no rule placed are read
     together, the benign complaint set aside ("got a bit of sunburn yesterday and my chest is killing me and it's
     going into my back"). Raise-only; fragments of one complaint (fewer than WHOLE_CLAUSE_WORDS words, or holding
-    a matched rule's words) are not read alone."""
+    a matched rule's words) are not read alone, nor is a part that only gives an age ("my baby is 6 months old": it
+    belongs to the complaint a rule placed)."""
     parts = [part for part in _CLAUSE_OR_COMMA.split(doc.text) if part.strip()]
     if len(parts) < 2 or (doc.has(terms.NOT_MEDICAL_SENSE) and not doc.has(terms.BODY_CONTEXT)):
         return None
@@ -384,7 +385,7 @@ def _clause_emergency(doc: Doc, matched: list[Rule]) -> tuple[str, str] | None:
     for i, alone in enumerate(clauses):
         if (len(parts[i].split()) < WHOLE_CLAUSE_WORDS or placed[i]
                 or any(alone.has(group) for rule in matched for group in rule.all_of)
-                or triage(alone.text).urgency is not Urgency.EMERGENCY):
+                or not _emergency_of_its_own(alone)):
             continue
         rest = " . ".join(other.text for j, other in enumerate(clauses) if j != i and not placed[j])
         if not rest or not reassures(Doc(rest)):
@@ -392,9 +393,17 @@ def _clause_emergency(doc: Doc, matched: list[Rule]) -> tuple[str, str] | None:
     unplaced = [part for part, alone, is_placed in zip(parts, clauses, placed, strict=True) if not is_placed
                 and not any(alone.has(group) for rule in matched for group in rule.all_of)]
     if (len(unplaced) < len(parts) and sum(len(part.split()) for part in unplaced) >= WHOLE_CLAUSE_WORDS
-            and triage(" and ".join(unplaced)).urgency is Urgency.EMERGENCY):
+            and _emergency_of_its_own(Doc(" and ".join(unplaced)))):
         return _CLAUSE_EMERGENCY
     return None
+
+
+def _emergency_of_its_own(part: Doc) -> bool:
+    """Whether a part of a message, read alone, is an emergency; a part that only says who and how old ("my baby
+    is 6 months old": an age and no symptom word) is not a complaint of its own."""
+    if age_months(part.text) is not None and not part.has(SYMPTOM_WORDS):
+        return False
+    return triage(part.text).urgency is Urgency.EMERGENCY
 
 
 _CLAUSE_EMERGENCY = ("a part of the message that is an emergency read on its own, beside a complaint a rule placed: "

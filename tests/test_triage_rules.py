@@ -281,3 +281,39 @@ def test_a_self_care_reply_keeps_its_reassurance_and_an_urgent_one_loses_it() ->
     urgent = triage("I think I broke my wrist")
     assert pin_level(urgent, "It's probably nothing. Rest.") == (
         f"Symptom triage: {Urgency.URGENT.label.upper()}{PINNED}\n\n{safety.REMOVED_DOWNPLAY} Rest.")
+
+
+AMBER_INFANT = "NICE NG143 traffic-light: amber (age 3 to 6 months, temperature 39C or higher)"
+
+
+@pytest.mark.parametrize(("text", "amber"), [
+    ("my baby is 6 months old and has a temperature of 39C", True),   # the age alone is no complaint of its own
+    ("my 4 month old baby has a fever of 39.0", True),
+    ("my 5 month old has a temperature of 38.9C", False),
+    ("my baby is 7 months old and has a temperature of 39C", False),
+])
+def test_a_baby_of_3_to_6_months_at_39c_is_amber_not_an_emergency(text: str, amber: bool) -> None:
+    result = triage(text)
+    assert (AMBER_INFANT in result.sources) is amber, result.sources
+    if amber:
+        assert result.urgency is Urgency.URGENT
+        assert "a baby of 3 to 6 months with a temperature of 39 C or more needs a clinician today" in result.reasons
+
+
+def test_a_baby_under_3_months_with_any_symptom_is_seen_today() -> None:
+    result = triage("my 6 week old has a runny nose")
+    assert result.urgency is Urgency.URGENT
+    assert result.reasons == ["a baby under 3 months with a symptom needs a clinician today"]
+    assert result.sources == ["NICE NG143 (under 3 months: a lower threshold for care); NHS 111"]
+
+
+def test_a_long_stomach_upset_names_its_guidance() -> None:
+    result = triage("I have had diarrhoea for 8 days")
+    assert result.urgency is Urgency.URGENT
+    assert result.sources == ["NHS: diarrhoea and vomiting (111 or GP if it lasts longer)"]
+
+
+@pytest.mark.parametrize(("years", "amber"), [(14, True), (15, False)])
+def test_a_childs_five_day_fever_is_amber_up_to_15(years: int, amber: bool) -> None:
+    result = triage(f"my {years} year old has had a fever for 5 days")
+    assert ("NICE NG143 traffic-light: amber (fever for 5 days or more)" in result.sources) is amber
