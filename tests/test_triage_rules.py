@@ -300,7 +300,7 @@ def test_a_baby_of_3_to_6_months_at_39c_is_amber_not_an_emergency(text: str, amb
         assert "a baby of 3 to 6 months with a temperature of 39 C or more needs a clinician today" in result.reasons
 
 
-def test_a_baby_under_3_months_with_any_symptom_is_seen_today() -> None:
+def test_a_baby_under_3_months_is_seen_today_by_the_reason_and_guidance_of_nice_ng143() -> None:
     result = triage("my 6 week old has a runny nose")
     assert result.urgency is Urgency.URGENT
     assert result.reasons == ["a baby under 3 months with a symptom needs a clinician today"]
