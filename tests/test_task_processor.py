@@ -682,11 +682,12 @@ def test_results_of_agents_finishing_together_share_one_transaction_and_each_is_
     for thread in threads:
         thread.start()
     _waiting(group, 3)
-    before = group.transactions
+    before, pieces_before = group.transactions, group.pieces
     lock.release(held)
     for thread in threads:
         thread.join(10)
     assert group.transactions - before == 1  # the leader's transaction took the three that came while it waited
+    assert group.pieces - pieces_before == 4
     assert sorted(outcomes) == ["a0", "a1", "a2", "a3"]
     assert all(recorded for recorded, _ in outcomes.values())
     following = sorted(c.task_id for _, c in outcomes.values() if c is not None)
@@ -727,10 +728,13 @@ def test_a_failing_piece_of_a_group_fails_alone_and_the_others_are_recorded(
     for thread in threads:
         thread.start()
     _waiting(group, 2)
+    before = group.transactions, group.pieces
     lock.release(held)
     for thread in threads:
         thread.join(10)
     assert recorded == {"good": True, "other": True}
+    # the group of three was rolled back; each piece ran again alone: two transactions committed
+    assert (group.transactions - before[0], group.pieces - before[1]) == (2, 2)
     assert list(errors) == ["bad"] and isinstance(errors["bad"], sa.exc.StatementError)
     assert sqlite_queue.get(good.task_id)["result"] == {"ok": 1}
     assert sqlite_queue.get(other.task_id)["result"] == {"ok": 2}
@@ -738,6 +742,53 @@ def test_a_failing_piece_of_a_group_fails_alone_and_the_others_are_recorded(
     assert (still["status"], still["result"], still["lease_owner"]) == ("running", None, bad.owner)
     assert not lock.locked() and _writes_promptly(sqlite_queue.engine)
     assert sqlite_queue.complete(bad, {"ok": 3})  # its lease still holds: the next try records it
+
+
+def test_a_group_carries_at_most_its_limit_of_pieces_and_each_gets_its_own_value(sqlite_queue: TaskQueue) -> None:
+    statements = sqlite_queue._hot
+    lock = database.writer_lock(sqlite_queue.engine)
+    assert statements is not None and lock is not None
+    group = GroupCommit(statements, most=2)
+    assert (group.transactions, group.pieces) == (0, 0)
+    assert group.run(lambda run: "alone") == "alone"
+    assert (group.transactions, group.pieces) == (1, 1)
+    values: dict[int, Any] = {}
+
+    def piece(n: int) -> None:
+        values[n] = group.run(lambda run: n * 10)
+
+    held = object()
+    lock.take(held)  # the leader waits in its transaction for the lock; five more pieces queue behind it
+    leader = threading.Thread(target=piece, args=(0,))
+    leader.start()
+    deadline = time.monotonic() + 10
+    while not group._leading or group._waiting:  # until the leader has taken its own piece and waits for the lock
+        assert time.monotonic() < deadline
+        time.sleep(0.001)
+    followers = [threading.Thread(target=piece, args=(n,)) for n in range(1, 6)]
+    for thread in followers:
+        thread.start()
+    _waiting(group, 5)
+    lock.release(held)
+    for thread in (leader, *followers):
+        thread.join(10)
+    assert values == {n: n * 10 for n in range(6)}
+    assert (group.transactions, group.pieces) == (1 + 3, 1 + 6)  # six pieces, two to a transaction
+    assert not group._leading and not group._waiting
+
+
+def test_a_piece_that_fails_alone_commits_nothing_and_the_next_runs(sqlite_queue: TaskQueue) -> None:
+    statements = sqlite_queue._hot
+    assert statements is not None
+    group = GroupCommit(statements)
+
+    def fails(run: Any) -> None:
+        raise ValueError("bad piece")
+
+    with pytest.raises(ValueError, match="bad piece"):
+        group.run(fails)
+    assert (group.transactions, group.pieces) == (0, 0) and not group._leading
+    assert group.run(lambda run: 1) == 1 and (group.transactions, group.pieces) == (1, 1)
 
 
 class _ThreadStops(BaseException):
