@@ -519,7 +519,7 @@ def test_a_message_is_stored_with_its_data_and_task_and_titles_its_session(svc: 
 
 
 def test_a_turn_records_request_reply_and_context_together_keeping_the_stored_sign_in(
-        cm: ConversationManager, root: Caller) -> None:
+        svc: Services, cm: ConversationManager, root: Caller) -> None:
     session = cm.open_session(root)
     cm.save_context(session, {"last_pool": "sports", "acting_as": {"user": "ann"}, "pending_auth": "bob"})
     key = new_api_key()
@@ -532,6 +532,12 @@ def test_a_turn_records_request_reply_and_context_together_keeping_the_stored_si
     assert cm.list_sessions(root)[0]["title"] == f"scale it, key {WITHHELD}"
     cm.record_turn(session, "and now?", "Nothing to do.", "help")  # no context given: the stored one stays
     assert cm.context(session)["last_pool"] == "financial" and len(cm.history(root, session)) == 4
+    fresh = cm.open_session(root, new=True)
+    task = svc.controller.submit(root, "What is 2 + 2?", pool="general")["id"]
+    cm.record_turn(fresh, "w" * 300, f"Queued as task {task}.", "submit", task)
+    turn = cm.history(root, fresh)
+    assert [(m["role"], m["task_id"]) for m in turn] == [("user", None), ("assistant", task)]  # the reply names it
+    assert [s["title"] for s in cm.list_sessions(root) if s["id"] == fresh] == ["w" * 200]
     with pytest.raises(NotFound, match="No such session: gone"):
         cm.record_turn("gone", "x", "y", None)
 
