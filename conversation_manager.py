@@ -349,15 +349,7 @@ class ConversationManager:
                data: dict[str, Any] | None = None, task_id: int | None = None) -> None:
         """Append one message to a session and touch the session."""
         with session_scope(self._sessions) as db:
-            row = db.get(ConversationSession, session_id)
-            if row is None:
-                raise NotFound(f"No such session: {session_id}")
-            content = self.redact(content)  # a key typed anywhere is never stored
-            if row.title is None and role == "user":
-                row.title = content[:200]
-            row.updated_at = utcnow()
-            db.add(Message(session_id=session_id, role=role, content=content, intent=intent,
-                           data=data, task_id=task_id))
+            self._append(db, self._session_row(db, session_id), role, content, intent, data, task_id)
 
     def record_turn(self, session_id: str, text: str, reply: str, intent: str | None,
                     task_id: int | None = None, context: dict[str, Any] | None = None) -> None:
@@ -367,19 +359,27 @@ class ConversationManager:
         transaction: a sign-in step that ran meanwhile is not overwritten by the parse context.
         """
         with session_scope(self._sessions) as db:
-            row = db.get(ConversationSession, session_id)
-            if row is None:
-                raise NotFound(f"No such session: {session_id}")
-            text, reply = self.redact(text), self.redact(reply)  # a key typed anywhere is never stored
-            if row.title is None:
-                row.title = text[:200]
-            row.updated_at = utcnow()
-            db.add(Message(session_id=session_id, role="user", content=text, intent=intent))
-            db.add(Message(session_id=session_id, role="assistant", content=reply, intent=intent,
-                           task_id=task_id))
+            row = self._session_row(db, session_id)
+            self._append(db, row, "user", text, intent)
+            self._append(db, row, "assistant", reply, intent, task_id=task_id)
             if context is not None:
                 stored = row.context or {}
                 row.context = {**context, **{k: stored[k] for k in SESSION_STATE_KEYS if k in stored}}
+
+    @staticmethod
+    def _session_row(db: Session, session_id: str) -> ConversationSession:
+        row = db.get(ConversationSession, session_id)
+        if row is None:
+            raise NotFound(f"No such session: {session_id}")
+        return row
+
+    def _append(self, db: Session, row: ConversationSession, role: str, content: str, intent: str | None,
+                data: dict[str, Any] | None = None, task_id: int | None = None) -> None:
+        content = self.redact(content)  # a key typed anywhere is never stored
+        if row.title is None and role == "user":
+            row.title = content[:200]
+        row.updated_at = utcnow()
+        db.add(Message(session_id=row.id, role=role, content=content, intent=intent, data=data, task_id=task_id))
 
     def history(self, caller: Caller, session_id: str, limit: int = HISTORY_LIMIT) -> list[dict[str, Any]]:
         """The last `limit` messages of one of the caller's sessions, oldest first."""
