@@ -38,6 +38,19 @@ def fill(path: Path, patterns: list[tuple[str, int]]) -> startup.PatternCache:
     return cache
 
 
+def import_through_cache(path: Path, env: dict[str, str] | None = None) -> int:
+    """Import the CLI's modules in a fresh process through the pattern cache at `path`; how many it compiled."""
+    code = ("import sys; sys.path.insert(0, %r)\n"
+            "import startup\n"
+            "cache = startup.PatternCache(__import__('pathlib').Path(%r))\n"
+            "cache.load()\n"
+            "with cache.installed():\n    import services, main\n"
+            "cache.save(); print(cache.misses)\n") % (str(ROOT), str(path))
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env)
+    assert run.returncode == 0, run.stderr
+    return int(run.stdout)
+
+
 def same_behaviour(kept: re.Pattern[str], fresh: re.Pattern[str], texts: list[str]) -> None:
     assert (kept.pattern, kept.flags, kept.groups, kept.groupindex) == (
         fresh.pattern, fresh.flags, fresh.groups, fresh.groupindex)
@@ -50,17 +63,11 @@ def same_behaviour(kept: re.Pattern[str], fresh: re.Pattern[str], texts: list[st
 def test_kept_patterns_of_the_rules_match_exactly_as_fresh_ones(tmp_path: Path) -> None:
     """Every pattern the CLI's modules compile, rebuilt from the file, finds the same spans and groups."""
     path = tmp_path / "patterns.marshal"
-    code = ("import sys; sys.path.insert(0, %r)\n"
-            "import startup\n"
-            "cache = startup.PatternCache(__import__('pathlib').Path(%r))\n"
-            "with cache.installed():\n    import services, main\n"
-            "cache.save(); print(cache.misses)\n") % (str(ROOT), str(path))
-    first = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert first.returncode == 0, first.stderr
-    assert int(first.stdout) > 100  # the understanding and safety rules' patterns
+    misses = import_through_cache(path)
+    assert misses > 100  # the understanding and safety rules' patterns
     cache = startup.PatternCache(path)
     cache.load()
-    assert len(cache.loaded) == int(first.stdout)
+    assert len(cache.loaded) == misses
     for (pattern, flags), entry in cache.loaded.items():
         same_behaviour(cache._build(pattern, entry), re.compile(pattern, flags), TEXTS[:40])
 
@@ -69,18 +76,7 @@ def test_the_modules_compile_the_same_patterns_whatever_the_hash_seed(tmp_path: 
     """A pattern built from a set in its iteration order differs between processes (string hashes are seeded
     per process): the cache would miss it on every run, compile it the slow way and write the file again."""
     path = tmp_path / "patterns.marshal"
-    code = ("import sys; sys.path.insert(0, %r)\n"
-            "import startup\n"
-            "cache = startup.PatternCache(__import__('pathlib').Path(%r))\n"
-            "cache.load()\n"
-            "with cache.installed():\n    import services, main\n"
-            "cache.save(); print(cache.misses)\n") % (str(ROOT), str(path))
-    misses = []
-    for seed in ("1", "2", "3"):
-        run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
-                             env={**scrubbed_env(), "PYTHONHASHSEED": seed})
-        assert run.returncode == 0, run.stderr
-        misses.append(int(run.stdout))
+    misses = [import_through_cache(path, {**scrubbed_env(), "PYTHONHASHSEED": seed}) for seed in ("1", "2", "3")]
     assert misses[0] > 100 and misses[1:] == [0, 0], misses
 
 
